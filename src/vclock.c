@@ -1,0 +1,2 @@
+/* vclock.c placeholder */
+#include "vclock.h"

@@ -1,0 +1,31 @@
+/* check_dynkv.c — the one unit-test runner: adds every module's suite.
+ *
+ * Run one suite with CK_RUN_SUITE=ring, one test case with CK_RUN_CASE=...
+ * (Check's own variables); CK_FORK=no runs in-process, as valgrind wants. */
+#include <stdlib.h>
+#include <string.h>
+#include "suites.h"
+
+int
+dk_test_iterations (int normal)
+{
+  const char *scale = getenv ("DK_TEST_SCALE");
+  if (scale != NULL && strcmp (scale, "valgrind") == 0)
+    return normal / 20 > 2 ? normal / 20 : 2;
+  return normal;
+}
+
+int
+main (void)
+{
+  SRunner *runner = srunner_create (hash_suite ());
+  srunner_add_suite (runner, vclock_suite ());
+  srunner_add_suite (runner, ring_suite ());
+  srunner_add_suite (runner, wire_suite ());
+  srunner_add_suite (runner, store_suite ());
+
+  srunner_run_all (runner, CK_ENV);
+  int failed = srunner_ntests_failed (runner);
+  srunner_free (runner);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

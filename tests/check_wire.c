@@ -1,0 +1,7 @@
+/* check_wire.c — placeholder until the wire module's tests land. */
+#include "suites.h"
+Suite *
+wire_suite (void)
+{
+  return suite_create ("wire");
+}

@@ -1,0 +1,17 @@
+/* suites.h — every Check suite the runner in check_dynkv.c adds. */
+#ifndef DK_TEST_SUITES_H
+#define DK_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *hash_suite (void);
+Suite *vclock_suite (void);
+Suite *ring_suite (void);
+Suite *wire_suite (void);
+Suite *store_suite (void);
+
+/* Property tests run this many random cases per property; smaller under
+ * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */
+int dk_test_iterations (int normal);
+
+#endif
