@@ -23,6 +23,10 @@ main (void)
   srunner_add_suite (runner, ring_suite ());
   srunner_add_suite (runner, wire_suite ());
   srunner_add_suite (runner, store_suite ());
+  srunner_add_suite (runner, rng_suite ());
+  srunner_add_suite (runner, eventq_suite ());
+  srunner_add_suite (runner, scenario_suite ());
+  srunner_add_suite (runner, checkers_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

@@ -9,6 +9,10 @@ Suite *vclock_suite (void);
 Suite *ring_suite (void);
 Suite *wire_suite (void);
 Suite *store_suite (void);
+Suite *rng_suite (void);
+Suite *eventq_suite (void);
+Suite *scenario_suite (void);
+Suite *checkers_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */

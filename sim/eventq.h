@@ -1,0 +1,50 @@
+/* eventq.h — the simulator's virtual clock and event queue.
+ *
+ * Events run in order of (time, sequence number): the sequence number is
+ * handed out at scheduling, so two events at the same microsecond run in
+ * the order they were scheduled.  That tie-break is what keeps a run
+ * deterministic; nothing here depends on addresses or hash order.
+ * Cancelling marks the event and the queue skips it when it surfaces.
+ */
+#ifndef DK_EVENTQ_H
+#define DK_EVENTQ_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _DkEventQueue DkEventQueue;
+typedef void (*DkEventFunc) (gpointer data);
+typedef guint64 DkEventId;   /* 0 is never a valid id */
+
+DkEventQueue *dk_eventq_new (void);
+
+/* Frees the queue and every event still in it (their data is not freed). */
+void dk_eventq_free (DkEventQueue *queue);
+
+/* Current virtual time in microseconds (starts at 0, never goes back). */
+gint64 dk_eventq_now (const DkEventQueue *queue);
+
+/* Run FUNC (DATA) at absolute time AT_US (clamped to now). */
+DkEventId dk_eventq_schedule_at (DkEventQueue *queue, gint64 at_us,
+                                 DkEventFunc func, gpointer data);
+
+/* Run FUNC (DATA) AFTER_US from now (negative is treated as 0). */
+DkEventId dk_eventq_schedule (DkEventQueue *queue, gint64 after_us,
+                              DkEventFunc func, gpointer data);
+
+/* Cancel an event that has not run; ids of run or unknown events are ignored. */
+void dk_eventq_cancel (DkEventQueue *queue, DkEventId id);
+
+/* Run events in order until none is due at or before UNTIL_US, then set
+ * the clock to UNTIL_US.  Returns the number of events run. */
+guint64 dk_eventq_run_until (DkEventQueue *queue, gint64 until_us);
+
+/* Events waiting (cancelled ones excluded). */
+guint dk_eventq_pending (const DkEventQueue *queue);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkEventQueue, dk_eventq_free)
+
+G_END_DECLS
+
+#endif
