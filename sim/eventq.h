@@ -4,7 +4,8 @@
  * handed out at scheduling, so two events at the same microsecond run in
  * the order they were scheduled.  That tie-break is what keeps a run
  * deterministic; nothing here depends on addresses or hash order.
- * Cancelling marks the event and the queue skips it when it surfaces.
+ * Cancelling removes the event from the heap at once (O(log n)), so a run
+ * that cancels millions of timers keeps no trace of them.
  */
 #ifndef DK_EVENTQ_H
 #define DK_EVENTQ_H

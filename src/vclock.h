@@ -56,6 +56,12 @@ guint64 dk_vclock_get (const DkVclock *clock, DkNodeId node);
 /* Add one to NODE's counter (creating it at 1) and stamp it with NOW_US. */
 void dk_vclock_increment (DkVclock *clock, DkNodeId node, gint64 now_us);
 
+/* Set NODE's counter to max (its counter, FLOOR) + 1, stamped NOW_US: a
+ * coordinator issuing a new version passes the highest counter of its own
+ * it has already issued for the key, so it never reuses one. */
+void dk_vclock_increment_past (DkVclock *clock, DkNodeId node, guint64 floor,
+                               gint64 now_us);
+
 /* INTO becomes the least upper bound of INTO and OTHER: per node the larger
  * counter (and the later timestamp). */
 void dk_vclock_merge (DkVclock *into, const DkVclock *other);
@@ -65,6 +71,7 @@ DkVclockOrder dk_vclock_compare (const DkVclock *a, const DkVclock *b);
 /* TRUE when A descends from B (A >= B pointwise; equal clocks descend). */
 gboolean dk_vclock_descends (const DkVclock *a, const DkVclock *b);
 
+/* TRUE when A and B have the same counters (timestamps are ignored). */
 gboolean dk_vclock_equal (const DkVclock *a, const DkVclock *b);
 
 /* Drop oldest entries (smallest timestamp; ties: smallest node id) until at
@@ -116,6 +123,11 @@ typedef struct
 DkVersion *dk_version_new (DkVclock *clock, GBytes *value, gboolean tombstone);
 DkVersion *dk_version_copy (const DkVersion *version);
 void dk_version_free (DkVersion *version);
+
+/* The canonical order of versions (see below) as a qsort-style result;
+ * 0 only for versions with identical clocks (timestamps included),
+ * tombstone flag and value bytes.  Value bytes compare as g_bytes_compare. */
+int dk_version_compare (const DkVersion *a, const DkVersion *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkVersion, dk_version_free)
 
 /* A sibling set is a GPtrArray of DkVersion* created with
@@ -132,7 +144,9 @@ GPtrArray *dk_siblings_copy (const GPtrArray *siblings);
  * with equal clocks but different payloads (which only a node reusing a
  * counter can create) resolve deterministically to the one that sorts
  * last, so replicas still converge.  Returns TRUE when the set changed.
- * Never drops a version concurrent with all the others. */
+ * Never drops a version concurrent with all the others, and so never
+ * enforces DK_SIBLINGS_MAX: dropping a concurrent version would lose a
+ * write, so the caller checks siblings->len against the limit. */
 gboolean dk_siblings_add (GPtrArray *siblings, DkVersion *incoming);
 
 /* Add copies of every version of OTHER to SIBLINGS; TRUE if it changed. */

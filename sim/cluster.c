@@ -1,0 +1,722 @@
+/* cluster.c — simulated nodes, their environment, and the network between
+ * them; see cluster.h.
+ *
+ * Random streams: the network draws from stream 1 of the run seed, node i
+ * from stream 1000 + i, so a node's draws never depend on traffic
+ * elsewhere.  Nothing here iterates a hash table where order could reach
+ * a result: tables are only looked up. */
+#include "cluster.h"
+
+#include <string.h>
+
+#define NETWORK_STREAM 1
+#define NODE_STREAM_BASE 1000
+
+typedef struct _SimNode SimNode;
+
+/* A timer a node started: the event queue calls timer_fire with it. */
+typedef struct
+{
+  SimNode    *owner;
+  DkEventId   event;
+  DkTimerFunc func;
+  gpointer    data;
+} SimTimer;
+
+struct _SimNode
+{
+  DkSimCluster *cluster;
+  DkNodeId      id;
+  char         *name;
+  char         *datacenter;
+  guint         dc_number;   /* 1-based; 0 without datacenters */
+  DkNode       *node;        /* NULL while crashed */
+  DkStore      *store;
+  DkRng         rng;
+  GHashTable   *timers;      /* DkEventId -> SimTimer*, owned */
+  guint         side;        /* partition side; 0 when not partitioned */
+};
+
+/* One datagram in flight. */
+typedef struct
+{
+  DkSimCluster *cluster;
+  DkEndpoint    from;
+  DkEndpoint    to;
+  DkNodeId      from_node;   /* the node end of the hop (a client's home) */
+  DkNodeId      to_node;
+  gsize         len;
+  guint8        bytes[];
+} Datagram;
+
+struct _DkSimCluster
+{
+  DkSimClusterConfig config;
+  DkEventQueue *queue;
+  DkRing       *ring;
+  SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
+  guint         n_nodes;
+  DkRng         network_rng;
+  DkLinkModel   network;
+  GHashTable   *link_models;  /* (min id << 32 | max id) -> DkLinkModel* */
+  DkLinkModel **dc_models;    /* (D+1) x (D+1), NULL when not overridden */
+  GHashTable   *drops;        /* (from << 32 | to) set */
+  DkNetStats    net_stats;
+  DkNodeStats   retired_stats;/* counters of node objects freed by crashes */
+  FILE         *fault_log;
+  FILE         *node_log;
+  DkLogLevel    node_log_level;
+  DkClientDeliverFunc client_deliver;
+  gpointer      client_data;
+};
+
+/* ---- the simulated environment ------------------------------------------ */
+
+static void network_send (DkSimCluster *cluster, DkEndpoint from, DkNodeId from_node,
+                          DkEndpoint to, const guint8 *data, gsize len);
+
+static DkNodeId
+endpoint_home (const DkSimCluster *cluster, DkEndpoint endpoint)
+{
+  if (dk_endpoint_is_node (endpoint))
+    return (DkNodeId) endpoint;
+  return dk_sim_cluster_client_home (cluster, (guint) (endpoint - DK_ENDPOINT_CLIENT_BASE));
+}
+
+static void
+env_send (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len)
+{
+  SimNode *sim_node = user_data;
+  network_send (sim_node->cluster, sim_node->id, sim_node->id, to, bytes, len);
+}
+
+static gint64
+env_now (gpointer user_data)
+{
+  SimNode *sim_node = user_data;
+  return dk_eventq_now (sim_node->cluster->queue);
+}
+
+static void
+timer_fire (gpointer data)
+{
+  SimTimer *timer = data;
+  SimNode *owner = timer->owner;
+  DkTimerFunc func = timer->func;
+  gpointer func_data = timer->data;
+  g_hash_table_remove (owner->timers, &timer->event);  /* frees TIMER */
+  func (func_data);
+}
+
+static DkTimerId
+env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer data)
+{
+  SimNode *sim_node = user_data;
+  SimTimer *timer = g_new (SimTimer, 1);
+  timer->owner = sim_node;
+  timer->func = func;
+  timer->data = data;
+  timer->event = dk_eventq_schedule (sim_node->cluster->queue, after_us, timer_fire, timer);
+  g_hash_table_insert (sim_node->timers, &timer->event, timer);
+  return timer->event;
+}
+
+static void
+env_timer_cancel (gpointer user_data, DkTimerId id)
+{
+  SimNode *sim_node = user_data;
+  if (g_hash_table_remove (sim_node->timers, &id))
+    dk_eventq_cancel (sim_node->cluster->queue, id);
+}
+
+static guint64
+env_random (gpointer user_data)
+{
+  SimNode *sim_node = user_data;
+  return dk_rng_next (&sim_node->rng);
+}
+
+static void
+env_log (gpointer user_data, DkLogLevel level, const char *message)
+{
+  SimNode *sim_node = user_data;
+  DkSimCluster *cluster = sim_node->cluster;
+  if (cluster->node_log == NULL || level > cluster->node_log_level)
+    return;
+  gint64 now = dk_eventq_now (cluster->queue);
+  fprintf (cluster->node_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " %s\n",
+           now / 1000000, now % 1000000, message);
+}
+
+static void
+sim_node_start (SimNode *sim_node)
+{
+  DkSimCluster *cluster = sim_node->cluster;
+  DkEnv env = {
+    .user_data = sim_node,
+    .send = env_send,
+    .now_us = env_now,
+    .timer_start = env_timer_start,
+    .timer_cancel = env_timer_cancel,
+    .random = env_random,
+    .log = env_log,
+    .store = sim_node->store,
+  };
+  DkNodeConfig config = cluster->config.node;
+  config.id = sim_node->id;
+  g_autoptr (GError) error = NULL;
+  sim_node->node = dk_node_new (&config, &env, cluster->ring, &error);
+  g_assert_no_error (error);  /* the config was validated when the cluster was built */
+}
+
+static void
+add_stats (DkNodeStats *total, const DkNodeStats *more)
+{
+  guint64 *sum = (guint64 *) total;
+  const guint64 *add = (const guint64 *) more;
+  for (gsize i = 0; i < sizeof (DkNodeStats) / sizeof (guint64); i++)
+    sum[i] += add[i];
+}
+
+static void
+cancel_timer (gpointer data)
+{
+  SimTimer *timer = data;
+  dk_eventq_cancel (timer->owner->cluster->queue, timer->event);
+  g_free (timer);
+}
+
+static void
+sim_node_stop (SimNode *sim_node)
+{
+  if (sim_node->node == NULL)
+    return;
+  add_stats (&sim_node->cluster->retired_stats, dk_node_stats (sim_node->node));
+  g_clear_pointer (&sim_node->node, dk_node_free);
+  /* The node cancelled what it knew of; anything left is cancelled here. */
+  g_hash_table_remove_all (sim_node->timers);
+}
+
+/* ---- the network -------------------------------------------------------- */
+
+static guint64
+pair_key (DkNodeId a, DkNodeId b)
+{
+  return ((guint64) MIN (a, b) << 32) | MAX (a, b);
+}
+
+static const DkLinkModel *
+link_model (const DkSimCluster *cluster, DkNodeId a, DkNodeId b)
+{
+  guint64 key = pair_key (a, b);
+  const DkLinkModel *model = g_hash_table_lookup (cluster->link_models, &key);
+  if (model != NULL)
+    return model;
+  guint dcs = cluster->config.datacenters;
+  if (dcs > 0)
+    {
+      const DkLinkModel *dc_model =
+        cluster->dc_models[cluster->nodes[a].dc_number * (dcs + 1) + cluster->nodes[b].dc_number];
+      if (dc_model != NULL)
+        return dc_model;
+    }
+  return &cluster->network;
+}
+
+static gboolean
+link_open (const DkSimCluster *cluster, DkNodeId from, DkNodeId to)
+{
+  if (cluster->nodes[from].side != cluster->nodes[to].side)
+    return FALSE;
+  if (g_hash_table_size (cluster->drops) > 0)
+    {
+      guint64 key = ((guint64) from << 32) | to;
+      if (g_hash_table_contains (cluster->drops, &key))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+deliver (gpointer data)
+{
+  Datagram *datagram = data;
+  DkSimCluster *cluster = datagram->cluster;
+  if (!link_open (cluster, datagram->from_node, datagram->to_node))
+    cluster->net_stats.cut++;
+  else if (dk_endpoint_is_node (datagram->to))
+    {
+      SimNode *target = &cluster->nodes[datagram->to];
+      if (target->node == NULL)
+        cluster->net_stats.to_crashed++;
+      else
+        {
+          cluster->net_stats.delivered++;
+          dk_node_receive (target->node, datagram->from, datagram->bytes, datagram->len);
+        }
+    }
+  else if (cluster->client_deliver != NULL)
+    {
+      cluster->net_stats.delivered++;
+      cluster->client_deliver ((guint) (datagram->to - DK_ENDPOINT_CLIENT_BASE), datagram->from,
+                               datagram->bytes, datagram->len, cluster->client_data);
+    }
+  g_free (datagram);
+}
+
+static void
+schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
+               DkNodeId from_node, DkEndpoint to, DkNodeId to_node,
+               const guint8 *data, gsize len)
+{
+  Datagram *datagram = g_malloc (sizeof (Datagram) + len);
+  datagram->cluster = cluster;
+  datagram->from = from;
+  datagram->to = to;
+  datagram->from_node = from_node;
+  datagram->to_node = to_node;
+  datagram->len = len;
+  memcpy (datagram->bytes, data, len);
+  dk_eventq_schedule (cluster->queue, dk_dist_sample_us (&model->latency, &cluster->network_rng),
+                      deliver, datagram);
+}
+
+static void
+network_send (DkSimCluster *cluster, DkEndpoint from, DkNodeId from_node, DkEndpoint to,
+              const guint8 *data, gsize len)
+{
+  DkNodeId to_node = endpoint_home (cluster, to);
+  cluster->net_stats.sent++;
+  cluster->net_stats.bytes_sent += len;
+  if (to_node == DK_NODE_NONE || to_node > cluster->n_nodes)
+    {
+      cluster->net_stats.cut++;
+      return;
+    }
+  if (!link_open (cluster, from_node, to_node))
+    {
+      cluster->net_stats.cut++;
+      return;
+    }
+  /* A datagram between a client and its home node, or within one node,
+   * crosses no link; everything else uses the link model. */
+  const DkLinkModel *model = link_model (cluster, from_node, to_node);
+  if (model->loss > 0 && dk_rng_double (&cluster->network_rng) < model->loss)
+    {
+      cluster->net_stats.lost++;
+      return;
+    }
+  schedule_copy (cluster, model, from, from_node, to, to_node, data, len);
+  if (model->dup > 0 && dk_rng_double (&cluster->network_rng) < model->dup)
+    {
+      cluster->net_stats.duplicated++;
+      schedule_copy (cluster, model, from, from_node, to, to_node, data, len);
+    }
+}
+
+void
+dk_sim_cluster_client_send (DkSimCluster *cluster, guint client, DkEndpoint to,
+                            const guint8 *data, gsize len)
+{
+  network_send (cluster, DK_ENDPOINT_CLIENT_BASE + client,
+                dk_sim_cluster_client_home (cluster, client), to, data, len);
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+void
+dk_sim_cluster_config_init (DkSimClusterConfig *config)
+{
+  *config = (DkSimClusterConfig) {
+    .seed = 1,
+    .nodes = 5,
+    .ring_strategy = DK_RING_RANDOM_TOKENS,
+    .vnodes = 64,
+    .network = { .latency = { .kind = DK_DIST_CONST, .a_us = 1000 } },
+  };
+  dk_node_config_init (&config->node);
+  dk_store_options_init (&config->store);
+}
+
+static void
+fault (DkSimCluster *cluster, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+fault (DkSimCluster *cluster, const char *format, ...)
+{
+  if (cluster->fault_log == NULL)
+    return;
+  gint64 now = dk_eventq_now (cluster->queue);
+  va_list args;
+  va_start (args, format);
+  fprintf (cluster->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " fault ",
+           now / 1000000, now % 1000000);
+  vfprintf (cluster->fault_log, format, args);
+  fputc ('\n', cluster->fault_log);
+  va_end (args);
+}
+
+static DkRing *
+build_ring (const DkSimClusterConfig *config, SimNode *nodes, GError **error)
+{
+  g_autoptr (DkRing) ring = config->ring_strategy == DK_RING_EQUAL_PARTITIONS
+                            ? dk_ring_new_equal_partitions (config->nodes * config->vnodes)
+                            : dk_ring_new_random_tokens (config->vnodes);
+  g_autofree DkRingNode *members = g_new0 (DkRingNode, config->nodes);
+  g_autoptr (GPtrArray) racks = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 1; i <= config->nodes; i++)
+    {
+      char *rack = NULL;
+      if (config->racks > 0)
+        {
+          guint position_in_dc = config->datacenters > 0 ? (i - 1) / config->datacenters : i - 1;
+          rack = g_strdup_printf ("r%u", position_in_dc % config->racks + 1);
+          g_ptr_array_add (racks, rack);
+        }
+      members[i - 1] = (DkRingNode) {
+        .id = i,
+        .name = nodes[i].name,
+        .datacenter = nodes[i].datacenter,
+        .rack = rack,
+        .weight = 1,
+      };
+    }
+  if (!dk_ring_add_nodes (ring, members, config->nodes, error))
+    return NULL;
+  return g_steal_pointer (&ring);
+}
+
+DkSimCluster *
+dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
+                    FILE *fault_log, GError **error)
+{
+  g_return_val_if_fail (config->nodes >= 1, NULL);
+  g_autoptr (DkSimCluster) cluster = g_new0 (DkSimCluster, 1);
+  cluster->config = *config;
+  cluster->queue = queue;
+  cluster->n_nodes = config->nodes;
+  cluster->network = config->network;
+  cluster->fault_log = fault_log;
+  cluster->node_log_level = DK_LOG_WARNING;
+  cluster->link_models = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  cluster->drops = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  cluster->dc_models = g_new0 (DkLinkModel *, (config->datacenters + 1) * (config->datacenters + 1));
+  dk_rng_init (&cluster->network_rng, config->seed, NETWORK_STREAM);
+
+  cluster->nodes = g_new0 (SimNode, config->nodes + 1);
+  for (guint i = 1; i <= config->nodes; i++)
+    {
+      SimNode *sim_node = &cluster->nodes[i];
+      sim_node->cluster = cluster;
+      sim_node->id = i;
+      sim_node->name = g_strdup_printf ("n%u", i);
+      sim_node->dc_number = config->datacenters > 0 ? (i - 1) % config->datacenters + 1 : 0;
+      sim_node->datacenter = sim_node->dc_number > 0
+                             ? g_strdup_printf ("dc%u", sim_node->dc_number) : g_strdup ("");
+      sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
+      dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
+    }
+  cluster->ring = build_ring (config, cluster->nodes, error);
+  if (cluster->ring == NULL)
+    return NULL;
+
+  /* Validate the node config once, on a throwaway node of n1. */
+  for (guint i = 1; i <= config->nodes; i++)
+    {
+      SimNode *sim_node = &cluster->nodes[i];
+      sim_node->store = dk_store_open (":memory:", &config->store, error);
+      if (sim_node->store == NULL)
+        return NULL;
+    }
+  DkNodeConfig probe = config->node;
+  probe.id = 1;
+  DkEnv probe_env = { .send = env_send, .now_us = env_now, .timer_start = env_timer_start,
+                      .timer_cancel = env_timer_cancel, .random = env_random,
+                      .store = cluster->nodes[1].store, .user_data = &cluster->nodes[1] };
+  DkNode *checked = dk_node_new (&probe, &probe_env, cluster->ring, error);
+  if (checked == NULL)
+    return NULL;
+  dk_node_free (checked);
+
+  for (guint i = 1; i <= config->nodes; i++)
+    sim_node_start (&cluster->nodes[i]);
+  return g_steal_pointer (&cluster);
+}
+
+void
+dk_sim_cluster_free (DkSimCluster *cluster)
+{
+  if (cluster == NULL)
+    return;
+  if (cluster->nodes != NULL)
+    for (guint i = 1; i <= cluster->n_nodes; i++)
+      {
+        SimNode *sim_node = &cluster->nodes[i];
+        if (sim_node->timers == NULL)
+          continue;
+        sim_node_stop (sim_node);
+        g_hash_table_destroy (sim_node->timers);
+        g_clear_pointer (&sim_node->store, dk_store_close);
+        g_free (sim_node->name);
+        g_free (sim_node->datacenter);
+      }
+  g_free (cluster->nodes);
+  g_clear_pointer (&cluster->ring, dk_ring_free);
+  guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
+  for (guint i = 0; i < cells; i++)
+    g_free (cluster->dc_models[i]);
+  g_free (cluster->dc_models);
+  g_hash_table_destroy (cluster->link_models);
+  g_hash_table_destroy (cluster->drops);
+  g_free (cluster);
+}
+
+void
+dk_sim_cluster_set_client_handler (DkSimCluster *cluster, DkClientDeliverFunc func,
+                                   gpointer user_data)
+{
+  cluster->client_deliver = func;
+  cluster->client_data = user_data;
+}
+
+void
+dk_sim_cluster_set_node_log (DkSimCluster *cluster, FILE *log, DkLogLevel level)
+{
+  cluster->node_log = log;
+  cluster->node_log_level = level;
+}
+
+/* ---- membership and placement --------------------------------------------- */
+
+guint
+dk_sim_cluster_node_count (const DkSimCluster *cluster)
+{
+  return cluster->n_nodes;
+}
+
+const DkRing *
+dk_sim_cluster_ring (const DkSimCluster *cluster)
+{
+  return cluster->ring;
+}
+
+const char *
+dk_sim_cluster_node_name (const DkSimCluster *cluster, DkNodeId id)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, NULL);
+  return cluster->nodes[id].name;
+}
+
+const char *
+dk_sim_cluster_node_datacenter (const DkSimCluster *cluster, DkNodeId id)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, NULL);
+  return cluster->nodes[id].datacenter;
+}
+
+DkNodeId
+dk_sim_cluster_node_by_name (const DkSimCluster *cluster, const char *name)
+{
+  if (name[0] != 'n')
+    return DK_NODE_NONE;
+  guint64 id;
+  if (!g_ascii_string_to_unsigned (name + 1, 10, 1, cluster->n_nodes, &id, NULL))
+    return DK_NODE_NONE;
+  return (DkNodeId) id;
+}
+
+DkNode *
+dk_sim_cluster_node (DkSimCluster *cluster, DkNodeId id)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, NULL);
+  return cluster->nodes[id].node;
+}
+
+DkStore *
+dk_sim_cluster_store (DkSimCluster *cluster, DkNodeId id)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, NULL);
+  return cluster->nodes[id].store;
+}
+
+gboolean
+dk_sim_cluster_node_is_up (const DkSimCluster *cluster, DkNodeId id)
+{
+  return id >= 1 && id <= cluster->n_nodes && cluster->nodes[id].node != NULL;
+}
+
+DkNodeId
+dk_sim_cluster_client_home (const DkSimCluster *cluster, guint client)
+{
+  return client % cluster->n_nodes + 1;
+}
+
+gboolean
+dk_sim_cluster_reachable (const DkSimCluster *cluster, DkNodeId from, DkNodeId to)
+{
+  return dk_sim_cluster_node_is_up (cluster, to) && link_open (cluster, from, to);
+}
+
+/* ---- faults ---------------------------------------------------------------- */
+
+void
+dk_sim_cluster_partition (DkSimCluster *cluster, const GPtrArray *groups)
+{
+  g_autoptr (GString) line = g_string_new ("partition");
+  guint rest_side = groups->len + 1;
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    cluster->nodes[i].side = rest_side;
+  for (guint g = 0; g < groups->len; g++)
+    {
+      const GArray *group = g_ptr_array_index (groups, g);
+      g_string_append (line, " {");
+      for (guint j = 0; j < group->len; j++)
+        {
+          DkNodeId id = g_array_index (group, DkNodeId, j);
+          g_return_if_fail (id >= 1 && id <= cluster->n_nodes);
+          cluster->nodes[id].side = g + 1;
+          g_string_append_printf (line, "%s%s", j > 0 ? " " : "", cluster->nodes[id].name);
+        }
+      g_string_append (line, "}");
+    }
+  fault (cluster, "%s", line->str);
+}
+
+void
+dk_sim_cluster_drop (DkSimCluster *cluster, DkNodeId from, DkNodeId to)
+{
+  guint64 *key = g_new (guint64, 1);
+  *key = ((guint64) from << 32) | to;
+  g_hash_table_add (cluster->drops, key);
+  fault (cluster, "drop %s -> %s", cluster->nodes[from].name, cluster->nodes[to].name);
+}
+
+void
+dk_sim_cluster_heal (DkSimCluster *cluster)
+{
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    cluster->nodes[i].side = 0;
+  g_hash_table_remove_all (cluster->drops);
+  fault (cluster, "heal");
+}
+
+void
+dk_sim_cluster_crash (DkSimCluster *cluster, DkNodeId id)
+{
+  g_return_if_fail (id >= 1 && id <= cluster->n_nodes);
+  SimNode *sim_node = &cluster->nodes[id];
+  if (sim_node->node == NULL)
+    {
+      fault (cluster, "crash %s (already down)", sim_node->name);
+      return;
+    }
+  sim_node_stop (sim_node);
+  fault (cluster, "crash %s", sim_node->name);
+}
+
+gboolean
+dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
+  SimNode *sim_node = &cluster->nodes[id];
+  if (sim_node->node != NULL)
+    {
+      fault (cluster, "restart %s (already up)", sim_node->name);
+      return TRUE;
+    }
+  sim_node_start (sim_node);
+  fault (cluster, "restart %s", sim_node->name);
+  return TRUE;
+}
+
+gboolean
+dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
+  SimNode *sim_node = &cluster->nodes[id];
+  gboolean was_up = sim_node->node != NULL;
+  DkStore *fresh = dk_store_open (":memory:", &cluster->config.store, error);
+  if (fresh == NULL)
+    return FALSE;
+  sim_node_stop (sim_node);
+  dk_store_close (sim_node->store);
+  sim_node->store = fresh;
+  if (was_up)
+    sim_node_start (sim_node);
+  fault (cluster, "wipe %s%s", sim_node->name, was_up ? " (restarted empty)" : " (stays down)");
+  return TRUE;
+}
+
+void
+dk_sim_cluster_set_latency (DkSimCluster *cluster, const DkDist *latency)
+{
+  cluster->network.latency = *latency;
+  g_autofree char *text = dk_dist_to_string (latency);
+  fault (cluster, "latency %s", text);
+}
+
+void
+dk_sim_cluster_set_loss (DkSimCluster *cluster, double loss)
+{
+  cluster->network.loss = loss;
+  fault (cluster, "loss %g", loss);
+}
+
+void
+dk_sim_cluster_set_dup (DkSimCluster *cluster, double dup)
+{
+  cluster->network.dup = dup;
+  fault (cluster, "dup %g", dup);
+}
+
+void
+dk_sim_cluster_set_link (DkSimCluster *cluster, DkNodeId a, DkNodeId b, const DkLinkModel *model)
+{
+  guint64 *key = g_new (guint64, 1);
+  *key = pair_key (a, b);
+  g_hash_table_replace (cluster->link_models, key, g_memdup2 (model, sizeof *model));
+  g_autofree char *text = dk_dist_to_string (&model->latency);
+  fault (cluster, "link %s %s latency=%s loss=%g dup=%g", cluster->nodes[a].name,
+         cluster->nodes[b].name, text, model->loss, model->dup);
+}
+
+void
+dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b, const DkLinkModel *model)
+{
+  guint dcs = cluster->config.datacenters;
+  g_return_if_fail (dc_a >= 1 && dc_a <= dcs && dc_b >= 1 && dc_b <= dcs);
+  for (int flip = 0; flip < 2; flip++)
+    {
+      guint cell = flip ? dc_b * (dcs + 1) + dc_a : dc_a * (dcs + 1) + dc_b;
+      g_free (cluster->dc_models[cell]);
+      cluster->dc_models[cell] = g_memdup2 (model, sizeof *model);
+    }
+  g_autofree char *text = dk_dist_to_string (&model->latency);
+  fault (cluster, "dc dc%u dc%u latency=%s loss=%g dup=%g", dc_a, dc_b, text, model->loss, model->dup);
+}
+
+/* ---- observation ----------------------------------------------------------- */
+
+const DkNetStats *
+dk_sim_cluster_net_stats (const DkSimCluster *cluster)
+{
+  return &cluster->net_stats;
+}
+
+void
+dk_sim_cluster_node_stats (const DkSimCluster *cluster, DkNodeStats *total)
+{
+  *total = cluster->retired_stats;
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    if (cluster->nodes[i].node != NULL)
+      add_stats (total, dk_node_stats (cluster->nodes[i].node));
+}
+
+guint
+dk_sim_cluster_nodes_up (const DkSimCluster *cluster)
+{
+  guint up = 0;
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    up += cluster->nodes[i].node != NULL;
+  return up;
+}

@@ -1,0 +1,112 @@
+/* node.h — one dynkv node: coordinator and replica in one state machine.
+ *
+ * A node is driven entirely from outside: the environment (env.h) hands
+ * it datagrams through dk_node_receive and calls back the timers it
+ * started; the node answers by sending datagrams through the environment.
+ * It never reads a clock, a socket or a random source of its own and keeps
+ * no global state, so the simulator can host thousands of nodes in one
+ * process and the UDP daemon runs exactly the same code.
+ *
+ * What a node does (Dynamo §4, made concrete):
+ *
+ *   Coordinator.  A client GET, PUT or DELETE arrives.  When this node is
+ *   not on the key's preference list it forwards the request to the list's
+ *   head and relays the reply (a proxy: a client endpoint is never passed
+ *   on).  Otherwise it sends READ or WRITE to the other N-1 replicas, serves
+ *   its own copy from its store, and answers as soon as R reads or W write
+ *   acknowledgements (its own included) are in.  After request_timeout it
+ *   gives up and answers TIMEOUT, naming how many replicas answered.
+ *
+ *   Versions.  A PUT's new clock is the client's context (if any) with this
+ *   node's counter set one past the highest counter of its own it has
+ *   issued for the key, so a put with the context of a read supersedes the
+ *   siblings the read returned, while a blind put concurrent with other
+ *   coordinators' versions becomes a sibling.  DELETE writes a tombstone the
+ *   same way.  Clocks are pruned past vclock_prune_entries.
+ *
+ *   Reads return the reconciled set of every reply, tombstones included
+ *   (status NOT_FOUND when only tombstones or nothing remain), and the
+ *   context: the merge of all their clocks.  With read_repair, once every
+ *   replica answered (or the timeout fired), replicas whose set differs from
+ *   the reconciled one are sent it.
+ *
+ *   Replica.  READ returns the stored set; WRITE merges the given set into
+ *   the store and acknowledges.
+ *
+ * Malformed datagrams (and, when the cluster has a key, unauthenticated
+ * ones) are dropped and counted, never trusted.  Failure detection,
+ * sloppy quorum, hinted handoff and anti-entropy hook in here next.
+ */
+#ifndef DK_NODE_H
+#define DK_NODE_H
+
+#include <glib.h>
+#include "types.h"
+#include "env.h"
+#include "ring.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  DkNodeId id;                  /* this node; must be a ring member */
+  guint    n;                   /* replicas per key (1..DK_RING_MAX_REPLICAS) */
+  guint    r;                   /* default read quorum (1..n) */
+  guint    w;                   /* default write quorum (1..n) */
+  gint64   request_timeout_us;  /* a coordinator gives up after this */
+  gboolean read_repair;         /* repair stale replicas seen by a read */
+  guint    vclock_prune_entries;/* prune clocks past this size (0: never) */
+  guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
+  const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
+  gsize    auth_key_len;
+} DkNodeConfig;
+
+/* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
+ * one forwarding hop, no authentication.  ID is left 0. */
+void dk_node_config_init (DkNodeConfig *config);
+
+/* Counters a node keeps about itself (monotonic since it started). */
+typedef struct
+{
+  guint64 datagrams_received;
+  guint64 dropped_malformed;      /* failed to decode */
+  guint64 dropped_unauthenticated;/* missing or wrong HMAC tag */
+  guint64 dropped_unexpected;     /* well-formed but not for us (late reply, wrong sender) */
+  guint64 messages_sent;
+  guint64 bytes_sent;
+  guint64 send_failures;          /* a message that could not be encoded */
+  guint64 requests_coordinated;
+  guint64 requests_forwarded;
+  guint64 requests_succeeded;
+  guint64 requests_failed;
+  guint64 read_repairs_sent;
+  guint64 store_errors;
+} DkNodeStats;
+
+typedef struct _DkNode DkNode;
+
+/* A node using ENV (copied; ENV->store must stay open for the node's life)
+ * and reading placement from RING (borrowed: it must outlive the node and
+ * must not change while a request is in flight).  NULL with an error when
+ * CONFIG is inconsistent (quorums out of range, node not in the ring). */
+DkNode *dk_node_new (const DkNodeConfig *config, const DkEnv *env,
+                     const DkRing *ring, GError **error);
+
+/* Stop the node: cancels its timers and forgets requests in flight
+ * (their clients get no answer, as after a crash).  NULL is ignored. */
+void dk_node_free (DkNode *node);
+
+/* Handle one datagram of LEN bytes from FROM. */
+void dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len);
+
+DkNodeId dk_node_id (const DkNode *node);
+const DkNodeStats *dk_node_stats (const DkNode *node);
+
+/* Requests this node coordinates or proxies right now. */
+guint dk_node_requests_in_flight (const DkNode *node);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkNode, dk_node_free)
+
+G_END_DECLS
+
+#endif /* DK_NODE_H */
