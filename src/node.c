@@ -647,6 +647,8 @@ static const Handler handlers[DK_WIRE_TYPE_LAST + 1] = {
 
 /* ---- public ------------------------------------------------------------- */
 
+G_DEFINE_QUARK (dk-node-error-quark, dk_node_error)
+
 void
 dk_node_config_init (DkNodeConfig *config)
 {
@@ -670,14 +672,14 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   if (config->n < 1 || config->n > DK_RING_MAX_REPLICAS
       || config->r < 1 || config->r > config->n || config->w < 1 || config->w > config->n)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
                    "node %u: need 1 <= r, w <= n <= %u, got n=%u r=%u w=%u",
                    config->id, DK_RING_MAX_REPLICAS, config->n, config->r, config->w);
       return NULL;
     }
   if (dk_ring_lookup_node (ring, config->id) == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
                    "node %u is not a member of the ring", config->id);
       return NULL;
     }

@@ -105,6 +105,13 @@ const DkNodeStats *dk_node_stats (const DkNode *node);
 /* Requests this node coordinates or proxies right now. */
 guint dk_node_requests_in_flight (const DkNode *node);
 
+#define DK_NODE_ERROR (dk_node_error_quark ())
+GQuark dk_node_error_quark (void);
+typedef enum
+{
+  DK_NODE_ERROR_CONFIG   /* an inconsistent DkNodeConfig */
+} DkNodeError;
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkNode, dk_node_free)
 
 G_END_DECLS

@@ -1,2 +1,387 @@
-/* store.c — placeholder until the module lands. */
-#include "store.h"
+/* store.c — the store's SQLite side: open and schema checks, prepared
+ * statements, batches, put/get/purge, tombstone collection, token-range
+ * scans and stats.  Hints are in store_hints.c, the row codec in
+ * store_codec.c, the cache in store_cache.c; store.h has the contract and
+ * the on-disk format.
+ */
+#include <string.h>
+#include "store_private.h"
+
+G_DEFINE_QUARK (dk-store-error-quark, dk_store_error)
+
+static const char schema_sql[] =
+  "CREATE TABLE kv ("
+  "  token INTEGER NOT NULL, key BLOB NOT NULL, digest INTEGER NOT NULL,"
+  "  siblings BLOB NOT NULL, all_tombstones INTEGER NOT NULL,"
+  "  changed_us INTEGER NOT NULL, saved_bytes INTEGER NOT NULL,"
+  "  PRIMARY KEY (token, key)) WITHOUT ROWID;"
+  "CREATE INDEX kv_dead ON kv (changed_us) WHERE all_tombstones = 1;"
+  "CREATE TABLE hints ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT, owner INTEGER NOT NULL,"
+  "  key BLOB NOT NULL, siblings BLOB NOT NULL, created_us INTEGER NOT NULL,"
+  "  bytes INTEGER NOT NULL, UNIQUE (owner, key));"
+  "CREATE INDEX hints_by_age ON hints (owner, created_us, id);";
+
+/* Every statement the store runs more than once, prepared at open. */
+static const struct
+{
+  gsize       offset;
+  const char *sql;
+} statements[] = {
+#define STATEMENT(field, sql) { G_STRUCT_OFFSET (DkStore, field), sql }
+  STATEMENT (select_row, "SELECT siblings FROM kv WHERE token = ?1 AND key = ?2"),
+  STATEMENT (upsert_row,
+             "INSERT INTO kv (token, key, digest, siblings, all_tombstones, changed_us,"
+             " saved_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+             " ON CONFLICT (token, key) DO UPDATE SET digest = excluded.digest,"
+             " siblings = excluded.siblings, all_tombstones = excluded.all_tombstones,"
+             " changed_us = excluded.changed_us, saved_bytes = excluded.saved_bytes"),
+  STATEMENT (delete_row, "DELETE FROM kv WHERE token = ?1 AND key = ?2"),
+  STATEMENT (scan_range,
+             "SELECT token, key, digest FROM kv WHERE token >= ?1 AND token <= ?2"
+             " ORDER BY token, key"),
+  STATEMENT (select_dead,
+             "SELECT token, key FROM kv WHERE all_tombstones = 1 AND changed_us < ?1"
+             " ORDER BY changed_us"),
+  STATEMENT (delete_dead,
+             "DELETE FROM kv WHERE token = ?1 AND key = ?2 AND all_tombstones = 1"
+             " AND changed_us < ?3"),
+  STATEMENT (totals,
+             "SELECT count(*), ifnull(sum(length(key) + length(siblings)), 0),"
+             " ifnull(sum(saved_bytes), 0) FROM kv"),
+  STATEMENT (hint_select, "SELECT id, siblings, bytes FROM hints WHERE owner = ?1 AND key = ?2"),
+  STATEMENT (hint_insert,
+             "INSERT INTO hints (owner, key, siblings, created_us, bytes)"
+             " VALUES (?1, ?2, ?3, ?4, ?5)"),
+  STATEMENT (hint_update, "UPDATE hints SET siblings = ?2, bytes = ?3 WHERE id = ?1"),
+  STATEMENT (hint_lookup_id, "SELECT owner, bytes FROM hints WHERE id = ?1"),
+  STATEMENT (hint_delete, "DELETE FROM hints WHERE id = ?1"),
+  STATEMENT (hint_list,
+             "SELECT id, key, siblings, created_us FROM hints WHERE owner = ?1"
+             " ORDER BY created_us, id LIMIT ?2"),
+  STATEMENT (hint_usage,
+             "SELECT owner, count(*), sum(bytes) FROM hints GROUP BY owner ORDER BY owner"),
+  STATEMENT (begin, "BEGIN IMMEDIATE"),
+  STATEMENT (commit, "COMMIT"),
+  STATEMENT (rollback, "ROLLBACK"),
+#undef STATEMENT
+};
+
+void
+dk_store_options_init (DkStoreOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->sync = DK_STORE_SYNC_NORMAL;
+  options->cache_bytes = 8u << 20;
+  options->compress_threshold_bytes = 1024;
+  options->tombstone_grace_us = G_GINT64_CONSTANT (24) * 3600 * G_USEC_PER_SEC;
+  options->hints_max_count = 100000;
+  options->hints_max_bytes = 64u << 20;
+  options->hints_max_count_per_owner = 25000;
+  options->hints_max_bytes_per_owner = 16u << 20;
+}
+
+/* ---- SQLite calls, counted so a test can fail the k-th one -------------- */
+
+static gboolean
+fault_due (DkStore *store)
+{
+  store->sqlite_calls++;
+  return store->options.fail_at_call != 0
+         && store->sqlite_calls == store->options.fail_at_call;
+}
+
+int
+dk_store_sql_step (DkStore *store, sqlite3_stmt *stmt)
+{
+  return fault_due (store) ? SQLITE_IOERR : sqlite3_step (stmt);
+}
+
+int
+dk_store_sql_prepare (DkStore *store, const char *sql, sqlite3_stmt **stmt)
+{
+  *stmt = NULL;
+  return fault_due (store) ? SQLITE_IOERR : sqlite3_prepare_v2 (store->db, sql, -1, stmt, NULL);
+}
+
+int
+dk_store_sql_exec (DkStore *store, const char *sql)
+{
+  return fault_due (store) ? SQLITE_IOERR : sqlite3_exec (store->db, sql, NULL, NULL, NULL);
+}
+
+void
+dk_store_sql_done (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+gboolean
+dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **error)
+{
+  int primary = rc & 0xff;
+  int code = primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB
+               ? DK_STORE_ERROR_CORRUPT : DK_STORE_ERROR_IO;
+  const char *detail = store->db != NULL && sqlite3_errcode (store->db) == rc
+                         ? sqlite3_errmsg (store->db) : sqlite3_errstr (rc);
+  if (primary == SQLITE_NOTADB)
+    g_set_error (error, DK_STORE_ERROR, code,
+                 "%s: not a dynkv store: not an SQLite database, or its header is corrupted"
+                 " (%s)", store->path, detail);
+  else
+    g_set_error (error, DK_STORE_ERROR, code, "%s: %s failed: %s (SQLite error %d)",
+                 store->path, what, detail, rc);
+  /* Inside a batch, some errors make SQLite roll the whole transaction back. */
+  if (store->in_batch && store->db != NULL && sqlite3_get_autocommit (store->db))
+    store->batch_aborted = TRUE;
+  return FALSE;
+}
+
+gboolean
+dk_store_sql_run (DkStore *store, sqlite3_stmt *stmt, const char *what, GError **error)
+{
+  int rc = dk_store_sql_step (store, stmt);
+  dk_store_sql_done (stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return dk_store_sql_fail (store, rc, what, error);
+  return TRUE;
+}
+
+/* ---- open and close ------------------------------------------------------ */
+
+static gboolean
+query_int (DkStore *store, const char *sql, gint64 *value, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = dk_store_sql_prepare (store, sql, &stmt);
+  if (rc == SQLITE_OK)
+    {
+      rc = dk_store_sql_step (store, stmt);
+      if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64 (stmt, 0);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    return dk_store_sql_fail (store, rc, sql, error);
+  return TRUE;
+}
+
+/* Create the schema in a fresh database, or check that an existing one is
+ * ours and of this version, before changing anything in it. */
+static gboolean
+check_or_create_schema (DkStore *store, GError **error)
+{
+  gint64 objects = 0, application_id = 0, version = 0;
+  if (!query_int (store, "SELECT count(*) FROM sqlite_master", &objects, error)
+      || !query_int (store, "PRAGMA application_id", &application_id, error)
+      || !query_int (store, "PRAGMA user_version", &version, error))
+    return FALSE;
+
+  if (objects == 0 && application_id == 0 && version == 0)
+    {
+      g_autofree char *sql = g_strdup_printf ("BEGIN; %s PRAGMA application_id = %d;"
+                                              " PRAGMA user_version = %d; COMMIT;",
+                                              schema_sql, DK_STORE_APPLICATION_ID,
+                                              DK_STORE_SCHEMA_VERSION);
+      int rc = dk_store_sql_exec (store, sql);
+      if (rc != SQLITE_OK)
+        {
+          sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+          return dk_store_sql_fail (store, rc, "creating the schema", error);
+        }
+      return TRUE;
+    }
+  if (application_id != DK_STORE_APPLICATION_ID)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_FOREIGN,
+                   "%s: an SQLite database but not a dynkv store (application_id 0x%08x,"
+                   " expected 0x%08x)", store->path, (guint) application_id,
+                   (guint) DK_STORE_APPLICATION_ID);
+      return FALSE;
+    }
+  if (version != DK_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_FOREIGN,
+                   "%s: a dynkv store of schema version %" G_GINT64_FORMAT
+                   ", this build reads version %d", store->path, version,
+                   DK_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+set_durability (DkStore *store, GError **error)
+{
+  gboolean in_memory = strcmp (store->path, ":memory:") == 0;
+  if (!in_memory)
+    {
+      sqlite3_stmt *stmt = NULL;
+      int rc = dk_store_sql_prepare (store, "PRAGMA journal_mode = WAL", &stmt);
+      if (rc == SQLITE_OK)
+        rc = dk_store_sql_step (store, stmt);
+      gboolean is_wal = rc == SQLITE_ROW
+                        && g_ascii_strcasecmp ((const char *) sqlite3_column_text (stmt, 0),
+                                               "wal") == 0;
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_ROW)
+        return dk_store_sql_fail (store, rc, "switching to WAL mode", error);
+      if (!is_wal)
+        {
+          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_IO,
+                       "%s: SQLite refused WAL mode", store->path);
+          return FALSE;
+        }
+    }
+  const char *sync = store->options.sync == DK_STORE_SYNC_FULL
+                       ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+  int rc = dk_store_sql_exec (store, sync);
+  if (rc != SQLITE_OK)
+    return dk_store_sql_fail (store, rc, sync, error);
+  return TRUE;
+}
+
+DkStore *
+dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_autoptr(DkStore) store = g_new0 (DkStore, 1);
+  store->path = g_strdup (path);
+  if (options != NULL)
+    store->options = *options;
+  else
+    dk_store_options_init (&store->options);
+  store->cache = dk_store_cache_new (store->options.cache_bytes);
+  store->hint_usage_by_owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+
+  int rc = sqlite3_open_v2 (path, &store->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+  if (rc != SQLITE_OK)
+    {
+      dk_store_sql_fail (store, rc, "opening", error);
+      return NULL;
+    }
+  sqlite3_extended_result_codes (store->db, 1);
+  if (!check_or_create_schema (store, error) || !set_durability (store, error))
+    return NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+    {
+      sqlite3_stmt **slot = G_STRUCT_MEMBER_P (store, statements[i].offset);
+      rc = dk_store_sql_prepare (store, statements[i].sql, slot);
+      if (rc != SQLITE_OK)
+        {
+          dk_store_sql_fail (store, rc, statements[i].sql, error);
+          return NULL;
+        }
+    }
+  if (!dk_store_hints_reload (store, error))
+    return NULL;
+  return g_steal_pointer (&store);
+}
+
+void
+dk_store_close (DkStore *store)
+{
+  if (store == NULL)
+    return;
+  if (store->in_batch)
+    dk_store_rollback (store);
+  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+    sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
+  if (store->db != NULL)
+    sqlite3_close (store->db);
+  dk_store_cache_free (store->cache);
+  g_clear_pointer (&store->hint_usage_by_owner, g_hash_table_destroy);
+  g_free (store->path);
+  g_free (store);
+}
+
+const char *
+dk_store_path (const DkStore *store)
+{
+  return store->path;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+gboolean
+dk_store_begin (DkStore *store, GError **error)
+{
+  g_return_val_if_fail (!store->in_batch, FALSE);
+  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+    return FALSE;
+  store->in_batch = TRUE;
+  store->batch_aborted = FALSE;
+  return TRUE;
+}
+
+/* Not counted for fault injection: a rollback that did not happen would
+ * leave later writes inside a transaction nobody commits. */
+void
+dk_store_rollback (DkStore *store)
+{
+  if (!sqlite3_get_autocommit (store->db))
+    {
+      sqlite3_step (store->rollback);
+      dk_store_sql_done (store->rollback);
+    }
+  store->in_batch = FALSE;
+  store->batch_aborted = FALSE;
+  /* The cache and the hint accounting may hold what was just undone. */
+  dk_store_cache_clear (store->cache);
+  dk_store_hints_reload (store, NULL);
+}
+
+gboolean
+dk_store_commit (DkStore *store, GError **error)
+{
+  g_return_val_if_fail (store->in_batch, FALSE);
+  if (store->batch_aborted)
+    {
+      dk_store_rollback (store);
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_IO,
+                   "%s: the batch was rolled back by an earlier failure; its writes are lost",
+                   store->path);
+      return FALSE;
+    }
+  if (!dk_store_sql_run (store, store->commit, "COMMIT", error))
+    {
+      dk_store_rollback (store);
+      g_prefix_error (error, "batch rolled back, its writes are lost: ");
+      return FALSE;
+    }
+  store->in_batch = FALSE;
+  return TRUE;
+}
+
+gboolean
+dk_store_write_begin (DkStore *store, gboolean *started, GError **error)
+{
+  *started = FALSE;
+  if (store->in_batch)
+    return TRUE;
+  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+    return FALSE;
+  *started = TRUE;
+  return TRUE;
+}
+
+gboolean
+dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error)
+{
+  if (!started)
+    return ok;
+  if (ok && dk_store_sql_run (store, store->commit, "COMMIT", error))
+    return TRUE;
+  if (!sqlite3_get_autocommit (store->db))
+    {
+      sqlite3_step (store->rollback);
+      dk_store_sql_done (store->rollback);
+    }
+  dk_store_cache_clear (store->cache);
+  dk_store_hints_reload (store, NULL);
+  return FALSE;
+}

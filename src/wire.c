@@ -1,2 +1,257 @@
-/* wire.c — placeholder until the module lands. */
-#include "wire.h"
+/* wire.c — framing, dispatch and authentication of wire messages.
+ *
+ * The header (layout in wire.h) is read and written here; the body of
+ * each type is handed to the generic walker with that type's layout
+ * (wire_layout.c, wire_messages.c).  The HMAC tag, when present, covers
+ * the header and body exactly as sent, flag included, so a flag flipped
+ * in transit fails verification like any other byte.
+ */
+#include <string.h>
+#include "wire_layout.h"
+
+G_DEFINE_QUARK (dk-wire-error-quark, dk_wire_error)
+
+/* Header offsets. */
+enum
+{
+  HEADER_MAGIC = 0,
+  HEADER_VERSION = 2,
+  HEADER_TYPE = 3,
+  HEADER_FLAGS = 4,
+  HEADER_RESERVED = 6,
+  HEADER_REQUEST_ID = 8,
+  HEADER_SENDER = 16,
+  HEADER_BODY_LENGTH = 20,
+};
+
+typedef struct
+{
+  DkWireType type;
+  guint16    flags;
+  guint64    request_id;
+  DkNodeId   sender;
+  guint32    body_length;
+} DkWireHeader;
+
+const char *
+dk_wire_type_name (DkWireType type)
+{
+  return dk_wire_body_name (type);
+}
+
+DkWireMessage *
+dk_wire_message_new (DkWireType type)
+{
+  const DkWireLayout *layout = dk_wire_body_layout (type);
+  g_return_val_if_fail (layout != NULL, NULL);
+  DkWireMessage *message = g_new0 (DkWireMessage, 1);
+  message->type = type;
+  dk_wire_layout_init (layout, &message->body);
+  return message;
+}
+
+void
+dk_wire_message_free (DkWireMessage *message)
+{
+  if (message == NULL)
+    return;
+  const DkWireLayout *layout = dk_wire_body_layout (message->type);
+  if (layout != NULL)
+    dk_wire_layout_clear (layout, &message->body);
+  g_free (message);
+}
+
+gboolean
+dk_wire_message_equal (const DkWireMessage *a, const DkWireMessage *b)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+  if (a->type != b->type || a->request_id != b->request_id || a->sender != b->sender)
+    return FALSE;
+  const DkWireLayout *layout = dk_wire_body_layout (a->type);
+  return layout != NULL && dk_wire_layout_equal (layout, &a->body, &b->body);
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+GByteArray *
+dk_wire_encode (const DkWireMessage *message, GError **error)
+{
+  g_return_val_if_fail (message != NULL, NULL);
+  const DkWireLayout *layout = dk_wire_body_layout (message->type);
+  if (layout == NULL)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNKNOWN_TYPE,
+                   "header.type: %d is not a known message type", (int) message->type);
+      return NULL;
+    }
+  g_autoptr (GByteArray) out = g_byte_array_sized_new (256);
+  dk_wire_put_u16 (out, DK_WIRE_MAGIC);
+  g_byte_array_append (out, (const guint8[]) { DK_WIRE_VERSION, (guint8) message->type }, 2);
+  dk_wire_put_u16 (out, 0);  /* flags: only dk_wire_sign sets one */
+  dk_wire_put_u16 (out, 0);  /* reserved */
+  dk_wire_put_u64 (out, message->request_id);
+  dk_wire_put_u32 (out, message->sender);
+  dk_wire_put_u32 (out, 0);  /* body length, patched below */
+  g_assert (out->len == DK_WIRE_HEADER_BYTES);
+
+  if (!dk_wire_layout_encode (layout, &message->body, out, error))
+    {
+      g_prefix_error (error, "%s.", dk_wire_type_name (message->type));
+      return NULL;
+    }
+  gsize with_tag = out->len + DK_WIRE_TAG_BYTES;
+  if (with_tag > DK_WIRE_MAX_DATAGRAM)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
+                   "%s: %" G_GSIZE_FORMAT " bytes (with the %u-byte tag) exceeds the %u-byte datagram limit",
+                   dk_wire_type_name (message->type), with_tag, DK_WIRE_TAG_BYTES,
+                   DK_WIRE_MAX_DATAGRAM);
+      return NULL;
+    }
+  guint32 body_length_be = GUINT32_TO_BE (out->len - DK_WIRE_HEADER_BYTES);
+  memcpy (out->data + HEADER_BODY_LENGTH, &body_length_be, sizeof body_length_be);
+  return g_steal_pointer (&out);
+}
+
+/* ---- decoding -------------------------------------------------------------- */
+
+/* Read and check the header of the LEN-byte DATAGRAM: every header field
+ * valid and the body length (plus a tag when flagged) equal to the rest. */
+static gboolean
+read_header (const guint8 *datagram, gsize len, DkWireHeader *header, GError **error)
+{
+  if (len < DK_WIRE_HEADER_BYTES)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_TRUNCATED,
+                   "header: %" G_GSIZE_FORMAT " bytes, a header needs %u",
+                   len, DK_WIRE_HEADER_BYTES);
+      return FALSE;
+    }
+  DkWireReader in = { datagram, DK_WIRE_HEADER_BYTES, 0 };
+  guint16 magic, reserved;
+  guint8 version, type;
+  /* Cannot fail: the header is all there. */
+  dk_wire_get_u16 (&in, &magic, NULL);
+  dk_wire_get_u8 (&in, &version, NULL);
+  dk_wire_get_u8 (&in, &type, NULL);
+  dk_wire_get_u16 (&in, &header->flags, NULL);
+  dk_wire_get_u16 (&in, &reserved, NULL);
+  dk_wire_get_u64 (&in, &header->request_id, NULL);
+  dk_wire_get_u32 (&in, &header->sender, NULL);
+  dk_wire_get_u32 (&in, &header->body_length, NULL);
+  header->type = type;
+
+  if (magic != DK_WIRE_MAGIC)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_BAD_MAGIC,
+                 "header.magic: 0x%04x is not dynkv's 0x%04x", magic, DK_WIRE_MAGIC);
+  else if (version != DK_WIRE_VERSION)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_BAD_VERSION,
+                 "header.version: %u, but this node speaks version %u", version, DK_WIRE_VERSION);
+  else if (dk_wire_body_layout (header->type) == NULL)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNKNOWN_TYPE,
+                 "header.type: %u is not a known message type", type);
+  else if ((header->flags & ~DK_WIRE_FLAGS_KNOWN) != 0)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                 "header.flags: unknown bits 0x%04x", header->flags & ~DK_WIRE_FLAGS_KNOWN);
+  else if (reserved != 0)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                 "header.reserved: 0x%04x where 0 is required", reserved);
+  else if (len > DK_WIRE_MAX_DATAGRAM)
+    g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
+                 "%" G_GSIZE_FORMAT "-byte datagram exceeds the %u-byte limit",
+                 len, DK_WIRE_MAX_DATAGRAM);
+  else
+    {
+      guint64 tag = (header->flags & DK_WIRE_FLAG_AUTHENTICATED) ? DK_WIRE_TAG_BYTES : 0;
+      guint64 expected = (guint64) DK_WIRE_HEADER_BYTES + header->body_length + tag;
+      if (expected == len)
+        return TRUE;
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_LENGTH_MISMATCH,
+                   "header.body_length: %u body bytes%s need a %" G_GUINT64_FORMAT
+                   "-byte datagram, got %" G_GSIZE_FORMAT,
+                   header->body_length, tag ? " and a tag" : "", expected, len);
+    }
+  return FALSE;
+}
+
+DkWireMessage *
+dk_wire_decode (const guint8 *data, gsize len, GError **error)
+{
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  DkWireHeader header;
+  if (!read_header (data, len, &header, error))
+    return NULL;
+
+  g_autoptr (DkWireMessage) message = dk_wire_message_new (header.type);
+  message->flags = header.flags;
+  message->request_id = header.request_id;
+  message->sender = header.sender;
+  DkWireReader body = { data + DK_WIRE_HEADER_BYTES, header.body_length, 0 };
+  const char *name = dk_wire_type_name (header.type);
+  if (!dk_wire_layout_decode (dk_wire_body_layout (header.type), &message->body, &body, error))
+    {
+      g_prefix_error (error, "%s.", name);
+      return NULL;
+    }
+  if (body.pos != body.len)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_LENGTH_MISMATCH,
+                   "%s: %" G_GSIZE_FORMAT " unexpected bytes after the body",
+                   name, body.len - body.pos);
+      return NULL;
+    }
+  return g_steal_pointer (&message);
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static void
+compute_tag (const guint8 *data, gsize len, const guint8 *key, gsize key_len,
+             guint8 tag[DK_WIRE_TAG_BYTES])
+{
+  GHmac *hmac = g_hmac_new (G_CHECKSUM_SHA256, key, key_len);
+  gsize tag_len = DK_WIRE_TAG_BYTES;
+  g_hmac_update (hmac, data, (gssize) len);
+  g_hmac_get_digest (hmac, tag, &tag_len);
+  g_hmac_unref (hmac);
+  g_assert (tag_len == DK_WIRE_TAG_BYTES);
+}
+
+void
+dk_wire_sign (GByteArray *datagram, const guint8 *key, gsize key_len)
+{
+  g_return_if_fail (datagram != NULL && datagram->len >= DK_WIRE_HEADER_BYTES);
+  g_return_if_fail ((datagram->data[HEADER_FLAGS + 1] & DK_WIRE_FLAG_AUTHENTICATED) == 0);
+  g_return_if_fail (datagram->len + DK_WIRE_TAG_BYTES <= DK_WIRE_MAX_DATAGRAM);
+  datagram->data[HEADER_FLAGS + 1] |= DK_WIRE_FLAG_AUTHENTICATED;
+  guint8 tag[DK_WIRE_TAG_BYTES];
+  compute_tag (datagram->data, datagram->len, key, key_len, tag);
+  g_byte_array_append (datagram, tag, sizeof tag);
+}
+
+gboolean
+dk_wire_verify (const guint8 *datagram, gsize len, const guint8 *key, gsize key_len,
+                GError **error)
+{
+  DkWireHeader header;
+  if (!read_header (datagram, len, &header, error))
+    return FALSE;
+  if ((header.flags & DK_WIRE_FLAG_AUTHENTICATED) == 0)
+    {
+      g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNAUTHENTICATED,
+                           "datagram carries no authentication tag");
+      return FALSE;
+    }
+  guint8 expected[DK_WIRE_TAG_BYTES];
+  gsize signed_len = len - DK_WIRE_TAG_BYTES;
+  compute_tag (datagram, signed_len, key, key_len, expected);
+  /* Constant time: every byte is looked at whatever the first mismatch. */
+  guint8 difference = 0;
+  for (gsize i = 0; i < DK_WIRE_TAG_BYTES; i++)
+    difference |= expected[i] ^ datagram[signed_len + i];
+  if (difference == 0)
+    return TRUE;
+  g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_BAD_TAG,
+                       "authentication tag does not match the cluster key");
+  return FALSE;
+}

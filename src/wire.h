@@ -1,1 +1,404 @@
-/* wire.h placeholder */
+/* wire.h — the wire codec: every message dynkv nodes and clients exchange.
+ *
+ * One message is one UDP datagram (or one simulated datagram: the
+ * simulator carries exactly these bytes).  The codec is pure data: it
+ * depends on GLib and vclock.h only, and decoding arbitrary bytes never
+ * reads outside them; every refusal is a GError in DK_WIRE_ERROR whose
+ * message names the offending field ("put.value: 12000 bytes exceeds the
+ * 9216-byte limit").  Every limit is enforced on encode too, so a node
+ * never sends what a peer would refuse, and nothing is ever truncated.
+ *
+ * Byte layout (all integers big-endian, no padding):
+ *
+ *   offset size  header
+ *        0    2  magic 0x44 0x4B ("DK")
+ *        2    1  protocol version (DK_WIRE_VERSION)
+ *        3    1  message type (DkWireType)
+ *        4    2  flags (DK_WIRE_FLAG_*; unknown bits are refused)
+ *        6    2  reserved, must be 0
+ *        8    8  request id: matches a reply to its request on this hop
+ *       16    4  sender node id (DK_NODE_NONE for a client)
+ *       20    4  body length B
+ *       24    B  body (layout per type below)
+ *     24+B   32  HMAC-SHA256 tag over bytes 0 .. 24+B-1, present exactly
+ *                when DK_WIRE_FLAG_AUTHENTICATED is set (see dk_wire_sign)
+ *
+ *   Field encodings used by the bodies:
+ *     key       u16 length (1 .. DK_KEY_MAX_BYTES) + bytes
+ *     value     u16 length (0 .. DK_VALUE_MAX_BYTES) + bytes
+ *     string    u16 length (per-field limit below) + UTF-8 bytes, no NUL
+ *     clock     dk_vclock_encode (u16 count + count x (u32, u64, i64))
+ *     ?clock    u8 present (0 or 1) + clock when present
+ *     version   u8 flags (bit 0 tombstone; a tombstone's value is empty),
+ *               clock, value
+ *     siblings  u8 count (0 .. DK_SIBLINGS_MAX) + count x version
+ *     range     u64 lo, u64 hi: the ring arc (lo, hi], wrapping past
+ *               2^64 - 1 when hi <= lo (lo == hi is the whole ring)
+ *
+ *   GET, PUT, DELETE  u64 client request id, u8 r, u8 w, key, ?clock
+ *                     context, value (empty unless a PUT)
+ *   CLIENT_REPLY      u64 client request id, u8 status, string reason
+ *                     (<= DK_WIRE_REASON_MAX), siblings, ?clock context
+ *   FORWARD           u8 request type (GET/PUT/DELETE), u8 hops, string
+ *                     client address (<= DK_WIRE_ADDRESS_MAX), then the
+ *                     request's body as above
+ *   READ              key
+ *   READ_REPLY        u8 status, key, siblings
+ *   WRITE             u32 hinted owner (DK_NODE_NONE: no hint), key, siblings
+ *   WRITE_ACK         u8 status, key
+ *   GOSSIP            u16 count + count x member: u32 node (not 0),
+ *                     string name, string address, string datacenter,
+ *                     string rack, u32 vnodes, u64 heartbeat,
+ *                     u64 incarnation, u8 state
+ *   HINT_HANDOFF      u64 hint id, u32 intended owner (not 0), key, siblings
+ *   HINT_ACK          u64 hint id, u8 status
+ *   AE_TREE_REQUEST   range, u8 depth (<= DK_WIRE_AE_MAX_DEPTH), u16 count
+ *                     + count x u32 node index
+ *   AE_TREE_REPLY     range, u8 depth, u16 count + count x (u32 node index,
+ *                     u64 hash)
+ *   AE_KEYS_REQUEST   range
+ *   AE_KEYS_REPLY     range, u8 complete (0 or 1), u16 count + count x
+ *                     (key, u64 digest)
+ *   PING, PONG        i64 timestamp_us (the pinger's clock; PONG echoes it)
+ *   PARTITION_TABLE   u64 epoch, u32 partition count Q (>= 1), u16 count
+ *                     + count x (u32 partition < Q, u32 owner node, not 0)
+ *
+ * Merkle node indices number a binary tree heap-style: the root is 0 and
+ * node i has children 2i+1 and 2i+2, so a tree of depth D has the
+ * indices 0 .. 2^(D+1) - 2.
+ *
+ * Decoding is canonical: a message decodes only when re-encoding it gives
+ * back the same bytes (booleans are 0 or 1, reserved bits are 0, enums
+ * are in range), which the tests and the fuzzer check.
+ *
+ * Two request ids: the header's request id pairs a reply with its request
+ * on one hop (coordinator -> replica), while a client request id is
+ * chosen by the client, travels end to end (also inside FORWARD) and
+ * comes back in CLIENT_REPLY.
+ */
+#ifndef DK_WIRE_H
+#define DK_WIRE_H
+
+#include <glib.h>
+#include "types.h"
+#include "vclock.h"
+
+G_BEGIN_DECLS
+
+#define DK_WIRE_MAGIC        0x444Bu  /* "DK" */
+#define DK_WIRE_VERSION      1u
+#define DK_WIRE_HEADER_BYTES 24u
+#define DK_WIRE_TAG_BYTES    32u      /* HMAC-SHA256 */
+
+/* Largest datagram, header and tag included.  A UDP payload can be at
+ * most 65,507 bytes over IPv4 (65,535 minus the 20-byte IP and 8-byte UDP
+ * headers); 65,000 leaves room for IP options and IPv6 extension headers
+ * so the same limit holds on every path.  Every encoded message reserves
+ * room for the tag, so any message can be signed.  Note that a sibling
+ * set of DK_SIBLINGS_MAX full-size values (8 x 9 KiB) does not fit:
+ * encoding it fails with DK_WIRE_ERROR_MESSAGE_TOO_LARGE, never a cut. */
+#define DK_WIRE_MAX_DATAGRAM 65000u
+
+/* Per-field limits of the variable-length fields beyond types.h's. */
+#define DK_WIRE_NAME_MAX     64u   /* member name, datacenter, rack */
+#define DK_WIRE_ADDRESS_MAX 256u   /* "host:port" or a simulated address */
+#define DK_WIRE_REASON_MAX  256u   /* CLIENT_REPLY reason */
+#define DK_WIRE_AE_MAX_DEPTH 24u   /* Merkle tree depth */
+
+typedef enum
+{
+  DK_WIRE_GET = 1,
+  DK_WIRE_PUT,
+  DK_WIRE_DELETE,
+  DK_WIRE_CLIENT_REPLY,
+  DK_WIRE_FORWARD,
+  DK_WIRE_READ,
+  DK_WIRE_READ_REPLY,
+  DK_WIRE_WRITE,
+  DK_WIRE_WRITE_ACK,
+  DK_WIRE_GOSSIP,
+  DK_WIRE_HINT_HANDOFF,
+  DK_WIRE_HINT_ACK,
+  DK_WIRE_AE_TREE_REQUEST,
+  DK_WIRE_AE_TREE_REPLY,
+  DK_WIRE_AE_KEYS_REQUEST,
+  DK_WIRE_AE_KEYS_REPLY,
+  DK_WIRE_PING,
+  DK_WIRE_PONG,
+  DK_WIRE_PARTITION_TABLE,
+} DkWireType;
+#define DK_WIRE_TYPE_FIRST DK_WIRE_GET
+#define DK_WIRE_TYPE_LAST  DK_WIRE_PARTITION_TABLE
+
+/* Header flags. */
+#define DK_WIRE_FLAG_AUTHENTICATED 0x0001u  /* a 32-byte HMAC tag follows the body */
+#define DK_WIRE_FLAGS_KNOWN        DK_WIRE_FLAG_AUTHENTICATED
+
+/* Outcome carried by CLIENT_REPLY, READ_REPLY, WRITE_ACK and HINT_ACK. */
+typedef enum
+{
+  DK_WIRE_STATUS_OK = 0,
+  DK_WIRE_STATUS_NOT_FOUND,     /* no version (or only tombstones) */
+  DK_WIRE_STATUS_UNAVAILABLE,   /* too few replicas answered: quorum not met */
+  DK_WIRE_STATUS_TIMEOUT,       /* the coordinator gave up waiting */
+  DK_WIRE_STATUS_INVALID,       /* a malformed or refused request */
+  DK_WIRE_STATUS_TOO_LARGE,     /* key, value or reply over a limit */
+  DK_WIRE_STATUS_STORAGE_ERROR, /* the replica's store failed */
+  DK_WIRE_STATUS_OVERLOADED,    /* shed: too many requests in flight */
+} DkWireStatus;
+#define DK_WIRE_STATUS_LAST DK_WIRE_STATUS_OVERLOADED
+
+/* A member's state as its gossip says. */
+typedef enum
+{
+  DK_WIRE_MEMBER_UP = 0,
+  DK_WIRE_MEMBER_SUSPECT,
+  DK_WIRE_MEMBER_DOWN,
+  DK_WIRE_MEMBER_JOINING,
+  DK_WIRE_MEMBER_LEAVING,
+} DkWireMemberState;
+#define DK_WIRE_MEMBER_STATE_LAST DK_WIRE_MEMBER_LEAVING
+
+/* ---- message bodies ------------------------------------------------------
+ * Containers are never NULL in a message from dk_wire_message_new or
+ * dk_wire_decode; strings and optional clocks may be NULL before encoding
+ * (NULL strings encode as "").  Sibling sets are GPtrArrays of DkVersion*
+ * from dk_siblings_new and are carried in the order given. */
+
+/* GET, PUT and DELETE from a client (and inside FORWARD). */
+typedef struct
+{
+  guint64   client_request_id;
+  GBytes   *key;      /* 1 .. DK_KEY_MAX_BYTES */
+  GBytes   *value;    /* PUT only; NULL encodes as empty, and a GET or
+                       * DELETE must leave it NULL or empty (decoded: empty) */
+  DkVclock *context;  /* optional: the context of an earlier get, or NULL */
+  guint8    r;        /* per-request read quorum; 0 = the configured default */
+  guint8    w;        /* per-request write quorum; 0 = the configured default */
+} DkWireClientRequest;
+
+typedef struct
+{
+  guint64      client_request_id;
+  DkWireStatus status;
+  char        *reason;    /* human-readable, "" on success */
+  GPtrArray   *siblings;  /* a get's versions; empty otherwise */
+  DkVclock    *context;   /* a get's context (dk_siblings_context), or NULL */
+} DkWireClientReply;
+
+/* A client request passed on to a node of the key's preference list;
+ * that node coordinates and replies to the client directly. */
+typedef struct
+{
+  DkWireType          request_type;    /* DK_WIRE_GET, PUT or DELETE */
+  guint8              hops;            /* forwards so far, to stop loops */
+  char               *client_address;  /* where the CLIENT_REPLY goes */
+  DkWireClientRequest request;
+} DkWireForward;
+
+typedef struct
+{
+  GBytes *key;
+} DkWireRead;
+
+typedef struct
+{
+  DkWireStatus status;
+  GBytes      *key;
+  GPtrArray   *siblings;
+} DkWireReadReply;
+
+/* Replica write; also read repair and anti-entropy repair.  Dynamo §4.6:
+ * a write to a stand-in carries the intended owner as a hint. */
+typedef struct
+{
+  DkNodeId   hinted_owner;  /* DK_NODE_NONE when this replica is an owner */
+  GBytes    *key;
+  GPtrArray *siblings;      /* merged into the replica's set */
+} DkWireWrite;
+
+typedef struct
+{
+  DkWireStatus status;
+  GBytes      *key;
+} DkWireWriteAck;
+
+typedef struct
+{
+  DkNodeId          node;         /* never DK_NODE_NONE */
+  char             *name;         /* <= DK_WIRE_NAME_MAX bytes */
+  char             *address;      /* <= DK_WIRE_ADDRESS_MAX bytes */
+  char             *datacenter;   /* <= DK_WIRE_NAME_MAX bytes */
+  char             *rack;         /* <= DK_WIRE_NAME_MAX bytes */
+  guint32           vnodes;       /* weight: its number of virtual nodes */
+  guint64           heartbeat;    /* advanced by the member itself */
+  guint64           incarnation;  /* bumped on restart / to refute suspicion */
+  DkWireMemberState state;
+} DkWireMember;
+
+typedef struct
+{
+  GArray *members;  /* of DkWireMember; the array frees their strings */
+} DkWireGossip;
+
+typedef struct
+{
+  guint64    hint_id;
+  DkNodeId   intended_owner;  /* never DK_NODE_NONE */
+  GBytes    *key;
+  GPtrArray *siblings;
+} DkWireHintHandoff;
+
+typedef struct
+{
+  guint64      hint_id;
+  DkWireStatus status;
+} DkWireHintAck;
+
+typedef struct
+{
+  DkToken range_lo;
+  DkToken range_hi;
+  guint8  depth;         /* <= DK_WIRE_AE_MAX_DEPTH */
+  GArray *node_indices;  /* of guint32, each a node of a tree of DEPTH */
+} DkWireAeTreeRequest;
+
+typedef struct
+{
+  guint32 node_index;
+  guint64 hash;
+} DkWireAeNodeHash;
+
+typedef struct
+{
+  DkToken range_lo;
+  DkToken range_hi;
+  guint8  depth;
+  GArray *nodes;  /* of DkWireAeNodeHash */
+} DkWireAeTreeReply;
+
+typedef struct
+{
+  DkToken range_lo;
+  DkToken range_hi;
+} DkWireAeKeysRequest;
+
+typedef struct
+{
+  GBytes *key;
+  guint64 digest;  /* dk_siblings_digest of the key's set */
+} DkWireKeyDigest;
+
+typedef struct
+{
+  DkToken  range_lo;
+  DkToken  range_hi;
+  gboolean complete;  /* FALSE: more keys follow in a later reply */
+  GArray  *keys;      /* of DkWireKeyDigest; the array unrefs the keys */
+} DkWireAeKeysReply;
+
+typedef struct
+{
+  gint64 timestamp_us;
+} DkWirePing;
+
+typedef struct
+{
+  guint32  partition;
+  DkNodeId owner;
+} DkWirePartitionOwner;
+
+/* The equal-partitions ring: Q fixed partitions and who owns each. */
+typedef struct
+{
+  guint64 epoch;            /* newer tables win */
+  guint32 partition_count;  /* Q >= 1 */
+  GArray *owners;           /* of DkWirePartitionOwner */
+} DkWirePartitionTable;
+
+typedef struct
+{
+  DkWireType type;
+  guint16    flags;       /* as received; dk_wire_sign sets AUTHENTICATED */
+  guint64    request_id;
+  DkNodeId   sender;
+  union
+  {
+    DkWireClientRequest  client_request;  /* GET, PUT, DELETE */
+    DkWireClientReply    client_reply;
+    DkWireForward        forward;
+    DkWireRead           read;
+    DkWireReadReply      read_reply;
+    DkWireWrite          write;
+    DkWireWriteAck       write_ack;
+    DkWireGossip         gossip;
+    DkWireHintHandoff    hint_handoff;
+    DkWireHintAck        hint_ack;
+    DkWireAeTreeRequest  ae_tree_request;
+    DkWireAeTreeReply    ae_tree_reply;
+    DkWireAeKeysRequest  ae_keys_request;
+    DkWireAeKeysReply    ae_keys_reply;
+    DkWirePing           ping;            /* PING and PONG */
+    DkWirePartitionTable partition_table;
+  } body;
+} DkWireMessage;
+
+/* ---- functions ------------------------------------------------------------ */
+
+/* A message of TYPE with zeroed fields and empty containers.  Free with
+ * dk_wire_message_free. */
+DkWireMessage *dk_wire_message_new (DkWireType type);
+void dk_wire_message_free (DkWireMessage *message);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkWireMessage, dk_wire_message_free)
+
+/* TRUE when A and B have the same type, request id, sender and body
+ * (clocks compared entry by entry, timestamps included; siblings in
+ * order).  Flags are ignored: signing does not change a message. */
+gboolean dk_wire_message_equal (const DkWireMessage *a, const DkWireMessage *b);
+
+/* "get", "read_reply", ... for a known type, NULL otherwise. */
+const char *dk_wire_type_name (DkWireType type);
+
+/* Encode MESSAGE into a new unsigned datagram (its AUTHENTICATED flag is
+ * ignored; sign the result with dk_wire_sign).  Returns NULL with a
+ * DK_WIRE_ERROR naming the field when a field breaks a limit or the
+ * message would not fit DK_WIRE_MAX_DATAGRAM with a tag. */
+GByteArray *dk_wire_encode (const DkWireMessage *message, GError **error);
+
+/* Decode the LEN bytes of one datagram into a new message, or NULL with a
+ * DK_WIRE_ERROR.  Never reads outside DATA .. DATA+LEN.  A tag, when the
+ * header announces one, is skipped, not checked: call dk_wire_verify
+ * first when the cluster is keyed. */
+DkWireMessage *dk_wire_decode (const guint8 *data, gsize len, GError **error);
+
+/* Append an HMAC-SHA256 tag keyed with KEY (KEY_LEN bytes) to the unsigned
+ * DATAGRAM from dk_wire_encode and set its AUTHENTICATED flag. */
+void dk_wire_sign (GByteArray *datagram, const guint8 *key, gsize key_len);
+
+/* TRUE when the LEN-byte DATAGRAM is flagged AUTHENTICATED, its lengths
+ * agree and its tag matches KEY (compared in constant time).  Otherwise
+ * FALSE with DK_WIRE_ERROR_UNAUTHENTICATED (no tag) or
+ * DK_WIRE_ERROR_BAD_TAG (a tag that does not match), or a header error;
+ * the receiver drops the datagram and counts it. */
+gboolean dk_wire_verify (const guint8 *datagram, gsize len,
+                         const guint8 *key, gsize key_len, GError **error);
+
+#define DK_WIRE_ERROR (dk_wire_error_quark ())
+GQuark dk_wire_error_quark (void);
+typedef enum
+{
+  DK_WIRE_ERROR_TRUNCATED,          /* a field runs past the end */
+  DK_WIRE_ERROR_BAD_MAGIC,          /* not a dynkv datagram */
+  DK_WIRE_ERROR_BAD_VERSION,        /* another protocol version */
+  DK_WIRE_ERROR_UNKNOWN_TYPE,       /* message type out of range */
+  DK_WIRE_ERROR_LENGTH_MISMATCH,    /* body length disagrees with the datagram */
+  DK_WIRE_ERROR_FIELD_TOO_LARGE,    /* a field over its limit */
+  DK_WIRE_ERROR_MESSAGE_TOO_LARGE,  /* over DK_WIRE_MAX_DATAGRAM */
+  DK_WIRE_ERROR_INVALID,            /* a value no encoder produces */
+  DK_WIRE_ERROR_UNAUTHENTICATED,    /* no tag where one is required */
+  DK_WIRE_ERROR_BAD_TAG,            /* a tag that does not match the key */
+} DkWireError;
+
+G_END_DECLS
+
+#endif /* DK_WIRE_H */

@@ -1,7 +1,919 @@
-/* check_store.c — placeholder until the store module's tests land. */
+/* check_store.c — the SQLite store keeps what it acknowledged, reconciles
+ * versions into siblings, bounds hints and its cache, compresses, refuses
+ * bad input and bad files clearly, and survives faults and SIGKILL. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
 #include "suites.h"
+#include "hash.h"
+#include "store.h"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static char *test_dir; /* a fresh temporary directory per test */
+
+static void
+make_test_dir (void)
+{
+  g_autoptr(GError) error = NULL;
+  test_dir = g_dir_make_tmp ("dk-store-XXXXXX", &error);
+  ck_assert_msg (test_dir != NULL, "g_dir_make_tmp: %s", error ? error->message : "?");
+}
+
+static void
+remove_test_dir (void)
+{
+  GDir *dir = g_dir_open (test_dir, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (test_dir, name, NULL);
+      g_unlink (path);
+    }
+  if (dir != NULL)
+    g_dir_close (dir);
+  g_rmdir (test_dir);
+  g_clear_pointer (&test_dir, g_free);
+}
+
+static char *
+test_path (const char *name)
+{
+  return g_build_filename (test_dir, name, NULL);
+}
+
+static void
+remove_db (const char *path)
+{
+  static const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+      g_unlink (file);
+    }
+}
+
+static GBytes *
+key_new (const char *text)
+{
+  return g_bytes_new (text, strlen (text));
+}
+
+/* A version whose clock has COUNTER for NODE (and nothing else). */
+static DkVersion *
+version_new (DkNodeId node, guint counter, const char *value, gboolean tombstone)
+{
+  DkVclock *clock = dk_vclock_new ();
+  for (guint i = 0; i < counter; i++)
+    dk_vclock_increment (clock, node, 1000 + i);
+  g_autoptr(GBytes) bytes = g_bytes_new (value, value ? strlen (value) : 0);
+  return dk_version_new (clock, bytes, tombstone);
+}
+
+/* Put one version (ownership taken) under KEY. */
+static gboolean
+put_one (DkStore *store, const char *key, DkVersion *version, gint64 now_us,
+         gboolean *changed, GError **error)
+{
+  g_autoptr(GPtrArray) incoming = dk_siblings_new ();
+  g_ptr_array_add (incoming, version);
+  g_autoptr(GBytes) key_bytes = key_new (key);
+  return dk_store_put (store, key_bytes, incoming, now_us, changed, error);
+}
+
+static GPtrArray *
+get_ok (DkStore *store, const char *key)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) key_bytes = key_new (key);
+  GPtrArray *siblings = dk_store_get (store, key_bytes, &error);
+  ck_assert_msg (siblings != NULL, "get %s: %s", key, error ? error->message : "?");
+  return siblings;
+}
+
+static DkStore *
+open_ok (const char *path, const DkStoreOptions *options)
+{
+  g_autoptr(GError) error = NULL;
+  DkStore *store = dk_store_open (path, options, &error);
+  ck_assert_msg (store != NULL, "open %s: %s", path, error ? error->message : "?");
+  return store;
+}
+
+static const char *
+version_text (const DkVersion *version)
+{
+  static char text[256];
+  gsize len = 0;
+  const char *data = g_bytes_get_data (version->value, &len);
+  g_snprintf (text, sizeof text, "%.*s", (int) MIN (len, sizeof text - 1), data ? data : "");
+  return text;
+}
+
+static guint64
+stats_of (DkStore *store, DkStoreStats *stats)
+{
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg (dk_store_get_stats (store, stats, &error), "stats: %s",
+                 error ? error->message : "?");
+  return stats->keys;
+}
+
+/* ---- persistence against a model ------------------------------------------ */
+
+/* A random value: compressible text, random bytes, or empty. */
+static GBytes *
+random_value (GRand *rand)
+{
+  gsize len = (gsize) g_rand_int_range (rand, 0, 3000);
+  guint8 *data = g_malloc (len + 1);
+  gboolean compressible = g_rand_boolean (rand);
+  for (gsize i = 0; i < len; i++)
+    data[i] = compressible ? (guint8) ("dynamo"[i % 6]) : (guint8) g_rand_int (rand);
+  return g_bytes_new_take (data, len);
+}
+
+static void
+assert_store_matches_model (DkStore *store, GPtrArray *keys, GHashTable *model)
+{
+  for (guint i = 0; i < keys->len; i++)
+    {
+      GBytes *key = g_ptr_array_index (keys, i);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) stored = dk_store_get (store, key, &error);
+      ck_assert_msg (stored != NULL, "get: %s", error ? error->message : "?");
+      GPtrArray *expected = g_hash_table_lookup (model, key);
+      if (expected == NULL)
+        ck_assert_uint_eq (stored->len, 0);
+      else
+        ck_assert_msg (dk_siblings_equal (stored, expected), "key %u differs from the model", i);
+    }
+  guint64 n_keys = 0;
+  ck_assert (dk_store_count_keys (store, &n_keys, NULL));
+  ck_assert_uint_eq (n_keys, g_hash_table_size (model));
+}
+
+START_TEST (store_reopen_returns_every_acknowledged_write)
+{
+  g_autofree char *path = test_path ("model.db");
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.cache_bytes = 16 * 1024;          /* small: evictions happen */
+  options.compress_threshold_bytes = 100;
+  GRand *rand = g_rand_new_with_seed (11);
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  for (int i = 0; i < 40; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("key-%d", i);
+      g_ptr_array_add (keys, key_new (text));
+    }
+  static const guint8 binary_key[] = { 0, 1, 0, 255, 0 };
+  g_ptr_array_add (keys, g_bytes_new_static (binary_key, sizeof binary_key));
+  GHashTable *model = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, NULL,
+                                             (GDestroyNotify) g_ptr_array_unref);
+  DkStore *store = open_ok (path, &options);
+  int operations = dk_test_iterations (1500);
+  guint refused = 0;
+  for (int op = 0; op < operations; op++)
+    {
+      GBytes *key = g_ptr_array_index (keys, g_rand_int_range (rand, 0, (gint32) keys->len));
+      GPtrArray *current = g_hash_table_lookup (model, key);
+      g_autoptr(GPtrArray) expected = current ? dk_siblings_copy (current) : dk_siblings_new ();
+      /* Mostly a write that saw the current versions, sometimes a blind one. */
+      DkVclock *clock = g_rand_double (rand) < 0.6 ? dk_siblings_context (expected)
+                                                   : dk_vclock_new ();
+      guint bumps = (guint) g_rand_int_range (rand, 1, 4);
+      for (guint b = 0; b < bumps; b++)
+        dk_vclock_increment (clock, (DkNodeId) g_rand_int_range (rand, 1, 6), op);
+      gboolean tombstone = g_rand_double (rand) < 0.1;
+      g_autoptr(GBytes) value = tombstone ? g_bytes_new (NULL, 0) : random_value (rand);
+      g_autoptr(DkVersion) version = dk_version_new (clock, value, tombstone);
+      gboolean model_changed = dk_siblings_add (expected, dk_version_copy (version));
+
+      g_autoptr(GPtrArray) incoming = dk_siblings_new ();
+      g_ptr_array_add (incoming, dk_version_copy (version));
+      g_autoptr(GError) error = NULL;
+      gboolean changed = FALSE;
+      gboolean ok = dk_store_put (store, key, incoming, op, &changed, &error);
+      if (expected->len > DK_SIBLINGS_MAX)
+        {
+          ck_assert (!ok);
+          ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE));
+          refused++;
+        }
+      else
+        {
+          ck_assert_msg (ok, "put: %s", error ? error->message : "?");
+          ck_assert_int_eq (changed, model_changed);
+          g_hash_table_replace (model, key, g_steal_pointer (&expected));
+        }
+      if (op % 300 == 299)
+        {
+          dk_store_close (store);
+          store = open_ok (path, &options);
+        }
+    }
+  dk_store_close (store);
+  store = open_ok (path, &options);
+  assert_store_matches_model (store, keys, model);
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg (dk_store_integrity_check (store, &error), "%s", error ? error->message : "");
+  dk_store_close (store);
+  g_hash_table_destroy (model);
+  g_rand_free (rand);
+}
+END_TEST
+
+/* ---- versions and siblings ------------------------------------------------- */
+
+START_TEST (store_concurrent_puts_become_siblings_and_context_resolves_them)
+{
+  DkStore *store = open_ok (":memory:", NULL);
+  gboolean changed = FALSE;
+  ck_assert (put_one (store, "cart", version_new (1, 1, "milk", FALSE), 10, &changed, NULL));
+  ck_assert (changed);
+  ck_assert (put_one (store, "cart", version_new (2, 1, "eggs", FALSE), 11, &changed, NULL));
+  ck_assert (changed);
+  g_autoptr(GPtrArray) siblings = get_ok (store, "cart");
+  ck_assert_uint_eq (siblings->len, 2);
+
+  /* Replaying an old version changes nothing. */
+  ck_assert (put_one (store, "cart", version_new (1, 1, "milk", FALSE), 12, &changed, NULL));
+  ck_assert (!changed);
+
+  /* A put carrying the read's context supersedes both siblings. */
+  DkVclock *context = dk_siblings_context (siblings);
+  dk_vclock_increment (context, 1, 13);
+  g_autoptr(GBytes) merged = g_bytes_new_static ("milk+eggs", 9);
+  ck_assert (put_one (store, "cart", dk_version_new (context, merged, FALSE), 13, &changed, NULL));
+  ck_assert (changed);
+  g_autoptr(GPtrArray) resolved = get_ok (store, "cart");
+  ck_assert_uint_eq (resolved->len, 1);
+  ck_assert_str_eq (version_text (g_ptr_array_index (resolved, 0)), "milk+eggs");
+  dk_store_close (store);
+}
+END_TEST
+
+START_TEST (store_collects_tombstones_only_after_the_grace)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.tombstone_grace_us = 1000;
+  DkStore *store = open_ok (":memory:", &options);
+  ck_assert (put_one (store, "gone", version_new (1, 1, NULL, TRUE), 5000, NULL, NULL));
+  ck_assert (put_one (store, "live", version_new (1, 1, "here", FALSE), 5000, NULL, NULL));
+  /* One tombstone sibling next to a live one: not collectable. */
+  ck_assert (put_one (store, "half", version_new (1, 1, NULL, TRUE), 5000, NULL, NULL));
+  ck_assert (put_one (store, "half", version_new (2, 1, "kept", FALSE), 5000, NULL, NULL));
+  /* A tombstone that changed later ages from then. */
+  ck_assert (put_one (store, "late", version_new (1, 1, NULL, TRUE), 5000, NULL, NULL));
+  ck_assert (put_one (store, "late", version_new (2, 1, NULL, TRUE), 5500, NULL, NULL));
+
+  guint collected = 99;
+  ck_assert (dk_store_collect_tombstones (store, 6000, &collected, NULL));
+  ck_assert_uint_eq (collected, 0);  /* exactly the grace old: kept */
+  ck_assert (dk_store_collect_tombstones (store, 6001, &collected, NULL));
+  ck_assert_uint_eq (collected, 1);
+  g_autoptr(GPtrArray) gone = get_ok (store, "gone");
+  ck_assert_uint_eq (gone->len, 0);
+  g_autoptr(GPtrArray) late = get_ok (store, "late");
+  ck_assert_uint_eq (late->len, 2);
+  ck_assert (dk_store_collect_tombstones (store, 6501, &collected, NULL));
+  ck_assert_uint_eq (collected, 1);
+
+  guint64 n_keys = 0;
+  ck_assert (dk_store_count_keys (store, &n_keys, NULL));
+  ck_assert_uint_eq (n_keys, 2);  /* live and half */
+  DkStoreStats stats;
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.tombstones_collected, 2);
+  dk_store_close (store);
+}
+END_TEST
+
+/* ---- hints ------------------------------------------------------------------- */
+
+static gint64
+add_hint (DkStore *store, DkNodeId owner, const char *key, const char *value, gint64 now_us,
+          GError **error)
+{
+  g_autoptr(GPtrArray) siblings = dk_siblings_new ();
+  g_ptr_array_add (siblings, version_new (7, 1, value, FALSE));
+  g_autoptr(GBytes) key_bytes = key_new (key);
+  gint64 id = 0;
+  return dk_store_hint_add (store, owner, key_bytes, siblings, now_us, &id, error) ? id : 0;
+}
+
+START_TEST (store_hints_are_bounded_durable_and_oldest_first)
+{
+  g_autofree char *path = test_path ("hints.db");
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.hints_max_count = 5;
+  options.hints_max_count_per_owner = 3;
+  options.hints_max_bytes_per_owner = 4096;
+  DkStore *store = open_ok (path, &options);
+  ck_assert (add_hint (store, 2, "b", "second", 200, NULL) > 0);
+  ck_assert (add_hint (store, 2, "a", "first", 100, NULL) > 0);
+  gint64 third = add_hint (store, 2, "c", "third", 300, NULL);
+  ck_assert (third > 0);
+  /* Merging into a held (owner, key) is not a new hint. */
+  ck_assert_int_eq (add_hint (store, 2, "c", "third", 400, NULL), third);
+
+  g_autoptr(GError) error = NULL;
+  ck_assert_int_eq (add_hint (store, 2, "d", "fourth", 400, &error), 0);
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL));
+  ck_assert_msg (strstr (error->message, "node 2") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  ck_assert (add_hint (store, 3, "x", "x", 500, NULL) > 0);
+  ck_assert (add_hint (store, 3, "y", "y", 600, NULL) > 0);
+  ck_assert_int_eq (add_hint (store, 4, "z", "z", 700, &error), 0);  /* total bound */
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL));
+  g_clear_error (&error);
+  g_autofree char *big = g_strnfill (5000, 'q');  /* over the per-owner bytes, random-ish */
+  ck_assert_int_eq (add_hint (store, 3, "big", big, 800, &error), 0);
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL));
+  g_clear_error (&error);
+  DkStoreStats stats;
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.hints_refused, 3);
+  ck_assert_uint_eq (stats.hints, 5);
+  dk_store_close (store);
+
+  store = open_ok (path, &options);
+  ck_assert_uint_eq (dk_store_hint_count (store, DK_NODE_NONE), 5);
+  ck_assert_uint_eq (dk_store_hint_count (store, 2), 3);
+  g_autoptr(GArray) owners = dk_store_hint_owners (store, NULL);
+  ck_assert_uint_eq (owners->len, 2);
+  ck_assert_uint_eq (g_array_index (owners, DkNodeId, 0), 2);
+  ck_assert_uint_eq (g_array_index (owners, DkNodeId, 1), 3);
+  g_autoptr(GPtrArray) oldest = dk_store_hints_for_owner (store, 2, 2, NULL);
+  ck_assert_uint_eq (oldest->len, 2);
+  DkStoreHint *first = g_ptr_array_index (oldest, 0);
+  ck_assert_int_eq (first->created_us, 100);
+  ck_assert_int_eq (((DkStoreHint *) g_ptr_array_index (oldest, 1))->created_us, 200);
+  ck_assert_str_eq (version_text (g_ptr_array_index (first->siblings, 0)), "first");
+  ck_assert (dk_store_hint_remove (store, first->id, NULL));
+  ck_assert (dk_store_hint_remove (store, first->id, NULL));  /* absent: fine */
+  ck_assert_uint_eq (dk_store_hint_count (store, 2), 2);
+  ck_assert (add_hint (store, 2, "d", "fourth", 900, NULL) > 0);  /* room again */
+  g_autoptr(GPtrArray) all = dk_store_hints_for_owner (store, 2, 0, NULL);
+  ck_assert_uint_eq (all->len, 3);
+  ck_assert_int_eq (((DkStoreHint *) g_ptr_array_index (all, 2))->created_us, 900);
+  dk_store_close (store);
+}
+END_TEST
+
+/* ---- cache --------------------------------------------------------------------- */
+
+START_TEST (store_cache_stays_within_its_byte_budget_and_counts_hits)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.cache_bytes = 4096;
+  DkStore *store = open_ok (":memory:", &options);
+  g_autofree char *value = g_strnfill (300, 'v');
+  DkStoreStats stats;
+  for (int i = 0; i < 60; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%d", i);
+      ck_assert (put_one (store, key, version_new (1, 1, value, FALSE), i, NULL, NULL));
+      g_autoptr(GPtrArray) read = get_ok (store, key);
+      stats_of (store, &stats);
+      ck_assert_uint_le (stats.cache_bytes, options.cache_bytes);
+    }
+  ck_assert_uint_gt (stats.cache_entries, 2);
+  guint64 hits = stats.cache_hits, misses = stats.cache_misses;
+  g_autoptr(GPtrArray) hot = get_ok (store, "k59");
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.cache_hits, hits + 1);
+  g_autoptr(GPtrArray) cold = get_ok (store, "k0");  /* evicted long ago */
+  g_autoptr(GPtrArray) warm = get_ok (store, "k0");
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.cache_misses, misses + 1);
+  ck_assert_uint_eq (stats.cache_hits, hits + 2);
+  ck_assert_str_eq (version_text (g_ptr_array_index (warm, 0)), version_text (g_ptr_array_index (cold, 0)));
+  dk_store_close (store);
+
+  options.cache_bytes = 0;  /* disabled */
+  store = open_ok (":memory:", &options);
+  ck_assert (put_one (store, "k", version_new (1, 1, value, FALSE), 1, NULL, NULL));
+  g_autoptr(GPtrArray) uncached = get_ok (store, "k");
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.cache_bytes, 0);
+  ck_assert_uint_eq (stats.cache_hits, 0);
+  dk_store_close (store);
+}
+END_TEST
+
+/* ---- compression ---------------------------------------------------------------- */
+
+START_TEST (store_compression_round_trips_and_shrinks_compressible_values)
+{
+  g_autofree char *path = test_path ("compress.db");
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.compress_threshold_bytes = 64;
+  DkStore *store = open_ok (path, &options);
+  GString *text = g_string_new (NULL);
+  while (text->len < DK_VALUE_MAX_BYTES - 16)
+    g_string_append_printf (text, "row %u of a compressible value; ", (guint) text->len);
+  ck_assert (put_one (store, "text", version_new (1, 1, text->str, FALSE), 1, NULL, NULL));
+  DkStoreStats stats;
+  stats_of (store, &stats);
+  ck_assert_uint_gt (stats.compression_saved_bytes, text->len / 2);
+  ck_assert_uint_lt (stats.stored_bytes, text->len / 2);
+  guint64 saved = stats.compression_saved_bytes;
+
+  GRand *rand = g_rand_new_with_seed (3);
+  gsize noise_len = DK_VALUE_MAX_BYTES;
+  guint8 *noise = g_malloc (noise_len);
+  for (gsize i = 0; i < noise_len; i++)
+    noise[i] = (guint8) g_rand_int (rand);
+  g_autoptr(GBytes) noise_bytes = g_bytes_new_take (noise, noise_len);
+  DkVclock *clock = dk_vclock_new ();
+  dk_vclock_increment (clock, 1, 1);
+  ck_assert (put_one (store, "noise", dk_version_new (clock, noise_bytes, FALSE), 2, NULL, NULL));
+  stats_of (store, &stats);
+  ck_assert_uint_eq (stats.compression_saved_bytes, saved);  /* stored raw */
+  dk_store_close (store);
+
+  store = open_ok (path, &options);  /* cold cache: decoded from disk */
+  g_autoptr(GPtrArray) read_text = get_ok (store, "text");
+  g_autoptr(GPtrArray) read_noise = get_ok (store, "noise");
+  GBytes *text_value = ((DkVersion *) g_ptr_array_index (read_text, 0))->value;
+  ck_assert_uint_eq (g_bytes_get_size (text_value), text->len);
+  ck_assert (memcmp (g_bytes_get_data (text_value, NULL), text->str, text->len) == 0);
+  ck_assert (g_bytes_equal (((DkVersion *) g_ptr_array_index (read_noise, 0))->value, noise_bytes));
+  dk_store_close (store);
+  g_string_free (text, TRUE);
+  g_rand_free (rand);
+}
+END_TEST
+
+/* ---- limits ----------------------------------------------------------------------- */
+
+/* ERROR is read only after the call under test has run (the argument
+ * order of evaluation is unspecified), then cleared. */
+static void
+assert_refused (gboolean ok, GError **error, int code, const char *mentions)
+{
+  ck_assert (!ok);
+  ck_assert_msg (g_error_matches (*error, DK_STORE_ERROR, code), "wrong error: %s",
+                 *error ? (*error)->message : "none");
+  ck_assert_msg (strstr ((*error)->message, mentions) != NULL, "'%s' does not mention %s",
+                 (*error)->message, mentions);
+  g_clear_error (error);
+}
+
+START_TEST (store_refuses_input_over_the_limits_and_stores_nothing)
+{
+  DkStore *store = open_ok (":memory:", NULL);
+  GError *error = NULL;
+  g_autofree char *long_key = g_strnfill (DK_KEY_MAX_BYTES + 1, 'k');
+  g_autofree char *max_key = g_strnfill (DK_KEY_MAX_BYTES, 'k');
+  g_autofree char *long_value = g_strnfill (DK_VALUE_MAX_BYTES + 1, 'v');
+  g_autofree char *max_value = g_strnfill (DK_VALUE_MAX_BYTES, 'v');
+
+  assert_refused (put_one (store, long_key, version_new (1, 1, "v", FALSE), 1, NULL, &error),
+                  &error, DK_STORE_ERROR_TOO_LARGE, "513 bytes");
+  assert_refused (put_one (store, "", version_new (1, 1, "v", FALSE), 1, NULL, &error),
+                  &error, DK_STORE_ERROR_INVALID, "empty key");
+  assert_refused (put_one (store, "k", version_new (1, 1, long_value, FALSE), 1, NULL, &error),
+                  &error, DK_STORE_ERROR_TOO_LARGE, "9217 bytes");
+  DkVersion *odd_tombstone = version_new (1, 1, "x", FALSE);
+  odd_tombstone->tombstone = TRUE;  /* dk_version_new would refuse to build it */
+  assert_refused (put_one (store, "k", odd_tombstone, 1, NULL, &error),
+                  &error, DK_STORE_ERROR_INVALID, "tombstone");
+
+  /* Nine concurrent versions in one put, then a ninth against eight stored. */
+  g_autoptr(GPtrArray) nine = dk_siblings_new ();
+  for (DkNodeId node = 1; node <= DK_SIBLINGS_MAX + 1; node++)
+    g_ptr_array_add (nine, version_new (node, 1, "c", FALSE));
+  g_autoptr(GBytes) key = key_new ("crowded");
+  assert_refused (dk_store_put (store, key, nine, 1, NULL, &error), &error,
+                  DK_STORE_ERROR_TOO_LARGE, "DK_SIBLINGS_MAX");
+  guint64 n_keys = 1;
+  ck_assert (dk_store_count_keys (store, &n_keys, NULL));
+  ck_assert_uint_eq (n_keys, 0);
+
+  for (DkNodeId node = 1; node <= DK_SIBLINGS_MAX; node++)
+    ck_assert (put_one (store, "crowded", version_new (node, 1, "c", FALSE), 2, NULL, NULL));
+  assert_refused (put_one (store, "crowded", version_new (99, 1, "c", FALSE), 3, NULL, &error),
+                  &error, DK_STORE_ERROR_TOO_LARGE, "9 concurrent versions");
+  g_autoptr(GPtrArray) crowded = get_ok (store, "crowded");
+  ck_assert_uint_eq (crowded->len, DK_SIBLINGS_MAX);
+
+  /* The limits themselves are accepted. */
+  ck_assert (put_one (store, max_key, version_new (1, 1, max_value, FALSE), 4, NULL, NULL));
+  ck_assert (dk_store_count_keys (store, &n_keys, NULL));
+  ck_assert_uint_eq (n_keys, 2);
+  dk_store_close (store);
+}
+END_TEST
+
+/* ---- token ranges ----------------------------------------------------------------- */
+
+typedef struct
+{
+  GBytes  *key;
+  DkToken  token;
+} KeyToken;
+
+static gboolean
+collect_keys (DkToken token, GBytes *key, guint64 digest, gpointer user_data)
+{
+  KeyToken entry = { g_bytes_ref (key), token };
+  ck_assert (token == dk_hash64 (g_bytes_get_data (key, NULL), g_bytes_get_size (key)));
+  g_array_append_val ((GArray *) user_data, entry);
+  return TRUE;
+}
+
+static void
+key_token_clear (gpointer data)
+{
+  g_bytes_unref (((KeyToken *) data)->key);
+}
+
+static DkToken scan_lo; /* the LO of the range sort_ring_order sorts for */
+
+/* Ring order after scan_lo: distance past lo, then key bytes. */
+static gint
+ring_order (gconstpointer a, gconstpointer b)
+{
+  const KeyToken *x = a, *y = b;
+  DkToken dx = x->token - scan_lo - 1, dy = y->token - scan_lo - 1;
+  if (dx != dy)
+    return dx < dy ? -1 : 1;
+  return g_bytes_compare (x->key, y->key);
+}
+
+static void
+assert_scan_matches (DkStore *store, GArray *all, DkToken lo, DkToken hi)
+{
+  g_autoptr(GArray) expected = g_array_new (FALSE, FALSE, sizeof (KeyToken));
+  for (guint i = 0; i < all->len; i++)
+    {
+      KeyToken *entry = &g_array_index (all, KeyToken, i);
+      /* t in (lo, hi] around the ring <=> t - lo - 1 <= hi - lo - 1 (mod 2^64). */
+      if (entry->token - lo - 1 <= hi - lo - 1)
+        g_array_append_val (expected, *entry);
+    }
+  scan_lo = lo;
+  g_array_sort (expected, ring_order);
+  g_autoptr(GArray) scanned = g_array_new (FALSE, FALSE, sizeof (KeyToken));
+  g_array_set_clear_func (scanned, key_token_clear);
+  ck_assert (dk_store_scan (store, lo, hi, collect_keys, scanned, NULL));
+  ck_assert_msg (scanned->len == expected->len, "range (%" G_GINT64_MODIFIER "x, %"
+                 G_GINT64_MODIFIER "x]: %u keys scanned, %u expected", lo, hi,
+                 scanned->len, expected->len);
+  for (guint i = 0; i < scanned->len; i++)
+    ck_assert (g_bytes_equal (g_array_index (scanned, KeyToken, i).key,
+                              g_array_index (expected, KeyToken, i).key));
+}
+
+START_TEST (store_scan_covers_exactly_the_range_including_wraparound)
+{
+  DkStore *store = open_ok (":memory:", NULL);
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (KeyToken));
+  g_array_set_clear_func (all, key_token_clear);
+  for (int i = 0; i < 300; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("scan-%d", i);
+      ck_assert (put_one (store, key, version_new (1, 1, key, FALSE), i, NULL, NULL));
+      KeyToken entry = { key_new (key), dk_hash64 (key, strlen (key)) };
+      g_array_append_val (all, entry);
+    }
+  GRand *rand = g_rand_new_with_seed (5);
+  int ranges = dk_test_iterations (200);
+  for (int r = 0; r < ranges; r++)
+    {
+      DkToken lo, hi;
+      switch (r % 4)
+        {
+        case 0:   /* random bounds, wrapping about half the time */
+          lo = ((DkToken) g_rand_int (rand) << 32) | g_rand_int (rand);
+          hi = ((DkToken) g_rand_int (rand) << 32) | g_rand_int (rand);
+          break;
+        case 1:   /* bounds exactly on stored tokens: lo excluded, hi included */
+          lo = g_array_index (all, KeyToken, g_rand_int_range (rand, 0, 300)).token;
+          hi = g_array_index (all, KeyToken, g_rand_int_range (rand, 0, 300)).token;
+          break;
+        case 2:   /* the whole ring */
+          lo = hi = g_array_index (all, KeyToken, g_rand_int_range (rand, 0, 300)).token;
+          break;
+        default:  /* the ends of the token space */
+          lo = (r / 4) % 2 ? G_MAXUINT64 : 0;
+          hi = (r / 8) % 2 ? G_MAXUINT64 : 0;
+          break;
+        }
+      assert_scan_matches (store, all, lo, hi);
+    }
+
+  /* The range digest moves with a key inside the range only. */
+  DkToken lo = G_MAXUINT64 / 4, hi = G_MAXUINT64 / 2;
+  guint64 before = 0, after = 0, n_keys = 0;
+  ck_assert (dk_store_range_digest (store, lo, hi, &before, &n_keys, NULL));
+  ck_assert_uint_gt (n_keys, 0);
+  int inside = -1, outside = -1;
+  for (guint i = 0; i < all->len; i++)
+    {
+      DkToken token = g_array_index (all, KeyToken, i).token;
+      gboolean in_range = token > lo && token <= hi;
+      if (in_range && inside < 0)
+        inside = (int) i;
+      if (!in_range && outside < 0)
+        outside = (int) i;
+    }
+  g_autofree char *inside_key = g_strdup_printf ("scan-%d", inside);
+  g_autofree char *outside_key = g_strdup_printf ("scan-%d", outside);
+  ck_assert (put_one (store, outside_key, version_new (1, 2, "new", FALSE), 1000, NULL, NULL));
+  ck_assert (dk_store_range_digest (store, lo, hi, &after, NULL, NULL));
+  ck_assert (after == before);
+  ck_assert (put_one (store, inside_key, version_new (1, 2, "new", FALSE), 1000, NULL, NULL));
+  ck_assert (dk_store_range_digest (store, lo, hi, &after, NULL, NULL));
+  ck_assert (after != before);
+  dk_store_close (store);
+  g_rand_free (rand);
+}
+END_TEST
+
+/* ---- crashes, faults and bad files -------------------------------------------------- */
+
+/* The child writes keys crash-0, crash-1, ... and reports each index on
+ * FD once its put returned; the parent SIGKILLs it mid-stream. */
+static void G_GNUC_NORETURN
+crash_child (const char *path, int fd)
+{
+  DkStore *store = dk_store_open (path, NULL, NULL);
+  if (store == NULL)
+    _exit (2);
+  for (guint32 i = 0; i < 1000000; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("crash-%u", i);
+      g_autofree char *value = g_strdup_printf ("value of %u, padded to look like data .....", i);
+      if (!put_one (store, key, version_new (1, 1, value, FALSE), i, NULL, NULL))
+        _exit (3);
+      if (write (fd, &i, sizeof i) != sizeof i)
+        _exit (4);
+    }
+  _exit (0);
+}
+
+START_TEST (store_sigkill_mid_stream_keeps_every_committed_write)
+{
+  g_autofree char *path = test_path ("crash.db");
+  int fds[2];
+  ck_assert_int_eq (pipe (fds), 0);
+  pid_t pid = fork ();
+  ck_assert_int_ge (pid, 0);
+  if (pid == 0)
+    {
+      close (fds[0]);
+      crash_child (path, fds[1]);
+    }
+  close (fds[1]);
+  guint32 reported = 0, index;
+  gboolean any = FALSE;
+  guint32 kill_after = (guint32) dk_test_iterations (600);
+  ssize_t got;
+  while ((got = read (fds[0], &index, sizeof index)) == sizeof index)
+    {
+      ck_assert_uint_eq (index, any ? reported + 1 : 0);
+      reported = index;
+      any = TRUE;
+      if (index == kill_after)
+        kill (pid, SIGKILL);
+    }
+  close (fds[0]);
+  int status = 0;
+  ck_assert_int_eq (waitpid (pid, &status, 0), pid);
+  ck_assert_msg (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL,
+                 "child ended otherwise: status %d", status);
+  ck_assert_uint_ge (reported, kill_after);
+
+  DkStore *store = open_ok (path, NULL);
+  g_autoptr(GError) error = NULL;
+  ck_assert_msg (dk_store_integrity_check (store, &error), "%s", error ? error->message : "");
+  for (guint32 i = 0; i <= reported; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("crash-%u", i);
+      g_autoptr(GPtrArray) siblings = get_ok (store, key);
+      ck_assert_msg (siblings->len == 1, "write %u was reported committed but is lost", i);
+    }
+  dk_store_close (store);
+}
+END_TEST
+
+START_TEST (store_refuses_corrupted_and_foreign_files_naming_the_path)
+{
+  g_autofree char *path = test_path ("damaged.db");
+  DkStore *store = open_ok (path, NULL);
+  ck_assert (put_one (store, "k", version_new (1, 1, "v", FALSE), 1, NULL, NULL));
+  dk_store_close (store);
+  /* Random bytes over the header. */
+  FILE *file = fopen (path, "r+b");
+  GRand *rand = g_rand_new_with_seed (9);
+  for (int i = 0; i < 100; i++)
+    fputc (g_rand_int_range (rand, 0, 256), file);
+  fclose (file);
+  g_rand_free (rand);
+  GError *error = NULL;
+  ck_assert (dk_store_open (path, NULL, &error) == NULL);
+  ck_assert_msg (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_CORRUPT), "%s",
+                 error->message);
+  ck_assert (strstr (error->message, path) != NULL);
+  g_clear_error (&error);
+
+  g_autofree char *text_path = test_path ("notes.txt");
+  ck_assert (g_file_set_contents (text_path, "not a database at all, just some text.\n"
+                                  "not a database at all, just some text.\n", -1, NULL));
+  ck_assert (dk_store_open (text_path, NULL, &error) == NULL);
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_CORRUPT));
+  g_clear_error (&error);
+
+  /* An SQLite database of somebody else's. */
+  g_autofree char *foreign_path = test_path ("foreign.db");
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open (foreign_path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, "CREATE TABLE people (name TEXT)", NULL, NULL, NULL),
+                    SQLITE_OK);
+  sqlite3_close (db);
+  ck_assert (dk_store_open (foreign_path, NULL, &error) == NULL);
+  ck_assert_msg (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_FOREIGN), "%s",
+                 error->message);
+  ck_assert (strstr (error->message, foreign_path) != NULL);
+  g_clear_error (&error);
+
+  /* Ours, but from another schema version. */
+  g_autofree char *future_path = test_path ("future.db");
+  dk_store_close (open_ok (future_path, NULL));
+  ck_assert_int_eq (sqlite3_open (future_path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+  ck_assert (dk_store_open (future_path, NULL, &error) == NULL);
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_FOREIGN));
+  ck_assert_msg (strstr (error->message, "99") != NULL, "%s", error->message);
+  g_clear_error (&error);
+}
+END_TEST
+
+START_TEST (store_reports_a_row_that_does_not_decode_as_corrupt)
+{
+  g_autofree char *path = test_path ("row.db");
+  DkStore *store = open_ok (path, NULL);
+  ck_assert (put_one (store, "bad-row", version_new (1, 1, "v", FALSE), 1, NULL, NULL));
+  ck_assert (put_one (store, "good-row", version_new (1, 1, "v", FALSE), 1, NULL, NULL));
+  dk_store_close (store);
+  sqlite3 *db = NULL;
+  ck_assert_int_eq (sqlite3_open (path, &db), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_exec (db, "UPDATE kv SET siblings = x'0102ff00' WHERE key = CAST"
+                                  " ('bad-row' AS BLOB)", NULL, NULL, NULL), SQLITE_OK);
+  ck_assert_int_eq (sqlite3_changes (db), 1);
+  sqlite3_close (db);
+
+  store = open_ok (path, NULL);
+  GError *error = NULL;
+  g_autoptr(GBytes) key = key_new ("bad-row");
+  ck_assert (dk_store_get (store, key, &error) == NULL);
+  ck_assert_msg (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_CORRUPT), "%s",
+                 error->message);
+  ck_assert_msg (strstr (error->message, "bad-row") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  ck_assert (!put_one (store, "bad-row", version_new (1, 2, "w", FALSE), 2, NULL, &error));
+  ck_assert (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_CORRUPT));
+  g_clear_error (&error);
+  g_autoptr(GPtrArray) good = get_ok (store, "good-row");
+  ck_assert_uint_eq (good->len, 1);
+  dk_store_close (store);
+}
+END_TEST
+
+/* One run of the fault test's write sequence; PRESENT[i] tells whether
+ * key f<i> must be found afterwards.  Returns TRUE when every step
+ * succeeded, i.e. the fault never fired. */
+enum { FAULT_KEYS = 10 };
+
+/* Record one step's outcome: success, or a clean store error. */
+static gboolean
+step_ok (gboolean ok, GError **error, gboolean *all_ok)
+{
+  ck_assert_msg (ok || (*error != NULL && (*error)->domain == DK_STORE_ERROR),
+                 "a step failed without a store error");
+  g_clear_error (error);
+  *all_ok &= ok;
+  return ok;
+}
+
+static gboolean
+fault_sequence (DkStore *store, gboolean present[FAULT_KEYS], guint *hints)
+{
+  gboolean all_ok = TRUE;
+  GError *error = NULL;
+  for (int i = 0; i < 6; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("f%d", i);
+      present[i] = step_ok (put_one (store, key, version_new (1, 1, key, FALSE), i, NULL,
+                                     &error), &error, &all_ok);
+    }
+  /* A batch: all three keys or none. */
+  gboolean batch_ok = step_ok (dk_store_begin (store, &error), &error, &all_ok);
+  gboolean in_batch = batch_ok;
+  for (int i = 6; i < 9 && batch_ok; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("f%d", i);
+      batch_ok = step_ok (put_one (store, key, version_new (1, 1, key, FALSE), i, NULL,
+                                   &error), &error, &all_ok);
+    }
+  if (batch_ok)
+    batch_ok = step_ok (dk_store_commit (store, &error), &error, &all_ok);
+  else if (in_batch)
+    dk_store_rollback (store);
+  for (int i = 6; i < 9; i++)
+    present[i] = batch_ok;
+
+  *hints = step_ok (add_hint (store, 5, "f-hint", "h", 10, &error) > 0, &error, &all_ok);
+  g_autoptr(GBytes) purged = key_new ("f0");
+  if (present[0] && step_ok (dk_store_purge (store, purged, &error), &error, &all_ok))
+    present[0] = FALSE;
+  gboolean tombstone = step_ok (put_one (store, "f9", version_new (1, 1, NULL, TRUE), 0, NULL,
+                                         &error), &error, &all_ok);
+  gboolean collected = step_ok (dk_store_collect_tombstones (store, G_MAXINT64 / 2, NULL,
+                                                             &error), &error, &all_ok);
+  present[9] = tombstone && !collected;
+  return all_ok;
+}
+
+START_TEST (store_fault_at_each_sqlite_call_fails_cleanly_and_keeps_commits)
+{
+  gboolean completed = FALSE;
+  guint faults = 0;
+  for (guint k = 1; k < 1000 && !completed; k++)
+    {
+      g_autofree char *path = test_path ("fault.db");
+      DkStoreOptions options;
+      dk_store_options_init (&options);
+      options.fail_at_call = k;
+      GError *error = NULL;
+      DkStore *store = dk_store_open (path, &options, &error);
+      gboolean present[FAULT_KEYS] = { FALSE };
+      guint hints = 0;
+      if (store == NULL)
+        {
+          ck_assert_msg (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_IO), "%s",
+                         error->message);
+          g_clear_error (&error);
+        }
+      else
+        {
+          completed = fault_sequence (store, present, &hints);
+          dk_store_close (store);
+        }
+      faults += !completed;
+
+      DkStore *check = open_ok (path, NULL);
+      ck_assert_msg (dk_store_integrity_check (check, &error), "fault at call %u: %s", k,
+                     error ? error->message : "");
+      for (int i = 0; i < FAULT_KEYS; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("f%d", i);
+          g_autoptr(GPtrArray) siblings = get_ok (check, key);
+          ck_assert_msg ((siblings->len > 0) == present[i],
+                         "fault at call %u: key %s is %s", k, key,
+                         present[i] ? "lost" : "there but was reported failed");
+        }
+      ck_assert_uint_eq (dk_store_hint_count (check, DK_NODE_NONE), hints);
+      dk_store_close (check);
+      remove_db (path);
+    }
+  ck_assert (completed);
+  ck_assert_uint_gt (faults, 30);
+}
+END_TEST
+
 Suite *
 store_suite (void)
 {
-  return suite_create ("store");
+  Suite *suite = suite_create ("store");
+  TCase *tc = tcase_create ("store");
+  tcase_add_checked_fixture (tc, make_test_dir, remove_test_dir);
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, store_reopen_returns_every_acknowledged_write);
+  tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
+  tcase_add_test (tc, store_collects_tombstones_only_after_the_grace);
+  tcase_add_test (tc, store_hints_are_bounded_durable_and_oldest_first);
+  tcase_add_test (tc, store_cache_stays_within_its_byte_budget_and_counts_hits);
+  tcase_add_test (tc, store_compression_round_trips_and_shrinks_compressible_values);
+  tcase_add_test (tc, store_refuses_input_over_the_limits_and_stores_nothing);
+  tcase_add_test (tc, store_scan_covers_exactly_the_range_including_wraparound);
+  tcase_add_test (tc, store_sigkill_mid_stream_keeps_every_committed_write);
+  tcase_add_test (tc, store_refuses_corrupted_and_foreign_files_naming_the_path);
+  tcase_add_test (tc, store_reports_a_row_that_does_not_decode_as_corrupt);
+  tcase_add_test (tc, store_fault_at_each_sqlite_call_fails_cleanly_and_keeps_commits);
+  suite_add_tcase (suite, tc);
+  return suite;
 }

@@ -1,0 +1,328 @@
+/* bench_store.c — dk_store_put / dk_store_get against raw SQLite doing the
+ * least a key-value table can do, measured in the same run, on the same
+ * kind of file, with the same durability settings.
+ *
+ * Both sides use a WAL-mode file in a fresh temporary directory with
+ * PRAGMA synchronous = NORMAL (the store's default).
+ *
+ *   store.put       dk_store_put of one version (value VALUE_BYTES, a
+ *                   one-entry clock) per call, autocommit: one transaction
+ *                   per put.  Baseline: a prepared
+ *                   INSERT INTO kv (key, value) VALUES (?, ?)
+ *                   ON CONFLICT (key) DO UPDATE SET value = excluded.value
+ *                   on CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB),
+ *                   binding the key and a BLOB of VALUE_BYTES, each in its
+ *                   own (autocommit) transaction.  Same key sequence: PUTS
+ *                   writes over KEYS keys in a random order (first writes
+ *                   insert, later ones update).
+ *   store.put.batch the same, BATCH puts per transaction on both sides
+ *                   (dk_store_begin/commit vs BEGIN/COMMIT).
+ *   store.get.hot   dk_store_get of HOT_KEYS keys already in the cache (the
+ *                   caller gets its own copy of the sibling set).  Baseline:
+ *                   the prepared SELECT value FROM kv WHERE key = ?, the
+ *                   value copied out into a GBytes, as any caller must.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include "bench.h"
+#include "store.h"
+
+#define VALUE_BYTES 100
+#define BATCH       100
+#define HOT_KEYS    100
+
+typedef struct
+{
+  long       puts;
+  long       keys;
+  GPtrArray *key_of_put;  /* GBytes*, one per put */
+  GPtrArray *incoming;    /* one GPtrArray of one DkVersion per put */
+  guint8     value[VALUE_BYTES];
+} Workload;
+
+/* Put I's value: random bytes stamped with I, so every put writes new
+ * bytes (SQLite skips writing a page when a row is rewritten unchanged,
+ * which would flatter a baseline that wrote one constant value). */
+static GBytes *
+value_of_put (const Workload *work, long i)
+{
+  guint8 value[VALUE_BYTES];
+  memcpy (value, work->value, VALUE_BYTES);
+  memcpy (value, &i, sizeof i);
+  return g_bytes_new (value, VALUE_BYTES);
+}
+
+/* The clock {1: COUNTER}: put i carries counter i + 1 on node 1, so each
+ * put descends from every earlier one on its key. */
+static DkVclock *
+clock_with_counter (guint64 counter)
+{
+  guint8 encoded[2 + 4 + 8 + 8] = { 0, 1, 0, 0, 0, 1 };
+  for (int b = 0; b < 8; b++)
+    encoded[6 + b] = (guint8) (counter >> (56 - 8 * b));
+  encoded[21] = 1;  /* timestamp_us 1 */
+  DkVclock *clock = NULL;
+  gsize consumed = 0;
+  if (!dk_vclock_decode (encoded, sizeof encoded, &consumed, &clock, NULL))
+    g_error ("bench_store: could not build a clock");
+  return clock;
+}
+
+static Workload *
+workload_new (long puts, long keys)
+{
+  Workload *work = g_new0 (Workload, 1);
+  work->puts = puts;
+  work->keys = keys;
+  work->key_of_put = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  work->incoming = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  GRand *rand = g_rand_new_with_seed (42);
+  for (gsize i = 0; i < VALUE_BYTES; i++)
+    work->value[i] = (guint8) g_rand_int (rand);
+  for (long i = 0; i < puts; i++)
+    {
+      char key[32];
+      int len = g_snprintf (key, sizeof key, "user:%ld", (long) g_rand_int_range (rand, 0, (gint32) keys));
+      g_ptr_array_add (work->key_of_put, g_bytes_new (key, (gsize) len));
+      DkVclock *clock = clock_with_counter ((guint64) i + 1);
+      g_autoptr(GBytes) value = value_of_put (work, i);
+      GPtrArray *incoming = dk_siblings_new ();
+      g_ptr_array_add (incoming, dk_version_new (clock, value, FALSE));
+      g_ptr_array_add (work->incoming, incoming);
+    }
+  g_rand_free (rand);
+  return work;
+}
+
+static void
+workload_free (Workload *work)
+{
+  g_ptr_array_unref (work->key_of_put);
+  g_ptr_array_unref (work->incoming);
+  g_free (work);
+}
+
+static void
+die_sqlite (sqlite3 *db, const char *what)
+{
+  fprintf (stderr, "bench_store: %s: %s\n", what, sqlite3_errmsg (db));
+  exit (1);
+}
+
+static sqlite3 *
+raw_open (const char *path)
+{
+  sqlite3 *db = NULL;
+  if (sqlite3_open (path, &db) != SQLITE_OK)
+    die_sqlite (db, "open");
+  if (sqlite3_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                    "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB)", NULL, NULL, NULL)
+      != SQLITE_OK)
+    die_sqlite (db, "schema");
+  return db;
+}
+
+static void
+raw_exec (sqlite3 *db, sqlite3_stmt *stmt)
+{
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    die_sqlite (db, "step");
+  sqlite3_reset (stmt);
+}
+
+/* Raw upserts per second, BATCH_SIZE per transaction (1: autocommit). */
+static double
+raw_puts (const char *path, Workload *work, int batch_size)
+{
+  sqlite3 *db = raw_open (path);
+  sqlite3_stmt *upsert = NULL, *begin = NULL, *commit = NULL;
+  if (sqlite3_prepare_v2 (db, "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT (key)"
+                          " DO UPDATE SET value = excluded.value", -1, &upsert, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (db, "BEGIN", -1, &begin, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (db, "COMMIT", -1, &commit, NULL) != SQLITE_OK)
+    die_sqlite (db, "prepare");
+  double start = bench_now ();
+  for (long i = 0; i < work->puts; i++)
+    {
+      if (batch_size > 1 && i % batch_size == 0)
+        raw_exec (db, begin);
+      gsize len = 0;
+      const void *key = g_bytes_get_data (g_ptr_array_index (work->key_of_put, i), &len);
+      sqlite3_bind_blob (upsert, 1, key, (int) len, SQLITE_STATIC);
+      GPtrArray *incoming = g_ptr_array_index (work->incoming, i);
+      GBytes *value = ((DkVersion *) g_ptr_array_index (incoming, 0))->value;
+      sqlite3_bind_blob (upsert, 2, g_bytes_get_data (value, NULL), VALUE_BYTES, SQLITE_STATIC);
+      raw_exec (db, upsert);
+      if (batch_size > 1 && (i % batch_size == batch_size - 1 || i == work->puts - 1))
+        raw_exec (db, commit);
+    }
+  double rate = (double) work->puts / (bench_now () - start);
+  sqlite3_finalize (upsert);
+  sqlite3_finalize (begin);
+  sqlite3_finalize (commit);
+  sqlite3_close (db);
+  return rate;
+}
+
+static DkStore *
+store_open_or_die (const char *path)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.sync = DK_STORE_SYNC_NORMAL;
+  g_autoptr(GError) error = NULL;
+  DkStore *store = dk_store_open (path, &options, &error);
+  if (store == NULL)
+    {
+      fprintf (stderr, "bench_store: %s\n", error->message);
+      exit (1);
+    }
+  return store;
+}
+
+static void
+check (gboolean ok, GError *error)
+{
+  if (!ok)
+    {
+      fprintf (stderr, "bench_store: %s\n", error ? error->message : "failed");
+      exit (1);
+    }
+}
+
+static double
+store_puts (const char *path, Workload *work, int batch_size)
+{
+  DkStore *store = store_open_or_die (path);
+  GError *error = NULL;
+  double start = bench_now ();
+  for (long i = 0; i < work->puts; i++)
+    {
+      if (batch_size > 1 && i % batch_size == 0)
+        check (dk_store_begin (store, &error), error);
+      check (dk_store_put (store, g_ptr_array_index (work->key_of_put, i),
+                           g_ptr_array_index (work->incoming, i), i, NULL, &error), error);
+      if (batch_size > 1 && (i % batch_size == batch_size - 1 || i == work->puts - 1))
+        check (dk_store_commit (store, &error), error);
+    }
+  double rate = (double) work->puts / (bench_now () - start);
+  dk_store_close (store);
+  return rate;
+}
+
+/* Hot reads: the first HOT_KEYS keys of the workload, read round-robin. */
+static double
+raw_gets (const char *path, Workload *work, long gets)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *select = NULL;
+  if (sqlite3_open (path, &db) != SQLITE_OK
+      || sqlite3_prepare_v2 (db, "SELECT value FROM kv WHERE key = ?1", -1, &select, NULL)
+         != SQLITE_OK)
+    die_sqlite (db, "prepare");
+  gsize found = 0;
+  double start = bench_now ();
+  for (long i = 0; i < gets; i++)
+    {
+      gsize len = 0;
+      const void *key = g_bytes_get_data (g_ptr_array_index (work->key_of_put, i % HOT_KEYS), &len);
+      sqlite3_bind_blob (select, 1, key, (int) len, SQLITE_STATIC);
+      if (sqlite3_step (select) == SQLITE_ROW)
+        {
+          GBytes *value = g_bytes_new (sqlite3_column_blob (select, 0),
+                                       (gsize) sqlite3_column_bytes (select, 0));
+          found += g_bytes_get_size (value);
+          g_bytes_unref (value);
+        }
+      sqlite3_reset (select);
+    }
+  double rate = (double) gets / (bench_now () - start);
+  if (found != (gsize) gets * VALUE_BYTES)
+    fprintf (stderr, "bench_store: raw gets found %zu bytes\n", found);
+  sqlite3_finalize (select);
+  sqlite3_close (db);
+  return rate;
+}
+
+static double
+store_gets (const char *path, Workload *work, long gets)
+{
+  DkStore *store = store_open_or_die (path);
+  GError *error = NULL;
+  for (long i = 0; i < HOT_KEYS; i++)  /* warm the cache */
+    {
+      GPtrArray *siblings = dk_store_get (store, g_ptr_array_index (work->key_of_put, i), &error);
+      check (siblings != NULL, error);
+      g_ptr_array_unref (siblings);
+    }
+  gsize found = 0;
+  double start = bench_now ();
+  for (long i = 0; i < gets; i++)
+    {
+      GPtrArray *siblings = dk_store_get (store, g_ptr_array_index (work->key_of_put, i % HOT_KEYS),
+                                          &error);
+      check (siblings != NULL, error);
+      found += g_bytes_get_size (((DkVersion *) g_ptr_array_index (siblings, 0))->value);
+      g_ptr_array_unref (siblings);
+    }
+  double rate = (double) gets / (bench_now () - start);
+  DkStoreStats stats;
+  check (dk_store_get_stats (store, &stats, &error), error);
+  if (found != (gsize) gets * VALUE_BYTES || stats.cache_misses > HOT_KEYS)
+    fprintf (stderr, "bench_store: store gets found %zu bytes, %" G_GUINT64_FORMAT " misses\n",
+             found, stats.cache_misses);
+  dk_store_close (store);
+  return rate;
+}
+
+static void
+remove_dir (const char *dir)
+{
+  GDir *handle = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  if (handle != NULL)
+    g_dir_close (handle);
+  g_rmdir (dir);
+}
+
+int
+main (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("dk-bench-store-XXXXXX", &error);
+  if (dir == NULL)
+    {
+      fprintf (stderr, "bench_store: %s\n", error->message);
+      return 1;
+    }
+  long puts = bench_scaled (20000), keys = bench_scaled (5000), gets = bench_scaled (400000);
+  Workload *work = workload_new (puts, keys);
+  printf ("store: %ld puts over %ld keys, %d-byte values, WAL, synchronous=NORMAL, in %s\n",
+          puts, keys, VALUE_BYTES, dir);
+
+  g_autofree char *raw_path = g_build_filename (dir, "raw.db", NULL);
+  g_autofree char *store_path = g_build_filename (dir, "store.db", NULL);
+  g_autofree char *raw_batch_path = g_build_filename (dir, "raw-batch.db", NULL);
+  g_autofree char *store_batch_path = g_build_filename (dir, "store-batch.db", NULL);
+
+  double raw_put = raw_puts (raw_path, work, 1);
+  double store_put = store_puts (store_path, work, 1);
+  bench_report_ratio ("store.put", store_put, raw_put, "ops/s", ">= 0.8");
+  double raw_batch = raw_puts (raw_batch_path, work, BATCH);
+  double store_batch = store_puts (store_batch_path, work, BATCH);
+  bench_report_ratio ("store.put.batch100", store_batch, raw_batch, "ops/s", ">= 0.8");
+  double raw_get = raw_gets (raw_path, work, gets);
+  double store_get = store_gets (store_path, work, gets);
+  bench_report_ratio ("store.get.hot", store_get, raw_get, "ops/s", ">= 3");
+
+  workload_free (work);
+  remove_dir (dir);
+  return 0;
+}

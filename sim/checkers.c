@@ -1,0 +1,617 @@
+/* checkers.c — metrics from a history and a final state; see checkers.h.
+ *
+ * One pass over the operations counts outcomes, reasons and latencies and
+ * fills the timeseries; staleness.c judges the reads; the final state is
+ * walked key by key (sorted) for lost writes and divergence.  Metrics are
+ * fields of one struct of doubles, named through a static table, so adding
+ * a metric is a field and a table line.
+ */
+#include <string.h>
+#include "checkers.h"
+
+typedef struct
+{
+  double availability;
+  double stale_reads;
+  double stale_read_count;
+  double lost_writes;
+  double acknowledged_writes;
+  double conflicts;
+  double divergent_keys;
+  double ops;
+  double ok_ops;
+  double failed_ops;
+  double pending_ops;
+  double get_availability;
+  double put_availability;
+  double gets;
+  double ok_gets;
+  double puts;
+  double ok_puts;
+  double conflict_count;
+  double latency_ms[3];      /* p50, p99, p999 */
+  double get_latency_ms[3];
+  double put_latency_ms[3];
+} MetricValues;
+
+typedef struct
+{
+  const char *name;
+  gsize       offset;          /* into MetricValues */
+  gboolean    needs_final;     /* unknown without a final state */
+} MetricDef;
+
+#define METRIC(name, field, needs_final) \
+  { name, G_STRUCT_OFFSET (MetricValues, field), needs_final }
+
+static const MetricDef metric_table[] = {
+  METRIC ("availability", availability, FALSE),
+  METRIC ("stale_reads", stale_reads, FALSE),
+  METRIC ("stale_read_count", stale_read_count, FALSE),
+  METRIC ("lost_writes", lost_writes, TRUE),
+  METRIC ("acknowledged_writes", acknowledged_writes, FALSE),
+  METRIC ("conflicts", conflicts, FALSE),
+  METRIC ("conflict_count", conflict_count, FALSE),
+  METRIC ("divergent_keys", divergent_keys, TRUE),
+  METRIC ("ops", ops, FALSE),
+  METRIC ("ok_ops", ok_ops, FALSE),
+  METRIC ("failed_ops", failed_ops, FALSE),
+  METRIC ("pending_ops", pending_ops, FALSE),
+  METRIC ("gets", gets, FALSE),
+  METRIC ("ok_gets", ok_gets, FALSE),
+  METRIC ("puts", puts, FALSE),
+  METRIC ("ok_puts", ok_puts, FALSE),
+  METRIC ("get_availability", get_availability, FALSE),
+  METRIC ("put_availability", put_availability, FALSE),
+  METRIC ("latency_p50_ms", latency_ms[0], FALSE),
+  METRIC ("latency_p99_ms", latency_ms[1], FALSE),
+  METRIC ("latency_p999_ms", latency_ms[2], FALSE),
+  METRIC ("get_latency_p50_ms", get_latency_ms[0], FALSE),
+  METRIC ("get_latency_p99_ms", get_latency_ms[1], FALSE),
+  METRIC ("get_latency_p999_ms", get_latency_ms[2], FALSE),
+  METRIC ("put_latency_p50_ms", put_latency_ms[0], FALSE),
+  METRIC ("put_latency_p99_ms", put_latency_ms[1], FALSE),
+  METRIC ("put_latency_p999_ms", put_latency_ms[2], FALSE),
+};
+
+
+/* Percentiles in per mille, in the order of MetricValues' arrays. */
+static const guint percentile_permille[3] = { 500, 990, 999 };
+
+struct _DkMetrics
+{
+  MetricValues  values;
+  gboolean      final_checked;
+  GArray       *reasons;        /* DkReasonCount, sorted; reason owned */
+  GArray       *stale_reads;    /* guint64 op ids */
+  GArray       *lost_writes;    /* guint64 op ids */
+  GPtrArray    *divergent_keys; /* char*, sorted, NULL-terminated */
+  DkTimeseries *timeseries;
+  DkVisibility *visibility;
+};
+
+void
+dk_check_options_init (DkCheckOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  options->timeseries_bucket_us = G_USEC_PER_SEC;
+  options->time_origin_us = 0;
+}
+
+static void
+reason_clear (gpointer data)
+{
+  g_free ((char *) ((DkReasonCount *) data)->reason);
+}
+
+void
+dk_metrics_free (DkMetrics *metrics)
+{
+  if (metrics == NULL)
+    return;
+  g_array_unref (metrics->reasons);
+  g_array_unref (metrics->stale_reads);
+  g_array_unref (metrics->lost_writes);
+  g_ptr_array_unref (metrics->divergent_keys);
+  dk_timeseries_free (metrics->timeseries);
+  dk_visibility_free (metrics->visibility);
+  g_free (metrics);
+}
+
+/* ---- latency ------------------------------------------------------------ */
+
+/* A latency sample with the timeseries bucket of its operation. */
+typedef struct
+{
+  gint64 bucket;
+  gint64 latency_us;
+  gint64 invoke_us;
+} LatencySample;
+
+static int
+compare_latencies (gconstpointer a, gconstpointer b)
+{
+  const LatencySample *x = a, *y = b;
+  return (x->latency_us > y->latency_us) - (x->latency_us < y->latency_us);
+}
+
+static int
+compare_buckets_then_latencies (gconstpointer a, gconstpointer b)
+{
+  const LatencySample *x = a, *y = b;
+  if (x->bucket != y->bucket)
+    return x->bucket < y->bucket ? -1 : 1;
+  return compare_latencies (a, b);
+}
+
+/* Nearest rank: the ceil (N * PERMILLE / 1000)-th smallest of the N
+ * SORTED samples, in ms; 0 without samples.  Integer arithmetic, so a
+ * rank never shifts by a rounding error. */
+static double
+nearest_rank_ms (const LatencySample *sorted, guint n, guint permille)
+{
+  if (n == 0)
+    return 0;
+  guint64 rank = ((guint64) n * permille + 999) / 1000;
+  return sorted[MAX (rank, 1) - 1].latency_us / 1000.0;
+}
+
+static void
+fill_percentiles (GArray *samples, double out_ms[3])
+{
+  g_array_sort (samples, compare_latencies);
+  for (guint i = 0; i < 3; i++)
+    out_ms[i] = nearest_rank_ms ((LatencySample *) samples->data, samples->len,
+                                 percentile_permille[i]);
+}
+
+/* Each timeseries bucket's p50 and p99 into the two columns. */
+static void
+fill_bucket_percentiles (GArray *samples, DkTimeseries *series, guint p50_column,
+                         guint p99_column)
+{
+  g_array_sort (samples, compare_buckets_then_latencies);
+  const LatencySample *all = (const LatencySample *) samples->data;
+  for (guint start = 0, end; start < samples->len; start = end)
+    {
+      for (end = start; end < samples->len && all[end].bucket == all[start].bucket;)
+        end++;
+      dk_timeseries_set (series, p50_column, all[start].invoke_us,
+                         nearest_rank_ms (all + start, end - start, 500));
+      dk_timeseries_set (series, p99_column, all[start].invoke_us,
+                         nearest_rank_ms (all + start, end - start, 990));
+    }
+}
+
+/* ---- failure reasons ---------------------------------------------------- */
+
+static int
+compare_reasons (gconstpointer a, gconstpointer b)
+{
+  const DkReasonCount *x = a, *y = b;
+  if (x->count != y->count)
+    return x->count > y->count ? -1 : 1;
+  return strcmp (x->reason, y->reason);
+}
+
+/* The tally of COUNTS (reason -> count) as a sorted array. */
+static GArray *
+sorted_reasons (GHashTable *counts)
+{
+  GArray *reasons = g_array_new (FALSE, FALSE, sizeof (DkReasonCount));
+  g_array_set_clear_func (reasons, reason_clear);
+  GHashTableIter iter;
+  gpointer reason, count;
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &reason, &count))
+    {
+      DkReasonCount entry = { g_strdup (reason), GPOINTER_TO_SIZE (count) };
+      g_array_append_val (reasons, entry);
+    }
+  g_array_sort (reasons, compare_reasons);
+  return reasons;
+}
+
+/* ---- the pass over operations ------------------------------------------- */
+
+enum { COL_INVOKED, COL_OK, COL_FAILED, COL_GETS, COL_PUTS, COL_STALE,
+       COL_P50, COL_P99 };
+
+static DkTimeseries *
+standard_timeseries (const DkCheckOptions *options)
+{
+  DkTimeseries *series = dk_timeseries_new (options->time_origin_us,
+                                            options->timeseries_bucket_us);
+  static const char *const counts[] = { "invoked", "ok", "failed", "gets",
+                                        "puts", "stale_reads" };
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    dk_timeseries_add_column (series, counts[i], DK_SERIES_COUNT);
+  dk_timeseries_add_column (series, "latency_p50_ms", DK_SERIES_SAMPLE);
+  dk_timeseries_add_column (series, "latency_p99_ms", DK_SERIES_SAMPLE);
+  return series;
+}
+
+static double
+ratio (double numerator, double denominator, double when_empty)
+{
+  return denominator > 0 ? numerator / denominator : when_empty;
+}
+
+/* Outcomes, kinds, reasons, latencies, staleness and conflicts. */
+static void
+check_operations (DkMetrics *metrics, const DkHistory *history)
+{
+  MetricValues *v = &metrics->values;
+  DkTimeseries *series = metrics->timeseries;
+  g_autoptr (GHashTable) reason_counts = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (LatencySample));
+  g_autoptr (GArray) gets = g_array_new (FALSE, FALSE, sizeof (LatencySample));
+  g_autoptr (GArray) puts = g_array_new (FALSE, FALSE, sizeof (LatencySample));
+  g_autofree DkReadVerdict *verdicts = dk_staleness_check (history, metrics->visibility);
+
+  for (guint64 id = 0; id < dk_history_len (history); id++)
+    {
+      const DkOp *op = dk_history_get (history, id);
+      gboolean is_get = op->kind == DK_OP_GET;
+      v->ops++;
+      if (is_get)
+        v->gets++;
+      else
+        v->puts++;
+      dk_timeseries_add (series, COL_INVOKED, op->invoke_us, 1);
+      dk_timeseries_add (series, is_get ? COL_GETS : COL_PUTS, op->invoke_us, 1);
+      if (op->outcome == DK_OUTCOME_PENDING)
+        {
+          v->pending_ops++;
+          continue;
+        }
+      if (op->outcome == DK_OUTCOME_FAILED)
+        {
+          v->failed_ops++;
+          dk_timeseries_add (series, COL_FAILED, op->invoke_us, 1);
+          gsize count = GPOINTER_TO_SIZE (g_hash_table_lookup (reason_counts, op->reason));
+          g_hash_table_insert (reason_counts, op->reason, GSIZE_TO_POINTER (count + 1));
+          continue;
+        }
+      v->ok_ops++;
+      dk_timeseries_add (series, COL_OK, op->invoke_us, 1);
+      LatencySample sample = { dk_timeseries_bucket_of (series, op->invoke_us),
+                               op->complete_us - op->invoke_us, op->invoke_us };
+      g_array_append_val (all, sample);
+      g_array_append_val (is_get ? gets : puts, sample);
+      if (!is_get)
+        {
+          v->ok_puts++;
+          if (op->kind == DK_OP_PUT)
+            v->acknowledged_writes++;
+          continue;
+        }
+      v->ok_gets++;
+      if (op->returned_values > 1)
+        v->conflict_count++;
+      if (verdicts[id] == DK_READ_STALE)
+        {
+          v->stale_read_count++;
+          g_array_append_val (metrics->stale_reads, id);
+          dk_timeseries_add (series, COL_STALE, op->invoke_us, 1);
+        }
+    }
+
+  v->availability = ratio (v->ok_ops, v->ops, 1);
+  v->get_availability = ratio (v->ok_gets, v->gets, 1);
+  v->put_availability = ratio (v->ok_puts, v->puts, 1);
+  v->stale_reads = ratio (v->stale_read_count, v->ok_gets, 0);
+  v->conflicts = ratio (v->conflict_count, v->ok_gets, 0);
+  fill_percentiles (gets, v->get_latency_ms);
+  fill_percentiles (puts, v->put_latency_ms);
+  fill_percentiles (all, v->latency_ms);
+  fill_bucket_percentiles (all, series, COL_P50, COL_P99);
+  metrics->reasons = sorted_reasons (reason_counts);
+}
+
+/* ---- end-of-run checks -------------------------------------------------- */
+
+/* TRUE when some node holding KEY in FINAL holds CLOCK or a descendant. */
+static gboolean
+held_somewhere (const DkFinalState *final, const char *key, const DkVclock *clock)
+{
+  guint n_holdings;
+  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
+  for (guint h = 0; h < n_holdings; h++)
+    for (guint c = 0; c < holdings[h].clocks->len; c++)
+      if (dk_vclock_descends (g_ptr_array_index (holdings[h].clocks, c), clock))
+        return TRUE;
+  return FALSE;
+}
+
+static void
+check_lost_writes (DkMetrics *metrics, const DkHistory *history,
+                   const DkFinalState *final)
+{
+  for (guint64 id = 0; id < dk_history_len (history); id++)
+    {
+      const DkOp *op = dk_history_get (history, id);
+      if (op->kind == DK_OP_PUT && op->outcome == DK_OUTCOME_OK && op->written != NULL
+          && !held_somewhere (final, op->key, op->written))
+        g_array_append_val (metrics->lost_writes, id);
+    }
+  metrics->values.lost_writes = metrics->lost_writes->len;
+}
+
+/* TRUE when KEY's replicas (its holders when no list was recorded) hold
+ * different sets, a tombstone-only set counting as not holding the key. */
+static gboolean
+key_diverges (const DkFinalState *final, const char *key)
+{
+  guint n_holdings, n_replicas;
+  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
+  const DkNodeId *replicas = dk_final_state_replicas (final, key, &n_replicas);
+  gboolean have_list = replicas != NULL;
+  guint n = have_list ? n_replicas : n_holdings;
+  gboolean seen_first = FALSE, first_has_values = FALSE;
+  guint64 first_digest = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const DkHolding *holding = NULL;
+      if (!have_list)
+        holding = &holdings[i];
+      for (guint h = 0; have_list && h < n_holdings && holding == NULL; h++)
+        if (holdings[h].node == replicas[i])
+          holding = &holdings[h];
+      gboolean has_values = holding != NULL && holding->n_values > 0;
+      guint64 digest = has_values ? holding->digest : 0;
+      if (!seen_first)
+        {
+          seen_first = TRUE;
+          first_has_values = has_values;
+          first_digest = digest;
+        }
+      else if (has_values != first_has_values || digest != first_digest)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+check_divergence (DkMetrics *metrics, const DkFinalState *final)
+{
+  guint n_keys;
+  g_autofree const char **keys = dk_final_state_keys (final, &n_keys);
+  for (guint i = 0; i < n_keys; i++)
+    if (key_diverges (final, keys[i]))
+      g_ptr_array_add (metrics->divergent_keys, g_strdup (keys[i]));
+  metrics->values.divergent_keys = metrics->divergent_keys->len;
+}
+
+DkMetrics *
+dk_check_history (const DkHistory *history, const DkFinalState *final,
+                  const DkCheckOptions *options)
+{
+  g_return_val_if_fail (history != NULL, NULL);
+  DkCheckOptions defaults;
+  dk_check_options_init (&defaults);
+  if (options == NULL)
+    options = &defaults;
+  g_return_val_if_fail (options->timeseries_bucket_us > 0, NULL);
+
+  DkMetrics *metrics = g_new0 (DkMetrics, 1);
+  metrics->stale_reads = g_array_new (FALSE, FALSE, sizeof (guint64));
+  metrics->lost_writes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  metrics->divergent_keys = g_ptr_array_new_with_free_func (g_free);
+  metrics->timeseries = standard_timeseries (options);
+  metrics->visibility = dk_visibility_new ();
+  check_operations (metrics, history);
+  if (final != NULL)
+    {
+      metrics->final_checked = TRUE;
+      check_lost_writes (metrics, history, final);
+      check_divergence (metrics, final);
+    }
+  g_ptr_array_add (metrics->divergent_keys, NULL);
+  return metrics;
+}
+
+/* ---- lookup and output -------------------------------------------------- */
+
+static const MetricDef *
+find_metric (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (metric_table); i++)
+    if (strcmp (metric_table[i].name, name) == 0)
+      return &metric_table[i];
+  return NULL;
+}
+
+gboolean
+dk_metric_name_valid (const char *name)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+  return find_metric (name) != NULL;
+}
+
+guint
+dk_metric_count (void)
+{
+  return G_N_ELEMENTS (metric_table);
+}
+
+const char *
+dk_metric_name (guint index)
+{
+  g_return_val_if_fail (index < G_N_ELEMENTS (metric_table), NULL);
+  return metric_table[index].name;
+}
+
+/* DEF's value in METRICS, or FALSE when it was not measured. */
+static gboolean
+metric_value (const DkMetrics *metrics, const MetricDef *def, double *value)
+{
+  if (def->needs_final && !metrics->final_checked)
+    return FALSE;
+  *value = G_STRUCT_MEMBER (double, &metrics->values, def->offset);
+  return TRUE;
+}
+
+gboolean
+dk_metrics_get (const DkMetrics *metrics, const char *name, double *value)
+{
+  g_return_val_if_fail (metrics != NULL && name != NULL && value != NULL, FALSE);
+  const MetricDef *def = find_metric (name);
+  return def != NULL && metric_value (metrics, def, value);
+}
+
+/* Append S as a JSON string literal. */
+static void
+append_json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const unsigned char *p = (const unsigned char *) s; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if (*p < 0x20)
+        g_string_append_printf (out, "\\u%04x", *p);
+      else
+        g_string_append_c (out, (char) *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+void
+dk_metrics_append_json_members (const DkMetrics *metrics, GString *out)
+{
+  g_return_if_fail (metrics != NULL && out != NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (metric_table); i++)
+    {
+      double value;
+      append_json_string (out, metric_table[i].name);
+      g_string_append (out, ": ");
+      if (metric_value (metrics, &metric_table[i], &value))
+        dk_append_number (out, value);
+      else
+        g_string_append (out, "null");
+      g_string_append (out, ", ");
+    }
+  g_string_append (out, "\"failure_reasons\": {");
+  for (guint i = 0; i < metrics->reasons->len; i++)
+    {
+      const DkReasonCount *entry = &g_array_index (metrics->reasons, DkReasonCount, i);
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, entry->reason);
+      g_string_append_printf (out, ": %" G_GUINT64_FORMAT, entry->count);
+    }
+  g_string_append_c (out, '}');
+}
+
+void
+dk_metrics_to_json (const DkMetrics *metrics, GString *out)
+{
+  g_return_if_fail (metrics != NULL && out != NULL);
+  g_string_append_c (out, '{');
+  dk_metrics_append_json_members (metrics, out);
+  g_string_append_c (out, '}');
+}
+
+/* Append "NAME value" or "NAME n/a" for the metric NAME. */
+static void
+append_named (GString *out, const DkMetrics *metrics, const char *label,
+              const char *name)
+{
+  double value;
+  g_string_append (out, label);
+  if (dk_metrics_get (metrics, name, &value))
+    dk_append_number (out, value);
+  else
+    g_string_append (out, "n/a");
+}
+
+void
+dk_metrics_summary (const DkMetrics *metrics, GString *out)
+{
+  g_return_if_fail (metrics != NULL && out != NULL);
+  const MetricValues *v = &metrics->values;
+  g_string_append_printf (out, "operations      %.0f invoked, %.0f ok, %.0f failed, "
+                          "%.0f pending\n", v->ops, v->ok_ops, v->failed_ops,
+                          v->pending_ops);
+  append_named (out, metrics, "availability    ", "availability");
+  append_named (out, metrics, " (get ", "get_availability");
+  append_named (out, metrics, ", put ", "put_availability");
+  append_named (out, metrics, ")\nstale reads     ", "stale_reads");
+  g_string_append_printf (out, " (%.0f of %.0f successful gets)\n",
+                          v->stale_read_count, v->ok_gets);
+  append_named (out, metrics, "lost writes     ", "lost_writes");
+  g_string_append_printf (out, " of %.0f acknowledged puts\n", v->acknowledged_writes);
+  append_named (out, metrics, "conflicts       ", "conflicts");
+  append_named (out, metrics, "\ndivergent keys  ", "divergent_keys");
+  static const char *const kinds[] = { "", "get_", "put_" };
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_string_append_printf (out, "\n%-16s", k == 0 ? "latency ms" : k == 1 ? "  get" : "  put");
+      static const char *const percentiles[] = { "p50", "p99", "p999" };
+      for (guint p = 0; p < G_N_ELEMENTS (percentiles); p++)
+        {
+          g_autofree char *name = g_strdup_printf ("%slatency_%s_ms", kinds[k], percentiles[p]);
+          g_autofree char *label = g_strdup_printf ("%s%s ", p > 0 ? "  " : "", percentiles[p]);
+          append_named (out, metrics, label, name);
+        }
+    }
+  g_string_append (out, "\n");
+  if (metrics->reasons->len > 0)
+    {
+      g_string_append (out, "failures        ");
+      for (guint i = 0; i < metrics->reasons->len; i++)
+        {
+          const DkReasonCount *entry = &g_array_index (metrics->reasons, DkReasonCount, i);
+          g_string_append_printf (out, "%s%s: %" G_GUINT64_FORMAT, i > 0 ? ", " : "",
+                                  entry->reason, entry->count);
+        }
+      g_string_append_c (out, '\n');
+    }
+}
+
+const DkReasonCount *
+dk_metrics_failure_reasons (const DkMetrics *metrics, guint *n_reasons)
+{
+  g_return_val_if_fail (metrics != NULL && n_reasons != NULL, NULL);
+  *n_reasons = metrics->reasons->len;
+  return (const DkReasonCount *) metrics->reasons->data;
+}
+
+const guint64 *
+dk_metrics_stale_reads (const DkMetrics *metrics, guint *n)
+{
+  g_return_val_if_fail (metrics != NULL && n != NULL, NULL);
+  *n = metrics->stale_reads->len;
+  return (const guint64 *) metrics->stale_reads->data;
+}
+
+const guint64 *
+dk_metrics_lost_writes (const DkMetrics *metrics, guint *n)
+{
+  g_return_val_if_fail (metrics != NULL && n != NULL, NULL);
+  *n = metrics->lost_writes->len;
+  return (const guint64 *) metrics->lost_writes->data;
+}
+
+const char *const *
+dk_metrics_divergent_keys (const DkMetrics *metrics, guint *n)
+{
+  g_return_val_if_fail (metrics != NULL && n != NULL, NULL);
+  *n = metrics->divergent_keys->len - 1;
+  return (const char *const *) metrics->divergent_keys->pdata;
+}
+
+DkTimeseries *
+dk_metrics_timeseries (DkMetrics *metrics)
+{
+  g_return_val_if_fail (metrics != NULL, NULL);
+  return metrics->timeseries;
+}
+
+const DkVisibility *
+dk_metrics_visibility (const DkMetrics *metrics)
+{
+  g_return_val_if_fail (metrics != NULL, NULL);
+  return metrics->visibility;
+}

@@ -1,0 +1,675 @@
+/* runner.c — one simulated run from a scenario to its measurements; see
+ * runner.h. */
+#include "config.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+/* How often the runner samples cluster-level series (nodes up, messages). */
+#define SAMPLE_INTERVAL_US 1000000
+
+typedef struct _Run Run;
+
+typedef struct
+{
+  Run            *run;
+  const DkEvent  *event;
+} ScheduledEvent;
+
+typedef struct
+{
+  gint64  t_us;
+  guint   nodes_up;
+  guint64 messages;
+} Sample;
+
+struct _Run
+{
+  const DkScenario *scenario;
+  const DkRunOptions *options;
+  DkEventQueue     *queue;
+  DkSimCluster     *cluster;
+  DkWorkload       *workload;
+  DkHistory        *history;
+  GArray           *samples;       /* of Sample */
+  guint64           messages_at_last_sample;
+  GArray           *scheduled;     /* of ScheduledEvent */
+  gint64            wall_last_progress_us;
+};
+
+/* ---- translating the scenario ------------------------------------------- */
+
+static void
+link_model_from_spec (const DkScenario *scenario, const DkLinkSpec *spec, DkLinkModel *model)
+{
+  model->latency = spec->has_latency ? spec->latency : scenario->network.latency;
+  model->loss = spec->has_loss ? spec->loss : scenario->network.loss;
+  model->dup = spec->has_dup ? spec->dup : scenario->network.dup;
+}
+
+static void
+cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *config,
+                              GPtrArray *warnings)
+{
+  const DkClusterSpec *spec = &scenario->cluster;
+  const DkOptionsSpec *options = &scenario->options;
+  dk_sim_cluster_config_init (config);
+  config->seed = scenario->seed;
+  config->nodes = spec->nodes;
+  config->datacenters = spec->dcs > 1 ? spec->dcs : 0;
+  config->racks = spec->racks > 1 ? spec->racks : 0;
+  if (spec->ring == DK_SCENARIO_RING_PARTITIONS)
+    {
+      config->ring_strategy = DK_RING_EQUAL_PARTITIONS;
+      config->vnodes = MAX (1u, spec->partitions / MAX (spec->nodes, 1u));
+    }
+  else
+    config->vnodes = spec->vnodes;
+  config->clients = scenario->workload.clients;
+  config->node.n = spec->n;
+  config->node.r = spec->r;
+  config->node.w = spec->w;
+  config->node.request_timeout_us = options->request_timeout_us;
+  config->node.read_repair = options->read_repair;
+  config->node.vclock_prune_entries = options->vclock_prune;
+  config->store.cache_bytes = options->cache_bytes;
+  config->store.compress_threshold_bytes = options->compress_above_bytes;
+  config->store.tombstone_grace_us = options->tombstone_grace_us;
+  config->store.hints_max_count = options->hint_limit;
+  config->network.latency = scenario->network.latency;
+  config->network.loss = scenario->network.loss;
+  config->network.dup = scenario->network.dup;
+
+  /* Mechanisms that arrive with issue 5: say plainly that they are off. */
+  if (options->sloppy_quorum)
+    g_ptr_array_add (warnings, g_strdup ("sloppy_quorum=on is not implemented yet: quorums are strict"));
+  if (options->hinted_handoff)
+    g_ptr_array_add (warnings, g_strdup ("hinted_handoff=on is not implemented yet: no hints are kept"));
+  if (options->anti_entropy_us > 0)
+    g_ptr_array_add (warnings, g_strdup ("anti_entropy is not implemented yet: replicas converge by read repair only"));
+  if (options->autoscale)
+    g_ptr_array_add (warnings, g_strdup ("autoscale=on is not implemented yet: membership is static"));
+}
+
+static gboolean
+check_supported (const DkScenario *scenario, GError **error)
+{
+  if (scenario->cluster.ring == DK_SCENARIO_RING_PARTITIONS
+      && scenario->cluster.partitions < scenario->cluster.nodes)
+    {
+      g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
+                   "%s:%u: partitions=%u is fewer than nodes=%u", scenario->name,
+                   scenario->cluster_line, scenario->cluster.partitions, scenario->cluster.nodes);
+      return FALSE;
+    }
+  for (guint i = 0; i < scenario->events->len; i++)
+    {
+      const DkEvent *event = g_ptr_array_index (scenario->events, i);
+      if (event->kind == DK_EVENT_JOIN || event->kind == DK_EVENT_LEAVE)
+        {
+          g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
+                       "%s:%u: '%s' is not supported by this version of the simulator "
+                       "(membership is static)", scenario->name, event->line,
+                       dk_event_kind_name (event->kind));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static GArray *
+group_nodes (Run *run, const DkEvent *event, guint index)
+{
+  return dk_scenario_group_nodes (run->scenario, g_ptr_array_index (event->groups, index));
+}
+
+static void
+apply_event (gpointer data)
+{
+  ScheduledEvent *scheduled = data;
+  Run *run = scheduled->run;
+  const DkEvent *event = scheduled->event;
+  DkSimCluster *cluster = run->cluster;
+  switch (event->kind)
+    {
+    case DK_EVENT_PARTITION:
+      {
+        g_autoptr (GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+        for (guint g = 0; g < event->groups->len; g++)
+          g_ptr_array_add (groups, group_nodes (run, event, g));
+        dk_sim_cluster_partition (cluster, groups);
+        break;
+      }
+    case DK_EVENT_DROP:
+      {
+        g_autoptr (GArray) from = group_nodes (run, event, 0);
+        g_autoptr (GArray) to = group_nodes (run, event, 1);
+        for (guint i = 0; i < from->len; i++)
+          for (guint j = 0; j < to->len; j++)
+            dk_sim_cluster_drop (cluster, g_array_index (from, DkNodeId, i),
+                                 g_array_index (to, DkNodeId, j));
+        break;
+      }
+    case DK_EVENT_HEAL:
+      dk_sim_cluster_heal (cluster);
+      break;
+    case DK_EVENT_CRASH:
+    case DK_EVENT_RESTART:
+    case DK_EVENT_WIPE:
+      {
+        g_autoptr (GArray) targets = group_nodes (run, event, 0);
+        for (guint i = 0; i < targets->len; i++)
+          {
+            DkNodeId id = g_array_index (targets, DkNodeId, i);
+            g_autoptr (GError) error = NULL;
+            if (event->kind == DK_EVENT_CRASH)
+              dk_sim_cluster_crash (cluster, id);
+            else if (event->kind == DK_EVENT_RESTART)
+              dk_sim_cluster_restart (cluster, id, &error);
+            else
+              dk_sim_cluster_wipe (cluster, id, &error);
+            if (error != NULL)
+              g_error ("%s:%u: %s", run->scenario->name, event->line, error->message);
+          }
+        break;
+      }
+    case DK_EVENT_LATENCY:
+      dk_sim_cluster_set_latency (cluster, &event->latency);
+      break;
+    case DK_EVENT_LOSS:
+      dk_sim_cluster_set_loss (cluster, event->probability);
+      break;
+    case DK_EVENT_DUP:
+      dk_sim_cluster_set_dup (cluster, event->probability);
+      break;
+    case DK_EVENT_RATE:
+      dk_workload_set_rate (run->workload, event->rate_per_s);
+      if (run->options->fault_log != NULL)
+        {
+          gint64 now = dk_eventq_now (run->queue);
+          fprintf (run->options->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
+                   " workload rate %g/s\n", now / 1000000, now % 1000000, event->rate_per_s);
+        }
+      break;
+    case DK_EVENT_JOIN:
+    case DK_EVENT_LEAVE:
+      g_assert_not_reached ();  /* refused by check_supported */
+    }
+}
+
+/* The end of the run: stop every fault so the cluster can settle. */
+static void
+stop_faults (gpointer data)
+{
+  Run *run = data;
+  const DkScenario *scenario = run->scenario;
+  dk_sim_cluster_heal (run->cluster);
+  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
+    if (!dk_sim_cluster_node_is_up (run->cluster, id))
+      dk_sim_cluster_restart (run->cluster, id, NULL);
+  dk_sim_cluster_set_latency (run->cluster, &scenario->network.latency);
+  dk_sim_cluster_set_loss (run->cluster, scenario->network.loss);
+  dk_sim_cluster_set_dup (run->cluster, scenario->network.dup);
+}
+
+static void
+show_progress (Run *run, gboolean final)
+{
+  FILE *terminal = run->options->progress;
+  if (terminal == NULL)
+    return;
+  gint64 wall = g_get_monotonic_time ();
+  if (!final && wall - run->wall_last_progress_us < 200000)
+    return;
+  run->wall_last_progress_us = wall;
+  gint64 total = run->scenario->run_us + run->scenario->settle_us;
+  gint64 now = MIN (dk_eventq_now (run->queue), total);
+  fprintf (terminal, "\r%s%s%5.1f / %.1f s simulated, %" G_GUINT64_FORMAT " operations%s",
+           run->options->progress_label ? run->options->progress_label : "",
+           run->options->progress_label ? ": " : "",
+           now / 1e6, total / 1e6, dk_history_len (run->history), final ? "\n" : "");
+  fflush (terminal);
+}
+
+static void
+take_sample (gpointer data)
+{
+  Run *run = data;
+  guint64 sent = dk_sim_cluster_net_stats (run->cluster)->sent;
+  Sample sample = {
+    .t_us = dk_eventq_now (run->queue),
+    .nodes_up = dk_sim_cluster_nodes_up (run->cluster),
+    .messages = sent - run->messages_at_last_sample,
+  };
+  run->messages_at_last_sample = sent;
+  g_array_append_val (run->samples, sample);
+  show_progress (run, FALSE);
+  if (sample.t_us + SAMPLE_INTERVAL_US <= run->scenario->run_us + run->scenario->settle_us)
+    dk_eventq_schedule (run->queue, SAMPLE_INTERVAL_US, take_sample, run);
+}
+
+/* ---- the end of a run ----------------------------------------------------- */
+
+typedef struct
+{
+  DkStore      *store;
+  DkNodeId      node;
+  DkFinalState *final;
+  GError      **error;
+} CollectContext;
+
+static gboolean
+collect_key (DkToken token, GBytes *key, guint64 digest, gpointer user_data)
+{
+  CollectContext *context = user_data;
+  g_autoptr (GPtrArray) siblings = dk_store_get (context->store, key, context->error);
+  if (siblings == NULL)
+    return FALSE;
+  gsize len;
+  const char *bytes = g_bytes_get_data (key, &len);
+  g_autofree char *name = g_strndup (bytes, len);
+  dk_final_state_add_siblings (context->final, name, context->node, siblings);
+  return TRUE;
+}
+
+static void
+set_replicas (DkFinalState *final, const DkRing *ring, guint n, const char *key)
+{
+  DkNodeId list[DK_RING_MAX_REPLICAS];
+  guint count = dk_ring_preference_list (ring, dk_ring_key_token (key, strlen (key)), n, list);
+  dk_final_state_set_replicas (final, key, list, count);
+}
+
+static DkFinalState *
+collect_final_state (Run *run, GError **error)
+{
+  g_autoptr (DkFinalState) final = dk_final_state_new ();
+  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
+    {
+      CollectContext context = { dk_sim_cluster_store (run->cluster, id), id, final, error };
+      if (!dk_store_scan (context.store, 0, 0, collect_key, &context, error))
+        return NULL;
+      if (error != NULL && *error != NULL)
+        return NULL;
+    }
+  const DkRing *ring = dk_sim_cluster_ring (run->cluster);
+  guint n = run->scenario->cluster.n;
+  guint n_keys;
+  g_autofree const char **keys = dk_final_state_keys (final, &n_keys);
+  for (guint i = 0; i < n_keys; i++)
+    set_replicas (final, ring, n, keys[i]);
+  /* Keys written but held nowhere still have replicas that should agree. */
+  for (guint64 op = 0; op < dk_history_len (run->history); op++)
+    {
+      const DkOp *record = dk_history_get (run->history, op);
+      if (record->kind != DK_OP_GET && record->outcome == DK_OUTCOME_OK
+          && dk_final_state_replicas (final, record->key, &n_keys) == NULL)
+        set_replicas (final, ring, n, record->key);
+    }
+  return g_steal_pointer (&final);
+}
+
+static void
+add_sample_columns (Run *run, DkMetrics *metrics)
+{
+  DkTimeseries *series = dk_metrics_timeseries (metrics);
+  guint nodes_up = dk_timeseries_add_column (series, "nodes_up", DK_SERIES_SAMPLE);
+  guint messages = dk_timeseries_add_column (series, "messages", DK_SERIES_COUNT);
+  for (guint i = 0; i < run->samples->len; i++)
+    {
+      const Sample *sample = &g_array_index (run->samples, Sample, i);
+      /* A sample at time T describes the second that ends at T. */
+      gint64 t = MAX (sample->t_us - 1, 0);
+      dk_timeseries_set (series, nodes_up, t, sample->nodes_up);
+      dk_timeseries_add (series, messages, t, (double) sample->messages);
+    }
+}
+
+static void
+judge_expects (DkRunResult *result)
+{
+  result->expects = g_array_new (FALSE, TRUE, sizeof (DkExpectResult));
+  result->all_hold = TRUE;
+  for (guint i = 0; i < result->scenario->expects->len; i++)
+    {
+      DkExpectResult judged = { .expect = g_ptr_array_index (result->scenario->expects, i) };
+      judged.measured = dk_run_metric (result, judged.expect->metric, &judged.actual);
+      judged.holds = judged.measured && dk_expect_holds (judged.expect, judged.actual);
+      result->all_hold = result->all_hold && judged.holds;
+      g_array_append_val (result->expects, judged);
+    }
+}
+
+/* ---- running --------------------------------------------------------------- */
+
+DkRunResult *
+dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError **error)
+{
+  static const DkRunOptions no_options = { 0 };
+  if (options == NULL)
+    options = &no_options;
+  if (!check_supported (scenario, error))
+    return NULL;
+
+  g_autoptr (DkRunResult) result = g_new0 (DkRunResult, 1);
+  result->scenario = dk_scenario_copy (scenario);
+  result->warnings = g_ptr_array_new_with_free_func (g_free);
+  result->history = dk_history_new ();
+
+  DkSimClusterConfig cluster_config;
+  cluster_config_from_scenario (scenario, &cluster_config, result->warnings);
+
+  Run run = {
+    .scenario = result->scenario,
+    .options = options,
+    .history = result->history,
+    .samples = g_array_new (FALSE, FALSE, sizeof (Sample)),
+    .scheduled = g_array_sized_new (FALSE, FALSE, sizeof (ScheduledEvent), scenario->events->len),
+  };
+  g_autoptr (DkEventQueue) queue = dk_eventq_new ();
+  run.queue = queue;
+  g_autoptr (DkSimCluster) cluster = dk_sim_cluster_new (&cluster_config, queue,
+                                                         options->fault_log, error);
+  if (cluster == NULL)
+    {
+      g_array_unref (run.samples);
+      g_array_unref (run.scheduled);
+      return NULL;
+    }
+  run.cluster = cluster;
+  dk_sim_cluster_set_node_log (cluster, options->node_log, DK_LOG_WARNING);
+  for (guint i = 0; i < scenario->network.links->len; i++)
+    {
+      const DkLinkSpec *spec = g_ptr_array_index (scenario->network.links, i);
+      DkLinkModel model;
+      link_model_from_spec (scenario, spec, &model);
+      if (spec->between_dcs)
+        dk_sim_cluster_set_dc_link (cluster, spec->a, spec->b, &model);
+      else
+        dk_sim_cluster_set_link (cluster, spec->a, spec->b, &model);
+    }
+
+  DkWorkloadConfig workload_config;
+  dk_workload_config_init (&workload_config);
+  workload_config.clients = scenario->workload.clients;
+  workload_config.rate_per_s = scenario->workload.rate_per_s;
+  workload_config.keys = scenario->workload.keys;
+  workload_config.key_dist = scenario->workload.dist;
+  workload_config.read_fraction = scenario->workload.reads;
+  workload_config.value_bytes = (guint) scenario->workload.value_bytes;
+  workload_config.coordinator = scenario->options.coordinator == DK_SCENARIO_COORDINATOR_ANY
+                                ? DK_COORDINATOR_ANY : DK_COORDINATOR_REPLICA;
+  workload_config.replicas = scenario->cluster.n;
+  workload_config.client_timeout_us = 2 * scenario->options.request_timeout_us + 500000;
+  g_autoptr (DkWorkload) workload = dk_workload_new (&workload_config, cluster, queue,
+                                                     result->history, scenario->seed);
+  run.workload = workload;
+
+  /* Events go in at their times, in file order among equal times. */
+  for (guint i = 0; i < result->scenario->events->len; i++)
+    {
+      ScheduledEvent scheduled = { &run, g_ptr_array_index (result->scenario->events, i) };
+      g_array_append_val (run.scheduled, scheduled);
+    }
+  for (guint i = 0; i < run.scheduled->len; i++)
+    {
+      ScheduledEvent *scheduled = &g_array_index (run.scheduled, ScheduledEvent, i);
+      dk_eventq_schedule_at (queue, scheduled->event->at_us, apply_event, scheduled);
+    }
+  dk_eventq_schedule_at (queue, scenario->run_us, stop_faults, &run);
+  dk_eventq_schedule (queue, SAMPLE_INTERVAL_US, take_sample, &run);
+
+  dk_workload_start (workload, scenario->run_us);
+  result->events_run = dk_eventq_run_until (queue, scenario->run_us + scenario->settle_us);
+  show_progress (&run, TRUE);
+
+  g_autoptr (DkFinalState) final = collect_final_state (&run, error);
+  if (final == NULL)
+    {
+      g_array_unref (run.samples);
+      g_array_unref (run.scheduled);
+      return NULL;
+    }
+  DkCheckOptions check_options;
+  dk_check_options_init (&check_options);
+  result->metrics = dk_check_history (result->history, final, &check_options);
+  add_sample_columns (&run, result->metrics);
+  result->network = *dk_sim_cluster_net_stats (cluster);
+  dk_sim_cluster_node_stats (cluster, &result->nodes);
+  result->clients = *dk_workload_stats (workload);
+  judge_expects (result);
+
+  /* Free in dependency order: the workload uses the cluster, both the queue. */
+  g_clear_pointer (&workload, dk_workload_free);
+  g_clear_pointer (&cluster, dk_sim_cluster_free);
+  g_array_unref (run.samples);
+  g_array_unref (run.scheduled);
+  return g_steal_pointer (&result);
+}
+
+void
+dk_run_result_free (DkRunResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer (&result->scenario, dk_scenario_free);
+  g_clear_pointer (&result->history, dk_history_free);
+  g_clear_pointer (&result->metrics, dk_metrics_free);
+  g_clear_pointer (&result->expects, g_array_unref);
+  g_clear_pointer (&result->warnings, g_ptr_array_unref);
+  g_free (result);
+}
+
+/* ---- metrics beyond the checkers' ------------------------------------------ */
+
+typedef double (*RunMetricFunc) (const DkRunResult *result);
+
+static double
+messages_per_op (const DkRunResult *result)
+{
+  double ops = (double) result->clients.invoked;
+  return ops > 0 ? (double) result->network.sent / ops : 0;
+}
+
+static double
+bytes_per_op (const DkRunResult *result)
+{
+  double ops = (double) result->clients.invoked;
+  return ops > 0 ? (double) result->network.bytes_sent / ops : 0;
+}
+
+static double messages_sent (const DkRunResult *r) { return (double) r->network.sent; }
+static double bytes_sent (const DkRunResult *r) { return (double) r->network.bytes_sent; }
+static double messages_lost (const DkRunResult *r) { return (double) r->network.lost; }
+static double messages_cut (const DkRunResult *r) { return (double) (r->network.cut + r->network.to_crashed); }
+static double read_repairs (const DkRunResult *r) { return (double) r->nodes.read_repairs_sent; }
+static double forwarded (const DkRunResult *r) { return (double) r->nodes.requests_forwarded; }
+static double dropped_datagrams (const DkRunResult *r)
+{
+  return (double) (r->nodes.dropped_malformed + r->nodes.dropped_unauthenticated);
+}
+static double sim_events (const DkRunResult *r) { return (double) r->events_run; }
+
+/* Name, then how to compute it; one line per metric. */
+static const struct
+{
+  const char *name;
+  RunMetricFunc func;
+} run_metrics[] = {
+  { "messages", messages_sent },
+  { "bytes", bytes_sent },
+  { "messages_per_op", messages_per_op },
+  { "bytes_per_op", bytes_per_op },
+  { "messages_lost", messages_lost },
+  { "messages_cut", messages_cut },
+  { "read_repairs", read_repairs },
+  { "forwarded_requests", forwarded },
+  { "dropped_datagrams", dropped_datagrams },
+  { "sim_events", sim_events },
+};
+
+gboolean
+dk_run_metric (const DkRunResult *result, const char *name, double *value)
+{
+  if (dk_metric_name_valid (name))
+    return dk_metrics_get (result->metrics, name, value);
+  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
+    if (strcmp (run_metrics[i].name, name) == 0)
+      {
+        *value = run_metrics[i].func (result);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void
+append_json_string (GString *out, const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+}
+
+void
+dk_run_to_json (const DkRunResult *result, GString *out)
+{
+  const DkScenario *scenario = result->scenario;
+  g_string_append (out, "{\"scenario\": ");
+  append_json_string (out, scenario->name);
+  g_string_append_printf (out, ", \"version\": \"%s\", \"seed\": %" G_GUINT64_FORMAT ", ",
+                          PACKAGE_VERSION, scenario->seed);
+  dk_metrics_append_json_members (result->metrics, out);
+  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
+    {
+      g_string_append_printf (out, ", \"%s\": ", run_metrics[i].name);
+      dk_append_number (out, run_metrics[i].func (result));
+    }
+  g_string_append (out, ", \"parameters\": {");
+  g_autoptr (GPtrArray) parameters = dk_scenario_parameters (scenario);
+  for (guint i = 0; i < parameters->len; i++)
+    {
+      const DkSetting *setting = g_ptr_array_index (parameters, i);
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, setting->key);
+      g_string_append (out, ": ");
+      append_json_string (out, setting->value);
+    }
+  g_string_append (out, "}, \"expects\": [");
+  for (guint i = 0; i < result->expects->len; i++)
+    {
+      const DkExpectResult *judged = &g_array_index (result->expects, DkExpectResult, i);
+      g_string_append_printf (out, "%s{\"line\": %u, \"metric\": ", i > 0 ? ", " : "",
+                              judged->expect->line);
+      append_json_string (out, judged->expect->metric);
+      g_string_append_printf (out, ", \"op\": \"%s\", \"value\": ",
+                              dk_compare_op_to_string (judged->expect->op));
+      dk_append_number (out, judged->expect->value);
+      g_string_append (out, ", \"actual\": ");
+      if (judged->measured)
+        dk_append_number (out, judged->actual);
+      else
+        g_string_append (out, "null");
+      g_string_append_printf (out, ", \"holds\": %s}", judged->holds ? "true" : "false");
+    }
+  g_string_append_printf (out, "], \"all_expects_hold\": %s, \"warnings\": [",
+                          result->all_hold ? "true" : "false");
+  for (guint i = 0; i < result->warnings->len; i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_string (out, g_ptr_array_index (result->warnings, i));
+    }
+  g_string_append (out, "]}");
+}
+
+void
+dk_run_to_text (const DkRunResult *result, GString *out)
+{
+  const DkScenario *scenario = result->scenario;
+  g_autofree char *description = dk_scenario_describe (scenario);
+  g_string_append_printf (out, "dynsim %s  %s  seed %" G_GUINT64_FORMAT "\n", PACKAGE_VERSION,
+                          scenario->name, scenario->seed);
+  g_string_append_printf (out, "  %s\n", description);
+  for (guint i = 0; i < result->warnings->len; i++)
+    g_string_append_printf (out, "  warning: %s\n", (char *) g_ptr_array_index (result->warnings, i));
+  dk_metrics_summary (result->metrics, out);
+  g_string_append_printf (out, "network         %" G_GUINT64_FORMAT " messages (%.1f per operation), "
+                          "%" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " cut by faults\n",
+                          result->network.sent, messages_per_op (result),
+                          result->network.lost, result->network.cut + result->network.to_crashed);
+  for (guint i = 0; i < result->expects->len; i++)
+    {
+      const DkExpectResult *judged = &g_array_index (result->expects, DkExpectResult, i);
+      g_autoptr (GString) actual = g_string_new (NULL);
+      if (judged->measured)
+        dk_append_number (actual, judged->actual);
+      else
+        g_string_append (actual, "not measured");
+      g_autoptr (GString) wanted = g_string_new (NULL);
+      dk_append_number (wanted, judged->expect->value);
+      g_string_append_printf (out, "%s  %s:%u: expect %s %s %s (got %s)\n",
+                              judged->holds ? "PASS" : "FAIL", scenario->name,
+                              judged->expect->line, judged->expect->metric,
+                              dk_compare_op_to_string (judged->expect->op), wanted->str,
+                              actual->str);
+    }
+}
+
+static gboolean
+save_text (const char *dir, const char *file, const GString *text, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  return g_file_set_contents (path, text->str, (gssize) text->len, error);
+}
+
+gboolean
+dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error)
+{
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   "cannot create %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  g_autoptr (GString) text = g_string_new (NULL);
+  dk_run_to_json (result, text);
+  g_string_append_c (text, '\n');
+  if (!save_text (dir, "summary.json", text, error))
+    return FALSE;
+
+  g_string_truncate (text, 0);
+  dk_history_to_csv (result->history, text);
+  if (!save_text (dir, "history.csv", text, error))
+    return FALSE;
+
+  g_string_truncate (text, 0);
+  dk_timeseries_to_csv (dk_metrics_timeseries (result->metrics), text);
+  if (!save_text (dir, "timeseries.csv", text, error))
+    return FALSE;
+
+  g_string_truncate (text, 0);
+  dk_visibility_to_csv (dk_metrics_visibility (result->metrics), text);
+  if (!save_text (dir, "staleness.csv", text, error))
+    return FALSE;
+
+  g_string_truncate (text, 0);
+  dk_run_to_text (result, text);
+  return save_text (dir, "summary.txt", text, error);
+}

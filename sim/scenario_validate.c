@@ -1,0 +1,231 @@
+/* scenario_validate.c — the checks that relate parts of a scenario, and the
+ * naming rules for nodes, datacenters and racks.
+ *
+ * Statements may come in any order, so everything that depends on another
+ * statement (r against n, a node name against the cluster size, an event
+ * time against the run length) is checked here, once the file is read and
+ * again after overrides.  Messages point at the line of the statement
+ * that has to change.
+ */
+#include <string.h>
+#include "scenario_private.h"
+
+guint
+dk_scenario_max_node (const DkScenario *scenario)
+{
+  return MAX (scenario->cluster.nodes, dk_events_max_joined_node (scenario->events));
+}
+
+guint
+dk_scenario_node_dc (const DkScenario *scenario, DkNodeId node)
+{
+  g_return_val_if_fail (node != DK_NODE_NONE, 1);
+  return (node - 1) % scenario->cluster.dcs + 1;
+}
+
+guint
+dk_scenario_node_rack (const DkScenario *scenario, DkNodeId node)
+{
+  g_return_val_if_fail (node != DK_NODE_NONE, 1);
+  guint index_in_dc = (node - 1) / scenario->cluster.dcs;
+  return index_in_dc % scenario->cluster.racks + 1;
+}
+
+GArray *
+dk_scenario_group_nodes (const DkScenario *scenario, const DkGroup *group)
+{
+  guint max_node = dk_scenario_max_node (scenario);
+  g_autofree gboolean *chosen = g_new0 (gboolean, max_node + 1);
+  for (guint i = 0; i < group->len; i++)
+    {
+      const DkGroupMember *member = &g_array_index (group, DkGroupMember, i);
+      if (!member->is_dc)
+        {
+          if (member->number <= max_node)
+            chosen[member->number] = TRUE;
+          continue;
+        }
+      for (DkNodeId node = 1; node <= max_node; node++)
+        if (dk_scenario_node_dc (scenario, node) == member->number)
+          chosen[node] = TRUE;
+    }
+  GArray *nodes = g_array_new (FALSE, FALSE, sizeof (DkNodeId));
+  for (DkNodeId node = 1; node <= max_node; node++)
+    if (chosen[node])
+      g_array_append_val (nodes, node);
+  return nodes;
+}
+
+static gboolean
+validate_cluster (const DkScenario *scenario, GError **error)
+{
+  const DkClusterSpec *cluster = &scenario->cluster;
+  const char *problem = NULL;
+  g_autofree char *detail = NULL;
+  if (cluster->n > cluster->nodes)
+    detail = g_strdup_printf ("n=%u is more replicas than nodes=%u", cluster->n, cluster->nodes);
+  else if (cluster->r > cluster->n)
+    detail = g_strdup_printf ("r=%u must not exceed n=%u", cluster->r, cluster->n);
+  else if (cluster->w > cluster->n)
+    detail = g_strdup_printf ("w=%u must not exceed n=%u", cluster->w, cluster->n);
+  else if (cluster->dcs > cluster->nodes)
+    detail = g_strdup_printf ("dcs=%u is more datacenters than nodes=%u", cluster->dcs,
+                              cluster->nodes);
+  else if (cluster->ring == DK_SCENARIO_RING_PARTITIONS && cluster->partitions < cluster->nodes)
+    detail = g_strdup_printf ("partitions=%u must be at least nodes=%u with ring=partitions",
+                              cluster->partitions, cluster->nodes);
+  problem = detail;
+  if (problem == NULL)
+    return TRUE;
+  dk_scenario_error_at (error, scenario, scenario->cluster_line, DK_SCENARIO_ERROR_INVALID,
+                        "%s", problem);
+  return FALSE;
+}
+
+/* Whether MEMBER names something that exists; KNOWN[i] says node i has
+ * been part of the cluster by now. */
+static gboolean
+member_exists (const DkScenario *scenario, const DkGroupMember *member, const gboolean *known,
+               guint max_node, guint line, GError **error)
+{
+  g_autofree char *name = dk_group_member_to_string (member);
+  if (member->is_dc && member->number > scenario->cluster.dcs)
+    {
+      dk_scenario_error_at (error, scenario, line, DK_SCENARIO_ERROR_INVALID,
+                            "unknown datacenter '%s' (the cluster has dc1..dc%u)", name,
+                            scenario->cluster.dcs);
+      return FALSE;
+    }
+  if (!member->is_dc && (member->number > max_node || !known[member->number]))
+    {
+      dk_scenario_error_at (error, scenario, line, DK_SCENARIO_ERROR_INVALID,
+                            "unknown node '%s' (the cluster has n1..n%u%s)", name,
+                            scenario->cluster.nodes,
+                            max_node > scenario->cluster.nodes ? " and the nodes joined so far" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+validate_links (const DkScenario *scenario, GError **error)
+{
+  guint max_node = dk_scenario_max_node (scenario);
+  g_autofree gboolean *known = g_new (gboolean, max_node + 1);
+  for (guint node = 0; node <= max_node; node++)
+    known[node] = node >= 1;
+  for (guint i = 0; i < scenario->network.links->len; i++)
+    {
+      const DkLinkSpec *link = g_ptr_array_index (scenario->network.links, i);
+      DkGroupMember ends[] = { { link->between_dcs, link->a }, { link->between_dcs, link->b } };
+      for (guint e = 0; e < 2; e++)
+        if (!member_exists (scenario, &ends[e], known, max_node, link->line, error))
+          return FALSE;
+      if (!link->between_dcs && link->a == link->b)
+        {
+          dk_scenario_error_at (error, scenario, link->line, DK_SCENARIO_ERROR_INVALID,
+                                "a link joins two different nodes, got n%u twice", link->a);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Groups of one event must not share a node. */
+static gboolean
+groups_disjoint (const DkScenario *scenario, const DkEvent *event, GError **error)
+{
+  guint max_node = dk_scenario_max_node (scenario);
+  g_autofree guint *owner = g_new0 (guint, max_node + 1);
+  for (guint g = 0; g < event->groups->len; g++)
+    {
+      g_autoptr (GArray) nodes = dk_scenario_group_nodes (scenario,
+                                                          g_ptr_array_index (event->groups, g));
+      for (guint i = 0; i < nodes->len; i++)
+        {
+          DkNodeId node = g_array_index (nodes, DkNodeId, i);
+          if (owner[node] != 0)
+            {
+              dk_scenario_error_at (error, scenario, event->line, DK_SCENARIO_ERROR_INVALID,
+                                    "%s: n%u is on both sides (groups %u and %u)",
+                                    dk_event_kind_name (event->kind), node, owner[node], g + 1);
+              return FALSE;
+            }
+          owner[node] = g + 1;
+        }
+    }
+  return TRUE;
+}
+
+/* Replay the events in time order, tracking membership, and check each. */
+static gboolean
+validate_events (const DkScenario *scenario, GError **error)
+{
+  guint max_node = dk_scenario_max_node (scenario);
+  g_autofree gboolean *member = g_new0 (gboolean, max_node + 1);
+  g_autofree gboolean *known = g_new0 (gboolean, max_node + 1);
+  for (guint node = 1; node <= scenario->cluster.nodes; node++)
+    member[node] = known[node] = TRUE;
+
+  for (guint i = 0; i < scenario->events->len; i++)
+    {
+      const DkEvent *event = g_ptr_array_index (scenario->events, i);
+      const char *name = dk_event_kind_name (event->kind);
+      if (event->at_us > scenario->run_us)
+        {
+          g_autofree char *at = dk_duration_to_string (event->at_us);
+          g_autofree char *run = dk_duration_to_string (scenario->run_us);
+          dk_scenario_error_at (error, scenario, event->line, DK_SCENARIO_ERROR_INVALID,
+                                "event '%s' at %s comes after the end of the run (run %s)", name,
+                                at, run);
+          return FALSE;
+        }
+      if (event->kind == DK_EVENT_JOIN || event->kind == DK_EVENT_LEAVE)
+        {
+          const DkGroup *target = g_ptr_array_index (event->groups, 0);
+          guint node = g_array_index (target, DkGroupMember, 0).number;
+          gboolean joining = event->kind == DK_EVENT_JOIN;
+          if (member[node] == joining)
+            {
+              dk_scenario_error_at (error, scenario, event->line, DK_SCENARIO_ERROR_INVALID,
+                                    "%s n%u: n%u is %s a member then", name, node, node,
+                                    joining ? "already" : "not");
+              return FALSE;
+            }
+          member[node] = joining;
+          known[node] = TRUE;
+          continue;
+        }
+      for (guint g = 0; g < event->groups->len; g++)
+        {
+          const DkGroup *group = g_ptr_array_index (event->groups, g);
+          for (guint m = 0; m < group->len; m++)
+            if (!member_exists (scenario, &g_array_index (group, DkGroupMember, m), known,
+                                max_node, event->line, error))
+              return FALSE;
+        }
+      if (event->groups->len > 1 && !groups_disjoint (scenario, event, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dk_scenario_validate_one (const DkScenario *scenario, GError **error)
+{
+  if (scenario->cluster_line == 0)
+    {
+      dk_scenario_error_at (error, scenario, scenario->last_line, DK_SCENARIO_ERROR_INVALID,
+                            "missing 'cluster' statement, such as "
+                            "'cluster nodes=5 vnodes=64 n=3 r=2 w=2'");
+      return FALSE;
+    }
+  if (scenario->run_us <= 0)
+    {
+      dk_scenario_error_at (error, scenario, scenario->last_line, DK_SCENARIO_ERROR_INVALID,
+                            "missing 'run' statement, such as 'run 60s settle 10s'");
+      return FALSE;
+    }
+  return validate_cluster (scenario, error) && validate_links (scenario, error)
+         && validate_events (scenario, error);
+}

@@ -1,0 +1,253 @@
+/* staleness.c — stale reads and the t-visibility curve; see staleness.h.
+ *
+ * One pass over the history's events in time order: each acknowledged
+ * write updates its key's frontier (the maximal acknowledged clocks) and
+ * latest write; each successful get is judged, at its invoke time, against
+ * the frontier and latest write of its key as they stand then.  Events
+ * sort by time, then get invokes before write acknowledgements (so "before"
+ * is strict), then operation id, which makes the pass deterministic.
+ */
+#include "staleness.h"
+
+/* ---- the t-visibility curve ------------------------------------------- */
+
+/* The bucket list as runs of equal-width buckets. */
+typedef struct
+{
+  gint64 start_us;
+  gint64 width_us;
+  guint  count;
+} BucketRun;
+
+static const BucketRun bucket_runs[] = {
+  { 0, 1000, 10 },              /* 0..10 ms by 1 ms */
+  { 10000, 10000, 9 },          /* 10..100 ms by 10 ms */
+  { 100000, 100000, 9 },        /* 100 ms..1 s by 100 ms */
+  { 1000000, 1000000, 9 },      /* 1..10 s by 1 s */
+  { 10000000, G_MAXINT64, 1 },  /* 10 s and later */
+};
+enum { VISIBILITY_BUCKETS = 10 + 9 + 9 + 9 + 1 };
+
+struct _DkVisibility
+{
+  guint64 reads[VISIBILITY_BUCKETS];
+  guint64 stale[VISIBILITY_BUCKETS];
+};
+
+DkVisibility *
+dk_visibility_new (void)
+{
+  return g_new0 (DkVisibility, 1);
+}
+
+void
+dk_visibility_free (DkVisibility *curve)
+{
+  g_free (curve);
+}
+
+guint
+dk_visibility_n_buckets (void)
+{
+  return VISIBILITY_BUCKETS;
+}
+
+guint
+dk_visibility_bucket_of (gint64 t_us)
+{
+  g_return_val_if_fail (t_us >= 0, 0);
+  guint first = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (bucket_runs); i++)
+    {
+      const BucketRun *run = &bucket_runs[i];
+      gint64 index = (t_us - run->start_us) / run->width_us;
+      if (index < run->count)
+        return first + (guint) index;
+      first += run->count;
+    }
+  g_assert_not_reached ();
+}
+
+gint64
+dk_visibility_bucket_start_us (guint bucket)
+{
+  g_return_val_if_fail (bucket < VISIBILITY_BUCKETS, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (bucket_runs); i++)
+    {
+      if (bucket < bucket_runs[i].count)
+        return bucket_runs[i].start_us + bucket * bucket_runs[i].width_us;
+      bucket -= bucket_runs[i].count;
+    }
+  g_assert_not_reached ();
+}
+
+void
+dk_visibility_record (DkVisibility *curve, gint64 t_us, gboolean fresh)
+{
+  g_return_if_fail (curve != NULL && t_us >= 0);
+  guint bucket = dk_visibility_bucket_of (t_us);
+  curve->reads[bucket]++;
+  if (!fresh)
+    curve->stale[bucket]++;
+}
+
+void
+dk_visibility_counts (const DkVisibility *curve, guint bucket, guint64 *reads,
+                      guint64 *stale)
+{
+  g_return_if_fail (curve != NULL && bucket < VISIBILITY_BUCKETS);
+  if (reads != NULL)
+    *reads = curve->reads[bucket];
+  if (stale != NULL)
+    *stale = curve->stale[bucket];
+}
+
+void
+dk_visibility_to_csv (const DkVisibility *curve, GString *out)
+{
+  g_return_if_fail (curve != NULL && out != NULL);
+  g_string_append (out, "t_ms,reads,stale\n");
+  for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
+    if (curve->reads[bucket] > 0)
+      g_string_append_printf (out, "%" G_GINT64_FORMAT ",%" G_GUINT64_FORMAT
+                              ",%" G_GUINT64_FORMAT "\n",
+                              dk_visibility_bucket_start_us (bucket) / 1000,
+                              curve->reads[bucket], curve->stale[bucket]);
+}
+
+gboolean
+dk_visibility_save_csv (const DkVisibility *curve, const char *path, GError **error)
+{
+  g_return_val_if_fail (curve != NULL && path != NULL, FALSE);
+  g_autoptr (GString) text = g_string_new (NULL);
+  dk_visibility_to_csv (curve, text);
+  return g_file_set_contents (path, text->str, (gssize) text->len, error);
+}
+
+/* ---- judging reads ------------------------------------------------------ */
+
+typedef enum
+{
+  EVENT_GET_INVOKE, /* sorts first at equal times: "before" is strict */
+  EVENT_WRITE_ACK
+} EventKind;
+
+typedef struct
+{
+  gint64     time_us;
+  EventKind  kind;
+  const DkOp *op;
+} Event;
+
+static int
+compare_events (gconstpointer a, gconstpointer b)
+{
+  const Event *x = a, *y = b;
+  if (x->time_us != y->time_us)
+    return x->time_us < y->time_us ? -1 : 1;
+  if (x->kind != y->kind)
+    return x->kind < y->kind ? -1 : 1;
+  return x->op->id < y->op->id ? -1 : x->op->id > y->op->id;
+}
+
+/* What one key's acknowledged writes look like at the current time. */
+typedef struct
+{
+  GPtrArray  *frontier; /* const DkOp*: writes no other acked write descends */
+  const DkOp *latest;   /* the write acknowledged last */
+} KeyWrites;
+
+static void
+key_writes_free (gpointer data)
+{
+  KeyWrites *writes = data;
+  g_ptr_array_unref (writes->frontier);
+  g_free (writes);
+}
+
+/* TRUE when GET returned a version equal to or descending from WRITE's. */
+static gboolean
+get_satisfies (const DkOp *get, const DkOp *write)
+{
+  if (write->kind == DK_OP_DELETE && get->returned->len == 0)
+    return TRUE;
+  for (guint i = 0; i < get->returned->len; i++)
+    if (dk_vclock_descends (g_ptr_array_index (get->returned, i), write->written))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+frontier_add (GPtrArray *frontier, const DkOp *write)
+{
+  for (guint i = 0; i < frontier->len; i++)
+    {
+      const DkOp *held = g_ptr_array_index (frontier, i);
+      if (dk_vclock_descends (held->written, write->written))
+        return;
+    }
+  for (guint i = frontier->len; i-- > 0;)
+    {
+      const DkOp *held = g_ptr_array_index (frontier, i);
+      if (dk_vclock_descends (write->written, held->written))
+        g_ptr_array_remove_index (frontier, i);
+    }
+  g_ptr_array_add (frontier, (gpointer) write);
+}
+
+static DkReadVerdict
+judge_get (const DkOp *get, const KeyWrites *writes, DkVisibility *curve)
+{
+  if (writes == NULL)
+    return DK_READ_FRESH;
+  if (curve != NULL)
+    dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us,
+                          get_satisfies (get, writes->latest));
+  for (guint i = 0; i < writes->frontier->len; i++)
+    if (!get_satisfies (get, g_ptr_array_index (writes->frontier, i)))
+      return DK_READ_STALE;
+  return DK_READ_FRESH;
+}
+
+DkReadVerdict *
+dk_staleness_check (const DkHistory *history, DkVisibility *curve)
+{
+  g_return_val_if_fail (history != NULL, NULL);
+  guint64 n_ops = dk_history_len (history);
+  DkReadVerdict *verdicts = g_new0 (DkReadVerdict, MAX (n_ops, 1));
+  g_autoptr (GArray) events = g_array_new (FALSE, FALSE, sizeof (Event));
+  for (guint64 id = 0; id < n_ops; id++)
+    {
+      const DkOp *op = dk_history_get (history, id);
+      if (op->outcome != DK_OUTCOME_OK)
+        continue;
+      if (op->kind == DK_OP_GET)
+        g_array_append_val (events, ((Event) { op->invoke_us, EVENT_GET_INVOKE, op }));
+      else if (op->written != NULL)
+        g_array_append_val (events, ((Event) { op->complete_us, EVENT_WRITE_ACK, op }));
+    }
+  g_array_sort (events, compare_events);
+
+  /* Looked up by key only, never iterated: no hash order reaches output. */
+  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                         NULL, key_writes_free);
+  for (guint i = 0; i < events->len; i++)
+    {
+      const Event *event = &g_array_index (events, Event, i);
+      KeyWrites *writes = g_hash_table_lookup (by_key, event->op->key);
+      if (event->kind == EVENT_GET_INVOKE)
+        {
+          verdicts[event->op->id] = judge_get (event->op, writes, curve);
+          continue;
+        }
+      if (writes == NULL)
+        {
+          writes = g_new0 (KeyWrites, 1);
+          writes->frontier = g_ptr_array_new ();
+          g_hash_table_insert (by_key, event->op->key, writes);
+        }
+      frontier_add (writes->frontier, event->op);
+      writes->latest = event->op;
+    }
+  return verdicts;
+}

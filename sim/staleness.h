@@ -1,0 +1,82 @@
+/* staleness.h — which successful gets are stale, and the t-visibility
+ * (PBS) curve.
+ *
+ * DESIGN.md: a stale read is a successful get that returns no version
+ * equal to or descending from some put on that key acknowledged before the
+ * get was invoked.  Precisely, as implemented:
+ *
+ *  - "Writes" are successful puts and deletes whose written clock is known
+ *    (a delete writes a tombstone, which a later get must not miss either).
+ *    Writes with no recorded clock, and failed writes (which may have
+ *    applied partially), never make a read stale.
+ *  - "Before" is strict, by time: a write acknowledged at the same
+ *    microsecond as the get's invoke is concurrent with it, not before it.
+ *  - A version satisfies a write when its clock descends (>=) the write's
+ *    clock; tombstones returned by the get count.  A get that returns no
+ *    version at all satisfies an acknowledged delete (the tombstone may
+ *    have been purged: "not found" is the right answer), but never a put.
+ *  - A get is stale when some write acknowledged before its invoke is not
+ *    satisfied by any returned version.  It suffices to check the maximal
+ *    (frontier) set of such writes per key: whatever descends a clock
+ *    descends everything it descends.  A get on a key with no write
+ *    acknowledged before it is never stale.
+ *
+ * t-visibility: for each successful get with at least one write on its key
+ * acknowledged before its invoke, t = invoke time - acknowledgement time of
+ * the latest such write, and the read is fresh when it satisfies that
+ * latest write (as above).  Unlike a stale read this looks at the latest
+ * write only, as the PBS curve P(fresh | t) does.  Reads are counted in
+ * fixed buckets of t: 1 ms wide below 10 ms, 10 ms wide below 100 ms,
+ * 100 ms wide below 1 s, 1 s wide below 10 s, and one open bucket from
+ * 10 s on (38 buckets).
+ */
+#ifndef DK_STALENESS_H
+#define DK_STALENESS_H
+
+#include <glib.h>
+#include "history.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  DK_READ_UNCHECKED, /* not a successful get */
+  DK_READ_FRESH,
+  DK_READ_STALE
+} DkReadVerdict;
+
+typedef struct _DkVisibility DkVisibility;
+
+/* An empty curve: every bucket holds 0 reads. */
+DkVisibility *dk_visibility_new (void);
+void dk_visibility_free (DkVisibility *curve);
+
+/* Count one read started T_US (>= 0) after the latest acknowledged write. */
+void dk_visibility_record (DkVisibility *curve, gint64 t_us, gboolean fresh);
+
+/* The fixed bucket list: how many, the bucket holding T_US (>= 0), and
+ * where bucket B starts. */
+guint dk_visibility_n_buckets (void);
+guint dk_visibility_bucket_of (gint64 t_us);
+gint64 dk_visibility_bucket_start_us (guint bucket);
+
+/* Reads counted in BUCKET, and how many of them were stale. */
+void dk_visibility_counts (const DkVisibility *curve, guint bucket,
+                           guint64 *reads, guint64 *stale);
+
+/* Append staleness.csv to OUT: the header "t_ms,reads,stale", then one row
+ * per non-empty bucket in ascending order, t_ms the bucket's start. */
+void dk_visibility_to_csv (const DkVisibility *curve, GString *out);
+gboolean dk_visibility_save_csv (const DkVisibility *curve, const char *path,
+                                 GError **error);
+
+/* Judge every successful get of HISTORY as above: returns one verdict per
+ * operation, indexed by id (free with g_free), and, when CURVE is not
+ * NULL, records each get that has an earlier acknowledged write in it. */
+DkReadVerdict *dk_staleness_check (const DkHistory *history, DkVisibility *curve);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkVisibility, dk_visibility_free)
+
+G_END_DECLS
+
+#endif /* DK_STALENESS_H */

@@ -1,0 +1,315 @@
+/* workload.c — open-loop clients; see workload.h.
+ *
+ * One arrival chain on the event queue issues every operation; a pending
+ * table (operation id -> timeout event) matches replies.  The client
+ * request id of an operation is its history id, so a reply names its
+ * operation directly. */
+#include "workload.h"
+
+#include <math.h>
+#include <string.h>
+#include "ring.h"
+#include "wire.h"
+
+#define WORKLOAD_STREAM 2
+
+typedef struct
+{
+  DkWorkload *workload;
+  guint64     op;
+  DkEventId   timeout;
+} Pending;
+
+struct _DkWorkload
+{
+  DkWorkloadConfig config;
+  DkSimCluster    *cluster;
+  DkEventQueue    *queue;
+  DkHistory       *history;
+  DkKeyDist       *key_dist;
+  DkRng            rng;
+  gint64           stop_at_us;
+  DkEventId        next_arrival;
+  GHashTable      *pending;   /* guint64 op -> Pending*, owned */
+  DkWorkloadStats  stats;
+  GBytes          *value_template;
+};
+
+void
+dk_workload_config_init (DkWorkloadConfig *config)
+{
+  *config = (DkWorkloadConfig) {
+    .clients = 10,
+    .rate_per_s = 100,
+    .keys = 1000,
+    .key_dist = { .kind = DK_KEY_DIST_UNIFORM },
+    .read_fraction = 0.5,
+    .value_bytes = 100,
+    .coordinator = DK_COORDINATOR_REPLICA,
+    .replicas = 3,
+    .client_timeout_us = 2000000,
+  };
+}
+
+static void
+pending_free (gpointer data)
+{
+  Pending *pending = data;
+  if (pending->timeout != 0)
+    dk_eventq_cancel (pending->workload->queue, pending->timeout);
+  g_free (pending);
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+static void
+complete_from_reply (DkWorkload *workload, guint64 op_id, const DkWireClientReply *reply)
+{
+  const DkOp *op = dk_history_get (workload->history, op_id);
+  gint64 now = dk_eventq_now (workload->queue);
+  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
+    {
+      if (op->kind == DK_OP_GET)
+        {
+          guint n = reply->siblings->len, values = 0;
+          g_autofree const DkVclock **clocks = g_new (const DkVclock *, MAX (n, 1));
+          for (guint i = 0; i < n; i++)
+            {
+              const DkVersion *version = g_ptr_array_index (reply->siblings, i);
+              clocks[i] = version->clock;
+              values += !version->tombstone;
+            }
+          dk_history_complete_read_ok (workload->history, op_id, now, clocks, n, values);
+        }
+      else
+        dk_history_complete_write_ok (workload->history, op_id, now, reply->context);
+      return;
+    }
+  static const char *const status_names[] = {
+    [DK_WIRE_STATUS_OK] = "ok",
+    [DK_WIRE_STATUS_NOT_FOUND] = "not found",
+    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable",
+    [DK_WIRE_STATUS_TIMEOUT] = "timeout",
+    [DK_WIRE_STATUS_INVALID] = "invalid",
+    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
+    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
+    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+  };
+  /* The reason's numbers vary from operation to operation; the status
+   * name is what failures are tallied by. */
+  dk_history_complete_failed (workload->history, op_id, now, status_names[reply->status]);
+}
+
+static void
+on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
+                    gpointer user_data)
+{
+  DkWorkload *workload = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkWireMessage) message = dk_wire_decode (data, len, &error);
+  if (message == NULL || message->type != DK_WIRE_CLIENT_REPLY)
+    {
+      workload->stats.malformed_replies++;
+      return;
+    }
+  workload->stats.replies++;
+  guint64 op_id = message->body.client_reply.client_request_id;
+  if (!g_hash_table_contains (workload->pending, &op_id))
+    {
+      workload->stats.late_replies++;
+      return;
+    }
+  complete_from_reply (workload, op_id, &message->body.client_reply);
+  g_hash_table_remove (workload->pending, &op_id);
+}
+
+static void
+client_timed_out (gpointer data)
+{
+  Pending *pending = data;
+  DkWorkload *workload = pending->workload;
+  pending->timeout = 0;
+  workload->stats.client_timeouts++;
+  dk_history_complete_failed (workload->history, pending->op, dk_eventq_now (workload->queue),
+                              "client timeout");
+  g_hash_table_remove (workload->pending, &pending->op);
+}
+
+/* ---- issuing ------------------------------------------------------------- */
+
+/* The node CLIENT sends KEY's request to, or DK_NODE_NONE when it can
+ * reach none that qualifies. */
+static DkNodeId
+choose_coordinator (DkWorkload *workload, guint client, const char *key)
+{
+  DkSimCluster *cluster = workload->cluster;
+  DkNodeId home = dk_sim_cluster_client_home (cluster, client);
+  if (workload->config.coordinator == DK_COORDINATOR_REPLICA)
+    {
+      const DkRing *ring = dk_sim_cluster_ring (cluster);
+      DkNodeId list[DK_RING_MAX_REPLICAS];
+      guint n = dk_ring_preference_list (ring, dk_ring_key_token (key, strlen (key)),
+                                         MIN (workload->config.replicas,
+                                              DK_RING_MAX_REPLICAS), list);
+      for (guint i = 0; i < n; i++)
+        if (dk_sim_cluster_reachable (cluster, home, list[i]))
+          return list[i];
+      return DK_NODE_NONE;
+    }
+  guint count = dk_sim_cluster_node_count (cluster), reachable = 0;
+  for (DkNodeId id = 1; id <= count; id++)
+    reachable += dk_sim_cluster_reachable (cluster, home, id);
+  if (reachable == 0)
+    return DK_NODE_NONE;
+  guint pick = (guint) dk_rng_below (&workload->rng, reachable);
+  for (DkNodeId id = 1; id <= count; id++)
+    if (dk_sim_cluster_reachable (cluster, home, id) && pick-- == 0)
+      return id;
+  g_assert_not_reached ();
+}
+
+static void
+issue_operation (DkWorkload *workload)
+{
+  guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
+  guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
+  gboolean read = dk_rng_double (&workload->rng) < workload->config.read_fraction;
+  char key[24];
+  g_snprintf (key, sizeof key, "k%u", key_index);
+
+  DkNodeId coordinator = choose_coordinator (workload, client, key);
+  gint64 now = dk_eventq_now (workload->queue);
+  guint64 op = dk_history_invoke (workload->history, client, coordinator,
+                                  read ? DK_OP_GET : DK_OP_PUT, key, now);
+  workload->stats.invoked++;
+  if (coordinator == DK_NODE_NONE)
+    {
+      workload->stats.unreachable++;
+      dk_history_complete_failed (workload->history, op, now, "unreachable");
+      return;
+    }
+
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (read ? DK_WIRE_GET : DK_WIRE_PUT);
+  request->request_id = op;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = op;
+  body->key = g_bytes_new (key, strlen (key));
+  if (!read)
+    {
+      /* The value names its operation so every write is distinct. */
+      gsize size = workload->config.value_bytes;
+      guint8 *value = g_malloc (MAX (size, 1));
+      memcpy (value, g_bytes_get_data (workload->value_template, NULL), size);
+      char tag[32];
+      int tag_len = g_snprintf (tag, sizeof tag, "op%" G_GUINT64_FORMAT ";", op);
+      memcpy (value, tag, MIN ((gsize) tag_len, size));
+      body->value = g_bytes_new_take (value, size);
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
+  g_assert_no_error (error);  /* sizes were validated with the scenario */
+
+  Pending *pending = g_new0 (Pending, 1);
+  pending->workload = workload;
+  pending->op = op;
+  pending->timeout = dk_eventq_schedule (workload->queue, workload->config.client_timeout_us,
+                                         client_timed_out, pending);
+  g_hash_table_insert (workload->pending, &pending->op, pending);
+  dk_sim_cluster_client_send (workload->cluster, client, coordinator, datagram->data,
+                              datagram->len);
+}
+
+static void schedule_arrival (DkWorkload *workload);
+
+static void
+on_arrival (gpointer data)
+{
+  DkWorkload *workload = data;
+  workload->next_arrival = 0;
+  if (dk_eventq_now (workload->queue) >= workload->stop_at_us)
+    return;
+  issue_operation (workload);
+  schedule_arrival (workload);
+}
+
+static void
+schedule_arrival (DkWorkload *workload)
+{
+  if (workload->config.rate_per_s <= 0)
+    return;
+  double gap_s = -log (1.0 - dk_rng_double (&workload->rng)) / workload->config.rate_per_s;
+  gint64 gap_us = (gint64) llround (gap_s * 1e6);
+  if (dk_eventq_now (workload->queue) + gap_us >= workload->stop_at_us)
+    return;
+  workload->next_arrival = dk_eventq_schedule (workload->queue, gap_us, on_arrival, workload);
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+DkWorkload *
+dk_workload_new (const DkWorkloadConfig *config, DkSimCluster *cluster, DkEventQueue *queue,
+                 DkHistory *history, guint64 seed)
+{
+  g_return_val_if_fail (config->clients >= 1 && config->keys >= 1, NULL);
+  g_return_val_if_fail (config->value_bytes <= DK_VALUE_MAX_BYTES, NULL);
+  DkWorkload *workload = g_new0 (DkWorkload, 1);
+  workload->config = *config;
+  workload->cluster = cluster;
+  workload->queue = queue;
+  workload->history = history;
+  workload->key_dist = dk_key_dist_new (&config->key_dist, config->keys);
+  dk_rng_init (&workload->rng, seed, WORKLOAD_STREAM);
+  workload->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
+  guint8 *template = g_malloc (MAX (config->value_bytes, 1));
+  for (guint i = 0; i < config->value_bytes; i++)
+    template[i] = (guint8) ('a' + i % 26);
+  workload->value_template = g_bytes_new_take (template, config->value_bytes);
+  dk_sim_cluster_set_client_handler (cluster, on_client_datagram, workload);
+  return workload;
+}
+
+void
+dk_workload_free (DkWorkload *workload)
+{
+  if (workload == NULL)
+    return;
+  if (workload->next_arrival != 0)
+    dk_eventq_cancel (workload->queue, workload->next_arrival);
+  dk_sim_cluster_set_client_handler (workload->cluster, NULL, NULL);
+  g_hash_table_destroy (workload->pending);
+  dk_key_dist_free (workload->key_dist);
+  g_bytes_unref (workload->value_template);
+  g_free (workload);
+}
+
+void
+dk_workload_start (DkWorkload *workload, gint64 stop_at_us)
+{
+  workload->stop_at_us = stop_at_us;
+  if (workload->next_arrival == 0)
+    schedule_arrival (workload);
+}
+
+void
+dk_workload_set_rate (DkWorkload *workload, double rate_per_s)
+{
+  workload->config.rate_per_s = MAX (rate_per_s, 0);
+  if (workload->next_arrival != 0)
+    {
+      dk_eventq_cancel (workload->queue, workload->next_arrival);
+      workload->next_arrival = 0;
+    }
+  schedule_arrival (workload);
+}
+
+const DkWorkloadStats *
+dk_workload_stats (const DkWorkload *workload)
+{
+  return &workload->stats;
+}
+
+guint
+dk_workload_pending (const DkWorkload *workload)
+{
+  return g_hash_table_size (workload->pending);
+}

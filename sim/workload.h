@@ -1,0 +1,88 @@
+/* workload.h — open-loop simulated clients that drive a cluster and record
+ * every operation in the history.
+ *
+ * Operations arrive as one Poisson process at the total rate, each given
+ * to a client drawn uniformly (so every client is itself Poisson at
+ * rate / clients).  Open loop: a client does not wait for one answer
+ * before its next operation, as real traffic does not.  Each operation
+ * picks its key from the key distribution ("k<index>"), is a get with
+ * probability `reads`, else a blind put (no context) of `value` bytes
+ * whose content names the operation.
+ *
+ * Where it goes (SCENARIOS.md `coordinator`): with DK_COORDINATOR_REPLICA
+ * the client sends to the first node of the key's preference list that
+ * it can reach from its side of any partition; with DK_COORDINATOR_ANY to
+ * a node drawn uniformly among those it can reach.  When it can reach
+ * none, the operation fails at once ("unreachable: ...").  A client gives
+ * up on an operation after client_timeout_us ("client timeout").
+ */
+#ifndef DK_SIM_WORKLOAD_H
+#define DK_SIM_WORKLOAD_H
+
+#include <glib.h>
+#include "cluster.h"
+#include "dist.h"
+#include "eventq.h"
+#include "history.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  DK_COORDINATOR_REPLICA,
+  DK_COORDINATOR_ANY
+} DkCoordinatorChoice;
+
+typedef struct
+{
+  guint               clients;           /* >= 1 */
+  double              rate_per_s;        /* operations per second, all clients together */
+  guint32             keys;              /* >= 1 */
+  DkKeyDistSpec       key_dist;
+  double              read_fraction;     /* in [0, 1] */
+  guint               value_bytes;       /* <= DK_VALUE_MAX_BYTES */
+  DkCoordinatorChoice coordinator;
+  guint               replicas;          /* N: the preference list's length */
+  gint64              client_timeout_us; /* a client gives up after this */
+} DkWorkloadConfig;
+
+/* Client-side counters. */
+typedef struct
+{
+  guint64 invoked;
+  guint64 replies;
+  guint64 late_replies;        /* for an operation already completed */
+  guint64 malformed_replies;
+  guint64 unreachable;
+  guint64 client_timeouts;
+} DkWorkloadStats;
+
+typedef struct _DkWorkload DkWorkload;
+
+/* Defaults: 10 clients, 100/s, 1000 uniform keys, half reads, 100-byte
+ * values, replica coordinators, a 2 s client timeout. */
+void dk_workload_config_init (DkWorkloadConfig *config);
+
+/* A workload on CLUSTER and QUEUE (borrowed) recording into HISTORY
+ * (borrowed), drawing from stream 2 of SEED.  It installs itself as the
+ * cluster's client handler. */
+DkWorkload *dk_workload_new (const DkWorkloadConfig *config, DkSimCluster *cluster,
+                             DkEventQueue *queue, DkHistory *history, guint64 seed);
+void dk_workload_free (DkWorkload *workload);
+
+/* Issue operations from now until STOP_AT_US (exclusive). */
+void dk_workload_start (DkWorkload *workload, gint64 stop_at_us);
+
+/* Change the total rate from now on (0 pauses arrivals). */
+void dk_workload_set_rate (DkWorkload *workload, double rate_per_s);
+
+const DkWorkloadStats *dk_workload_stats (const DkWorkload *workload);
+
+/* Operations still waiting for an answer. */
+guint dk_workload_pending (const DkWorkload *workload);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkWorkload, dk_workload_free)
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,145 @@
+/* store_cache.c — the store's hot-key cache: decoded sibling sets of the
+ * most recently used keys, bounded by an accounted byte budget.
+ *
+ * A GHashTable finds the entry, a GQueue keeps recency (head = most
+ * recent); eviction pops the tail until the new entry fits.  An entry is
+ * charged for its key, its values, its encoded clocks and a fixed
+ * overhead per entry and per version, so the budget bounds real memory
+ * within a small factor.  The hash table is never iterated, so its order
+ * cannot leak anywhere.
+ */
+#include "store_private.h"
+
+#define ENTRY_OVERHEAD_BYTES   96  /* entry, hash node, queue link, key GBytes */
+#define VERSION_OVERHEAD_BYTES 96  /* DkVersion, DkVclock, value GBytes */
+
+typedef struct
+{
+  GBytes    *key;
+  GPtrArray *siblings;
+  gsize      bytes;
+  GList      link;   /* in DkStoreCache.recency; data points at this entry */
+} CacheEntry;
+
+struct _DkStoreCache
+{
+  gsize       budget_bytes;
+  gsize       used_bytes;
+  GHashTable *entries;  /* GBytes* key (borrowed from the entry) -> CacheEntry* */
+  GQueue      recency;
+  guint64     hits;
+  guint64     misses;
+};
+
+static gsize
+entry_cost (GBytes *key, const GPtrArray *siblings)
+{
+  gsize bytes = ENTRY_OVERHEAD_BYTES + g_bytes_get_size (key);
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      bytes += VERSION_OVERHEAD_BYTES + g_bytes_get_size (version->value)
+               + dk_vclock_encoded_size (version->clock);
+    }
+  return bytes;
+}
+
+static void
+entry_free (CacheEntry *entry)
+{
+  g_bytes_unref (entry->key);
+  g_ptr_array_unref (entry->siblings);
+  g_free (entry);
+}
+
+DkStoreCache *
+dk_store_cache_new (gsize budget_bytes)
+{
+  DkStoreCache *cache = g_new0 (DkStoreCache, 1);
+  cache->budget_bytes = budget_bytes;
+  cache->entries = g_hash_table_new (g_bytes_hash, g_bytes_equal);
+  g_queue_init (&cache->recency);
+  return cache;
+}
+
+static void
+entry_unlink (DkStoreCache *cache, CacheEntry *entry)
+{
+  g_hash_table_remove (cache->entries, entry->key);
+  g_queue_unlink (&cache->recency, &entry->link);
+  cache->used_bytes -= entry->bytes;
+  entry_free (entry);
+}
+
+void
+dk_store_cache_clear (DkStoreCache *cache)
+{
+  while (cache->recency.tail != NULL)
+    entry_unlink (cache, cache->recency.tail->data);
+}
+
+void
+dk_store_cache_free (DkStoreCache *cache)
+{
+  if (cache == NULL)
+    return;
+  dk_store_cache_clear (cache);
+  g_hash_table_destroy (cache->entries);
+  g_free (cache);
+}
+
+const GPtrArray *
+dk_store_cache_lookup (DkStoreCache *cache, GBytes *key)
+{
+  CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
+  if (entry == NULL)
+    {
+      cache->misses++;
+      return NULL;
+    }
+  cache->hits++;
+  g_queue_unlink (&cache->recency, &entry->link);
+  g_queue_push_head_link (&cache->recency, &entry->link);
+  return entry->siblings;
+}
+
+void
+dk_store_cache_remove (DkStoreCache *cache, GBytes *key)
+{
+  CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
+  if (entry != NULL)
+    entry_unlink (cache, entry);
+}
+
+void
+dk_store_cache_insert (DkStoreCache *cache, GBytes *key, GPtrArray *siblings)
+{
+  dk_store_cache_remove (cache, key);
+  gsize bytes = entry_cost (key, siblings);
+  if (bytes > cache->budget_bytes)
+    {
+      g_ptr_array_unref (siblings);
+      return;
+    }
+  while (cache->used_bytes + bytes > cache->budget_bytes)
+    entry_unlink (cache, cache->recency.tail->data);
+
+  CacheEntry *entry = g_new0 (CacheEntry, 1);
+  entry->key = g_bytes_ref (key);
+  entry->siblings = siblings;
+  entry->bytes = bytes;
+  entry->link.data = entry;
+  g_hash_table_insert (cache->entries, entry->key, entry);
+  g_queue_push_head_link (&cache->recency, &entry->link);
+  cache->used_bytes += bytes;
+}
+
+void
+dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *misses,
+                         guint64 *bytes, guint64 *entries)
+{
+  *hits = cache->hits;
+  *misses = cache->misses;
+  *bytes = cache->used_bytes;
+  *entries = cache->recency.length;
+}

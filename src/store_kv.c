@@ -1,0 +1,413 @@
+/* store_kv.c — the key -> sibling set table: put (reconcile and write),
+ * get through the hot-key cache, purge, tombstone collection, token-range
+ * scans and digests, counts and stats.  See store.h for the contract.
+ */
+#include <string.h>
+#include "store_private.h"
+#include "hash.h"
+
+/* SQLite orders signed integers; flipping the top bit of a token makes
+ * that order the ring's unsigned order. */
+#define TOKEN_BIAS G_GUINT64_CONSTANT (0x8000000000000000)
+static gint64 token_to_column (DkToken token) { return (gint64) (token ^ TOKEN_BIAS); }
+static DkToken token_from_column (gint64 column) { return (DkToken) column ^ TOKEN_BIAS; }
+
+static void
+bind_key (sqlite3_stmt *stmt, int token_index, GBytes *key)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (key, &len);
+  sqlite3_bind_int64 (stmt, token_index, token_to_column (dk_hash64 (data, len)));
+  sqlite3_bind_blob (stmt, token_index + 1, data, (int) len, SQLITE_STATIC);
+}
+
+gboolean
+dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
+{
+  gsize key_len = g_bytes_get_size (key);
+  if (key_len == 0)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                   "empty key: keys are 1..%u bytes", DK_KEY_MAX_BYTES);
+      return FALSE;
+    }
+  if (key_len > DK_KEY_MAX_BYTES)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
+                   "key of %zu bytes is over the limit of %u bytes (DK_KEY_MAX_BYTES)",
+                   key_len, DK_KEY_MAX_BYTES);
+      return FALSE;
+    }
+  g_autofree char *shown = dk_store_key_display (key);
+  if (siblings->len > DK_SIBLINGS_MAX)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
+                   "key '%s': %u versions are over the limit of %u siblings (DK_SIBLINGS_MAX)",
+                   shown, siblings->len, DK_SIBLINGS_MAX);
+      return FALSE;
+    }
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      g_return_val_if_fail (version != NULL && version->clock != NULL
+                            && version->value != NULL, FALSE);
+      gsize value_len = g_bytes_get_size (version->value);
+      guint clock_entries = dk_vclock_size (version->clock);
+      if (value_len > DK_VALUE_MAX_BYTES)
+        {
+          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
+                       "key '%s': value of %zu bytes is over the limit of %u bytes"
+                       " (DK_VALUE_MAX_BYTES)", shown, value_len, DK_VALUE_MAX_BYTES);
+          return FALSE;
+        }
+      if (version->tombstone && value_len != 0)
+        {
+          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                       "key '%s': a tombstone must have an empty value, got %zu bytes",
+                       shown, value_len);
+          return FALSE;
+        }
+      if (clock_entries > DK_VCLOCK_MAX_ENTRIES)
+        {
+          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
+                       "key '%s': a clock of %u entries is over the limit of %u"
+                       " (DK_VCLOCK_MAX_ENTRIES)", shown, clock_entries,
+                       DK_VCLOCK_MAX_ENTRIES);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The set stored in the table for KEY, decoded (empty when absent), or
+ * NULL with an error.  The caller owns it. */
+static GPtrArray *
+read_row (DkStore *store, GBytes *key, GError **error)
+{
+  bind_key (store->select_row, 1, key);
+  int rc = dk_store_sql_step (store, store->select_row);
+  GPtrArray *siblings = NULL;
+  if (rc == SQLITE_ROW)
+    {
+      const guint8 *blob = sqlite3_column_blob (store->select_row, 0);
+      gsize len = (gsize) sqlite3_column_bytes (store->select_row, 0);
+      siblings = dk_store_decode_siblings (blob, len, error);
+      if (siblings == NULL)
+        {
+          g_autofree char *shown = dk_store_key_display (key);
+          g_prefix_error (error, "%s: key '%s': ", store->path, shown);
+        }
+    }
+  else if (rc == SQLITE_DONE)
+    siblings = dk_siblings_new ();
+  else
+    dk_store_sql_fail (store, rc, "reading a key", error);
+  dk_store_sql_done (store->select_row);
+  return siblings;
+}
+
+static gboolean
+write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us,
+           GError **error)
+{
+  g_autoptr(GByteArray) blob = g_byte_array_sized_new (256);
+  gsize saved = 0;
+  dk_store_encode_siblings (siblings, store->options.compress_threshold_bytes, blob, &saved);
+  gboolean all_tombstones = TRUE;
+  for (guint i = 0; i < siblings->len; i++)
+    if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
+      all_tombstones = FALSE;
+
+  sqlite3_stmt *stmt = store->upsert_row;
+  bind_key (stmt, 1, key);
+  sqlite3_bind_int64 (stmt, 3, (gint64) dk_siblings_digest (siblings));
+  sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
+  sqlite3_bind_int (stmt, 5, all_tombstones);
+  sqlite3_bind_int64 (stmt, 6, now_us);
+  sqlite3_bind_int64 (stmt, 7, (gint64) saved);
+  int rc = dk_store_sql_step (store, stmt);
+  dk_store_sql_done (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      g_autofree char *shown = dk_store_key_display (key);
+      g_autofree char *what = g_strdup_printf ("writing key '%s'", shown);
+      return dk_store_sql_fail (store, rc, what, error);
+    }
+  return TRUE;
+}
+
+gboolean
+dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
+              gint64 now_us, gboolean *changed, GError **error)
+{
+  g_return_val_if_fail (store != NULL && key != NULL && incoming != NULL, FALSE);
+  if (changed != NULL)
+    *changed = FALSE;
+  if (!dk_store_check_limits (key, incoming, error))
+    return FALSE;
+  const GPtrArray *cached = dk_store_cache_lookup (store->cache, key);
+  g_autoptr(GPtrArray) siblings = cached != NULL ? dk_siblings_copy (cached)
+                                                 : read_row (store, key, error);
+  if (siblings == NULL)
+    return FALSE;
+
+  gboolean set_changed = FALSE;
+  for (guint i = 0; i < incoming->len; i++)
+    set_changed |= dk_siblings_add (siblings,
+                                    dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)));
+  if (set_changed)
+    {
+      if (siblings->len > DK_SIBLINGS_MAX)
+        {
+          g_autofree char *shown = dk_store_key_display (key);
+          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
+                       "key '%s': %u concurrent versions are over the limit of %u siblings"
+                       " (DK_SIBLINGS_MAX); nothing stored", shown, siblings->len,
+                       DK_SIBLINGS_MAX);
+          return FALSE;
+        }
+      if (!write_row (store, key, siblings, now_us, error))
+        return FALSE;
+    }
+  dk_store_cache_insert (store->cache, key, g_steal_pointer (&siblings));
+  if (changed != NULL)
+    *changed = set_changed;
+  return TRUE;
+}
+
+GPtrArray *
+dk_store_get (DkStore *store, GBytes *key, GError **error)
+{
+  g_return_val_if_fail (store != NULL && key != NULL, NULL);
+  const GPtrArray *cached = dk_store_cache_lookup (store->cache, key);
+  if (cached != NULL)
+    return dk_siblings_copy (cached);
+  GPtrArray *siblings = read_row (store, key, error);
+  if (siblings != NULL)
+    dk_store_cache_insert (store->cache, key, dk_siblings_copy (siblings));
+  return siblings;
+}
+
+gboolean
+dk_store_purge (DkStore *store, GBytes *key, GError **error)
+{
+  g_return_val_if_fail (store != NULL && key != NULL, FALSE);
+  bind_key (store->delete_row, 1, key);
+  if (!dk_store_sql_run (store, store->delete_row, "purging a key", error))
+    return FALSE;
+  dk_store_cache_remove (store->cache, key);
+  return TRUE;
+}
+
+typedef struct
+{
+  DkToken token;
+  GBytes *key;
+} DeadKey;
+
+static void
+dead_key_clear (gpointer data)
+{
+  g_bytes_unref (((DeadKey *) data)->key);
+}
+
+/* Collection finds the keys first and deletes them afterwards, in one
+ * transaction, re-checking the condition in the DELETE itself. */
+gboolean
+dk_store_collect_tombstones (DkStore *store, gint64 now_us, guint *collected,
+                             GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  if (collected != NULL)
+    *collected = 0;
+  gint64 changed_before_us = now_us - store->options.tombstone_grace_us;
+  g_autoptr(GArray) dead = g_array_new (FALSE, FALSE, sizeof (DeadKey));
+  g_array_set_clear_func (dead, dead_key_clear);
+
+  sqlite3_bind_int64 (store->select_dead, 1, changed_before_us);
+  int rc;
+  while ((rc = dk_store_sql_step (store, store->select_dead)) == SQLITE_ROW)
+    {
+      DeadKey entry = {
+        .token = token_from_column (sqlite3_column_int64 (store->select_dead, 0)),
+        .key = g_bytes_new (sqlite3_column_blob (store->select_dead, 1),
+                            (gsize) sqlite3_column_bytes (store->select_dead, 1)),
+      };
+      g_array_append_val (dead, entry);
+    }
+  dk_store_sql_done (store->select_dead);
+  if (rc != SQLITE_DONE)
+    return dk_store_sql_fail (store, rc, "finding collectable tombstones", error);
+  if (dead->len == 0)
+    return TRUE;
+
+  gboolean started = FALSE;
+  if (!dk_store_write_begin (store, &started, error))
+    return FALSE;
+  gboolean ok = TRUE;
+  guint removed = 0;
+  for (guint i = 0; i < dead->len && ok; i++)
+    {
+      DeadKey *entry = &g_array_index (dead, DeadKey, i);
+      gsize len = 0;
+      const void *data = g_bytes_get_data (entry->key, &len);
+      sqlite3_bind_int64 (store->delete_dead, 1, token_to_column (entry->token));
+      sqlite3_bind_blob (store->delete_dead, 2, data, (int) len, SQLITE_STATIC);
+      sqlite3_bind_int64 (store->delete_dead, 3, changed_before_us);
+      ok = dk_store_sql_run (store, store->delete_dead, "collecting a tombstone", error);
+      if (ok)
+        {
+          removed += (guint) sqlite3_changes (store->db);
+          dk_store_cache_remove (store->cache, entry->key);
+        }
+    }
+  if (!dk_store_write_end (store, started, ok, error))
+    return FALSE;
+  store->tombstones_collected += removed;
+  if (collected != NULL)
+    *collected = removed;
+  return TRUE;
+}
+
+/* ---- token-range scans --------------------------------------------------- */
+
+/* Visit the tokens in [FIRST, LAST] (inclusive, unsigned); *STOPPED is set
+ * when FUNC asked to stop. */
+static gboolean
+scan_interval (DkStore *store, DkToken first, DkToken last, DkStoreScanFunc func,
+               gpointer user_data, gboolean *stopped, GError **error)
+{
+  sqlite3_stmt *stmt = store->scan_range;
+  sqlite3_bind_int64 (stmt, 1, token_to_column (first));
+  sqlite3_bind_int64 (stmt, 2, token_to_column (last));
+  int rc;
+  while ((rc = dk_store_sql_step (store, stmt)) == SQLITE_ROW)
+    {
+      DkToken token = token_from_column (sqlite3_column_int64 (stmt, 0));
+      g_autoptr(GBytes) key = g_bytes_new (sqlite3_column_blob (stmt, 1),
+                                           (gsize) sqlite3_column_bytes (stmt, 1));
+      guint64 digest = (guint64) sqlite3_column_int64 (stmt, 2);
+      if (!func (token, key, digest, user_data))
+        {
+          *stopped = TRUE;
+          rc = SQLITE_DONE;
+          break;
+        }
+    }
+  dk_store_sql_done (stmt);
+  if (rc != SQLITE_DONE)
+    return dk_store_sql_fail (store, rc, "scanning a token range", error);
+  return TRUE;
+}
+
+gboolean
+dk_store_scan (DkStore *store, DkToken lo, DkToken hi, DkStoreScanFunc func,
+               gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (store != NULL && func != NULL, FALSE);
+  g_return_val_if_fail (!store->scanning, FALSE);
+  store->scanning = TRUE;
+  gboolean stopped = FALSE, ok;
+  if (lo < hi)
+    ok = scan_interval (store, lo + 1, hi, func, user_data, &stopped, error);
+  else
+    {
+      /* Wraps past the top of the ring: (lo, max], then [0, hi]. */
+      ok = lo == G_MAXUINT64
+           || scan_interval (store, lo + 1, G_MAXUINT64, func, user_data, &stopped, error);
+      if (ok && !stopped)
+        ok = scan_interval (store, 0, hi, func, user_data, &stopped, error);
+    }
+  store->scanning = FALSE;
+  return ok;
+}
+
+typedef struct
+{
+  guint64 digest;
+  guint64 n_keys;
+} RangeFold;
+
+static gboolean
+fold_range (DkToken token, GBytes *key, guint64 digest, gpointer user_data)
+{
+  RangeFold *fold = user_data;
+  guint64 words[2] = { GUINT64_TO_BE (token), GUINT64_TO_BE (digest) };
+  fold->digest = dk_hash64_seeded (words, sizeof words, fold->digest);
+  fold->n_keys++;
+  return TRUE;
+}
+
+gboolean
+dk_store_range_digest (DkStore *store, DkToken lo, DkToken hi, guint64 *digest,
+                       guint64 *n_keys, GError **error)
+{
+  RangeFold fold = { 0, 0 };
+  if (!dk_store_scan (store, lo, hi, fold_range, &fold, error))
+    return FALSE;
+  *digest = fold.n_keys > 0 ? fold.digest : 0;
+  if (n_keys != NULL)
+    *n_keys = fold.n_keys;
+  return TRUE;
+}
+
+/* ---- counts and stats ---------------------------------------------------- */
+
+static gboolean
+read_totals (DkStore *store, guint64 *keys, guint64 *bytes, guint64 *saved, GError **error)
+{
+  int rc = dk_store_sql_step (store, store->totals);
+  if (rc == SQLITE_ROW)
+    {
+      *keys = (guint64) sqlite3_column_int64 (store->totals, 0);
+      *bytes = (guint64) sqlite3_column_int64 (store->totals, 1);
+      *saved = (guint64) sqlite3_column_int64 (store->totals, 2);
+    }
+  dk_store_sql_done (store->totals);
+  if (rc != SQLITE_ROW)
+    return dk_store_sql_fail (store, rc, "counting keys", error);
+  return TRUE;
+}
+
+gboolean
+dk_store_count_keys (DkStore *store, guint64 *n_keys, GError **error)
+{
+  guint64 bytes = 0, saved = 0;
+  return read_totals (store, n_keys, &bytes, &saved, error);
+}
+
+gboolean
+dk_store_get_stats (DkStore *store, DkStoreStats *stats, GError **error)
+{
+  memset (stats, 0, sizeof *stats);
+  if (!read_totals (store, &stats->keys, &stats->stored_bytes,
+                    &stats->compression_saved_bytes, error))
+    return FALSE;
+  dk_store_cache_counters (store->cache, &stats->cache_hits, &stats->cache_misses,
+                           &stats->cache_bytes, &stats->cache_entries);
+  stats->hints = store->hint_usage_total.count;
+  stats->hint_bytes = store->hint_usage_total.bytes;
+  stats->hints_refused = store->hints_refused;
+  stats->tombstones_collected = store->tombstones_collected;
+  return TRUE;
+}
+
+gboolean
+dk_store_integrity_check (DkStore *store, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = dk_store_sql_prepare (store, "PRAGMA integrity_check", &stmt);
+  g_autofree char *first = NULL;
+  if (rc == SQLITE_OK && (rc = dk_store_sql_step (store, stmt)) == SQLITE_ROW)
+    first = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_ROW)
+    return dk_store_sql_fail (store, rc, "PRAGMA integrity_check", error);
+  if (g_strcmp0 (first, "ok") != 0)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_CORRUPT,
+                   "%s: integrity check failed: %s", store->path, first);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,120 @@
+/* store_private.h — what the store's files share: the DkStore struct, the
+ * fault-injecting SQLite wrappers, the sibling-set codec and the cache.
+ * Not for use outside src/store*.c. */
+#ifndef DK_STORE_PRIVATE_H
+#define DK_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+#include "store.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DkStoreCache DkStoreCache;
+
+/* Per-owner hint accounting, kept in memory and rebuilt from the table on
+ * open and after a rolled-back batch. */
+typedef struct
+{
+  guint64 count;
+  guint64 bytes;
+} DkHintUsage;
+
+struct _DkStore
+{
+  sqlite3       *db;
+  char          *path;
+  DkStoreOptions options;
+  guint64        sqlite_calls;   /* counted for options.fail_at_call */
+  gboolean       in_batch;
+  gboolean       batch_aborted;  /* SQLite rolled the batch back on an error */
+  gboolean       scanning;       /* the scan statement is in use */
+
+  /* kv */
+  sqlite3_stmt *select_row;
+  sqlite3_stmt *upsert_row;
+  sqlite3_stmt *delete_row;
+  sqlite3_stmt *scan_range;
+  sqlite3_stmt *select_dead;
+  sqlite3_stmt *delete_dead;
+  sqlite3_stmt *totals;
+  /* hints */
+  sqlite3_stmt *hint_select;
+  sqlite3_stmt *hint_insert;
+  sqlite3_stmt *hint_update;
+  sqlite3_stmt *hint_lookup_id;
+  sqlite3_stmt *hint_delete;
+  sqlite3_stmt *hint_list;
+  sqlite3_stmt *hint_list_all;
+  sqlite3_stmt *hint_usage;
+  /* transactions */
+  sqlite3_stmt *begin;
+  sqlite3_stmt *commit;
+  sqlite3_stmt *rollback;
+
+  DkStoreCache *cache;
+
+  GHashTable   *hint_usage_by_owner; /* GUINT_TO_POINTER (owner) -> DkHintUsage* */
+  DkHintUsage   hint_usage_total;
+  guint64       hints_refused;
+  guint64       tombstones_collected;
+};
+
+/* ---- SQLite calls, counted for fault injection (store.c) ---------------- */
+
+int dk_store_sql_step (DkStore *store, sqlite3_stmt *stmt);
+int dk_store_sql_prepare (DkStore *store, const char *sql, sqlite3_stmt **stmt);
+int dk_store_sql_exec (DkStore *store, const char *sql);
+/* Step STMT once (rows are ignored), reset it; FALSE with an error. */
+gboolean dk_store_sql_run (DkStore *store, sqlite3_stmt *stmt, const char *what, GError **error);
+/* Reset STMT for its next use and drop its bindings. */
+void dk_store_sql_done (sqlite3_stmt *stmt);
+/* Set ERROR for the SQLite result RC of doing WHAT; always returns FALSE. */
+gboolean dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **error);
+
+/* Check KEY and every version of SIBLINGS against the limits; FALSE with
+ * DK_STORE_ERROR_TOO_LARGE / _INVALID naming the offender. */
+gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error);
+
+/* Run an explicit transaction unless a batch is open (store.c). */
+gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);
+gboolean dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error);
+
+/* Rebuild the in-memory hint accounting from the table (store_hints.c). */
+gboolean dk_store_hints_reload (DkStore *store, GError **error);
+
+/* ---- the siblings BLOB (store_codec.c) ---------------------------------- */
+
+/* Append the encoding of SIBLINGS to OUT, deflating values longer than
+ * THRESHOLD when that makes them shorter; *SAVED receives the bytes saved. */
+void dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
+                               GByteArray *out, gsize *saved);
+
+/* Decode a siblings BLOB; NULL with a DK_STORE_ERROR_CORRUPT message that
+ * says what is wrong (the caller adds the path and key). */
+GPtrArray *dk_store_decode_siblings (const guint8 *data, gsize len, GError **error);
+
+/* Key bytes as printable text for error messages (escaped, cut at 64). */
+char *dk_store_key_display (GBytes *key);
+
+/* ---- hot-key cache (store_cache.c) -------------------------------------- */
+
+DkStoreCache *dk_store_cache_new (gsize budget_bytes);
+void dk_store_cache_free (DkStoreCache *cache);
+
+/* The set cached for KEY (owned by the cache, valid until the next cache
+ * call), or NULL; counts a hit or a miss and marks the entry recently used. */
+const GPtrArray *dk_store_cache_lookup (DkStoreCache *cache, GBytes *key);
+
+/* Cache SIBLINGS (ownership taken) for KEY, replacing any entry and
+ * evicting least recently used ones to stay within the budget; a set
+ * larger than the whole budget is not cached. */
+void dk_store_cache_insert (DkStoreCache *cache, GBytes *key, GPtrArray *siblings);
+
+void dk_store_cache_remove (DkStoreCache *cache, GBytes *key);
+void dk_store_cache_clear (DkStoreCache *cache);
+void dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *misses,
+                              guint64 *bytes, guint64 *entries);
+
+G_END_DECLS
+
+#endif /* DK_STORE_PRIVATE_H */

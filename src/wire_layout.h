@@ -1,0 +1,100 @@
+/* wire_layout.h — private to the wire codec: messages described as data.
+ *
+ * Each message body is a C struct (wire.h) described by a DkWireLayout: an
+ * ordered list of fields, each with its wire kind, its offset in the
+ * struct and its limits.  One generic walker (wire_layout.c) encodes,
+ * decodes, initialises, clears and compares any described struct, so a
+ * new message type is a struct, a layout table and one line in the type
+ * table of wire_messages.c — no new parsing code to get wrong.
+ *
+ * Error messages are built from the inside out with g_prefix_error: a
+ * leaf says what is wrong ("12000 bytes exceeds the 9216-byte limit"),
+ * the walker prefixes the field path ("siblings[3].value: "), and
+ * wire.c prefixes the message type ("put.").
+ */
+#ifndef DK_WIRE_LAYOUT_H
+#define DK_WIRE_LAYOUT_H
+
+#include <glib.h>
+#include "wire.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  DK_FIELD_U8,        /* guint8 */
+  DK_FIELD_U32,       /* guint32 */
+  DK_FIELD_U64,       /* guint64 */
+  DK_FIELD_I64,       /* gint64 */
+  DK_FIELD_BOOL,      /* gboolean; u8 0 or 1 on the wire */
+  DK_FIELD_NODE,      /* DkNodeId, never DK_NODE_NONE */
+  DK_FIELD_ENUM,      /* an enum (int-sized); u8 on the wire, MIN .. MAX */
+  DK_FIELD_KEY,       /* GBytes *, 1 .. DK_KEY_MAX_BYTES */
+  DK_FIELD_VALUE,     /* GBytes *, 0 .. DK_VALUE_MAX_BYTES; NULL = empty */
+  DK_FIELD_STRING,    /* char *, UTF-8, 0 .. MAX bytes; NULL = "" */
+  DK_FIELD_OPT_CLOCK, /* DkVclock *, NULL = absent */
+  DK_FIELD_SIBLINGS,  /* GPtrArray * of DkVersion * */
+  DK_FIELD_ARRAY,     /* GArray * of ELEMENT records, u16 count */
+  DK_FIELD_NESTED,    /* an embedded ELEMENT record */
+} DkWireFieldKind;
+
+typedef struct _DkWireLayout DkWireLayout;
+
+typedef struct
+{
+  const char         *name;
+  DkWireFieldKind     kind;
+  gsize               offset;   /* of the field inside its record */
+  guint32             min;      /* ENUM: smallest value */
+  guint32             max;      /* ENUM: largest value; STRING: byte limit */
+  const DkWireLayout *element;  /* ARRAY and NESTED */
+} DkWireField;
+
+struct _DkWireLayout
+{
+  const DkWireField *fields;
+  guint              n_fields;
+  gsize              record_size;   /* sizeof the record (array elements) */
+  GDestroyNotify     element_clear; /* ARRAY: frees one element's contents */
+  /* Cross-field rules (a partition below Q, a value only in a PUT);
+   * run after decoding and before encoding a record; may be NULL. */
+  gboolean (*check) (const void *record, GError **error);
+};
+
+#define DK_WIRE_LAYOUT(fields_, type_, clear_, check_) \
+  { fields_, G_N_ELEMENTS (fields_), sizeof (type_), clear_, check_ }
+
+/* A cursor over untrusted bytes: reads never pass LEN. */
+typedef struct
+{
+  const guint8 *data;
+  gsize         len;
+  gsize         pos;
+} DkWireReader;
+
+/* Big-endian integers. */
+void dk_wire_put_u16 (GByteArray *out, guint16 value);
+void dk_wire_put_u32 (GByteArray *out, guint32 value);
+void dk_wire_put_u64 (GByteArray *out, guint64 value);
+gboolean dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error);
+gboolean dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error);
+gboolean dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error);
+gboolean dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error);
+
+/* The walker: RECORD points at a struct described by LAYOUT. */
+void dk_wire_layout_init (const DkWireLayout *layout, void *record);
+void dk_wire_layout_clear (const DkWireLayout *layout, void *record);
+gboolean dk_wire_layout_encode (const DkWireLayout *layout, const void *record,
+                                GByteArray *out, GError **error);
+gboolean dk_wire_layout_decode (const DkWireLayout *layout, void *record,
+                                DkWireReader *in, GError **error);
+gboolean dk_wire_layout_equal (const DkWireLayout *layout, const void *a, const void *b);
+
+/* The body layout and name of a message type (wire_messages.c); NULL for
+ * an unknown type. */
+const DkWireLayout *dk_wire_body_layout (DkWireType type);
+const char *dk_wire_body_name (DkWireType type);
+
+G_END_DECLS
+
+#endif /* DK_WIRE_LAYOUT_H */

@@ -1,0 +1,353 @@
+/* wire_messages.c — the layout of every message body, as data.
+ *
+ * Adding a message: its struct and a line in the DkWireType enum
+ * (wire.h), its field table and layout here, one line in message_kinds[],
+ * and a generator in the tests.  Field order here is wire order, and
+ * wire.h documents the same layout for readers of the bytes.
+ */
+#include <stddef.h>
+#include "wire_layout.h"
+
+#define FIELD(type_, member_, kind_) \
+  { #member_, DK_FIELD_##kind_, offsetof (type_, member_), 0, 0, NULL }
+#define STRING_FIELD(type_, member_, max_) \
+  { #member_, DK_FIELD_STRING, offsetof (type_, member_), 0, max_, NULL }
+#define ENUM_FIELD(type_, member_, min_, max_) \
+  { #member_, DK_FIELD_ENUM, offsetof (type_, member_), min_, max_, NULL }
+#define RECORD_FIELD(type_, member_, kind_, layout_) \
+  { #member_, DK_FIELD_##kind_, offsetof (type_, member_), 0, 0, &layout_ }
+#define STATUS_FIELD(type_, member_) \
+  ENUM_FIELD (type_, member_, DK_WIRE_STATUS_OK, DK_WIRE_STATUS_LAST)
+
+/* ---- client requests: GET, PUT, DELETE, and FORWARD around them -------- */
+
+static gboolean
+check_no_value (const void *record, GError **error)
+{
+  const DkWireClientRequest *request = record;
+  if (request->value == NULL || g_bytes_get_size (request->value) == 0)
+    return TRUE;
+  g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                       "value: only a put carries a value");
+  return FALSE;
+}
+
+/* GET and DELETE carry an empty value, so the three share one wire
+ * layout (and a stray value on a GET is still freed with the message). */
+static const DkWireField client_request_fields[] = {
+  FIELD (DkWireClientRequest, client_request_id, U64),
+  FIELD (DkWireClientRequest, r, U8),
+  FIELD (DkWireClientRequest, w, U8),
+  FIELD (DkWireClientRequest, key, KEY),
+  FIELD (DkWireClientRequest, context, OPT_CLOCK),
+  FIELD (DkWireClientRequest, value, VALUE),
+};
+static const DkWireLayout get_layout =
+  DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, check_no_value);
+static const DkWireLayout put_layout =
+  DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, NULL);
+
+static gboolean
+check_forwarded_value (const void *record, GError **error)
+{
+  const DkWireForward *forward = record;
+  if (forward->request_type == DK_WIRE_PUT || check_no_value (&forward->request, error))
+    return TRUE;
+  g_prefix_error (error, "request.");
+  return FALSE;
+}
+
+static const DkWireField forward_fields[] = {
+  ENUM_FIELD (DkWireForward, request_type, DK_WIRE_GET, DK_WIRE_DELETE),
+  FIELD (DkWireForward, hops, U8),
+  STRING_FIELD (DkWireForward, client_address, DK_WIRE_ADDRESS_MAX),
+  RECORD_FIELD (DkWireForward, request, NESTED, put_layout),
+};
+static const DkWireLayout forward_layout =
+  DK_WIRE_LAYOUT (forward_fields, DkWireForward, NULL, check_forwarded_value);
+
+static const DkWireField client_reply_fields[] = {
+  FIELD (DkWireClientReply, client_request_id, U64),
+  STATUS_FIELD (DkWireClientReply, status),
+  STRING_FIELD (DkWireClientReply, reason, DK_WIRE_REASON_MAX),
+  FIELD (DkWireClientReply, siblings, SIBLINGS),
+  FIELD (DkWireClientReply, context, OPT_CLOCK),
+};
+static const DkWireLayout client_reply_layout =
+  DK_WIRE_LAYOUT (client_reply_fields, DkWireClientReply, NULL, NULL);
+
+/* ---- replica traffic ------------------------------------------------------ */
+
+static const DkWireField read_fields[] = {
+  FIELD (DkWireRead, key, KEY),
+};
+static const DkWireLayout read_layout = DK_WIRE_LAYOUT (read_fields, DkWireRead, NULL, NULL);
+
+static const DkWireField read_reply_fields[] = {
+  STATUS_FIELD (DkWireReadReply, status),
+  FIELD (DkWireReadReply, key, KEY),
+  FIELD (DkWireReadReply, siblings, SIBLINGS),
+};
+static const DkWireLayout read_reply_layout =
+  DK_WIRE_LAYOUT (read_reply_fields, DkWireReadReply, NULL, NULL);
+
+static const DkWireField write_fields[] = {
+  FIELD (DkWireWrite, hinted_owner, U32),
+  FIELD (DkWireWrite, key, KEY),
+  FIELD (DkWireWrite, siblings, SIBLINGS),
+};
+static const DkWireLayout write_layout = DK_WIRE_LAYOUT (write_fields, DkWireWrite, NULL, NULL);
+
+static const DkWireField write_ack_fields[] = {
+  STATUS_FIELD (DkWireWriteAck, status),
+  FIELD (DkWireWriteAck, key, KEY),
+};
+static const DkWireLayout write_ack_layout =
+  DK_WIRE_LAYOUT (write_ack_fields, DkWireWriteAck, NULL, NULL);
+
+static const DkWireField hint_handoff_fields[] = {
+  FIELD (DkWireHintHandoff, hint_id, U64),
+  FIELD (DkWireHintHandoff, intended_owner, NODE),
+  FIELD (DkWireHintHandoff, key, KEY),
+  FIELD (DkWireHintHandoff, siblings, SIBLINGS),
+};
+static const DkWireLayout hint_handoff_layout =
+  DK_WIRE_LAYOUT (hint_handoff_fields, DkWireHintHandoff, NULL, NULL);
+
+static const DkWireField hint_ack_fields[] = {
+  FIELD (DkWireHintAck, hint_id, U64),
+  STATUS_FIELD (DkWireHintAck, status),
+};
+static const DkWireLayout hint_ack_layout =
+  DK_WIRE_LAYOUT (hint_ack_fields, DkWireHintAck, NULL, NULL);
+
+/* ---- membership ------------------------------------------------------------ */
+
+static void
+member_clear (gpointer element)
+{
+  DkWireMember *member = element;
+  g_clear_pointer (&member->name, g_free);
+  g_clear_pointer (&member->address, g_free);
+  g_clear_pointer (&member->datacenter, g_free);
+  g_clear_pointer (&member->rack, g_free);
+}
+
+static const DkWireField member_fields[] = {
+  FIELD (DkWireMember, node, NODE),
+  STRING_FIELD (DkWireMember, name, DK_WIRE_NAME_MAX),
+  STRING_FIELD (DkWireMember, address, DK_WIRE_ADDRESS_MAX),
+  STRING_FIELD (DkWireMember, datacenter, DK_WIRE_NAME_MAX),
+  STRING_FIELD (DkWireMember, rack, DK_WIRE_NAME_MAX),
+  FIELD (DkWireMember, vnodes, U32),
+  FIELD (DkWireMember, heartbeat, U64),
+  FIELD (DkWireMember, incarnation, U64),
+  ENUM_FIELD (DkWireMember, state, DK_WIRE_MEMBER_UP, DK_WIRE_MEMBER_STATE_LAST),
+};
+static const DkWireLayout member_layout =
+  DK_WIRE_LAYOUT (member_fields, DkWireMember, member_clear, NULL);
+
+static const DkWireField gossip_fields[] = {
+  RECORD_FIELD (DkWireGossip, members, ARRAY, member_layout),
+};
+static const DkWireLayout gossip_layout = DK_WIRE_LAYOUT (gossip_fields, DkWireGossip, NULL, NULL);
+
+static const DkWireField partition_owner_fields[] = {
+  FIELD (DkWirePartitionOwner, partition, U32),
+  FIELD (DkWirePartitionOwner, owner, NODE),
+};
+static const DkWireLayout partition_owner_layout =
+  DK_WIRE_LAYOUT (partition_owner_fields, DkWirePartitionOwner, NULL, NULL);
+
+static gboolean
+check_partitions (const void *record, GError **error)
+{
+  const DkWirePartitionTable *table = record;
+  if (table->partition_count == 0)
+    {
+      g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                           "partition_count: a ring has at least one partition");
+      return FALSE;
+    }
+  for (guint i = 0; table->owners != NULL && i < table->owners->len; i++)
+    {
+      guint32 partition = g_array_index (table->owners, DkWirePartitionOwner, i).partition;
+      if (partition >= table->partition_count)
+        {
+          g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                       "owners[%u].partition: %u is not below the partition count %u",
+                       i, partition, table->partition_count);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static const DkWireField partition_table_fields[] = {
+  FIELD (DkWirePartitionTable, epoch, U64),
+  FIELD (DkWirePartitionTable, partition_count, U32),
+  RECORD_FIELD (DkWirePartitionTable, owners, ARRAY, partition_owner_layout),
+};
+static const DkWireLayout partition_table_layout =
+  DK_WIRE_LAYOUT (partition_table_fields, DkWirePartitionTable, NULL, check_partitions);
+
+static const DkWireField ping_fields[] = {
+  FIELD (DkWirePing, timestamp_us, I64),
+};
+static const DkWireLayout ping_layout = DK_WIRE_LAYOUT (ping_fields, DkWirePing, NULL, NULL);
+
+/* ---- anti-entropy ------------------------------------------------------------ */
+
+/* Heap numbering: a binary tree of depth D has nodes 0 .. 2^(D+1) - 2. */
+static gboolean
+check_tree_index (guint8 depth, guint i, guint32 node_index, const char *array_name,
+                  GError **error)
+{
+  if (depth > DK_WIRE_AE_MAX_DEPTH)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+                   "depth: %u exceeds the maximum depth %u", depth, DK_WIRE_AE_MAX_DEPTH);
+      return FALSE;
+    }
+  guint64 nodes_in_tree = (G_GUINT64_CONSTANT (1) << (depth + 1)) - 1;
+  if (node_index < nodes_in_tree)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+               "%s[%u]: node index %u is outside a depth-%u tree", array_name, i,
+               node_index, depth);
+  return FALSE;
+}
+
+static gboolean
+check_tree_request (const void *record, GError **error)
+{
+  const DkWireAeTreeRequest *request = record;
+  guint count = request->node_indices != NULL ? request->node_indices->len : 0;
+  if (!check_tree_index (request->depth, 0, 0, "node_indices", error))
+    return FALSE;
+  for (guint i = 0; i < count; i++)
+    if (!check_tree_index (request->depth, i, g_array_index (request->node_indices, guint32, i),
+                           "node_indices", error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_tree_reply (const void *record, GError **error)
+{
+  const DkWireAeTreeReply *reply = record;
+  guint count = reply->nodes != NULL ? reply->nodes->len : 0;
+  if (!check_tree_index (reply->depth, 0, 0, "nodes", error))
+    return FALSE;
+  for (guint i = 0; i < count; i++)
+    if (!check_tree_index (reply->depth, i,
+                           g_array_index (reply->nodes, DkWireAeNodeHash, i).node_index,
+                           "nodes", error))
+      return FALSE;
+  return TRUE;
+}
+
+static const DkWireField node_index_fields[] = {
+  { "node_index", DK_FIELD_U32, 0, 0, 0, NULL },
+};
+static const DkWireLayout node_index_layout =
+  DK_WIRE_LAYOUT (node_index_fields, guint32, NULL, NULL);
+
+static const DkWireField tree_request_fields[] = {
+  FIELD (DkWireAeTreeRequest, range_lo, U64),
+  FIELD (DkWireAeTreeRequest, range_hi, U64),
+  FIELD (DkWireAeTreeRequest, depth, U8),
+  RECORD_FIELD (DkWireAeTreeRequest, node_indices, ARRAY, node_index_layout),
+};
+static const DkWireLayout tree_request_layout =
+  DK_WIRE_LAYOUT (tree_request_fields, DkWireAeTreeRequest, NULL, check_tree_request);
+
+static const DkWireField node_hash_fields[] = {
+  FIELD (DkWireAeNodeHash, node_index, U32),
+  FIELD (DkWireAeNodeHash, hash, U64),
+};
+static const DkWireLayout node_hash_layout =
+  DK_WIRE_LAYOUT (node_hash_fields, DkWireAeNodeHash, NULL, NULL);
+
+static const DkWireField tree_reply_fields[] = {
+  FIELD (DkWireAeTreeReply, range_lo, U64),
+  FIELD (DkWireAeTreeReply, range_hi, U64),
+  FIELD (DkWireAeTreeReply, depth, U8),
+  RECORD_FIELD (DkWireAeTreeReply, nodes, ARRAY, node_hash_layout),
+};
+static const DkWireLayout tree_reply_layout =
+  DK_WIRE_LAYOUT (tree_reply_fields, DkWireAeTreeReply, NULL, check_tree_reply);
+
+static const DkWireField keys_request_fields[] = {
+  FIELD (DkWireAeKeysRequest, range_lo, U64),
+  FIELD (DkWireAeKeysRequest, range_hi, U64),
+};
+static const DkWireLayout keys_request_layout =
+  DK_WIRE_LAYOUT (keys_request_fields, DkWireAeKeysRequest, NULL, NULL);
+
+static void
+key_digest_clear (gpointer element)
+{
+  g_clear_pointer (&((DkWireKeyDigest *) element)->key, g_bytes_unref);
+}
+
+static const DkWireField key_digest_fields[] = {
+  FIELD (DkWireKeyDigest, key, KEY),
+  FIELD (DkWireKeyDigest, digest, U64),
+};
+static const DkWireLayout key_digest_layout =
+  DK_WIRE_LAYOUT (key_digest_fields, DkWireKeyDigest, key_digest_clear, NULL);
+
+static const DkWireField keys_reply_fields[] = {
+  FIELD (DkWireAeKeysReply, range_lo, U64),
+  FIELD (DkWireAeKeysReply, range_hi, U64),
+  FIELD (DkWireAeKeysReply, complete, BOOL),
+  RECORD_FIELD (DkWireAeKeysReply, keys, ARRAY, key_digest_layout),
+};
+static const DkWireLayout keys_reply_layout =
+  DK_WIRE_LAYOUT (keys_reply_fields, DkWireAeKeysReply, NULL, NULL);
+
+/* ---- the type table -------------------------------------------------------- */
+
+static const struct
+{
+  const char         *name;
+  const DkWireLayout *layout;
+} message_kinds[] = {
+  [DK_WIRE_GET]             = { "get", &get_layout },
+  [DK_WIRE_PUT]             = { "put", &put_layout },
+  [DK_WIRE_DELETE]          = { "delete", &get_layout },
+  [DK_WIRE_CLIENT_REPLY]    = { "client_reply", &client_reply_layout },
+  [DK_WIRE_FORWARD]         = { "forward", &forward_layout },
+  [DK_WIRE_READ]            = { "read", &read_layout },
+  [DK_WIRE_READ_REPLY]      = { "read_reply", &read_reply_layout },
+  [DK_WIRE_WRITE]           = { "write", &write_layout },
+  [DK_WIRE_WRITE_ACK]       = { "write_ack", &write_ack_layout },
+  [DK_WIRE_GOSSIP]          = { "gossip", &gossip_layout },
+  [DK_WIRE_HINT_HANDOFF]    = { "hint_handoff", &hint_handoff_layout },
+  [DK_WIRE_HINT_ACK]        = { "hint_ack", &hint_ack_layout },
+  [DK_WIRE_AE_TREE_REQUEST] = { "ae_tree_request", &tree_request_layout },
+  [DK_WIRE_AE_TREE_REPLY]   = { "ae_tree_reply", &tree_reply_layout },
+  [DK_WIRE_AE_KEYS_REQUEST] = { "ae_keys_request", &keys_request_layout },
+  [DK_WIRE_AE_KEYS_REPLY]   = { "ae_keys_reply", &keys_reply_layout },
+  [DK_WIRE_PING]            = { "ping", &ping_layout },
+  [DK_WIRE_PONG]            = { "pong", &ping_layout },
+  [DK_WIRE_PARTITION_TABLE] = { "partition_table", &partition_table_layout },
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (message_kinds) == DK_WIRE_TYPE_LAST + 1);
+
+const DkWireLayout *
+dk_wire_body_layout (DkWireType type)
+{
+  if ((guint) type < DK_WIRE_TYPE_FIRST || (guint) type > DK_WIRE_TYPE_LAST)
+    return NULL;
+  return message_kinds[type].layout;
+}
+
+const char *
+dk_wire_body_name (DkWireType type)
+{
+  if ((guint) type < DK_WIRE_TYPE_FIRST || (guint) type > DK_WIRE_TYPE_LAST)
+    return NULL;
+  return message_kinds[type].name;
+}
