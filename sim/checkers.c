@@ -513,15 +513,17 @@ dk_metrics_to_json (const DkMetrics *metrics, GString *out)
   g_string_append_c (out, '}');
 }
 
-/* Append "NAME value" or "NAME n/a" for the metric NAME. */
+/* Append LABEL then metric NAME to six significant digits (C locale), or
+ * "n/a" when it was not measured. */
 static void
 append_named (GString *out, const DkMetrics *metrics, const char *label,
               const char *name)
 {
   double value;
+  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
   g_string_append (out, label);
   if (dk_metrics_get (metrics, name, &value))
-    dk_append_number (out, value);
+    g_string_append (out, g_ascii_formatd (buffer, sizeof buffer, "%.6g", value));
   else
     g_string_append (out, "n/a");
 }

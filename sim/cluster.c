@@ -35,6 +35,7 @@ struct _SimNode
   DkRng         rng;
   GHashTable   *timers;      /* DkEventId -> SimTimer*, owned */
   guint         side;        /* partition side; 0 when not partitioned */
+  guint         wipes;       /* disks lost so far: the node's incarnation */
 };
 
 /* One datagram in flight. */
@@ -148,8 +149,8 @@ env_log (gpointer user_data, DkLogLevel level, const char *message)
            now / 1000000, now % 1000000, message);
 }
 
-static void
-sim_node_start (SimNode *sim_node)
+static gboolean
+sim_node_start (SimNode *sim_node, GError **error)
 {
   DkSimCluster *cluster = sim_node->cluster;
   DkEnv env = {
@@ -164,9 +165,9 @@ sim_node_start (SimNode *sim_node)
   };
   DkNodeConfig config = cluster->config.node;
   config.id = sim_node->id;
-  g_autoptr (GError) error = NULL;
-  sim_node->node = dk_node_new (&config, &env, cluster->ring, &error);
-  g_assert_no_error (error);  /* the config was validated when the cluster was built */
+  config.incarnation = sim_node->wipes % 4096;
+  sim_node->node = dk_node_new (&config, &env, cluster->ring, error);
+  return sim_node->node != NULL;
 }
 
 static void
@@ -420,26 +421,13 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   if (cluster->ring == NULL)
     return NULL;
 
-  /* Validate the node config once, on a throwaway node of n1. */
   for (guint i = 1; i <= config->nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
       sim_node->store = dk_store_open (":memory:", &config->store, error);
-      if (sim_node->store == NULL)
+      if (sim_node->store == NULL || !sim_node_start (sim_node, error))
         return NULL;
     }
-  DkNodeConfig probe = config->node;
-  probe.id = 1;
-  DkEnv probe_env = { .send = env_send, .now_us = env_now, .timer_start = env_timer_start,
-                      .timer_cancel = env_timer_cancel, .random = env_random,
-                      .store = cluster->nodes[1].store, .user_data = &cluster->nodes[1] };
-  DkNode *checked = dk_node_new (&probe, &probe_env, cluster->ring, error);
-  if (checked == NULL)
-    return NULL;
-  dk_node_free (checked);
-
-  for (guint i = 1; i <= config->nodes; i++)
-    sim_node_start (&cluster->nodes[i]);
   return g_steal_pointer (&cluster);
 }
 
@@ -624,7 +612,8 @@ dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
       fault (cluster, "restart %s (already up)", sim_node->name);
       return TRUE;
     }
-  sim_node_start (sim_node);
+  if (!sim_node_start (sim_node, error))
+    return FALSE;
   fault (cluster, "restart %s", sim_node->name);
   return TRUE;
 }
@@ -641,8 +630,9 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
   sim_node_stop (sim_node);
   dk_store_close (sim_node->store);
   sim_node->store = fresh;
-  if (was_up)
-    sim_node_start (sim_node);
+  sim_node->wipes++;
+  if (was_up && !sim_node_start (sim_node, error))
+    return FALSE;
   fault (cluster, "wipe %s%s", sim_node->name, was_up ? " (restarted empty)" : " (stays down)");
   return TRUE;
 }

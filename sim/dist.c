@@ -155,13 +155,13 @@ split_call (const char *text, char **out_name, GStrv *out_args, const char **pro
       *out_args = g_new0 (char *, 1);
       return TRUE;
     }
+  if (strchr (open + 1, '(') != NULL)
+    return *problem = "nested '('", FALSE;
   const char *close = strchr (open, ')');
   if (close == NULL)
     return *problem = "missing ')'", FALSE;
   if (close[1] != '\0')
     return *problem = "text after ')'", FALSE;
-  if (strchr (open + 1, '(') != NULL && strchr (open + 1, '(') < close)
-    return *problem = "nested '('", FALSE;
   g_autofree char *inside = g_strndup (open + 1, (gsize) (close - open - 1));
   *out_name = g_strstrip (g_strndup (text, (gsize) (open - text)));
   if (*g_strstrip (inside) == '\0')

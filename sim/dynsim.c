@@ -58,7 +58,8 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
       "Write summary.json, history.csv, timeseries.csv, staleness.csv there", "DIR" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &options->format_name,
       "Standard output format: text (default), json (one object per run) or csv", "FORMAT" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options->quiet, "No progress line, no summary on stdout", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options->quiet,
+      "No progress line and no text summary (json and csv are still printed)", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose,
       "Print every injected fault and node warnings on stderr", NULL },
     { "list-settings", 0, 0, G_OPTION_ARG_NONE, &options->list_settings,
@@ -309,7 +310,7 @@ main (int argc, char **argv)
           csv_row (out, run, result, combination);
           break;
         }
-      if (!options.quiet)
+      if (!options.quiet || options.format != FORMAT_TEXT)
         {
           fputs (out->str, stdout);
           fflush (stdout);

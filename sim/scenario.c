@@ -138,14 +138,18 @@ dk_scenario_copy (const DkScenario *scenario)
   copy->sweeps = sweeps;
 
   for (guint i = 0; i < scenario->network.links->len; i++)
-    g_ptr_array_add (links, g_memdup2 (g_ptr_array_index (scenario->network.links, i),
-                                       sizeof (DkLinkSpec)));
+    {
+      DkLinkSpec *link_copy = g_new (DkLinkSpec, 1);
+      *link_copy = *(const DkLinkSpec *) g_ptr_array_index (scenario->network.links, i);
+      g_ptr_array_add (links, link_copy);
+    }
   for (guint i = 0; i < scenario->events->len; i++)
     g_ptr_array_add (events, dk_event_copy (g_ptr_array_index (scenario->events, i)));
   for (guint i = 0; i < scenario->expects->len; i++)
     {
       const DkExpect *expect = g_ptr_array_index (scenario->expects, i);
-      DkExpect *expect_copy = g_memdup2 (expect, sizeof *expect);
+      DkExpect *expect_copy = g_new (DkExpect, 1);
+      *expect_copy = *expect;
       expect_copy->metric = g_strdup (expect->metric);
       g_ptr_array_add (expects, expect_copy);
     }
@@ -382,7 +386,7 @@ parse_pair_override (DkScenario *scenario, const Statement *statement, GError **
           return FALSE;
         }
       if (strcmp (key, "latency") == 0)
-        ok = link.has_latency = dk_dist_parse (value, &link.latency, error);
+        ok = link.has_latency = dk_parse_latency (value, &link.latency, error);
       else if (strcmp (key, "loss") == 0)
         ok = link.has_loss = dk_parse_probability (value, &link.loss, error);
       else if (strcmp (key, "dup") == 0)
@@ -400,7 +404,9 @@ parse_pair_override (DkScenario *scenario, const Statement *statement, GError **
           return FALSE;
         }
     }
-  g_ptr_array_add (scenario->network.links, g_memdup2 (&link, sizeof link));
+  DkLinkSpec *stored = g_new (DkLinkSpec, 1);
+  *stored = link;
+  g_ptr_array_add (scenario->network.links, stored);
   return TRUE;
 }
 
@@ -507,7 +513,9 @@ parse_expect (DkScenario *scenario, const Statement *statement, GError **error)
       return FALSE;
     }
   expect.metric = g_strdup (metric);
-  g_ptr_array_add (scenario->expects, g_memdup2 (&expect, sizeof expect));
+  DkExpect *stored = g_new (DkExpect, 1);
+  *stored = expect;
+  g_ptr_array_add (scenario->expects, stored);
   return TRUE;
 }
 

@@ -61,8 +61,9 @@ dk_event_kind_name (DkEventKind kind)
 
 /* ---- members and groups ---------------------------------------------------- */
 
-/* Largest number a node or datacenter name may carry. */
-#define MAX_MEMBER_NUMBER 1000000u
+/* Largest number a node or datacenter name may carry (the most nodes a
+ * cluster may have). */
+#define MAX_MEMBER_NUMBER 10000u
 
 gboolean
 dk_group_member_parse (const char *text, DkGroupMember *out)
@@ -237,7 +238,7 @@ parse_latency (DkEvent *event, char **args, guint n_args, GError **error)
 {
   if (!expect_args (n_args, 1, event, error))
     return FALSE;
-  if (!dk_dist_parse (args[0], &event->latency, error))
+  if (!dk_parse_latency (args[0], &event->latency, error))
     {
       g_prefix_error (error, "latency: ");
       return FALSE;

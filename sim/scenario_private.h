@@ -58,6 +58,8 @@ void dk_scenario_apply_defaults (DkScenario *scenario);
 /* Value syntax shared with events and links; errors say what was expected. */
 gboolean dk_parse_probability (const char *text, double *out, GError **error);
 gboolean dk_parse_rate (const char *text, double *out_per_s, GError **error);
+/* dk_dist_parse, with its message moved into DK_SCENARIO_ERROR. */
+gboolean dk_parse_latency (const char *text, DkDist *out, GError **error);
 
 /* ---- events (scenario_events.c) ---------------------------------------- */
 

@@ -192,6 +192,26 @@ dk_parse_rate (const char *text, double *out_per_s, GError **error)
   return TRUE;
 }
 
+gboolean
+dk_parse_latency (const char *text, DkDist *out, GError **error)
+{
+  g_autoptr (GError) dist_error = NULL;
+  if (dk_dist_parse (text, out, &dist_error))
+    return TRUE;
+  g_set_error_literal (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX, dist_error->message);
+  return FALSE;
+}
+
+static gboolean
+parse_key_dist (const char *text, DkKeyDistSpec *out, GError **error)
+{
+  g_autoptr (GError) dist_error = NULL;
+  if (dk_key_dist_spec_parse (text, out, &dist_error))
+    return TRUE;
+  g_set_error_literal (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX, dist_error->message);
+  return FALSE;
+}
+
 /* Whole bytes with an optional binary suffix: 512, 512b, 64k, 64kb, 64KiB, 1m, 2g. */
 static gboolean
 parse_bytes (const char *text, guint64 *out)
@@ -289,15 +309,16 @@ parse_value (const DkSettingDescriptor *setting, const char *text, SettingValue 
       G_GNUC_FALLTHROUGH;
     case SETTING_DURATION:
       {
+        const char *or_off = setting->type == SETTING_DURATION_OR_OFF ? " (or off)" : "";
         const char *problem = dk_duration_problem (text, &out->duration_us);
-        if (problem == NULL && out->duration_us >= setting->min)
-          return TRUE;
-        g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
-                     "expected a duration such as 10ms or 1.5s%s%s, got '%s': %s",
-                     setting->min > 0 ? " (more than zero)" : "",
-                     setting->type == SETTING_DURATION_OR_OFF ? ", or off" : "", text,
-                     problem != NULL ? problem : "too short");
-        return FALSE;
+        if (problem != NULL)
+          g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
+                       "expected a duration such as 10ms or 1.5s%s, got '%s': %s", or_off, text,
+                       problem);
+        else if (out->duration_us < setting->min)
+          g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
+                       "expected a duration above zero%s, got '%s'", or_off, text);
+        return problem == NULL && out->duration_us >= setting->min;
       }
     case SETTING_BYTES:
       if (!parse_bytes (text, &out->whole) || out->whole < (guint64) setting->min
@@ -309,9 +330,9 @@ parse_value (const DkSettingDescriptor *setting, const char *text, SettingValue 
     case SETTING_RATE:
       return dk_parse_rate (text, &out->number, error);
     case SETTING_DIST:
-      return dk_dist_parse (text, &out->dist, error);
+      return dk_parse_latency (text, &out->dist, error);
     case SETTING_KEY_DIST:
-      return dk_key_dist_spec_parse (text, &out->key_dist, error);
+      return parse_key_dist (text, &out->key_dist, error);
     case SETTING_CHOICE:
       out->choice = choice_index (setting->choices, text);
       if (out->choice < 0)

@@ -29,18 +29,14 @@ sweep_values_parse (const char *text, GError **error)
                        DK_SCENARIO_MAX_SWEEP_RUNS, text);
           return NULL;
         }
-      GStrvBuilder *builder = g_strv_builder_new ();
+      GPtrArray *values = g_ptr_array_new ();
       for (guint64 v = low; v <= high; v++)
-        {
-          g_autofree char *value = g_strdup_printf ("%" G_GUINT64_FORMAT, v);
-          g_strv_builder_add (builder, value);
-        }
-      GStrv values = g_strv_builder_end (builder);
-      g_strv_builder_unref (builder);
-      return values;
+        g_ptr_array_add (values, g_strdup_printf ("%" G_GUINT64_FORMAT, v));
+      g_ptr_array_add (values, NULL);
+      return (GStrv) g_ptr_array_free (values, FALSE);
     }
 
-  GStrvBuilder *builder = g_strv_builder_new ();
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
   int depth = 0;
   const char *start = text;
   for (const char *p = text;; p++)
@@ -53,21 +49,20 @@ sweep_values_parse (const char *text, GError **error)
         {
           if (p == start)
             {
-              g_strv_builder_unref (builder);
+              g_ptr_array_unref (values);
               g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
                            "expected values separated by single commas, got '%s'", text);
               return NULL;
             }
-          g_autofree char *value = g_strndup (start, (gsize) (p - start));
-          g_strv_builder_add (builder, value);
+          g_ptr_array_add (values, g_strndup (start, (gsize) (p - start)));
           start = p + 1;
         }
       if (*p == '\0')
         break;
     }
-  GStrv values = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return values;
+  g_ptr_array_add (values, NULL);
+  g_ptr_array_set_free_func (values, NULL);
+  return (GStrv) g_ptr_array_free (values, FALSE);
 }
 
 /* Add one KEY=VALUES sweep from WORD, checking the key and every value. */

@@ -60,21 +60,19 @@ static gboolean
 validate_cluster (const DkScenario *scenario, GError **error)
 {
   const DkClusterSpec *cluster = &scenario->cluster;
-  const char *problem = NULL;
-  g_autofree char *detail = NULL;
+  g_autofree char *problem = NULL;
   if (cluster->n > cluster->nodes)
-    detail = g_strdup_printf ("n=%u is more replicas than nodes=%u", cluster->n, cluster->nodes);
+    problem = g_strdup_printf ("n=%u is more replicas than nodes=%u", cluster->n, cluster->nodes);
   else if (cluster->r > cluster->n)
-    detail = g_strdup_printf ("r=%u must not exceed n=%u", cluster->r, cluster->n);
+    problem = g_strdup_printf ("r=%u must not exceed n=%u", cluster->r, cluster->n);
   else if (cluster->w > cluster->n)
-    detail = g_strdup_printf ("w=%u must not exceed n=%u", cluster->w, cluster->n);
+    problem = g_strdup_printf ("w=%u must not exceed n=%u", cluster->w, cluster->n);
   else if (cluster->dcs > cluster->nodes)
-    detail = g_strdup_printf ("dcs=%u is more datacenters than nodes=%u", cluster->dcs,
-                              cluster->nodes);
+    problem = g_strdup_printf ("dcs=%u is more datacenters than nodes=%u", cluster->dcs,
+                               cluster->nodes);
   else if (cluster->ring == DK_SCENARIO_RING_PARTITIONS && cluster->partitions < cluster->nodes)
-    detail = g_strdup_printf ("partitions=%u must be at least nodes=%u with ring=partitions",
-                              cluster->partitions, cluster->nodes);
-  problem = detail;
+    problem = g_strdup_printf ("partitions=%u must be at least nodes=%u with ring=partitions",
+                               cluster->partitions, cluster->nodes);
   if (problem == NULL)
     return TRUE;
   dk_scenario_error_at (error, scenario, scenario->cluster_line, DK_SCENARIO_ERROR_INVALID,
@@ -185,7 +183,8 @@ validate_events (const DkScenario *scenario, GError **error)
           const DkGroup *target = g_ptr_array_index (event->groups, 0);
           guint node = g_array_index (target, DkGroupMember, 0).number;
           gboolean joining = event->kind == DK_EVENT_JOIN;
-          if (member[node] == joining)
+          /* A join names at most max_node by definition; a leave may not. */
+          if (node > max_node || member[node] == joining)
             {
               dk_scenario_error_at (error, scenario, event->line, DK_SCENARIO_ERROR_INVALID,
                                     "%s n%u: n%u is %s a member then", name, node, node,

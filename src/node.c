@@ -53,6 +53,7 @@ struct _DkNode
   guint8      *auth_key;        /* owned copy of config.auth_key */
   DkEnv        env;
   const DkRing *ring;
+  DkNodeId     actor;           /* clock entries are ours under this id */
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
@@ -375,9 +376,8 @@ static DkVclock *
 new_version_clock (DkNode *node, const GPtrArray *local, const DkVclock *context)
 {
   DkVclock *clock = context != NULL ? dk_vclock_copy (context) : dk_vclock_new ();
-  guint64 floor = MAX (own_counter (local, node->config.id),
-                       dk_vclock_get (clock, node->config.id));
-  dk_vclock_increment_past (clock, node->config.id, floor, node_now (node));
+  guint64 floor = MAX (own_counter (local, node->actor), dk_vclock_get (clock, node->actor));
+  dk_vclock_increment_past (clock, node->actor, floor, node_now (node));
   if (node->config.vclock_prune_entries > 0)
     dk_vclock_prune (clock, node->config.vclock_prune_entries);
   return clock;
@@ -413,6 +413,7 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
       else
         {
           node->stats.store_errors++;
+          node_log (node, DK_LOG_WARNING, "store put failed: %s", put_error->message);
           gboolean too_large = g_error_matches (put_error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE);
           record_reply (request, i, too_large ? DK_WIRE_STATUS_TOO_LARGE
                                               : DK_WIRE_STATUS_STORAGE_ERROR, NULL);
@@ -595,6 +596,7 @@ on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
   if (!dk_store_put (node->env.store, write->key, write->siblings, node_now (node), NULL, &error))
     {
       node->stats.store_errors++;
+      node_log (node, DK_LOG_WARNING, "store put failed: %s", error->message);
       status = g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
                ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
     }
@@ -663,6 +665,23 @@ dk_node_config_init (DkNodeConfig *config)
   };
 }
 
+/* The actor id recorded in STORE, or a new one recorded now. */
+static gboolean
+load_actor (const DkNodeConfig *config, DkStore *store, DkNodeId *actor, GError **error)
+{
+  gint64 stored = 0;
+  gboolean found = FALSE;
+  if (!dk_store_meta_get (store, "actor", &stored, &found, error))
+    return FALSE;
+  if (found && stored > 0 && stored <= G_MAXUINT32 && (stored & (DK_NODE_ID_LIMIT - 1)) == config->id)
+    {
+      *actor = (DkNodeId) stored;
+      return TRUE;
+    }
+  *actor = config->id | ((DkNodeId) config->incarnation << 20);
+  return dk_store_meta_set (store, "actor", *actor, error);
+}
+
 DkNode *
 dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, GError **error)
 {
@@ -683,7 +702,18 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
                    "node %u is not a member of the ring", config->id);
       return NULL;
     }
+  if (config->id == DK_NODE_NONE || config->id >= DK_NODE_ID_LIMIT || config->incarnation >= 4096)
+    {
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                   "node %u: ids must be 1..%u and incarnations 0..4095", config->id,
+                   DK_NODE_ID_LIMIT - 1);
+      return NULL;
+    }
+  DkNodeId actor;
+  if (!load_actor (config, env->store, &actor, error))
+    return NULL;
   DkNode *node = g_new0 (DkNode, 1);
+  node->actor = actor;
   node->config = *config;
   if (config->auth_key != NULL && config->auth_key_len > 0)
     node->auth_key = g_memdup2 (config->auth_key, config->auth_key_len);
@@ -741,6 +771,12 @@ DkNodeId
 dk_node_id (const DkNode *node)
 {
   return node->config.id;
+}
+
+DkNodeId
+dk_node_actor (const DkNode *node)
+{
+  return node->actor;
 }
 
 const DkNodeStats *

@@ -24,6 +24,13 @@
  *   coordinators' versions becomes a sibling.  DELETE writes a tombstone the
  *   same way.  Clocks are pruned past vclock_prune_entries.
  *
+ *   Actors.  A node's clock entries are not keyed by its node id but by an
+ *   actor id kept in its store: node id + (incarnation << 20), chosen when
+ *   the store is new.  A node that lost its disk comes back with a new
+ *   incarnation, so its new writes are never mistaken for (and silently
+ *   discarded as) the old versions it no longer remembers issuing.  The
+ *   simulator passes the number of wipes; the daemon a random number.
+ *
  *   Reads return the reconciled set of every reply, tombstones included
  *   (status NOT_FOUND when only tombstones or nothing remain), and the
  *   context: the merge of all their clocks.  With read_repair, once every
@@ -57,6 +64,7 @@ typedef struct
   gboolean read_repair;         /* repair stale replicas seen by a read */
   guint    vclock_prune_entries;/* prune clocks past this size (0: never) */
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
+  guint    incarnation;         /* 0..4095: names this node's actor when its store is new */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;
@@ -100,6 +108,12 @@ void dk_node_free (DkNode *node);
 void dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len);
 
 DkNodeId dk_node_id (const DkNode *node);
+
+/* The actor id this node's vector clock entries carry. */
+DkNodeId dk_node_actor (const DkNode *node);
+
+/* Node ids must stay below this for actor ids to be unique. */
+#define DK_NODE_ID_LIMIT (1u << 20)
 const DkNodeStats *dk_node_stats (const DkNode *node);
 
 /* Requests this node coordinates or proxies right now. */

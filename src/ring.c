@@ -135,7 +135,8 @@ rebuild_random_tokens (DkRing *ring)
       for (guint v = 0; v < vnodes; v++)
         entries[n++] = (VnodeEntry) { dk_hash64_seeded (node->name, name_len, v), i, v };
     }
-  qsort (entries, n, sizeof *entries, vnode_entry_compare);
+  if (n > 1)
+    qsort (entries, n, sizeof *entries, vnode_entry_compare);
 
   ring->vnode_tokens = g_renew (DkToken, ring->vnode_tokens, n);
   ring->vnode_member = g_renew (guint32, ring->vnode_member, n);
@@ -354,7 +355,8 @@ dk_ring_add_nodes (DkRing *ring, const DkRingNode *nodes, guint n_nodes, GError 
 
   /* Join in ascending id order so the batch's order never matters. */
   g_autofree DkRingNode *sorted = g_memdup2 (nodes, sizeof (DkRingNode) * n_nodes);
-  qsort (sorted, n_nodes, sizeof (DkRingNode), compare_nodes_by_id);
+  if (n_nodes > 1)
+    qsort (sorted, n_nodes, sizeof (DkRingNode), compare_nodes_by_id);
   gsize promised = 0;
   for (guint i = 0; i < n_nodes; i++)
     {
@@ -634,6 +636,8 @@ dk_ring_equal (const DkRing *a, const DkRing *b)
           || strcmp (x->datacenter, y->datacenter) != 0 || strcmp (x->rack, y->rack) != 0)
         return FALSE;
     }
-  return memcmp (a->vnode_tokens, b->vnode_tokens, sizeof (DkToken) * a->vnode_count) == 0
-         && memcmp (a->vnode_member, b->vnode_member, sizeof (guint32) * a->vnode_count) == 0;
+  return a->vnode_count == 0
+         || (memcmp (a->vnode_tokens, b->vnode_tokens, sizeof (DkToken) * a->vnode_count) == 0
+             && memcmp (a->vnode_member, b->vnode_member,
+                        sizeof (guint32) * a->vnode_count) == 0);
 }

@@ -39,6 +39,17 @@
  *
  * Weight: a positive integer capacity (1 = a standard machine).
  *
+ * Movement.  With random tokens a join only inserts the joiner's vnodes
+ * and a leave only deletes the leaver's, so for every N (datacenters or
+ * not) a join makes the joiner the only node gaining any range and a
+ * leave takes ranges only from the leaver.  With equal partitions this
+ * holds exactly for primaries (N = 1).  For N > 1 a joiner first avoids
+ * partitions within 3 of one it already took, and a leaver's partition
+ * goes preferably to the owner of one of the 3 before it, which keeps
+ * data moving between two staying nodes to a sliver (< 0.03% of the ring
+ * measured at N = 3); with datacenters configured the partition table
+ * ignores them, so replica sets can shift more (use random tokens there).
+ *
  * The preference-list rule, in full.  Walk the vnodes clockwise from the
  * first vnode whose token is >= the key's token (wrapping), and pick
  * physical nodes in three passes, each restarting at that vnode and

@@ -12,15 +12,15 @@ G_DEFINE_QUARK (dk-store-error-quark, dk_store_error)
 static const char schema_sql[] =
   "CREATE TABLE kv ("
   "  token INTEGER NOT NULL, key BLOB NOT NULL, digest INTEGER NOT NULL,"
-  "  siblings BLOB NOT NULL, all_tombstones INTEGER NOT NULL,"
-  "  changed_us INTEGER NOT NULL, saved_bytes INTEGER NOT NULL,"
+  "  siblings BLOB NOT NULL, tombstoned_us INTEGER, saved_bytes INTEGER NOT NULL,"
   "  PRIMARY KEY (token, key)) WITHOUT ROWID;"
-  "CREATE INDEX kv_dead ON kv (changed_us) WHERE all_tombstones = 1;"
+  "CREATE INDEX kv_dead ON kv (tombstoned_us) WHERE tombstoned_us IS NOT NULL;"
   "CREATE TABLE hints ("
   "  id INTEGER PRIMARY KEY AUTOINCREMENT, owner INTEGER NOT NULL,"
   "  key BLOB NOT NULL, siblings BLOB NOT NULL, created_us INTEGER NOT NULL,"
   "  bytes INTEGER NOT NULL, UNIQUE (owner, key));"
-  "CREATE INDEX hints_by_age ON hints (owner, created_us, id);";
+  "CREATE INDEX hints_by_age ON hints (owner, created_us, id);"
+  "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* Every statement the store runs more than once, prepared at open. */
 static const struct
@@ -31,21 +31,21 @@ static const struct
 #define STATEMENT(field, sql) { G_STRUCT_OFFSET (DkStore, field), sql }
   STATEMENT (select_row, "SELECT siblings FROM kv WHERE token = ?1 AND key = ?2"),
   STATEMENT (upsert_row,
-             "INSERT INTO kv (token, key, digest, siblings, all_tombstones, changed_us,"
-             " saved_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+             "INSERT INTO kv (token, key, digest, siblings, tombstoned_us, saved_bytes)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
              " ON CONFLICT (token, key) DO UPDATE SET digest = excluded.digest,"
-             " siblings = excluded.siblings, all_tombstones = excluded.all_tombstones,"
-             " changed_us = excluded.changed_us, saved_bytes = excluded.saved_bytes"),
+             " siblings = excluded.siblings, tombstoned_us = excluded.tombstoned_us,"
+             " saved_bytes = excluded.saved_bytes"),
   STATEMENT (delete_row, "DELETE FROM kv WHERE token = ?1 AND key = ?2"),
   STATEMENT (scan_range,
              "SELECT token, key, digest FROM kv WHERE token >= ?1 AND token <= ?2"
              " ORDER BY token, key"),
   STATEMENT (select_dead,
-             "SELECT token, key FROM kv WHERE all_tombstones = 1 AND changed_us < ?1"
-             " ORDER BY changed_us"),
+             "SELECT token, key FROM kv WHERE tombstoned_us IS NOT NULL"
+             " AND tombstoned_us < ?1 ORDER BY tombstoned_us"),
   STATEMENT (delete_dead,
-             "DELETE FROM kv WHERE token = ?1 AND key = ?2 AND all_tombstones = 1"
-             " AND changed_us < ?3"),
+             "DELETE FROM kv WHERE token = ?1 AND key = ?2 AND tombstoned_us IS NOT NULL"
+             " AND tombstoned_us < ?3"),
   STATEMENT (totals,
              "SELECT count(*), ifnull(sum(length(key) + length(siblings)), 0),"
              " ifnull(sum(saved_bytes), 0) FROM kv"),
@@ -384,4 +384,48 @@ dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **erro
   dk_store_cache_clear (store->cache);
   dk_store_hints_reload (store, NULL);
   return FALSE;
+}
+
+/* ---- node metadata ---------------------------------------------------------- */
+
+gboolean
+dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *found,
+                   GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  *found = FALSE;
+  int rc = dk_store_sql_prepare (store, "SELECT value FROM meta WHERE name = ?1", &stmt);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+      rc = dk_store_sql_step (store, stmt);
+      if (rc == SQLITE_ROW)
+        {
+          *value = sqlite3_column_int64 (stmt, 0);
+          *found = TRUE;
+          rc = SQLITE_DONE;
+        }
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return dk_store_sql_fail (store, rc, "reading metadata", error);
+  return TRUE;
+}
+
+gboolean
+dk_store_meta_set (DkStore *store, const char *name, gint64 value, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = dk_store_sql_prepare (store, "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", &stmt);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (stmt, 2, value);
+      rc = dk_store_sql_step (store, stmt);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return dk_store_sql_fail (store, rc, "writing metadata", error);
+  return TRUE;
 }

@@ -31,11 +31,12 @@
  *   kv (token, key) PRIMARY KEY, WITHOUT ROWID — token is dk_hash64(key)
  *      with its top bit flipped and read as a signed 64-bit integer, so
  *      SQLite's signed order is the ring's unsigned order; digest (the
- *      set's digest, same trick), siblings (BLOB, below), all_tombstones
- *      (1 when every sibling is a tombstone), changed_us (NOW_US of the
- *      last write that changed the set), saved_bytes (what compression
- *      saved in this row).  A partial index on changed_us covers only
- *      all-tombstone rows, for collection.
+ *      set's digest as a signed integer), siblings (BLOB, below),
+ *      tombstoned_us (NULL while some sibling is live; when every sibling
+ *      is a tombstone, NOW_US of the last write that changed the set),
+ *      saved_bytes (what compression saved in this row).  A partial index
+ *      on tombstoned_us covers only all-tombstone rows, for collection.
+ *   meta   name -> integer: the node's own bookkeeping (dk_store_meta_*).
  *   hints  id (never reused), owner, key, siblings, created_us, bytes;
  *      unique (owner, key): a second hint for the same owner and key is
  *      merged into the first (it keeps its id and creation time).
@@ -182,6 +183,17 @@ gboolean dk_store_get_stats (DkStore *store, DkStoreStats *stats, GError **error
 /* Run PRAGMA integrity_check; DK_STORE_ERROR_CORRUPT with its first
  * complaint when the database is damaged. */
 gboolean dk_store_integrity_check (DkStore *store, GError **error);
+
+/* ---- node metadata ------------------------------------------------------ */
+
+/* A small durable name -> integer table for the node's own bookkeeping
+ * (e.g. the actor id its vector clock entries use).  *FOUND tells whether
+ * NAME was set; *VALUE is untouched when it was not. */
+gboolean dk_store_meta_get (DkStore *store, const char *name, gint64 *value,
+                            gboolean *found, GError **error);
+
+/* Set NAME to VALUE durably (inside a batch: when the batch commits). */
+gboolean dk_store_meta_set (DkStore *store, const char *name, gint64 value, GError **error);
 
 /* ---- hints (hinted handoff) --------------------------------------------- */
 

@@ -48,7 +48,7 @@ static void
 entry_free (CacheEntry *entry)
 {
   g_bytes_unref (entry->key);
-  g_ptr_array_unref (entry->siblings);
+  g_clear_pointer (&entry->siblings, g_ptr_array_unref);  /* NULL once taken */
   g_free (entry);
 }
 
@@ -101,6 +101,21 @@ dk_store_cache_lookup (DkStoreCache *cache, GBytes *key)
   g_queue_unlink (&cache->recency, &entry->link);
   g_queue_push_head_link (&cache->recency, &entry->link);
   return entry->siblings;
+}
+
+GPtrArray *
+dk_store_cache_take (DkStoreCache *cache, GBytes *key)
+{
+  CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
+  if (entry == NULL)
+    {
+      cache->misses++;
+      return NULL;
+    }
+  cache->hits++;
+  GPtrArray *siblings = g_steal_pointer (&entry->siblings);
+  entry_unlink (cache, entry);
+  return siblings;
 }
 
 void

@@ -21,6 +21,22 @@ bind_key (sqlite3_stmt *stmt, int token_index, GBytes *key)
   sqlite3_bind_blob (stmt, token_index + 1, data, (int) len, SQLITE_STATIC);
 }
 
+/* Refuse input about KEY: "key 'KEY': " then the formatted reason. */
+static gboolean
+refuse (GError **error, int code, GBytes *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+refuse (GError **error, int code, GBytes *key, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autofree char *shown = dk_store_key_display (key);
+  g_set_error (error, DK_STORE_ERROR, code, "key '%s': %s", shown, reason);
+  return FALSE;
+}
+
 gboolean
 dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
 {
@@ -38,14 +54,9 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
                    key_len, DK_KEY_MAX_BYTES);
       return FALSE;
     }
-  g_autofree char *shown = dk_store_key_display (key);
   if (siblings->len > DK_SIBLINGS_MAX)
-    {
-      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
-                   "key '%s': %u versions are over the limit of %u siblings (DK_SIBLINGS_MAX)",
-                   shown, siblings->len, DK_SIBLINGS_MAX);
-      return FALSE;
-    }
+    return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u versions are over the limit"
+                   " of %u siblings (DK_SIBLINGS_MAX)", siblings->len, DK_SIBLINGS_MAX);
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
@@ -54,27 +65,16 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
       gsize value_len = g_bytes_get_size (version->value);
       guint clock_entries = dk_vclock_size (version->clock);
       if (value_len > DK_VALUE_MAX_BYTES)
-        {
-          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
-                       "key '%s': value of %zu bytes is over the limit of %u bytes"
-                       " (DK_VALUE_MAX_BYTES)", shown, value_len, DK_VALUE_MAX_BYTES);
-          return FALSE;
-        }
+        return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "value of %zu bytes is over"
+                       " the limit of %u bytes (DK_VALUE_MAX_BYTES)", value_len,
+                       DK_VALUE_MAX_BYTES);
       if (version->tombstone && value_len != 0)
-        {
-          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
-                       "key '%s': a tombstone must have an empty value, got %zu bytes",
-                       shown, value_len);
-          return FALSE;
-        }
+        return refuse (error, DK_STORE_ERROR_INVALID, key, "a tombstone must have an"
+                       " empty value, got %zu bytes", value_len);
       if (clock_entries > DK_VCLOCK_MAX_ENTRIES)
-        {
-          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
-                       "key '%s': a clock of %u entries is over the limit of %u"
-                       " (DK_VCLOCK_MAX_ENTRIES)", shown, clock_entries,
+        return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "a clock of %u entries is"
+                       " over the limit of %u (DK_VCLOCK_MAX_ENTRIES)", clock_entries,
                        DK_VCLOCK_MAX_ENTRIES);
-          return FALSE;
-        }
     }
   return TRUE;
 }
@@ -122,9 +122,9 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
   bind_key (stmt, 1, key);
   sqlite3_bind_int64 (stmt, 3, (gint64) dk_siblings_digest (siblings));
   sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 5, all_tombstones);
-  sqlite3_bind_int64 (stmt, 6, now_us);
-  sqlite3_bind_int64 (stmt, 7, (gint64) saved);
+  if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
+    sqlite3_bind_int64 (stmt, 5, now_us);
+  sqlite3_bind_int64 (stmt, 6, (gint64) saved);
   int rc = dk_store_sql_step (store, stmt);
   dk_store_sql_done (stmt);
   if (rc != SQLITE_DONE)
@@ -145,9 +145,9 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
     *changed = FALSE;
   if (!dk_store_check_limits (key, incoming, error))
     return FALSE;
-  const GPtrArray *cached = dk_store_cache_lookup (store->cache, key);
-  g_autoptr(GPtrArray) siblings = cached != NULL ? dk_siblings_copy (cached)
-                                                 : read_row (store, key, error);
+  g_autoptr(GPtrArray) siblings = dk_store_cache_take (store->cache, key);
+  if (siblings == NULL)
+    siblings = read_row (store, key, error);
   if (siblings == NULL)
     return FALSE;
 
@@ -158,14 +158,9 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
   if (set_changed)
     {
       if (siblings->len > DK_SIBLINGS_MAX)
-        {
-          g_autofree char *shown = dk_store_key_display (key);
-          g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
-                       "key '%s': %u concurrent versions are over the limit of %u siblings"
-                       " (DK_SIBLINGS_MAX); nothing stored", shown, siblings->len,
-                       DK_SIBLINGS_MAX);
-          return FALSE;
-        }
+        return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
+                       " over the limit of %u siblings (DK_SIBLINGS_MAX); nothing stored",
+                       siblings->len, DK_SIBLINGS_MAX);
       if (!write_row (store, key, siblings, now_us, error))
         return FALSE;
     }

@@ -105,6 +105,11 @@ void dk_store_cache_free (DkStoreCache *cache);
  * call), or NULL; counts a hit or a miss and marks the entry recently used. */
 const GPtrArray *dk_store_cache_lookup (DkStoreCache *cache, GBytes *key);
 
+/* Like lookup, but the entry leaves the cache and its set is the caller's:
+ * a put modifies it and inserts it back once written, so a failed write
+ * leaves nothing stale behind and no copy is made. */
+GPtrArray *dk_store_cache_take (DkStoreCache *cache, GBytes *key);
+
 /* Cache SIBLINGS (ownership taken) for KEY, replacing any entry and
  * evicting least recently used ones to stay within the budget; a set
  * larger than the whole budget is not cached. */

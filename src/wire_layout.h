@@ -2,10 +2,11 @@
  *
  * Each message body is a C struct (wire.h) described by a DkWireLayout: an
  * ordered list of fields, each with its wire kind, its offset in the
- * struct and its limits.  One generic walker (wire_layout.c) encodes,
- * decodes, initialises, clears and compares any described struct, so a
- * new message type is a struct, a layout table and one line in the type
- * table of wire_messages.c — no new parsing code to get wrong.
+ * struct and its limits.  The field encodings live in wire_fields.c, and
+ * one generic walker (wire_layout.c) encodes, decodes, initialises,
+ * clears and compares any described struct, so a new message type is a
+ * struct, a layout table and one line in the type table of
+ * wire_messages.c — no new parsing code to get wrong.
  *
  * Error messages are built from the inside out with g_prefix_error: a
  * leaf says what is wrong ("12000 bytes exceeds the 9216-byte limit"),
@@ -72,7 +73,12 @@ typedef struct
   gsize         pos;
 } DkWireReader;
 
-/* Big-endian integers. */
+/* ---- field encodings (wire_fields.c) ----------------------------------------
+ * Writers append to OUT and refuse (GError) what breaks a limit; readers
+ * advance IN and refuse what is truncated, oversize or non-canonical.
+ * Neither names the field: the walker prefixes it. */
+
+/* Big-endian integers; a reader fails only when the bytes run out. */
 void dk_wire_put_u16 (GByteArray *out, guint16 value);
 void dk_wire_put_u32 (GByteArray *out, guint32 value);
 void dk_wire_put_u64 (GByteArray *out, guint64 value);
@@ -81,7 +87,43 @@ gboolean dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error);
 gboolean dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error);
 gboolean dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error);
 
-/* The walker: RECORD points at a struct described by LAYOUT. */
+/* A u8 that must be 0 or 1. */
+gboolean dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error);
+
+/* u16-length-prefixed bytes of MIN .. MAX bytes; NULL writes as empty.
+ * The reader returns a new GBytes. */
+gboolean dk_wire_put_bytes (GByteArray *out, GBytes *bytes, gsize min, gsize max,
+                            GError **error);
+gboolean dk_wire_get_bytes (DkWireReader *in, gsize min, gsize max, GBytes **bytes,
+                            GError **error);
+
+/* u16-length-prefixed UTF-8 without NUL, at most MAX bytes; NULL writes
+ * as "".  The reader returns a new string. */
+gboolean dk_wire_put_string (GByteArray *out, const char *text, gsize max, GError **error);
+gboolean dk_wire_get_string (DkWireReader *in, gsize max, char **text, GError **error);
+
+/* A presence byte and, when present, a dk_vclock_encode clock; NULL is
+ * absent.  The reader returns a new clock or leaves *CLOCK NULL. */
+gboolean dk_wire_put_optional_clock (GByteArray *out, const DkVclock *clock, GError **error);
+gboolean dk_wire_get_optional_clock (DkWireReader *in, DkVclock **clock, GError **error);
+
+/* A sibling set (count, then flags, clock and value per version); the
+ * reader appends new versions to SIBLINGS.  Errors start with ": " or
+ * "[i].field: " so they read after the field name. */
+gboolean dk_wire_put_siblings (GByteArray *out, const GPtrArray *siblings, GError **error);
+gboolean dk_wire_get_siblings (DkWireReader *in, GPtrArray *siblings, GError **error);
+
+/* Equality of what survives a round trip: NULL bytes equal empty ones;
+ * clocks entry by entry with timestamps; siblings in order. */
+gboolean dk_wire_bytes_equal (GBytes *a, GBytes *b);
+gboolean dk_wire_clocks_identical (const DkVclock *a, const DkVclock *b);
+gboolean dk_wire_siblings_identical (const GPtrArray *a, const GPtrArray *b);
+
+/* ---- the walker (wire_layout.c) ------------------------------------------------ */
+
+/* RECORD points at a struct described by LAYOUT.  Init creates its empty
+ * containers; clear frees what it owns; decode fills a freshly
+ * initialised record (clear it on failure too). */
 void dk_wire_layout_init (const DkWireLayout *layout, void *record);
 void dk_wire_layout_clear (const DkWireLayout *layout, void *record);
 gboolean dk_wire_layout_encode (const DkWireLayout *layout, const void *record,

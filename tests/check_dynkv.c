@@ -27,6 +27,7 @@ main (void)
   srunner_add_suite (runner, eventq_suite ());
   srunner_add_suite (runner, scenario_suite ());
   srunner_add_suite (runner, checkers_suite ());
+  srunner_add_suite (runner, net_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

@@ -230,6 +230,31 @@ END_TEST
 
 /* ---- versions and siblings ------------------------------------------------- */
 
+/* Metadata is absent until set, then survives a reopen with its last value. */
+START_TEST (store_meta_is_durable_and_last_write_wins)
+{
+  g_autofree char *path = test_path ("meta.db");
+  g_autoptr (GError) error = NULL;
+  gint64 value = 7;
+  gboolean found = TRUE;
+  DkStore *store = open_ok (path, NULL);
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, &error));
+  ck_assert (!found);
+  ck_assert_int_eq (value, 7);
+  ck_assert (dk_store_meta_set (store, "actor", 41, &error));
+  ck_assert (dk_store_meta_set (store, "actor", -42, &error));
+  dk_store_close (store);
+  store = open_ok (path, NULL);
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, &error));
+  ck_assert (found);
+  ck_assert_int_eq (value, -42);
+  ck_assert (dk_store_meta_get (store, "other", &value, &found, &error));
+  ck_assert (!found);
+  dk_store_close (store);
+  remove_db (path);
+}
+END_TEST
+
 START_TEST (store_concurrent_puts_become_siblings_and_context_resolves_them)
 {
   DkStore *store = open_ok (":memory:", NULL);
@@ -903,6 +928,7 @@ store_suite (void)
   tcase_add_checked_fixture (tc, make_test_dir, remove_test_dir);
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, store_reopen_returns_every_acknowledged_write);
+  tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
   tcase_add_test (tc, store_collects_tombstones_only_after_the_grace);
   tcase_add_test (tc, store_hints_are_bounded_durable_and_oldest_first);

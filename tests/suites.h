@@ -13,6 +13,7 @@ Suite *rng_suite (void);
 Suite *eventq_suite (void);
 Suite *scenario_suite (void);
 Suite *checkers_suite (void);
+Suite *net_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */

@@ -1,0 +1,564 @@
+/* dynkv.c — the command-line client of a dynkv cluster.
+ *
+ *   dynkv --node 127.0.0.1:7001 put KEY VALUE [--context HEX]
+ *   dynkv --node 127.0.0.1:7001 get KEY
+ *   dynkv --node 127.0.0.1:7001 delete KEY [--context HEX]
+ *   dynkv --node 127.0.0.1:7001 status
+ *   dynkv --peer 1=HOST:PORT --peer 2=... ring [KEY]
+ *
+ * A request is one datagram (signed when a key file is given) carrying a
+ * random client request id; the client waits for the CLIENT_REPLY with
+ * that id, resending the same request at most --retries times within
+ * --timeout-ms.  A resent put may be applied twice; the second version
+ * descends from the first at the same coordinator, so the value is the
+ * same.  Exit status: 0 ok, 1 not found, 2 usage error, 3 failure. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net_config.h"
+#include "ring.h"
+#include "vclock.h"
+#include "wire.h"
+
+enum
+{
+  EXIT_OK = 0,
+  EXIT_NOT_FOUND = 1,
+  EXIT_USAGE = 2,
+  EXIT_FAILED = 3
+};
+
+#define DEFAULT_TIMEOUT_MS 3000
+#define DEFAULT_RETRIES 1
+#define DEFAULT_VNODES 64
+#define DEFAULT_N 3
+
+typedef struct
+{
+  GSocket        *socket;
+  GSocketAddress *node;
+  const char     *node_text;
+  GBytes         *key;        /* cluster key, or NULL */
+  gint64          timeout_us; /* for the whole exchange */
+  guint           retries;
+  guint8         *buffer;
+} Client;
+
+/* What a reply must match to be ours. */
+typedef struct
+{
+  DkWireType type;
+  guint64    request_id;        /* PONG: the header id */
+  guint64    client_request_id; /* CLIENT_REPLY: the end-to-end id */
+} Expect;
+
+static guint64
+random_id (void)
+{
+  return ((guint64) g_random_int () << 32) | g_random_int ();
+}
+
+static const char *
+status_name (DkWireStatus status)
+{
+  static const char *const names[] = {
+    [DK_WIRE_STATUS_OK] = "ok",
+    [DK_WIRE_STATUS_NOT_FOUND] = "not found",
+    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable (quorum not met)",
+    [DK_WIRE_STATUS_TIMEOUT] = "timeout at the coordinator",
+    [DK_WIRE_STATUS_INVALID] = "invalid request",
+    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
+    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
+    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+  };
+  return (guint) status < G_N_ELEMENTS (names) ? names[status] : "unknown status";
+}
+
+static gboolean
+matches (const DkWireMessage *reply, const Expect *expect)
+{
+  if (reply->type != expect->type)
+    return FALSE;
+  if (reply->type == DK_WIRE_CLIENT_REPLY)
+    return reply->body.client_reply.client_request_id == expect->client_request_id;
+  return reply->request_id == expect->request_id;
+}
+
+static gboolean
+send_datagram (Client *client, const GByteArray *datagram, GError **error)
+{
+  gssize sent = g_socket_send_to (client->socket, client->node, (const gchar *) datagram->data,
+                                  datagram->len, NULL, error);
+  return sent >= 0;
+}
+
+/* Send REQUEST and wait for the reply EXPECT describes; NULL with an
+ * error after --timeout-ms.  Datagrams that are not ours, do not decode or
+ * fail authentication are ignored. */
+static DkWireMessage *
+exchange (Client *client, DkWireMessage *request, const Expect *expect, GError **error)
+{
+  g_autoptr (GByteArray) datagram = dk_wire_encode (request, error);
+  if (datagram == NULL)
+    return NULL;
+  if (client->key != NULL)
+    dk_wire_sign (datagram, g_bytes_get_data (client->key, NULL), g_bytes_get_size (client->key));
+
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + client->timeout_us;
+  gint64 interval = client->timeout_us / (client->retries + 1);
+  gint64 next_send = start;
+  guint sends = 0;
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      if (now >= deadline)
+        break;
+      if (now >= next_send && sends <= client->retries)
+        {
+          if (!send_datagram (client, datagram, error))
+            return NULL;
+          sends++;
+          next_send = start + interval * sends;
+        }
+      gint64 wake = sends <= client->retries ? MIN (next_send, deadline) : deadline;
+      g_autoptr (GError) wait_error = NULL;
+      if (!g_socket_condition_timed_wait (client->socket, G_IO_IN, MAX (wake - now, 1), NULL,
+                                          &wait_error))
+        continue;
+      g_autoptr (GError) receive_error = NULL;
+      gssize len = g_socket_receive (client->socket, (gchar *) client->buffer, 65536, NULL,
+                                     &receive_error);
+      if (len < 0)
+        continue;  /* e.g. ICMP port unreachable reported on a later receive */
+      if (client->key != NULL
+          && !dk_wire_verify (client->buffer, (gsize) len, g_bytes_get_data (client->key, NULL),
+                              g_bytes_get_size (client->key), NULL))
+        continue;
+      DkWireMessage *reply = dk_wire_decode (client->buffer, (gsize) len, NULL);
+      if (reply != NULL && matches (reply, expect))
+        return reply;
+      g_clear_pointer (&reply, dk_wire_message_free);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               "no answer from %s within %" G_GINT64_FORMAT " ms (%u sends)",
+               client->node_text, client->timeout_us / 1000, sends);
+  return NULL;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+/* VALUE for a terminal: as is when printable UTF-8, else C-escaped. */
+static char *
+printable (GBytes *value)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (value, &len);
+  gboolean plain = data == NULL || g_utf8_validate_len (data, len, NULL);
+  for (gsize i = 0; plain && i < len; i++)
+    plain = (guchar) data[i] >= 0x20 && data[i] != 0x7f;
+  if (plain)
+    return g_strndup (data != NULL ? data : "", len);
+  g_autofree char *nul_terminated = g_strndup (data, len);
+  if (strlen (nul_terminated) != len)
+    {
+      g_autofree char *hex = dk_net_hex_encode ((const guint8 *) data, len);
+      return g_strconcat ("hex:", hex, NULL);
+    }
+  return g_strescape (nul_terminated, NULL);
+}
+
+static char *
+context_hex (const DkVclock *context)
+{
+  g_autoptr (GByteArray) bytes = g_byte_array_new ();
+  dk_vclock_encode (context, bytes);
+  return dk_net_hex_encode (bytes->data, bytes->len);
+}
+
+static void
+print_siblings (const DkWireClientReply *reply)
+{
+  printf ("siblings %u\n", reply->siblings->len);
+  for (guint i = 0; i < reply->siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index (reply->siblings, i);
+      g_autofree char *clock = dk_vclock_to_string (version->clock);
+      g_autofree char *value = printable (version->value);
+      printf ("sibling %u/%u tombstone=%s clock=%s value=%s\n", i + 1, reply->siblings->len,
+              version->tombstone ? "yes" : "no", clock, version->tombstone ? "" : value);
+    }
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *context_hex;
+  gint        r, w;
+} RequestOptions;
+
+static gboolean
+check_key (const char *key, GError **error)
+{
+  gsize len = strlen (key);
+  if (len >= 1 && len <= DK_KEY_MAX_BYTES)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "the key is %" G_GSIZE_FORMAT " bytes; keys are 1 to %u bytes", len,
+               DK_KEY_MAX_BYTES);
+  return FALSE;
+}
+
+/* Check KEY, VALUE and OPTIONS locally; *CONTEXT gets the decoded --context. */
+static gboolean
+check_request (DkWireType type, const char *key, const char *value,
+               const RequestOptions *options, DkVclock **context, GError **error)
+{
+  if (!check_key (key, error))
+    return FALSE;
+  if (value != NULL && strlen (value) > DK_VALUE_MAX_BYTES)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the value is %" G_GSIZE_FORMAT " bytes; values are at most %u bytes",
+                   strlen (value), DK_VALUE_MAX_BYTES);
+      return FALSE;
+    }
+  if (options->r > 255 || options->w > 255)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--r and --w are at most 255");
+      return FALSE;
+    }
+  if (options->context_hex == NULL)
+    return TRUE;
+  if (type == DK_WIRE_GET)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--context belongs to put and delete, not get");
+      return FALSE;
+    }
+  g_autoptr (GBytes) bytes = dk_net_hex_decode (options->context_hex, error);
+  gsize len = 0, used = 0;
+  const guint8 *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
+  if (bytes == NULL || !dk_vclock_decode (data, len, &used, context, error) || used != len)
+    {
+      if (bytes != NULL && *context != NULL)
+        {
+          g_clear_pointer (context, dk_vclock_free);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "%" G_GSIZE_FORMAT " bytes left over", len - used);
+        }
+      g_prefix_error (error, "--context: not a context printed by 'dynkv get': ");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+client_request (Client *client, DkWireType type, const char *key, const char *value,
+                const RequestOptions *options)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkVclock) context = NULL;
+  if (!check_request (type, key, value, options, &context, &error))
+    {
+      g_printerr ("dynkv: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
+  request->request_id = random_id ();
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = random_id ();
+  body->key = g_bytes_new (key, strlen (key));
+  if (value != NULL)
+    body->value = g_bytes_new (value, strlen (value));
+  body->context = g_steal_pointer (&context);
+  body->r = (guint8) MAX (options->r, 0);
+  body->w = (guint8) MAX (options->w, 0);
+  Expect expect = { .type = DK_WIRE_CLIENT_REPLY, .client_request_id = body->client_request_id };
+  g_autoptr (DkWireMessage) reply = exchange (client, request, &expect, &error);
+  if (reply == NULL)
+    {
+      g_printerr ("dynkv: %s %s: %s\n", dk_wire_type_name (type), key, error->message);
+      return EXIT_FAILED;
+    }
+  const DkWireClientReply *answer = &reply->body.client_reply;
+  if (answer->status != DK_WIRE_STATUS_OK && answer->status != DK_WIRE_STATUS_NOT_FOUND)
+    {
+      g_printerr ("dynkv: %s %s: %s%s%s\n", dk_wire_type_name (type), key,
+                  status_name (answer->status), answer->reason[0] ? ": " : "", answer->reason);
+      return EXIT_FAILED;
+    }
+  if (type == DK_WIRE_GET)
+    {
+      if (answer->status == DK_WIRE_STATUS_NOT_FOUND)
+        g_printerr ("dynkv: get %s: not found%s\n", key,
+                    answer->siblings->len > 0 ? " (deleted)" : "");
+      print_siblings (answer);
+    }
+  else
+    printf ("ok\n");
+  if (answer->context != NULL)
+    {
+      g_autofree char *hex = context_hex (answer->context);
+      g_autofree char *clock = dk_vclock_to_string (answer->context);
+      if (type != DK_WIRE_GET)
+        printf ("clock=%s\n", clock);
+      printf ("context=%s\n", hex);
+    }
+  return answer->status == DK_WIRE_STATUS_OK ? EXIT_OK : EXIT_NOT_FOUND;
+}
+
+static int
+client_status (Client *client)
+{
+  g_autoptr (DkWireMessage) ping = dk_wire_message_new (DK_WIRE_PING);
+  ping->request_id = random_id ();
+  gint64 start = g_get_monotonic_time ();
+  ping->body.ping.timestamp_us = start;
+  Expect expect = { .type = DK_WIRE_PONG, .request_id = ping->request_id };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkWireMessage) pong = exchange (client, ping, &expect, &error);
+  if (pong == NULL)
+    {
+      g_printerr ("dynkv: status: %s\n", error->message);
+      return EXIT_FAILED;
+    }
+  gint64 rtt = g_get_monotonic_time () - pong->body.ping.timestamp_us;
+  printf ("node %u at %s: up, round trip %.3f ms\n", pong->sender, client->node_text,
+          (double) rtt / 1000.0);
+  return EXIT_OK;
+}
+
+static int
+client_ring (GArray *peers, gint n, gint vnodes, const char *key)
+{
+  g_autoptr (GError) error = NULL;
+  if (peers->len == 0)
+    {
+      g_printerr ("dynkv: ring needs the cluster's members: give every --peer ID=HOST:PORT "
+                  "(and --vnodes if the nodes use another than %d)\n", DEFAULT_VNODES);
+      return EXIT_USAGE;
+    }
+  if (n < 1 || n > (gint) DK_RING_MAX_REPLICAS)
+    {
+      g_printerr ("dynkv: --n must be from 1 to %u\n", DK_RING_MAX_REPLICAS);
+      return EXIT_USAGE;
+    }
+  if (key != NULL && !check_key (key, &error))
+    {
+      g_printerr ("dynkv: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  dk_net_peers_sort (peers);
+  g_autoptr (DkRing) ring = dk_net_ring_new (peers, (guint) vnodes, &error);
+  if (ring == NULL)
+    {
+      g_printerr ("dynkv: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  printf ("ring: %u nodes, %d vnodes each\n", peers->len, vnodes);
+  for (guint i = 0; i < peers->len; i++)
+    {
+      const DkNetPeer *peer = &g_array_index (peers, DkNetPeer, i);
+      printf ("node %u n%u %s owns %.1f%%\n", peer->id, peer->id, peer->address,
+              100.0 * dk_ring_owned_fraction (ring, peer->id));
+    }
+  if (key != NULL)
+    {
+      DkNodeId list[DK_RING_MAX_REPLICAS];
+      DkToken token = dk_ring_key_token (key, strlen (key));
+      guint count = dk_ring_preference_list (ring, token, (guint) n, list);
+      printf ("key %s token %016" G_GINT64_MODIFIER "x preference list:", key, token);
+      for (guint i = 0; i < count; i++)
+        printf (" %u", list[i]);
+      printf ("\n");
+    }
+  return EXIT_OK;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static gboolean
+open_client (Client *client, const char *node, GError **error)
+{
+  g_autoptr (GInetSocketAddress) address = dk_net_resolve (node, FALSE, error);
+  if (address == NULL)
+    return FALSE;
+  GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (address));
+  client->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+  if (client->socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (client->socket, FALSE);
+  g_autoptr (GInetAddress) any = g_inet_address_new_any (family);
+  g_autoptr (GSocketAddress) local = g_inet_socket_address_new (any, 0);
+  if (!g_socket_bind (client->socket, local, FALSE, error))
+    return FALSE;
+  client->node = G_SOCKET_ADDRESS (g_steal_pointer (&address));
+  client->node_text = node;
+  client->buffer = g_malloc (65536);
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  char *node = NULL, *key_file = NULL, *context_text = NULL;
+  char **peer_specs = NULL;
+  gint timeout_ms = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES, r = 0, w = 0;
+  gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
+  GOptionEntry entries[] = {
+    { "node", 'n', 0, G_OPTION_ARG_STRING, &node, "The node to ask", "HOST:PORT" },
+    { "timeout-ms", 't', 0, G_OPTION_ARG_INT, &timeout_ms,
+      "Give up after this long (default 3000)", "MS" },
+    { "retries", 0, 0, G_OPTION_ARG_INT, &retries,
+      "Resend an unanswered request this many times within the timeout (default 1)", "K" },
+    { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
+      "The cluster key, when the nodes use one (as dynkvd --key-file)", "FILE" },
+    { "context", 'c', 0, G_OPTION_ARG_STRING, &context_text,
+      "put/delete: the context=HEX a get printed; the write then supersedes what it read",
+      "HEX" },
+    { "r", 0, 0, G_OPTION_ARG_INT, &r, "get: read quorum for this request", "R" },
+    { "w", 0, 0, G_OPTION_ARG_INT, &w, "put/delete: write quorum for this request", "W" },
+    { "peer", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &peer_specs,
+      "ring: a cluster member, repeated for each", "ID=HOST:PORT" },
+    { "vnodes", 'v', 0, G_OPTION_ARG_INT, &vnodes,
+      "ring: virtual nodes per member, as the nodes use (default 64)", "V" },
+    { "replicas", 'N', 0, G_OPTION_ARG_INT, &n, "ring: replicas per key (default 3)", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("COMMAND [ARGUMENTS]");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_summary (context,
+    "Talk to a dynkv cluster.  Commands:\n"
+    "  put KEY VALUE      store VALUE under KEY (--context HEX to supersede a read)\n"
+    "  get KEY            print every sibling (value, clock, tombstone) and the context\n"
+    "  delete KEY         write a tombstone (--context HEX as for put)\n"
+    "  status             PING the node and print the round trip\n"
+    "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)");
+  g_option_context_set_description (context,
+    "Keys are 1 to 512 bytes, values at most 9216 bytes.  A value starting with '-'\n"
+    "goes after '--': dynkv --node H:P put KEY -- -5\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  not found (get of a missing or deleted key)\n"
+    "  2  usage error (bad arguments, key or value too large)\n"
+    "  3  failure: no answer in time, or the cluster reported an error");
+
+  Client client = { 0 };
+  g_autoptr (GError) error = NULL;
+  int status = EXIT_USAGE;
+  g_autoptr (GArray) peers = dk_net_peers_new ();
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    goto usage;
+  /* A "--" that GOption left in place ends the options; drop it. */
+  gboolean dash_dash = FALSE;
+  for (int i = 1; i < argc; i++)
+    {
+      if (!dash_dash && strcmp (argv[i], "--") == 0)
+        {
+          dash_dash = TRUE;
+          continue;
+        }
+      g_ptr_array_add (args, argv[i]);
+    }
+  if (args->len == 0)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "a command is needed: put, get, delete, status or ring");
+      goto usage;
+    }
+  const char *command = g_ptr_array_index (args, 0);
+  guint want_min, want_max;
+  if (strcmp (command, "put") == 0)
+    want_min = want_max = 3;
+  else if (strcmp (command, "get") == 0 || strcmp (command, "delete") == 0)
+    want_min = want_max = 2;
+  else if (strcmp (command, "status") == 0)
+    want_min = want_max = 1;
+  else if (strcmp (command, "ring") == 0)
+    want_min = 1, want_max = 2;
+  else
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "unknown command '%s' (put, get, delete, status, ring)", command);
+      goto usage;
+    }
+  if (args->len < want_min || args->len > want_max)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s takes %u argument%s, got %u", command, want_max - 1,
+                   want_max == 2 ? "" : "s", args->len - 1);
+      goto usage;
+    }
+  if (strcmp (command, "ring") == 0)
+    {
+      for (guint i = 0; peer_specs != NULL && peer_specs[i] != NULL; i++)
+        if (!dk_net_peers_add_spec (peers, peer_specs[i], &error))
+          goto usage;
+      status = client_ring (peers, n, vnodes,
+                            args->len > 1 ? g_ptr_array_index (args, 1) : NULL);
+      goto out;
+    }
+  if (node == NULL)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--node HOST:PORT is required");
+      goto usage;
+    }
+  if (timeout_ms < 1 || retries < 0 || retries > 100 || r < 0 || w < 0)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--timeout-ms must be >= 1, --retries 0 .. 100, --r and --w >= 0");
+      goto usage;
+    }
+  client.timeout_us = (gint64) timeout_ms * 1000;
+  client.retries = (guint) retries;
+  if (key_file != NULL)
+    {
+      client.key = dk_net_load_key_file (key_file, &error);
+      if (client.key == NULL)
+        goto usage;
+    }
+  if (!open_client (&client, node, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+        goto usage;
+      g_printerr ("dynkv: %s\n", error->message);
+      status = EXIT_FAILED;
+      goto out;
+    }
+  RequestOptions options = { .context_hex = context_text, .r = r, .w = w };
+  if (strcmp (command, "status") == 0)
+    status = client_status (&client);
+  else if (strcmp (command, "get") == 0)
+    status = client_request (&client, DK_WIRE_GET, g_ptr_array_index (args, 1), NULL, &options);
+  else if (strcmp (command, "delete") == 0)
+    status = client_request (&client, DK_WIRE_DELETE, g_ptr_array_index (args, 1), NULL,
+                             &options);
+  else
+    status = client_request (&client, DK_WIRE_PUT, g_ptr_array_index (args, 1),
+                             g_ptr_array_index (args, 2), &options);
+  goto out;
+
+usage:
+  g_printerr ("dynkv: %s\nTry 'dynkv --help'.\n", error->message);
+out:
+  if (client.socket != NULL)
+    g_socket_close (client.socket, NULL);
+  g_clear_object (&client.socket);
+  g_clear_object (&client.node);
+  g_clear_pointer (&client.key, g_bytes_unref);
+  g_free (client.buffer);
+  g_free (node);
+  g_free (key_file);
+  g_free (context_text);
+  g_strfreev (peer_specs);
+  return status;
+}

@@ -1,0 +1,475 @@
+/* dynkvd.c — the dynkv node daemon on the real UDP transport.
+ *
+ *   dynkvd --id 1 --listen 127.0.0.1:7001 --data /var/lib/dynkv/n1 \
+ *          --peer 1=127.0.0.1:7001 --peer 2=127.0.0.1:7002 --peer 3=127.0.0.1:7003
+ *
+ * Settings come from an optional GKeyFile (--config) and then from the
+ * flags, which override it.  Every member (this node included) goes into
+ * one ring built the same way on every node, so all compute the same
+ * preference lists.  The node runs on the default main context until
+ * SIGINT or SIGTERM; SIGUSR1 prints the counters, which are printed again
+ * on exit. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib-unix.h>
+
+#include "net/net_config.h"
+#include "net/udp_env.h"
+#include "node.h"
+#include "ring.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_VNODES 64
+
+/* Everything the daemon needs, after the file and the flags are merged.
+ * Numbers are -1 while unset. */
+typedef struct
+{
+  gint64   id;
+  char    *listen;
+  char    *data_dir;
+  GArray  *peers;          /* DkNetPeer */
+  gint     n, r, w;
+  gint     request_timeout_ms;
+  gint     vnodes;
+  GBytes  *key;
+  char    *log_level;
+  gint64   seed;           /* -1: random */
+} Settings;
+
+static void
+settings_clear (Settings *settings)
+{
+  g_free (settings->listen);
+  g_free (settings->data_dir);
+  g_clear_pointer (&settings->peers, g_array_unref);
+  g_clear_pointer (&settings->key, g_bytes_unref);
+  g_free (settings->log_level);
+}
+
+/* Replace (or add) PEER's entry in PEERS: a flag overrides the file. */
+static gboolean
+peers_set (GArray *peers, const char *spec, GError **error)
+{
+  g_autoptr (GArray) one = dk_net_peers_new ();
+  if (!dk_net_peers_add_spec (one, spec, error))
+    return FALSE;
+  const DkNetPeer *peer = &g_array_index (one, DkNetPeer, 0);
+  for (guint i = 0; i < peers->len; i++)
+    if (g_array_index (peers, DkNetPeer, i).id == peer->id)
+      {
+        g_array_remove_index (peers, i);
+        break;
+      }
+  return dk_net_peers_add (peers, peer->id, peer->address, error);
+}
+
+static gboolean
+file_int (GKeyFile *file, const char *group, const char *name, gint *out, GError **error)
+{
+  if (!g_key_file_has_key (file, group, name, NULL))
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  gint value = g_key_file_get_integer (file, group, name, &local);
+  if (local != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "[%s] %s: ", group, name);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
+file_string (GKeyFile *file, const char *group, const char *name, char **out)
+{
+  if (!g_key_file_has_key (file, group, name, NULL))
+    return TRUE;
+  g_free (*out);
+  *out = g_key_file_get_string (file, group, name, NULL);
+  return *out != NULL;
+}
+
+/* Read PATH's [node], [cluster] and [peers] into SETTINGS. */
+static gboolean
+load_config_file (Settings *settings, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) file = g_key_file_new ();
+  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  gint id = -1;
+  g_autofree char *key_hex = NULL, *key_file = NULL;
+  if (!file_int (file, "node", "id", &id, error)
+      || !file_string (file, "node", "listen", &settings->listen)
+      || !file_string (file, "node", "data", &settings->data_dir)
+      || !file_string (file, "node", "log_level", &settings->log_level)
+      || !file_int (file, "cluster", "n", &settings->n, error)
+      || !file_int (file, "cluster", "r", &settings->r, error)
+      || !file_int (file, "cluster", "w", &settings->w, error)
+      || !file_int (file, "cluster", "request_timeout_ms", &settings->request_timeout_ms, error)
+      || !file_int (file, "cluster", "vnodes", &settings->vnodes, error)
+      || !file_string (file, "cluster", "key", &key_hex)
+      || !file_string (file, "cluster", "key_file", &key_file))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  if (id >= 0)
+    settings->id = id;
+  if (key_hex != NULL && key_file != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: [cluster] has both key and key_file; keep one", path);
+      return FALSE;
+    }
+  if (key_hex != NULL)
+    settings->key = dk_net_parse_key_hex (key_hex, error);
+  else if (key_file != NULL)
+    {
+      /* A relative key file is found next to the config file. */
+      g_autofree char *dir = g_path_get_dirname (path);
+      g_autofree char *full = g_path_is_absolute (key_file) ? g_strdup (key_file)
+                              : g_build_filename (dir, key_file, NULL);
+      settings->key = dk_net_load_key_file (full, error);
+    }
+  if ((key_hex != NULL || key_file != NULL) && settings->key == NULL)
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  g_auto (GStrv) names = g_key_file_get_keys (file, "peers", NULL, NULL);
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    {
+      g_autofree char *address = g_key_file_get_string (file, "peers", names[i], NULL);
+      g_autofree char *spec = g_strdup_printf ("%s=%s", names[i], address ? address : "");
+      if (!peers_set (settings->peers, spec, error))
+        {
+          g_prefix_error (error, "%s: [peers]: ", path);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+check_range (const char *name, gint value, gint lo, gint hi, GError **error)
+{
+  if (value >= lo && value <= hi)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "%s must be from %d to %d, got %d", name, lo, hi, value);
+  return FALSE;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+typedef struct
+{
+  GMainLoop *loop;
+  DkNode    *node;
+  DkUdpEnv  *env;
+} Daemon;
+
+static void
+print_stats (const Daemon *state)
+{
+  const DkNodeStats *n = dk_node_stats (state->node);
+  const DkUdpEnvStats *u = dk_udp_env_stats (state->env);
+  fprintf (stderr,
+           "dynkvd: node %u counters:\n"
+           "  datagrams_received      %" G_GUINT64_FORMAT "\n"
+           "  dropped_malformed       %" G_GUINT64_FORMAT "\n"
+           "  dropped_unauthenticated %" G_GUINT64_FORMAT "\n"
+           "  dropped_unexpected      %" G_GUINT64_FORMAT "\n"
+           "  dropped_oversize        %" G_GUINT64_FORMAT "\n"
+           "  messages_sent           %" G_GUINT64_FORMAT "\n"
+           "  bytes_sent              %" G_GUINT64_FORMAT "\n"
+           "  send_failures           %" G_GUINT64_FORMAT "\n"
+           "  send_errors             %" G_GUINT64_FORMAT "\n"
+           "  unknown_destination     %" G_GUINT64_FORMAT "\n"
+           "  requests_coordinated    %" G_GUINT64_FORMAT "\n"
+           "  requests_forwarded      %" G_GUINT64_FORMAT "\n"
+           "  requests_succeeded      %" G_GUINT64_FORMAT "\n"
+           "  requests_failed         %" G_GUINT64_FORMAT "\n"
+           "  read_repairs_sent       %" G_GUINT64_FORMAT "\n"
+           "  store_errors            %" G_GUINT64_FORMAT "\n"
+           "  clients_seen            %" G_GUINT64_FORMAT "\n"
+           "  clients_evicted         %" G_GUINT64_FORMAT "\n",
+           dk_node_id (state->node), n->datagrams_received, n->dropped_malformed,
+           n->dropped_unauthenticated, n->dropped_unexpected, u->dropped_oversize,
+           n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
+           u->unknown_destination, n->requests_coordinated, n->requests_forwarded,
+           n->requests_succeeded, n->requests_failed, n->read_repairs_sent,
+           n->store_errors, u->clients_seen, u->clients_evicted);
+  fflush (stderr);
+}
+
+static gboolean
+on_stop_signal (gpointer data)
+{
+  Daemon *state = data;
+  g_main_loop_quit (state->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_stats_signal (gpointer data)
+{
+  print_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+run (const Settings *settings, DkLogLevel log_level)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkRing) ring = dk_net_ring_new (settings->peers, (guint) settings->vnodes, &error);
+  if (ring == NULL)
+    {
+      g_printerr ("dynkvd: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  DkUdpEnvConfig env_config;
+  dk_udp_env_config_init (&env_config);
+  env_config.id = (DkNodeId) settings->id;
+  env_config.listen = settings->listen;
+  env_config.data_dir = settings->data_dir;
+  env_config.have_seed = settings->seed >= 0;
+  env_config.seed = (guint64) MAX (settings->seed, 0);
+  env_config.log_level = log_level;
+  g_autoptr (DkUdpEnv) env = dk_udp_env_new (&env_config, &error);
+  if (env == NULL)
+    {
+      g_printerr ("dynkvd: node %" G_GINT64_FORMAT ": %s\n", settings->id, error->message);
+      return EXIT_FAILURE;
+    }
+  for (guint i = 0; i < settings->peers->len; i++)
+    {
+      const DkNetPeer *peer = &g_array_index (settings->peers, DkNetPeer, i);
+      if (!dk_udp_env_add_peer (env, peer->id, peer->address, &error))
+        {
+          g_printerr ("dynkvd: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+    }
+
+  DkNodeConfig config;
+  dk_node_config_init (&config);
+  config.id = (DkNodeId) settings->id;
+  if (settings->n >= 0)
+    config.n = (guint) settings->n;
+  if (settings->r >= 0)
+    config.r = (guint) settings->r;
+  if (settings->w >= 0)
+    config.w = (guint) settings->w;
+  if (settings->request_timeout_ms >= 0)
+    config.request_timeout_us = (gint64) settings->request_timeout_ms * 1000;
+  if (settings->key != NULL)
+    config.auth_key = g_bytes_get_data (settings->key, &config.auth_key_len);
+  g_autoptr (DkNode) node = dk_node_new (&config, dk_udp_env_get (env), ring, &error);
+  if (node == NULL)
+    {
+      g_printerr ("dynkvd: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  dk_udp_env_set_node (env, node);
+
+  Daemon state = { .loop = g_main_loop_new (NULL, FALSE), .node = node, .env = env };
+  guint sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
+  guint sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
+  guint sigusr1 = g_unix_signal_add (SIGUSR1, on_stats_signal, &state);
+
+  g_autofree char *line =
+    g_strdup_printf ("dynkvd %s: node=%u listening on %s, %u members, N=%u R=%u W=%u, "
+                     "timeout %" G_GINT64_FORMAT " ms, %s, data %s",
+                     PACKAGE_VERSION, config.id, dk_udp_env_address (env), settings->peers->len,
+                     config.n, config.r, config.w, config.request_timeout_us / 1000,
+                     config.auth_key != NULL ? "authenticated" : "no authentication",
+                     settings->data_dir);
+  const DkEnv *log_env = dk_udp_env_get (env);
+  log_env->log (log_env->user_data, DK_LOG_INFO, line);
+
+  g_main_loop_run (state.loop);
+
+  log_env->log (log_env->user_data, DK_LOG_INFO, "stopping: closing the store");
+  print_stats (&state);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+  g_source_remove (sigusr1);
+  g_main_loop_unref (state.loop);
+  dk_udp_env_set_node (env, NULL);
+  g_clear_pointer (&node, dk_node_free);
+  g_clear_pointer (&env, dk_udp_env_free);
+  return EXIT_SUCCESS;
+}
+
+int
+main (int argc, char **argv)
+{
+  Settings settings = {
+    .id = -1, .n = -1, .r = -1, .w = -1, .request_timeout_ms = -1, .vnodes = -1,
+    .seed = -1, .peers = dk_net_peers_new (),
+  };
+  char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
+  char *log_level_text = NULL;
+  char **peer_specs = NULL;
+  gint64 id = -1, seed = -1;
+  gint n = -1, r = -1, w = -1, timeout_ms = -1, vnodes = -1;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
+      "Read settings from FILE ([node], [cluster], [peers]); flags override it", "FILE" },
+    { "id", 'i', 0, G_OPTION_ARG_INT64, &id, "This node's id (1, 2, ...)", "N" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &listen_address,
+      "UDP address to bind (default: this node's --peer address)", "HOST:PORT" },
+    { "peer", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &peer_specs,
+      "A cluster member, repeated for each (this node may be listed too)", "ID=HOST:PORT" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data,
+      "Data directory; the store is DIR/node.db", "DIR" },
+    { "n", 0, 0, G_OPTION_ARG_INT, &n, "Replicas per key (default 3)", "N" },
+    { "r", 0, 0, G_OPTION_ARG_INT, &r, "Default read quorum (default 2)", "R" },
+    { "w", 0, 0, G_OPTION_ARG_INT, &w, "Default write quorum (default 2)", "W" },
+    { "request-timeout-ms", 't', 0, G_OPTION_ARG_INT, &timeout_ms,
+      "A coordinator gives up after this (default 1000)", "MS" },
+    { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
+      "Cluster key (hex text, or raw bytes) for HMAC-SHA256 on every datagram; "
+      "clients need it too", "FILE" },
+    { "vnodes", 'v', 0, G_OPTION_ARG_INT, &vnodes,
+      "Virtual nodes per member (default 64; the same on every node)", "V" },
+    { "log-level", 'L', 0, G_OPTION_ARG_STRING, &log_level_text,
+      "error, warning, info (default) or debug", "LEVEL" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &seed,
+      "Seed of the node's random stream (default: from /dev/urandom)", "S" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("— a dynkv storage node");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Every node must be given the same members (--peer or [peers]) and --vnodes,\n"
+    "so that all compute the same ring.  SIGINT or SIGTERM stops the node and closes\n"
+    "its store; SIGUSR1 prints its counters to stderr.\n"
+    "\n"
+    "Config file example:\n"
+    "  [node]\n  id=1\n  listen=127.0.0.1:7001\n  data=/var/lib/dynkv/n1\n"
+    "  [cluster]\n  n=3\n  r=2\n  w=2\n  request_timeout_ms=1000\n"
+    "  key_file=cluster.key   # or key=<hex>\n"
+    "  [peers]\n  1=127.0.0.1:7001\n  2=127.0.0.1:7002\n  3=127.0.0.1:7003\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.");
+
+  g_autoptr (GError) error = NULL;
+  int status = EXIT_USAGE;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    goto usage;
+  if (argc > 1)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "unexpected argument '%s'", argv[1]);
+      goto usage;
+    }
+  if (config_path != NULL && !load_config_file (&settings, config_path, &error))
+    goto usage;
+
+  /* Flags override the file. */
+  if (id >= 0)
+    settings.id = id;
+  if (listen_address != NULL)
+    {
+      g_free (settings.listen);
+      settings.listen = g_strdup (listen_address);
+    }
+  if (data != NULL)
+    {
+      g_free (settings.data_dir);
+      settings.data_dir = g_strdup (data);
+    }
+  if (log_level_text != NULL)
+    {
+      g_free (settings.log_level);
+      settings.log_level = g_strdup (log_level_text);
+    }
+  if (n >= 0)
+    settings.n = n;
+  if (r >= 0)
+    settings.r = r;
+  if (w >= 0)
+    settings.w = w;
+  if (timeout_ms >= 0)
+    settings.request_timeout_ms = timeout_ms;
+  if (vnodes >= 0)
+    settings.vnodes = vnodes;
+  if (seed >= 0)
+    settings.seed = seed;
+  if (key_file != NULL)
+    {
+      g_clear_pointer (&settings.key, g_bytes_unref);
+      settings.key = dk_net_load_key_file (key_file, &error);
+      if (settings.key == NULL)
+        goto usage;
+    }
+  for (guint i = 0; peer_specs != NULL && peer_specs[i] != NULL; i++)
+    if (!peers_set (settings.peers, peer_specs[i], &error))
+      goto usage;
+
+  if (settings.id < 1 || settings.id > G_MAXUINT32)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--id N (1 .. %u) is required", G_MAXUINT32);
+      goto usage;
+    }
+  if (settings.data_dir == NULL)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--data DIR is required");
+      goto usage;
+    }
+  const DkNetPeer *self = NULL;
+  for (guint i = 0; i < settings.peers->len; i++)
+    if (g_array_index (settings.peers, DkNetPeer, i).id == settings.id)
+      self = &g_array_index (settings.peers, DkNetPeer, i);
+  if (settings.listen == NULL && self != NULL)
+    settings.listen = g_strdup (self->address);
+  if (settings.listen == NULL)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--listen HOST:PORT is required (or list this node with --peer %"
+                   G_GINT64_FORMAT "=HOST:PORT)", settings.id);
+      goto usage;
+    }
+  if (self == NULL && !dk_net_peers_add (settings.peers, (DkNodeId) settings.id,
+                                         settings.listen, &error))
+    goto usage;
+  dk_net_peers_sort (settings.peers);
+  if (settings.vnodes < 0)
+    settings.vnodes = DEFAULT_VNODES;
+  DkLogLevel log_level = DK_LOG_INFO;
+  if ((settings.log_level != NULL && !dk_log_level_parse (settings.log_level, &log_level, &error))
+      || !check_range ("--vnodes", settings.vnodes, 1, 65536, &error)
+      || (settings.n >= 0 && !check_range ("--n", settings.n, 1, DK_RING_MAX_REPLICAS, &error))
+      || (settings.r >= 0 && !check_range ("--r", settings.r, 1, DK_RING_MAX_REPLICAS, &error))
+      || (settings.w >= 0 && !check_range ("--w", settings.w, 1, DK_RING_MAX_REPLICAS, &error))
+      || (settings.request_timeout_ms >= 0
+          && !check_range ("--request-timeout-ms", settings.request_timeout_ms, 1, 3600000, &error)))
+    goto usage;
+
+  status = run (&settings, log_level);
+  goto out;
+
+usage:
+  g_printerr ("dynkvd: %s\nTry 'dynkvd --help'.\n", error->message);
+out:
+  settings_clear (&settings);
+  g_free (config_path);
+  g_free (key_file);
+  g_free (listen_address);
+  g_free (data);
+  g_free (log_level_text);
+  g_strfreev (peer_specs);
+  return status;
+}

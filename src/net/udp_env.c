@@ -1,0 +1,638 @@
+/* udp_env.c — the DkEnv on a UDP GSocket and a GMainContext; see udp_env.h.
+ *
+ * Three parts: the endpoint tables (peers by address and by id, clients
+ * in a bounded least-recently-heard table), the timer source (one GSource
+ * whose ready time is the earliest deadline, firing due timers in
+ * (deadline, id) order so equal deadlines fire in start order), and the
+ * receive source that reads every queued datagram and hands it to the
+ * node.  The socket is a GSocket, but the per-datagram path uses recvfrom
+ * and sendto on its descriptor with native addresses: no GObject is made
+ * per datagram, which keeps the environment's cost small next to a
+ * loopback round trip (see bench/bench_net.c). */
+#include "udp_env.h"
+
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "net_config.h"
+#include "rng.h"
+#include "wire.h"
+
+/* Room for any UDP payload, so the kernel never truncates silently and an
+ * oversize datagram is seen as such. */
+#define RECEIVE_BUFFER_BYTES 65536u
+/* Datagrams read per wake-up before the loop gets a turn for timers. */
+#define RECEIVE_BATCH 64
+/* Kernel socket buffers asked for (best effort): bursts of replies. */
+#define SOCKET_BUFFER_BYTES (4 << 20)
+
+typedef struct
+{
+  DkTimerId   id;
+  gint64      deadline_us;
+  DkTimerFunc func;
+  gpointer    data;
+} Timer;
+
+typedef struct
+{
+  GSource   source;
+  DkUdpEnv *env;
+} TimerSource;
+
+/* A native socket address, the key of the endpoint tables. */
+typedef struct
+{
+  socklen_t               len;
+  struct sockaddr_storage storage;
+} Address;
+
+/* A client endpoint; LINK sits in client_order (least recently heard first). */
+typedef struct
+{
+  DkEndpoint endpoint;
+  Address    address;
+  GList      link;
+} Client;
+
+struct _DkUdpEnv
+{
+  DkUdpEnvConfig config;     /* its strings are not kept */
+  DkEnv          env;
+  GMainContext  *context;
+  GSocket       *socket;
+  GSource       *receive_source;
+  GSource       *timer_source;
+  char          *address;
+  guint16        port;
+  DkStore       *store;
+  DkRng          rng;
+  DkNode        *node;
+  DkUdpEnvStats  stats;
+  FILE          *log_file;
+
+  int            fd;                /* the socket's descriptor */
+  GHashTable    *peer_ids;          /* Address* -> node id */
+  GHashTable    *peer_addresses;    /* node id -> Address*, owns them */
+  GHashTable    *clients_by_key;    /* Address* -> Client* */
+  GHashTable    *clients;           /* DkEndpoint* -> Client*, owns them */
+  GQueue         client_order;
+  guint64        next_client;
+
+  GSequence     *timers;            /* Timer*, by (deadline, id); owns them */
+  GHashTable    *timer_iters;       /* DkTimerId* -> GSequenceIter* */
+  DkTimerId      next_timer;
+
+  guint8        *buffer;
+};
+
+/* ---- logging --------------------------------------------------------------- */
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+const char *
+dk_log_level_name (DkLogLevel level)
+{
+  return (guint) level < G_N_ELEMENTS (level_names) ? level_names[level] : "?";
+}
+
+gboolean
+dk_log_level_parse (const char *text, DkLogLevel *level, GError **error)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (level_names); i++)
+    if (g_ascii_strcasecmp (text, level_names[i]) == 0)
+      {
+        *level = (DkLogLevel) i;
+        return TRUE;
+      }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "log level '%s': expected error, warning, info or debug", text);
+  return FALSE;
+}
+
+static void
+env_log (gpointer user_data, DkLogLevel level, const char *message)
+{
+  DkUdpEnv *env = user_data;
+  if (level > env->config.log_level)
+    return;
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S.%f");
+  fprintf (env->log_file, "%s %s %s\n", stamp, dk_log_level_name (level), message);
+  fflush (env->log_file);
+}
+
+static void udp_log (DkUdpEnv *env, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+udp_log (DkUdpEnv *env, DkLogLevel level, const char *format, ...)
+{
+  if (level > env->config.log_level)
+    return;
+  va_list args;
+  va_start (args, format);
+  g_autofree char *text = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_autofree char *line = g_strdup_printf ("node=%u udp %s", env->config.id, text);
+  env_log (env, level, line);
+}
+
+/* ---- endpoints ------------------------------------------------------------- */
+
+/* Addresses compare by family, port and IP (and IPv6 scope), never by
+ * padding bytes the kernel may or may not clear. */
+static guint
+address_hash (gconstpointer data)
+{
+  const Address *address = data;
+  const struct sockaddr *sa = (const struct sockaddr *) &address->storage;
+  if (sa->sa_family == AF_INET)
+    {
+      const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+      return in->sin_addr.s_addr * 31u + in->sin_port;
+    }
+  if (sa->sa_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+      guint hash = in6->sin6_port + in6->sin6_scope_id;
+      for (int i = 0; i < 16; i++)
+        hash = hash * 31u + in6->sin6_addr.s6_addr[i];
+      return hash;
+    }
+  return sa->sa_family;
+}
+
+static gboolean
+address_equal (gconstpointer a, gconstpointer b)
+{
+  const struct sockaddr *x = (const struct sockaddr *) &((const Address *) a)->storage;
+  const struct sockaddr *y = (const struct sockaddr *) &((const Address *) b)->storage;
+  if (x->sa_family != y->sa_family)
+    return FALSE;
+  if (x->sa_family == AF_INET)
+    {
+      const struct sockaddr_in *p = (const struct sockaddr_in *) x;
+      const struct sockaddr_in *q = (const struct sockaddr_in *) y;
+      return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
+    }
+  if (x->sa_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *p = (const struct sockaddr_in6 *) x;
+      const struct sockaddr_in6 *q = (const struct sockaddr_in6 *) y;
+      return p->sin6_port == q->sin6_port && p->sin6_scope_id == q->sin6_scope_id
+             && memcmp (&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
+    }
+  return FALSE;
+}
+
+static gboolean
+address_from_gio (GSocketAddress *gio, Address *address)
+{
+  memset (address, 0, sizeof *address);
+  gssize size = g_socket_address_get_native_size (gio);
+  if (size <= 0 || (gsize) size > sizeof address->storage
+      || !g_socket_address_to_native (gio, &address->storage, sizeof address->storage, NULL))
+    return FALSE;
+  address->len = (socklen_t) size;
+  return TRUE;
+}
+
+static void
+client_evict_oldest (DkUdpEnv *env)
+{
+  GList *oldest = g_queue_peek_head_link (&env->client_order);
+  Client *client = oldest->data;
+  g_queue_unlink (&env->client_order, oldest);
+  g_hash_table_remove (env->clients_by_key, &client->address);
+  env->stats.clients_evicted++;
+  g_hash_table_remove (env->clients, &client->endpoint);  /* frees CLIENT */
+}
+
+/* The endpoint of whoever sent from ADDRESS: a peer's node id, or a
+ * client endpoint, made up on first sight. */
+static DkEndpoint
+endpoint_for (DkUdpEnv *env, const Address *address)
+{
+  gpointer peer = g_hash_table_lookup (env->peer_ids, address);
+  if (peer != NULL)
+    return GPOINTER_TO_UINT (peer);
+  Client *client = g_hash_table_lookup (env->clients_by_key, address);
+  if (client != NULL)
+    {
+      g_queue_unlink (&env->client_order, &client->link);
+      g_queue_push_tail_link (&env->client_order, &client->link);
+      return client->endpoint;
+    }
+  client = g_new0 (Client, 1);
+  client->endpoint = DK_ENDPOINT_CLIENT_BASE + env->next_client++;
+  client->address = *address;
+  client->link.data = client;
+  g_hash_table_insert (env->clients_by_key, &client->address, client);
+  g_hash_table_insert (env->clients, &client->endpoint, client);
+  g_queue_push_tail_link (&env->client_order, &client->link);
+  env->stats.clients_seen++;
+  while (env->client_order.length > env->config.max_clients)
+    client_evict_oldest (env);
+  return client->endpoint;
+}
+
+static const Address *
+address_for (DkUdpEnv *env, DkEndpoint to)
+{
+  if (dk_endpoint_is_node (to))
+    return g_hash_table_lookup (env->peer_addresses, GUINT_TO_POINTER ((guint) to));
+  Client *client = g_hash_table_lookup (env->clients, &to);
+  return client != NULL ? &client->address : NULL;
+}
+
+/* ---- the DkEnv methods ----------------------------------------------------- */
+
+static void
+env_send (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len)
+{
+  DkUdpEnv *env = user_data;
+  const Address *address = address_for (env, to);
+  if (address == NULL)
+    {
+      env->stats.unknown_destination++;
+      udp_log (env, DK_LOG_DEBUG, "no address for endpoint %" G_GUINT64_FORMAT
+               ": %" G_GSIZE_FORMAT " bytes dropped", to, len);
+      return;
+    }
+  ssize_t sent;
+  do
+    sent = sendto (env->fd, bytes, len, 0, (const struct sockaddr *) &address->storage,
+                   address->len);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0)
+    {
+      int saved = errno;
+      env->stats.send_errors++;
+      udp_log (env, DK_LOG_DEBUG, "send to endpoint %" G_GUINT64_FORMAT " failed: %s",
+               to, g_strerror (saved));
+      return;
+    }
+  env->stats.datagrams_sent++;
+  env->stats.bytes_sent += len;
+}
+
+static gint64
+env_now (gpointer user_data)
+{
+  return g_get_monotonic_time ();
+}
+
+static gint
+timer_order (gconstpointer a, gconstpointer b, gpointer unused)
+{
+  const Timer *x = a, *y = b;
+  if (x->deadline_us != y->deadline_us)
+    return x->deadline_us < y->deadline_us ? -1 : 1;
+  return (x->id > y->id) - (x->id < y->id);
+}
+
+static void
+timer_source_update (DkUdpEnv *env)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
+  gint64 ready = -1;
+  if (!g_sequence_iter_is_end (first))
+    ready = ((Timer *) g_sequence_get (first))->deadline_us;
+  g_source_set_ready_time (env->timer_source, ready);
+}
+
+static DkTimerId
+env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer data)
+{
+  DkUdpEnv *env = user_data;
+  Timer *timer = g_new (Timer, 1);
+  timer->id = env->next_timer++;
+  timer->deadline_us = g_get_monotonic_time () + MAX (after_us, 0);
+  timer->func = func;
+  timer->data = data;
+  GSequenceIter *iter = g_sequence_insert_sorted (env->timers, timer, timer_order, NULL);
+  g_hash_table_insert (env->timer_iters, &timer->id, iter);
+  timer_source_update (env);
+  return timer->id;
+}
+
+static void
+env_timer_cancel (gpointer user_data, DkTimerId id)
+{
+  DkUdpEnv *env = user_data;
+  GSequenceIter *iter = g_hash_table_lookup (env->timer_iters, &id);
+  if (iter == NULL)
+    return;
+  g_hash_table_remove (env->timer_iters, &id);
+  g_sequence_remove (iter);  /* frees the timer */
+  timer_source_update (env);
+}
+
+static guint64
+env_random (gpointer user_data)
+{
+  DkUdpEnv *env = user_data;
+  return dk_rng_next (&env->rng);
+}
+
+/* ---- sources ------------------------------------------------------------- */
+
+/* Fire every timer due now, earliest first.  Timers started by a callback
+ * wait for the next dispatch even when already due, so a timer re-arming
+ * itself with no delay cannot starve the socket. */
+static gboolean
+timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  gint64 now = g_get_monotonic_time ();
+  DkTimerId newest = env->next_timer - 1;
+  for (;;)
+    {
+      GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
+      if (g_sequence_iter_is_end (first))
+        break;
+      Timer *timer = g_sequence_get (first);
+      if (timer->deadline_us > now || timer->id > newest)
+        break;  /* sorted by deadline, then id: nothing after it is due and old */
+      DkTimerFunc func = timer->func;
+      gpointer data = timer->data;
+      g_hash_table_remove (env->timer_iters, &timer->id);
+      g_sequence_remove (first);
+      env->stats.timers_fired++;
+      func (data);
+    }
+  timer_source_update (env);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = timer_source_dispatch,
+};
+
+static void
+deliver (DkUdpEnv *env, const Address *from, gsize len)
+{
+  if (len > DK_WIRE_MAX_DATAGRAM)
+    {
+      env->stats.dropped_oversize++;
+      udp_log (env, DK_LOG_DEBUG, "dropped a %" G_GSIZE_FORMAT "-byte datagram: over the %u-byte limit",
+               len, DK_WIRE_MAX_DATAGRAM);
+      return;
+    }
+  if (env->node == NULL)
+    {
+      env->stats.dropped_no_node++;
+      return;
+    }
+  DkEndpoint endpoint = endpoint_for (env, from);
+  env->stats.datagrams_received++;
+  env->stats.bytes_received += len;
+  dk_node_receive (env->node, endpoint, env->buffer, len);
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  DkUdpEnv *env = user_data;
+  for (int i = 0; i < RECEIVE_BATCH; i++)
+    {
+      Address from;
+      memset (&from, 0, sizeof from);
+      from.len = sizeof from.storage;
+      ssize_t len = recvfrom (env->fd, env->buffer, RECEIVE_BUFFER_BYTES, 0,
+                              (struct sockaddr *) &from.storage, &from.len);
+      if (len < 0)
+        {
+          int saved = errno;
+          if (saved == EINTR)
+            continue;
+          if (saved != EAGAIN && saved != EWOULDBLOCK)
+            {
+              env->stats.receive_errors++;
+              udp_log (env, DK_LOG_DEBUG, "receive failed: %s", g_strerror (saved));
+            }
+          break;
+        }
+      deliver (env, &from, (gsize) len);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+void
+dk_udp_env_config_init (DkUdpEnvConfig *config)
+{
+  *config = (DkUdpEnvConfig) {
+    .log_level = DK_LOG_INFO,
+    .max_clients = DK_UDP_ENV_MAX_CLIENTS_DEFAULT,
+  };
+}
+
+static gboolean
+bind_socket (DkUdpEnv *env, const char *listen, GError **error)
+{
+  g_autoptr (GInetSocketAddress) address = dk_net_resolve (listen, TRUE, error);
+  if (address == NULL)
+    return FALSE;
+  GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (address));
+  env->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+  if (env->socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (env->socket, FALSE);
+  /* allow_reuse FALSE: for UDP it would let two daemons share a port. */
+  g_autoptr (GError) bind_error = NULL;
+  if (!g_socket_bind (env->socket, G_SOCKET_ADDRESS (address), FALSE, &bind_error))
+    {
+      g_set_error (error, G_IO_ERROR, bind_error->code, "cannot listen on %s: %s",
+                   listen, bind_error->message);
+      return FALSE;
+    }
+  g_socket_set_option (env->socket, SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER_BYTES, NULL);
+  g_socket_set_option (env->socket, SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER_BYTES, NULL);
+  g_autoptr (GSocketAddress) local = g_socket_get_local_address (env->socket, error);
+  if (local == NULL)
+    return FALSE;
+  env->fd = g_socket_get_fd (env->socket);
+  env->address = dk_net_address_string (G_INET_SOCKET_ADDRESS (local));
+  env->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  return TRUE;
+}
+
+static gboolean
+open_store (DkUdpEnv *env, const char *data_dir, const DkStoreOptions *options,
+            GError **error)
+{
+  if (data_dir == NULL)
+    {
+      env->store = dk_store_open (":memory:", options, error);
+      return env->store != NULL;
+    }
+  if (g_mkdir_with_parents (data_dir, 0700) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create the data directory %s: %s", data_dir, g_strerror (saved));
+      return FALSE;
+    }
+  g_autofree char *path = g_build_filename (data_dir, "node.db", NULL);
+  env->store = dk_store_open (path, options, error);
+  return env->store != NULL;
+}
+
+DkUdpEnv *
+dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
+{
+  g_return_val_if_fail (config != NULL && config->listen != NULL, NULL);
+  g_return_val_if_fail (config->id != DK_NODE_NONE, NULL);
+  g_autoptr (DkUdpEnv) env = g_new0 (DkUdpEnv, 1);
+  env->config = *config;
+  env->config.listen = NULL;
+  env->config.data_dir = NULL;
+  env->config.store_options = NULL;
+  if (env->config.max_clients == 0)
+    env->config.max_clients = DK_UDP_ENV_MAX_CLIENTS_DEFAULT;
+  env->log_file = config->log_file != NULL ? config->log_file : stderr;
+  env->context = config->context != NULL ? g_main_context_ref (config->context)
+                                         : g_main_context_ref (g_main_context_default ());
+  env->buffer = g_malloc (RECEIVE_BUFFER_BYTES);
+  env->peer_ids = g_hash_table_new (address_hash, address_equal);
+  env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  env->clients_by_key = g_hash_table_new (address_hash, address_equal);
+  env->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  g_queue_init (&env->client_order);
+  env->timers = g_sequence_new (g_free);
+  env->timer_iters = g_hash_table_new (g_int64_hash, g_int64_equal);
+  env->next_timer = 1;
+
+  guint64 seed = config->have_seed ? config->seed
+                                   : ((guint64) g_random_int () << 32) | g_random_int ();
+  dk_rng_init (&env->rng, seed, config->id);
+
+  if (!bind_socket (env, config->listen, error)
+      || !open_store (env, config->data_dir, config->store_options, error))
+    return NULL;
+
+  env->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
+  ((TimerSource *) env->timer_source)->env = env;
+  g_source_set_name (env->timer_source, "dynkv timers");
+  g_source_attach (env->timer_source, env->context);
+
+  env->receive_source = g_socket_create_source (env->socket, G_IO_IN, NULL);
+  g_source_set_callback (env->receive_source, G_SOURCE_FUNC (on_readable), env, NULL);
+  g_source_set_name (env->receive_source, "dynkv socket");
+  g_source_attach (env->receive_source, env->context);
+
+  env->env = (DkEnv) {
+    .user_data = env,
+    .send = env_send,
+    .now_us = env_now,
+    .timer_start = env_timer_start,
+    .timer_cancel = env_timer_cancel,
+    .random = env_random,
+    .log = env_log,
+    .store = env->store,
+  };
+  return g_steal_pointer (&env);
+}
+
+void
+dk_udp_env_free (DkUdpEnv *env)
+{
+  if (env == NULL)
+    return;
+  if (env->receive_source != NULL)
+    {
+      g_source_destroy (env->receive_source);
+      g_source_unref (env->receive_source);
+    }
+  if (env->timer_source != NULL)
+    {
+      g_source_destroy (env->timer_source);
+      g_source_unref (env->timer_source);
+    }
+  if (env->socket != NULL)
+    {
+      g_socket_close (env->socket, NULL);
+      g_object_unref (env->socket);
+    }
+  g_clear_pointer (&env->store, dk_store_close);
+  g_hash_table_destroy (env->timer_iters);
+  g_sequence_free (env->timers);
+  g_queue_init (&env->client_order);  /* its links live inside the clients */
+  g_hash_table_destroy (env->clients_by_key);
+  g_hash_table_destroy (env->clients);
+  g_hash_table_destroy (env->peer_addresses);
+  g_hash_table_destroy (env->peer_ids);
+  g_main_context_unref (env->context);
+  g_free (env->buffer);
+  g_free (env->address);
+  g_free (env);
+}
+
+gboolean
+dk_udp_env_add_peer (DkUdpEnv *env, DkNodeId id, const char *address, GError **error)
+{
+  g_return_val_if_fail (id != DK_NODE_NONE, FALSE);
+  g_autoptr (GInetSocketAddress) resolved = dk_net_resolve (address, FALSE, error);
+  if (resolved == NULL)
+    return FALSE;
+  g_autofree Address *native = g_new (Address, 1);
+  if (!address_from_gio (G_SOCKET_ADDRESS (resolved), native))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "peer %u: unusable address %s", id, address);
+      return FALSE;
+    }
+  /* A re-added id forgets its old address. */
+  const Address *old = g_hash_table_lookup (env->peer_addresses, GUINT_TO_POINTER (id));
+  if (old != NULL)
+    g_hash_table_remove (env->peer_ids, old);
+  g_hash_table_insert (env->peer_ids, native, GUINT_TO_POINTER (id));
+  g_hash_table_replace (env->peer_addresses, GUINT_TO_POINTER (id), g_steal_pointer (&native));
+  return TRUE;
+}
+
+const DkEnv *
+dk_udp_env_get (DkUdpEnv *env)
+{
+  return &env->env;
+}
+
+void
+dk_udp_env_set_node (DkUdpEnv *env, DkNode *node)
+{
+  env->node = node;
+}
+
+const char *
+dk_udp_env_address (const DkUdpEnv *env)
+{
+  return env->address;
+}
+
+guint16
+dk_udp_env_port (const DkUdpEnv *env)
+{
+  return env->port;
+}
+
+const DkUdpEnvStats *
+dk_udp_env_stats (const DkUdpEnv *env)
+{
+  return &env->stats;
+}
+
+guint
+dk_udp_env_timers_pending (const DkUdpEnv *env)
+{
+  return (guint) g_sequence_get_length (env->timers);
+}
+
+guint
+dk_udp_env_client_count (const DkUdpEnv *env)
+{
+  return env->client_order.length;
+}
