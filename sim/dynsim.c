@@ -206,16 +206,41 @@ run_dir (const char *out_dir, guint run, guint runs)
   return g_build_filename (out_dir, name, NULL);
 }
 
+static void
+options_clear (Options *options)
+{
+  g_clear_pointer (&options->seed, g_free);
+  g_clear_pointer (&options->sets, g_strfreev);
+  g_clear_pointer (&options->sweeps, g_strfreev);
+  g_clear_pointer (&options->out_dir, g_free);
+  g_clear_pointer (&options->format_name, g_free);
+}
+
+static int run_dynsim (int argc, char **argv, Options *options);
+
 int
 main (int argc, char **argv)
 {
   Options options = { 0 };
   g_autoptr (GError) error = NULL;
+  int status;
   if (!parse_command_line (&argc, &argv, &options, &error))
     {
       g_printerr ("dynsim: %s\n", error->message);
-      return EXIT_USAGE;
+      status = EXIT_USAGE;
     }
+  else
+    status = run_dynsim (argc, argv, &options);
+  options_clear (&options);
+  return status;
+}
+
+/* Everything after the command line is parsed; OPTIONS is the caller's. */
+static int
+run_dynsim (int argc, char **argv, Options *opts)
+{
+  Options options = *opts;
+  g_autoptr (GError) error = NULL;
   if (options.version)
     {
       printf ("dynsim %s\n", PACKAGE_VERSION);
@@ -376,10 +401,5 @@ main (int argc, char **argv)
                       where->str);
         }
     }
-  g_free (options.seed);
-  g_strfreev (options.sets);
-  g_strfreev (options.sweeps);
-  g_free (options.out_dir);
-  g_free (options.format_name);
   return all_hold ? EXIT_SUCCESS : EXIT_EXPECT_FAILED;
 }

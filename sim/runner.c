@@ -96,14 +96,6 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
 static gboolean
 check_supported (const DkScenario *scenario, GError **error)
 {
-  if (scenario->cluster.ring == DK_SCENARIO_RING_PARTITIONS
-      && scenario->cluster.partitions < scenario->cluster.nodes)
-    {
-      g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
-                   "%s:%u: partitions=%u is fewer than nodes=%u", scenario->name,
-                   scenario->cluster_line, scenario->cluster.partitions, scenario->cluster.nodes);
-      return FALSE;
-    }
   for (guint i = 0; i < scenario->events->len; i++)
     {
       const DkEvent *event = g_ptr_array_index (scenario->events, i);
@@ -404,6 +396,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   workload_config.coordinator = scenario->options.coordinator == DK_SCENARIO_COORDINATOR_ANY
                                 ? DK_COORDINATOR_ANY : DK_COORDINATOR_REPLICA;
   workload_config.replicas = scenario->cluster.n;
+  workload_config.use_context = scenario->workload.use_context;
   workload_config.client_timeout_us = 2 * scenario->options.request_timeout_us + 500000;
   g_autoptr (DkWorkload) workload = dk_workload_new (&workload_config, cluster, queue,
                                                      result->history, scenario->seed);

@@ -17,7 +17,7 @@
  *   dc dcA dcB [latency=DIST] [loss=P] [dup=P]    a pair of datacenters (dcA may
  *                                                 equal dcB: traffic inside one DC)
  *   workload [clients=C] [rate=X/s] [keys=K] [dist=uniform|zipf(S)|hotspot(F,P)]
- *            [reads=F] [value=BYTES]
+ *            [reads=F] [value=BYTES] [context=on|off]
  *   at T EVENT
  *   run DURATION [settle DURATION]
  *   expect METRIC OP NUMBER           OP: == != < <= > >=
@@ -49,13 +49,15 @@
  *            autoscale=off
  *   network: latency=exp(1ms) loss=0 dup=0
  *   workload: clients=10 rate=1000/s keys=1000 dist=uniform reads=0.5 value=256
+ *             context=on
  *   run: no default (required); settle=0s
  *
  * Nodes are named n1..nK and spread round-robin over datacenters dc1..dcD
  * (node i is in dc ((i-1) mod D)+1) and, within each datacenter,
- * round-robin over racks.  A `join nJ` event may name a node beyond K: it
- * joins a new node, placed by the same rule; from the time of that join
- * the node may be named by later events.
+ * round-robin over racks.  A `join nJ` event may name a node beyond K
+ * (up to n10000): it joins a new node, placed by the same rule; from the
+ * time of that join the node may be named by later events.  A `link` may
+ * name any node the scenario ever has.
  *
  * Events (`at T EVENT`, T a duration from the start, at most the run
  * duration; kept sorted by time, in file order for equal times):
@@ -168,6 +170,7 @@ typedef struct
   DkKeyDistSpec dist;     /* which keys are touched */
   double reads;           /* fraction of operations that are gets */
   guint64 value_bytes;    /* size of each put's value */
+  gboolean use_context;   /* puts carry the client's latest context for the key */
 } DkWorkloadSpec;
 
 /* One member of an event's group: a node or a whole datacenter. */

@@ -17,6 +17,8 @@ typedef struct
 {
   DkWorkload *workload;
   guint64     op;
+  guint       client;
+  guint32     key_index;
   DkEventId   timeout;
 } Pending;
 
@@ -31,6 +33,7 @@ struct _DkWorkload
   gint64           stop_at_us;
   DkEventId        next_arrival;
   GHashTable      *pending;   /* guint64 op -> Pending*, owned */
+  GHashTable     **contexts;  /* per client: key index -> DkVclock*, created on use */
   DkWorkloadStats  stats;
   GBytes          *value_template;
 };
@@ -47,6 +50,7 @@ dk_workload_config_init (DkWorkloadConfig *config)
     .value_bytes = 100,
     .coordinator = DK_COORDINATOR_REPLICA,
     .replicas = 3,
+    .use_context = TRUE,
     .client_timeout_us = 2000000,
   };
 }
@@ -62,9 +66,33 @@ pending_free (gpointer data)
 
 /* ---- replies ------------------------------------------------------------- */
 
+/* Remember CONTEXT (copied) as what CLIENT last knew of KEY_INDEX. */
 static void
-complete_from_reply (DkWorkload *workload, guint64 op_id, const DkWireClientReply *reply)
+remember_context (DkWorkload *workload, guint client, guint32 key_index, const DkVclock *context)
 {
+  if (!workload->config.use_context || context == NULL)
+    return;
+  if (workload->contexts[client] == NULL)
+    workload->contexts[client] = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+                                                        (GDestroyNotify) dk_vclock_free);
+  g_hash_table_replace (workload->contexts[client], GUINT_TO_POINTER (key_index),
+                        dk_vclock_copy (context));
+}
+
+static const DkVclock *
+known_context (DkWorkload *workload, guint client, guint32 key_index)
+{
+  if (!workload->config.use_context || workload->contexts[client] == NULL)
+    return NULL;
+  return g_hash_table_lookup (workload->contexts[client], GUINT_TO_POINTER (key_index));
+}
+
+static void
+complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply)
+{
+  guint64 op_id = pending->op;
+  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
+    remember_context (workload, pending->client, pending->key_index, reply->context);
   const DkOp *op = dk_history_get (workload->history, op_id);
   gint64 now = dk_eventq_now (workload->queue);
   if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
@@ -114,12 +142,13 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
     }
   workload->stats.replies++;
   guint64 op_id = message->body.client_reply.client_request_id;
-  if (!g_hash_table_contains (workload->pending, &op_id))
+  const Pending *pending = g_hash_table_lookup (workload->pending, &op_id);
+  if (pending == NULL || pending->client != client)
     {
       workload->stats.late_replies++;
       return;
     }
-  complete_from_reply (workload, op_id, &message->body.client_reply);
+  complete_from_reply (workload, pending, &message->body.client_reply);
   g_hash_table_remove (workload->pending, &op_id);
 }
 
@@ -204,6 +233,9 @@ issue_operation (DkWorkload *workload)
       int tag_len = g_snprintf (tag, sizeof tag, "op%" G_GUINT64_FORMAT ";", op);
       memcpy (value, tag, MIN ((gsize) tag_len, size));
       body->value = g_bytes_new_take (value, size);
+      const DkVclock *context = known_context (workload, client, key_index);
+      if (context != NULL)
+        body->context = dk_vclock_copy (context);
     }
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
@@ -212,6 +244,8 @@ issue_operation (DkWorkload *workload)
   Pending *pending = g_new0 (Pending, 1);
   pending->workload = workload;
   pending->op = op;
+  pending->client = client;
+  pending->key_index = key_index;
   pending->timeout = dk_eventq_schedule (workload->queue, workload->config.client_timeout_us,
                                          client_timed_out, pending);
   g_hash_table_insert (workload->pending, &pending->op, pending);
@@ -260,6 +294,7 @@ dk_workload_new (const DkWorkloadConfig *config, DkSimCluster *cluster, DkEventQ
   workload->key_dist = dk_key_dist_new (&config->key_dist, config->keys);
   dk_rng_init (&workload->rng, seed, WORKLOAD_STREAM);
   workload->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
+  workload->contexts = g_new0 (GHashTable *, config->clients);
   guint8 *template = g_malloc (MAX (config->value_bytes, 1));
   for (guint i = 0; i < config->value_bytes; i++)
     template[i] = (guint8) ('a' + i % 26);
@@ -277,6 +312,9 @@ dk_workload_free (DkWorkload *workload)
     dk_eventq_cancel (workload->queue, workload->next_arrival);
   dk_sim_cluster_set_client_handler (workload->cluster, NULL, NULL);
   g_hash_table_destroy (workload->pending);
+  for (guint i = 0; i < workload->config.clients; i++)
+    g_clear_pointer (&workload->contexts[i], g_hash_table_destroy);
+  g_free (workload->contexts);
   dk_key_dist_free (workload->key_dist);
   g_bytes_unref (workload->value_template);
   g_free (workload);

@@ -14,6 +14,7 @@
  * same.  Exit status: 0 ok, 1 not found, 2 usage error, 3 failure. */
 #include "config.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +412,7 @@ main (int argc, char **argv)
   char **peer_specs = NULL;
   gint timeout_ms = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES, r = 0, w = 0;
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
+  setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "node", 'n', 0, G_OPTION_ARG_STRING, &node, "The node to ask", "HOST:PORT" },
     { "timeout-ms", 't', 0, G_OPTION_ARG_INT, &timeout_ms,

@@ -11,6 +11,7 @@
  * on exit. */
 #include "config.h"
 
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,7 +299,8 @@ run (const Settings *settings, DkLogLevel log_level)
 
   g_main_loop_run (state.loop);
 
-  log_env->log (log_env->user_data, DK_LOG_INFO, "stopping: closing the store");
+  g_autofree char *stopping = g_strdup_printf ("node=%u stopping: closing the store", config.id);
+  log_env->log (log_env->user_data, DK_LOG_INFO, stopping);
   print_stats (&state);
   g_source_remove (sigint);
   g_source_remove (sigterm);
@@ -322,6 +324,7 @@ main (int argc, char **argv)
   char **peer_specs = NULL;
   gint64 id = -1, seed = -1;
   gint n = -1, r = -1, w = -1, timeout_ms = -1, vnodes = -1;
+  setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Read settings from FILE ([node], [cluster], [peers]); flags override it", "FILE" },
@@ -348,7 +351,8 @@ main (int argc, char **argv)
       "Seed of the node's random stream (default: from /dev/urandom)", "S" },
     { NULL }
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("— a dynkv storage node");
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, "A dynkv storage node on the real UDP transport.");
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Every node must be given the same members (--peer or [peers]) and --vnodes,\n"

@@ -25,6 +25,7 @@ main (void)
   srunner_add_suite (runner, store_suite ());
   srunner_add_suite (runner, rng_suite ());
   srunner_add_suite (runner, eventq_suite ());
+  srunner_add_suite (runner, node_suite ());
   srunner_add_suite (runner, scenario_suite ());
   srunner_add_suite (runner, checkers_suite ());
   srunner_add_suite (runner, net_suite ());

@@ -498,7 +498,7 @@ START_TEST (scenario_defaults_are_the_documented_ones)
                     "request_timeout=500ms coordinator=replica suspect_after=5s hint_limit=10000 "
                     "vclock_prune=10 tombstone_grace=60s cache=4m compress_above=1k autoscale=off "
                     "latency=exp(1ms) loss=0 dup=0 clients=10 rate=1000/s keys=1000 dist=uniform "
-                    "reads=0.5 value=256 run=10s settle=0s");
+                    "reads=0.5 value=256 context=on run=10s settle=0s");
   g_autofree char *help = dk_scenario_settings_help ();
   ck_assert (strstr (help, "sloppy_quorum=on") != NULL && strstr (help, "run (required)") != NULL);
 }

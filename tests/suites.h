@@ -11,6 +11,7 @@ Suite *wire_suite (void);
 Suite *store_suite (void);
 Suite *rng_suite (void);
 Suite *eventq_suite (void);
+Suite *node_suite (void);
 Suite *scenario_suite (void);
 Suite *checkers_suite (void);
 Suite *net_suite (void);

@@ -82,6 +82,7 @@ struct _DkUdpEnv
   guint64        next_client;
 
   GSequence     *timers;            /* Timer*, by (deadline, id); owns them */
+  gint64         ready_time_us;     /* the timer source's ready time, -1: none */
   GHashTable    *timer_iters;       /* DkTimerId* -> GSequenceIter* */
   DkTimerId      next_timer;
 
@@ -293,6 +294,18 @@ timer_order (gconstpointer a, gconstpointer b, gpointer unused)
   return (x->id > y->id) - (x->id < y->id);
 }
 
+/* Set the timer source's ready time to READY_US.  Setting it wakes the
+ * context up (a write to its eventfd), so it is only ever moved when it
+ * must: earlier for a new first timer, and after a dispatch. */
+static void
+timer_source_set_ready (DkUdpEnv *env, gint64 ready_us)
+{
+  if (ready_us == env->ready_time_us)
+    return;
+  env->ready_time_us = ready_us;
+  g_source_set_ready_time (env->timer_source, ready_us);
+}
+
 static void
 timer_source_update (DkUdpEnv *env)
 {
@@ -300,7 +313,7 @@ timer_source_update (DkUdpEnv *env)
   gint64 ready = -1;
   if (!g_sequence_iter_is_end (first))
     ready = ((Timer *) g_sequence_get (first))->deadline_us;
-  g_source_set_ready_time (env->timer_source, ready);
+  timer_source_set_ready (env, ready);
 }
 
 static DkTimerId
@@ -314,7 +327,8 @@ env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer
   timer->data = data;
   GSequenceIter *iter = g_sequence_insert_sorted (env->timers, timer, timer_order, NULL);
   g_hash_table_insert (env->timer_iters, &timer->id, iter);
-  timer_source_update (env);
+  if (env->ready_time_us < 0 || timer->deadline_us < env->ready_time_us)
+    timer_source_set_ready (env, timer->deadline_us);
   return timer->id;
 }
 
@@ -327,7 +341,8 @@ env_timer_cancel (gpointer user_data, DkTimerId id)
     return;
   g_hash_table_remove (env->timer_iters, &id);
   g_sequence_remove (iter);  /* frees the timer */
-  timer_source_update (env);
+  /* The ready time stays: a dispatch that finds nothing due costs less
+   * than waking the context on every cancel (one per request). */
 }
 
 static guint64
@@ -506,6 +521,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->timers = g_sequence_new (g_free);
   env->timer_iters = g_hash_table_new (g_int64_hash, g_int64_equal);
   env->next_timer = 1;
+  env->ready_time_us = -1;
 
   guint64 seed = config->have_seed ? config->seed
                                    : ((guint64) g_random_int () << 32) | g_random_int ();
