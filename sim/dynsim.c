@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "plots.h"
 #include "runner.h"
 #include "scenario.h"
 
@@ -360,8 +361,14 @@ run_dynsim (int argc, char **argv, Options *opts)
             }
           g_autofree char *table_path = g_build_filename (options.out_dir, "sweep.txt", NULL);
           g_autofree char *csv_path = g_build_filename (options.out_dir, "sweep.csv", NULL);
+          const GPtrArray *first = g_ptr_array_index (combinations, 0);
+          g_autofree const char **keys = g_new0 (const char *, first->len + 1);
+          for (guint i = 0; i < first->len; i++)
+            keys[i] = ((DkSetting *) g_ptr_array_index (first, i))->key;
+          g_autofree char *base = g_path_get_basename (scenario->name);
           if (!g_file_set_contents (table_path, table->str, -1, &error)
-              || !g_file_set_contents (csv_path, csv->str, -1, &error))
+              || !g_file_set_contents (csv_path, csv->str, -1, &error)
+              || !dk_plots_write_sweep (options.out_dir, base, keys, NULL, &error))
             {
               g_printerr ("dynsim: %s\n", error->message);
               return EXIT_USAGE;

@@ -2,6 +2,7 @@
  * runner.h. */
 #include "config.h"
 #include "runner.h"
+#include "plots.h"
 
 #include <errno.h>
 #include <string.h>
@@ -199,6 +200,10 @@ stop_faults (gpointer data)
 {
   Run *run = data;
   const DkScenario *scenario = run->scenario;
+  if (run->options->fault_log != NULL)
+    fprintf (run->options->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
+             " run ends: every fault stops, the cluster settles for %.3f s\n",
+             scenario->run_us / 1000000, scenario->run_us % 1000000, scenario->settle_us / 1e6);
   dk_sim_cluster_heal (run->cluster);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     if (!dk_sim_cluster_node_is_up (run->cluster, id))
@@ -664,5 +669,11 @@ dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error
 
   g_string_truncate (text, 0);
   dk_run_to_text (result, text);
-  return save_text (dir, "summary.txt", text, error);
+  if (!save_text (dir, "summary.txt", text, error))
+    return FALSE;
+
+  g_autofree char *base = g_path_get_basename (result->scenario->name);
+  g_autofree char *title = g_strdup_printf ("%s, seed %" G_GUINT64_FORMAT, base,
+                                            result->scenario->seed);
+  return dk_plots_write (dir, title, NULL, error);
 }

@@ -170,7 +170,7 @@ typedef struct
   DkKeyDistSpec dist;     /* which keys are touched */
   double reads;           /* fraction of operations that are gets */
   guint64 value_bytes;    /* size of each put's value */
-  gboolean use_context;   /* puts carry the client's latest context for the key */
+  gboolean use_context;   /* writes are read-modify-writes (get, then put with its context) */
 } DkWorkloadSpec;
 
 /* One member of an event's group: a node or a whole datacenter. */

@@ -111,7 +111,7 @@ static const DkSettingDescriptor settings[] = {
   { "workload", "value", SETTING_BYTES, AT (workload.value_bytes), "256", 0, DK_VALUE_MAX_BYTES,
     NULL, "bytes in each value written" },
   { "workload", "context", SETTING_BOOL, AT (workload.use_context), "on", 0, 0, NULL,
-    "puts carry the context of the client's latest read or write of the key" },
+    "writes are read-modify-writes: get, then put with the get's context" },
 
   { "run", "run", SETTING_DURATION, AT (run_us), NULL, 1, 0, NULL,
     "how long the workload and faults run" },

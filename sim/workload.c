@@ -19,6 +19,7 @@ typedef struct
   guint64     op;
   guint       client;
   guint32     key_index;
+  gboolean    then_put;   /* the read half of a read-modify-write */
   DkEventId   timeout;
 } Pending;
 
@@ -33,7 +34,6 @@ struct _DkWorkload
   gint64           stop_at_us;
   DkEventId        next_arrival;
   GHashTable      *pending;   /* guint64 op -> Pending*, owned */
-  GHashTable     **contexts;  /* per client: key index -> DkVclock*, created on use */
   DkWorkloadStats  stats;
   GBytes          *value_template;
 };
@@ -66,33 +66,10 @@ pending_free (gpointer data)
 
 /* ---- replies ------------------------------------------------------------- */
 
-/* Remember CONTEXT (copied) as what CLIENT last knew of KEY_INDEX. */
-static void
-remember_context (DkWorkload *workload, guint client, guint32 key_index, const DkVclock *context)
-{
-  if (!workload->config.use_context || context == NULL)
-    return;
-  if (workload->contexts[client] == NULL)
-    workload->contexts[client] = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-                                                        (GDestroyNotify) dk_vclock_free);
-  g_hash_table_replace (workload->contexts[client], GUINT_TO_POINTER (key_index),
-                        dk_vclock_copy (context));
-}
-
-static const DkVclock *
-known_context (DkWorkload *workload, guint client, guint32 key_index)
-{
-  if (!workload->config.use_context || workload->contexts[client] == NULL)
-    return NULL;
-  return g_hash_table_lookup (workload->contexts[client], GUINT_TO_POINTER (key_index));
-}
-
 static void
 complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply)
 {
   guint64 op_id = pending->op;
-  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
-    remember_context (workload, pending->client, pending->key_index, reply->context);
   const DkOp *op = dk_history_get (workload->history, op_id);
   gint64 now = dk_eventq_now (workload->queue);
   if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
@@ -128,6 +105,9 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
   dk_history_complete_failed (workload->history, op_id, now, status_names[reply->status]);
 }
 
+static void send_operation (DkWorkload *workload, guint client, guint32 key_index, gboolean read,
+                            gboolean then_put, const DkVclock *context);
+
 static void
 on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
                     gpointer user_data)
@@ -149,7 +129,13 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
       return;
     }
   complete_from_reply (workload, pending, &message->body.client_reply);
+  DkWireClientReply *reply = &message->body.client_reply;
+  gboolean read_ok = reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND;
+  gboolean write_next = pending->then_put;
+  guint32 key_index = pending->key_index;
   g_hash_table_remove (workload->pending, &op_id);
+  if (write_next)
+    send_operation (workload, client, key_index, FALSE, FALSE, read_ok ? reply->context : NULL);
 }
 
 static void
@@ -161,7 +147,12 @@ client_timed_out (gpointer data)
   workload->stats.client_timeouts++;
   dk_history_complete_failed (workload->history, pending->op, dk_eventq_now (workload->queue),
                               "client timeout");
+  gboolean write_next = pending->then_put;
+  guint client = pending->client;
+  guint32 key_index = pending->key_index;
   g_hash_table_remove (workload->pending, &pending->op);
+  if (write_next)
+    send_operation (workload, client, key_index, FALSE, FALSE, NULL);
 }
 
 /* ---- issuing ------------------------------------------------------------- */
@@ -197,15 +188,14 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
   g_assert_not_reached ();
 }
 
+/* Invoke one operation for CLIENT on KEY_INDEX: a get, or a put carrying
+ * CONTEXT (may be NULL).  THEN_PUT marks the read of a read-modify-write. */
 static void
-issue_operation (DkWorkload *workload)
+send_operation (DkWorkload *workload, guint client, guint32 key_index, gboolean read,
+                gboolean then_put, const DkVclock *context)
 {
-  guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
-  guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
-  gboolean read = dk_rng_double (&workload->rng) < workload->config.read_fraction;
   char key[24];
   g_snprintf (key, sizeof key, "k%u", key_index);
-
   DkNodeId coordinator = choose_coordinator (workload, client, key);
   gint64 now = dk_eventq_now (workload->queue);
   guint64 op = dk_history_invoke (workload->history, client, coordinator,
@@ -215,6 +205,8 @@ issue_operation (DkWorkload *workload)
     {
       workload->stats.unreachable++;
       dk_history_complete_failed (workload->history, op, now, "unreachable");
+      if (then_put)
+        send_operation (workload, client, key_index, FALSE, FALSE, NULL);
       return;
     }
 
@@ -233,7 +225,6 @@ issue_operation (DkWorkload *workload)
       int tag_len = g_snprintf (tag, sizeof tag, "op%" G_GUINT64_FORMAT ";", op);
       memcpy (value, tag, MIN ((gsize) tag_len, size));
       body->value = g_bytes_new_take (value, size);
-      const DkVclock *context = known_context (workload, client, key_index);
       if (context != NULL)
         body->context = dk_vclock_copy (context);
     }
@@ -246,11 +237,24 @@ issue_operation (DkWorkload *workload)
   pending->op = op;
   pending->client = client;
   pending->key_index = key_index;
+  pending->then_put = then_put;
   pending->timeout = dk_eventq_schedule (workload->queue, workload->config.client_timeout_us,
                                          client_timed_out, pending);
   g_hash_table_insert (workload->pending, &pending->op, pending);
   dk_sim_cluster_client_send (workload->cluster, client, coordinator, datagram->data,
                               datagram->len);
+}
+
+static void
+issue_operation (DkWorkload *workload)
+{
+  guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
+  guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
+  gboolean read = dk_rng_double (&workload->rng) < workload->config.read_fraction;
+  if (!read && workload->config.use_context)
+    send_operation (workload, client, key_index, TRUE, TRUE, NULL);
+  else
+    send_operation (workload, client, key_index, read, FALSE, NULL);
 }
 
 static void schedule_arrival (DkWorkload *workload);
@@ -294,7 +298,6 @@ dk_workload_new (const DkWorkloadConfig *config, DkSimCluster *cluster, DkEventQ
   workload->key_dist = dk_key_dist_new (&config->key_dist, config->keys);
   dk_rng_init (&workload->rng, seed, WORKLOAD_STREAM);
   workload->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
-  workload->contexts = g_new0 (GHashTable *, config->clients);
   guint8 *template = g_malloc (MAX (config->value_bytes, 1));
   for (guint i = 0; i < config->value_bytes; i++)
     template[i] = (guint8) ('a' + i % 26);
@@ -312,9 +315,6 @@ dk_workload_free (DkWorkload *workload)
     dk_eventq_cancel (workload->queue, workload->next_arrival);
   dk_sim_cluster_set_client_handler (workload->cluster, NULL, NULL);
   g_hash_table_destroy (workload->pending);
-  for (guint i = 0; i < workload->config.clients; i++)
-    g_clear_pointer (&workload->contexts[i], g_hash_table_destroy);
-  g_free (workload->contexts);
   dk_key_dist_free (workload->key_dist);
   g_bytes_unref (workload->value_template);
   g_free (workload);

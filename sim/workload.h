@@ -6,13 +6,15 @@
  * rate / clients).  Open loop: a client does not wait for one answer
  * before its next operation, as real traffic does not.  Each operation
  * picks its key from the key distribution ("k<index>"), is a get with
- * probability `reads`, else a put of `value` bytes whose content names
- * the operation.  With use_context (the default), a client remembers per
- * key the context of its latest successful get, or the clock its latest
- * acknowledged put wrote, and sends it with its next put of that key, as
- * a read-modify-write client does (Dynamo §4.4): such a put supersedes
- * the siblings the client saw.  Without it every put is blind, and
- * siblings, once created, are never resolved.
+ * probability `reads`, else a write of `value` bytes whose content names
+ * the operation.  With use_context (the default) a write is a
+ * read-modify-write, as Dynamo's clients do (§4.4): the client gets the
+ * key, then puts the new value with the context the get returned,
+ * superseding every sibling it saw; when the get fails the client writes
+ * anyway, blind (Dynamo's "always writeable" shopping cart), so write
+ * availability is measured whatever reads do.  Both operations go into
+ * the history.  Without use_context every put is blind, and siblings,
+ * once created, are never resolved.
  *
  * Where it goes (SCENARIOS.md `coordinator`): with DK_COORDINATOR_REPLICA
  * the client sends to the first node of the key's preference list that
@@ -48,7 +50,7 @@ typedef struct
   guint               value_bytes;       /* <= DK_VALUE_MAX_BYTES */
   DkCoordinatorChoice coordinator;
   guint               replicas;          /* N: the preference list's length */
-  gboolean            use_context;       /* puts carry the client's last context */
+  gboolean            use_context;       /* writes are read-modify-writes */
   gint64              client_timeout_us; /* a client gives up after this */
 } DkWorkloadConfig;
 

@@ -69,7 +69,7 @@ node_log (DkNode *node, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF
 static void
 node_log (DkNode *node, DkLogLevel level, const char *format, ...)
 {
-  if (node->env.log == NULL)
+  if (node->env.log == NULL || level > node->config.log_level)
     return;
   va_list args;
   va_start (args, format);
@@ -546,6 +546,11 @@ find_replica_request (DkNode *node, DkEndpoint from, guint64 request_id, guint *
 static void
 on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;   /* replicas answer coordinators only */
+      return;
+    }
   g_autoptr (DkWireMessage) reply = dk_wire_message_new (DK_WIRE_READ_REPLY);
   reply->request_id = message->request_id;
   DkWireReadReply *body = &reply->body.read_reply;
@@ -591,6 +596,11 @@ static void
 on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
   DkWireWrite *write = &message->body.write;
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;   /* only nodes write replicas directly */
+      return;
+    }
   g_autoptr (GError) error = NULL;
   DkWireStatus status = DK_WIRE_STATUS_OK;
   if (!dk_store_put (node->env.store, write->key, write->siblings, node_now (node), NULL, &error))
@@ -662,6 +672,7 @@ dk_node_config_init (DkNodeConfig *config)
     .read_repair = TRUE,
     .vclock_prune_entries = DK_VCLOCK_PRUNE_ENTRIES,
     .max_forward_hops = 1,
+    .log_level = DK_LOG_WARNING,
   };
 }
 

@@ -65,12 +65,13 @@ typedef struct
   guint    vclock_prune_entries;/* prune clocks past this size (0: never) */
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
   guint    incarnation;         /* 0..4095: names this node's actor when its store is new */
+  DkLogLevel log_level;         /* lines less severe than this are not even formatted */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
- * one forwarding hop, no authentication.  ID is left 0. */
+ * one forwarding hop, warnings logged, no authentication.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 
 /* Counters a node keeps about itself (monotonic since it started). */

@@ -264,6 +264,8 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
+  if (g_getenv ("DK_PRAGMA") != NULL)
+    sqlite3_exec (store->db, g_getenv ("DK_PRAGMA"), NULL, NULL, NULL);
   if (!check_or_create_schema (store, error) || !set_durability (store, error))
     return NULL;
 
