@@ -75,6 +75,10 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.request_timeout_us = options->request_timeout_us;
   config->node.read_repair = options->read_repair;
   config->node.vclock_prune_entries = options->vclock_prune;
+  config->node.gossip_interval_us = options->gossip_us;
+  config->node.suspect_after_us = options->suspect_after_us;
+  config->node.sloppy_quorum = options->sloppy_quorum;
+  config->node.hinted_handoff = options->hinted_handoff;
   config->store.cache_bytes = options->cache_bytes;
   config->store.compress_threshold_bytes = options->compress_above_bytes;
   config->store.tombstone_grace_us = options->tombstone_grace_us;
@@ -83,11 +87,10 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->network.loss = scenario->network.loss;
   config->network.dup = scenario->network.dup;
 
-  /* Mechanisms that arrive with issue 5: say plainly that they are off. */
-  if (options->sloppy_quorum)
-    g_ptr_array_add (warnings, g_strdup ("sloppy_quorum=on is not implemented yet: quorums are strict"));
-  if (options->hinted_handoff)
-    g_ptr_array_add (warnings, g_strdup ("hinted_handoff=on is not implemented yet: no hints are kept"));
+  /* Mechanisms not built yet: say plainly that they are off. */
+  if (options->hinted_handoff && !options->sloppy_quorum)
+    g_ptr_array_add (warnings, g_strdup ("hinted_handoff=on does nothing without sloppy_quorum=on: "
+                                         "only stand-ins keep hints"));
   if (options->anti_entropy_us > 0)
     g_ptr_array_add (warnings, g_strdup ("anti_entropy is not implemented yet: replicas converge by read repair only"));
   if (options->autoscale)
@@ -401,6 +404,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   workload_config.coordinator = scenario->options.coordinator == DK_SCENARIO_COORDINATOR_ANY
                                 ? DK_COORDINATOR_ANY : DK_COORDINATOR_REPLICA;
   workload_config.replicas = scenario->cluster.n;
+  workload_config.extended_list = scenario->options.sloppy_quorum;
   workload_config.use_context = scenario->workload.use_context;
   workload_config.client_timeout_us = 2 * scenario->options.request_timeout_us + 500000;
   g_autoptr (DkWorkload) workload = dk_workload_new (&workload_config, cluster, queue,

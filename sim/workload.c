@@ -169,7 +169,9 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
       const DkRing *ring = dk_sim_cluster_ring (cluster);
       DkNodeId list[DK_RING_MAX_REPLICAS];
       guint n = dk_ring_preference_list (ring, dk_ring_key_token (key, strlen (key)),
-                                         MIN (workload->config.replicas,
+                                         MIN (workload->config.extended_list
+                                              ? dk_sim_cluster_node_count (cluster)
+                                              : workload->config.replicas,
                                               DK_RING_MAX_REPLICAS), list);
       for (guint i = 0; i < n; i++)
         if (dk_sim_cluster_reachable (cluster, home, list[i]))

@@ -18,7 +18,10 @@
  *
  * Where it goes (SCENARIOS.md `coordinator`): with DK_COORDINATOR_REPLICA
  * the client sends to the first node of the key's preference list that
- * it can reach from its side of any partition; with DK_COORDINATOR_ANY to
+ * it can reach from its side of any partition (with extended_list, as for
+ * sloppy quorums, the walk goes on past the first N nodes, so a client cut
+ * off from every replica still finds a node to coordinate); with
+ * DK_COORDINATOR_ANY to
  * a node drawn uniformly among those it can reach.  When it can reach
  * none, the operation fails at once ("unreachable: ...").  A client gives
  * up on an operation after client_timeout_us ("client timeout").
@@ -50,6 +53,7 @@ typedef struct
   guint               value_bytes;       /* <= DK_VALUE_MAX_BYTES */
   DkCoordinatorChoice coordinator;
   guint               replicas;          /* N: the preference list's length */
+  gboolean            extended_list;     /* with sloppy quorums: walk on past the first N */
   gboolean            use_context;       /* writes are read-modify-writes */
   gint64              client_timeout_us; /* a client gives up after this */
 } DkWorkloadConfig;

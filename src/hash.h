@@ -23,6 +23,24 @@ guint64 dk_hash64_seeded (const void *data, gsize len, guint64 seed);
 /* dk_hash64_seeded with seed 0: the ring's key hash. */
 guint64 dk_hash64 (const void *data, gsize len);
 
+/* The same hash over input that arrives in pieces, without gathering it:
+ * init with the total length the pieces will add up to (the length seeds
+ * the state, so it must be known first) and the seed, update with each
+ * piece in order, then finish.  The result equals dk_hash64_seeded over
+ * the concatenation; updating past TOTAL_LEN, or finishing short of it,
+ * is a programmer error.  The struct lives on the caller's stack. */
+typedef struct
+{
+  guint64 state;
+  guint64 pending;      /* bytes of an unfinished word, little-endian */
+  guint   pending_len;  /* 0 .. 7 */
+  gsize   remaining;    /* bytes still to come */
+} DkHash64Stream;
+
+void dk_hash64_stream_init (DkHash64Stream *stream, gsize total_len, guint64 seed);
+void dk_hash64_stream_update (DkHash64Stream *stream, const void *data, gsize len);
+guint64 dk_hash64_stream_finish (DkHash64Stream *stream);
+
 /* The SplitMix64 finaliser: a bijective mix of one 64-bit word. */
 guint64 dk_mix64 (guint64 x);
 

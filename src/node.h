@@ -51,6 +51,7 @@
 #include "types.h"
 #include "env.h"
 #include "ring.h"
+#include "wire.h"
 
 G_BEGIN_DECLS
 
@@ -66,6 +67,11 @@ typedef struct
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
   guint    incarnation;         /* 0..4095: names this node's actor when its store is new */
   DkLogLevel log_level;         /* lines less severe than this are not even formatted */
+  gint64   gossip_interval_us;  /* gossip round period; 0: no gossip, every peer counts as up */
+  gint64   suspect_after_us;    /* a heartbeat silent this long is suspect, twice as long down */
+  gboolean sloppy_quorum;       /* use the first N healthy nodes, not strictly the first N */
+  gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
+  guint    handoff_batch;       /* hints sent per owner per gossip round */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;
@@ -90,6 +96,16 @@ typedef struct
   guint64 requests_failed;
   guint64 read_repairs_sent;
   guint64 store_errors;
+  guint64 gossip_sent;
+  guint64 suspicions;             /* a peer's verdict went from up to suspect */
+  guint64 downs;                  /* ... and on to down */
+  guint64 recoveries;             /* a suspect or down peer was heard from again */
+  guint64 sloppy_requests;        /* coordinated with at least one stand-in */
+  guint64 hints_kept;             /* hinted writes this node stored for an owner */
+  guint64 hints_refused;          /* hints the store refused as over its bounds */
+  guint64 hints_sent;             /* HINT_HANDOFF datagrams sent (resends included) */
+  guint64 hints_delivered;        /* hints an owner acknowledged, then removed */
+  guint64 hints_received;         /* hinted data this node took back as owner */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -119,6 +135,13 @@ const DkNodeStats *dk_node_stats (const DkNode *node);
 
 /* Requests this node coordinates or proxies right now. */
 guint dk_node_requests_in_flight (const DkNode *node);
+
+/* This node's failure-detector verdict on member ID (UP, SUSPECT, DOWN; or
+ * the member's own JOINING / LEAVING claim); DOWN for a non-member. */
+DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
+
+/* Hints this node holds for other owners. */
+guint dk_node_hints_held (const DkNode *node);
 
 #define DK_NODE_ERROR (dk_node_error_quark ())
 GQuark dk_node_error_quark (void);

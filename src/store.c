@@ -59,6 +59,7 @@ static const struct
   STATEMENT (hint_list,
              "SELECT id, key, siblings, created_us FROM hints WHERE owner = ?1"
              " ORDER BY created_us, id LIMIT ?2"),
+  STATEMENT (hint_by_id, "SELECT owner, key, siblings, created_us FROM hints WHERE id = ?1"),
   STATEMENT (hint_usage,
              "SELECT owner, count(*), sum(bytes) FROM hints GROUP BY owner ORDER BY owner"),
   STATEMENT (begin, "BEGIN IMMEDIATE"),
@@ -264,8 +265,6 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
-  if (g_getenv ("DK_PRAGMA") != NULL)
-    sqlite3_exec (store->db, g_getenv ("DK_PRAGMA"), NULL, NULL, NULL);
   if (!check_or_create_schema (store, error) || !set_durability (store, error))
     return NULL;
 

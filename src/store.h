@@ -228,6 +228,10 @@ GPtrArray *dk_store_hints_for_owner (DkStore *store, DkNodeId owner, guint limit
 /* The owners that have hints, ascending, as a GArray of DkNodeId. */
 GArray *dk_store_hint_owners (DkStore *store, GError **error);
 
+/* The hint with ID, or NULL: absent (ERROR untouched) or unreadable
+ * (ERROR set). */
+DkStoreHint *dk_store_hint_get (DkStore *store, gint64 id, GError **error);
+
 /* Remove the hint with ID (after its owner acknowledged it); removing an
  * absent id succeeds. */
 gboolean dk_store_hint_remove (DkStore *store, gint64 id, GError **error);

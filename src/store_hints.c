@@ -285,3 +285,33 @@ dk_store_hint_count (DkStore *store, DkNodeId owner)
   DkHintUsage *usage = owner_usage (store, owner, FALSE);
   return usage != NULL ? (guint) usage->count : 0;
 }
+
+DkStoreHint *
+dk_store_hint_get (DkStore *store, gint64 id, GError **error)
+{
+  g_return_val_if_fail (store != NULL, NULL);
+  sqlite3_stmt *stmt = store->hint_by_id;
+  sqlite3_bind_int64 (stmt, 1, id);
+  int rc = dk_store_sql_step (store, stmt);
+  if (rc != SQLITE_ROW)
+    {
+      dk_store_sql_done (stmt);
+      if (rc != SQLITE_DONE)
+        dk_store_sql_fail (store, rc, "reading a hint", error);
+      return NULL;
+    }
+  g_autoptr(DkStoreHint) hint = g_new0 (DkStoreHint, 1);
+  hint->id = id;
+  hint->owner = (DkNodeId) sqlite3_column_int64 (stmt, 0);
+  hint->key = g_bytes_new (sqlite3_column_blob (stmt, 1), (gsize) sqlite3_column_bytes (stmt, 1));
+  hint->siblings = dk_store_decode_siblings (sqlite3_column_blob (stmt, 2),
+                                             (gsize) sqlite3_column_bytes (stmt, 2), error);
+  hint->created_us = sqlite3_column_int64 (stmt, 3);
+  dk_store_sql_done (stmt);
+  if (hint->siblings == NULL)
+    {
+      g_prefix_error (error, "%s: hint %" G_GINT64_FORMAT ": ", store->path, id);
+      return NULL;
+    }
+  return g_steal_pointer (&hint);
+}

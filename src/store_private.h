@@ -45,6 +45,7 @@ struct _DkStore
   sqlite3_stmt *hint_delete;
   sqlite3_stmt *hint_list;
   sqlite3_stmt *hint_list_all;
+  sqlite3_stmt *hint_by_id;
   sqlite3_stmt *hint_usage;
   /* transactions */
   sqlite3_stmt *begin;

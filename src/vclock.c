@@ -19,10 +19,33 @@
 
 struct _DkVclock
 {
-  DkVclockEntry *entries; /* ascending node id, no duplicates */
+  DkVclockEntry *entries; /* ascending node id, no duplicates; may be inline */
   guint size;
   guint capacity;
 };
+
+/* Copies and decoded clocks are one allocation: the entries follow the
+ * struct ("inline") until the clock outgrows them. */
+#define INLINE_ENTRIES(clock) ((DkVclockEntry *) ((DkVclock *) (clock) + 1))
+G_STATIC_ASSERT (sizeof (DkVclock) % G_ALIGNOF (DkVclockEntry) == 0);
+
+static DkVclock *
+clock_new_inline (guint capacity)
+{
+  DkVclock *clock = g_malloc (sizeof (DkVclock) + (gsize) capacity * sizeof (DkVclockEntry));
+  clock->entries = capacity > 0 ? INLINE_ENTRIES (clock) : NULL;
+  clock->size = 0;
+  clock->capacity = capacity;
+  return clock;
+}
+
+/* Free CLOCK's entries unless they are inline. */
+static void
+release_entries (DkVclock *clock)
+{
+  if (clock->entries != INLINE_ENTRIES (clock))
+    g_free (clock->entries);
+}
 
 G_DEFINE_QUARK (dk-vclock-error-quark, dk_vclock_error)
 
@@ -34,7 +57,14 @@ reserve (DkVclock *clock, guint capacity)
   if (capacity <= clock->capacity)
     return;
   guint grown = MAX (capacity, MAX (4u, clock->capacity * 2));
-  clock->entries = g_renew (DkVclockEntry, clock->entries, grown);
+  if (clock->entries != NULL && clock->entries == INLINE_ENTRIES (clock))
+    {
+      DkVclockEntry *moved = g_new (DkVclockEntry, grown);
+      memcpy (moved, clock->entries, clock->size * sizeof (DkVclockEntry));
+      clock->entries = moved;
+    }
+  else
+    clock->entries = g_renew (DkVclockEntry, clock->entries, grown);
   clock->capacity = grown;
 }
 
@@ -65,12 +95,10 @@ DkVclock *
 dk_vclock_copy (const DkVclock *clock)
 {
   g_return_val_if_fail (clock != NULL, NULL);
-  DkVclock *copy = dk_vclock_new ();
+  DkVclock *copy = clock_new_inline (clock->size);
   if (clock->size > 0)
-    {
-      copy->entries = g_memdup2 (clock->entries, clock->size * sizeof (DkVclockEntry));
-      copy->size = copy->capacity = clock->size;
-    }
+    memcpy (copy->entries, clock->entries, clock->size * sizeof (DkVclockEntry));
+  copy->size = clock->size;
   return copy;
 }
 
@@ -79,7 +107,7 @@ dk_vclock_free (DkVclock *clock)
 {
   if (clock == NULL)
     return;
-  g_free (clock->entries);
+  release_entries (clock);
   g_free (clock);
 }
 
@@ -191,7 +219,7 @@ dk_vclock_merge (DkVclock *into, const DkVclock *other)
           merge_entry (&merged[k++], &other->entries[j++]);
         }
     }
-  g_free (into->entries);
+  release_entries (into);
   into->entries = merged;
   into->size = into->capacity = merged_size;
 }
@@ -308,20 +336,65 @@ dk_vclock_encoded_size (const DkVclock *clock)
   return HEADER_ENCODED_BYTES + (gsize) clock->size * ENTRY_ENCODED_BYTES;
 }
 
-static void
-put_be (guint8 *out, guint64 value, guint bytes)
+static inline void
+put_be16 (guint8 *out, guint16 value)
 {
-  for (guint i = 0; i < bytes; i++)
-    out[i] = (guint8) (value >> (8 * (bytes - 1 - i)));
+  value = GUINT16_TO_BE (value);
+  memcpy (out, &value, sizeof value);
 }
 
-static guint64
-get_be (const guint8 *in, guint bytes)
+static inline void
+put_be32 (guint8 *out, guint32 value)
 {
-  guint64 value = 0;
-  for (guint i = 0; i < bytes; i++)
-    value = (value << 8) | in[i];
-  return value;
+  value = GUINT32_TO_BE (value);
+  memcpy (out, &value, sizeof value);
+}
+
+static inline void
+put_be64 (guint8 *out, guint64 value)
+{
+  value = GUINT64_TO_BE (value);
+  memcpy (out, &value, sizeof value);
+}
+
+static inline guint16
+get_be16 (const guint8 *in)
+{
+  guint16 value;
+  memcpy (&value, in, sizeof value);
+  return GUINT16_FROM_BE (value);
+}
+
+static inline guint32
+get_be32 (const guint8 *in)
+{
+  guint32 value;
+  memcpy (&value, in, sizeof value);
+  return GUINT32_FROM_BE (value);
+}
+
+static inline guint64
+get_be64 (const guint8 *in)
+{
+  guint64 value;
+  memcpy (&value, in, sizeof value);
+  return GUINT64_FROM_BE (value);
+}
+
+gsize
+dk_vclock_encode_to (const DkVclock *clock, guint8 *out)
+{
+  g_return_val_if_fail (clock != NULL && out != NULL, 0);
+  g_return_val_if_fail (clock->size <= G_MAXUINT16, 0);
+  put_be16 (out, (guint16) clock->size);
+  guint8 *cursor = out + HEADER_ENCODED_BYTES;
+  for (guint i = 0; i < clock->size; i++, cursor += ENTRY_ENCODED_BYTES)
+    {
+      put_be32 (cursor, clock->entries[i].node);
+      put_be64 (cursor + 4, clock->entries[i].counter);
+      put_be64 (cursor + 12, (guint64) clock->entries[i].timestamp_us);
+    }
+  return (gsize) (cursor - out);
 }
 
 /* A clock never legitimately exceeds the u16 count (it is pruned at
@@ -334,15 +407,7 @@ dk_vclock_encode (const DkVclock *clock, GByteArray *out)
   g_return_if_fail (clock->size <= G_MAXUINT16);
   guint start = out->len;
   g_byte_array_set_size (out, start + (guint) dk_vclock_encoded_size (clock));
-  guint8 *cursor = out->data + start;
-  put_be (cursor, clock->size, 2);
-  cursor += HEADER_ENCODED_BYTES;
-  for (guint i = 0; i < clock->size; i++, cursor += ENTRY_ENCODED_BYTES)
-    {
-      put_be (cursor, clock->entries[i].node, 4);
-      put_be (cursor + 4, clock->entries[i].counter, 8);
-      put_be (cursor + 12, (guint64) clock->entries[i].timestamp_us, 8);
-    }
+  dk_vclock_encode_to (clock, out->data + start);
 }
 
 /* Checks the count against DK_VCLOCK_MAX_ENTRIES and the length before
@@ -362,7 +427,7 @@ dk_vclock_decode (const guint8 *data, gsize len, gsize *consumed,
                    "vector clock truncated: %" G_GSIZE_FORMAT " bytes, need 2 for the entry count", len);
       return FALSE;
     }
-  guint count = (guint) get_be (data, 2);
+  guint count = get_be16 (data);
   if (count > DK_VCLOCK_MAX_ENTRIES)
     {
       g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_TOO_LARGE,
@@ -378,15 +443,14 @@ dk_vclock_decode (const guint8 *data, gsize len, gsize *consumed,
       return FALSE;
     }
 
-  g_autoptr (DkVclock) clock = dk_vclock_new ();
-  reserve (clock, count);
+  g_autoptr (DkVclock) clock = clock_new_inline (count);
   const guint8 *cursor = data + HEADER_ENCODED_BYTES;
   for (guint i = 0; i < count; i++, cursor += ENTRY_ENCODED_BYTES)
     {
       DkVclockEntry entry = {
-        .node = (DkNodeId) get_be (cursor, 4),
-        .counter = get_be (cursor + 4, 8),
-        .timestamp_us = (gint64) get_be (cursor + 12, 8),
+        .node = (DkNodeId) get_be32 (cursor),
+        .counter = get_be64 (cursor + 4),
+        .timestamp_us = (gint64) get_be64 (cursor + 12),
       };
       if (entry.node == DK_NODE_NONE)
         {
@@ -435,7 +499,7 @@ dk_version_new (DkVclock *clock, GBytes *value, gboolean tombstone)
 {
   g_return_val_if_fail (clock != NULL, NULL);
   g_return_val_if_fail (!tombstone || value == NULL || g_bytes_get_size (value) == 0, NULL);
-  DkVersion *version = g_new0 (DkVersion, 1);
+  DkVersion *version = g_new (DkVersion, 1);
   version->clock = clock;
   version->value = value != NULL ? g_bytes_ref (value) : g_bytes_new (NULL, 0);
   version->tombstone = tombstone != FALSE;
@@ -504,7 +568,7 @@ GPtrArray *
 dk_siblings_copy (const GPtrArray *siblings)
 {
   g_return_val_if_fail (siblings != NULL, NULL);
-  GPtrArray *copy = dk_siblings_new ();
+  GPtrArray *copy = g_ptr_array_new_full (siblings->len, (GDestroyNotify) dk_version_free);
   for (guint i = 0; i < siblings->len; i++)
     g_ptr_array_add (copy, dk_version_copy (g_ptr_array_index (siblings, i)));
   return copy;
@@ -591,27 +655,42 @@ dk_siblings_equal (const GPtrArray *a, const GPtrArray *b)
 }
 
 /* Digest input: u32 version count, then per version its clock encoding, a
- * tombstone byte, u32 value length and the value, in canonical order. */
+ * tombstone byte, u32 value length and the value, in canonical order.  The
+ * input is hashed piece by piece, never gathered: a clock is encoded into
+ * a small stack buffer (the largest one allowed fits), a value is hashed
+ * where it lies. */
 guint64
 dk_siblings_digest (const GPtrArray *siblings)
 {
   g_return_val_if_fail (siblings != NULL, 0);
-  g_autoptr (GByteArray) encoding = g_byte_array_new ();
-  guint8 word[4];
-  put_be (word, siblings->len, 4);
-  g_byte_array_append (encoding, word, sizeof word);
+  gsize total = 4;
   for (guint i = 0; i < siblings->len; i++)
     {
-      const DkVersion *version = g_ptr_array_index (siblings, i);
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      total += dk_vclock_encoded_size (version->clock) + 1 + 4
+               + g_bytes_get_size (version->value);
+    }
+  DkHash64Stream stream;
+  dk_hash64_stream_init (&stream, total, 0);
+  guint8 word[4];
+  put_be32 (word, siblings->len);
+  dk_hash64_stream_update (&stream, word, sizeof word);
+  guint8 small[HEADER_ENCODED_BYTES + 16 * ENTRY_ENCODED_BYTES + 5];
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
       gsize value_len;
       const guint8 *value = g_bytes_get_data (version->value, &value_len);
-      guint8 tombstone = version->tombstone ? 1 : 0;
-      dk_vclock_encode (version->clock, encoding);
-      g_byte_array_append (encoding, &tombstone, 1);
-      put_be (word, value_len, 4);
-      g_byte_array_append (encoding, word, sizeof word);
+      gsize clock_len = dk_vclock_encoded_size (version->clock);
+      /* Clock, tombstone byte and value length in one piece when they fit. */
+      g_autofree guint8 *large = clock_len + 5 > sizeof small ? g_malloc (clock_len + 5) : NULL;
+      guint8 *piece = large != NULL ? large : small;
+      dk_vclock_encode_to (version->clock, piece);
+      piece[clock_len] = version->tombstone ? 1 : 0;
+      put_be32 (piece + clock_len + 1, (guint32) value_len);
+      dk_hash64_stream_update (&stream, piece, clock_len + 5);
       if (value_len > 0)
-        g_byte_array_append (encoding, value, (guint) value_len);
+        dk_hash64_stream_update (&stream, value, value_len);
     }
-  return dk_hash64 (encoding->data, encoding->len);
+  return dk_hash64_stream_finish (&stream);
 }

@@ -86,6 +86,11 @@ void dk_vclock_encode (const DkVclock *clock, GByteArray *out);
 /* Bytes dk_vclock_encode appends for CLOCK. */
 gsize dk_vclock_encoded_size (const DkVclock *clock);
 
+/* Write CLOCK's encoding (the bytes dk_vclock_encode appends) at OUT,
+ * which has room for dk_vclock_encoded_size (CLOCK) bytes; returns that
+ * size.  For encoders that size their whole output first. */
+gsize dk_vclock_encode_to (const DkVclock *clock, guint8 *out);
+
 /* Decode one clock from the LEN bytes at DATA; on success store it in *OUT
  * and the number of bytes used in *CONSUMED.  Refuses (with a
  * DK_VCLOCK_ERROR naming the problem, never reading past LEN) truncated

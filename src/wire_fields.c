@@ -10,28 +10,7 @@
 #include <string.h>
 #include "wire_layout.h"
 
-/* ---- integers ------------------------------------------------------------ */
-
-void
-dk_wire_put_u16 (GByteArray *out, guint16 value)
-{
-  guint16 be = GUINT16_TO_BE (value);
-  g_byte_array_append (out, (const guint8 *) &be, sizeof be);
-}
-
-void
-dk_wire_put_u32 (GByteArray *out, guint32 value)
-{
-  guint32 be = GUINT32_TO_BE (value);
-  g_byte_array_append (out, (const guint8 *) &be, sizeof be);
-}
-
-void
-dk_wire_put_u64 (GByteArray *out, guint64 value)
-{
-  guint64 be = GUINT64_TO_BE (value);
-  g_byte_array_append (out, (const guint8 *) &be, sizeof be);
-}
+/* ---- integers (writers are inline in wire_layout.h) ------------------------- */
 
 /* TRUE when N more bytes can be read. */
 static gboolean
@@ -113,8 +92,14 @@ check_length (gsize len, gsize min, gsize max, GError **error)
   return TRUE;
 }
 
+gsize
+dk_wire_bytes_size (GBytes *bytes)
+{
+  return 2 + (bytes != NULL ? g_bytes_get_size (bytes) : 0);
+}
+
 gboolean
-dk_wire_put_bytes (GByteArray *out, GBytes *bytes, gsize min, gsize max, GError **error)
+dk_wire_put_bytes (DkWireWriter *out, GBytes *bytes, gsize min, gsize max, GError **error)
 {
   gsize len = 0;
   const guint8 *data = bytes != NULL ? g_bytes_get_data (bytes, &len) : NULL;
@@ -122,7 +107,7 @@ dk_wire_put_bytes (GByteArray *out, GBytes *bytes, gsize min, gsize max, GError 
     return FALSE;
   dk_wire_put_u16 (out, (guint16) len);
   if (len > 0)
-    g_byte_array_append (out, data, (guint) len);
+    memcpy (dk_wire_writer_take (out, len), data, len);
   return TRUE;
 }
 
@@ -154,15 +139,21 @@ check_text (const char *text, gsize len, GError **error)
   return FALSE;
 }
 
+gsize
+dk_wire_string_size (const char *text)
+{
+  return 2 + (text != NULL ? strlen (text) : 0);
+}
+
 gboolean
-dk_wire_put_string (GByteArray *out, const char *text, gsize max, GError **error)
+dk_wire_put_string (DkWireWriter *out, const char *text, gsize max, GError **error)
 {
   gsize len = text != NULL ? strlen (text) : 0;
   if (!check_length (len, 0, max, error) || !check_text (text, len, error))
     return FALSE;
   dk_wire_put_u16 (out, (guint16) len);
   if (len > 0)
-    g_byte_array_append (out, (const guint8 *) text, (guint) len);
+    memcpy (dk_wire_writer_take (out, len), text, len);
   return TRUE;
 }
 
@@ -180,7 +171,7 @@ dk_wire_get_string (DkWireReader *in, gsize max, char **text, GError **error)
 }
 
 static gboolean
-put_clock (GByteArray *out, const DkVclock *clock, GError **error)
+put_clock (DkWireWriter *out, const DkVclock *clock, GError **error)
 {
   guint entries = dk_vclock_size (clock);
   if (entries > DK_VCLOCK_MAX_ENTRIES)
@@ -189,7 +180,7 @@ put_clock (GByteArray *out, const DkVclock *clock, GError **error)
                    "%u entries exceeds the %u-entry limit", entries, DK_VCLOCK_MAX_ENTRIES);
       return FALSE;
     }
-  dk_vclock_encode (clock, out);
+  dk_vclock_encode_to (clock, dk_wire_writer_take (out, dk_vclock_encoded_size (clock)));
   return TRUE;
 }
 
@@ -232,10 +223,16 @@ dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error)
   return TRUE;
 }
 
-gboolean
-dk_wire_put_optional_clock (GByteArray *out, const DkVclock *clock, GError **error)
+gsize
+dk_wire_optional_clock_size (const DkVclock *clock)
 {
-  g_byte_array_append (out, (const guint8[]) { clock != NULL }, 1);
+  return 1 + (clock != NULL ? dk_vclock_encoded_size (clock) : 0);
+}
+
+gboolean
+dk_wire_put_optional_clock (DkWireWriter *out, const DkVclock *clock, GError **error)
+{
+  dk_wire_put_u8 (out, clock != NULL);
   return clock == NULL || put_clock (out, clock, error);
 }
 
@@ -271,18 +268,32 @@ check_tombstone_empty (const DkVersion *version, GError **error)
   return FALSE;
 }
 
+gsize
+dk_wire_siblings_size (const GPtrArray *siblings)
+{
+  gsize size = 1;
+  guint count = siblings != NULL ? siblings->len : 0;
+  for (guint i = 0; i < count; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      size += 1 + (version->clock != NULL ? dk_vclock_encoded_size (version->clock) : 0)
+              + dk_wire_bytes_size (version->value);
+    }
+  return size;
+}
+
 gboolean
-dk_wire_put_siblings (GByteArray *out, const GPtrArray *siblings, GError **error)
+dk_wire_put_siblings (DkWireWriter *out, const GPtrArray *siblings, GError **error)
 {
   guint count = siblings != NULL ? siblings->len : 0;
   if (!check_sibling_count (count, error))
     return FALSE;
-  g_byte_array_append (out, (const guint8[]) { (guint8) count }, 1);
+  dk_wire_put_u8 (out, (guint8) count);
   for (guint i = 0; i < count; i++)
     {
       const DkVersion *version = g_ptr_array_index (siblings, i);
       guint8 flags = version->tombstone ? VERSION_FLAG_TOMBSTONE : 0;
-      g_byte_array_append (out, &flags, 1);
+      dk_wire_put_u8 (out, flags);
       const char *failed = NULL;
       g_autoptr (GError) local_error = NULL;
       if (version->clock == NULL)

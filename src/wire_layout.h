@@ -17,6 +17,7 @@
 #define DK_WIRE_LAYOUT_H
 
 #include <glib.h>
+#include <string.h>
 #include "wire.h"
 
 G_BEGIN_DECLS
@@ -73,15 +74,61 @@ typedef struct
   gsize         pos;
 } DkWireReader;
 
+/* A cursor over an output buffer whose size was computed beforehand (the
+ * *_size functions below): an encoder sizes the whole datagram, allocates
+ * it once and writes every field in place.  Writing past LEN is a
+ * programmer error (the sizes disagree with the writers) and aborts. */
+typedef struct
+{
+  guint8 *data;
+  gsize   len;
+  gsize   pos;
+} DkWireWriter;
+
+/* Room for N more bytes at OUT's position, which then moves past them. */
+static inline guint8 *
+dk_wire_writer_take (DkWireWriter *out, gsize n)
+{
+  g_assert (n <= out->len - out->pos);
+  guint8 *at = out->data + out->pos;
+  out->pos += n;
+  return at;
+}
+
 /* ---- field encodings (wire_fields.c) ----------------------------------------
- * Writers append to OUT and refuse (GError) what breaks a limit; readers
- * advance IN and refuse what is truncated, oversize or non-canonical.
- * Neither names the field: the walker prefixes it. */
+ * Writers write at OUT and refuse (GError) what breaks a limit, before
+ * writing anything of that field; readers advance IN and refuse what is
+ * truncated, oversize or non-canonical.  Neither names the field: the
+ * walker prefixes it.  Each writer has a size function that says how many
+ * bytes it writes (whatever the limits: a refused field is never written). */
 
 /* Big-endian integers; a reader fails only when the bytes run out. */
-void dk_wire_put_u16 (GByteArray *out, guint16 value);
-void dk_wire_put_u32 (GByteArray *out, guint32 value);
-void dk_wire_put_u64 (GByteArray *out, guint64 value);
+static inline void
+dk_wire_put_u8 (DkWireWriter *out, guint8 value)
+{
+  *dk_wire_writer_take (out, 1) = value;
+}
+
+static inline void
+dk_wire_put_u16 (DkWireWriter *out, guint16 value)
+{
+  guint16 be = GUINT16_TO_BE (value);
+  memcpy (dk_wire_writer_take (out, sizeof be), &be, sizeof be);
+}
+
+static inline void
+dk_wire_put_u32 (DkWireWriter *out, guint32 value)
+{
+  guint32 be = GUINT32_TO_BE (value);
+  memcpy (dk_wire_writer_take (out, sizeof be), &be, sizeof be);
+}
+
+static inline void
+dk_wire_put_u64 (DkWireWriter *out, guint64 value)
+{
+  guint64 be = GUINT64_TO_BE (value);
+  memcpy (dk_wire_writer_take (out, sizeof be), &be, sizeof be);
+}
 gboolean dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error);
 gboolean dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error);
 gboolean dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error);
@@ -92,25 +139,29 @@ gboolean dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error);
 
 /* u16-length-prefixed bytes of MIN .. MAX bytes; NULL writes as empty.
  * The reader returns a new GBytes. */
-gboolean dk_wire_put_bytes (GByteArray *out, GBytes *bytes, gsize min, gsize max,
+gsize dk_wire_bytes_size (GBytes *bytes);
+gboolean dk_wire_put_bytes (DkWireWriter *out, GBytes *bytes, gsize min, gsize max,
                             GError **error);
 gboolean dk_wire_get_bytes (DkWireReader *in, gsize min, gsize max, GBytes **bytes,
                             GError **error);
 
 /* u16-length-prefixed UTF-8 without NUL, at most MAX bytes; NULL writes
  * as "".  The reader returns a new string. */
-gboolean dk_wire_put_string (GByteArray *out, const char *text, gsize max, GError **error);
+gsize dk_wire_string_size (const char *text);
+gboolean dk_wire_put_string (DkWireWriter *out, const char *text, gsize max, GError **error);
 gboolean dk_wire_get_string (DkWireReader *in, gsize max, char **text, GError **error);
 
 /* A presence byte and, when present, a dk_vclock_encode clock; NULL is
  * absent.  The reader returns a new clock or leaves *CLOCK NULL. */
-gboolean dk_wire_put_optional_clock (GByteArray *out, const DkVclock *clock, GError **error);
+gsize dk_wire_optional_clock_size (const DkVclock *clock);
+gboolean dk_wire_put_optional_clock (DkWireWriter *out, const DkVclock *clock, GError **error);
 gboolean dk_wire_get_optional_clock (DkWireReader *in, DkVclock **clock, GError **error);
 
 /* A sibling set (count, then flags, clock and value per version); the
  * reader appends new versions to SIBLINGS.  Errors start with ": " or
  * "[i].field: " so they read after the field name. */
-gboolean dk_wire_put_siblings (GByteArray *out, const GPtrArray *siblings, GError **error);
+gsize dk_wire_siblings_size (const GPtrArray *siblings);
+gboolean dk_wire_put_siblings (DkWireWriter *out, const GPtrArray *siblings, GError **error);
 gboolean dk_wire_get_siblings (DkWireReader *in, GPtrArray *siblings, GError **error);
 
 /* Equality of what survives a round trip: NULL bytes equal empty ones;
@@ -122,12 +173,14 @@ gboolean dk_wire_siblings_identical (const GPtrArray *a, const GPtrArray *b);
 /* ---- the walker (wire_layout.c) ------------------------------------------------ */
 
 /* RECORD points at a struct described by LAYOUT.  Init creates its empty
- * containers; clear frees what it owns; decode fills a freshly
- * initialised record (clear it on failure too). */
+ * containers; clear frees what it owns; size is what encode writes (when
+ * it succeeds); decode fills a freshly initialised record (clear it on
+ * failure too). */
 void dk_wire_layout_init (const DkWireLayout *layout, void *record);
 void dk_wire_layout_clear (const DkWireLayout *layout, void *record);
+gsize dk_wire_layout_size (const DkWireLayout *layout, const void *record);
 gboolean dk_wire_layout_encode (const DkWireLayout *layout, const void *record,
-                                GByteArray *out, GError **error);
+                                DkWireWriter *out, GError **error);
 gboolean dk_wire_layout_decode (const DkWireLayout *layout, void *record,
                                 DkWireReader *in, GError **error);
 gboolean dk_wire_layout_equal (const DkWireLayout *layout, const void *a, const void *b);

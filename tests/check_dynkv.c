@@ -21,6 +21,7 @@ main (void)
   SRunner *runner = srunner_create (hash_suite ());
   srunner_add_suite (runner, vclock_suite ());
   srunner_add_suite (runner, ring_suite ());
+  srunner_add_suite (runner, merkle_suite ());
   srunner_add_suite (runner, wire_suite ());
   srunner_add_suite (runner, store_suite ());
   srunner_add_suite (runner, rng_suite ());

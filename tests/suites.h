@@ -7,6 +7,7 @@
 Suite *hash_suite (void);
 Suite *vclock_suite (void);
 Suite *ring_suite (void);
+Suite *merkle_suite (void);
 Suite *wire_suite (void);
 Suite *store_suite (void);
 Suite *rng_suite (void);

@@ -1,0 +1,629 @@
+/* node_coordinator.c — client requests, quorums, versions, read repair,
+ * and the replica side of reads and writes; see node.h for the protocol.
+ *
+ * A request the node coordinates or proxies is a Request in a table keyed
+ * by the hop request id that its READs, WRITEs and FORWARD carry, so
+ * replies find it again. */
+#include <string.h>
+#include "node_private.h"
+
+/* A coordinator gives up after request_timeout; a proxy waits this much
+ * longer so the coordinator's own verdict normally reaches the client. */
+#define PROXY_TIMEOUT_SLACK_US 100000
+
+static guint
+replica_index (const Request *request, DkNodeId node)
+{
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->replicas[i] == node)
+      return i;
+  return G_MAXUINT;
+}
+
+/* The highest counter NODE has issued among the versions in SIBLINGS. */
+static guint64
+own_counter (const GPtrArray *siblings, DkNodeId node)
+{
+  guint64 highest = 0;
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index (siblings, i);
+      highest = MAX (highest, dk_vclock_get (version->clock, node));
+    }
+  return highest;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+void
+node_request_free (gpointer data)
+{
+  Request *request = data;
+  if (request->timer != 0)
+    request->node->env.timer_cancel (request->node->env.user_data, request->timer);
+  g_bytes_unref (request->key);
+  for (guint i = 0; i < request->n_replicas; i++)
+    g_clear_pointer (&request->replica_sets[i], g_ptr_array_unref);
+  g_clear_pointer (&request->merged, g_ptr_array_unref);
+  g_clear_pointer (&request->written, dk_vclock_free);
+  g_clear_pointer (&request->written_set, g_ptr_array_unref);
+  g_free (request);
+}
+
+static void request_timed_out (gpointer data);
+
+static Request *
+request_new (DkNode *node, RequestRole role, DkWireType kind, DkEndpoint client,
+             guint64 client_hop_id, const DkWireClientRequest *client_request,
+             gint64 timeout_us)
+{
+  Request *request = g_new0 (Request, 1);
+  request->node = node;
+  request->id = node->next_request_id++;
+  request->role = role;
+  request->kind = kind;
+  request->client = client;
+  request->client_hop_id = client_hop_id;
+  request->client_request_id = client_request->client_request_id;
+  request->key = g_bytes_ref (client_request->key);
+  request->failure_status = DK_WIRE_STATUS_UNAVAILABLE;
+  request->timer = node->env.timer_start (node->env.user_data, timeout_us,
+                                          request_timed_out, request);
+  g_hash_table_insert (node->requests, &request->id, request);
+  return request;
+}
+
+static void
+request_finish (Request *request)
+{
+  g_hash_table_remove (request->node->requests, &request->id);
+}
+
+/* Answer the client once; later calls do nothing. */
+static void
+answer_client (Request *request, DkWireStatus status, const char *reason,
+               const GPtrArray *siblings, const DkVclock *context)
+{
+  DkNode *node = request->node;
+  if (request->client_answered)
+    return;
+  request->client_answered = TRUE;
+
+  g_autoptr (DkWireMessage) reply = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
+  reply->request_id = request->client_hop_id;
+  DkWireClientReply *body = &reply->body.client_reply;
+  body->client_request_id = request->client_request_id;
+  body->status = status;
+  body->reason = g_strdup (reason != NULL ? reason : "");
+  if (siblings != NULL)
+    {
+      g_ptr_array_unref (body->siblings);
+      body->siblings = dk_siblings_copy (siblings);
+    }
+  if (context != NULL)
+    body->context = dk_vclock_copy (context);
+
+  if (status == DK_WIRE_STATUS_OK || status == DK_WIRE_STATUS_NOT_FOUND)
+    node->stats.requests_succeeded++;
+  else
+    node->stats.requests_failed++;
+
+  if (!node_send (node, request->client, reply))
+    {
+      /* The siblings do not fit a datagram: say so instead. */
+      g_ptr_array_set_size (body->siblings, 0);
+      g_clear_pointer (&body->context, dk_vclock_free);
+      body->status = DK_WIRE_STATUS_TOO_LARGE;
+      g_free (body->reason);
+      body->reason = g_strdup ("the reply does not fit one datagram: too many or too large siblings");
+      node_send (node, request->client, reply);
+    }
+}
+
+/* ---- read repair ------------------------------------------------------- */
+
+/* Send the reconciled set to every replica that answered with another. */
+static void
+read_repair (Request *request)
+{
+  DkNode *node = request->node;
+  if (!node->config.read_repair || request->merged == NULL || request->merged->len == 0)
+    return;
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      GPtrArray *held = request->replica_sets[i];
+      if (!request->replied[i] || held == NULL || dk_siblings_equal (held, request->merged))
+        continue;
+      if (request->replicas[i] == node->config.id)
+        {
+          g_autoptr (GError) error = NULL;
+          if (!dk_store_put (node->env.store, request->key, request->merged,
+                             node_now (node), NULL, &error))
+            node->stats.store_errors++;
+          node->stats.read_repairs_sent++;
+          continue;
+        }
+      g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+      write->request_id = 0;  /* nobody waits for this ack */
+      write->body.write.key = g_bytes_ref (request->key);
+      g_ptr_array_unref (write->body.write.siblings);
+      write->body.write.siblings = dk_siblings_copy (request->merged);
+      if (node_send (node, request->replicas[i], write))
+        node->stats.read_repairs_sent++;
+    }
+}
+
+/* ---- the quorum -------------------------------------------------------- */
+
+static void
+answer_success (Request *request)
+{
+  if (request->kind == DK_WIRE_GET)
+    {
+      gboolean live = FALSE;
+      for (guint i = 0; i < request->merged->len && !live; i++)
+        live = !((DkVersion *) g_ptr_array_index (request->merged, i))->tombstone;
+      g_autoptr (DkVclock) context = dk_siblings_context (request->merged);
+      answer_client (request, live ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_NOT_FOUND,
+                     NULL, request->merged, context);
+    }
+  else
+    answer_client (request, DK_WIRE_STATUS_OK, NULL, NULL, request->written);
+}
+
+/* Decide what the replies so far allow: answer when the quorum is met or
+ * can no longer be; finish once every replica has spoken. */
+static void
+quorum_check (Request *request)
+{
+  guint heard = request->successes + request->failures;
+  if (!request->client_answered)
+    {
+      if (request->successes >= request->needed)
+        answer_success (request);
+      else if (request->needed > request->n_replicas
+               || request->failures > request->n_replicas - request->needed)
+        {
+          g_autofree char *reason =
+            g_strdup_printf ("%u of %u replicas answered (needed %u)",
+                             request->successes, request->n_replicas, request->needed);
+          answer_client (request, request->failure_status, reason, NULL, NULL);
+        }
+    }
+  if (heard == request->n_replicas)
+    {
+      if (request->kind == DK_WIRE_GET)
+        read_repair (request);
+      request_finish (request);
+    }
+}
+
+/* A write some replicas never acknowledged: keep hints for them, so the
+ * data reaches them when they are heard from again, rather than waiting
+ * for a read or anti-entropy to notice. */
+static void
+hint_unacknowledged (Request *request)
+{
+  DkNode *node = request->node;
+  if (!node->config.hinted_handoff || request->written_set == NULL)
+    return;
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (!request->replied[i] && request->replicas[i] != node->config.id)
+      node_hint_keep (node, request->hinted_for[i] != DK_NODE_NONE ? request->hinted_for[i]
+                                                                   : request->replicas[i],
+                      request->key, request->written_set);
+}
+
+static void
+request_timed_out (gpointer data)
+{
+  Request *request = data;
+  request->timer = 0;
+  if (request->role == ROLE_PROXY)
+    {
+      answer_client (request, DK_WIRE_STATUS_TIMEOUT,
+                     "timeout: no answer from the coordinator it was forwarded to",
+                     NULL, NULL);
+      request_finish (request);
+      return;
+    }
+  if (!request->client_answered)
+    {
+      g_autofree char *reason =
+        g_strdup_printf ("timeout: %u of %u replicas answered (needed %u)",
+                         request->successes, request->n_replicas, request->needed);
+      answer_client (request, DK_WIRE_STATUS_TIMEOUT, reason, NULL, NULL);
+    }
+  if (request->kind == DK_WIRE_GET)
+    read_repair (request);
+  else
+    hint_unacknowledged (request);
+  request_finish (request);
+}
+
+/* Record replica I's answer: SET is its stored set for a GET (taken). */
+static void
+record_reply (Request *request, guint i, DkWireStatus status, GPtrArray *set)
+{
+  request->replied[i] = TRUE;
+  if (status == DK_WIRE_STATUS_OK || status == DK_WIRE_STATUS_NOT_FOUND)
+    {
+      request->successes++;
+      if (set != NULL)
+        {
+          dk_siblings_merge (request->merged, set);
+          request->replica_sets[i] = set;
+        }
+    }
+  else
+    {
+      request->failures++;
+      request->failure_status = status;
+      if (set != NULL)
+        g_ptr_array_unref (set);
+    }
+}
+
+/* ---- coordinating ---------------------------------------------------- */
+
+static void
+coordinate_get (DkNode *node, Request *request)
+{
+  request->merged = dk_siblings_new ();
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      if (request->replicas[i] != node->config.id)
+        continue;
+      g_autoptr (GError) error = NULL;
+      GPtrArray *set = dk_store_get (node->env.store, request->key, &error);
+      if (set == NULL)
+        node->stats.store_errors++;
+      record_reply (request, i, set != NULL ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_STORAGE_ERROR, set);
+    }
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      if (request->replicas[i] == node->config.id)
+        continue;
+      g_autoptr (DkWireMessage) read = dk_wire_message_new (DK_WIRE_READ);
+      read->request_id = request->id;
+      read->body.read.key = g_bytes_ref (request->key);
+      node_send (node, request->replicas[i], read);
+    }
+  quorum_check (request);
+}
+
+/* The new version's clock: the client's context with our own counter one
+ * past the highest we have issued for this key (Dynamo §4.4). */
+static DkVclock *
+new_version_clock (DkNode *node, const GPtrArray *local, const DkVclock *context)
+{
+  DkVclock *clock = context != NULL ? dk_vclock_copy (context) : dk_vclock_new ();
+  guint64 floor = MAX (own_counter (local, node->actor), dk_vclock_get (clock, node->actor));
+  dk_vclock_increment_past (clock, node->actor, floor, node_now (node));
+  if (node->config.vclock_prune_entries > 0)
+    dk_vclock_prune (clock, node->config.vclock_prune_entries);
+  return clock;
+}
+
+static void
+coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *client_request)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) local = dk_store_get (node->env.store, request->key, &error);
+  if (local == NULL)
+    {
+      node->stats.store_errors++;
+      answer_client (request, DK_WIRE_STATUS_STORAGE_ERROR, error->message, NULL, NULL);
+      request_finish (request);
+      return;
+    }
+  gboolean tombstone = request->kind == DK_WIRE_DELETE;
+  DkVclock *clock = new_version_clock (node, local, client_request->context);
+  request->written = dk_vclock_copy (clock);
+  g_autoptr (GPtrArray) version_set = dk_siblings_new ();
+  g_ptr_array_add (version_set,
+                   dk_version_new (clock, tombstone ? NULL : client_request->value, tombstone));
+  request->written_set = g_ptr_array_ref (version_set);
+
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      if (request->replicas[i] != node->config.id)
+        continue;
+      g_autoptr (GError) put_error = NULL;
+      if (dk_store_put (node->env.store, request->key, version_set, node_now (node),
+                        NULL, &put_error))
+        {
+          if (request->hinted_for[i] != DK_NODE_NONE)
+            node_hint_keep (node, request->hinted_for[i], request->key, version_set);
+          for (guint k = 0; k < request->n_uncovered; k++)
+            node_hint_keep (node, request->uncovered[k], request->key, version_set);
+          record_reply (request, i, DK_WIRE_STATUS_OK, NULL);
+        }
+      else
+        {
+          node->stats.store_errors++;
+          node_log (node, DK_LOG_WARNING, "store put failed: %s", put_error->message);
+          gboolean too_large = g_error_matches (put_error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE);
+          record_reply (request, i, too_large ? DK_WIRE_STATUS_TOO_LARGE
+                                              : DK_WIRE_STATUS_STORAGE_ERROR, NULL);
+        }
+    }
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      if (request->replicas[i] == node->config.id)
+        continue;
+      g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+      write->request_id = request->id;
+      write->body.write.hinted_owner = request->hinted_for[i];
+      write->body.write.key = g_bytes_ref (request->key);
+      g_ptr_array_unref (write->body.write.siblings);
+      write->body.write.siblings = dk_siblings_copy (version_set);
+      node_send (node, request->replicas[i], write);
+    }
+  quorum_check (request);
+}
+
+/* The quorum a request needs: its own, else the configured one.  It is
+ * never lowered to the replicas at hand: too few is a failure. */
+static guint
+quorum_or_default (guint8 requested, guint configured)
+{
+  return requested > 0 ? requested : configured;
+}
+
+/* The replicas a request for TOKEN uses, in OUT (room for
+ * DK_RING_MAX_REPLICAS), and for each the intended replica it stands in
+ * for (HINTED_FOR, DK_NODE_NONE for an intended one).  Strict: the first N
+ * nodes of the preference list, up or not.  Sloppy (Dynamo §4.6): the
+ * first N this node believes healthy, walking on past the first N; the
+ * k-th stand-in covers the k-th unhealthy intended replica, and UNCOVERED
+ * lists those left over when fewer than N nodes are healthy. */
+static guint
+choose_replicas (DkNode *node, DkToken token, DkNodeId *out, DkNodeId *hinted_for,
+                 DkNodeId *uncovered, guint *n_uncovered)
+{
+  guint n = node->config.n;
+  memset (hinted_for, 0, DK_RING_MAX_REPLICAS * sizeof (DkNodeId));
+  *n_uncovered = 0;
+  if (!node->config.sloppy_quorum || node->unhealthy == 0)
+    return dk_ring_preference_list (node->ring, token, n, out);
+
+  DkNodeId extended[DK_RING_MAX_REPLICAS];
+  guint length = dk_ring_preference_list (node->ring, token,
+                                          MIN (DK_RING_MAX_REPLICAS, n + node->unhealthy), extended);
+  DkNodeId down_intended[DK_RING_MAX_REPLICAS];
+  guint n_down = 0, chosen = 0, next_hint = 0;
+  for (guint i = 0; i < MIN (n, length); i++)
+    if (!node_peer_healthy (node, extended[i]))
+      down_intended[n_down++] = extended[i];
+  for (guint i = 0; i < length && chosen < n; i++)
+    {
+      if (!node_peer_healthy (node, extended[i]))
+        continue;
+      out[chosen] = extended[i];
+      if (i >= n && next_hint < n_down)
+        hinted_for[chosen] = down_intended[next_hint++];
+      chosen++;
+    }
+  /* Down intended replicas no stand-in covers (too few healthy nodes):
+   * the coordinator keeps their hints itself. */
+  while (next_hint < n_down)
+    uncovered[(*n_uncovered)++] = down_intended[next_hint++];
+  return chosen;
+}
+
+/* The node to forward to: the first of LIST this node believes up. */
+static DkNodeId
+forward_target (DkNode *node, const DkNodeId *list, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    if (node_peer_healthy (node, list[i]))
+      return list[i];
+  return list[0];
+}
+
+/* A client request, direct (HOPS 0) or forwarded: coordinate it when we
+ * are on the preference list, else proxy it to the list's head. */
+static void
+handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType kind,
+                       const DkWireClientRequest *client_request, guint hops)
+{
+  DkNodeId preference[DK_RING_MAX_REPLICAS], hinted_for[DK_RING_MAX_REPLICAS];
+  DkNodeId uncovered[DK_RING_MAX_REPLICAS];
+  guint n_uncovered;
+  DkToken token = dk_ring_key_token (g_bytes_get_data (client_request->key, NULL),
+                                     g_bytes_get_size (client_request->key));
+  guint n_replicas = choose_replicas (node, token, preference, hinted_for, uncovered, &n_uncovered);
+  gboolean on_list = FALSE;
+  for (guint i = 0; i < n_replicas; i++)
+    on_list = on_list || preference[i] == node->config.id;
+
+  if (!on_list && hops < node->config.max_forward_hops && n_replicas > 0)
+    {
+      Request *proxy = request_new (node, ROLE_PROXY, kind, from, hop_id, client_request,
+                                    node->config.request_timeout_us + PROXY_TIMEOUT_SLACK_US);
+      g_autoptr (DkWireMessage) forward = dk_wire_message_new (DK_WIRE_FORWARD);
+      forward->request_id = proxy->id;
+      DkWireForward *body = &forward->body.forward;
+      body->request_type = kind;
+      body->hops = (guint8) (hops + 1);
+      body->client_address = g_strdup ("");
+      body->request.client_request_id = client_request->client_request_id;
+      body->request.key = g_bytes_ref (client_request->key);
+      body->request.value = client_request->value != NULL ? g_bytes_ref (client_request->value) : NULL;
+      body->request.context = client_request->context != NULL
+                              ? dk_vclock_copy (client_request->context) : NULL;
+      body->request.r = client_request->r;
+      body->request.w = client_request->w;
+      node->stats.requests_forwarded++;
+      node_send (node, forward_target (node, preference, n_replicas), forward);
+      return;
+    }
+
+  Request *request = request_new (node, ROLE_COORDINATOR, kind, from, hop_id, client_request,
+                                  node->config.request_timeout_us);
+  node->stats.requests_coordinated++;
+  request->n_replicas = n_replicas;
+  memcpy (request->replicas, preference, n_replicas * sizeof (DkNodeId));
+  memcpy (request->hinted_for, hinted_for, sizeof hinted_for);
+  memcpy (request->uncovered, uncovered, n_uncovered * sizeof (DkNodeId));
+  request->n_uncovered = n_uncovered;
+  for (guint i = 0; i < n_replicas; i++)
+    if (hinted_for[i] != DK_NODE_NONE)
+      {
+        node->stats.sloppy_requests++;
+        break;
+      }
+  if (kind == DK_WIRE_GET)
+    {
+      request->needed = quorum_or_default (client_request->r, node->config.r);
+      coordinate_get (node, request);
+    }
+  else
+    {
+      request->needed = quorum_or_default (client_request->w, node->config.w);
+      coordinate_write (node, request, client_request);
+    }
+}
+
+/* ---- handlers, one per message type ------------------------------------ */
+
+void
+node_on_client_request (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  handle_client_request (node, from, message->request_id, message->type,
+                         &message->body.client_request, 0);
+}
+
+void
+node_on_forward (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  DkWireForward *forward = &message->body.forward;
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  handle_client_request (node, from, message->request_id, forward->request_type,
+                         &forward->request, forward->hops);
+}
+
+/* The coordinator we forwarded to answered: relay to our client. */
+void
+node_on_client_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  Request *proxy = g_hash_table_lookup (node->requests, &message->request_id);
+  if (proxy == NULL || proxy->role != ROLE_PROXY)
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  DkWireClientReply *reply = &message->body.client_reply;
+  answer_client (proxy, reply->status, reply->reason, reply->siblings, reply->context);
+  request_finish (proxy);
+}
+
+/* A reply from replica FROM to our request MESSAGE->request_id, or NULL. */
+static Request *
+find_replica_request (DkNode *node, DkEndpoint from, guint64 request_id, guint *index)
+{
+  Request *request = g_hash_table_lookup (node->requests, &request_id);
+  if (request == NULL || request->role != ROLE_COORDINATOR || !dk_endpoint_is_node (from))
+    return NULL;
+  *index = replica_index (request, (DkNodeId) from);
+  if (*index == G_MAXUINT || request->replied[*index])
+    return NULL;
+  return request;
+}
+
+void
+node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;   /* replicas answer coordinators only */
+      return;
+    }
+  g_autoptr (DkWireMessage) reply = dk_wire_message_new (DK_WIRE_READ_REPLY);
+  reply->request_id = message->request_id;
+  DkWireReadReply *body = &reply->body.read_reply;
+  body->key = g_bytes_ref (message->body.read.key);
+  g_autoptr (GError) error = NULL;
+  GPtrArray *set = dk_store_get (node->env.store, body->key, &error);
+  if (set != NULL)
+    {
+      body->status = DK_WIRE_STATUS_OK;
+      g_ptr_array_unref (body->siblings);
+      body->siblings = set;
+    }
+  else
+    {
+      node->stats.store_errors++;
+      body->status = DK_WIRE_STATUS_STORAGE_ERROR;
+    }
+  if (!node_send (node, from, reply))
+    {
+      g_ptr_array_set_size (body->siblings, 0);
+      body->status = DK_WIRE_STATUS_TOO_LARGE;
+      node_send (node, from, reply);
+    }
+}
+
+void
+node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  guint index;
+  Request *request = find_replica_request (node, from, message->request_id, &index);
+  if (request == NULL || request->kind != DK_WIRE_GET)
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  DkWireReadReply *body = &message->body.read_reply;
+  record_reply (request, index, body->status, g_steal_pointer (&body->siblings));
+  body->siblings = dk_siblings_new ();  /* keep the message well-formed for its free */
+  quorum_check (request);
+}
+
+void
+node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  DkWireWrite *write = &message->body.write;
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;   /* only nodes write replicas directly */
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  DkWireStatus status = DK_WIRE_STATUS_OK;
+  if (!dk_store_put (node->env.store, write->key, write->siblings, node_now (node), NULL, &error))
+    {
+      node->stats.store_errors++;
+      node_log (node, DK_LOG_WARNING, "store put failed: %s", error->message);
+      status = g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
+               ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
+    }
+  else if (write->hinted_owner != DK_NODE_NONE)
+    node_hint_keep (node, write->hinted_owner, write->key, write->siblings);
+  if (message->request_id == 0)
+    return;  /* a repair: nobody waits for the ack */
+  g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_WRITE_ACK);
+  ack->request_id = message->request_id;
+  ack->body.write_ack.status = status;
+  ack->body.write_ack.key = g_bytes_ref (write->key);
+  node_send (node, from, ack);
+}
+
+void
+node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  guint index;
+  Request *request = find_replica_request (node, from, message->request_id, &index);
+  if (request == NULL || request->kind == DK_WIRE_GET)
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  record_reply (request, index, message->body.write_ack.status, NULL);
+  quorum_check (request);
+}

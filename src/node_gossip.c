@@ -1,0 +1,306 @@
+/* node_gossip.c — membership, heartbeats and failure detection.
+ *
+ * Every gossip_interval (with ±10% jitter from the node's random stream, so
+ * nodes do not fall into step) a node bumps its own heartbeat counter and
+ * sends what it knows of the members — each one's heartbeat, incarnation
+ * and the state it claims for itself — to one member drawn at random,
+ * which answers with its own view (push-pull, so every round refreshes
+ * the initiator too, whoever else happens to pick it).  A
+ * receiver keeps, per member, the newest (incarnation, heartbeat) it has
+ * heard and the local time it advanced.  A member whose heartbeat has not
+ * advanced for suspect_after is SUSPECT, for twice that DOWN; hearing a
+ * newer heartbeat makes it UP again.  Verdicts are local and never
+ * gossiped, as in Dynamo §4.8: each node decides for itself whom it can
+ * use.  The incarnation, kept in the store and bumped at every start, makes
+ * a restarted member's heartbeats (which restart at 0) count as newer.
+ *
+ * Without gossip (interval 0) every member counts as up: static
+ * membership, as the node had before this file existed. */
+#include <string.h>
+#include "node_private.h"
+
+/* At most this many member entries per GOSSIP (the sender's own first),
+ * which keeps a round well inside one datagram at any cluster size. */
+#define GOSSIP_MAX_ENTRIES 48
+
+static Member *
+find_member (const DkNode *node, DkNodeId id)
+{
+  guint low = 0, high = node->members->len;
+  Member *members = (Member *) node->members->data;
+  while (low < high)
+    {
+      guint middle = low + (high - low) / 2;
+      if (members[middle].id < id)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+  return low < node->members->len && members[low].id == id ? &members[low] : NULL;
+}
+
+static void
+member_clear (gpointer data)
+{
+  Member *member = data;
+  g_free (member->name);
+  g_free (member->address);
+  g_free (member->datacenter);
+  g_free (member->rack);
+}
+
+static void
+set_verdict (DkNode *node, Member *member, DkWireMemberState verdict)
+{
+  if (member->verdict == verdict)
+    return;
+  gboolean was_up = member->verdict == DK_WIRE_MEMBER_UP;
+  gboolean is_up = verdict == DK_WIRE_MEMBER_UP;
+  if (verdict == DK_WIRE_MEMBER_SUSPECT && was_up)
+    node->stats.suspicions++;
+  else if (verdict == DK_WIRE_MEMBER_DOWN)
+    node->stats.downs++;
+  else if (is_up)
+    node->stats.recoveries++;
+  if (was_up && !is_up)
+    node->unhealthy++;
+  else if (!was_up && is_up)
+    node->unhealthy--;
+  node_log (node, DK_LOG_INFO, "member %s is now %s", member->name,
+            verdict == DK_WIRE_MEMBER_UP ? "up" : verdict == DK_WIRE_MEMBER_SUSPECT ? "suspect" : "down");
+  member->verdict = verdict;
+}
+
+/* Re-judge every other member by how long its heartbeat has been silent. */
+static void
+judge_members (DkNode *node)
+{
+  gint64 now = node_now (node);
+  gint64 suspect_after = node->config.suspect_after_us;
+  for (guint i = 0; i < node->members->len; i++)
+    {
+      Member *member = &g_array_index (node->members, Member, i);
+      if (member->id == node->config.id)
+        continue;
+      gint64 silent = now - member->heard_us;
+      DkWireMemberState verdict = silent > 2 * suspect_after ? DK_WIRE_MEMBER_DOWN
+                                  : silent > suspect_after ? DK_WIRE_MEMBER_SUSPECT
+                                  : DK_WIRE_MEMBER_UP;
+      set_verdict (node, member, verdict);
+    }
+}
+
+static void
+append_entry (DkWireGossip *gossip, const Member *member)
+{
+  DkWireMember entry = {
+    .node = member->id,
+    .name = g_strdup (member->name),
+    .address = g_strdup (member->address),
+    .datacenter = g_strdup (member->datacenter),
+    .rack = g_strdup (member->rack),
+    .vnodes = member->vnodes,
+    .heartbeat = member->heartbeat,
+    .incarnation = member->incarnation,
+    .state = member->claimed,
+  };
+  g_array_append_val (gossip->members, entry);
+}
+
+/* A GOSSIP with our own entry first, then up to GOSSIP_MAX_ENTRIES - 1
+ * others from a random starting point, so every member's news travels
+ * even in large clusters.  ASK_BACK asks the receiver to answer with its
+ * own view (push-pull: each round refreshes both ends). */
+static DkWireMessage *
+gossip_message (DkNode *node, gboolean ask_back)
+{
+  DkWireMessage *message = dk_wire_message_new (DK_WIRE_GOSSIP);
+  message->request_id = ask_back ? 1 : 0;
+  DkWireGossip *gossip = &message->body.gossip;
+  const Member *self = find_member (node, node->config.id);
+  append_entry (gossip, self);
+  guint others = node->members->len - 1;
+  guint count = MIN (others, GOSSIP_MAX_ENTRIES - 1);
+  guint start = others > count ? (guint) (node_random (node) % node->members->len) : 0;
+  for (guint k = 0, added = 0; k < node->members->len && added < count; k++)
+    {
+      const Member *member = &g_array_index (node->members, Member,
+                                             (start + k) % node->members->len);
+      if (member == self)
+        continue;
+      append_entry (gossip, member);
+      added++;
+    }
+  return message;
+}
+
+/* The INDEX-th other member (0-based, ascending id) whose verdict is UP
+ * (HEALTHY) or not; COUNT such members exist.  Drawn at random. */
+static DkNodeId
+pick_member (DkNode *node, gboolean healthy, guint count)
+{
+  guint pick = (guint) (node_random (node) % count);
+  for (guint i = 0; i < node->members->len; i++)
+    {
+      const Member *member = &g_array_index (node->members, Member, i);
+      if (member->id == node->config.id
+          || (member->verdict == DK_WIRE_MEMBER_UP) != healthy)
+        continue;
+      if (pick-- == 0)
+        return member->id;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+gossip_with (DkNode *node, DkNodeId target)
+{
+  g_autoptr (DkWireMessage) message = gossip_message (node, TRUE);
+  if (node_send (node, target, message))
+    node->stats.gossip_sent++;
+}
+
+/* One gossip round: heartbeat, judge, exchange views, hand off hints. */
+static void
+gossip_round (gpointer data)
+{
+  DkNode *node = data;
+  node->gossip_timer = 0;
+  Member *self = find_member (node, node->config.id);
+  self->heartbeat = ++node->heartbeat;
+  self->heard_us = node_now (node);
+  judge_members (node);
+
+  /* Exchange with a member we believe up, so the live part of the cluster
+   * keeps every view fresh; now and then also probe one we believe
+   * suspect or down, so its return is noticed without waiting for it. */
+  guint healthy_peers = node->members->len - 1 - node->unhealthy;
+  if (healthy_peers > 0)
+    gossip_with (node, pick_member (node, TRUE, healthy_peers));
+  if (node->unhealthy > 0 && (healthy_peers == 0 || node_random (node) % 4 == 0))
+    gossip_with (node, pick_member (node, FALSE, node->unhealthy));
+
+  node_handoff_tick (node);
+
+  gint64 interval = node->config.gossip_interval_us;
+  gint64 jitter = (gint64) (node_random (node) % (guint64) MAX (interval / 5, 1)) - interval / 10;
+  node->gossip_timer = node->env.timer_start (node->env.user_data, interval + jitter,
+                                              gossip_round, node);
+}
+
+void
+node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  if (!dk_endpoint_is_node (from) || node->config.gossip_interval_us == 0)
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  gint64 now = node_now (node);
+  const GArray *entries = message->body.gossip.members;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const DkWireMember *entry = &g_array_index (entries, DkWireMember, i);
+      if (entry->node == node->config.id)
+        continue;
+      Member *member = find_member (node, entry->node);
+      if (member == NULL)
+        continue;   /* not (yet) a member of our ring */
+      gboolean newer = entry->incarnation > member->incarnation
+                       || (entry->incarnation == member->incarnation
+                           && entry->heartbeat > member->heartbeat);
+      if (!newer)
+        continue;
+      member->incarnation = entry->incarnation;
+      member->heartbeat = entry->heartbeat;
+      member->claimed = entry->state;
+      member->heard_us = now;
+      set_verdict (node, member, DK_WIRE_MEMBER_UP);
+    }
+  if (message->request_id != 0)
+    {
+      g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE);
+      if (node_send (node, from, answer))
+        node->stats.gossip_sent++;
+    }
+}
+
+/* ---- lifecycle and queries ------------------------------------------------ */
+
+/* The incarnation: one more than the last start recorded in the store. */
+static gboolean
+next_incarnation (DkNode *node, GError **error)
+{
+  gint64 last = 0;
+  gboolean found = FALSE;
+  if (!dk_store_meta_get (node->env.store, "incarnation", &last, &found, error))
+    return FALSE;
+  node->incarnation = (guint64) (found ? last : 0) + 1;
+  return dk_store_meta_set (node->env.store, "incarnation", (gint64) node->incarnation, error);
+}
+
+gboolean
+node_membership_init (DkNode *node, GError **error)
+{
+  node->members = g_array_new (FALSE, TRUE, sizeof (Member));
+  g_array_set_clear_func (node->members, member_clear);
+  if (!next_incarnation (node, error))
+    return FALSE;
+  gint64 now = node_now (node);
+  guint count = dk_ring_node_count (node->ring);
+  for (guint i = 0; i < count; i++)
+    {
+      const DkRingNode *ring_node = dk_ring_node_at (node->ring, i);
+      Member member = {
+        .id = ring_node->id,
+        .name = g_strdup (ring_node->name),
+        .address = g_strdup (""),
+        .datacenter = g_strdup (ring_node->datacenter ? ring_node->datacenter : ""),
+        .rack = g_strdup (ring_node->rack ? ring_node->rack : ""),
+        .vnodes = ring_node->weight,
+        .incarnation = ring_node->id == node->config.id ? node->incarnation : 0,
+        .claimed = DK_WIRE_MEMBER_UP,
+        .verdict = DK_WIRE_MEMBER_UP,
+        .heard_us = now,
+      };
+      g_array_append_val (node->members, member);   /* ring order is ascending id */
+    }
+  if (node->config.gossip_interval_us > 0)
+    {
+      /* A random first round spreads the nodes' rounds over the interval. */
+      gint64 first = (gint64) (node_random (node) % (guint64) node->config.gossip_interval_us);
+      node->gossip_timer = node->env.timer_start (node->env.user_data, first, gossip_round, node);
+    }
+  return TRUE;
+}
+
+void
+node_membership_clear (DkNode *node)
+{
+  if (node->gossip_timer != 0)
+    node->env.timer_cancel (node->env.user_data, node->gossip_timer);
+  node->gossip_timer = 0;
+  g_clear_pointer (&node->members, g_array_unref);
+}
+
+gboolean
+node_peer_healthy (const DkNode *node, DkNodeId id)
+{
+  if (node->config.gossip_interval_us == 0 || id == node->config.id)
+    return TRUE;
+  const Member *member = find_member (node, id);
+  return member != NULL && member->verdict == DK_WIRE_MEMBER_UP;
+}
+
+DkWireMemberState
+dk_node_peer_state (const DkNode *node, DkNodeId id)
+{
+  const Member *member = find_member (node, id);
+  if (member == NULL)
+    return DK_WIRE_MEMBER_DOWN;
+  if (node->config.gossip_interval_us == 0 || id == node->config.id)
+    return DK_WIRE_MEMBER_UP;
+  if (member->claimed == DK_WIRE_MEMBER_JOINING || member->claimed == DK_WIRE_MEMBER_LEAVING)
+    return member->claimed;
+  return member->verdict;
+}

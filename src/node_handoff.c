@@ -1,0 +1,196 @@
+/* node_handoff.c — hinted handoff (Dynamo §4.6).
+ *
+ * With a sloppy quorum a write meant for a down replica goes to a stand-in
+ * further round the ring, carrying the intended owner as a hint.  The
+ * stand-in stores the data as usual (so sloppy reads find it) and also
+ * keeps a hint in its store: durable, bounded by the store's count and
+ * byte limits (a refused hint is counted, never silently lost track of).
+ * Every gossip round the stand-in looks for owners it believes up again and
+ * sends them their hints, a batch per owner.  The owner merges the data and
+ * acknowledges; only then is the hint removed — and only if it did not
+ * change in the meantime (a newer write for the same owner and key merges
+ * into the same hint, which must then be handed off again).  Once handed
+ * off, a stand-in that is not itself a replica of the key drops its copy
+ * if it is still exactly what it handed off.  Unacknowledged hints are
+ * sent again after HANDOFF_RESEND_US. */
+#include <string.h>
+#include "node_private.h"
+
+#define HANDOFF_RESEND_US 2000000
+
+void
+node_handoff_init (DkNode *node)
+{
+  node->hints_in_flight = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+}
+
+void
+node_handoff_clear (DkNode *node)
+{
+  g_clear_pointer (&node->hints_in_flight, g_hash_table_destroy);
+}
+
+void
+node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings)
+{
+  if (!node->config.hinted_handoff || owner == node->config.id)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (dk_store_hint_add (node->env.store, owner, key, siblings, node_now (node), NULL, &error))
+    node->stats.hints_kept++;
+  else if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL))
+    node->stats.hints_refused++;
+  else
+    {
+      node->stats.store_errors++;
+      node_log (node, DK_LOG_WARNING, "cannot keep a hint for node %u: %s", owner, error->message);
+    }
+}
+
+static void
+send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
+{
+  g_autoptr (DkWireMessage) message = dk_wire_message_new (DK_WIRE_HINT_HANDOFF);
+  DkWireHintHandoff *body = &message->body.hint_handoff;
+  body->hint_id = (guint64) hint->id;
+  body->intended_owner = hint->owner;
+  body->key = g_bytes_ref (hint->key);
+  g_ptr_array_unref (body->siblings);
+  body->siblings = dk_siblings_copy (hint->siblings);
+  if (!node_send (node, hint->owner, message))
+    return;
+  node->stats.hints_sent++;
+  HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
+  if (in_flight == NULL)
+    {
+      in_flight = g_new0 (HintInFlight, 1);
+      in_flight->hint_id = hint->id;
+      g_hash_table_insert (node->hints_in_flight, &in_flight->hint_id, in_flight);
+    }
+  in_flight->owner = hint->owner;
+  in_flight->digest = dk_siblings_digest (hint->siblings);
+  in_flight->sent_us = now;
+}
+
+void
+node_handoff_tick (DkNode *node)
+{
+  if (!node->config.hinted_handoff)
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) owners = dk_store_hint_owners (node->env.store, &error);
+  if (owners == NULL)
+    {
+      node->stats.store_errors++;
+      return;
+    }
+  gint64 now = node_now (node);
+  for (guint i = 0; i < owners->len; i++)
+    {
+      DkNodeId owner = g_array_index (owners, DkNodeId, i);
+      if (owner == node->config.id || !node_peer_healthy (node, owner))
+        continue;
+      g_autoptr (GPtrArray) hints = dk_store_hints_for_owner (node->env.store, owner,
+                                                              node->config.handoff_batch, &error);
+      if (hints == NULL)
+        {
+          node->stats.store_errors++;
+          g_clear_error (&error);
+          continue;
+        }
+      for (guint j = 0; j < hints->len; j++)
+        {
+          const DkStoreHint *hint = g_ptr_array_index (hints, j);
+          const HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
+          if (in_flight != NULL && now - in_flight->sent_us < HANDOFF_RESEND_US)
+            continue;
+          send_hint (node, hint, now);
+        }
+    }
+}
+
+/* The owner takes its data back and says so. */
+void
+node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  DkWireHintHandoff *body = &message->body.hint_handoff;
+  if (!dk_endpoint_is_node (from))
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  DkWireStatus status = DK_WIRE_STATUS_OK;
+  if (body->intended_owner != node->config.id)
+    status = DK_WIRE_STATUS_INVALID;
+  else
+    {
+      g_autoptr (GError) error = NULL;
+      if (dk_store_put (node->env.store, body->key, body->siblings, node_now (node), NULL, &error))
+        node->stats.hints_received++;
+      else
+        {
+          node->stats.store_errors++;
+          status = g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
+                   ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
+        }
+    }
+  g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_HINT_ACK);
+  ack->request_id = message->request_id;
+  ack->body.hint_ack.hint_id = body->hint_id;
+  ack->body.hint_ack.status = status;
+  node_send (node, from, ack);
+}
+
+/* TRUE when this node is one of KEY's N intended replicas. */
+static gboolean
+is_replica (DkNode *node, GBytes *key)
+{
+  DkNodeId list[DK_RING_MAX_REPLICAS];
+  gsize len;
+  const guint8 *bytes = g_bytes_get_data (key, &len);
+  guint n = dk_ring_preference_list (node->ring, dk_ring_key_token (bytes, len),
+                                     node->config.n, list);
+  for (guint i = 0; i < n; i++)
+    if (list[i] == node->config.id)
+      return TRUE;
+  return FALSE;
+}
+
+void
+node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
+{
+  gint64 hint_id = (gint64) message->body.hint_ack.hint_id;
+  HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint_id);
+  if (in_flight == NULL || from != in_flight->owner)
+    {
+      node->stats.dropped_unexpected++;
+      return;
+    }
+  guint64 sent_digest = in_flight->digest;
+  gboolean acknowledged = message->body.hint_ack.status == DK_WIRE_STATUS_OK;
+  g_hash_table_remove (node->hints_in_flight, &hint_id);
+  if (!acknowledged)
+    return;   /* try again next round */
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkStoreHint) hint = dk_store_hint_get (node->env.store, hint_id, &error);
+  if (hint == NULL || dk_siblings_digest (hint->siblings) != sent_digest)
+    return;   /* gone, or grown since: the newer content goes next round */
+  if (!dk_store_hint_remove (node->env.store, hint_id, &error))
+    {
+      node->stats.store_errors++;
+      return;
+    }
+  node->stats.hints_delivered++;
+  if (is_replica (node, hint->key))
+    return;
+  g_autoptr (GPtrArray) held = dk_store_get (node->env.store, hint->key, &error);
+  if (held != NULL && dk_siblings_digest (held) == sent_digest)
+    dk_store_purge (node->env.store, hint->key, NULL);
+}
+
+guint
+dk_node_hints_held (const DkNode *node)
+{
+  return dk_store_hint_count (node->env.store, DK_NODE_NONE);
+}

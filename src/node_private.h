@@ -1,0 +1,137 @@
+/* node_private.h — what the node's files share; not for outside use.
+ *
+ * The node is one state machine split by concern:
+ *   node.c              lifecycle, datagram verification and dispatch
+ *   node_coordinator.c  client requests, quorums, read repair, replica reads/writes
+ *   node_gossip.c       membership, heartbeats and failure detection
+ *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
+ * Each file handles its own message types; node.c's table lists them. */
+#ifndef DK_NODE_PRIVATE_H
+#define DK_NODE_PRIVATE_H
+
+#include "node.h"
+#include "store.h"
+#include "vclock.h"
+#include "wire.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  ROLE_COORDINATOR,  /* we run the quorum */
+  ROLE_PROXY         /* we forwarded to a replica and relay its answer */
+} RequestRole;
+
+typedef struct
+{
+  DkNode     *node;
+  guint64     id;               /* hop request id, key of node->requests */
+  RequestRole role;
+  DkWireType  kind;             /* GET, PUT or DELETE */
+  DkEndpoint  client;           /* who gets the CLIENT_REPLY */
+  guint64     client_hop_id;    /* header request id of the client's datagram */
+  guint64     client_request_id;
+  GBytes     *key;
+  guint       needed;           /* R or W */
+  guint       n_replicas;
+  DkNodeId    replicas[DK_RING_MAX_REPLICAS];
+  DkNodeId    hinted_for[DK_RING_MAX_REPLICAS]; /* sloppy stand-ins: whom they cover */
+  DkNodeId    uncovered[DK_RING_MAX_REPLICAS];  /* down replicas no stand-in covers */
+  guint       n_uncovered;
+  gboolean    replied[DK_RING_MAX_REPLICAS];
+  GPtrArray  *replica_sets[DK_RING_MAX_REPLICAS]; /* GET: what each returned */
+  guint       successes;
+  guint       failures;
+  GPtrArray  *merged;           /* GET: reconciled set of all replies */
+  DkVclock   *written;          /* PUT/DELETE: the clock of the new version */
+  GPtrArray  *written_set;      /* PUT/DELETE: the new version, as sent */
+  DkWireStatus failure_status;  /* the worst replica status seen */
+  gboolean    client_answered;
+  DkTimerId   timer;
+} Request;
+
+/* What this node knows of one member (itself included). */
+typedef struct
+{
+  DkNodeId          id;
+  char             *name;
+  char             *address;
+  char             *datacenter;
+  char             *rack;
+  guint32           vnodes;
+  guint64           heartbeat;     /* the member's own counter, as last heard */
+  guint64           incarnation;   /* bumped by the member at every start */
+  DkWireMemberState claimed;       /* the state the member gossips about itself */
+  DkWireMemberState verdict;       /* this node's failure-detector verdict */
+  gint64            heard_us;      /* local time the heartbeat last advanced */
+} Member;
+
+/* A hint handed off and waiting for its owner's acknowledgement. */
+typedef struct
+{
+  gint64   hint_id;
+  DkNodeId owner;
+  guint64  digest;     /* of the sibling set sent: removed only if unchanged */
+  gint64   sent_us;
+} HintInFlight;
+
+struct _DkNode
+{
+  DkNodeConfig config;
+  guint8      *auth_key;        /* owned copy of config.auth_key */
+  DkEnv        env;
+  const DkRing *ring;
+  DkNodeId     actor;           /* clock entries are ours under this id */
+  DkNodeStats  stats;
+  guint64      next_request_id;
+  GHashTable  *requests;        /* guint64 id -> Request*, owns them */
+
+  /* membership (node_gossip.c) */
+  GArray      *members;         /* of Member, ascending id; self included */
+  guint        unhealthy;       /* members whose verdict is not UP */
+  guint64      heartbeat;
+  guint64      incarnation;
+  DkTimerId    gossip_timer;
+
+  /* hinted handoff (node_handoff.c) */
+  GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
+};
+
+typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node.c */
+void node_log (DkNode *node, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF (3, 4);
+gint64 node_now (DkNode *node);
+guint64 node_random (DkNode *node);
+gboolean node_send (DkNode *node, DkEndpoint to, DkWireMessage *message);
+
+/* node_coordinator.c */
+void node_request_free (gpointer request);
+void node_on_client_request (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_forward (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_client_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node_gossip.c */
+gboolean node_membership_init (DkNode *node, GError **error);
+void node_membership_clear (DkNode *node);
+void node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* TRUE when ID is a member this node believes up (always, without gossip). */
+gboolean node_peer_healthy (const DkNode *node, DkNodeId id);
+
+/* node_handoff.c */
+void node_handoff_init (DkNode *node);
+void node_handoff_clear (DkNode *node);
+/* Keep SIBLINGS for KEY on behalf of OWNER; counted when refused. */
+void node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings);
+/* Send due hints to owners that are up again (called every gossip round). */
+void node_handoff_tick (DkNode *node);
+void node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+G_END_DECLS
+
+#endif
