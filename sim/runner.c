@@ -2,6 +2,7 @@
  * runner.h. */
 #include "config.h"
 #include "runner.h"
+#include "detector.h"
 #include "plots.h"
 
 #include <errno.h>
@@ -24,6 +25,9 @@ typedef struct
   gint64  t_us;
   guint   nodes_up;
   guint64 messages;
+  guint   suspected_pairs;   /* (observer, peer) both up, peer not believed up */
+  guint   false_suspicions;  /* ... of which the network lets them talk */
+  guint64 hints_held;
 } Sample;
 
 struct _Run
@@ -34,8 +38,10 @@ struct _Run
   DkSimCluster     *cluster;
   DkWorkload       *workload;
   DkHistory        *history;
+  DkDetectorWatch  *detector;
   GArray           *samples;       /* of Sample */
   guint64           messages_at_last_sample;
+  guint64           false_suspicion_total;
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
 };
@@ -79,6 +85,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.suspect_after_us = options->suspect_after_us;
   config->node.sloppy_quorum = options->sloppy_quorum;
   config->node.hinted_handoff = options->hinted_handoff;
+  config->node.anti_entropy_interval_us = options->anti_entropy_us;
   config->store.cache_bytes = options->cache_bytes;
   config->store.compress_threshold_bytes = options->compress_above_bytes;
   config->store.tombstone_grace_us = options->tombstone_grace_us;
@@ -91,8 +98,6 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   if (options->hinted_handoff && !options->sloppy_quorum)
     g_ptr_array_add (warnings, g_strdup ("hinted_handoff=on does nothing without sloppy_quorum=on: "
                                          "only stand-ins keep hints"));
-  if (options->anti_entropy_us > 0)
-    g_ptr_array_add (warnings, g_strdup ("anti_entropy is not implemented yet: replicas converge by read repair only"));
   if (options->autoscale)
     g_ptr_array_add (warnings, g_strdup ("autoscale=on is not implemented yet: membership is static"));
 }
@@ -163,7 +168,12 @@ apply_event (gpointer data)
             DkNodeId id = g_array_index (targets, DkNodeId, i);
             g_autoptr (GError) error = NULL;
             if (event->kind == DK_EVENT_CRASH)
-              dk_sim_cluster_crash (cluster, id);
+              {
+                gboolean was_up = dk_sim_cluster_node_is_up (cluster, id);
+                dk_sim_cluster_crash (cluster, id);
+                if (was_up)
+                  dk_detector_watch_crash (run->detector, id);
+              }
             else if (event->kind == DK_EVENT_RESTART)
               dk_sim_cluster_restart (cluster, id, &error);
             else
@@ -245,6 +255,13 @@ take_sample (gpointer data)
     .nodes_up = dk_sim_cluster_nodes_up (run->cluster),
     .messages = sent - run->messages_at_last_sample,
   };
+  sample.suspected_pairs = dk_detector_watch_sample (run->detector, &sample.false_suspicions);
+  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
+    {
+      DkNode *node = dk_sim_cluster_node (run->cluster, id);
+      if (node != NULL)
+        sample.hints_held += dk_node_hints_held (node);
+    }
   run->messages_at_last_sample = sent;
   g_array_append_val (run->samples, sample);
   show_progress (run, FALSE);
@@ -319,6 +336,9 @@ add_sample_columns (Run *run, DkMetrics *metrics)
   DkTimeseries *series = dk_metrics_timeseries (metrics);
   guint nodes_up = dk_timeseries_add_column (series, "nodes_up", DK_SERIES_SAMPLE);
   guint messages = dk_timeseries_add_column (series, "messages", DK_SERIES_COUNT);
+  guint suspected = dk_timeseries_add_column (series, "suspected_pairs", DK_SERIES_SAMPLE);
+  guint false_suspicions = dk_timeseries_add_column (series, "false_suspicions", DK_SERIES_SAMPLE);
+  guint hints = dk_timeseries_add_column (series, "hints_held", DK_SERIES_SAMPLE);
   for (guint i = 0; i < run->samples->len; i++)
     {
       const Sample *sample = &g_array_index (run->samples, Sample, i);
@@ -326,6 +346,10 @@ add_sample_columns (Run *run, DkMetrics *metrics)
       gint64 t = MAX (sample->t_us - 1, 0);
       dk_timeseries_set (series, nodes_up, t, sample->nodes_up);
       dk_timeseries_add (series, messages, t, (double) sample->messages);
+      dk_timeseries_set (series, suspected, t, sample->suspected_pairs);
+      dk_timeseries_set (series, false_suspicions, t, sample->false_suspicions);
+      dk_timeseries_set (series, hints, t, (double) sample->hints_held);
+      run->false_suspicion_total += sample->false_suspicions;
     }
 }
 
@@ -381,6 +405,8 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
       return NULL;
     }
   run.cluster = cluster;
+  g_autoptr (DkDetectorWatch) detector = dk_detector_watch_new (cluster, queue);
+  run.detector = detector;
   dk_sim_cluster_set_node_log (cluster, options->node_log, DK_LOG_WARNING);
   for (guint i = 0; i < scenario->network.links->len; i++)
     {
@@ -443,10 +469,16 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   result->network = *dk_sim_cluster_net_stats (cluster);
   dk_sim_cluster_node_stats (cluster, &result->nodes);
   result->clients = *dk_workload_stats (workload);
+  result->false_suspicion_samples = run.false_suspicion_total;
+  result->detections = g_array_copy ((GArray *) dk_detector_watch_detections (detector));
+  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (cluster); id++)
+    if (dk_sim_cluster_node (cluster, id) != NULL)
+      result->hints_pending += dk_node_hints_held (dk_sim_cluster_node (cluster, id));
   judge_expects (result);
 
   /* Free in dependency order: the workload uses the cluster, both the queue. */
   g_clear_pointer (&workload, dk_workload_free);
+  g_clear_pointer (&detector, dk_detector_watch_free);
   g_clear_pointer (&cluster, dk_sim_cluster_free);
   g_array_unref (run.samples);
   g_array_unref (run.scheduled);
@@ -463,69 +495,8 @@ dk_run_result_free (DkRunResult *result)
   g_clear_pointer (&result->metrics, dk_metrics_free);
   g_clear_pointer (&result->expects, g_array_unref);
   g_clear_pointer (&result->warnings, g_ptr_array_unref);
+  g_clear_pointer (&result->detections, g_array_unref);
   g_free (result);
-}
-
-/* ---- metrics beyond the checkers' ------------------------------------------ */
-
-typedef double (*RunMetricFunc) (const DkRunResult *result);
-
-static double
-messages_per_op (const DkRunResult *result)
-{
-  double ops = (double) result->clients.invoked;
-  return ops > 0 ? (double) result->network.sent / ops : 0;
-}
-
-static double
-bytes_per_op (const DkRunResult *result)
-{
-  double ops = (double) result->clients.invoked;
-  return ops > 0 ? (double) result->network.bytes_sent / ops : 0;
-}
-
-static double messages_sent (const DkRunResult *r) { return (double) r->network.sent; }
-static double bytes_sent (const DkRunResult *r) { return (double) r->network.bytes_sent; }
-static double messages_lost (const DkRunResult *r) { return (double) r->network.lost; }
-static double messages_cut (const DkRunResult *r) { return (double) (r->network.cut + r->network.to_crashed); }
-static double read_repairs (const DkRunResult *r) { return (double) r->nodes.read_repairs_sent; }
-static double forwarded (const DkRunResult *r) { return (double) r->nodes.requests_forwarded; }
-static double dropped_datagrams (const DkRunResult *r)
-{
-  return (double) (r->nodes.dropped_malformed + r->nodes.dropped_unauthenticated);
-}
-static double sim_events (const DkRunResult *r) { return (double) r->events_run; }
-
-/* Name, then how to compute it; one line per metric. */
-static const struct
-{
-  const char *name;
-  RunMetricFunc func;
-} run_metrics[] = {
-  { "messages", messages_sent },
-  { "bytes", bytes_sent },
-  { "messages_per_op", messages_per_op },
-  { "bytes_per_op", bytes_per_op },
-  { "messages_lost", messages_lost },
-  { "messages_cut", messages_cut },
-  { "read_repairs", read_repairs },
-  { "forwarded_requests", forwarded },
-  { "dropped_datagrams", dropped_datagrams },
-  { "sim_events", sim_events },
-};
-
-gboolean
-dk_run_metric (const DkRunResult *result, const char *name, double *value)
-{
-  if (dk_metric_name_valid (name))
-    return dk_metrics_get (result->metrics, name, value);
-  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
-    if (strcmp (run_metrics[i].name, name) == 0)
-      {
-        *value = run_metrics[i].func (result);
-        return TRUE;
-      }
-  return FALSE;
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -556,11 +527,7 @@ dk_run_to_json (const DkRunResult *result, GString *out)
   g_string_append_printf (out, ", \"version\": \"%s\", \"seed\": %" G_GUINT64_FORMAT ", ",
                           PACKAGE_VERSION, scenario->seed);
   dk_metrics_append_json_members (result->metrics, out);
-  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
-    {
-      g_string_append_printf (out, ", \"%s\": ", run_metrics[i].name);
-      dk_append_number (out, run_metrics[i].func (result));
-    }
+  dk_run_metrics_append_json (result, out);
   g_string_append (out, ", \"parameters\": {");
   g_autoptr (GPtrArray) parameters = dk_scenario_parameters (scenario);
   for (guint i = 0; i < parameters->len; i++)
@@ -613,7 +580,9 @@ dk_run_to_text (const DkRunResult *result, GString *out)
   dk_metrics_summary (result->metrics, out);
   g_string_append_printf (out, "network         %" G_GUINT64_FORMAT " messages (%.1f per operation), "
                           "%" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT " cut by faults\n",
-                          result->network.sent, messages_per_op (result),
+                          result->network.sent,
+                          result->clients.invoked > 0
+                          ? (double) result->network.sent / (double) result->clients.invoked : 0.0,
                           result->network.lost, result->network.cut + result->network.to_crashed);
   for (guint i = 0; i < result->expects->len; i++)
     {

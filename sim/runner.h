@@ -53,6 +53,9 @@ typedef struct
   GArray         *expects;      /* of DkExpectResult, in file order */
   gboolean        all_hold;
   GPtrArray      *warnings;     /* char*: options the simulator ignores, ... */
+  GArray         *detections;   /* double: ms from each crash until every live node marked it down */
+  guint64         false_suspicion_samples; /* (observer, peer) pairs wrongly suspected, summed per second */
+  guint64         hints_pending;/* hints still held when the run ended */
 } DkRunResult;
 
 /* Run SCENARIO (not modified).  NULL with an error only when the scenario
@@ -65,6 +68,12 @@ void dk_run_result_free (DkRunResult *result);
 /* Extra metrics the runner measures beyond the checkers' (network and
  * node counters); dk_run_metric looks up either kind by name. */
 gboolean dk_run_metric (const DkRunResult *result, const char *name, double *value);
+
+/* TRUE when NAME is a metric dk_run_metric knows (measured or not). */
+gboolean dk_run_metric_known (const char *name);
+
+/* Append ", \"name\": value" for every runner metric (null: not measured). */
+void dk_run_metrics_append_json (const DkRunResult *result, GString *out);
 
 /* Write summary.json, history.csv, timeseries.csv, staleness.csv into DIR
  * (created when missing). */

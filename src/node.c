@@ -83,6 +83,10 @@ static const NodeHandler handlers[DK_WIRE_TYPE_LAST + 1] = {
   [DK_WIRE_GOSSIP]       = node_on_gossip,
   [DK_WIRE_HINT_HANDOFF] = node_on_hint_handoff,
   [DK_WIRE_HINT_ACK]     = node_on_hint_ack,
+  [DK_WIRE_AE_TREE_REQUEST] = node_on_ae_tree_request,
+  [DK_WIRE_AE_TREE_REPLY]   = node_on_ae_tree_reply,
+  [DK_WIRE_AE_KEYS_REQUEST] = node_on_ae_keys_request,
+  [DK_WIRE_AE_KEYS_REPLY]   = node_on_ae_keys_reply,
 };
 /* ---- public ------------------------------------------------------------- */
 
@@ -105,6 +109,7 @@ dk_node_config_init (DkNodeConfig *config)
     .sloppy_quorum = TRUE,
     .hinted_handoff = TRUE,
     .handoff_batch = 16,
+    .anti_entropy_interval_us = 10000000,
   };
 }
 
@@ -173,6 +178,7 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
       dk_node_free (node);
       return NULL;
     }
+  node_antientropy_init (node);
   return node;
 }
 
@@ -182,6 +188,7 @@ dk_node_free (DkNode *node)
   if (node == NULL)
     return;
   g_hash_table_destroy (node->requests);
+  node_antientropy_clear (node);
   node_membership_clear (node);
   node_handoff_clear (node);
   if (node->auth_key != NULL)

@@ -72,12 +72,15 @@ typedef struct
   gboolean sloppy_quorum;       /* use the first N healthy nodes, not strictly the first N */
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
   guint    handoff_batch;       /* hints sent per owner per gossip round */
+  gint64   anti_entropy_interval_us; /* one Merkle session per interval; 0: off */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
- * one forwarding hop, warnings logged, no authentication.  ID is left 0. */
+ * one forwarding hop, warnings logged, gossip every 1 s with suspicion
+ * after 3 s, sloppy quorum and hinted handoff on (16 hints per owner per
+ * round), anti-entropy every 10 s, no authentication.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 
 /* Counters a node keeps about itself (monotonic since it started). */
@@ -106,6 +109,10 @@ typedef struct
   guint64 hints_sent;             /* HINT_HANDOFF datagrams sent (resends included) */
   guint64 hints_delivered;        /* hints an owner acknowledged, then removed */
   guint64 hints_received;         /* hinted data this node took back as owner */
+  guint64 ae_sessions;            /* anti-entropy sessions this node started */
+  guint64 ae_keys_pushed;         /* keys it sent a peer that lacked or differed */
+  guint64 ae_keys_pulled;         /* keys it took from a peer and that changed its store */
+  guint64 ae_bytes_sent;          /* every anti-entropy byte it sent (trees, keys, repairs) */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;

@@ -572,6 +572,8 @@ node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
 void
 node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
+  if (node_ae_take_read_reply (node, from, message))
+    return;
   guint index;
   Request *request = find_replica_request (node, from, message->request_id, &index);
   if (request == NULL || request->kind != DK_WIRE_GET)

@@ -5,6 +5,7 @@
  *   node_coordinator.c  client requests, quorums, read repair, replica reads/writes
  *   node_gossip.c       membership, heartbeats and failure detection
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
+ *   node_antientropy.c  Merkle-tree comparison and repair between replicas (§4.7)
  * Each file handles its own message types; node.c's table lists them. */
 #ifndef DK_NODE_PRIVATE_H
 #define DK_NODE_PRIVATE_H
@@ -75,6 +76,9 @@ typedef struct
   gint64   sent_us;
 } HintInFlight;
 
+typedef struct _AeSession AeSession;
+typedef struct _DkMerkle DkMerkle;
+
 struct _DkNode
 {
   DkNodeConfig config;
@@ -95,6 +99,13 @@ struct _DkNode
 
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
+
+  /* anti-entropy (node_antientropy.c) */
+  DkTimerId    ae_timer;
+  guint64      ae_cursor;       /* which of our ranges comes next */
+  AeSession   *ae_session;      /* the one session we run, or NULL */
+  DkMerkle    *ae_cached_tree;  /* the last tree we built for a peer */
+  gint64       ae_cached_us;
 };
 
 typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *message);
@@ -131,6 +142,16 @@ void node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray 
 void node_handoff_tick (DkNode *node);
 void node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node_antientropy.c */
+void node_antientropy_init (DkNode *node);
+void node_antientropy_clear (DkNode *node);
+void node_on_ae_tree_request (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_ae_tree_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_ae_keys_request (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_ae_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* TRUE when MESSAGE (a READ_REPLY) answers an anti-entropy pull; taken. */
+gboolean node_ae_take_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
 
 G_END_DECLS
 

@@ -84,21 +84,29 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
                    "header.type: %d is not a known message type", (int) message->type);
       return NULL;
     }
-  g_autoptr (GByteArray) out = g_byte_array_sized_new (256);
-  dk_wire_put_u16 (out, DK_WIRE_MAGIC);
-  g_byte_array_append (out, (const guint8[]) { DK_WIRE_VERSION, (guint8) message->type }, 2);
-  dk_wire_put_u16 (out, 0);  /* flags: only dk_wire_sign sets one */
-  dk_wire_put_u16 (out, 0);  /* reserved */
-  dk_wire_put_u64 (out, message->request_id);
-  dk_wire_put_u32 (out, message->sender);
-  dk_wire_put_u32 (out, 0);  /* body length, patched below */
-  g_assert (out->len == DK_WIRE_HEADER_BYTES);
+  /* Sized first, allocated once (with room for a tag, so signing does
+   * not reallocate), then written in place. */
+  gsize size = DK_WIRE_HEADER_BYTES + dk_wire_layout_size (layout, &message->body);
+  g_return_val_if_fail (size <= G_MAXUINT32 - DK_WIRE_TAG_BYTES, NULL);
+  g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint) (size + DK_WIRE_TAG_BYTES));
+  g_byte_array_set_size (out, (guint) size);
+  DkWireWriter writer = { out->data, size, 0 };
+  dk_wire_put_u16 (&writer, DK_WIRE_MAGIC);
+  dk_wire_put_u8 (&writer, DK_WIRE_VERSION);
+  dk_wire_put_u8 (&writer, (guint8) message->type);
+  dk_wire_put_u16 (&writer, 0);  /* flags: only dk_wire_sign sets one */
+  dk_wire_put_u16 (&writer, 0);  /* reserved */
+  dk_wire_put_u64 (&writer, message->request_id);
+  dk_wire_put_u32 (&writer, message->sender);
+  dk_wire_put_u32 (&writer, 0);  /* body length, patched below */
+  g_assert (writer.pos == DK_WIRE_HEADER_BYTES);
 
-  if (!dk_wire_layout_encode (layout, &message->body, out, error))
+  if (!dk_wire_layout_encode (layout, &message->body, &writer, error))
     {
       g_prefix_error (error, "%s.", dk_wire_type_name (message->type));
       return NULL;
     }
+  g_assert (writer.pos == size);
   gsize with_tag = out->len + DK_WIRE_TAG_BYTES;
   if (with_tag > DK_WIRE_MAX_DATAGRAM)
     {

@@ -93,9 +93,9 @@ check_length (gsize len, gsize min, gsize max, GError **error)
 }
 
 gsize
-dk_wire_bytes_size (GBytes *bytes)
+dk_wire_bytes_size (GBytes *bytes, gsize max)
 {
-  return 2 + (bytes != NULL ? g_bytes_get_size (bytes) : 0);
+  return 2 + MIN (bytes != NULL ? g_bytes_get_size (bytes) : 0, max);
 }
 
 gboolean
@@ -140,9 +140,9 @@ check_text (const char *text, gsize len, GError **error)
 }
 
 gsize
-dk_wire_string_size (const char *text)
+dk_wire_string_size (const char *text, gsize max)
 {
-  return 2 + (text != NULL ? strlen (text) : 0);
+  return 2 + MIN (text != NULL ? strlen (text) : 0, max);
 }
 
 gboolean
@@ -168,6 +168,15 @@ dk_wire_get_string (DkWireReader *in, gsize max, char **text, GError **error)
   *text = g_strndup ((const char *) in->data + in->pos, len);
   in->pos += len;
   return TRUE;
+}
+
+/* A clock over the entry limit is refused before it is written. */
+static gsize
+clock_size (const DkVclock *clock)
+{
+  if (clock == NULL || dk_vclock_size (clock) > DK_VCLOCK_MAX_ENTRIES)
+    return 0;
+  return dk_vclock_encoded_size (clock);
 }
 
 static gboolean
@@ -226,7 +235,7 @@ dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error)
 gsize
 dk_wire_optional_clock_size (const DkVclock *clock)
 {
-  return 1 + (clock != NULL ? dk_vclock_encoded_size (clock) : 0);
+  return 1 + clock_size (clock);
 }
 
 gboolean
@@ -273,11 +282,13 @@ dk_wire_siblings_size (const GPtrArray *siblings)
 {
   gsize size = 1;
   guint count = siblings != NULL ? siblings->len : 0;
+  if (count > DK_SIBLINGS_MAX)
+    return size;  /* refused before anything is written */
   for (guint i = 0; i < count; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      size += 1 + (version->clock != NULL ? dk_vclock_encoded_size (version->clock) : 0)
-              + dk_wire_bytes_size (version->value);
+      size += 1 + clock_size (version->clock)
+              + dk_wire_bytes_size (version->value, DK_VALUE_MAX_BYTES);
     }
   return size;
 }

@@ -18,8 +18,20 @@ G_STATIC_ASSERT (sizeof (DkWireType) == sizeof (int));
 
 /* ---- arrays of records ---------------------------------------------------- */
 
+static gsize
+array_size (const DkWireLayout *element, const GArray *array)
+{
+  gsize size = 2;
+  guint count = array != NULL ? array->len : 0;
+  if (count > G_MAXUINT16)
+    return size;  /* refused before anything is written */
+  for (guint i = 0; i < count; i++)
+    size += dk_wire_layout_size (element, array->data + (gsize) i * element->record_size);
+  return size;
+}
+
 static gboolean
-put_array (GByteArray *out, const DkWireLayout *element, const GArray *array, GError **error)
+put_array (DkWireWriter *out, const DkWireLayout *element, const GArray *array, GError **error)
 {
   guint count = array != NULL ? array->len : 0;
   if (count > G_MAXUINT16)
@@ -102,13 +114,58 @@ field_separator (const DkWireField *field)
     }
 }
 
-static gboolean
-encode_field (const DkWireField *field, const void *at, GByteArray *out, GError **error)
+static gsize
+field_size (const DkWireField *field, const void *at)
 {
   switch (field->kind)
     {
     case DK_FIELD_U8:
-      g_byte_array_append (out, at, 1);
+    case DK_FIELD_BOOL:
+    case DK_FIELD_ENUM:
+      return 1;
+    case DK_FIELD_U32:
+    case DK_FIELD_NODE:
+      return 4;
+    case DK_FIELD_U64:
+    case DK_FIELD_I64:
+      return 8;
+    case DK_FIELD_KEY:
+      return dk_wire_bytes_size (*(GBytes *const *) at, DK_KEY_MAX_BYTES);
+    case DK_FIELD_VALUE:
+      return dk_wire_bytes_size (*(GBytes *const *) at, DK_VALUE_MAX_BYTES);
+    case DK_FIELD_STRING:
+      return dk_wire_string_size (*(char *const *) at, field->max);
+    case DK_FIELD_OPT_CLOCK:
+      return dk_wire_optional_clock_size (*(DkVclock *const *) at);
+    case DK_FIELD_SIBLINGS:
+      return dk_wire_siblings_size (*(GPtrArray *const *) at);
+    case DK_FIELD_ARRAY:
+      return array_size (field->element, *(GArray *const *) at);
+    case DK_FIELD_NESTED:
+      return dk_wire_layout_size (field->element, at);
+    }
+  g_assert_not_reached ();
+}
+
+gsize
+dk_wire_layout_size (const DkWireLayout *layout, const void *record)
+{
+  gsize size = 0;
+  for (guint i = 0; i < layout->n_fields; i++)
+    {
+      const DkWireField *field = &layout->fields[i];
+      size += field_size (field, CONST_FIELD_AT (record, field));
+    }
+  return size;
+}
+
+static gboolean
+encode_field (const DkWireField *field, const void *at, DkWireWriter *out, GError **error)
+{
+  switch (field->kind)
+    {
+    case DK_FIELD_U8:
+      dk_wire_put_u8 (out, *(const guint8 *) at);
       return TRUE;
     case DK_FIELD_U32:
       dk_wire_put_u32 (out, *(const guint32 *) at);
@@ -120,7 +177,7 @@ encode_field (const DkWireField *field, const void *at, GByteArray *out, GError 
       dk_wire_put_u64 (out, (guint64) *(const gint64 *) at);
       return TRUE;
     case DK_FIELD_BOOL:
-      g_byte_array_append (out, (const guint8[]) { *(const gboolean *) at != FALSE }, 1);
+      dk_wire_put_u8 (out, *(const gboolean *) at != FALSE);
       return TRUE;
     case DK_FIELD_NODE:
       if (!check_node (*(const guint32 *) at, error))
@@ -130,7 +187,7 @@ encode_field (const DkWireField *field, const void *at, GByteArray *out, GError 
     case DK_FIELD_ENUM:
       if (!check_enum (field, (guint) *(const int *) at, error))
         return FALSE;
-      g_byte_array_append (out, (const guint8[]) { (guint8) *(const int *) at }, 1);
+      dk_wire_put_u8 (out, (guint8) *(const int *) at);
       return TRUE;
     case DK_FIELD_KEY:
       return dk_wire_put_bytes (out, *(GBytes *const *) at, 1, DK_KEY_MAX_BYTES, error);
@@ -196,7 +253,7 @@ decode_field (const DkWireField *field, void *at, DkWireReader *in, GError **err
 
 gboolean
 dk_wire_layout_encode (const DkWireLayout *layout, const void *record,
-                       GByteArray *out, GError **error)
+                       DkWireWriter *out, GError **error)
 {
   if (layout->check != NULL && !layout->check (record, error))
     return FALSE;

@@ -96,11 +96,14 @@ dk_wire_writer_take (DkWireWriter *out, gsize n)
 }
 
 /* ---- field encodings (wire_fields.c) ----------------------------------------
- * Writers write at OUT and refuse (GError) what breaks a limit, before
- * writing anything of that field; readers advance IN and refuse what is
+ * Writers write at OUT and refuse (GError) what breaks a limit, which
+ * fails the whole encoding; readers advance IN and refuse what is
  * truncated, oversize or non-canonical.  Neither names the field: the
- * walker prefixes it.  Each writer has a size function that says how many
- * bytes it writes (whatever the limits: a refused field is never written). */
+ * walker prefixes it.  Each writer has a size function: the bytes it
+ * writes when it succeeds, and never fewer than it writes before refusing
+ * (a field over a limit is sized as if cut at the limit, since it is
+ * refused before its bytes are written), so a buffer of that size is
+ * both exact and safe. */
 
 /* Big-endian integers; a reader fails only when the bytes run out. */
 static inline void
@@ -139,7 +142,7 @@ gboolean dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error);
 
 /* u16-length-prefixed bytes of MIN .. MAX bytes; NULL writes as empty.
  * The reader returns a new GBytes. */
-gsize dk_wire_bytes_size (GBytes *bytes);
+gsize dk_wire_bytes_size (GBytes *bytes, gsize max);
 gboolean dk_wire_put_bytes (DkWireWriter *out, GBytes *bytes, gsize min, gsize max,
                             GError **error);
 gboolean dk_wire_get_bytes (DkWireReader *in, gsize min, gsize max, GBytes **bytes,
@@ -147,7 +150,7 @@ gboolean dk_wire_get_bytes (DkWireReader *in, gsize min, gsize max, GBytes **byt
 
 /* u16-length-prefixed UTF-8 without NUL, at most MAX bytes; NULL writes
  * as "".  The reader returns a new string. */
-gsize dk_wire_string_size (const char *text);
+gsize dk_wire_string_size (const char *text, gsize max);
 gboolean dk_wire_put_string (DkWireWriter *out, const char *text, gsize max, GError **error);
 gboolean dk_wire_get_string (DkWireReader *in, gsize max, char **text, GError **error);
 

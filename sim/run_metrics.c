@@ -1,0 +1,137 @@
+/* run_metrics.c — what a run measured beyond the checkers' metrics: the
+ * cost of the protocol (messages, bytes), and what each mechanism did
+ * (read repair, gossip, hinted handoff, anti-entropy, failure detection).
+ * One table, one line per metric; dk_run_metric looks up either kind. */
+#include "runner.h"
+
+#include <string.h>
+
+typedef double (*RunMetricFunc) (const DkRunResult *result);
+
+static double
+per_op (const DkRunResult *result, double amount)
+{
+  double ops = (double) result->clients.invoked;
+  return ops > 0 ? amount / ops : 0;
+}
+
+static double messages_sent (const DkRunResult *r) { return (double) r->network.sent; }
+static double bytes_sent (const DkRunResult *r) { return (double) r->network.bytes_sent; }
+static double messages_per_op (const DkRunResult *r) { return per_op (r, (double) r->network.sent); }
+static double bytes_per_op (const DkRunResult *r) { return per_op (r, (double) r->network.bytes_sent); }
+static double messages_lost (const DkRunResult *r) { return (double) r->network.lost; }
+static double messages_cut (const DkRunResult *r) { return (double) (r->network.cut + r->network.to_crashed); }
+static double read_repairs (const DkRunResult *r) { return (double) r->nodes.read_repairs_sent; }
+static double forwarded (const DkRunResult *r) { return (double) r->nodes.requests_forwarded; }
+static double dropped_datagrams (const DkRunResult *r)
+{
+  return (double) (r->nodes.dropped_malformed + r->nodes.dropped_unauthenticated);
+}
+static double gossip_messages (const DkRunResult *r) { return (double) r->nodes.gossip_sent; }
+static double suspicions (const DkRunResult *r) { return (double) r->nodes.suspicions; }
+static double false_suspicions (const DkRunResult *r) { return (double) r->false_suspicion_samples; }
+static double sloppy_requests (const DkRunResult *r) { return (double) r->nodes.sloppy_requests; }
+static double hints_kept (const DkRunResult *r) { return (double) r->nodes.hints_kept; }
+static double hints_delivered (const DkRunResult *r) { return (double) r->nodes.hints_delivered; }
+static double hints_refused (const DkRunResult *r) { return (double) r->nodes.hints_refused; }
+static double hints_pending (const DkRunResult *r) { return (double) r->hints_pending; }
+static double ae_sessions (const DkRunResult *r) { return (double) r->nodes.ae_sessions; }
+static double ae_keys_repaired (const DkRunResult *r)
+{
+  return (double) (r->nodes.ae_keys_pushed + r->nodes.ae_keys_pulled);
+}
+static double ae_bytes (const DkRunResult *r) { return (double) r->nodes.ae_bytes_sent; }
+static double ae_bytes_per_repaired_key (const DkRunResult *r)
+{
+  double keys = ae_keys_repaired (r);
+  return keys > 0 ? ae_bytes (r) / keys : 0;
+}
+static double sim_events (const DkRunResult *r) { return (double) r->events_run; }
+
+static double
+detection_time_ms (const DkRunResult *r)
+{
+  double worst = 0;
+  for (guint i = 0; i < r->detections->len; i++)
+    worst = MAX (worst, g_array_index (r->detections, double, i));
+  return worst;
+}
+
+static gboolean
+has_detections (const DkRunResult *r)
+{
+  return r->detections->len > 0;
+}
+
+/* Name, how to compute it, and (NULL: always) whether this run measured it. */
+static const struct
+{
+  const char *name;
+  RunMetricFunc func;
+  gboolean (*measured) (const DkRunResult *result);
+} run_metrics[] = {
+  { "messages", messages_sent, NULL },
+  { "bytes", bytes_sent, NULL },
+  { "messages_per_op", messages_per_op, NULL },
+  { "bytes_per_op", bytes_per_op, NULL },
+  { "messages_lost", messages_lost, NULL },
+  { "messages_cut", messages_cut, NULL },
+  { "read_repairs", read_repairs, NULL },
+  { "forwarded_requests", forwarded, NULL },
+  { "dropped_datagrams", dropped_datagrams, NULL },
+  { "gossip_messages", gossip_messages, NULL },
+  { "suspicions", suspicions, NULL },
+  { "false_suspicions", false_suspicions, NULL },
+  { "detection_time_ms", detection_time_ms, has_detections },
+  { "sloppy_requests", sloppy_requests, NULL },
+  { "hints_kept", hints_kept, NULL },
+  { "hints_delivered", hints_delivered, NULL },
+  { "hints_refused", hints_refused, NULL },
+  { "hints_pending", hints_pending, NULL },
+  { "ae_sessions", ae_sessions, NULL },
+  { "ae_keys_repaired", ae_keys_repaired, NULL },
+  { "ae_bytes", ae_bytes, NULL },
+  { "ae_bytes_per_repaired_key", ae_bytes_per_repaired_key, NULL },
+  { "sim_events", sim_events, NULL },
+};
+
+gboolean
+dk_run_metric (const DkRunResult *result, const char *name, double *value)
+{
+  if (dk_metric_name_valid (name))
+    return dk_metrics_get (result->metrics, name, value);
+  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
+    if (strcmp (run_metrics[i].name, name) == 0)
+      {
+        if (run_metrics[i].measured != NULL && !run_metrics[i].measured (result))
+          return FALSE;
+        *value = run_metrics[i].func (result);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+dk_run_metric_known (const char *name)
+{
+  if (dk_metric_name_valid (name))
+    return TRUE;
+  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
+    if (strcmp (run_metrics[i].name, name) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+void
+dk_run_metrics_append_json (const DkRunResult *result, GString *out)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (run_metrics); i++)
+    {
+      g_string_append_printf (out, ", \"%s\": ", run_metrics[i].name);
+      double value;
+      if (dk_run_metric (result, run_metrics[i].name, &value))
+        dk_append_number (out, value);
+      else
+        g_string_append (out, "null");
+    }
+}
