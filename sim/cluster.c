@@ -8,6 +8,7 @@
 #include "cluster.h"
 
 #include <string.h>
+#include "ring_cache.h"
 
 #define NETWORK_STREAM 1
 #define NODE_STREAM_BASE 1000
@@ -34,6 +35,10 @@ struct _SimNode
   DkStore      *store;
   DkRng         rng;
   GHashTable   *timers;      /* DkEventId -> SimTimer*, owned */
+  char         *rack;
+  gboolean      member;      /* joined and not (yet) left */
+  gboolean      leaving;     /* told to leave, still handing off */
+  DkEventId     leave_poll;
   guint         side;        /* partition side; 0 when not partitioned */
   guint         wipes;       /* disks lost so far: the node's incarnation */
 };
@@ -54,7 +59,9 @@ struct _DkSimCluster
 {
   DkSimClusterConfig config;
   DkEventQueue *queue;
-  DkRing       *ring;
+  const DkRing *ring;         /* the membership as the operator sees it */
+  DkRingCache  *rings;        /* shared by every node (random tokens); NULL for partitions */
+  guint         initial_nodes;
   SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
   guint         n_nodes;
   DkRng         network_rng;
@@ -162,10 +169,13 @@ sim_node_start (SimNode *sim_node, GError **error)
     .random = env_random,
     .log = env_log,
     .store = sim_node->store,
+    .rings = cluster->rings,
   };
   DkNodeConfig config = cluster->config.node;
   config.id = sim_node->id;
   config.incarnation = sim_node->wipes % 4096;
+  config.vnodes = cluster->config.vnodes;
+  config.joining = sim_node->id > cluster->initial_nodes;
   sim_node->node = dk_node_new (&config, &env, cluster->ring, error);
   return sim_node->node != NULL;
 }
@@ -342,6 +352,8 @@ dk_sim_cluster_config_init (DkSimClusterConfig *config)
 static void
 fault (DkSimCluster *cluster, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+static void poll_leaver (gpointer data);
+
 static void
 fault (DkSimCluster *cluster, const char *format, ...)
 {
@@ -357,34 +369,44 @@ fault (DkSimCluster *cluster, const char *format, ...)
   va_end (args);
 }
 
-static DkRing *
-build_ring (const DkSimClusterConfig *config, SimNode *nodes, GError **error)
+/* The operator's ring: every member node.  Random-token rings come from
+ * the cache the nodes share; an equal-partitions ring is built once (its
+ * table is not a function of the membership, so it cannot change). */
+static const DkRing *
+build_ring (DkSimCluster *cluster, GError **error)
 {
-  g_autoptr (DkRing) ring = config->ring_strategy == DK_RING_EQUAL_PARTITIONS
-                            ? dk_ring_new_equal_partitions (config->nodes * config->vnodes)
-                            : dk_ring_new_random_tokens (config->vnodes);
-  g_autofree DkRingNode *members = g_new0 (DkRingNode, config->nodes);
-  g_autoptr (GPtrArray) racks = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 1; i <= config->nodes; i++)
+  g_autoptr (GArray) members = g_array_new (FALSE, TRUE, sizeof (DkRingNode));
+  for (guint i = 1; i <= cluster->n_nodes; i++)
     {
-      char *rack = NULL;
-      if (config->racks > 0)
-        {
-          guint position_in_dc = config->datacenters > 0 ? (i - 1) / config->datacenters : i - 1;
-          rack = g_strdup_printf ("r%u", position_in_dc % config->racks + 1);
-          g_ptr_array_add (racks, rack);
-        }
-      members[i - 1] = (DkRingNode) {
+      SimNode *sim_node = &cluster->nodes[i];
+      if (!sim_node->member)
+        continue;
+      DkRingNode member = {
         .id = i,
-        .name = nodes[i].name,
-        .datacenter = nodes[i].datacenter,
-        .rack = rack,
+        .name = sim_node->name,
+        .datacenter = sim_node->datacenter,
+        .rack = sim_node->rack,
         .weight = 1,
       };
+      g_array_append_val (members, member);
     }
-  if (!dk_ring_add_nodes (ring, members, config->nodes, error))
+  if (cluster->rings != NULL)
+    return dk_ring_cache_acquire (cluster->rings, (DkRingNode *) members->data, members->len, error);
+  g_autoptr (DkRing) ring = dk_ring_new_equal_partitions (members->len * cluster->config.vnodes);
+  if (!dk_ring_add_nodes (ring, (DkRingNode *) members->data, members->len, error))
     return NULL;
   return g_steal_pointer (&ring);
+}
+
+static void
+release_ring (DkSimCluster *cluster, const DkRing *ring)
+{
+  if (ring == NULL)
+    return;
+  if (cluster->rings != NULL)
+    dk_ring_cache_release (cluster->rings, ring);
+  else
+    dk_ring_free ((DkRing *) ring);
 }
 
 DkSimCluster *
@@ -395,7 +417,10 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   g_autoptr (DkSimCluster) cluster = g_new0 (DkSimCluster, 1);
   cluster->config = *config;
   cluster->queue = queue;
-  cluster->n_nodes = config->nodes;
+  cluster->initial_nodes = config->nodes;
+  cluster->n_nodes = MAX (config->nodes, config->max_nodes);
+  if (config->ring_strategy == DK_RING_RANDOM_TOKENS)
+    cluster->rings = dk_ring_cache_new (config->vnodes);
   cluster->network = config->network;
   cluster->fault_log = fault_log;
   cluster->node_log_level = DK_LOG_WARNING;
@@ -404,8 +429,8 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   cluster->dc_models = g_new0 (DkLinkModel *, (config->datacenters + 1) * (config->datacenters + 1));
   dk_rng_init (&cluster->network_rng, config->seed, NETWORK_STREAM);
 
-  cluster->nodes = g_new0 (SimNode, config->nodes + 1);
-  for (guint i = 1; i <= config->nodes; i++)
+  cluster->nodes = g_new0 (SimNode, cluster->n_nodes + 1);
+  for (guint i = 1; i <= cluster->n_nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
       sim_node->cluster = cluster;
@@ -414,10 +439,17 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
       sim_node->dc_number = config->datacenters > 0 ? (i - 1) % config->datacenters + 1 : 0;
       sim_node->datacenter = sim_node->dc_number > 0
                              ? g_strdup_printf ("dc%u", sim_node->dc_number) : g_strdup ("");
+      sim_node->rack = NULL;
+      if (config->racks > 0)
+        {
+          guint position_in_dc = config->datacenters > 0 ? (i - 1) / config->datacenters : i - 1;
+          sim_node->rack = g_strdup_printf ("r%u", position_in_dc % config->racks + 1);
+        }
+      sim_node->member = i <= config->nodes;
       sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
       dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
     }
-  cluster->ring = build_ring (config, cluster->nodes, error);
+  cluster->ring = build_ring (cluster, error);
   if (cluster->ring == NULL)
     return NULL;
 
@@ -443,13 +475,17 @@ dk_sim_cluster_free (DkSimCluster *cluster)
         if (sim_node->timers == NULL)
           continue;
         sim_node_stop (sim_node);
+        if (sim_node->leave_poll != 0)
+          dk_eventq_cancel (cluster->queue, sim_node->leave_poll);
         g_hash_table_destroy (sim_node->timers);
         g_clear_pointer (&sim_node->store, dk_store_close);
         g_free (sim_node->name);
         g_free (sim_node->datacenter);
+        g_free (sim_node->rack);
       }
   g_free (cluster->nodes);
-  g_clear_pointer (&cluster->ring, dk_ring_free);
+  release_ring (cluster, cluster->ring);
+  g_clear_pointer (&cluster->rings, dk_ring_cache_free);
   guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
   for (guint i = 0; i < cells; i++)
     g_free (cluster->dc_models[i]);
@@ -536,7 +572,7 @@ dk_sim_cluster_node_is_up (const DkSimCluster *cluster, DkNodeId id)
 DkNodeId
 dk_sim_cluster_client_home (const DkSimCluster *cluster, guint client)
 {
-  return client % cluster->n_nodes + 1;
+  return client % cluster->initial_nodes + 1;
 }
 
 gboolean
@@ -607,14 +643,22 @@ dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
 {
   g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
   SimNode *sim_node = &cluster->nodes[id];
-  if (sim_node->node != NULL)
+  if (sim_node->node != NULL || !sim_node->member)
     {
-      fault (cluster, "restart %s (already up)", sim_node->name);
+      fault (cluster, "restart %s (%s)", sim_node->name,
+             sim_node->member ? "already up" : "not a member");
       return TRUE;
     }
   if (!sim_node_start (sim_node, error))
     return FALSE;
-  fault (cluster, "restart %s", sim_node->name);
+  fault (cluster, "restart %s%s", sim_node->name, sim_node->leaving ? " (still leaving)" : "");
+  if (sim_node->leaving)
+    {
+      dk_node_leave (sim_node->node);
+      if (sim_node->leave_poll == 0)
+        sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US,
+                                                   poll_leaver, sim_node);
+    }
   return TRUE;
 }
 
@@ -624,6 +668,11 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
   g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
   SimNode *sim_node = &cluster->nodes[id];
   gboolean was_up = sim_node->node != NULL;
+  if (!sim_node->member)
+    {
+      fault (cluster, "wipe %s (not a member)", sim_node->name);
+      return TRUE;
+    }
   DkStore *fresh = dk_store_open (":memory:", &cluster->config.store, error);
   if (fresh == NULL)
     return FALSE;
@@ -683,6 +732,106 @@ dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b, const
     }
   g_autofree char *text = dk_dist_to_string (&model->latency);
   fault (cluster, "dc dc%u dc%u latency=%s loss=%g dup=%g", dc_a, dc_b, text, model->loss, model->dup);
+}
+
+/* ---- membership change --------------------------------------------------- */
+
+/* Point the operator's ring at the current members. */
+static gboolean
+rebuild_operator_ring (DkSimCluster *cluster, GError **error)
+{
+  const DkRing *ring = build_ring (cluster, error);
+  if (ring == NULL)
+    return FALSE;
+  release_ring (cluster, cluster->ring);
+  cluster->ring = ring;
+  return TRUE;
+}
+
+gboolean
+dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
+  SimNode *sim_node = &cluster->nodes[id];
+  if (sim_node->member)
+    {
+      fault (cluster, "join %s (already a member)", sim_node->name);
+      return TRUE;
+    }
+  if (cluster->rings == NULL)
+    {
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                   "join %s: membership can change only with ring=random", sim_node->name);
+      return FALSE;
+    }
+  g_clear_pointer (&sim_node->store, dk_store_close);
+  sim_node->store = dk_store_open (":memory:", &cluster->config.store, error);
+  if (sim_node->store == NULL)
+    return FALSE;
+  sim_node->member = TRUE;
+  sim_node->leaving = FALSE;
+  if (!rebuild_operator_ring (cluster, error) || !sim_node_start (sim_node, error))
+    return FALSE;
+  fault (cluster, "join %s (%u members)", sim_node->name, dk_ring_node_count (cluster->ring));
+  return TRUE;
+}
+
+static void
+poll_leaver (gpointer data)
+{
+  SimNode *sim_node = data;
+  DkSimCluster *cluster = sim_node->cluster;
+  sim_node->leave_poll = 0;
+  if (!sim_node->leaving)
+    return;
+  if (sim_node->node != NULL && !dk_node_has_left (sim_node->node))
+    {
+      sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US,
+                                                 poll_leaver, sim_node);
+      return;
+    }
+  if (sim_node->node == NULL)
+    return;   /* crashed while leaving: it finishes when it restarts */
+  guint64 streamed = dk_node_stats (sim_node->node)->keys_streamed;
+  sim_node_stop (sim_node);
+  sim_node->member = FALSE;
+  sim_node->leaving = FALSE;
+  g_clear_pointer (&sim_node->store, dk_store_close);
+  fault (cluster, "%s left after handing off %" G_GUINT64_FORMAT " keys", sim_node->name, streamed);
+}
+
+gboolean
+dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error)
+{
+  g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
+  SimNode *sim_node = &cluster->nodes[id];
+  if (!sim_node->member || sim_node->leaving || sim_node->node == NULL)
+    {
+      fault (cluster, "leave %s (%s)", sim_node->name,
+             !sim_node->member ? "not a member" : sim_node->leaving ? "already leaving" : "down");
+      return TRUE;
+    }
+  if (cluster->rings == NULL)
+    {
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                   "leave %s: membership can change only with ring=random", sim_node->name);
+      return FALSE;
+    }
+  sim_node->leaving = TRUE;
+  sim_node->member = FALSE;   /* out of the operator's ring now; its data follows */
+  if (!rebuild_operator_ring (cluster, error))
+    return FALSE;
+  sim_node->member = TRUE;    /* still holds data until it has left */
+  dk_node_leave (sim_node->node);
+  fault (cluster, "leave %s (%u members remain)", sim_node->name, dk_ring_node_count (cluster->ring));
+  sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US, poll_leaver, sim_node);
+  return TRUE;
+}
+
+gboolean
+dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id)
+{
+  return id >= 1 && id <= cluster->n_nodes && cluster->nodes[id].member;
 }
 
 /* ---- observation ----------------------------------------------------------- */

@@ -61,6 +61,7 @@ typedef struct
   DkRingStrategy ring_strategy;
   guint          vnodes;         /* random tokens per node, or partitions per node */
   guint          clients;        /* client endpoints to route */
+  guint          max_nodes;      /* room for nodes joining later (ids up to this) */
   DkNodeConfig   node;           /* every node's config (id is set per node) */
   DkStoreOptions store;          /* every node's store options */
   DkLinkModel    network;        /* the default link model */
@@ -108,6 +109,7 @@ void dk_sim_cluster_client_send (DkSimCluster *cluster, guint client, DkEndpoint
 
 /* ---- membership and placement ------------------------------------------ */
 
+/* Node ids run 1..count: the initial nodes and room for later joins. */
 guint dk_sim_cluster_node_count (const DkSimCluster *cluster);
 const DkRing *dk_sim_cluster_ring (const DkSimCluster *cluster);
 
@@ -118,8 +120,9 @@ const char *dk_sim_cluster_node_datacenter (const DkSimCluster *cluster, DkNodeI
 /* The id of the node called NAME ("n3"), or DK_NODE_NONE. */
 DkNodeId dk_sim_cluster_node_by_name (const DkSimCluster *cluster, const char *name);
 
-/* The running node ID, or NULL while it is crashed. */
+/* The running node ID, or NULL while it is crashed (or not a member). */
 DkNode *dk_sim_cluster_node (DkSimCluster *cluster, DkNodeId id);
+/* Node ID's store; NULL for an id that never joined or has left. */
 DkStore *dk_sim_cluster_store (DkSimCluster *cluster, DkNodeId id);
 gboolean dk_sim_cluster_node_is_up (const DkSimCluster *cluster, DkNodeId id);
 
@@ -157,6 +160,23 @@ void dk_sim_cluster_set_link (DkSimCluster *cluster, DkNodeId a, DkNodeId b,
                               const DkLinkModel *model);
 void dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b,
                                  const DkLinkModel *model);
+
+/* ---- membership change (each logged in one line) ------------------------ */
+
+/* How often a leaving node is checked for having handed everything off. */
+#define DK_SIM_LEAVE_POLL_US 50000
+
+/* Start node ID (<= max_nodes, not a member) with an empty store as a new
+ * member; it claims JOINING and gossip spreads it.  Needs ring=random. */
+gboolean dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error);
+
+/* Tell member ID to leave: it drops out of the operator's ring at once and
+ * streams its ranges to their new replicas; once everything is
+ * acknowledged it stops and its store is discarded. */
+gboolean dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error);
+
+/* TRUE while ID is a member (joined, and not yet gone after a leave). */
+gboolean dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id);
 
 /* ---- observation --------------------------------------------------------- */
 

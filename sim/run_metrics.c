@@ -47,6 +47,14 @@ static double ae_bytes_per_repaired_key (const DkRunResult *r)
   return keys > 0 ? ae_bytes (r) / keys : 0;
 }
 static double sim_events (const DkRunResult *r) { return (double) r->events_run; }
+static double keys_moved (const DkRunResult *r) { return (double) r->nodes.keys_streamed; }
+static double keys_moved_ideal (const DkRunResult *r) { return (double) r->keys_moved_ideal; }
+static double keys_moved_ratio (const DkRunResult *r)
+{
+  return r->keys_moved_ideal > 0 ? keys_moved (r) / (double) r->keys_moved_ideal : 0;
+}
+static gboolean had_moves (const DkRunResult *r) { return r->keys_moved_ideal > 0; }
+static double ring_changes (const DkRunResult *r) { return (double) r->nodes.ring_changes; }
 
 static double
 detection_time_ms (const DkRunResult *r)
@@ -92,6 +100,10 @@ static const struct
   { "ae_keys_repaired", ae_keys_repaired, NULL },
   { "ae_bytes", ae_bytes, NULL },
   { "ae_bytes_per_repaired_key", ae_bytes_per_repaired_key, NULL },
+  { "ring_changes", ring_changes, NULL },
+  { "keys_moved", keys_moved, NULL },
+  { "keys_moved_ideal", keys_moved_ideal, NULL },
+  { "keys_moved_ratio", keys_moved_ratio, had_moves },
   { "sim_events", sim_events, NULL },
 };
 

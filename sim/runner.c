@@ -3,6 +3,7 @@
 #include "config.h"
 #include "runner.h"
 #include "detector.h"
+#include "nemesis.h"
 #include "plots.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ struct _Run
   GArray           *samples;       /* of Sample */
   guint64           messages_at_last_sample;
   guint64           false_suspicion_total;
+  guint64           keys_moved_ideal;
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
 };
@@ -75,6 +77,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   else
     config->vnodes = spec->vnodes;
   config->clients = scenario->workload.clients;
+  config->max_nodes = dk_scenario_max_node (scenario);
   config->node.n = spec->n;
   config->node.r = spec->r;
   config->node.w = spec->w;
@@ -108,11 +111,12 @@ check_supported (const DkScenario *scenario, GError **error)
   for (guint i = 0; i < scenario->events->len; i++)
     {
       const DkEvent *event = g_ptr_array_index (scenario->events, i);
-      if (event->kind == DK_EVENT_JOIN || event->kind == DK_EVENT_LEAVE)
+      if ((event->kind == DK_EVENT_JOIN || event->kind == DK_EVENT_LEAVE)
+          && scenario->cluster.ring == DK_SCENARIO_RING_PARTITIONS)
         {
           g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
-                       "%s:%u: '%s' is not supported by this version of the simulator "
-                       "(membership is static)", scenario->name, event->line,
+                       "%s:%u: '%s' needs ring=random: an equal-partitions ring is fixed "
+                       "in this version", scenario->name, event->line,
                        dk_event_kind_name (event->kind));
           return FALSE;
         }
@@ -126,6 +130,72 @@ static GArray *
 group_nodes (Run *run, const DkEvent *event, guint index)
 {
   return dk_scenario_group_nodes (run->scenario, g_ptr_array_index (event->groups, index));
+}
+
+typedef struct
+{
+  GHashTable *keys;   /* every key some member holds: GBytes set */
+} KeySet;
+
+static gboolean
+note_key (DkToken token, GBytes *key, guint64 digest, gpointer user_data)
+{
+  g_hash_table_add (((KeySet *) user_data)->keys, g_bytes_ref (key));
+  return TRUE;
+}
+
+/* The ideal cost of NODE joining (or leaving): how many (key, new replica)
+ * pairs the membership change creates, over the keys the cluster holds
+ * now.  A perfect rebalance streams exactly these. */
+static guint64
+ideal_moves (Run *run, DkNodeId node, gboolean joining)
+{
+  DkSimCluster *cluster = run->cluster;
+  if (joining == dk_sim_cluster_is_member (cluster, node))
+    return 0;
+  KeySet set = { g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                        (GDestroyNotify) g_bytes_unref, NULL) };
+  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (cluster); id++)
+    {
+      DkStore *store = dk_sim_cluster_store (cluster, id);
+      if (store != NULL)
+        dk_store_scan (store, 0, 0, note_key, &set, NULL);
+    }
+  /* The ring after the change: the operator's ring plus or minus NODE. */
+  const DkRing *before = dk_sim_cluster_ring (cluster);
+  g_autoptr (DkRing) after = dk_ring_copy (before);
+  if (joining)
+    {
+      DkRingNode member = { .id = node, .name = dk_sim_cluster_node_name (cluster, node),
+                            .datacenter = dk_sim_cluster_node_datacenter (cluster, node),
+                            .weight = 1 };
+      dk_ring_add_node (after, &member, NULL);
+    }
+  else
+    dk_ring_remove_node (after, node, NULL);
+  guint n = run->scenario->cluster.n;
+  guint64 moves = 0;
+  GHashTableIter iter;
+  gpointer key;
+  g_hash_table_iter_init (&iter, set.keys);
+  while (g_hash_table_iter_next (&iter, &key, NULL))   /* a sum: the order cannot matter */
+    {
+      gsize len;
+      const guint8 *bytes = g_bytes_get_data (key, &len);
+      DkToken token = dk_ring_key_token (bytes, len);
+      DkNodeId old_list[DK_RING_MAX_REPLICAS], new_list[DK_RING_MAX_REPLICAS];
+      guint old_n = dk_ring_preference_list (before, token, n, old_list);
+      guint new_n = dk_ring_preference_list (after, token, n, new_list);
+      for (guint i = 0; i < new_n; i++)
+        {
+          gboolean had = FALSE;
+          for (guint j = 0; j < old_n; j++)
+            had = had || old_list[j] == new_list[i];
+          moves += !had;
+        }
+    }
+  g_hash_table_destroy (set.keys);
+  return moves;
 }
 
 static void
@@ -203,7 +273,20 @@ apply_event (gpointer data)
       break;
     case DK_EVENT_JOIN:
     case DK_EVENT_LEAVE:
-      g_assert_not_reached ();  /* refused by check_supported */
+      {
+        g_autoptr (GArray) targets = group_nodes (run, event, 0);
+        for (guint i = 0; i < targets->len; i++)
+          {
+            DkNodeId id = g_array_index (targets, DkNodeId, i);
+            g_autoptr (GError) error = NULL;
+            run->keys_moved_ideal += ideal_moves (run, id, event->kind == DK_EVENT_JOIN);
+            gboolean ok = event->kind == DK_EVENT_JOIN ? dk_sim_cluster_join (cluster, id, &error)
+                                                       : dk_sim_cluster_leave (cluster, id, &error);
+            if (!ok)
+              g_error ("%s:%u: %s", run->scenario->name, event->line, error->message);
+          }
+        break;
+      }
     }
 }
 
@@ -219,7 +302,7 @@ stop_faults (gpointer data)
              scenario->run_us / 1000000, scenario->run_us % 1000000, scenario->settle_us / 1e6);
   dk_sim_cluster_heal (run->cluster);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
-    if (!dk_sim_cluster_node_is_up (run->cluster, id))
+    if (dk_sim_cluster_is_member (run->cluster, id) && !dk_sim_cluster_node_is_up (run->cluster, id))
       dk_sim_cluster_restart (run->cluster, id, NULL);
   dk_sim_cluster_set_latency (run->cluster, &scenario->network.latency);
   dk_sim_cluster_set_loss (run->cluster, scenario->network.loss);
@@ -273,19 +356,15 @@ take_sample (gpointer data)
 
 typedef struct
 {
-  DkStore      *store;
   DkNodeId      node;
   DkFinalState *final;
-  GError      **error;
 } CollectContext;
 
 static gboolean
-collect_key (DkToken token, GBytes *key, guint64 digest, gpointer user_data)
+collect_key (DkToken token, GBytes *key, guint64 digest, const GPtrArray *siblings,
+             gpointer user_data)
 {
   CollectContext *context = user_data;
-  g_autoptr (GPtrArray) siblings = dk_store_get (context->store, key, context->error);
-  if (siblings == NULL)
-    return FALSE;
   gsize len;
   const char *bytes = g_bytes_get_data (key, &len);
   g_autofree char *name = g_strndup (bytes, len);
@@ -307,10 +386,12 @@ collect_final_state (Run *run, GError **error)
   g_autoptr (DkFinalState) final = dk_final_state_new ();
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     {
-      CollectContext context = { dk_sim_cluster_store (run->cluster, id), id, final, error };
-      if (!dk_store_scan (context.store, 0, 0, collect_key, &context, error))
-        return NULL;
-      if (error != NULL && *error != NULL)
+      /* One walk per store, each set read with its row. */
+      CollectContext context = { id, final };
+      DkStore *store = dk_sim_cluster_store (run->cluster, id);
+      if (store == NULL)
+        continue;   /* never joined, or left */
+      if (!dk_store_scan_sets (store, 0, 0, collect_key, &context, error))
         return NULL;
     }
   const DkRing *ring = dk_sim_cluster_ring (run->cluster);
@@ -437,10 +518,18 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
                                                      result->history, scenario->seed);
   run.workload = workload;
 
-  /* Events go in at their times, in file order among equal times. */
+  /* Events go in at their times, in file order among equal times; the
+   * nemesis's faults after them (the queue keeps scheduling order on ties,
+   * so a scripted event comes first at an equal time). */
   for (guint i = 0; i < result->scenario->events->len; i++)
     {
       ScheduledEvent scheduled = { &run, g_ptr_array_index (result->scenario->events, i) };
+      g_array_append_val (run.scheduled, scheduled);
+    }
+  g_autoptr (GPtrArray) nemesis_events = dk_nemesis_plan (result->scenario);
+  for (guint i = 0; i < nemesis_events->len; i++)
+    {
+      ScheduledEvent scheduled = { &run, g_ptr_array_index (nemesis_events, i) };
       g_array_append_val (run.scheduled, scheduled);
     }
   for (guint i = 0; i < run.scheduled->len; i++)
@@ -470,6 +559,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   dk_sim_cluster_node_stats (cluster, &result->nodes);
   result->clients = *dk_workload_stats (workload);
   result->false_suspicion_samples = run.false_suspicion_total;
+  result->keys_moved_ideal = run.keys_moved_ideal;
   result->detections = g_array_copy ((GArray *) dk_detector_watch_detections (detector));
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (cluster); id++)
     if (dk_sim_cluster_node (cluster, id) != NULL)

@@ -56,6 +56,7 @@ typedef struct
   GArray         *detections;   /* double: ms from each crash until every live node marked it down */
   guint64         false_suspicion_samples; /* (observer, peer) pairs wrongly suspected, summed per second */
   guint64         hints_pending;/* hints still held when the run ended */
+  guint64         keys_moved_ideal; /* (key, new replica) pairs joins and leaves created */
 } DkRunResult;
 
 /* Run SCENARIO (not modified).  NULL with an error only when the scenario

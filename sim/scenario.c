@@ -55,6 +55,10 @@ static const char *const metric_names[] = {
   "ae_keys_repaired",
   "ae_bytes",
   "ae_bytes_per_repaired_key",
+  "ring_changes",
+  "keys_moved",
+  "keys_moved_ideal",
+  "keys_moved_ratio",
   "sim_events",
   NULL
 };
@@ -504,6 +508,14 @@ parse_at (DkScenario *scenario, const Statement *statement, GError **error)
 }
 
 static gboolean
+parse_nemesis (DkScenario *scenario, const Statement *statement, GError **error)
+{
+  return check_once (&scenario->nemesis.line, statement, error)
+         && dk_nemesis_parse (scenario, (char **) statement->words->pdata + 1,
+                              statement->words->len - 1, statement->line, error);
+}
+
+static gboolean
 parse_expect (DkScenario *scenario, const Statement *statement, GError **error)
 {
   if (statement->words->len != 4)
@@ -573,6 +585,7 @@ static const struct
   { "workload", parse_workload },
   { "at", parse_at },
   { "run", parse_run },
+  { "nemesis", parse_nemesis },
   { "expect", parse_expect },
   { "sweep", parse_sweep },
 };

@@ -20,12 +20,14 @@
  *            [reads=F] [value=BYTES] [context=on|off]
  *   at T EVENT
  *   run DURATION [settle DURATION]
+ *   nemesis [every=DURATION] [duration=DURATION] [kinds=KIND,...]
+ *           [from=T] [until=T]        random faults drawn from the seed
  *   expect METRIC OP NUMBER           OP: == != < <= > >=
  *   sweep KEY=A..B|KEY=V1,V2,... ...  (integer range or list; several keys and
  *                                      several sweep lines form a product)
  *
- * `cluster` and `run` are required; seed, cluster, network, workload and
- * run may each appear once; statements may come in any order (an event may
+ * `cluster` and `run` are required; seed, cluster, network, workload,
+ * run and nemesis may each appear once; statements may come in any order (an event may
  * name a node of a cluster declared further down: names are checked once
  * the whole file is read).  Every `KEY=VALUE` of cluster, option, network
  * and workload, plus seed, run and settle, is a *setting*: one registry in
@@ -74,6 +76,22 @@
  *   rate X/s                      change the workload's rate
  * Group members are kept as written (node or datacenter, with its number);
  * dk_scenario_group_nodes expands a group to node ids.
+ *
+ * The nemesis (one line at most) lets the seed draw faults instead of the
+ * script naming them: at each tick from, from+every, ... before until it
+ * picks one of KINDS that can happen then and injects it for a time drawn
+ * uniformly in [duration/2, duration] (cut short at until), then undoes it.
+ * Kinds: partition (the nodes split in two random non-empty sides, or a
+ * random minority cut off; then heal), crash (an up node, never more than
+ * (nodes-1)/2 down at once; then restart), wipe (an up node loses its disk
+ * and restarts empty at once), loss (a burst of loss in [0.05,0.3]; then
+ * the network's loss again), drop (one-way, between two random nodes; then
+ * heal), latency (the network latency scaled x5..x20; then back).  One
+ * fault of each network kind at a time: partition and drop share a slot,
+ * loss and latency have one each; crashes overlap up to the bound.
+ * Defaults: every=5s duration=3s kinds=partition,crash,loss from=0s
+ * until=the end of the run.  The faults are plain events (sim/nemesis.h)
+ * drawn from the seed's own stream, and keep no account of scripted ones.
  *
  * Errors: every problem in a script is reported as a GError in
  * DK_SCENARIO_ERROR whose message starts with "FILE:LINE: " and names
@@ -209,6 +227,32 @@ typedef struct
   double rate_per_s;
 } DkEvent;
 
+/* What a nemesis may inject; see the language above. */
+typedef enum
+{
+  DK_NEMESIS_PARTITION,
+  DK_NEMESIS_CRASH,
+  DK_NEMESIS_WIPE,
+  DK_NEMESIS_LOSS,
+  DK_NEMESIS_DROP,
+  DK_NEMESIS_LATENCY,
+  DK_NEMESIS_N_KINDS
+} DkNemesisKind;
+
+#define DK_NEMESIS_KIND_BIT(kind) (1u << (kind))
+
+/* The `nemesis` line, plain data (no owned pointers). */
+typedef struct
+{
+  gboolean enabled;       /* a nemesis line was given */
+  gint64 every_us;        /* a fault is drawn at each tick of this period */
+  gint64 duration_us;     /* each lasts uniformly in [duration/2, duration] */
+  guint kinds;            /* DK_NEMESIS_KIND_BIT of each kind allowed */
+  gint64 from_us;         /* the first tick */
+  gint64 until_us;        /* faults start before and end by this; 0 = the end of the run */
+  guint line;             /* the nemesis line: every planned event carries it */
+} DkNemesisSpec;
+
 typedef enum
 {
   DK_COMPARE_EQ, DK_COMPARE_NE, DK_COMPARE_LT,
@@ -253,6 +297,7 @@ typedef struct
   GPtrArray *events;          /* DkEvent*, sorted by at_us, stable */
   GPtrArray *expects;         /* DkExpect*, in file order */
   GPtrArray *sweeps;          /* DkSweep*, in file order (one key each) */
+  DkNemesisSpec nemesis;      /* random faults; .enabled FALSE without a nemesis line */
 
   /* Where things were declared, for messages; 0 = not in the file. */
   guint seed_line, cluster_line, network_line, workload_line, run_line;
@@ -318,7 +363,8 @@ DkScenario *dk_scenario_with_combination (const DkScenario *scenario,
  * overrides, events, expects and sweeps are not settings and not listed. */
 GPtrArray *dk_scenario_parameters (const DkScenario *scenario);
 
-/* The parameters as one line "seed=42 nodes=5 ...", for run headers. */
+/* The parameters as one line "seed=42 nodes=5 ...", for run headers;
+ * with a nemesis, its line follows after "; ". */
 char *dk_scenario_describe (const DkScenario *scenario);
 
 /* A help text listing every setting with its section, default and meaning. */
@@ -331,8 +377,24 @@ const char *const *dk_scenario_metric_names (void);
 const char *dk_compare_op_to_string (DkCompareOp op);
 gboolean dk_expect_holds (const DkExpect *expect, double actual);
 
+/* A new event of KIND at AT_US from LINE with no groups yet (add DkGroup*
+ * to ->groups; they are freed with it).  Free with dk_event_free. */
+DkEvent *dk_event_new (DkEventKind kind, gint64 at_us, guint line);
+void dk_event_free (DkEvent *event);
+
 /* The event's name as written in scripts ("partition", "crash", ...). */
 const char *dk_event_kind_name (DkEventKind kind);
+
+/* "partition", "crash", ... for KIND, as written after kinds=. */
+const char *dk_nemesis_kind_name (DkNemesisKind kind);
+
+/* The nemesis line for SPEC, every option written out ("nemesis every=5s
+ * duration=3s kinds=partition,crash,loss from=0s", plus until= when set);
+ * parsing it gives SPEC back.  Free with g_free. */
+char *dk_nemesis_spec_to_string (const DkNemesisSpec *spec);
+
+/* The time the nemesis stops at: until_us, or the end of the run. */
+gint64 dk_scenario_nemesis_until_us (const DkScenario *scenario);
 
 /* The highest node id the scenario ever uses: nodes, or more when events
  * join new nodes. */

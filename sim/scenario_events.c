@@ -274,8 +274,8 @@ parse_rate (DkEvent *event, char **args, guint n_args, GError **error)
 
 /* ---- events ------------------------------------------------------------------ */
 
-static DkEvent *
-event_new (DkEventKind kind, gint64 at_us, guint line)
+DkEvent *
+dk_event_new (DkEventKind kind, gint64 at_us, guint line)
 {
   DkEvent *event = g_new0 (DkEvent, 1);
   event->kind = kind;
@@ -303,7 +303,7 @@ dk_event_parse (char **words, guint n_words, gint64 at_us, guint line, GError **
       g_string_free (known, TRUE);
       return NULL;
     }
-  DkEvent *event = event_new (form->kind, at_us, line);
+  DkEvent *event = dk_event_new (form->kind, at_us, line);
   if (!form->parse_args (event, words + 1, n_words - 1, error))
     {
       dk_event_free (event);
@@ -315,7 +315,7 @@ dk_event_parse (char **words, guint n_words, gint64 at_us, guint line, GError **
 DkEvent *
 dk_event_copy (const DkEvent *event)
 {
-  DkEvent *copy = event_new (event->kind, event->at_us, event->line);
+  DkEvent *copy = dk_event_new (event->kind, event->at_us, event->line);
   copy->latency = event->latency;
   copy->probability = event->probability;
   copy->rate_per_s = event->rate_per_s;

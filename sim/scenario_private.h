@@ -6,6 +6,7 @@
  *   scenario_settings.c  the registry of KEY=VALUE settings and value syntax
  *   scenario_events.c    the registry of `at T EVENT` events
  *   scenario_validate.c  checks that relate parts, node and datacenter names
+ *   scenario_nemesis.c   the `nemesis` statement
  *
  * Helpers that parse one piece of text set errors *without* a location;
  * the statement loop in scenario.c prefixes "FILE:LINE: " to them.
@@ -67,7 +68,6 @@ gboolean dk_parse_latency (const char *text, DkDist *out, GError **error);
  * event at AT_US on LINE.  NULL and an unlocated ERROR when malformed. */
 DkEvent *dk_event_parse (char **words, guint n_words, gint64 at_us, guint line, GError **error);
 DkEvent *dk_event_copy (const DkEvent *event);
-void dk_event_free (DkEvent *event);
 
 /* Parse "n3" or "dc2"; FALSE when TEXT is neither. */
 gboolean dk_group_member_parse (const char *text, DkGroupMember *out);
@@ -77,6 +77,17 @@ char *dk_group_member_to_string (const DkGroupMember *member);
 
 /* Largest node number any `join` event names (0 when none). */
 guint dk_events_max_joined_node (const GPtrArray *events);
+
+/* ---- the nemesis (scenario_nemesis.c) ------------------------------------- */
+
+/* Read the words after `nemesis` into SCENARIO->nemesis (LINE its line);
+ * unlocated errors naming the offending word. */
+gboolean dk_nemesis_parse (DkScenario *scenario, char **args, guint n_args, guint line,
+                           GError **error);
+
+/* Check the nemesis against the run: from and until within it, from
+ * before until; errors located at the nemesis line. */
+gboolean dk_nemesis_validate (const DkScenario *scenario, GError **error);
 
 /* ---- validation (scenario_validate.c) ------------------------------------ */
 

@@ -537,6 +537,12 @@ dk_scenario_describe (const DkScenario *scenario)
       const DkSetting *parameter = g_ptr_array_index (parameters, i);
       g_string_append_printf (line, "%s%s=%s", i > 0 ? " " : "", parameter->key, parameter->value);
     }
+  /* The nemesis is no setting (parameters stay KEY=VALUE pairs for --set). */
+  if (scenario->nemesis.enabled)
+    {
+      g_autofree char *nemesis = dk_nemesis_spec_to_string (&scenario->nemesis);
+      g_string_append_printf (line, "; %s", nemesis);
+    }
   return g_string_free (line, FALSE);
 }
 

@@ -226,5 +226,5 @@ dk_scenario_validate_one (const DkScenario *scenario, GError **error)
       return FALSE;
     }
   return validate_cluster (scenario, error) && validate_links (scenario, error)
-         && validate_events (scenario, error);
+         && validate_events (scenario, error) && dk_nemesis_validate (scenario, error);
 }

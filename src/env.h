@@ -69,6 +69,10 @@ typedef struct
 
   /* This node's storage, owned by the environment. */
   DkStore *store;
+
+  /* Optional: rings shared with other nodes of this process (ring_cache.h);
+   * NULL: the node builds its own. */
+  struct _DkRingCache *rings;
 } DkEnv;
 
 G_END_DECLS

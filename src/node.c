@@ -110,6 +110,7 @@ dk_node_config_init (DkNodeConfig *config)
     .hinted_handoff = TRUE,
     .handoff_batch = 16,
     .anti_entropy_interval_us = 10000000,
+    .vnodes = 64,
   };
 }
 
@@ -167,10 +168,17 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
     node->auth_key = g_memdup2 (config->auth_key, config->auth_key_len);
   node->config.auth_key = node->auth_key;
   node->env = *env;
-  node->ring = ring;
   node->next_request_id = 1;
   node->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, node_request_free);
   node_handoff_init (node);
+  node_rebalance_init (node);
+  if (node->config.vnodes == 0)
+    node->config.vnodes = 64;
+  if (!node_ring_adopt_initial (node, ring, error))
+    {
+      dk_node_free (node);
+      return NULL;
+    }
   if (config->gossip_interval_us > 0 && config->suspect_after_us <= 0)
     node->config.suspect_after_us = 3 * config->gossip_interval_us;
   if (!node_membership_init (node, error))
@@ -189,8 +197,10 @@ dk_node_free (DkNode *node)
     return;
   g_hash_table_destroy (node->requests);
   node_antientropy_clear (node);
+  node_rebalance_clear (node);
   node_membership_clear (node);
   node_handoff_clear (node);
+  node_ring_release (node, node->ring);
   if (node->auth_key != NULL)
     {
       memset (node->auth_key, 0, node->config.auth_key_len);

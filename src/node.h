@@ -73,6 +73,8 @@ typedef struct
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
   guint    handoff_batch;       /* hints sent per owner per gossip round */
   gint64   anti_entropy_interval_us; /* one Merkle session per interval; 0: off */
+  guint    vnodes;              /* ring tokens per unit of weight, the same on every node */
+  gboolean joining;             /* a new member: claim JOINING for the first gossip rounds */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;
@@ -113,13 +115,17 @@ typedef struct
   guint64 ae_keys_pushed;         /* keys it sent a peer that lacked or differed */
   guint64 ae_keys_pulled;         /* keys it took from a peer and that changed its store */
   guint64 ae_bytes_sent;          /* every anti-entropy byte it sent (trees, keys, repairs) */
+  guint64 ring_changes;           /* times its ring changed (joins and leaves it heard of) */
+  guint64 keys_streamed;          /* (key, new replica) pairs it streamed after a ring change */
+  guint64 stream_abandoned;       /* streamed writes never acknowledged, given up */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
 
 /* A node using ENV (copied; ENV->store must stay open for the node's life)
- * and reading placement from RING (borrowed: it must outlive the node and
- * must not change while a request is in flight).  NULL with an error when
+ * whose first view of the membership is RING's members (RING is only read
+ * here; the node keeps a ring of its own, or shares one through
+ * ENV->rings, and changes it as gossip brings joins and leaves).  NULL with an error when
  * CONFIG is inconsistent (quorums out of range, node not in the ring). */
 DkNode *dk_node_new (const DkNodeConfig *config, const DkEnv *env,
                      const DkRing *ring, GError **error);
@@ -149,6 +155,19 @@ DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
 
 /* Hints this node holds for other owners. */
 guint dk_node_hints_held (const DkNode *node);
+
+/* Start leaving the cluster: claim LEAVING (gossip spreads it, and every
+ * node that hears drops this one from its ring) and hand every range this
+ * node replicates to its new replicas.  Keep driving the node until
+ * dk_node_has_left; then it may be stopped and its data discarded. */
+void dk_node_leave (DkNode *node);
+gboolean dk_node_has_left (const DkNode *node);
+
+/* Stream tasks and unacknowledged streamed writes still outstanding. */
+guint dk_node_streams_pending (const DkNode *node);
+
+/* The ring this node routes by now (valid until its membership changes). */
+const DkRing *dk_node_ring (const DkNode *node);
 
 #define DK_NODE_ERROR (dk_node_error_quark ())
 GQuark dk_node_error_quark (void);

@@ -619,6 +619,8 @@ node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
 void
 node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
+  if (node_stream_take_ack (node, from, message))
+    return;
   guint index;
   Request *request = find_replica_request (node, from, message->request_id, &index);
   if (request == NULL || request->kind == DK_WIRE_GET)

@@ -80,7 +80,7 @@ judge_members (DkNode *node)
   for (guint i = 0; i < node->members->len; i++)
     {
       Member *member = &g_array_index (node->members, Member, i);
-      if (member->id == node->config.id)
+      if (member->id == node->config.id || member->claimed == DK_WIRE_MEMBER_LEAVING)
         continue;
       gint64 silent = now - member->heard_us;
       DkWireMemberState verdict = silent > 2 * suspect_after ? DK_WIRE_MEMBER_DOWN
@@ -143,7 +143,7 @@ pick_member (DkNode *node, gboolean healthy, guint count)
   for (guint i = 0; i < node->members->len; i++)
     {
       const Member *member = &g_array_index (node->members, Member, i);
-      if (member->id == node->config.id
+      if (member->id == node->config.id || member->claimed == DK_WIRE_MEMBER_LEAVING
           || (member->verdict == DK_WIRE_MEMBER_UP) != healthy)
         continue;
       if (pick-- == 0)
@@ -169,12 +169,15 @@ gossip_round (gpointer data)
   Member *self = find_member (node, node->config.id);
   self->heartbeat = ++node->heartbeat;
   self->heard_us = node_now (node);
+  if (node->joining_rounds > 0 && --node->joining_rounds == 0
+      && self->claimed == DK_WIRE_MEMBER_JOINING)
+    self->claimed = DK_WIRE_MEMBER_UP;
   judge_members (node);
 
   /* Exchange with a member we believe up, so the live part of the cluster
    * keeps every view fresh; now and then also probe one we believe
    * suspect or down, so its return is noticed without waiting for it. */
-  guint healthy_peers = node->members->len - 1 - node->unhealthy;
+  guint healthy_peers = node->members->len - 1 - node->unhealthy - node->departed;
   if (healthy_peers > 0)
     gossip_with (node, pick_member (node, TRUE, healthy_peers));
   if (node->unhealthy > 0 && (healthy_peers == 0 || node_random (node) % 4 == 0))
@@ -188,6 +191,42 @@ gossip_round (gpointer data)
                                               gossip_round, node);
 }
 
+/* A member we had not heard of (a join): insert it in id order. */
+static Member *
+add_member (DkNode *node, const DkWireMember *entry)
+{
+  Member member = {
+    .id = entry->node,
+    .name = g_strdup (entry->name),
+    .address = g_strdup (entry->address),
+    .datacenter = g_strdup (entry->datacenter),
+    .rack = g_strdup (entry->rack),
+    .vnodes = MAX (entry->vnodes, 1),
+    .claimed = entry->state,
+    .verdict = DK_WIRE_MEMBER_UP,
+    .heard_us = node_now (node),
+  };
+  guint position = 0;
+  while (position < node->members->len
+         && g_array_index (node->members, Member, position).id < member.id)
+    position++;
+  g_array_insert_val (node->members, position, member);
+  node_log (node, DK_LOG_INFO, "member %s joined", member.name);
+  return &g_array_index (node->members, Member, position);
+}
+
+/* MEMBER claims LEAVING: out of the ring, out of the failure detector. */
+static void
+depart (DkNode *node, Member *member)
+{
+  if (member->verdict != DK_WIRE_MEMBER_UP)
+    node->unhealthy--;
+  member->verdict = DK_WIRE_MEMBER_DOWN;
+  member->claimed = DK_WIRE_MEMBER_LEAVING;
+  node->departed++;
+  node_log (node, DK_LOG_INFO, "member %s is leaving", member->name);
+}
+
 void
 node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
@@ -197,6 +236,7 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   gint64 now = node_now (node);
+  gboolean ring_changed = FALSE;
   const GArray *entries = message->body.gossip.members;
   for (guint i = 0; i < entries->len; i++)
     {
@@ -205,7 +245,12 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
         continue;
       Member *member = find_member (node, entry->node);
       if (member == NULL)
-        continue;   /* not (yet) a member of our ring */
+        {
+          if (entry->state == DK_WIRE_MEMBER_LEAVING || entry->node >= DK_NODE_ID_LIMIT)
+            continue;   /* news of a stranger leaving: nothing to do */
+          member = add_member (node, entry);
+          ring_changed = TRUE;
+        }
       gboolean newer = entry->incarnation > member->incarnation
                        || (entry->incarnation == member->incarnation
                            && entry->heartbeat > member->heartbeat);
@@ -213,10 +258,21 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
         continue;
       member->incarnation = entry->incarnation;
       member->heartbeat = entry->heartbeat;
-      member->claimed = entry->state;
       member->heard_us = now;
-      set_verdict (node, member, DK_WIRE_MEMBER_UP);
+      if (entry->state == DK_WIRE_MEMBER_LEAVING && member->claimed != DK_WIRE_MEMBER_LEAVING)
+        {
+          depart (node, member);
+          ring_changed = TRUE;
+          continue;
+        }
+      if (member->claimed != DK_WIRE_MEMBER_LEAVING)
+        {
+          member->claimed = entry->state;
+          set_verdict (node, member, DK_WIRE_MEMBER_UP);
+        }
     }
+  if (ring_changed)
+    node_ring_rebuild (node);
   if (message->request_id != 0)
     {
       g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE);
@@ -259,12 +315,15 @@ node_membership_init (DkNode *node, GError **error)
         .rack = g_strdup (ring_node->rack ? ring_node->rack : ""),
         .vnodes = ring_node->weight,
         .incarnation = ring_node->id == node->config.id ? node->incarnation : 0,
-        .claimed = DK_WIRE_MEMBER_UP,
+        .claimed = ring_node->id == node->config.id && node->config.joining
+                   ? DK_WIRE_MEMBER_JOINING : DK_WIRE_MEMBER_UP,
         .verdict = DK_WIRE_MEMBER_UP,
         .heard_us = now,
       };
       g_array_append_val (node->members, member);   /* ring order is ascending id */
     }
+  if (node->config.joining)
+    node->joining_rounds = 5;
   if (node->config.gossip_interval_us > 0)
     {
       /* A random first round spreads the nodes' rounds over the interval. */
@@ -303,4 +362,47 @@ dk_node_peer_state (const DkNode *node, DkNodeId id)
   if (member->claimed == DK_WIRE_MEMBER_JOINING || member->claimed == DK_WIRE_MEMBER_LEAVING)
     return member->claimed;
   return member->verdict;
+}
+
+GArray *
+node_ring_members (DkNode *node)
+{
+  GArray *members = g_array_new (FALSE, TRUE, sizeof (DkRingNode));
+  for (guint i = 0; i < node->members->len; i++)
+    {
+      const Member *member = &g_array_index (node->members, Member, i);
+      if (member->claimed == DK_WIRE_MEMBER_LEAVING)
+        continue;
+      DkRingNode ring_node = {
+        .id = member->id,
+        .name = member->name,
+        .datacenter = member->datacenter,
+        .rack = member->rack,
+        .weight = member->vnodes,
+      };
+      g_array_append_val (members, ring_node);
+    }
+  return members;
+}
+
+gboolean
+node_member_leaving (const DkNode *node, DkNodeId id)
+{
+  const Member *member = find_member (node, id);
+  return member != NULL && member->claimed == DK_WIRE_MEMBER_LEAVING;
+}
+
+gboolean
+node_member_in_ring (const DkNode *node, DkNodeId id)
+{
+  const Member *member = find_member (node, id);
+  return member != NULL && member->claimed != DK_WIRE_MEMBER_LEAVING;
+}
+
+void
+node_member_claim (DkNode *node, DkWireMemberState state)
+{
+  Member *self = find_member (node, node->config.id);
+  self->claimed = state;
+  self->heartbeat = ++node->heartbeat;
 }

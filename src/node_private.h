@@ -6,6 +6,7 @@
  *   node_gossip.c       membership, heartbeats and failure detection
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
  *   node_antientropy.c  Merkle-tree comparison and repair between replicas (§4.7)
+ *   node_rebalance.c    ring changes on join and leave, streaming what moved
  * Each file handles its own message types; node.c's table lists them. */
 #ifndef DK_NODE_PRIVATE_H
 #define DK_NODE_PRIVATE_H
@@ -84,7 +85,7 @@ struct _DkNode
   DkNodeConfig config;
   guint8      *auth_key;        /* owned copy of config.auth_key */
   DkEnv        env;
-  const DkRing *ring;
+  const DkRing *ring;           /* owned (or a ring cache reference) */
   DkNodeId     actor;           /* clock entries are ours under this id */
   DkNodeStats  stats;
   guint64      next_request_id;
@@ -92,13 +93,21 @@ struct _DkNode
 
   /* membership (node_gossip.c) */
   GArray      *members;         /* of Member, ascending id; self included */
-  guint        unhealthy;       /* members whose verdict is not UP */
+  guint        unhealthy;       /* members (not leaving) whose verdict is not UP */
+  guint        departed;        /* other members that claimed LEAVING */
   guint64      heartbeat;
   guint64      incarnation;
   DkTimerId    gossip_timer;
 
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
+
+  /* membership change (node_rebalance.c) */
+  GQueue      *streams;         /* StreamTask*, ranges to hand to new replicas */
+  GHashTable  *stream_pending;  /* guint64 seq -> StreamWrite*, unacknowledged */
+  DkTimerId    stream_timer;
+  gboolean     left;            /* leaving, and everything handed off */
+  guint        joining_rounds;  /* gossip rounds left claiming JOINING */
 
   /* anti-entropy (node_antientropy.c) */
   DkTimerId    ae_timer;
@@ -142,6 +151,25 @@ void node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray 
 void node_handoff_tick (DkNode *node);
 void node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node_gossip.c, membership */
+/* The in-ring members (claimed state not LEAVING) as DkRingNode, ascending
+ * id; the strings belong to the member table. */
+GArray *node_ring_members (DkNode *node);
+gboolean node_member_leaving (const DkNode *node, DkNodeId id);
+gboolean node_member_in_ring (const DkNode *node, DkNodeId id);
+/* Change the state this node claims for itself, and gossip it. */
+void node_member_claim (DkNode *node, DkWireMemberState state);
+
+/* node_rebalance.c */
+void node_rebalance_init (DkNode *node);
+void node_rebalance_clear (DkNode *node);
+gboolean node_ring_adopt_initial (DkNode *node, const DkRing *given, GError **error);
+void node_ring_release (DkNode *node, const DkRing *ring);
+/* Rebuild the ring from the member table; stream what moved. */
+void node_ring_rebuild (DkNode *node);
+/* TRUE when MESSAGE (a WRITE_ACK) acknowledges a streamed write; taken. */
+gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
 
 /* node_antientropy.c */
 void node_antientropy_init (DkNode *node);

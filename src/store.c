@@ -191,6 +191,7 @@ check_or_create_schema (DkStore *store, GError **error)
           sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
           return dk_store_sql_fail (store, rc, "creating the schema", error);
         }
+      dk_store_tokens_start (store);  /* an empty table: track what is written */
       return TRUE;
     }
   if (application_id != DK_STORE_APPLICATION_ID)
@@ -292,9 +293,12 @@ dk_store_close (DkStore *store)
     dk_store_rollback (store);
   for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
     sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
+  sqlite3_finalize (store->scan_sets_range);
   if (store->db != NULL)
     sqlite3_close (store->db);
   dk_store_cache_free (store->cache);
+  dk_store_tokens_free (store);
+  g_clear_pointer (&store->row_buffer, g_byte_array_unref);
   g_clear_pointer (&store->hint_usage_by_owner, g_hash_table_destroy);
   g_free (store->path);
   g_free (store);

@@ -167,6 +167,20 @@ typedef gboolean (*DkStoreScanFunc) (DkToken token, GBytes *key, guint64 digest,
 gboolean dk_store_scan (DkStore *store, DkToken lo, DkToken hi,
                         DkStoreScanFunc func, gpointer user_data, GError **error);
 
+/* Called for each key of dk_store_scan_sets with its token, its digest and
+ * its reconciled set, borrowed: valid during the call only, not to be
+ * modified.  Return FALSE to stop the scan early; must not write the store. */
+typedef gboolean (*DkStoreSetScanFunc) (DkToken token, GBytes *key, guint64 digest,
+                                        const GPtrArray *siblings, gpointer user_data);
+
+/* dk_store_scan that also hands FUNC each key's set, read in the same
+ * pass (from the hot-key cache when it holds the key, leaving its recency
+ * and counters alone; else decoded from the row), so visiting every set
+ * costs one walk instead of a lookup per key.  A row that does not decode
+ * stops the scan with DK_STORE_ERROR_CORRUPT naming the path and key. */
+gboolean dk_store_scan_sets (DkStore *store, DkToken lo, DkToken hi,
+                             DkStoreSetScanFunc func, gpointer user_data, GError **error);
+
 /* The combined hash of the range (LO, HI]: a fold, in scan order, of each
  * key's token and digest (dk_hash64_seeded of the 16 big-endian bytes,
  * seeded with the running hash, starting at 0); 0 for an empty range.

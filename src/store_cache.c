@@ -118,6 +118,13 @@ dk_store_cache_take (DkStoreCache *cache, GBytes *key)
   return siblings;
 }
 
+const GPtrArray *
+dk_store_cache_peek (DkStoreCache *cache, GBytes *key)
+{
+  CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
+  return entry != NULL ? entry->siblings : NULL;
+}
+
 void
 dk_store_cache_remove (DkStoreCache *cache, GBytes *key)
 {

@@ -15,11 +15,21 @@
 #define FLAG_DEFLATED       0x02
 #define FLAGS_KNOWN         (FLAG_TOMBSTONE | FLAG_DEFLATED)
 
-static void
-put_u32 (GByteArray *out, guint32 value)
+/* Room for N more bytes at the end of OUT, returned for writing. */
+static guint8 *
+grow (GByteArray *out, gsize n)
+{
+  guint start = out->len;
+  g_byte_array_set_size (out, start + (guint) n);
+  return out->data + start;
+}
+
+static guint8 *
+put_u32 (guint8 *at, guint32 value)
 {
   guint32 big_endian = GUINT32_TO_BE (value);
-  g_byte_array_append (out, (const guint8 *) &big_endian, 4);
+  memcpy (at, &big_endian, 4);
+  return at + 4;
 }
 
 static guint32
@@ -42,14 +52,17 @@ deflate_if_smaller (const guint8 *value, gsize len, gsize *deflated_len)
   return g_steal_pointer (&buffer);
 }
 
+/* Each version's bytes are written in place once their size is known
+ * (after the value is deflated, when it is). */
 void
 dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                           GByteArray *out, gsize *saved)
 {
   g_return_if_fail (siblings->len <= 255);
   gsize total_saved = 0;
-  guint8 header[2] = { CODEC_FORMAT, (guint8) siblings->len };
-  g_byte_array_append (out, header, 2);
+  guint8 *header = grow (out, 2);
+  header[0] = CODEC_FORMAT;
+  header[1] = (guint8) siblings->len;
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
@@ -60,21 +73,20 @@ dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                                       ? deflate_if_smaller (value, len, &deflated_len) : NULL;
       guint8 flags = (version->tombstone ? FLAG_TOMBSTONE : 0)
                      | (deflated != NULL ? FLAG_DEFLATED : 0);
-      g_byte_array_append (out, &flags, 1);
-      dk_vclock_encode (version->clock, out);
+      gsize clock_len = dk_vclock_encoded_size (version->clock);
+      gsize stored_len = deflated != NULL ? deflated_len : len;
+      guint8 *at = grow (out, 1 + clock_len + (deflated != NULL ? 8 : 4) + stored_len);
+      *at++ = flags;
+      at += dk_vclock_encode_to (version->clock, at);
+      at = put_u32 (at, (guint32) stored_len);
       if (deflated != NULL)
         {
-          put_u32 (out, (guint32) deflated_len);
-          put_u32 (out, (guint32) len);
-          g_byte_array_append (out, deflated, (guint) deflated_len);
+          at = put_u32 (at, (guint32) len);
+          memcpy (at, deflated, deflated_len);
           total_saved += len - deflated_len - 4;
         }
-      else
-        {
-          put_u32 (out, (guint32) len);
-          if (len > 0)
-            g_byte_array_append (out, value, (guint) len);
-        }
+      else if (len > 0)
+        memcpy (at, value, len);
     }
   if (saved != NULL)
     *saved = total_saved;

@@ -12,13 +12,102 @@
 static gint64 token_to_column (DkToken token) { return (gint64) (token ^ TOKEN_BIAS); }
 static DkToken token_from_column (gint64 column) { return (DkToken) column ^ TOKEN_BIAS; }
 
-static void
-bind_key (sqlite3_stmt *stmt, int token_index, GBytes *key)
+static DkToken
+key_token (GBytes *key)
 {
   gsize len = 0;
   const void *data = g_bytes_get_data (key, &len);
-  sqlite3_bind_int64 (stmt, token_index, token_to_column (dk_hash64 (data, len)));
+  return dk_hash64 (data, len);
+}
+
+/* Bind TOKEN and KEY at TOKEN_INDEX and the next parameter. */
+static void
+bind_token_and_key (sqlite3_stmt *stmt, int token_index, DkToken token, GBytes *key)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data (key, &len);
+  sqlite3_bind_int64 (stmt, token_index, token_to_column (token));
   sqlite3_bind_blob (stmt, token_index + 1, data, (int) len, SQLITE_STATIC);
+}
+
+static void
+bind_key (sqlite3_stmt *stmt, int token_index, GBytes *key)
+{
+  bind_token_and_key (stmt, token_index, key_token (key), key);
+}
+
+/* ---- the written-token set (see store_private.h) ----------------------- */
+
+#define TOKENS_MIN_CAPACITY 64
+
+void
+dk_store_tokens_start (DkStore *store)
+{
+  if (store->written_tokens == NULL)
+    store->written_tokens = g_new0 (DkStoreTokenSet, 1);
+}
+
+void
+dk_store_tokens_free (DkStore *store)
+{
+  if (store->written_tokens == NULL)
+    return;
+  g_free (store->written_tokens->slots);
+  g_clear_pointer (&store->written_tokens, g_free);
+}
+
+/* Tokens are already uniform hashes: their low bits pick the slot. */
+static gboolean
+tokens_contain (const DkStoreTokenSet *set, DkToken token)
+{
+  if (token == 0)
+    return set->has_zero;
+  if (set->capacity == 0)
+    return FALSE;
+  gsize mask = set->capacity - 1;
+  for (gsize slot = token & mask;; slot = (slot + 1) & mask)
+    {
+      if (set->slots[slot] == token)
+        return TRUE;
+      if (set->slots[slot] == 0)
+        return FALSE;
+    }
+}
+
+static void
+tokens_place (guint64 *slots, gsize capacity, DkToken token)
+{
+  gsize mask = capacity - 1;
+  gsize slot = token & mask;
+  while (slots[slot] != 0 && slots[slot] != token)
+    slot = (slot + 1) & mask;
+  slots[slot] = token;
+}
+
+/* Kept at most half full, so probes stay short. */
+static void
+tokens_add (DkStoreTokenSet *set, DkToken token)
+{
+  if (token == 0)
+    {
+      set->has_zero = TRUE;
+      return;
+    }
+  if (tokens_contain (set, token))
+    return;
+  if (2 * (set->used + 1) > set->capacity)
+    {
+      gsize capacity = MAX (TOKENS_MIN_CAPACITY, 2 * set->capacity);
+      guint64 *slots = g_new0 (guint64, capacity);
+      for (gsize i = 0; i < set->capacity; i++)
+        if (set->slots[i] != 0)
+          tokens_place (slots, capacity, set->slots[i]);
+      g_free (set->slots);
+      set->slots = slots;
+      set->capacity = capacity;
+    }
+  tokens_place (set->slots, set->capacity, token);
+  set->used++;
 }
 
 /* Refuse input about KEY: "key 'KEY': " then the formatted reason. */
@@ -80,11 +169,15 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
 }
 
 /* The set stored in the table for KEY, decoded (empty when absent), or
- * NULL with an error.  The caller owns it. */
+ * NULL with an error.  The caller owns it.  A key never written since the
+ * table was created empty has no row: no need to ask SQLite. */
 static GPtrArray *
 read_row (DkStore *store, GBytes *key, GError **error)
 {
-  bind_key (store->select_row, 1, key);
+  DkToken token = key_token (key);
+  if (store->written_tokens != NULL && !tokens_contain (store->written_tokens, token))
+    return dk_siblings_new ();
+  bind_token_and_key (store->select_row, 1, token, key);
   int rc = dk_store_sql_step (store, store->select_row);
   GPtrArray *siblings = NULL;
   if (rc == SQLITE_ROW)
@@ -110,7 +203,10 @@ static gboolean
 write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us,
            GError **error)
 {
-  g_autoptr(GByteArray) blob = g_byte_array_sized_new (256);
+  if (store->row_buffer == NULL)
+    store->row_buffer = g_byte_array_sized_new (1024);
+  GByteArray *blob = store->row_buffer;
+  g_byte_array_set_size (blob, 0);
   gsize saved = 0;
   dk_store_encode_siblings (siblings, store->options.compress_threshold_bytes, blob, &saved);
   gboolean all_tombstones = TRUE;
@@ -119,7 +215,12 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
       all_tombstones = FALSE;
 
   sqlite3_stmt *stmt = store->upsert_row;
-  bind_key (stmt, 1, key);
+  DkToken token = key_token (key);
+  /* Noted before the write: the set may hold tokens without rows, never
+   * the reverse. */
+  if (store->written_tokens != NULL)
+    tokens_add (store->written_tokens, token);
+  bind_token_and_key (stmt, 1, token, key);
   sqlite3_bind_int64 (stmt, 3, (gint64) dk_siblings_digest (siblings));
   sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
   if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
@@ -127,6 +228,8 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
   sqlite3_bind_int64 (stmt, 6, (gint64) saved);
   int rc = dk_store_sql_step (store, stmt);
   dk_store_sql_done (stmt);
+  if (blob->len > 65536)  /* do not keep a rare large row's buffer */
+    g_clear_pointer (&store->row_buffer, g_byte_array_unref);
   if (rc != SQLITE_DONE)
     {
       g_autofree char *shown = dk_store_key_display (key);
@@ -266,13 +369,47 @@ dk_store_collect_tombstones (DkStore *store, gint64 now_us, guint *collected,
 
 /* ---- token-range scans --------------------------------------------------- */
 
-/* Visit the tokens in [FIRST, LAST] (inclusive, unsigned); *STOPPED is set
- * when FUNC asked to stop. */
-static gboolean
-scan_interval (DkStore *store, DkToken first, DkToken last, DkStoreScanFunc func,
-               gpointer user_data, gboolean *stopped, GError **error)
+/* What a scan calls for each row: KEYS (dk_store_scan), or SETS with the
+ * row's set (dk_store_scan_sets, whose statement also selects it). */
+typedef struct
 {
-  sqlite3_stmt *stmt = store->scan_range;
+  DkStoreScanFunc    keys;
+  DkStoreSetScanFunc sets;
+  gpointer           user_data;
+} ScanVisitor;
+
+/* Hand the set of the current row of STMT (column 3) to VISITOR->sets:
+ * the cached one when the cache holds KEY, else the row decoded.  FALSE
+ * with *KEEP_GOING untouched and an error when the row does not decode. */
+static gboolean
+visit_set (DkStore *store, sqlite3_stmt *stmt, const ScanVisitor *visitor, DkToken token,
+           GBytes *key, guint64 digest, gboolean *keep_going, GError **error)
+{
+  const GPtrArray *cached = dk_store_cache_peek (store->cache, key);
+  if (cached != NULL)
+    {
+      *keep_going = visitor->sets (token, key, digest, cached, visitor->user_data);
+      return TRUE;
+    }
+  g_autoptr(GPtrArray) decoded =
+    dk_store_decode_siblings (sqlite3_column_blob (stmt, 3),
+                              (gsize) sqlite3_column_bytes (stmt, 3), error);
+  if (decoded == NULL)
+    {
+      g_autofree char *shown = dk_store_key_display (key);
+      g_prefix_error (error, "%s: key '%s': ", store->path, shown);
+      return FALSE;
+    }
+  *keep_going = visitor->sets (token, key, digest, decoded, visitor->user_data);
+  return TRUE;
+}
+
+/* Visit the tokens in [FIRST, LAST] (inclusive, unsigned) with STMT (one
+ * of the scan statements); *STOPPED is set when the visitor asked to stop. */
+static gboolean
+scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
+               const ScanVisitor *visitor, gboolean *stopped, GError **error)
+{
   sqlite3_bind_int64 (stmt, 1, token_to_column (first));
   sqlite3_bind_int64 (stmt, 2, token_to_column (last));
   int rc;
@@ -282,7 +419,15 @@ scan_interval (DkStore *store, DkToken first, DkToken last, DkStoreScanFunc func
       g_autoptr(GBytes) key = g_bytes_new (sqlite3_column_blob (stmt, 1),
                                            (gsize) sqlite3_column_bytes (stmt, 1));
       guint64 digest = (guint64) sqlite3_column_int64 (stmt, 2);
-      if (!func (token, key, digest, user_data))
+      gboolean keep_going;
+      if (visitor->sets == NULL)
+        keep_going = visitor->keys (token, key, digest, visitor->user_data);
+      else if (!visit_set (store, stmt, visitor, token, key, digest, &keep_going, error))
+        {
+          dk_store_sql_done (stmt);
+          return FALSE;
+        }
+      if (!keep_going)
         {
           *stopped = TRUE;
           rc = SQLITE_DONE;
@@ -295,26 +440,51 @@ scan_interval (DkStore *store, DkToken first, DkToken last, DkStoreScanFunc func
   return TRUE;
 }
 
+static gboolean
+scan_range (DkStore *store, sqlite3_stmt *stmt, DkToken lo, DkToken hi,
+            const ScanVisitor *visitor, GError **error)
+{
+  g_return_val_if_fail (!store->scanning, FALSE);
+  store->scanning = TRUE;
+  gboolean stopped = FALSE, ok;
+  if (lo < hi)
+    ok = scan_interval (store, stmt, lo + 1, hi, visitor, &stopped, error);
+  else
+    {
+      /* Wraps past the top of the ring: (lo, max], then [0, hi]. */
+      ok = lo == G_MAXUINT64
+           || scan_interval (store, stmt, lo + 1, G_MAXUINT64, visitor, &stopped, error);
+      if (ok && !stopped)
+        ok = scan_interval (store, stmt, 0, hi, visitor, &stopped, error);
+    }
+  store->scanning = FALSE;
+  return ok;
+}
+
 gboolean
 dk_store_scan (DkStore *store, DkToken lo, DkToken hi, DkStoreScanFunc func,
                gpointer user_data, GError **error)
 {
   g_return_val_if_fail (store != NULL && func != NULL, FALSE);
-  g_return_val_if_fail (!store->scanning, FALSE);
-  store->scanning = TRUE;
-  gboolean stopped = FALSE, ok;
-  if (lo < hi)
-    ok = scan_interval (store, lo + 1, hi, func, user_data, &stopped, error);
-  else
+  ScanVisitor visitor = { func, NULL, user_data };
+  return scan_range (store, store->scan_range, lo, hi, &visitor, error);
+}
+
+gboolean
+dk_store_scan_sets (DkStore *store, DkToken lo, DkToken hi, DkStoreSetScanFunc func,
+                    gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (store != NULL && func != NULL, FALSE);
+  if (store->scan_sets_range == NULL)
     {
-      /* Wraps past the top of the ring: (lo, max], then [0, hi]. */
-      ok = lo == G_MAXUINT64
-           || scan_interval (store, lo + 1, G_MAXUINT64, func, user_data, &stopped, error);
-      if (ok && !stopped)
-        ok = scan_interval (store, 0, hi, func, user_data, &stopped, error);
+      const char *sql = "SELECT token, key, digest, siblings FROM kv"
+                        " WHERE token >= ?1 AND token <= ?2 ORDER BY token, key";
+      int rc = dk_store_sql_prepare (store, sql, &store->scan_sets_range);
+      if (rc != SQLITE_OK)
+        return dk_store_sql_fail (store, rc, sql, error);
     }
-  store->scanning = FALSE;
-  return ok;
+  ScanVisitor visitor = { NULL, func, user_data };
+  return scan_range (store, store->scan_sets_range, lo, hi, &visitor, error);
 }
 
 typedef struct

@@ -11,6 +11,18 @@ G_BEGIN_DECLS
 
 typedef struct _DkStoreCache DkStoreCache;
 
+/* The ring tokens of every key written to the kv table since it was
+ * created empty by this open: a key whose token is not in it has no row,
+ * so a cache miss on it needs no SELECT (store_kv.c).  Open addressing
+ * with linear probing; 0 is the empty slot, so token 0 is a flag. */
+typedef struct
+{
+  guint64 *slots;      /* capacity entries, a power of two */
+  gsize    capacity;
+  gsize    used;
+  gboolean has_zero;
+} DkStoreTokenSet;
+
 /* Per-owner hint accounting, kept in memory and rebuilt from the table on
  * open and after a rolled-back batch. */
 typedef struct
@@ -53,6 +65,11 @@ struct _DkStore
   sqlite3_stmt *rollback;
 
   DkStoreCache *cache;
+  /* Tokens written since the table was created empty (see above); NULL
+   * for a table that held rows at open, whose misses always ask SQLite. */
+  DkStoreTokenSet *written_tokens;
+  GByteArray   *row_buffer;    /* reused for each encoded siblings BLOB */
+  sqlite3_stmt *scan_sets_range; /* prepared on first use (dk_store_scan_sets) */
 
   GHashTable   *hint_usage_by_owner; /* GUINT_TO_POINTER (owner) -> DkHintUsage* */
   DkHintUsage   hint_usage_total;
@@ -79,6 +96,11 @@ gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError *
 /* Run an explicit transaction unless a batch is open (store.c). */
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);
 gboolean dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error);
+
+/* Start or free the written-token set (store_kv.c): started for a table
+ * created empty by this open. */
+void dk_store_tokens_start (DkStore *store);
+void dk_store_tokens_free (DkStore *store);
 
 /* Rebuild the in-memory hint accounting from the table (store_hints.c). */
 gboolean dk_store_hints_reload (DkStore *store, GError **error);
@@ -115,6 +137,10 @@ GPtrArray *dk_store_cache_take (DkStoreCache *cache, GBytes *key);
  * evicting least recently used ones to stay within the budget; a set
  * larger than the whole budget is not cached. */
 void dk_store_cache_insert (DkStoreCache *cache, GBytes *key, GPtrArray *siblings);
+
+/* The set cached for KEY (owned by the cache) or NULL, without counting a
+ * hit or a miss or touching recency: for whole-store walks. */
+const GPtrArray *dk_store_cache_peek (DkStoreCache *cache, GBytes *key);
 
 void dk_store_cache_remove (DkStoreCache *cache, GBytes *key);
 void dk_store_cache_clear (DkStoreCache *cache);

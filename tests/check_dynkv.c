@@ -28,6 +28,7 @@ main (void)
   srunner_add_suite (runner, eventq_suite ());
   srunner_add_suite (runner, node_suite ());
   srunner_add_suite (runner, scenario_suite ());
+  srunner_add_suite (runner, nemesis_suite ());
   srunner_add_suite (runner, checkers_suite ());
   srunner_add_suite (runner, net_suite ());
 

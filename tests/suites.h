@@ -14,6 +14,7 @@ Suite *rng_suite (void);
 Suite *eventq_suite (void);
 Suite *node_suite (void);
 Suite *scenario_suite (void);
+Suite *nemesis_suite (void);
 Suite *checkers_suite (void);
 Suite *net_suite (void);
 
