@@ -27,6 +27,7 @@ main (void)
   srunner_add_suite (runner, rng_suite ());
   srunner_add_suite (runner, eventq_suite ());
   srunner_add_suite (runner, node_suite ());
+  srunner_add_suite (runner, ring_cache_suite ());
   srunner_add_suite (runner, scenario_suite ());
   srunner_add_suite (runner, nemesis_suite ());
   srunner_add_suite (runner, checkers_suite ());

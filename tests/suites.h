@@ -13,6 +13,7 @@ Suite *store_suite (void);
 Suite *rng_suite (void);
 Suite *eventq_suite (void);
 Suite *node_suite (void);
+Suite *ring_cache_suite (void);
 Suite *scenario_suite (void);
 Suite *nemesis_suite (void);
 Suite *checkers_suite (void);
