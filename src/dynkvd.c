@@ -40,6 +40,11 @@ typedef struct
   GBytes  *key;
   char    *log_level;
   gint64   seed;           /* -1: random */
+  gint     gossip_ms;      /* -1 while unset, as the numbers above */
+  gint     suspect_ms;
+  gint     anti_entropy_ms;
+  gboolean strict_quorum;
+  gboolean joining;
 } Settings;
 
 static void
@@ -116,6 +121,9 @@ load_config_file (Settings *settings, const char *path, GError **error)
       || !file_int (file, "cluster", "w", &settings->w, error)
       || !file_int (file, "cluster", "request_timeout_ms", &settings->request_timeout_ms, error)
       || !file_int (file, "cluster", "vnodes", &settings->vnodes, error)
+      || !file_int (file, "cluster", "gossip_ms", &settings->gossip_ms, error)
+      || !file_int (file, "cluster", "suspect_ms", &settings->suspect_ms, error)
+      || !file_int (file, "cluster", "anti_entropy_ms", &settings->anti_entropy_ms, error)
       || !file_string (file, "cluster", "key", &key_hex)
       || !file_string (file, "cluster", "key_file", &key_file))
     {
@@ -202,13 +210,29 @@ print_stats (const Daemon *state)
            "  read_repairs_sent       %" G_GUINT64_FORMAT "\n"
            "  store_errors            %" G_GUINT64_FORMAT "\n"
            "  clients_seen            %" G_GUINT64_FORMAT "\n"
-           "  clients_evicted         %" G_GUINT64_FORMAT "\n",
+           "  clients_evicted         %" G_GUINT64_FORMAT "\n"
+           "  gossip_sent             %" G_GUINT64_FORMAT "\n"
+           "  suspicions              %" G_GUINT64_FORMAT "\n"
+           "  sloppy_requests         %" G_GUINT64_FORMAT "\n"
+           "  hints_kept              %" G_GUINT64_FORMAT "\n"
+           "  hints_refused           %" G_GUINT64_FORMAT "\n"
+           "  hints_delivered         %" G_GUINT64_FORMAT "\n"
+           "  hints_received          %" G_GUINT64_FORMAT "\n"
+           "  hints_held              %u\n"
+           "  ae_sessions             %" G_GUINT64_FORMAT "\n"
+           "  ae_keys_repaired        %" G_GUINT64_FORMAT "\n"
+           "  ring_changes            %" G_GUINT64_FORMAT "\n"
+           "  keys_streamed           %" G_GUINT64_FORMAT "\n",
            dk_node_id (state->node), n->datagrams_received, n->dropped_malformed,
            n->dropped_unauthenticated, n->dropped_unexpected, u->dropped_oversize,
            n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
            u->unknown_destination, n->requests_coordinated, n->requests_forwarded,
            n->requests_succeeded, n->requests_failed, n->read_repairs_sent,
-           n->store_errors, u->clients_seen, u->clients_evicted);
+           n->store_errors, u->clients_seen, u->clients_evicted, n->gossip_sent,
+           n->suspicions, n->sloppy_requests, n->hints_kept, n->hints_refused,
+           n->hints_delivered, n->hints_received, dk_node_hints_held (state->node),
+           n->ae_sessions, n->ae_keys_pushed + n->ae_keys_pulled, n->ring_changes,
+           n->keys_streamed);
   fflush (stderr);
 }
 
@@ -224,6 +248,30 @@ static gboolean
 on_stats_signal (gpointer data)
 {
   print_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* While leaving: stop once everything is handed off. */
+static gboolean
+check_left (gpointer data)
+{
+  Daemon *state = data;
+  if (!dk_node_has_left (state->node))
+    return G_SOURCE_CONTINUE;
+  const DkEnv *env = dk_udp_env_get (state->env);
+  env->log (env->user_data, DK_LOG_INFO, "handed every range off: leaving the cluster");
+  g_main_loop_quit (state->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_leave_signal (gpointer data)
+{
+  Daemon *state = data;
+  const DkEnv *env = dk_udp_env_get (state->env);
+  env->log (env->user_data, DK_LOG_INFO, "leaving: handing every range to its new replicas");
+  dk_node_leave (state->node);
+  g_timeout_add (100, check_left, state);
   return G_SOURCE_CONTINUE;
 }
 
@@ -274,6 +322,18 @@ run (const Settings *settings, DkLogLevel log_level)
     config.request_timeout_us = (gint64) settings->request_timeout_ms * 1000;
   if (settings->key != NULL)
     config.auth_key = g_bytes_get_data (settings->key, &config.auth_key_len);
+  config.vnodes = (guint) settings->vnodes;
+  config.log_level = log_level;
+  config.address = dk_udp_env_address (env);
+  config.joining = settings->joining;
+  if (settings->gossip_ms >= 0)
+    config.gossip_interval_us = (gint64) settings->gossip_ms * 1000;
+  if (settings->suspect_ms >= 0)
+    config.suspect_after_us = (gint64) settings->suspect_ms * 1000;
+  if (settings->anti_entropy_ms >= 0)
+    config.anti_entropy_interval_us = (gint64) settings->anti_entropy_ms * 1000;
+  if (settings->strict_quorum)
+    config.sloppy_quorum = config.hinted_handoff = FALSE;
   g_autoptr (DkNode) node = dk_node_new (&config, dk_udp_env_get (env), ring, &error);
   if (node == NULL)
     {
@@ -286,6 +346,7 @@ run (const Settings *settings, DkLogLevel log_level)
   guint sigint = g_unix_signal_add (SIGINT, on_stop_signal, &state);
   guint sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
   guint sigusr1 = g_unix_signal_add (SIGUSR1, on_stats_signal, &state);
+  guint sigusr2 = g_unix_signal_add (SIGUSR2, on_leave_signal, &state);
 
   g_autofree char *line =
     g_strdup_printf ("dynkvd %s: node=%u listening on %s, %u members, N=%u R=%u W=%u, "
@@ -305,6 +366,7 @@ run (const Settings *settings, DkLogLevel log_level)
   g_source_remove (sigint);
   g_source_remove (sigterm);
   g_source_remove (sigusr1);
+  g_source_remove (sigusr2);
   g_main_loop_unref (state.loop);
   dk_udp_env_set_node (env, NULL);
   g_clear_pointer (&node, dk_node_free);
@@ -318,12 +380,15 @@ main (int argc, char **argv)
   Settings settings = {
     .id = -1, .n = -1, .r = -1, .w = -1, .request_timeout_ms = -1, .vnodes = -1,
     .seed = -1, .peers = dk_net_peers_new (),
+    .gossip_ms = -1, .suspect_ms = -1, .anti_entropy_ms = -1,
   };
   char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
   char *log_level_text = NULL;
   char **peer_specs = NULL;
   gint64 id = -1, seed = -1;
   gint n = -1, r = -1, w = -1, timeout_ms = -1, vnodes = -1;
+  gint gossip_ms = -1, suspect_ms = -1, anti_entropy_ms = -1;
+  gboolean strict_quorum = FALSE, joining = FALSE;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -349,6 +414,16 @@ main (int argc, char **argv)
       "error, warning, info (default) or debug", "LEVEL" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed,
       "Seed of the node's random stream (default: from /dev/urandom)", "S" },
+    { "gossip-ms", 0, 0, G_OPTION_ARG_INT, &gossip_ms,
+      "Gossip round period (default 1000; 0: no gossip, every peer counts as up)", "MS" },
+    { "suspect-ms", 0, 0, G_OPTION_ARG_INT, &suspect_ms,
+      "A peer silent this long is suspect, twice as long down (default 3000)", "MS" },
+    { "anti-entropy-ms", 0, 0, G_OPTION_ARG_INT, &anti_entropy_ms,
+      "One Merkle anti-entropy session per period (default 10000; 0: off)", "MS" },
+    { "strict-quorum", 0, 0, G_OPTION_ARG_NONE, &strict_quorum,
+      "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
+    { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,
+      "A new member: list the current members as --peer; gossip announces this node", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -357,7 +432,8 @@ main (int argc, char **argv)
   g_option_context_set_description (context,
     "Every node must be given the same members (--peer or [peers]) and --vnodes,\n"
     "so that all compute the same ring.  SIGINT or SIGTERM stops the node and closes\n"
-    "its store; SIGUSR1 prints its counters to stderr.\n"
+    "its store; SIGUSR1 prints its counters to stderr; SIGUSR2 makes the node leave\n"
+    "the cluster: it hands every range to its new replicas, then exits.\n"
     "\n"
     "Config file example:\n"
     "  [node]\n  id=1\n  listen=127.0.0.1:7001\n  data=/var/lib/dynkv/n1\n"
@@ -410,6 +486,14 @@ main (int argc, char **argv)
     settings.vnodes = vnodes;
   if (seed >= 0)
     settings.seed = seed;
+  if (gossip_ms >= 0)
+    settings.gossip_ms = gossip_ms;
+  if (suspect_ms >= 0)
+    settings.suspect_ms = suspect_ms;
+  if (anti_entropy_ms >= 0)
+    settings.anti_entropy_ms = anti_entropy_ms;
+  settings.strict_quorum = settings.strict_quorum || strict_quorum;
+  settings.joining = joining;
   if (key_file != NULL)
     {
       g_clear_pointer (&settings.key, g_bytes_unref);

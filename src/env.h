@@ -73,6 +73,11 @@ typedef struct
   /* Optional: rings shared with other nodes of this process (ring_cache.h);
    * NULL: the node builds its own. */
   struct _DkRingCache *rings;
+
+  /* Optional: gossip told us member ID lives at ADDRESS (as the member
+   * itself gossips it); an environment that routes by address records it
+   * unless it already knows the member.  NULL: addresses are not needed. */
+  void (*learn_peer) (gpointer user_data, DkNodeId id, const char *address);
 } DkEnv;
 
 G_END_DECLS

@@ -167,6 +167,8 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   if (config->auth_key != NULL && config->auth_key_len > 0)
     node->auth_key = g_memdup2 (config->auth_key, config->auth_key_len);
   node->config.auth_key = node->auth_key;
+  node->address = g_strdup (config->address);
+  node->config.address = node->address;
   node->env = *env;
   node->next_request_id = 1;
   node->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, node_request_free);
@@ -201,6 +203,7 @@ dk_node_free (DkNode *node)
   node_membership_clear (node);
   node_handoff_clear (node);
   node_ring_release (node, node->ring);
+  g_free (node->address);
   if (node->auth_key != NULL)
     {
       memset (node->auth_key, 0, node->config.auth_key_len);

@@ -75,6 +75,7 @@ typedef struct
   gint64   anti_entropy_interval_us; /* one Merkle session per interval; 0: off */
   guint    vnodes;              /* ring tokens per unit of weight, the same on every node */
   gboolean joining;             /* a new member: claim JOINING for the first gossip rounds */
+  const char *address;          /* where others reach this node ("host:port"), gossiped; may be NULL */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
 } DkNodeConfig;

@@ -212,6 +212,8 @@ add_member (DkNode *node, const DkWireMember *entry)
     position++;
   g_array_insert_val (node->members, position, member);
   node_log (node, DK_LOG_INFO, "member %s joined", member.name);
+  if (member.address[0] != '\0' && node->env.learn_peer != NULL)
+    node->env.learn_peer (node->env.user_data, member.id, member.address);
   return &g_array_index (node->members, Member, position);
 }
 
@@ -230,7 +232,11 @@ depart (DkNode *node, Member *member)
 void
 node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
-  if (!dk_endpoint_is_node (from) || node->config.gossip_interval_us == 0)
+  /* A stranger's gossip comes from an address we do not route yet: that
+   * is how a joining node first speaks.  A member must speak as itself. */
+  gboolean stranger = !dk_endpoint_is_node (from) && message->sender != DK_NODE_NONE
+                      && find_member (node, message->sender) == NULL;
+  if ((!dk_endpoint_is_node (from) && !stranger) || node->config.gossip_interval_us == 0)
     {
       node->stats.dropped_unexpected++;
       return;
@@ -250,6 +256,14 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
             continue;   /* news of a stranger leaving: nothing to do */
           member = add_member (node, entry);
           ring_changed = TRUE;
+        }
+      if (entry->address != NULL && entry->address[0] != '\0'
+          && g_strcmp0 (entry->address, member->address) != 0)
+        {
+          g_free (member->address);
+          member->address = g_strdup (entry->address);
+          if (node->env.learn_peer != NULL)
+            node->env.learn_peer (node->env.user_data, member->id, member->address);
         }
       gboolean newer = entry->incarnation > member->incarnation
                        || (entry->incarnation == member->incarnation
@@ -310,7 +324,8 @@ node_membership_init (DkNode *node, GError **error)
       Member member = {
         .id = ring_node->id,
         .name = g_strdup (ring_node->name),
-        .address = g_strdup (""),
+        .address = g_strdup (ring_node->id == node->config.id && node->config.address != NULL
+                             ? node->config.address : ""),
         .datacenter = g_strdup (ring_node->datacenter ? ring_node->datacenter : ""),
         .rack = g_strdup (ring_node->rack ? ring_node->rack : ""),
         .vnodes = ring_node->weight,

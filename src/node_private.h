@@ -84,6 +84,7 @@ struct _DkNode
 {
   DkNodeConfig config;
   guint8      *auth_key;        /* owned copy of config.auth_key */
+  char        *address;         /* owned copy of config.address */
   DkEnv        env;
   const DkRing *ring;           /* owned (or a ring cache reference) */
   DkNodeId     actor;           /* clock entries are ours under this id */

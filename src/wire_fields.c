@@ -12,62 +12,23 @@
 
 /* ---- integers (writers are inline in wire_layout.h) ------------------------- */
 
-/* TRUE when N more bytes can be read. */
-static gboolean
-reader_need (DkWireReader *in, gsize n, GError **error)
+gboolean
+dk_wire_reader_short (const DkWireReader *in, gsize n, GError **error)
 {
-  gsize left = in->len - in->pos;
-  if (n <= left)
-    return TRUE;
   g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_TRUNCATED,
                "truncated: needs %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " left",
-               n, left);
+               n, in->len - in->pos);
   return FALSE;
 }
 
-gboolean
-dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error)
+/* TRUE when N more bytes can be read. */
+static inline gboolean
+reader_need (DkWireReader *in, gsize n, GError **error)
 {
-  if (!reader_need (in, 1, error))
-    return FALSE;
-  *value = in->data[in->pos++];
-  return TRUE;
-}
-
-gboolean
-dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error)
-{
-  guint16 be;
-  if (!reader_need (in, sizeof be, error))
-    return FALSE;
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
-  *value = GUINT16_FROM_BE (be);
-  return TRUE;
-}
-
-gboolean
-dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error)
-{
-  guint32 be;
-  if (!reader_need (in, sizeof be, error))
-    return FALSE;
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
-  *value = GUINT32_FROM_BE (be);
-  return TRUE;
-}
-
-gboolean
-dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error)
-{
-  guint64 be;
-  if (!reader_need (in, sizeof be, error))
-    return FALSE;
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
-  *value = GUINT64_FROM_BE (be);
-  return TRUE;
+  if (G_LIKELY (n <= in->len - in->pos))
+    return TRUE;
+  dk_wire_reader_short (in, n, error);
+  return FALSE;
 }
 
 /* ---- byte strings, text and clocks ---------------------------------------- */
@@ -362,7 +323,12 @@ get_version (DkWireReader *in, DkVersion **version, GError **error)
                    g_bytes_get_size (value));
       return FALSE;
     }
-  *version = dk_version_new (g_steal_pointer (&clock), value, tombstone);
+  /* What dk_version_new builds, taking the value instead of a new ref. */
+  DkVersion *decoded = g_new (DkVersion, 1);
+  decoded->clock = g_steal_pointer (&clock);
+  decoded->value = g_steal_pointer (&value);
+  decoded->tombstone = tombstone;
+  *version = decoded;
   return TRUE;
 }
 

@@ -132,10 +132,67 @@ dk_wire_put_u64 (DkWireWriter *out, guint64 value)
   guint64 be = GUINT64_TO_BE (value);
   memcpy (dk_wire_writer_take (out, sizeof be), &be, sizeof be);
 }
-gboolean dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error);
-gboolean dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error);
-gboolean dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error);
-gboolean dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error);
+
+/* The truncation error for N bytes wanted at IN; always FALSE.  The
+ * readers below are inline and call it only when the bytes run out. */
+gboolean dk_wire_reader_short (const DkWireReader *in, gsize n, GError **error);
+
+static inline gboolean
+dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error)
+{
+  if (G_UNLIKELY (in->pos >= in->len))
+    {
+      dk_wire_reader_short (in, 1, error);
+      return FALSE;
+    }
+  *value = in->data[in->pos++];
+  return TRUE;
+}
+
+static inline gboolean
+dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error)
+{
+  guint16 be;
+  if (G_UNLIKELY (in->len - in->pos < sizeof be))
+    {
+      dk_wire_reader_short (in, sizeof be, error);
+      return FALSE;
+    }
+  memcpy (&be, in->data + in->pos, sizeof be);
+  in->pos += sizeof be;
+  *value = GUINT16_FROM_BE (be);
+  return TRUE;
+}
+
+static inline gboolean
+dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error)
+{
+  guint32 be;
+  if (G_UNLIKELY (in->len - in->pos < sizeof be))
+    {
+      dk_wire_reader_short (in, sizeof be, error);
+      return FALSE;
+    }
+  memcpy (&be, in->data + in->pos, sizeof be);
+  in->pos += sizeof be;
+  *value = GUINT32_FROM_BE (be);
+  return TRUE;
+}
+
+static inline gboolean
+dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error)
+{
+  guint64 be;
+  if (G_UNLIKELY (in->len - in->pos < sizeof be))
+    {
+      dk_wire_reader_short (in, sizeof be, error);
+      return FALSE;
+    }
+  memcpy (&be, in->data + in->pos, sizeof be);
+  in->pos += sizeof be;
+  *value = GUINT64_FROM_BE (be);
+  return TRUE;
+}
 
 /* A u8 that must be 0 or 1. */
 gboolean dk_wire_get_flag (DkWireReader *in, gboolean *flag, GError **error);

@@ -497,6 +497,18 @@ open_store (DkUdpEnv *env, const char *data_dir, const DkStoreOptions *options,
   return env->store != NULL;
 }
 
+/* Gossip named a member's address: route to it, unless configured. */
+static void
+env_learn_peer (gpointer user_data, DkNodeId id, const char *address)
+{
+  DkUdpEnv *env = user_data;
+  if (g_hash_table_contains (env->peer_addresses, GUINT_TO_POINTER (id)))
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!dk_udp_env_add_peer (env, id, address, &error))
+    env_log (env, DK_LOG_WARNING, error->message);
+}
+
 DkUdpEnv *
 dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
 {
@@ -542,6 +554,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   g_source_attach (env->receive_source, env->context);
 
   env->env = (DkEnv) {
+    .learn_peer = env_learn_peer,
     .user_data = env,
     .send = env_send,
     .now_us = env_now,

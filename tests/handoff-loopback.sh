@@ -1,0 +1,162 @@
+#!/bin/sh
+# handoff-loopback.sh — failure handling and membership on real dynkvd.
+#
+# Three daemons on loopback with fast gossip.  One is killed; writes go on
+# with a sloppy quorum and the survivors keep hints for it; it restarts and
+# the hinted writes reach it (its hints_received counter, and a read of its
+# own copy with R=1), within a bounded time.  Then a fourth node joins
+# through gossip alone (the others were never told of it) and receives the
+# ranges it now owns; on SIGUSR2 it leaves, handing them back, and exits 0.
+# Everything started is stopped on exit; the whole run is bounded by
+# timeout(1).  DYNKVD and DYNKV name the programs (make check sets them).
+set -u
+DYNKVD=${DYNKVD:-./dynkvd}
+DYNKV=${DYNKV:-./dynkv}
+if [ -z "${DK_LOOPBACK_INNER:-}" ] && command -v timeout >/dev/null 2>&1; then
+  DK_LOOPBACK_INNER=1 exec timeout -k 5 "${DK_LOOPBACK_TIMEOUT:-90}" sh "$0" "$@"
+fi
+for program in "$DYNKVD" "$DYNKV"; do
+  [ -x "$program" ] || { echo "Bail out! $program is not an executable"; exit 99; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/dk-handoff-XXXXXX") || exit 99
+pids=""
+cleanup () {
+  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "Bail out! interrupted or timed out"; exit 99' INT TERM
+
+tests=0
+failures=0
+ok () { tests=$((tests + 1)); echo "ok $tests - $1"; }
+not_ok () { tests=$((tests + 1)); failures=$((failures + 1)); echo "not ok $tests - $1"; }
+check () { if "$@" >/dev/null 2>&1; then return 0; else return 1; fi; }
+
+FAST="--gossip-ms 100 --suspect-ms 300 --anti-entropy-ms 0 --request-timeout-ms 300 --log-level warning"
+
+# start_node ID PEERS... : start dynkvd ID on port base+ID-1; sets pidID.
+start_node () {
+  id=$1
+  shift
+  # shellcheck disable=SC2086
+  "$DYNKVD" --id "$id" --listen "127.0.0.1:$((base + id - 1))" --data "$work/n$id" $FAST "$@" \
+    2>>"$work/n$id.log" &
+  pids="$pids $!"
+  eval "pid$id=$!"
+  tries=0
+  until check "$DYNKV" --node "127.0.0.1:$((base + id - 1))" --timeout-ms 100 --retries 0 status; do
+    tries=$((tries + 1))
+    eval "kill -0 \$pid$id" 2>/dev/null && [ $tries -lt 50 ] || return 1
+  done
+}
+
+# counter ID NAME: node ID's counter NAME, from its SIGUSR1 report.
+counter () {
+  eval "kill -USR1 \$pid$1"
+  sleep 0.2
+  sed -n "s/^  $2 *\([0-9]*\)\$/\1/p" "$work/n$1.log" | tail -n 1
+}
+
+# wait_for SECONDS COMMAND...: retry COMMAND every 0.2 s until it succeeds.
+wait_for () {
+  deadline=$(( $(date +%s) + $1 ))
+  shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+peers3 () { echo "--peer 1=127.0.0.1:$base --peer 2=127.0.0.1:$((base + 1)) --peer 3=127.0.0.1:$((base + 2))"; }
+
+started=no
+for attempt in 1 2 3 4 5; do
+  base=$((21000 + ($$ * 11 + attempt * 1009) % 38000))
+  # shellcheck disable=SC2046
+  if start_node 1 $(peers3) && start_node 2 $(peers3) && start_node 3 $(peers3); then
+    started=yes
+    break
+  fi
+  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  pids=""
+  rm -rf "$work"/n*
+done
+[ "$started" = yes ] || { echo "Bail out! could not start three dynkvd"; exit 99; }
+n1=127.0.0.1:$base
+n3=127.0.0.1:$((base + 2))
+echo "# cluster on ports $base..$((base + 3)), data in $work"
+
+# ---- hinted handoff ------------------------------------------------------------
+
+kill -9 "$pid3"
+wait "$pid3" 2>/dev/null
+sleep 1   # a few gossip rounds: the others now believe node 3 down
+written=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  if check "$DYNKV" --node "$n1" --timeout-ms 1000 put "hinted$i" "value $i"; then
+    written=$((written + 1))
+  fi
+done
+if [ $written -eq 10 ]; then ok "10 writes with node 3 down (sloppy quorum)"; else not_ok "only $written of 10 writes with node 3 down"; fi
+kept=$(( $(counter 1 hints_kept) + $(counter 2 hints_kept) ))
+if [ "$kept" -ge 10 ]; then ok "the survivors kept $kept hints for node 3"; else not_ok "hints kept: $kept"; fi
+
+# shellcheck disable=SC2046
+start_node 3 $(peers3) || { echo "Bail out! node 3 does not restart"; exit 99; }
+received_all () { [ "$(counter 3 hints_received)" -ge 10 ]; }
+if wait_for 15 received_all; then
+  ok "node 3 received the hinted writes ($(counter 3 hints_received)) after restarting"
+else
+  not_ok "node 3 received $(counter 3 hints_received) hinted writes"
+fi
+if "$DYNKV" --node "$n3" --r 1 get hinted7 >"$work/out" 2>&1 && grep -q "value=value 7" "$work/out"; then
+  ok "node 3's own copy (R=1) holds a write made while it was down"
+else
+  not_ok "node 3's own copy lacks hinted7"
+  sed 's/^/# /' "$work/out"
+fi
+held_nowhere () { [ "$(counter 1 hints_held)" -eq 0 ] && [ "$(counter 2 hints_held)" -eq 0 ]; }
+if wait_for 10 held_nowhere; then ok "the stand-ins dropped the delivered hints"; else not_ok "hints still held"; fi
+
+# ---- a node joins through gossip, then leaves ----------------------------------------
+
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  check "$DYNKV" --node "$n1" put "moving$i" "value $i"
+done
+# Node 4 knows the others; they learn of it only from its gossip.
+# shellcheck disable=SC2046
+start_node 4 $(peers3) --peer "4=127.0.0.1:$((base + 3))" --joining \
+  || { echo "Bail out! node 4 does not start"; exit 99; }
+n4=127.0.0.1:$((base + 3))
+streamed () { [ $(( $(counter 1 keys_streamed) + $(counter 2 keys_streamed) + $(counter 3 keys_streamed) )) -gt 0 ]; }
+if wait_for 15 streamed; then ok "the others streamed ranges to the joining node"; else not_ok "nothing streamed to node 4"; fi
+holds=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  if "$DYNKV" --node "$n4" --r 1 get "moving$i" 2>/dev/null | grep -q "value=value $i"; then
+    holds=$((holds + 1))
+  fi
+done
+if [ $holds -gt 0 ]; then ok "node 4 holds $holds of 20 keys written before it joined"; else not_ok "node 4 holds none"; fi
+
+kill -USR2 "$pid4"
+tries=0
+while kill -0 "$pid4" 2>/dev/null && [ $tries -lt 100 ]; do sleep 0.1; tries=$((tries + 1)); done
+if kill -0 "$pid4" 2>/dev/null; then
+  not_ok "node 4 leaves on SIGUSR2 within 10 s"
+else
+  wait "$pid4"
+  if [ $? -eq 0 ]; then ok "node 4 handed its ranges off and exited 0"; else not_ok "node 4 exited non-zero"; fi
+fi
+all_read=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  "$DYNKV" --node "$n1" get "moving$i" 2>/dev/null | grep -q "value=value $i" && all_read=$((all_read + 1))
+done
+if [ $all_read -eq 20 ]; then ok "every key still reads after the join and the leave"; else not_ok "$all_read of 20 keys read"; fi
+
+echo "1..$tests"
+echo "$((tests - failures)) passed, $failures failed"
+[ $failures -eq 0 ]
