@@ -40,7 +40,8 @@ struct _SimNode
   gboolean      leaving;     /* told to leave, still handing off */
   DkEventId     leave_poll;
   guint         side;        /* partition side; 0 when not partitioned */
-  guint         wipes;       /* disks lost so far: the node's incarnation */
+  guint         wipes;       /* disks lost (or left behind) so far: the incarnation */
+  gboolean      ever_started;
 };
 
 /* One datagram in flight. */
@@ -177,6 +178,7 @@ sim_node_start (SimNode *sim_node, GError **error)
   config.vnodes = cluster->config.vnodes;
   config.joining = sim_node->id > cluster->initial_nodes;
   sim_node->node = dk_node_new (&config, &env, cluster->ring, error);
+  sim_node->ever_started = sim_node->ever_started || sim_node->node != NULL;
   return sim_node->node != NULL;
 }
 
@@ -768,6 +770,8 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
   sim_node->store = dk_store_open (":memory:", &cluster->config.store, error);
   if (sim_node->store == NULL)
     return FALSE;
+  if (sim_node->ever_started)
+    sim_node->wipes++;   /* a new life: its clock entries must not reuse the old ones */
   sim_node->member = TRUE;
   sim_node->leaving = FALSE;
   if (!rebuild_operator_ring (cluster, error) || !sim_node_start (sim_node, error))

@@ -1,8 +1,10 @@
 /* eventq.c — an indexed binary min-heap of events keyed by (time, sequence).
  *
  * Event records live in a pool of slots reused through a free list; the
- * heap holds slot numbers and every slot remembers its heap position, so
- * cancel removes an event in O(log n).  An event id packs the slot number
+ * heap holds (time, sequence, slot) entries, so sifting never leaves the
+ * heap array, and every slot remembers its heap position, so cancel
+ * removes an event in O(log n).  Keys are unique, so the order events run
+ * in does not depend on how the heap happens to be arranged.  An event id packs the slot number
  * with the slot's generation (bumped on every reuse), so a stale id can
  * never cancel a later event that reuses the slot. */
 #include "eventq.h"
@@ -11,19 +13,29 @@
 
 typedef struct
 {
-  gint64 at_us;
-  guint64 sequence;      /* scheduling order: the tie-break */
   DkEventFunc func;
   gpointer data;
   guint32 heap_position; /* NOT_IN_HEAP when free or running */
   guint32 generation;
 } Slot;
 
+/* A heap entry carries its own ordering key, so sifting compares
+ * neighbouring entries without visiting the slots. */
+typedef struct
+{
+  gint64 at_us;
+  guint64 sequence;      /* scheduling order: the tie-break */
+  guint32 slot;
+} HeapEntry;
+
 struct _DkEventQueue
 {
-  GArray *slots;         /* of Slot */
-  GArray *heap;          /* of guint32 slot numbers, heap-ordered */
-  GArray *free_slots;    /* of guint32 */
+  Slot *slots;
+  guint32 n_slots, slots_capacity;
+  HeapEntry *heap;       /* heap-ordered by (at_us, sequence) */
+  guint32 heap_len, heap_capacity;
+  guint32 *free_slots;   /* a stack of free slot numbers */
+  guint32 n_free, free_capacity;
   gint64 now_us;
   guint64 next_sequence;
 };
@@ -34,14 +46,21 @@ make_id (guint32 slot, guint32 generation)
   return ((guint64) generation << 32) | ((guint64) slot + 1);
 }
 
+/* Room for one more element in an array of ELEMENT_SIZE-byte elements. */
+static void
+reserve_one (gpointer *array, guint32 len, guint32 *capacity, gsize element_size)
+{
+  if (len < *capacity)
+    return;
+  g_assert (*capacity < G_MAXUINT32 / 2);
+  *capacity = MAX (1024u, *capacity * 2);
+  *array = g_realloc_n (*array, *capacity, element_size);
+}
+
 DkEventQueue *
 dk_eventq_new (void)
 {
-  DkEventQueue *queue = g_new0 (DkEventQueue, 1);
-  queue->slots = g_array_sized_new (FALSE, FALSE, sizeof (Slot), 1024);
-  queue->heap = g_array_sized_new (FALSE, FALSE, sizeof (guint32), 1024);
-  queue->free_slots = g_array_new (FALSE, FALSE, sizeof (guint32));
-  return queue;
+  return g_new0 (DkEventQueue, 1);
 }
 
 void
@@ -49,9 +68,9 @@ dk_eventq_free (DkEventQueue *queue)
 {
   if (queue == NULL)
     return;
-  g_array_free (queue->slots, TRUE);
-  g_array_free (queue->heap, TRUE);
-  g_array_free (queue->free_slots, TRUE);
+  g_free (queue->slots);
+  g_free (queue->heap);
+  g_free (queue->free_slots);
   g_free (queue);
 }
 
@@ -62,85 +81,79 @@ dk_eventq_now (const DkEventQueue *queue)
 }
 
 static inline gboolean
-slot_before (const Slot *slots, guint32 a, guint32 b)
+entry_before (const HeapEntry *a, const HeapEntry *b)
 {
-  return slots[a].at_us < slots[b].at_us
-         || (slots[a].at_us == slots[b].at_us && slots[a].sequence < slots[b].sequence);
+  return a->at_us < b->at_us || (a->at_us == b->at_us && a->sequence < b->sequence);
 }
 
 static inline void
-heap_place (DkEventQueue *queue, guint32 position, guint32 slot)
+heap_place (DkEventQueue *queue, guint32 position, const HeapEntry *entry)
 {
-  g_array_index (queue->heap, guint32, position) = slot;
-  g_array_index (queue->slots, Slot, slot).heap_position = position;
+  queue->heap[position] = *entry;
+  queue->slots[entry->slot].heap_position = position;
 }
 
+/* Put MOVING at POSITION or above it. */
 static void
-sift_up (DkEventQueue *queue, guint32 position)
+sift_up (DkEventQueue *queue, guint32 position, HeapEntry moving)
 {
-  const Slot *slots = (const Slot *) queue->slots->data;
-  guint32 *heap = (guint32 *) queue->heap->data;
-  guint32 moving = heap[position];
   while (position > 0)
     {
       guint32 parent = (position - 1) / 2;
-      if (!slot_before (slots, moving, heap[parent]))
+      if (!entry_before (&moving, &queue->heap[parent]))
         break;
-      heap_place (queue, position, heap[parent]);
+      heap_place (queue, position, &queue->heap[parent]);
       position = parent;
     }
-  heap_place (queue, position, moving);
+  heap_place (queue, position, &moving);
 }
 
+/* Put MOVING at POSITION or below it. */
 static void
-sift_down (DkEventQueue *queue, guint32 position)
+sift_down (DkEventQueue *queue, guint32 position, HeapEntry moving)
 {
-  const Slot *slots = (const Slot *) queue->slots->data;
-  guint32 *heap = (guint32 *) queue->heap->data;
-  guint32 n = queue->heap->len;
-  guint32 moving = heap[position];
+  guint32 n = queue->heap_len;
   for (;;)
     {
       guint32 child = 2 * position + 1;
       if (child >= n)
         break;
-      if (child + 1 < n && slot_before (slots, heap[child + 1], heap[child]))
+      if (child + 1 < n && entry_before (&queue->heap[child + 1], &queue->heap[child]))
         child++;
-      if (!slot_before (slots, heap[child], moving))
+      if (!entry_before (&queue->heap[child], &moving))
         break;
-      heap_place (queue, position, heap[child]);
+      heap_place (queue, position, &queue->heap[child]);
       position = child;
     }
-  heap_place (queue, position, moving);
+  heap_place (queue, position, &moving);
 }
 
-/* Take the event at heap POSITION out of the heap. */
+/* Take the event at heap POSITION out of the heap: the last entry fills
+ * the hole and moves down or up to where it belongs. */
 static void
 heap_remove (DkEventQueue *queue, guint32 position)
 {
-  guint32 slot = g_array_index (queue->heap, guint32, position);
-  guint32 last = queue->heap->len - 1;
-  g_array_index (queue->slots, Slot, slot).heap_position = NOT_IN_HEAP;
-  if (position != last)
-    {
-      heap_place (queue, position, g_array_index (queue->heap, guint32, last));
-      g_array_set_size (queue->heap, last);
-      sift_down (queue, position);
-      sift_up (queue, g_array_index (queue->slots, Slot,
-                                     g_array_index (queue->heap, guint32, position)).heap_position);
-    }
+  queue->slots[queue->heap[position].slot].heap_position = NOT_IN_HEAP;
+  guint32 last = --queue->heap_len;
+  if (position == last)
+    return;
+  HeapEntry moving = queue->heap[last];
+  if (position > 0 && entry_before (&moving, &queue->heap[(position - 1) / 2]))
+    sift_up (queue, position, moving);
   else
-    g_array_set_size (queue->heap, last);
+    sift_down (queue, position, moving);
 }
 
 static void
 release_slot (DkEventQueue *queue, guint32 slot)
 {
-  Slot *record = &g_array_index (queue->slots, Slot, slot);
+  Slot *record = &queue->slots[slot];
   record->func = NULL;
   record->data = NULL;
   record->generation++;
-  g_array_append_val (queue->free_slots, slot);
+  reserve_one ((gpointer *) &queue->free_slots, queue->n_free, &queue->free_capacity,
+               sizeof (guint32));
+  queue->free_slots[queue->n_free++] = slot;
 }
 
 DkEventId
@@ -148,26 +161,26 @@ dk_eventq_schedule_at (DkEventQueue *queue, gint64 at_us, DkEventFunc func, gpoi
 {
   g_return_val_if_fail (func != NULL, 0);
   guint32 slot;
-  if (queue->free_slots->len > 0)
-    {
-      slot = g_array_index (queue->free_slots, guint32, queue->free_slots->len - 1);
-      g_array_set_size (queue->free_slots, queue->free_slots->len - 1);
-    }
+  if (queue->n_free > 0)
+    slot = queue->free_slots[--queue->n_free];
   else
     {
-      Slot fresh = { .heap_position = NOT_IN_HEAP };
-      g_array_append_val (queue->slots, fresh);
-      slot = queue->slots->len - 1;
+      reserve_one ((gpointer *) &queue->slots, queue->n_slots, &queue->slots_capacity,
+                   sizeof (Slot));
+      slot = queue->n_slots++;
+      queue->slots[slot] = (Slot) { .heap_position = NOT_IN_HEAP };
     }
-  Slot *record = &g_array_index (queue->slots, Slot, slot);
-  record->at_us = MAX (at_us, queue->now_us);
-  record->sequence = queue->next_sequence++;
+  Slot *record = &queue->slots[slot];
   record->func = func;
   record->data = data;
-  guint32 position = queue->heap->len;
-  g_array_append_val (queue->heap, slot);
-  record->heap_position = position;
-  sift_up (queue, position);
+  HeapEntry entry = {
+    .at_us = MAX (at_us, queue->now_us),
+    .sequence = queue->next_sequence++,
+    .slot = slot,
+  };
+  reserve_one ((gpointer *) &queue->heap, queue->heap_len, &queue->heap_capacity,
+               sizeof (HeapEntry));
+  sift_up (queue, queue->heap_len++, entry);
   return make_id (slot, record->generation);
 }
 
@@ -181,10 +194,10 @@ void
 dk_eventq_cancel (DkEventQueue *queue, DkEventId id)
 {
   guint64 slot_plus_one = id & G_MAXUINT32;
-  if (slot_plus_one == 0 || slot_plus_one > queue->slots->len)
+  if (slot_plus_one == 0 || slot_plus_one > queue->n_slots)
     return;
   guint32 slot = (guint32) (slot_plus_one - 1);
-  Slot *record = &g_array_index (queue->slots, Slot, slot);
+  Slot *record = &queue->slots[slot];
   if (record->generation != (guint32) (id >> 32) || record->heap_position == NOT_IN_HEAP)
     return;
   heap_remove (queue, record->heap_position);
@@ -195,15 +208,12 @@ guint64
 dk_eventq_run_until (DkEventQueue *queue, gint64 until_us)
 {
   guint64 ran = 0;
-  while (queue->heap->len > 0)
+  while (queue->heap_len > 0 && queue->heap[0].at_us <= until_us)
     {
-      guint32 slot = g_array_index (queue->heap, guint32, 0);
-      Slot *record = &g_array_index (queue->slots, Slot, slot);
-      if (record->at_us > until_us)
-        break;
-      queue->now_us = record->at_us;
-      DkEventFunc func = record->func;
-      gpointer data = record->data;
+      guint32 slot = queue->heap[0].slot;
+      queue->now_us = queue->heap[0].at_us;
+      DkEventFunc func = queue->slots[slot].func;
+      gpointer data = queue->slots[slot].data;
       heap_remove (queue, 0);
       release_slot (queue, slot);
       func (data);
@@ -217,5 +227,5 @@ dk_eventq_run_until (DkEventQueue *queue, gint64 until_us)
 guint
 dk_eventq_pending (const DkEventQueue *queue)
 {
-  return queue->heap->len;
+  return queue->heap_len;
 }

@@ -55,6 +55,10 @@ static double keys_moved_ratio (const DkRunResult *r)
 }
 static gboolean had_moves (const DkRunResult *r) { return r->keys_moved_ideal > 0; }
 static double ring_changes (const DkRunResult *r) { return (double) r->nodes.ring_changes; }
+static double members_max (const DkRunResult *r) { return r->members_max; }
+static double members_final (const DkRunResult *r) { return r->members_final; }
+static double autoscale_joins (const DkRunResult *r) { return r->autoscale_joins; }
+static double autoscale_leaves (const DkRunResult *r) { return r->autoscale_leaves; }
 
 static double
 detection_time_ms (const DkRunResult *r)
@@ -104,6 +108,10 @@ static const struct
   { "keys_moved", keys_moved, NULL },
   { "keys_moved_ideal", keys_moved_ideal, NULL },
   { "keys_moved_ratio", keys_moved_ratio, had_moves },
+  { "members_max", members_max, NULL },
+  { "members_final", members_final, NULL },
+  { "autoscale_joins", autoscale_joins, NULL },
+  { "autoscale_leaves", autoscale_leaves, NULL },
   { "sim_events", sim_events, NULL },
 };
 

@@ -2,6 +2,7 @@
  * runner.h. */
 #include "config.h"
 #include "runner.h"
+#include "autoscale.h"
 #include "detector.h"
 #include "nemesis.h"
 #include "plots.h"
@@ -28,6 +29,7 @@ typedef struct
   guint64 messages;
   guint   suspected_pairs;   /* (observer, peer) both up, peer not believed up */
   guint   false_suspicions;  /* ... of which the network lets them talk */
+  guint   members;           /* the operator's ring */
   guint64 hints_held;
 } Sample;
 
@@ -44,6 +46,7 @@ struct _Run
   guint64           messages_at_last_sample;
   guint64           false_suspicion_total;
   guint64           keys_moved_ideal;
+  guint             members_max;
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
 };
@@ -77,7 +80,8 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   else
     config->vnodes = spec->vnodes;
   config->clients = scenario->workload.clients;
-  config->max_nodes = dk_scenario_max_node (scenario);
+  config->max_nodes = MAX (dk_scenario_max_node (scenario),
+                           options->autoscale ? options->autoscale_max : 0);
   config->node.n = spec->n;
   config->node.r = spec->r;
   config->node.w = spec->w;
@@ -101,8 +105,6 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   if (options->hinted_handoff && !options->sloppy_quorum)
     g_ptr_array_add (warnings, g_strdup ("hinted_handoff=on does nothing without sloppy_quorum=on: "
                                          "only stand-ins keep hints"));
-  if (options->autoscale)
-    g_ptr_array_add (warnings, g_strdup ("autoscale=on is not implemented yet: membership is static"));
 }
 
 static gboolean
@@ -337,7 +339,9 @@ take_sample (gpointer data)
     .t_us = dk_eventq_now (run->queue),
     .nodes_up = dk_sim_cluster_nodes_up (run->cluster),
     .messages = sent - run->messages_at_last_sample,
+    .members = dk_sim_cluster_members (run->cluster),
   };
+  run->members_max = MAX (run->members_max, sample.members);
   sample.suspected_pairs = dk_detector_watch_sample (run->detector, &sample.false_suspicions);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     {
@@ -420,6 +424,7 @@ add_sample_columns (Run *run, DkMetrics *metrics)
   guint suspected = dk_timeseries_add_column (series, "suspected_pairs", DK_SERIES_SAMPLE);
   guint false_suspicions = dk_timeseries_add_column (series, "false_suspicions", DK_SERIES_SAMPLE);
   guint hints = dk_timeseries_add_column (series, "hints_held", DK_SERIES_SAMPLE);
+  guint members = dk_timeseries_add_column (series, "members", DK_SERIES_SAMPLE);
   for (guint i = 0; i < run->samples->len; i++)
     {
       const Sample *sample = &g_array_index (run->samples, Sample, i);
@@ -430,6 +435,7 @@ add_sample_columns (Run *run, DkMetrics *metrics)
       dk_timeseries_set (series, suspected, t, sample->suspected_pairs);
       dk_timeseries_set (series, false_suspicions, t, sample->false_suspicions);
       dk_timeseries_set (series, hints, t, (double) sample->hints_held);
+      dk_timeseries_set (series, members, t, sample->members);
       run->false_suspicion_total += sample->false_suspicions;
     }
 }
@@ -517,6 +523,18 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   g_autoptr (DkWorkload) workload = dk_workload_new (&workload_config, cluster, queue,
                                                      result->history, scenario->seed);
   run.workload = workload;
+  g_autoptr (DkAutoscaler) autoscaler = NULL;
+  if (scenario->options.autoscale)
+    {
+      DkAutoscalePolicy policy = {
+        .target_per_s = scenario->options.autoscale_target_per_s,
+        .min_nodes = scenario->options.autoscale_min,
+        .max_nodes = scenario->options.autoscale_max,
+        .cooldown_us = scenario->options.autoscale_cooldown_us,
+      };
+      autoscaler = dk_autoscaler_new (&policy, cluster, queue, result->history,
+                                      options->fault_log, scenario->run_us);
+    }
 
   /* Events go in at their times, in file order among equal times; the
    * nemesis's faults after them (the queue keeps scheduling order on ties,
@@ -560,6 +578,13 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   result->clients = *dk_workload_stats (workload);
   result->false_suspicion_samples = run.false_suspicion_total;
   result->keys_moved_ideal = run.keys_moved_ideal;
+  result->members_max = MAX (run.members_max, dk_sim_cluster_members (cluster));
+  result->members_final = dk_sim_cluster_members (cluster);
+  if (autoscaler != NULL)
+    {
+      result->autoscale_joins = dk_autoscaler_joins (autoscaler);
+      result->autoscale_leaves = dk_autoscaler_leaves (autoscaler);
+    }
   result->detections = g_array_copy ((GArray *) dk_detector_watch_detections (detector));
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (cluster); id++)
     if (dk_sim_cluster_node (cluster, id) != NULL)
@@ -567,6 +592,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   judge_expects (result);
 
   /* Free in dependency order: the workload uses the cluster, both the queue. */
+  g_clear_pointer (&autoscaler, dk_autoscaler_free);
   g_clear_pointer (&workload, dk_workload_free);
   g_clear_pointer (&detector, dk_detector_watch_free);
   g_clear_pointer (&cluster, dk_sim_cluster_free);

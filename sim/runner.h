@@ -57,6 +57,10 @@ typedef struct
   guint64         false_suspicion_samples; /* (observer, peer) pairs wrongly suspected, summed per second */
   guint64         hints_pending;/* hints still held when the run ended */
   guint64         keys_moved_ideal; /* (key, new replica) pairs joins and leaves created */
+  guint           members_max;  /* the largest the cluster was (sampled each second) */
+  guint           members_final;
+  guint           autoscale_joins;
+  guint           autoscale_leaves;
 } DkRunResult;
 
 /* Run SCENARIO (not modified).  NULL with an error only when the scenario

@@ -59,6 +59,10 @@ static const char *const metric_names[] = {
   "keys_moved",
   "keys_moved_ideal",
   "keys_moved_ratio",
+  "members_max",
+  "members_final",
+  "autoscale_joins",
+  "autoscale_leaves",
   "sim_events",
   NULL
 };

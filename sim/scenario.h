@@ -48,7 +48,8 @@
  *            anti_entropy=30s gossip=1s request_timeout=500ms
  *            coordinator=replica suspect_after=5s hint_limit=10000
  *            vclock_prune=10 tombstone_grace=60s cache=4m compress_above=1k
- *            autoscale=off
+ *            autoscale=off autoscale_target=250/s autoscale_min=3 autoscale_max=16
+ *            autoscale_cooldown=10s
  *   network: latency=exp(1ms) loss=0 dup=0
  *   workload: clients=10 rate=1000/s keys=1000 dist=uniform reads=0.5 value=256
  *             context=on
@@ -160,6 +161,10 @@ typedef struct
   guint64 cache_bytes;          /* per-node in-memory cache of hot keys; 0 = none */
   guint64 compress_above_bytes; /* values larger than this are compressed */
   gboolean autoscale;           /* traffic-driven joins and leaves */
+  double autoscale_target_per_s;/* client operations per second one node should carry */
+  guint autoscale_min;          /* bounds on the number of members */
+  guint autoscale_max;
+  gint64 autoscale_cooldown_us; /* measurement window and minimum time between changes */
 } DkOptionsSpec;
 
 typedef struct

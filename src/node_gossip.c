@@ -305,8 +305,12 @@ next_incarnation (DkNode *node, GError **error)
   gboolean found = FALSE;
   if (!dk_store_meta_get (node->env.store, "incarnation", &last, &found, error))
     return FALSE;
-  node->incarnation = (guint64) (found ? last : 0) + 1;
-  return dk_store_meta_set (node->env.store, "incarnation", (gint64) node->incarnation, error);
+  /* The starts counted in the store, above the disk's own incarnation (a
+   * wiped or replaced disk restarts the count, and must still be newer
+   * than anything its peers heard from the old one). */
+  guint64 starts = (guint64) (found ? last : 0) + 1;
+  node->incarnation = ((guint64) node->config.incarnation << 32) | (starts & G_MAXUINT32);
+  return dk_store_meta_set (node->env.store, "incarnation", (gint64) starts, error);
 }
 
 gboolean

@@ -48,7 +48,7 @@ static void
 entry_free (CacheEntry *entry)
 {
   g_bytes_unref (entry->key);
-  g_clear_pointer (&entry->siblings, g_ptr_array_unref);  /* NULL once taken */
+  g_ptr_array_unref (entry->siblings);
   g_free (entry);
 }
 
@@ -104,7 +104,7 @@ dk_store_cache_lookup (DkStoreCache *cache, GBytes *key)
 }
 
 GPtrArray *
-dk_store_cache_take (DkStoreCache *cache, GBytes *key)
+dk_store_cache_lookup_for_put (DkStoreCache *cache, GBytes *key)
 {
   CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
   if (entry == NULL)
@@ -113,9 +113,26 @@ dk_store_cache_take (DkStoreCache *cache, GBytes *key)
       return NULL;
     }
   cache->hits++;
-  GPtrArray *siblings = g_steal_pointer (&entry->siblings);
-  entry_unlink (cache, entry);
-  return siblings;
+  return entry->siblings;
+}
+
+void
+dk_store_cache_refresh (DkStoreCache *cache, GBytes *key)
+{
+  CacheEntry *entry = g_hash_table_lookup (cache->entries, key);
+  g_return_if_fail (entry != NULL);
+  gsize bytes = entry_cost (entry->key, entry->siblings);
+  if (bytes > cache->budget_bytes)
+    {
+      entry_unlink (cache, entry);
+      return;
+    }
+  cache->used_bytes = cache->used_bytes - entry->bytes + bytes;
+  entry->bytes = bytes;
+  g_queue_unlink (&cache->recency, &entry->link);
+  g_queue_push_head_link (&cache->recency, &entry->link);
+  while (cache->used_bytes > cache->budget_bytes)
+    entry_unlink (cache, cache->recency.tail->data);
 }
 
 const GPtrArray *

@@ -248,11 +248,13 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
     *changed = FALSE;
   if (!dk_store_check_limits (key, incoming, error))
     return FALSE;
-  g_autoptr(GPtrArray) siblings = dk_store_cache_take (store->cache, key);
-  if (siblings == NULL)
-    siblings = read_row (store, key, error);
-  if (siblings == NULL)
+  /* A cached set is reconciled in place; one read from the table is
+   * cached once written.  Either way a failure leaves the key uncached. */
+  GPtrArray *cached = dk_store_cache_lookup_for_put (store->cache, key);
+  g_autoptr(GPtrArray) read = NULL;
+  if (cached == NULL && (read = read_row (store, key, error)) == NULL)
     return FALSE;
+  GPtrArray *siblings = cached != NULL ? cached : read;
 
   gboolean set_changed = FALSE;
   for (guint i = 0; i < incoming->len; i++)
@@ -260,14 +262,24 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
                                     dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)));
   if (set_changed)
     {
+      gboolean ok;
       if (siblings->len > DK_SIBLINGS_MAX)
-        return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
-                       " over the limit of %u siblings (DK_SIBLINGS_MAX); nothing stored",
-                       siblings->len, DK_SIBLINGS_MAX);
-      if (!write_row (store, key, siblings, now_us, error))
-        return FALSE;
+        ok = refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
+                     " over the limit of %u siblings (DK_SIBLINGS_MAX); nothing stored",
+                     siblings->len, DK_SIBLINGS_MAX);
+      else
+        ok = write_row (store, key, siblings, now_us, error);
+      if (!ok)
+        {
+          if (cached != NULL)
+            dk_store_cache_remove (store->cache, key);
+          return FALSE;
+        }
     }
-  dk_store_cache_insert (store->cache, key, g_steal_pointer (&siblings));
+  if (cached != NULL)
+    dk_store_cache_refresh (store->cache, key);
+  else
+    dk_store_cache_insert (store->cache, key, g_steal_pointer (&read));
   if (changed != NULL)
     *changed = set_changed;
   return TRUE;

@@ -128,10 +128,17 @@ void dk_store_cache_free (DkStoreCache *cache);
  * call), or NULL; counts a hit or a miss and marks the entry recently used. */
 const GPtrArray *dk_store_cache_lookup (DkStoreCache *cache, GBytes *key);
 
-/* Like lookup, but the entry leaves the cache and its set is the caller's:
- * a put modifies it and inserts it back once written, so a failed write
- * leaves nothing stale behind and no copy is made. */
-GPtrArray *dk_store_cache_take (DkStoreCache *cache, GBytes *key);
+/* For a put: the set cached for KEY, to be modified in place, or NULL;
+ * counts a hit or a miss.  Once the set is written the put calls
+ * dk_store_cache_refresh; when the write fails it calls
+ * dk_store_cache_remove, so nothing stale stays behind.  No copy is made. */
+GPtrArray *dk_store_cache_lookup_for_put (DkStoreCache *cache, GBytes *key);
+
+/* KEY's cached set was modified in place (or just used): charge its new
+ * size, mark it most recently used and evict least recently used entries
+ * to stay within the budget; a set larger than the whole budget leaves
+ * the cache.  The same outcome as taking the set out and inserting it. */
+void dk_store_cache_refresh (DkStoreCache *cache, GBytes *key);
 
 /* Cache SIBLINGS (ownership taken) for KEY, replacing any entry and
  * evicting least recently used ones to stay within the budget; a set

@@ -506,11 +506,28 @@ dk_version_new (DkVclock *clock, GBytes *value, gboolean tombstone)
   return version;
 }
 
+/* A copy is one allocation: the version, its clock and the clock's
+ * entries, in that order ("embedded" clock; dk_version_free knows). */
+#define EMBEDDED_CLOCK(version) ((DkVclock *) ((DkVersion *) (version) + 1))
+G_STATIC_ASSERT (sizeof (DkVersion) % G_ALIGNOF (DkVclock) == 0);
+
 DkVersion *
 dk_version_copy (const DkVersion *version)
 {
   g_return_val_if_fail (version != NULL, NULL);
-  return dk_version_new (dk_vclock_copy (version->clock), version->value, version->tombstone);
+  const DkVclock *clock = version->clock;
+  g_return_val_if_fail (clock != NULL, NULL);
+  DkVersion *copy = g_malloc (sizeof (DkVersion) + sizeof (DkVclock)
+                              + (gsize) clock->size * sizeof (DkVclockEntry));
+  DkVclock *embedded = EMBEDDED_CLOCK (copy);
+  embedded->entries = clock->size > 0 ? INLINE_ENTRIES (embedded) : NULL;
+  embedded->size = embedded->capacity = clock->size;
+  if (clock->size > 0)
+    memcpy (embedded->entries, clock->entries, clock->size * sizeof (DkVclockEntry));
+  copy->clock = embedded;
+  copy->value = version->value != NULL ? g_bytes_ref (version->value) : g_bytes_new (NULL, 0);
+  copy->tombstone = version->tombstone != FALSE;
+  return copy;
 }
 
 void
@@ -518,7 +535,10 @@ dk_version_free (DkVersion *version)
 {
   if (version == NULL)
     return;
-  dk_vclock_free (version->clock);
+  if (version->clock == EMBEDDED_CLOCK (version))
+    release_entries (version->clock);  /* they may have outgrown the block */
+  else
+    dk_vclock_free (version->clock);
   g_bytes_unref (version->value);
   g_free (version);
 }

@@ -84,12 +84,10 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
                    "header.type: %d is not a known message type", (int) message->type);
       return NULL;
     }
-  /* Sized first, allocated once (with room for a tag, so signing does
-   * not reallocate), then written in place. */
+  /* Sized first, allocated once, then written in place. */
   gsize size = DK_WIRE_HEADER_BYTES + dk_wire_layout_size (layout, &message->body);
   g_return_val_if_fail (size <= G_MAXUINT32 - DK_WIRE_TAG_BYTES, NULL);
-  g_autoptr (GByteArray) out = g_byte_array_sized_new ((guint) (size + DK_WIRE_TAG_BYTES));
-  g_byte_array_set_size (out, (guint) size);
+  g_autoptr (GByteArray) out = g_byte_array_new_take (g_malloc (size), size);
   DkWireWriter writer = { out->data, size, 0 };
   dk_wire_put_u16 (&writer, DK_WIRE_MAGIC);
   dk_wire_put_u8 (&writer, DK_WIRE_VERSION);

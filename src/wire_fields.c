@@ -12,13 +12,12 @@
 
 /* ---- integers (writers are inline in wire_layout.h) ------------------------- */
 
-gboolean
+void
 dk_wire_reader_short (const DkWireReader *in, gsize n, GError **error)
 {
   g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_TRUNCATED,
                "truncated: needs %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " left",
                n, in->len - in->pos);
-  return FALSE;
 }
 
 /* TRUE when N more bytes can be read. */

@@ -133,9 +133,9 @@ dk_wire_put_u64 (DkWireWriter *out, guint64 value)
   memcpy (dk_wire_writer_take (out, sizeof be), &be, sizeof be);
 }
 
-/* The truncation error for N bytes wanted at IN; always FALSE.  The
- * readers below are inline and call it only when the bytes run out. */
-gboolean dk_wire_reader_short (const DkWireReader *in, gsize n, GError **error);
+/* Set the truncation error for N bytes wanted at IN.  The readers below
+ * are inline and call it only when the bytes run out. */
+void dk_wire_reader_short (const DkWireReader *in, gsize n, GError **error);
 
 static inline gboolean
 dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error)
