@@ -290,8 +290,9 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->to_node = to_node;
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
-  dk_eventq_schedule (cluster->queue, dk_dist_sample_us (&model->latency, &cluster->network_rng),
-                      deliver, datagram);
+  gint64 delay = dk_dist_sample_us (&model->latency, &cluster->network_rng);
+  dk_eventq_schedule_full (cluster->queue, dk_eventq_now (cluster->queue) + delay, deliver,
+                           datagram, g_free);
 }
 
 static void

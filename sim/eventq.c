@@ -15,6 +15,7 @@ typedef struct
 {
   DkEventFunc func;
   gpointer data;
+  GDestroyNotify destroy;
   guint32 heap_position; /* NOT_IN_HEAP when free or running */
   guint32 generation;
 } Slot;
@@ -68,6 +69,12 @@ dk_eventq_free (DkEventQueue *queue)
 {
   if (queue == NULL)
     return;
+  for (guint32 i = 0; i < queue->heap_len; i++)
+    {
+      Slot *record = &queue->slots[queue->heap[i].slot];
+      if (record->destroy != NULL)
+        record->destroy (record->data);
+    }
   g_free (queue->slots);
   g_free (queue->heap);
   g_free (queue->free_slots);
@@ -150,6 +157,7 @@ release_slot (DkEventQueue *queue, guint32 slot)
   Slot *record = &queue->slots[slot];
   record->func = NULL;
   record->data = NULL;
+  record->destroy = NULL;
   record->generation++;
   reserve_one ((gpointer *) &queue->free_slots, queue->n_free, &queue->free_capacity,
                sizeof (guint32));
@@ -158,6 +166,13 @@ release_slot (DkEventQueue *queue, guint32 slot)
 
 DkEventId
 dk_eventq_schedule_at (DkEventQueue *queue, gint64 at_us, DkEventFunc func, gpointer data)
+{
+  return dk_eventq_schedule_full (queue, at_us, func, data, NULL);
+}
+
+DkEventId
+dk_eventq_schedule_full (DkEventQueue *queue, gint64 at_us, DkEventFunc func, gpointer data,
+                         GDestroyNotify destroy)
 {
   g_return_val_if_fail (func != NULL, 0);
   guint32 slot;
@@ -173,6 +188,7 @@ dk_eventq_schedule_at (DkEventQueue *queue, gint64 at_us, DkEventFunc func, gpoi
   Slot *record = &queue->slots[slot];
   record->func = func;
   record->data = data;
+  record->destroy = destroy;
   HeapEntry entry = {
     .at_us = MAX (at_us, queue->now_us),
     .sequence = queue->next_sequence++,
@@ -200,8 +216,12 @@ dk_eventq_cancel (DkEventQueue *queue, DkEventId id)
   Slot *record = &queue->slots[slot];
   if (record->generation != (guint32) (id >> 32) || record->heap_position == NOT_IN_HEAP)
     return;
+  GDestroyNotify destroy = record->destroy;
+  gpointer data = record->data;
   heap_remove (queue, record->heap_position);
   release_slot (queue, slot);
+  if (destroy != NULL)
+    destroy (data);
 }
 
 guint64

@@ -20,7 +20,8 @@ typedef guint64 DkEventId;   /* 0 is never a valid id */
 
 DkEventQueue *dk_eventq_new (void);
 
-/* Frees the queue and every event still in it (their data is not freed). */
+/* Frees the queue and every event still in it (their data is freed only
+ * when they were scheduled with a destroy function). */
 void dk_eventq_free (DkEventQueue *queue);
 
 /* Current virtual time in microseconds (starts at 0, never goes back). */
@@ -29,6 +30,12 @@ gint64 dk_eventq_now (const DkEventQueue *queue);
 /* Run FUNC (DATA) at absolute time AT_US (clamped to now). */
 DkEventId dk_eventq_schedule_at (DkEventQueue *queue, gint64 at_us,
                                  DkEventFunc func, gpointer data);
+
+/* As dk_eventq_schedule_at; DESTROY (DATA) is called when the event is
+ * cancelled or the queue is freed before it runs (not after it ran: FUNC
+ * then owns DATA). */
+DkEventId dk_eventq_schedule_full (DkEventQueue *queue, gint64 at_us, DkEventFunc func,
+                                   gpointer data, GDestroyNotify destroy);
 
 /* Run FUNC (DATA) AFTER_US from now (negative is treated as 0). */
 DkEventId dk_eventq_schedule (DkEventQueue *queue, gint64 after_us,

@@ -1,5 +1,7 @@
-/* store_cache.c — the store's hot-key cache: decoded sibling sets of the
- * most recently used keys, bounded by an accounted byte budget.
+/* store_cache.c — what the store remembers in memory: the hot-key cache
+ * (decoded sibling sets of the most recently used keys, bounded by an
+ * accounted byte budget) and the set of tokens written since the table
+ * was created, which answers "no row" without asking SQLite.
  *
  * A GHashTable finds the entry, a GQueue keeps recency (head = most
  * recent); eviction pops the tail until the new entry fits.  An entry is
@@ -181,4 +183,78 @@ dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *miss
   *misses = cache->misses;
   *bytes = cache->used_bytes;
   *entries = cache->recency.length;
+}
+
+/* ---- the written-token set (see store_private.h) ------------------------ */
+
+#define TOKENS_MIN_CAPACITY 64
+
+void
+dk_store_tokens_start (DkStore *store)
+{
+  if (store->written_tokens == NULL)
+    store->written_tokens = g_new0 (DkStoreTokenSet, 1);
+}
+
+void
+dk_store_tokens_free (DkStore *store)
+{
+  if (store->written_tokens == NULL)
+    return;
+  g_free (store->written_tokens->slots);
+  g_clear_pointer (&store->written_tokens, g_free);
+}
+
+/* Tokens are already uniform hashes: their low bits pick the slot. */
+gboolean
+dk_store_tokens_contain (const DkStoreTokenSet *set, DkToken token)
+{
+  if (token == 0)
+    return set->has_zero;
+  if (set->capacity == 0)
+    return FALSE;
+  gsize mask = set->capacity - 1;
+  for (gsize slot = token & mask;; slot = (slot + 1) & mask)
+    {
+      if (set->slots[slot] == token)
+        return TRUE;
+      if (set->slots[slot] == 0)
+        return FALSE;
+    }
+}
+
+static void
+tokens_place (guint64 *slots, gsize capacity, DkToken token)
+{
+  gsize mask = capacity - 1;
+  gsize slot = token & mask;
+  while (slots[slot] != 0 && slots[slot] != token)
+    slot = (slot + 1) & mask;
+  slots[slot] = token;
+}
+
+/* Kept at most half full, so probes stay short. */
+void
+dk_store_tokens_add (DkStoreTokenSet *set, DkToken token)
+{
+  if (token == 0)
+    {
+      set->has_zero = TRUE;
+      return;
+    }
+  if (dk_store_tokens_contain (set, token))
+    return;
+  if (2 * (set->used + 1) > set->capacity)
+    {
+      gsize capacity = MAX (TOKENS_MIN_CAPACITY, 2 * set->capacity);
+      guint64 *slots = g_new0 (guint64, capacity);
+      for (gsize i = 0; i < set->capacity; i++)
+        if (set->slots[i] != 0)
+          tokens_place (slots, capacity, set->slots[i]);
+      g_free (set->slots);
+      set->slots = slots;
+      set->capacity = capacity;
+    }
+  tokens_place (set->slots, set->capacity, token);
+  set->used++;
 }

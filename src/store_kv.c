@@ -36,80 +36,6 @@ bind_key (sqlite3_stmt *stmt, int token_index, GBytes *key)
   bind_token_and_key (stmt, token_index, key_token (key), key);
 }
 
-/* ---- the written-token set (see store_private.h) ----------------------- */
-
-#define TOKENS_MIN_CAPACITY 64
-
-void
-dk_store_tokens_start (DkStore *store)
-{
-  if (store->written_tokens == NULL)
-    store->written_tokens = g_new0 (DkStoreTokenSet, 1);
-}
-
-void
-dk_store_tokens_free (DkStore *store)
-{
-  if (store->written_tokens == NULL)
-    return;
-  g_free (store->written_tokens->slots);
-  g_clear_pointer (&store->written_tokens, g_free);
-}
-
-/* Tokens are already uniform hashes: their low bits pick the slot. */
-static gboolean
-tokens_contain (const DkStoreTokenSet *set, DkToken token)
-{
-  if (token == 0)
-    return set->has_zero;
-  if (set->capacity == 0)
-    return FALSE;
-  gsize mask = set->capacity - 1;
-  for (gsize slot = token & mask;; slot = (slot + 1) & mask)
-    {
-      if (set->slots[slot] == token)
-        return TRUE;
-      if (set->slots[slot] == 0)
-        return FALSE;
-    }
-}
-
-static void
-tokens_place (guint64 *slots, gsize capacity, DkToken token)
-{
-  gsize mask = capacity - 1;
-  gsize slot = token & mask;
-  while (slots[slot] != 0 && slots[slot] != token)
-    slot = (slot + 1) & mask;
-  slots[slot] = token;
-}
-
-/* Kept at most half full, so probes stay short. */
-static void
-tokens_add (DkStoreTokenSet *set, DkToken token)
-{
-  if (token == 0)
-    {
-      set->has_zero = TRUE;
-      return;
-    }
-  if (tokens_contain (set, token))
-    return;
-  if (2 * (set->used + 1) > set->capacity)
-    {
-      gsize capacity = MAX (TOKENS_MIN_CAPACITY, 2 * set->capacity);
-      guint64 *slots = g_new0 (guint64, capacity);
-      for (gsize i = 0; i < set->capacity; i++)
-        if (set->slots[i] != 0)
-          tokens_place (slots, capacity, set->slots[i]);
-      g_free (set->slots);
-      set->slots = slots;
-      set->capacity = capacity;
-    }
-  tokens_place (set->slots, set->capacity, token);
-  set->used++;
-}
-
 /* Refuse input about KEY: "key 'KEY': " then the formatted reason. */
 static gboolean
 refuse (GError **error, int code, GBytes *key, const char *format, ...) G_GNUC_PRINTF (4, 5);
@@ -175,7 +101,7 @@ static GPtrArray *
 read_row (DkStore *store, GBytes *key, GError **error)
 {
   DkToken token = key_token (key);
-  if (store->written_tokens != NULL && !tokens_contain (store->written_tokens, token))
+  if (store->written_tokens != NULL && !dk_store_tokens_contain (store->written_tokens, token))
     return dk_siblings_new ();
   bind_token_and_key (store->select_row, 1, token, key);
   int rc = dk_store_sql_step (store, store->select_row);
@@ -219,7 +145,7 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
   /* Noted before the write: the set may hold tokens without rows, never
    * the reverse. */
   if (store->written_tokens != NULL)
-    tokens_add (store->written_tokens, token);
+    dk_store_tokens_add (store->written_tokens, token);
   bind_token_and_key (stmt, 1, token, key);
   sqlite3_bind_int64 (stmt, 3, (gint64) dk_siblings_digest (siblings));
   sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);

@@ -97,10 +97,12 @@ gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError *
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);
 gboolean dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error);
 
-/* Start or free the written-token set (store_kv.c): started for a table
- * created empty by this open. */
+/* The written-token set (store_cache.c): started for a table created
+ * empty by this open; a token is added before its row is written. */
 void dk_store_tokens_start (DkStore *store);
 void dk_store_tokens_free (DkStore *store);
+gboolean dk_store_tokens_contain (const DkStoreTokenSet *set, DkToken token);
+void dk_store_tokens_add (DkStoreTokenSet *set, DkToken token);
 
 /* Rebuild the in-memory hint accounting from the table (store_hints.c). */
 gboolean dk_store_hints_reload (DkStore *store, GError **error);

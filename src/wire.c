@@ -86,7 +86,13 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
     }
   /* Sized first, allocated once, then written in place. */
   gsize size = DK_WIRE_HEADER_BYTES + dk_wire_layout_size (layout, &message->body);
-  g_return_val_if_fail (size <= G_MAXUINT32 - DK_WIRE_TAG_BYTES, NULL);
+  if (size > G_MAXUINT32 - DK_WIRE_TAG_BYTES)  /* past every field limit: cannot happen */
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
+                   "%s: %" G_GSIZE_FORMAT " bytes exceeds the %u-byte datagram limit",
+                   dk_wire_type_name (message->type), size, DK_WIRE_MAX_DATAGRAM);
+      return NULL;
+    }
   g_autoptr (GByteArray) out = g_byte_array_new_take (g_malloc (size), size);
   DkWireWriter writer = { out->data, size, 0 };
   dk_wire_put_u16 (&writer, DK_WIRE_MAGIC);

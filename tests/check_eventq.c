@@ -121,6 +121,38 @@ START_TEST (eventq_stops_at_the_horizon_and_resumes)
 }
 END_TEST
 
+static void
+count_destroy (gpointer data)
+{
+  (*(int *) data)++;
+}
+
+static void
+count_run (gpointer data)
+{
+  (*(int *) data) += 100;
+}
+
+/* Data scheduled with a destroy function is destroyed exactly once when
+ * the event is cancelled or the queue freed, never after it ran. */
+START_TEST (eventq_destroys_data_of_events_that_never_run)
+{
+  int ran = 0, cancelled = 0, pending = 0;
+  DkEventQueue *queue = dk_eventq_new ();
+  dk_eventq_schedule_full (queue, 10, count_run, &ran, count_destroy);
+  DkEventId doomed = dk_eventq_schedule_full (queue, 20, count_run, &cancelled, count_destroy);
+  dk_eventq_schedule_full (queue, 1000, count_run, &pending, count_destroy);
+  dk_eventq_cancel (queue, doomed);
+  dk_eventq_cancel (queue, doomed);   /* a second cancel is ignored */
+  dk_eventq_run_until (queue, 100);
+  ck_assert_int_eq (ran, 100);
+  ck_assert_int_eq (cancelled, 1);
+  ck_assert_int_eq (pending, 0);
+  dk_eventq_free (queue);
+  ck_assert_int_eq (pending, 1);
+}
+END_TEST
+
 Suite *
 eventq_suite (void)
 {
@@ -128,6 +160,7 @@ eventq_suite (void)
   TCase *tc = tcase_create ("eventq");
   tcase_add_test (tc, eventq_runs_in_time_then_schedule_order);
   tcase_add_test (tc, eventq_stops_at_the_horizon_and_resumes);
+  tcase_add_test (tc, eventq_destroys_data_of_events_that_never_run);
   suite_add_tcase (suite, tc);
   return suite;
 }
