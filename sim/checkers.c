@@ -15,6 +15,7 @@ typedef struct
   double stale_reads;
   double stale_read_count;
   double lost_writes;
+  double under_replicated_writes;
   double acknowledged_writes;
   double conflicts;
   double divergent_keys;
@@ -49,6 +50,7 @@ static const MetricDef metric_table[] = {
   METRIC ("stale_reads", stale_reads, FALSE),
   METRIC ("stale_read_count", stale_read_count, FALSE),
   METRIC ("lost_writes", lost_writes, TRUE),
+  METRIC ("under_replicated_writes", under_replicated_writes, TRUE),
   METRIC ("acknowledged_writes", acknowledged_writes, FALSE),
   METRIC ("conflicts", conflicts, FALSE),
   METRIC ("conflict_count", conflict_count, FALSE),
@@ -324,6 +326,34 @@ held_somewhere (const DkFinalState *final, const char *key, const DkVclock *cloc
   return FALSE;
 }
 
+/* How many of KEY's preference-list replicas hold CLOCK or a descendant,
+ * and how many replicas it has (every holder when no list was recorded). */
+static guint
+replicas_holding (const DkFinalState *final, const char *key, const DkVclock *clock,
+                  guint *n_replicas)
+{
+  guint n_holdings, n_list;
+  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
+  const DkNodeId *list = dk_final_state_replicas (final, key, &n_list);
+  *n_replicas = list != NULL ? n_list : n_holdings;
+  guint holding = 0;
+  for (guint h = 0; h < n_holdings; h++)
+    {
+      gboolean replica = list == NULL;
+      for (guint i = 0; i < n_list && !replica; i++)
+        replica = list[i] == holdings[h].node;
+      if (!replica)
+        continue;
+      for (guint c = 0; c < holdings[h].clocks->len; c++)
+        if (dk_vclock_descends (g_ptr_array_index (holdings[h].clocks, c), clock))
+          {
+            holding++;
+            break;
+          }
+    }
+  return holding;
+}
+
 static void
 check_lost_writes (DkMetrics *metrics, const DkHistory *history,
                    const DkFinalState *final)
@@ -331,9 +361,16 @@ check_lost_writes (DkMetrics *metrics, const DkHistory *history,
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);
-      if (op->kind == DK_OP_PUT && op->outcome == DK_OUTCOME_OK && op->written != NULL
-          && !held_somewhere (final, op->key, op->written))
-        g_array_append_val (metrics->lost_writes, id);
+      if (op->kind != DK_OP_PUT || op->outcome != DK_OUTCOME_OK || op->written == NULL)
+        continue;
+      if (!held_somewhere (final, op->key, op->written))
+        {
+          g_array_append_val (metrics->lost_writes, id);
+          continue;
+        }
+      guint n_replicas;
+      if (replicas_holding (final, op->key, op->written, &n_replicas) < n_replicas)
+        metrics->values.under_replicated_writes++;
     }
   metrics->values.lost_writes = metrics->lost_writes->len;
 }

@@ -21,6 +21,9 @@
  *    no node of the final state holds, neither equal nor descended; any
  *    node counts, preference list or not.  A put whose clock the store did
  *    not report cannot be checked and is never lost.
+ *  - under_replicated_writes: acknowledged puts, not lost, that fewer than
+ *    all of their key's preference-list replicas hold (nor a descendant):
+ *    DESIGN.md's "every acknowledged write has N copies again".
  *  - divergent_keys: keys whose preference-list replicas (all nodes
  *    holding the key when no list was recorded) do not all hold the same
  *    sibling set, compared by digest.  A replica holding only tombstones

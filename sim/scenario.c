@@ -20,6 +20,7 @@ static const char *const metric_names[] = {
   "stale_reads",
   "stale_read_count",
   "lost_writes",
+  "under_replicated_writes",
   "acknowledged_writes",
   "conflicts",
   "divergent_keys",

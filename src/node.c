@@ -111,7 +111,26 @@ dk_node_config_init (DkNodeConfig *config)
     .handoff_batch = 16,
     .anti_entropy_interval_us = 10000000,
     .vnodes = 64,
+    .tombstone_collect_interval_us = 10000000,
   };
+}
+
+/* Purge tombstones that outlived the store's grace (Dynamo keeps deletes
+ * as versions; they must go eventually, but only after every replica has
+ * had time to see them, or the deleted value could come back). */
+static void
+collect_tombstones (gpointer data)
+{
+  DkNode *node = data;
+  guint collected = 0;
+  g_autoptr (GError) error = NULL;
+  if (dk_store_collect_tombstones (node->env.store, node_now (node), &collected, &error))
+    node->stats.tombstones_collected += collected;
+  else
+    node->stats.store_errors++;
+  node->collect_timer = node->env.timer_start (node->env.user_data,
+                                               node->config.tombstone_collect_interval_us,
+                                               collect_tombstones, node);
 }
 
 /* The actor id recorded in STORE, or a new one recorded now. */
@@ -189,6 +208,10 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
       return NULL;
     }
   node_antientropy_init (node);
+  if (node->config.tombstone_collect_interval_us > 0)
+    node->collect_timer = node->env.timer_start (node->env.user_data,
+                                                 node->config.tombstone_collect_interval_us,
+                                                 collect_tombstones, node);
   return node;
 }
 
@@ -197,6 +220,8 @@ dk_node_free (DkNode *node)
 {
   if (node == NULL)
     return;
+  if (node->collect_timer != 0)
+    node->env.timer_cancel (node->env.user_data, node->collect_timer);
   g_hash_table_destroy (node->requests);
   node_antientropy_clear (node);
   node_rebalance_clear (node);

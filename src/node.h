@@ -74,6 +74,7 @@ typedef struct
   guint    handoff_batch;       /* hints sent per owner per gossip round */
   gint64   anti_entropy_interval_us; /* one Merkle session per interval; 0: off */
   guint    vnodes;              /* ring tokens per unit of weight, the same on every node */
+  gint64   tombstone_collect_interval_us; /* purge tombstones older than the store's grace this often; 0: never */
   gboolean joining;             /* a new member: claim JOINING for the first gossip rounds */
   const char *address;          /* where others reach this node ("host:port"), gossiped; may be NULL */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
@@ -119,6 +120,7 @@ typedef struct
   guint64 ring_changes;           /* times its ring changed (joins and leaves it heard of) */
   guint64 keys_streamed;          /* (key, new replica) pairs it streamed after a ring change */
   guint64 stream_abandoned;       /* streamed writes never acknowledged, given up */
+  guint64 tombstones_collected;   /* keys whose tombstones outlived the grace and were purged */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;

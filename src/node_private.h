@@ -91,6 +91,7 @@ struct _DkNode
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
+  DkTimerId    collect_timer;   /* tombstone collection */
 
   /* membership (node_gossip.c) */
   GArray      *members;         /* of Member, ascending id; self included */

@@ -225,6 +225,33 @@ START_TEST (lost_write_missing_everywhere_is_lost_but_a_descendant_saves_it)
 }
 END_TEST
 
+/* A write held by every replica (or superseded everywhere) is fully
+ * replicated; one that two of three replicas hold is under-replicated; a
+ * copy on a node that is not a replica does not count. */
+START_TEST (under_replicated_writes_count_missing_replica_copies)
+{
+  const DkNodeId replicas[] = { 1, 2, 3 };
+  g_autoptr (DkHistory) h = dk_history_new ();
+  put (h, "full", 0, 10, "1:1");
+  put (h, "short", 0, 10, "1:1");
+  put (h, "outside", 0, 10, "1:1");
+  g_autoptr (DkFinalState) final = dk_final_state_new ();
+  for (DkNodeId node = 1; node <= 3; node++)
+    hold (final, "full", node, node == 2 ? "1:2" : "1:1");
+  hold (final, "short", 1, "1:1");
+  hold (final, "short", 2, "1:1");
+  hold (final, "outside", 1, "1:1");
+  hold (final, "outside", 2, "1:1");
+  hold (final, "outside", 4, "1:1");
+  dk_final_state_set_replicas (final, "full", replicas, 3);
+  dk_final_state_set_replicas (final, "short", replicas, 3);
+  dk_final_state_set_replicas (final, "outside", replicas, 3);
+  g_autoptr (DkMetrics) m = dk_check_history (h, final, NULL);
+  ck_assert_double_eq (metric (m, "under_replicated_writes"), 2);
+  ck_assert_double_eq (metric (m, "lost_writes"), 0);
+}
+END_TEST
+
 START_TEST (lost_writes_and_divergence_are_unknown_without_final_state)
 {
   g_autoptr (DkHistory) h = dk_history_new ();
@@ -473,7 +500,7 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
       ck_assert_msg (dk_metric_name_valid (required[i]), "%s", required[i]);
       ck_assert_msg (dk_metrics_get (m, required[i], &value), "%s", required[i]);
     }
-  ck_assert_uint_eq (dk_metric_count (), 27);
+  ck_assert_uint_eq (dk_metric_count (), 28);
   g_autoptr (GString) json = g_string_new (NULL);
   dk_metrics_to_json (m, json);
   ck_assert_msg (g_str_has_prefix (json->str, "{\"availability\": 0.6666666666666666, "
@@ -871,6 +898,7 @@ checkers_suite (void)
 
   TCase *final = tcase_create ("final_state");
   tcase_add_test (final, lost_write_missing_everywhere_is_lost_but_a_descendant_saves_it);
+  tcase_add_test (final, under_replicated_writes_count_missing_replica_copies);
   tcase_add_test (final, lost_writes_and_divergence_are_unknown_without_final_state);
   tcase_add_test (final, divergent_keys_compare_preference_list_replicas);
   tcase_add_test (final, final_state_add_replaces_and_sorts_holdings);

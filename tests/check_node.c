@@ -327,6 +327,41 @@ START_TEST (node_drops_and_counts_malformed_and_unauthenticated_datagrams)
 }
 END_TEST
 
+/* A delete leaves a tombstone on every replica; once it outlives the
+ * store's grace the nodes purge it, and the key is gone everywhere. */
+START_TEST (node_collects_tombstones_after_the_grace)
+{
+  DkSimClusterConfig config;
+  config_init (&config, 8);
+  config.store.tombstone_grace_us = 1000000;
+  config.node.tombstone_collect_interval_us = 250000;
+  Harness *harness = harness_new_with (&config);
+  DkNodeId list[3];
+  preference (harness, "old", list);
+  send_request (harness, list[0], DK_WIRE_PUT, 1, "old", "news", NULL, 3);
+  run_ms (harness, 50);
+  send_request (harness, list[0], DK_WIRE_DELETE, 2, "old", NULL, reply_to (harness, 1)->context, 3);
+  run_ms (harness, 50);
+  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+  g_autoptr (GBytes) key = g_bytes_new_static ("old", 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GPtrArray) held = dk_store_get (dk_sim_cluster_store (harness->cluster, list[i]), key, NULL);
+      ck_assert_uint_eq (held->len, 1);   /* the tombstone */
+    }
+  run_ms (harness, 2000);
+  DkNodeStats stats;
+  dk_sim_cluster_node_stats (harness->cluster, &stats);
+  ck_assert_uint_ge (stats.tombstones_collected, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr (GPtrArray) held = dk_store_get (dk_sim_cluster_store (harness->cluster, list[i]), key, NULL);
+      ck_assert_uint_eq (held->len, 0);
+    }
+  harness_free (harness);
+}
+END_TEST
+
 /* Property, many seeds: with 20% loss, 30% duplication and heavy delay
  * variance, every reply is a clean verdict, no request is left behind,
  * and once the network is clean again every acknowledged put is read
@@ -397,6 +432,7 @@ node_suite (void)
   tcase_add_test (tc, node_read_repair_brings_a_stale_replica_up_to_date);
   tcase_add_test (tc, node_off_the_preference_list_forwards_and_relays_the_reply);
   tcase_add_test (tc, node_drops_and_counts_malformed_and_unauthenticated_datagrams);
+  tcase_add_test (tc, node_collects_tombstones_after_the_grace);
   tcase_add_test (tc, node_keeps_acknowledged_writes_under_loss_duplication_and_reordering);
   suite_add_tcase (suite, tc);
   return suite;
