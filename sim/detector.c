@@ -101,9 +101,10 @@ dk_detector_watch_sample (DkDetectorWatch *watch, guint *false_pairs)
         continue;
       for (DkNodeId b = 1; b <= nodes; b++)
         {
+          DkWireMemberState verdict = dk_node_peer_state (observer, b);
           if (a == b || !dk_sim_cluster_node_is_up (watch->cluster, b)
-              || dk_node_peer_state (observer, b) == DK_WIRE_MEMBER_UP)
-            continue;
+              || (verdict != DK_WIRE_MEMBER_SUSPECT && verdict != DK_WIRE_MEMBER_DOWN))
+            continue;   /* up, or joining or leaving as it says itself */
           suspected++;
           if (dk_sim_cluster_reachable (watch->cluster, a, b)
               && dk_sim_cluster_reachable (watch->cluster, b, a))

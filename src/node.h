@@ -113,6 +113,7 @@ typedef struct
   guint64 hints_sent;             /* HINT_HANDOFF datagrams sent (resends included) */
   guint64 hints_delivered;        /* hints an owner acknowledged, then removed */
   guint64 hints_received;         /* hinted data this node took back as owner */
+  guint64 hints_rerouted;         /* hints for an owner that left, sent to the current replicas */
   guint64 ae_sessions;            /* anti-entropy sessions this node started */
   guint64 ae_keys_pushed;         /* keys it sent a peer that lacked or differed */
   guint64 ae_keys_pulled;         /* keys it took from a peer and that changed its store */

@@ -12,7 +12,9 @@
  * into the same hint, which must then be handed off again).  Once handed
  * off, a stand-in that is not itself a replica of the key drops its copy
  * if it is still exactly what it handed off.  Unacknowledged hints are
- * sent again after HANDOFF_RESEND_US. */
+ * sent again after HANDOFF_RESEND_US.  Hints for an owner that has left
+ * the cluster are sent to the keys' current replicas instead, then
+ * dropped. */
 #include <string.h>
 #include "node_private.h"
 
@@ -72,6 +74,48 @@ send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
   in_flight->sent_us = now;
 }
 
+/* OWNER left the cluster (or never joined our ring): its hints can never
+ * be handed back, so their data goes to the keys' current replicas, and
+ * the hints are dropped. */
+static void
+reroute_hints (DkNode *node, DkNodeId owner)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) hints = dk_store_hints_for_owner (node->env.store, owner,
+                                                          node->config.handoff_batch, &error);
+  if (hints == NULL)
+    {
+      node->stats.store_errors++;
+      return;
+    }
+  for (guint j = 0; j < hints->len; j++)
+    {
+      const DkStoreHint *hint = g_ptr_array_index (hints, j);
+      gsize len;
+      const guint8 *bytes = g_bytes_get_data (hint->key, &len);
+      DkNodeId list[DK_RING_MAX_REPLICAS];
+      guint n = dk_ring_preference_list (node->ring, dk_ring_key_token (bytes, len),
+                                         node->config.n, list);
+      for (guint k = 0; k < n; k++)
+        {
+          if (list[k] == node->config.id)
+            continue;   /* our own copy is in our store already */
+          g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+          write->body.write.key = g_bytes_ref (hint->key);
+          g_ptr_array_unref (write->body.write.siblings);
+          write->body.write.siblings = dk_siblings_copy (hint->siblings);
+          node_send (node, list[k], write);
+        }
+      if (dk_store_hint_remove (node->env.store, hint->id, &error))
+        node->stats.hints_rerouted++;
+      else
+        {
+          node->stats.store_errors++;
+          g_clear_error (&error);
+        }
+    }
+}
+
 void
 node_handoff_tick (DkNode *node)
 {
@@ -88,6 +132,11 @@ node_handoff_tick (DkNode *node)
   for (guint i = 0; i < owners->len; i++)
     {
       DkNodeId owner = g_array_index (owners, DkNodeId, i);
+      if (owner != node->config.id && !node_member_in_ring (node, owner))
+        {
+          reroute_hints (node, owner);
+          continue;
+        }
       if (owner == node->config.id || !node_peer_healthy (node, owner))
         continue;
       g_autoptr (GPtrArray) hints = dk_store_hints_for_owner (node->env.store, owner,
