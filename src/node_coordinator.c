@@ -97,8 +97,9 @@ answer_client (Request *request, DkWireStatus status, const char *reason,
   body->reason = g_strdup (reason != NULL ? reason : "");
   if (siblings != NULL)
     {
+      /* Shared, not copied: encoding only reads it. */
       g_ptr_array_unref (body->siblings);
-      body->siblings = dk_siblings_copy (siblings);
+      body->siblings = g_ptr_array_ref ((GPtrArray *) siblings);
     }
   if (context != NULL)
     body->context = dk_vclock_copy (context);
@@ -111,7 +112,8 @@ answer_client (Request *request, DkWireStatus status, const char *reason,
   if (!node_send (node, request->client, reply))
     {
       /* The siblings do not fit a datagram: say so instead. */
-      g_ptr_array_set_size (body->siblings, 0);
+      g_ptr_array_unref (body->siblings);   /* shared: replace, never empty it */
+      body->siblings = dk_siblings_new ();
       g_clear_pointer (&body->context, dk_vclock_free);
       body->status = DK_WIRE_STATUS_TOO_LARGE;
       g_free (body->reason);
@@ -147,7 +149,7 @@ read_repair (Request *request)
       write->request_id = 0;  /* nobody waits for this ack */
       write->body.write.key = g_bytes_ref (request->key);
       g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = dk_siblings_copy (request->merged);
+      write->body.write.siblings = g_ptr_array_ref (request->merged);
       if (node_send (node, request->replicas[i], write))
         node->stats.read_repairs_sent++;
     }
@@ -357,7 +359,7 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
       write->body.write.hinted_owner = request->hinted_for[i];
       write->body.write.key = g_bytes_ref (request->key);
       g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = dk_siblings_copy (version_set);
+      write->body.write.siblings = g_ptr_array_ref (version_set);
       node_send (node, request->replicas[i], write);
     }
   quorum_check (request);
