@@ -56,6 +56,7 @@ static double keys_moved_ratio (const DkRunResult *r)
 static gboolean had_moves (const DkRunResult *r) { return r->keys_moved_ideal > 0; }
 static double ring_changes (const DkRunResult *r) { return (double) r->nodes.ring_changes; }
 static double members_max (const DkRunResult *r) { return r->members_max; }
+static double last_repair_ms (const DkRunResult *r) { return r->last_repair_ms; }
 static double members_final (const DkRunResult *r) { return r->members_final; }
 static double autoscale_joins (const DkRunResult *r) { return r->autoscale_joins; }
 static double autoscale_leaves (const DkRunResult *r) { return r->autoscale_leaves; }
@@ -108,6 +109,7 @@ static const struct
   { "keys_moved", keys_moved, NULL },
   { "keys_moved_ideal", keys_moved_ideal, NULL },
   { "keys_moved_ratio", keys_moved_ratio, had_moves },
+  { "last_repair_ms", last_repair_ms, NULL },
   { "members_max", members_max, NULL },
   { "members_final", members_final, NULL },
   { "autoscale_joins", autoscale_joins, NULL },

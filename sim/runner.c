@@ -47,6 +47,8 @@ struct _Run
   guint64           false_suspicion_total;
   guint64           keys_moved_ideal;
   guint             members_max;
+  guint64           repairs_seen;       /* hints delivered or rerouted + anti-entropy + streamed keys */
+  gint64            last_repair_us;     /* when that total last grew (sampled each second) */
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
 };
@@ -342,6 +344,15 @@ take_sample (gpointer data)
     .members = dk_sim_cluster_members (run->cluster),
   };
   run->members_max = MAX (run->members_max, sample.members);
+  DkNodeStats totals;
+  dk_sim_cluster_node_stats (run->cluster, &totals);
+  guint64 repairs = totals.hints_delivered + totals.hints_rerouted + totals.ae_keys_pushed
+                    + totals.ae_keys_pulled + totals.keys_streamed;
+  if (repairs != run->repairs_seen)
+    {
+      run->repairs_seen = repairs;
+      run->last_repair_us = sample.t_us;
+    }
   sample.suspected_pairs = dk_detector_watch_sample (run->detector, &sample.false_suspicions);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     {
@@ -580,6 +591,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   result->keys_moved_ideal = run.keys_moved_ideal;
   result->members_max = MAX (run.members_max, dk_sim_cluster_members (cluster));
   result->members_final = dk_sim_cluster_members (cluster);
+  result->last_repair_ms = (double) run.last_repair_us / 1000.0;
   if (autoscaler != NULL)
     {
       result->autoscale_joins = dk_autoscaler_joins (autoscaler);

@@ -59,6 +59,9 @@ typedef struct
   guint64         keys_moved_ideal; /* (key, new replica) pairs joins and leaves created */
   guint           members_max;  /* the largest the cluster was (sampled each second) */
   guint           members_final;
+  double          last_repair_ms; /* virtual time of the last hint delivery, anti-entropy
+                                   * repair or streamed key (sampled each second): when the
+                                   * cluster had converged */
   guint           autoscale_joins;
   guint           autoscale_leaves;
 } DkRunResult;

@@ -60,6 +60,7 @@ static const char *const metric_names[] = {
   "keys_moved",
   "keys_moved_ideal",
   "keys_moved_ratio",
+  "last_repair_ms",
   "members_max",
   "members_final",
   "autoscale_joins",
