@@ -172,6 +172,8 @@ gossip_round (gpointer data)
   if (node->joining_rounds > 0 && --node->joining_rounds == 0
       && self->claimed == DK_WIRE_MEMBER_JOINING)
     self->claimed = DK_WIRE_MEMBER_UP;
+  if (self->claimed == DK_WIRE_MEMBER_LEAVING)
+    node->leave_gossip_rounds++;
   judge_members (node);
 
   /* Exchange with a member we believe up, so the live part of the cluster

@@ -109,6 +109,7 @@ struct _DkNode
   GHashTable  *stream_pending;  /* guint64 seq -> StreamWrite*, unacknowledged */
   DkTimerId    stream_timer;
   gboolean     left;            /* leaving, and everything handed off */
+  guint        leave_gossip_rounds; /* gossip rounds since we claimed LEAVING */
   guint        joining_rounds;  /* gossip rounds left claiming JOINING */
 
   /* anti-entropy (node_antientropy.c) */

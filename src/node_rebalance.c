@@ -10,7 +10,8 @@
  * run a batch at a time, as WRITEs that the new replica merges and
  * acknowledges, alongside ordinary traffic; unacknowledged ones are sent
  * again.  A leaving node has left (dk_node_has_left) once everything it
- * had to hand off is acknowledged.
+ * had to hand off is acknowledged and its leave has been gossiped for a
+ * few rounds, so the others hear of it from the node itself.
  *
  * Rings come from the environment's ring cache when it has one (shared by
  * every node with the same view), else the node builds its own. */
@@ -24,6 +25,7 @@
 #define STREAM_WINDOW 256
 #define STREAM_RESEND_US 1000000
 #define STREAM_MAX_ATTEMPTS 8
+#define LEAVE_GOSSIP_ROUNDS 3
 
 typedef struct
 {
@@ -291,7 +293,7 @@ stream_tick (gpointer data)
       if (node_member_leaving (node, node->config.id) && !node->left)
         {
           node->left = TRUE;
-          node_log (node, DK_LOG_INFO, "handed everything off: left the cluster");
+          node_log (node, DK_LOG_INFO, "handed everything off");
         }
       return;
     }
@@ -353,10 +355,14 @@ dk_node_leave (DkNode *node)
   schedule_stream_tick (node);
 }
 
+/* Gone for good once everything is handed off and the leave has been
+ * gossiped for a few rounds, so the others hear of it from us rather than
+ * by suspecting a silent node (without gossip, at once). */
 gboolean
 dk_node_has_left (const DkNode *node)
 {
-  return node->left;
+  return node->left && (node->config.gossip_interval_us == 0
+                        || node->leave_gossip_rounds >= LEAVE_GOSSIP_ROUNDS);
 }
 
 guint
