@@ -31,11 +31,10 @@ note (DkAutoscaler *autoscaler, const char *format, ...)
 {
   if (autoscaler->log == NULL)
     return;
-  gint64 now = dk_eventq_now (autoscaler->queue);
   va_list args;
   va_start (args, format);
-  fprintf (autoscaler->log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " autoscale ",
-           now / 1000000, now % 1000000);
+  dk_sim_log_stamp (autoscaler->log, dk_eventq_now (autoscaler->queue));
+  fputs ("autoscale ", autoscaler->log);
   vfprintf (autoscaler->log, format, args);
   fputc ('\n', autoscaler->log);
   va_end (args);

@@ -152,9 +152,8 @@ env_log (gpointer user_data, DkLogLevel level, const char *message)
   DkSimCluster *cluster = sim_node->cluster;
   if (cluster->node_log == NULL || level > cluster->node_log_level)
     return;
-  gint64 now = dk_eventq_now (cluster->queue);
-  fprintf (cluster->node_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " %s\n",
-           now / 1000000, now % 1000000, message);
+  dk_sim_log_stamp (cluster->node_log, dk_eventq_now (cluster->queue));
+  fprintf (cluster->node_log, "%s\n", message);
 }
 
 static gboolean
@@ -362,11 +361,10 @@ fault (DkSimCluster *cluster, const char *format, ...)
 {
   if (cluster->fault_log == NULL)
     return;
-  gint64 now = dk_eventq_now (cluster->queue);
   va_list args;
   va_start (args, format);
-  fprintf (cluster->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " fault ",
-           now / 1000000, now % 1000000);
+  dk_sim_log_stamp (cluster->fault_log, dk_eventq_now (cluster->queue));
+  fputs ("fault ", cluster->fault_log);
   vfprintf (cluster->fault_log, format, args);
   fputc ('\n', cluster->fault_log);
   va_end (args);

@@ -249,3 +249,9 @@ dk_eventq_pending (const DkEventQueue *queue)
 {
   return queue->heap_len;
 }
+
+void
+dk_sim_log_stamp (FILE *log, gint64 t_us)
+{
+  fprintf (log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " ", t_us / 1000000, t_us % 1000000);
+}

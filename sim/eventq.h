@@ -10,6 +10,7 @@
 #ifndef DK_EVENTQ_H
 #define DK_EVENTQ_H
 
+#include <stdio.h>
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -50,6 +51,10 @@ guint64 dk_eventq_run_until (DkEventQueue *queue, gint64 until_us);
 
 /* Events waiting (cancelled ones excluded). */
 guint dk_eventq_pending (const DkEventQueue *queue);
+
+/* Write T_US as "S.UUUUUU " (seconds with microseconds and a space), the
+ * stamp every simulator log line starts with. */
+void dk_sim_log_stamp (FILE *log, gint64 t_us);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkEventQueue, dk_eventq_free)
 

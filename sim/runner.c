@@ -270,9 +270,8 @@ apply_event (gpointer data)
       dk_workload_set_rate (run->workload, event->rate_per_s);
       if (run->options->fault_log != NULL)
         {
-          gint64 now = dk_eventq_now (run->queue);
-          fprintf (run->options->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
-                   " workload rate %g/s\n", now / 1000000, now % 1000000, event->rate_per_s);
+          dk_sim_log_stamp (run->options->fault_log, dk_eventq_now (run->queue));
+          fprintf (run->options->fault_log, "workload rate %g/s\n", event->rate_per_s);
         }
       break;
     case DK_EVENT_JOIN:
@@ -301,9 +300,11 @@ stop_faults (gpointer data)
   Run *run = data;
   const DkScenario *scenario = run->scenario;
   if (run->options->fault_log != NULL)
-    fprintf (run->options->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
-             " run ends: every fault stops, the cluster settles for %.3f s\n",
-             scenario->run_us / 1000000, scenario->run_us % 1000000, scenario->settle_us / 1e6);
+    {
+      dk_sim_log_stamp (run->options->fault_log, scenario->run_us);
+      fprintf (run->options->fault_log, "run ends: every fault stops, the cluster settles for %.3f s\n",
+               scenario->settle_us / 1e6);
+    }
   dk_sim_cluster_heal (run->cluster);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     if (dk_sim_cluster_is_member (run->cluster, id) && !dk_sim_cluster_node_is_up (run->cluster, id))

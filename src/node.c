@@ -56,6 +56,16 @@ node_random (DkNode *node)
   return node->env.random (node->env.user_data);
 }
 
+/* Periodic work runs every INTERVAL_US ± 10%, the jitter drawn from the
+ * node's stream, so that nodes started together do not fall into step. */
+DkTimerId
+node_timer_start_jittered (DkNode *node, gint64 interval_us, DkTimerFunc func)
+{
+  gint64 spread = MAX (interval_us / 5, 1);
+  gint64 jitter = (gint64) (node_random (node) % (guint64) spread) - interval_us / 10;
+  return node->env.timer_start (node->env.user_data, interval_us + jitter, func, node);
+}
+
 /* ---- handlers ---------------------------------------------------------- */
 
 static void

@@ -155,9 +155,8 @@ ae_round (gpointer data)
           request_tree_nodes (session, &root, 1);
         }
     }
-  gint64 interval = node->config.anti_entropy_interval_us;
-  gint64 jitter = (gint64) (node_random (node) % (guint64) MAX (interval / 5, 1)) - interval / 10;
-  node->ae_timer = node->env.timer_start (node->env.user_data, interval + jitter, ae_round, node);
+  node->ae_timer = node_timer_start_jittered (node, node->config.anti_entropy_interval_us,
+                                              ae_round);
 }
 
 /* ---- the responder ------------------------------------------------------- */

@@ -187,10 +187,8 @@ gossip_round (gpointer data)
 
   node_handoff_tick (node);
 
-  gint64 interval = node->config.gossip_interval_us;
-  gint64 jitter = (gint64) (node_random (node) % (guint64) MAX (interval / 5, 1)) - interval / 10;
-  node->gossip_timer = node->env.timer_start (node->env.user_data, interval + jitter,
-                                              gossip_round, node);
+  node->gossip_timer = node_timer_start_jittered (node, node->config.gossip_interval_us,
+                                                  gossip_round);
 }
 
 /* A member we had not heard of (a join): insert it in id order. */

@@ -126,6 +126,8 @@ typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *messa
 void node_log (DkNode *node, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF (3, 4);
 gint64 node_now (DkNode *node);
 guint64 node_random (DkNode *node);
+/* FUNC (NODE) in INTERVAL_US ± 10% (jitter from the node's stream). */
+DkTimerId node_timer_start_jittered (DkNode *node, gint64 interval_us, DkTimerFunc func);
 gboolean node_send (DkNode *node, DkEndpoint to, DkWireMessage *message);
 
 /* node_coordinator.c */
