@@ -69,7 +69,7 @@ static const DkSettingDescriptor settings[] = {
   { "option", "read_repair", SETTING_BOOL, AT (options.read_repair), "on", 0, 0, NULL,
     "a read writes the newest version back to stale replicas" },
   { "option", "anti_entropy", SETTING_DURATION_OR_OFF, AT (options.anti_entropy_us), "30s", 1, 0,
-    NULL, "Merkle-tree exchange interval, or off" },
+    NULL, "Merkle anti-entropy: a full pass over every range this often, or off" },
   { "option", "gossip", SETTING_DURATION, AT (options.gossip_us), "1s", 1, 0, NULL,
     "gossip round interval" },
   { "option", "request_timeout", SETTING_DURATION, AT (options.request_timeout_us), "500ms", 1, 0,

@@ -419,7 +419,7 @@ main (int argc, char **argv)
     { "suspect-ms", 0, 0, G_OPTION_ARG_INT, &suspect_ms,
       "A peer silent this long is suspect, twice as long down (default 3000)", "MS" },
     { "anti-entropy-ms", 0, 0, G_OPTION_ARG_INT, &anti_entropy_ms,
-      "One Merkle anti-entropy session per period (default 10000; 0: off)", "MS" },
+      "A full Merkle anti-entropy pass over this node's ranges per period (default 10000; 0: off)", "MS" },
     { "strict-quorum", 0, 0, G_OPTION_ARG_NONE, &strict_quorum,
       "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
     { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,

@@ -2,10 +2,11 @@
  * §4.7), for what hints cannot repair: a replica that lost its disk, a
  * write no one hinted, a hint dropped because the store was full.
  *
- * Every anti_entropy_interval a node takes the next of the token ranges it
- * replicates (round-robin, so every range comes up within one pass) and
- * the next other replica of that range it believes up, builds a hash tree
- * of its keys in the range (merkle.h) and runs one session with the peer:
+ * A node walks the token ranges it replicates round-robin, one session
+ * per range, pacing the walk so that a whole pass (every range once) takes
+ * anti_entropy_interval.  For each range it picks the next other replica
+ * it believes up, builds a hash tree of its keys in the range (merkle.h)
+ * and runs one session with that peer:
  *
  *   1. AE_TREE_REQUEST for the root; the peer builds its own tree of the
  *      range (or reuses the one it built moments ago) and answers with the
@@ -30,6 +31,8 @@
 /* Request ids of anti-entropy pulls carry this bit, so READ_REPLY knows
  * them from a coordinator's reads. */
 #define AE_PULL_BIT (G_GUINT64_CONSTANT (1) << 63)
+/* Sessions start at most this often, however many ranges a pass has. */
+#define AE_MIN_PERIOD_US 1000
 /* Tree depth, capped by what a range's width allows. */
 #define AE_DEPTH 10
 
@@ -103,9 +106,10 @@ request_tree_nodes (AeSession *session, const guint32 *indices, guint n)
 
 /* The next range this node replicates and a healthy peer for it, in turn. */
 static gboolean
-next_range_and_peer (DkNode *node, DkTokenRange *range, DkNodeId *peer)
+next_range_and_peer (DkNode *node, DkTokenRange *range, DkNodeId *peer, guint *n_ranges)
 {
   g_autoptr (GArray) ranges = dk_ring_node_ranges (node->ring, node->config.id, node->config.n);
+  *n_ranges = ranges->len;
   if (ranges->len == 0)
     return FALSE;
   for (guint attempt = 0; attempt < ranges->len; attempt++)
@@ -135,7 +139,8 @@ ae_round (gpointer data)
   node->ae_timer = 0;
   DkTokenRange range;
   DkNodeId peer;
-  if (node->ae_session == NULL && next_range_and_peer (node, &range, &peer))
+  guint n_ranges = 1;
+  if (node->ae_session == NULL && next_range_and_peer (node, &range, &peer, &n_ranges))
     {
       guint depth = MIN (AE_DEPTH, dk_merkle_depth_limit (range.lo, range.hi));
       DkMerkle *tree = build_tree (node, range, depth);
@@ -155,8 +160,9 @@ ae_round (gpointer data)
           request_tree_nodes (session, &root, 1);
         }
     }
-  node->ae_timer = node_timer_start_jittered (node, node->config.anti_entropy_interval_us,
-                                              ae_round);
+  /* The interval is a whole pass: every range once. */
+  gint64 period = MAX (node->config.anti_entropy_interval_us / MAX (n_ranges, 1u), AE_MIN_PERIOD_US);
+  node->ae_timer = node_timer_start_jittered (node, period, ae_round);
 }
 
 /* ---- the responder ------------------------------------------------------- */
