@@ -17,12 +17,6 @@ struct _DkAutoscaler
   guint             leaves;
 };
 
-guint
-dk_sim_cluster_members (const DkSimCluster *cluster)
-{
-  return dk_ring_node_count (dk_sim_cluster_ring (cluster));
-}
-
 static void
 note (DkAutoscaler *autoscaler, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

@@ -40,9 +40,6 @@ void dk_autoscaler_free (DkAutoscaler *autoscaler);
 guint dk_autoscaler_joins (const DkAutoscaler *autoscaler);
 guint dk_autoscaler_leaves (const DkAutoscaler *autoscaler);
 
-/* Members of the operator's ring now (leaving nodes excluded). */
-guint dk_sim_cluster_members (const DkSimCluster *cluster);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkAutoscaler, dk_autoscaler_free)
 
 G_END_DECLS

@@ -837,6 +837,12 @@ dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id)
   return id >= 1 && id <= cluster->n_nodes && cluster->nodes[id].member;
 }
 
+guint
+dk_sim_cluster_members (const DkSimCluster *cluster)
+{
+  return dk_ring_node_count (cluster->ring);
+}
+
 /* ---- observation ----------------------------------------------------------- */
 
 const DkNetStats *

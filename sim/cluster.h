@@ -178,6 +178,9 @@ gboolean dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **erro
 /* TRUE while ID is a member (joined, and not yet gone after a leave). */
 gboolean dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id);
 
+/* Members of the operator's ring now (leaving nodes excluded). */
+guint dk_sim_cluster_members (const DkSimCluster *cluster);
+
 /* ---- observation --------------------------------------------------------- */
 
 const DkNetStats *dk_sim_cluster_net_stats (const DkSimCluster *cluster);

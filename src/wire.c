@@ -140,8 +140,8 @@ read_header (const guint8 *datagram, gsize len, DkWireHeader *header, GError **e
       return FALSE;
     }
   DkWireReader in = { datagram, DK_WIRE_HEADER_BYTES, 0 };
-  guint16 magic, reserved;
-  guint8 version, type;
+  guint16 magic = 0, reserved = 0;
+  guint8 version = 0, type = 0;
   /* Cannot fail: the header is all there. */
   dk_wire_get_u16 (&in, &magic, NULL);
   dk_wire_get_u8 (&in, &version, NULL);

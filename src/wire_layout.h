@@ -149,17 +149,29 @@ dk_wire_get_u8 (DkWireReader *in, guint8 *value, GError **error)
   return TRUE;
 }
 
+/* The next N bytes of IN, consumed; NULL (and ERROR set) when fewer remain. */
+static inline const guint8 *
+dk_wire_take (DkWireReader *in, gsize n, GError **error)
+{
+  if (G_UNLIKELY (in->len - in->pos < n))
+    {
+      dk_wire_reader_short (in, n, error);
+      return NULL;
+    }
+  const guint8 *at = in->data + in->pos;
+  in->pos += n;
+  return at;
+}
+
+/* Big-endian unsigned integers of 2, 4 and 8 bytes. */
 static inline gboolean
 dk_wire_get_u16 (DkWireReader *in, guint16 *value, GError **error)
 {
   guint16 be;
-  if (G_UNLIKELY (in->len - in->pos < sizeof be))
-    {
-      dk_wire_reader_short (in, sizeof be, error);
-      return FALSE;
-    }
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
+  const guint8 *at = dk_wire_take (in, sizeof be, error);
+  if (at == NULL)
+    return FALSE;
+  memcpy (&be, at, sizeof be);
   *value = GUINT16_FROM_BE (be);
   return TRUE;
 }
@@ -168,13 +180,10 @@ static inline gboolean
 dk_wire_get_u32 (DkWireReader *in, guint32 *value, GError **error)
 {
   guint32 be;
-  if (G_UNLIKELY (in->len - in->pos < sizeof be))
-    {
-      dk_wire_reader_short (in, sizeof be, error);
-      return FALSE;
-    }
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
+  const guint8 *at = dk_wire_take (in, sizeof be, error);
+  if (at == NULL)
+    return FALSE;
+  memcpy (&be, at, sizeof be);
   *value = GUINT32_FROM_BE (be);
   return TRUE;
 }
@@ -183,13 +192,10 @@ static inline gboolean
 dk_wire_get_u64 (DkWireReader *in, guint64 *value, GError **error)
 {
   guint64 be;
-  if (G_UNLIKELY (in->len - in->pos < sizeof be))
-    {
-      dk_wire_reader_short (in, sizeof be, error);
-      return FALSE;
-    }
-  memcpy (&be, in->data + in->pos, sizeof be);
-  in->pos += sizeof be;
+  const guint8 *at = dk_wire_take (in, sizeof be, error);
+  if (at == NULL)
+    return FALSE;
+  memcpy (&be, at, sizeof be);
   *value = GUINT64_FROM_BE (be);
   return TRUE;
 }
