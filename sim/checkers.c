@@ -313,24 +313,36 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
 
 /* ---- end-of-run checks -------------------------------------------------- */
 
-/* TRUE when some node holding KEY in FINAL holds CLOCK or a descendant. */
+/* TRUE when HOLDING holds the version DOT or one that replaced it. */
 static gboolean
-held_somewhere (const DkFinalState *final, const char *key, const DkVclock *clock)
+holding_has (const DkHolding *holding, DkDot dot)
+{
+  for (guint v = 0; v < holding->versions->len; v++)
+    {
+      const DkHeld *held = &g_array_index (holding->versions, DkHeld, v);
+      if ((held->dot.actor == dot.actor && held->dot.counter == dot.counter)
+          || dk_dot_covered (dot, held->context))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* TRUE when some node holding KEY in FINAL holds DOT or its replacement. */
+static gboolean
+held_somewhere (const DkFinalState *final, const char *key, DkDot dot)
 {
   guint n_holdings;
   const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
   for (guint h = 0; h < n_holdings; h++)
-    for (guint c = 0; c < holdings[h].clocks->len; c++)
-      if (dk_vclock_descends (g_ptr_array_index (holdings[h].clocks, c), clock))
-        return TRUE;
+    if (holding_has (&holdings[h], dot))
+      return TRUE;
   return FALSE;
 }
 
-/* How many of KEY's preference-list replicas hold CLOCK or a descendant,
+/* How many of KEY's preference-list replicas hold DOT or its replacement,
  * and how many replicas it has (every holder when no list was recorded). */
 static guint
-replicas_holding (const DkFinalState *final, const char *key, const DkVclock *clock,
-                  guint *n_replicas)
+replicas_holding (const DkFinalState *final, const char *key, DkDot dot, guint *n_replicas)
 {
   guint n_holdings, n_list;
   const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
@@ -342,14 +354,8 @@ replicas_holding (const DkFinalState *final, const char *key, const DkVclock *cl
       gboolean replica = list == NULL;
       for (guint i = 0; i < n_list && !replica; i++)
         replica = list[i] == holdings[h].node;
-      if (!replica)
-        continue;
-      for (guint c = 0; c < holdings[h].clocks->len; c++)
-        if (dk_vclock_descends (g_ptr_array_index (holdings[h].clocks, c), clock))
-          {
-            holding++;
-            break;
-          }
+      if (replica && holding_has (&holdings[h], dot))
+        holding++;
     }
   return holding;
 }
@@ -361,15 +367,15 @@ check_lost_writes (DkMetrics *metrics, const DkHistory *history,
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);
-      if (op->kind != DK_OP_PUT || op->outcome != DK_OUTCOME_OK || op->written == NULL)
+      if (op->kind != DK_OP_PUT || op->outcome != DK_OUTCOME_OK || !op->has_dot)
         continue;
-      if (!held_somewhere (final, op->key, op->written))
+      if (!held_somewhere (final, op->key, op->dot))
         {
           g_array_append_val (metrics->lost_writes, id);
           continue;
         }
       guint n_replicas;
-      if (replicas_holding (final, op->key, op->written, &n_replicas) < n_replicas)
+      if (replicas_holding (final, op->key, op->dot, &n_replicas) < n_replicas)
         metrics->values.under_replicated_writes++;
     }
   metrics->values.lost_writes = metrics->lost_writes->len;

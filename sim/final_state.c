@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "final_state.h"
+#include "history.h"
 
 typedef struct
 {
@@ -20,10 +21,16 @@ struct _DkFinalState
 };
 
 static void
+held_clear (gpointer data)
+{
+  g_clear_pointer (&((DkHeld *) data)->context, dk_vclock_free);
+}
+
+static void
 holding_clear (gpointer data)
 {
   DkHolding *holding = data;
-  g_clear_pointer (&holding->clocks, g_ptr_array_unref);
+  g_clear_pointer (&holding->versions, g_array_unref);
 }
 
 static void
@@ -68,17 +75,26 @@ key_record (DkFinalState *state, const char *key)
 }
 
 void
-dk_final_state_add (DkFinalState *state, const char *key, DkNodeId node,
-                    const DkVclock *const *clocks, guint n_clocks,
-                    guint n_values, guint64 digest)
+dk_final_state_add_siblings (DkFinalState *state, const char *key, DkNodeId node,
+                             const GPtrArray *siblings)
 {
-  g_return_if_fail (state != NULL && key != NULL && node != DK_NODE_NONE);
-  g_return_if_fail (n_values <= n_clocks && (clocks != NULL || n_clocks == 0));
+  g_return_if_fail (state != NULL && key != NULL && node != DK_NODE_NONE && siblings != NULL);
   KeyRecord *record = key_record (state, key);
-  DkHolding holding = { node, g_ptr_array_new_full (n_clocks, (GDestroyNotify) dk_vclock_free),
-                        n_values, digest };
-  for (guint i = 0; i < n_clocks; i++)
-    g_ptr_array_add (holding.clocks, dk_vclock_copy (clocks[i]));
+  DkHolding holding = { node, g_array_sized_new (FALSE, TRUE, sizeof (DkHeld), siblings->len),
+                        0, dk_siblings_digest (siblings) };
+  g_array_set_clear_func (holding.versions, held_clear);
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      DkHeld held = {
+        .value = version->tombstone ? DK_VALUE_UNKNOWN : dk_value_id (version->value),
+        .dot = version->dot,
+        .context = dk_vclock_copy (version->context),
+        .tombstone = version->tombstone,
+      };
+      g_array_append_val (holding.versions, held);
+      holding.n_values += !version->tombstone;
+    }
   guint at = 0;
   while (at < record->holdings->len
          && g_array_index (record->holdings, DkHolding, at).node < node)
@@ -87,23 +103,6 @@ dk_final_state_add (DkFinalState *state, const char *key, DkNodeId node,
       && g_array_index (record->holdings, DkHolding, at).node == node)
     g_array_remove_index (record->holdings, at);
   g_array_insert_val (record->holdings, at, holding);
-}
-
-void
-dk_final_state_add_siblings (DkFinalState *state, const char *key, DkNodeId node,
-                             const GPtrArray *siblings)
-{
-  g_return_if_fail (siblings != NULL);
-  g_autofree const DkVclock **clocks = g_new (const DkVclock *, siblings->len + 1);
-  guint n_values = 0;
-  for (guint i = 0; i < siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      clocks[i] = version->clock;
-      n_values += version->tombstone ? 0 : 1;
-    }
-  dk_final_state_add (state, key, node, clocks, siblings->len, n_values,
-                      dk_siblings_digest (siblings));
 }
 
 void
@@ -158,4 +157,58 @@ dk_final_state_replicas (const DkFinalState *state, const char *key,
     }
   *n_replicas = record->replicas->len;
   return (const DkNodeId *) record->replicas->data;
+}
+
+/* TRUE when NODE is on LIST (N entries); every node is when LIST is NULL. */
+static gboolean
+on_list (const DkNodeId *list, guint n, DkNodeId node)
+{
+  if (list == NULL)
+    return TRUE;
+  for (guint i = 0; i < n; i++)
+    if (list[i] == node)
+      return TRUE;
+  return FALSE;
+}
+
+void
+dk_final_state_to_csv (const DkFinalState *state, const DkHistory *history, GString *out)
+{
+  g_return_if_fail (state != NULL && out != NULL);
+  g_string_append (out, "node,key,dot,context,value,tombstone,replica\n");
+  guint n_keys;
+  g_autofree const char **keys = dk_final_state_keys (state, &n_keys);
+  for (guint k = 0; k < n_keys; k++)
+    {
+      guint n_holdings, n_list;
+      const DkHolding *holdings = dk_final_state_holdings (state, keys[k], &n_holdings);
+      const DkNodeId *list = dk_final_state_replicas (state, keys[k], &n_list);
+      g_autofree char *key_field = NULL;
+      if (strpbrk (keys[k], ",\"\r\n") != NULL)
+        {
+          g_auto (GStrv) parts = g_strsplit (keys[k], "\"", -1);
+          g_autofree char *doubled = g_strjoinv ("\"\"", parts);
+          key_field = g_strdup_printf ("\"%s\"", doubled);
+        }
+      for (guint h = 0; h < n_holdings; h++)
+        for (guint v = 0; v < holdings[h].versions->len; v++)
+          {
+            const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+            char dot[DK_DOT_STRING_SIZE];
+            g_string_append_printf (out, "%u,%s,%s,\"", holdings[h].node,
+                                    key_field != NULL ? key_field : keys[k],
+                                    dk_dot_format (held->dot, dot));
+            dk_vclock_append_string (held->context, out);
+            g_string_append (out, "\",");
+            guint64 value = held->value;
+            if (held->tombstone && history != NULL)
+              value = dk_history_write_of_dot (history, held->dot);
+            if (value == DK_VALUE_UNKNOWN)
+              g_string_append_c (out, '?');
+            else
+              g_string_append_printf (out, "%" G_GUINT64_FORMAT, value);
+            g_string_append_printf (out, ",%d,%d\n", held->tombstone ? 1 : 0,
+                                    on_list (list, n_list, holdings[h].node) ? 1 : 0);
+          }
+    }
 }

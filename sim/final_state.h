@@ -2,18 +2,19 @@
  *
  * DESIGN.md: "nothing is measured by peeking at internal state except
  * end-of-run replica convergence".  After the settle phase the runner
- * records, for each key, the reconciled sibling set every node holds (its
- * clocks, tombstones included, how many are values, and its digest) and
- * the key's preference list.  The checkers (checkers.h) use it to find
- * lost writes and divergent keys.  Pure data: clocks and strings are
- * copied in, and every listing is sorted so no hash order leaks out.
+ * records, for each key, the reconciled sibling set every node holds (each
+ * version's value id, dot, context and tombstone flag; how many are
+ * values; the set's digest) and the key's preference list.  The checkers
+ * (checkers.h) use it to find lost writes and divergent keys; the runner
+ * writes it out as final.csv.  Pure data: everything is copied in, and
+ * every listing is sorted so no hash order leaks out.
  */
 #ifndef DK_FINAL_STATE_H
 #define DK_FINAL_STATE_H
 
 #include <glib.h>
 #include "types.h"
-#include "vclock.h"
+#include "version.h"
 
 G_BEGIN_DECLS
 
@@ -22,16 +23,18 @@ typedef struct _DkFinalState DkFinalState;
 DkFinalState *dk_final_state_new (void);
 void dk_final_state_free (DkFinalState *state);
 
-/* Record that NODE holds KEY as the reconciled sibling set whose clocks are
- * the N_CLOCKS CLOCKS (copied; tombstones included), N_VALUES of them
- * values, with digest DIGEST (dk_siblings_digest of the set).  Recording
- * the same KEY and NODE again replaces the earlier record. */
-void dk_final_state_add (DkFinalState *state, const char *key, DkNodeId node,
-                         const DkVclock *const *clocks, guint n_clocks,
-                         guint n_values, guint64 digest);
+/* One version a node holds. */
+typedef struct
+{
+  guint64   value;     /* value id (history.h's dk_value_id); DK_VALUE_UNKNOWN for a tombstone */
+  DkDot     dot;
+  DkVclock *context;   /* owned by the state */
+  gboolean  tombstone;
+} DkHeld;
 
-/* dk_final_state_add for a reconciled sibling set (GPtrArray of DkVersion*,
- * see vclock.h), taking clocks, value count and digest from it. */
+/* Record that NODE holds KEY as the reconciled sibling set SIBLINGS (a
+ * GPtrArray of DkVersion*; read, not kept).  Recording the same KEY and
+ * NODE again replaces the earlier record. */
 void dk_final_state_add_siblings (DkFinalState *state, const char *key,
                                   DkNodeId node, const GPtrArray *siblings);
 
@@ -44,9 +47,9 @@ void dk_final_state_set_replicas (DkFinalState *state, const char *key,
 typedef struct
 {
   DkNodeId   node;
-  GPtrArray *clocks;   /* DkVclock*, tombstones included */
+  GArray    *versions; /* DkHeld, in the set's canonical order, tombstones included */
   guint      n_values; /* of which values (not tombstones) */
-  guint64    digest;
+  guint64    digest;   /* dk_siblings_digest of the set */
 } DkHolding;
 
 /* Every key recorded (held by some node or given replicas), sorted by
@@ -62,6 +65,21 @@ const DkHolding *dk_final_state_holdings (const DkFinalState *state,
 /* KEY's preference list as set, or NULL (*N_REPLICAS 0) when never set. */
 const DkNodeId *dk_final_state_replicas (const DkFinalState *state,
                                          const char *key, guint *n_replicas);
+
+struct _DkHistory;
+
+/* Append the CSV form to OUT (header included), one row per version held:
+ *
+ *   node,key,dot,context,value,tombstone,replica
+ *
+ * node is the node id; dot "ACTOR:COUNTER"; context in
+ * dk_vclock_to_string form; value the value id (a tombstone's resolved
+ * through HISTORY, which may be NULL, by its delete's dot; '?' when it
+ * cannot be told); tombstone 0 or 1; replica 1 when the node is on the
+ * key's recorded preference list (always 1 when none was recorded).  Rows
+ * go by key (strcmp), then node, then the set's canonical order. */
+void dk_final_state_to_csv (const DkFinalState *state, const struct _DkHistory *history,
+                            GString *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkFinalState, dk_final_state_free)
 

@@ -15,8 +15,62 @@ G_DEFINE_QUARK (dk-history-error-quark, dk_history_error)
 
 struct _DkHistory
 {
-  GPtrArray *ops; /* DkOp*, index == id */
+  GPtrArray  *ops;    /* DkOp*, index == id */
+  GHashTable *by_dot; /* DkDot* (in its op) -> its op, for writes that reported one */
 };
+
+static guint
+dot_hash (gconstpointer key)
+{
+  const DkDot *dot = key;
+  return g_int64_hash (&dot->actor) ^ g_int64_hash (&dot->counter);
+}
+
+static gboolean
+dot_equal (gconstpointer a, gconstpointer b)
+{
+  const DkDot *x = a, *y = b;
+  return x->actor == y->actor && x->counter == y->counter;
+}
+
+gsize
+dk_value_tag (guint64 id, char buffer[DK_VALUE_TAG_SIZE])
+{
+  return (gsize) g_snprintf (buffer, DK_VALUE_TAG_SIZE, "op%" G_GUINT64_FORMAT ";", id);
+}
+
+guint64
+dk_value_id (GBytes *value)
+{
+  gsize len = 0;
+  const char *data = value != NULL ? g_bytes_get_data (value, &len) : NULL;
+  if (len < 4 || data[0] != 'o' || data[1] != 'p' || !g_ascii_isdigit (data[2]))
+    return DK_VALUE_UNKNOWN;
+  guint64 id = 0;
+  for (gsize i = 2; i < len && i < DK_VALUE_TAG_SIZE; i++)
+    {
+      if (data[i] == ';')
+        return id;
+      if (!g_ascii_isdigit (data[i]) || id > (G_MAXUINT64 - 9) / 10)
+        return DK_VALUE_UNKNOWN;
+      id = id * 10 + (guint64) (data[i] - '0');
+    }
+  return DK_VALUE_UNKNOWN;
+}
+
+static void
+returned_clear (gpointer data)
+{
+  g_clear_pointer (&((DkReturned *) data)->clock, dk_vclock_free);
+}
+
+static GArray *
+returned_new (guint n)
+{
+  GArray *returned = g_array_sized_new (FALSE, TRUE, sizeof (DkReturned), n);
+  g_array_set_clear_func (returned, returned_clear);
+  return returned;
+}
 
 static const char *const op_kind_names[] = { "get", "put", "delete" };
 static const char *const outcome_names[] = { "pending", "ok", "failed" };
@@ -41,8 +95,9 @@ op_free (gpointer data)
   DkOp *op = data;
   g_free (op->key);
   g_free (op->reason);
+  g_clear_pointer (&op->context, dk_vclock_free);
   g_clear_pointer (&op->written, dk_vclock_free);
-  g_clear_pointer (&op->returned, g_ptr_array_unref);
+  g_clear_pointer (&op->returned, g_array_unref);
   g_free (op);
 }
 
@@ -51,6 +106,7 @@ dk_history_new (void)
 {
   DkHistory *history = g_new0 (DkHistory, 1);
   history->ops = g_ptr_array_new_with_free_func (op_free);
+  history->by_dot = g_hash_table_new (dot_hash, dot_equal);
   return history;
 }
 
@@ -59,6 +115,7 @@ dk_history_free (DkHistory *history)
 {
   if (history == NULL)
     return;
+  g_hash_table_unref (history->by_dot);
   g_ptr_array_unref (history->ops);
   g_free (history);
 }
@@ -78,6 +135,8 @@ dk_history_invoke (DkHistory *history, guint32 client, DkNodeId coordinator,
   op->invoke_us = invoke_us;
   op->complete_us = -1;
   op->outcome = DK_OUTCOME_PENDING;
+  if (kind != DK_OP_GET)
+    op->context = dk_vclock_new ();
   g_ptr_array_add (history->ops, op);
   return op->id;
 }
@@ -108,30 +167,87 @@ pending_op (DkHistory *history, guint64 id)
 }
 
 void
+dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context)
+{
+  DkOp *op = pending_op (history, id);
+  g_return_if_fail (op != NULL && op->kind != DK_OP_GET);
+  g_clear_pointer (&op->context, dk_vclock_free);
+  op->context = context != NULL ? dk_vclock_copy (context) : dk_vclock_new ();
+}
+
+/* Note OP's new version (once: a second report of the same write is the
+ * same version). */
+static void
+note_written (DkHistory *history, DkOp *op, const DkVersion *version)
+{
+  if (version == NULL || op->has_dot)
+    return;
+  op->has_dot = TRUE;
+  op->dot = version->dot;
+  op->written = dk_version_clock (version);
+  if (!g_hash_table_contains (history->by_dot, &op->dot))
+    g_hash_table_insert (history->by_dot, &op->dot, op);
+}
+
+void
+dk_history_set_written (DkHistory *history, guint64 id, const DkVersion *version)
+{
+  g_return_if_fail (history != NULL && id < history->ops->len && version != NULL);
+  DkOp *op = g_ptr_array_index (history->ops, id);
+  g_return_if_fail (op->kind != DK_OP_GET);
+  note_written (history, op, version);
+}
+
+void
 dk_history_complete_write_ok (DkHistory *history, guint64 id,
-                              gint64 complete_us, const DkVclock *written)
+                              gint64 complete_us, const DkVersion *written)
 {
   DkOp *op = pending_op (history, id);
   g_return_if_fail (op != NULL && op->kind != DK_OP_GET);
   op->complete_us = complete_us;
   op->outcome = DK_OUTCOME_OK;
-  op->written = written != NULL ? dk_vclock_copy (written) : NULL;
+  note_written (history, op, written);
 }
 
 void
 dk_history_complete_read_ok (DkHistory *history, guint64 id, gint64 complete_us,
-                             const DkVclock *const *clocks, guint n_clocks,
-                             guint n_values)
+                             const GPtrArray *siblings)
 {
   DkOp *op = pending_op (history, id);
-  g_return_if_fail (op != NULL && op->kind == DK_OP_GET);
-  g_return_if_fail (n_values <= n_clocks && (clocks != NULL || n_clocks == 0));
+  g_return_if_fail (op != NULL && op->kind == DK_OP_GET && siblings != NULL);
   op->complete_us = complete_us;
   op->outcome = DK_OUTCOME_OK;
-  op->returned = g_ptr_array_new_full (n_clocks, (GDestroyNotify) dk_vclock_free);
-  for (guint i = 0; i < n_clocks; i++)
-    g_ptr_array_add (op->returned, dk_vclock_copy (clocks[i]));
-  op->returned_values = n_values;
+  op->returned = returned_new (siblings->len);
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      DkReturned returned = {
+        .value = version->tombstone ? DK_VALUE_UNKNOWN : dk_value_id (version->value),
+        .dot = version->dot,
+        .tombstone = version->tombstone,
+        .clock = dk_version_clock (version),
+      };
+      g_array_append_val (op->returned, returned);
+      op->returned_values += !version->tombstone;
+    }
+}
+
+guint64
+dk_history_write_of_dot (const DkHistory *history, DkDot dot)
+{
+  g_return_val_if_fail (history != NULL, DK_VALUE_UNKNOWN);
+  const DkOp *op = g_hash_table_lookup (history->by_dot, &dot);
+  return op != NULL ? op->id : DK_VALUE_UNKNOWN;
+}
+
+guint64
+dk_history_returned_value (const DkHistory *history, const DkReturned *returned)
+{
+  g_return_val_if_fail (history != NULL && returned != NULL, DK_VALUE_UNKNOWN);
+  if (returned->value != DK_VALUE_UNKNOWN || !returned->tombstone
+      || returned->dot.actor == DK_ACTOR_NONE)
+    return returned->value;
+  return dk_history_write_of_dot (history, returned->dot);
 }
 
 void
@@ -148,8 +264,9 @@ dk_history_complete_failed (DkHistory *history, guint64 id, gint64 complete_us,
 /* ---- writing CSV -------------------------------------------------------- */
 
 #define CSV_HEADER \
-  "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions"
-enum { CSV_COLUMNS = 11 };
+  "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions," \
+  "value,dot,context"
+enum { CSV_COLUMNS = 14 };
 
 /* Append FIELD to OUT, quoted when RFC 4180 requires it. */
 static void
@@ -171,27 +288,32 @@ append_csv_field (GString *out, const char *field)
 }
 
 /* The versions column of OP (see history.h). */
-static char *
-versions_field (const DkOp *op)
+static void
+append_versions_field (GString *out, const DkOp *op)
 {
-  GString *text = g_string_new (NULL);
+  g_autoptr (GString) text = g_string_new (NULL);
   if (op->written != NULL)
-    {
-      g_autofree char *clock = dk_vclock_to_string (op->written);
-      g_string_append (text, clock);
-    }
+    dk_vclock_append_string (op->written, text);
   for (guint i = 0; op->returned != NULL && i < op->returned->len; i++)
     {
-      g_autofree char *clock = dk_vclock_to_string (g_ptr_array_index (op->returned, i));
       if (i > 0)
         g_string_append_c (text, '|');
-      g_string_append (text, clock);
+      dk_vclock_append_string (g_array_index (op->returned, DkReturned, i).clock, text);
     }
-  return g_string_free (text, FALSE);
+  append_csv_field (out, text->str);
 }
 
 static void
-append_csv_row (GString *out, const DkOp *op)
+append_value_id (GString *out, guint64 value)
+{
+  if (value == DK_VALUE_UNKNOWN)
+    g_string_append_c (out, '?');
+  else
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, value);
+}
+
+static void
+append_csv_row (GString *out, const DkHistory *history, const DkOp *op)
 {
   g_string_append_printf (out, "%" G_GUINT64_FORMAT ",%u,%u,%s,", op->id,
                           op->client, op->coordinator, dk_op_kind_name (op->kind));
@@ -206,8 +328,29 @@ append_csv_row (GString *out, const DkOp *op)
   if (op->returned != NULL)
     g_string_append_printf (out, "%u", op->returned_values);
   g_string_append_c (out, ',');
-  g_autofree char *versions = versions_field (op);
-  append_csv_field (out, versions);
+  append_versions_field (out, op);
+  g_string_append_c (out, ',');
+  if (op->kind != DK_OP_GET)
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, op->id);
+  for (guint i = 0; op->returned != NULL && i < op->returned->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, '|');
+      append_value_id (out, dk_history_returned_value (history,
+                                                      &g_array_index (op->returned, DkReturned, i)));
+    }
+  g_string_append_c (out, ',');
+  if (op->has_dot)
+    {
+      char dot[DK_DOT_STRING_SIZE];
+      g_string_append (out, dk_dot_format (op->dot, dot));
+    }
+  g_string_append_c (out, ',');
+  if (op->context != NULL)
+    {
+      g_autofree char *context = dk_vclock_to_string (op->context);
+      append_csv_field (out, context);
+    }
   g_string_append_c (out, '\n');
 }
 
@@ -217,7 +360,7 @@ dk_history_to_csv (const DkHistory *history, GString *out)
   g_return_if_fail (history != NULL && out != NULL);
   g_string_append (out, CSV_HEADER "\n");
   for (guint i = 0; i < history->ops->len; i++)
-    append_csv_row (out, g_ptr_array_index (history->ops, i));
+    append_csv_row (out, history, g_ptr_array_index (history->ops, i));
 }
 
 gboolean
@@ -236,7 +379,7 @@ dk_history_write (const DkHistory *history, FILE *out, GError **error)
         }
       g_string_truncate (row, 0);
       if (i < history->ops->len)
-        append_csv_row (row, g_ptr_array_index (history->ops, i));
+        append_csv_row (row, history, g_ptr_array_index (history->ops, i));
     }
   return TRUE;
 }
@@ -369,92 +512,66 @@ parse_name (const CsvReader *reader, const char *column, const char *text,
   return parse_error (reader, error, "unknown %s '%s'", column, text);
 }
 
-/* Append to ENCODED the entries of TEXT, a clock in dk_vclock_to_string
- * form ("{1:3, 4:1}"), in dk_vclock_encode's layout; FALSE when TEXT is
- * not of that form.  Returns the entry count in *N_ENTRIES. */
-static gboolean
-encode_clock_text (const char *text, GByteArray *encoded, guint *n_entries)
-{
-  const char *p = text;
-  *n_entries = 0;
-  if (*p++ != '{')
-    return FALSE;
-  while (*p != '}')
-    {
-      if (*n_entries > 0 && (*p++ != ',' || *p++ != ' '))
-        return FALSE;
-      if (!g_ascii_isdigit (*p))
-        return FALSE;
-      char *after = NULL;
-      errno = 0;
-      guint64 node = g_ascii_strtoull (p, &after, 10);
-      if (errno != 0 || *after != ':' || !g_ascii_isdigit (after[1]) || node > G_MAXUINT32)
-        return FALSE;
-      p = after + 1;
-      guint64 counter = g_ascii_strtoull (p, &after, 10);
-      if (errno != 0)
-        return FALSE;
-      p = after;
-      guint8 entry[20] = { 0 }; /* u32 node, u64 counter, i64 timestamp 0 */
-      for (int b = 0; b < 4; b++)
-        entry[b] = (guint8) (node >> (8 * (3 - b)));
-      for (int b = 0; b < 8; b++)
-        entry[4 + b] = (guint8) (counter >> (8 * (7 - b)));
-      g_byte_array_append (encoded, entry, sizeof entry);
-      if (++*n_entries > DK_VCLOCK_MAX_ENTRIES)
-        return FALSE;
-    }
-  return p[1] == '\0';
-}
-
-/* Parse one clock in dk_vclock_to_string form by building its canonical
- * encoding, so dk_vclock_decode checks order and ranges. */
 static DkVclock *
 parse_clock (const CsvReader *reader, const char *text, GError **error)
 {
-  g_autoptr (GByteArray) encoded = g_byte_array_new ();
-  guint8 count[2] = { 0, 0 };
-  g_byte_array_append (encoded, count, 2);
-  guint n_entries = 0;
-  if (!encode_clock_text (text, encoded, &n_entries))
-    {
-      parse_error (reader, error, "expected a clock like '{1:3, 4:1}', got '%s'", text);
-      return NULL;
-    }
-  encoded->data[0] = (guint8) (n_entries >> 8);
-  encoded->data[1] = (guint8) n_entries;
-  DkVclock *clock = NULL;
-  g_autoptr (GError) decode_error = NULL;
-  if (!dk_vclock_decode (encoded->data, encoded->len, NULL, &clock, &decode_error))
-    {
-      parse_error (reader, error, "invalid clock '%s': %s", text, decode_error->message);
-      return NULL;
-    }
+  g_autoptr (GError) clock_error = NULL;
+  DkVclock *clock = dk_vclock_parse (text, &clock_error);
+  if (clock == NULL)
+    parse_error (reader, error, "%s", clock_error->message);
   return clock;
 }
 
-/* Parse the versions column into OP (written or returned, per its kind). */
+/* Parse the versions and value columns of a get into OP->returned. */
 static gboolean
-parse_versions (const CsvReader *reader, const char *text, DkOp *op, GError **error)
+parse_returned (const CsvReader *reader, const char *versions, const char *values,
+                DkOp *op, GError **error)
 {
-  if (op->kind == DK_OP_GET)
-    op->returned = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_vclock_free);
-  if (*text == '\0')
+  op->returned = returned_new (0);
+  if (*versions == '\0' && *values == '\0')
     return TRUE;
-  g_auto (GStrv) clocks = g_strsplit (text, "|", -1);
-  if (op->kind != DK_OP_GET && g_strv_length (clocks) != 1)
-    return parse_error (reader, error, "a %s writes one version, got '%s'",
-                        dk_op_kind_name (op->kind), text);
+  g_auto (GStrv) clocks = g_strsplit (versions, "|", -1);
+  g_auto (GStrv) ids = g_strsplit (values, "|", -1);
+  if (g_strv_length (clocks) != g_strv_length (ids))
+    return parse_error (reader, error, "%u versions but %u value ids",
+                        g_strv_length (clocks), g_strv_length (ids));
   for (guint i = 0; clocks[i] != NULL; i++)
     {
-      DkVclock *clock = parse_clock (reader, clocks[i], error);
-      if (clock == NULL)
+      DkReturned returned = { .value = DK_VALUE_UNKNOWN };
+      if (strcmp (ids[i], "?") != 0)
+        {
+          gint64 number;
+          if (!parse_int64 (reader, "value", ids[i], 0, G_MAXINT64, &number, error))
+            return FALSE;
+          returned.value = (guint64) number;
+        }
+      if ((returned.clock = parse_clock (reader, clocks[i], error)) == NULL)
         return FALSE;
-      if (op->kind == DK_OP_GET)
-        g_ptr_array_add (op->returned, clock);
-      else
-        op->written = clock;
+      g_array_append_val (op->returned, returned);
     }
+  return TRUE;
+}
+
+/* Parse the versions, value, dot and context columns of a put or delete. */
+static gboolean
+parse_write (const CsvReader *reader, char **fields, DkOp *op, GError **error)
+{
+  gint64 number;
+  if (!parse_int64 (reader, "value", fields[11], 0, G_MAXINT64, &number, error))
+    return FALSE;
+  if ((guint64) number != op->id)
+    return parse_error (reader, error, "a %s's value id is its own id %" G_GUINT64_FORMAT
+                        ", got %s", dk_op_kind_name (op->kind), op->id, fields[11]);
+  if ((op->context = parse_clock (reader, fields[13], error)) == NULL)
+    return FALSE;
+  if (*fields[12] == '\0' && *fields[10] == '\0')
+    return TRUE;
+  if (!dk_dot_parse (fields[12], &op->dot))
+    return parse_error (reader, error, "expected a dot like '3.9c1f02ab:12' in column dot,"
+                        " got '%s'", fields[12]);
+  if ((op->written = parse_clock (reader, fields[10], error)) == NULL)
+    return FALSE;
+  op->has_dot = TRUE;
   return TRUE;
 }
 
@@ -490,12 +607,18 @@ parse_op (const CsvReader *reader, char **fields, guint64 expected_id, DkOp *op,
     return FALSE;
   op->outcome = (DkOutcome) name;
   op->complete_us = -1;
+  gboolean is_get = op->kind == DK_OP_GET;
+  if (is_get ? *fields[12] != '\0' || *fields[13] != '\0' : *fields[9] != '\0')
+    return parse_error (reader, error, is_get ? "a get has no dot or context"
+                                              : "only a get has a values count");
+  if (!is_get && !parse_write (reader, fields, op, error))
+    return FALSE;
   if (op->outcome == DK_OUTCOME_PENDING)
     {
-      if (*fields[6] != '\0' || *fields[8] != '\0' || *fields[9] != '\0'
-          || *fields[10] != '\0')
-        return parse_error (reader, error, "a pending operation has only "
-                            "id, client, coordinator, kind, key and invoke_us");
+      if (*fields[6] != '\0' || *fields[8] != '\0'
+          || (is_get && (*fields[9] != '\0' || *fields[10] != '\0' || *fields[11] != '\0')))
+        return parse_error (reader, error, "a pending operation has no completion,"
+                            " reason or returned values");
       return TRUE;
     }
   if (!parse_int64 (reader, "complete_us", fields[6], G_MININT64, G_MAXINT64,
@@ -503,25 +626,39 @@ parse_op (const CsvReader *reader, char **fields, guint64 expected_id, DkOp *op,
     return FALSE;
   if (op->outcome == DK_OUTCOME_FAILED)
     {
-      if (*fields[9] != '\0' || *fields[10] != '\0')
-        return parse_error (reader, error, "a failed operation has no values or versions");
+      if (is_get && (*fields[9] != '\0' || *fields[10] != '\0' || *fields[11] != '\0'))
+        return parse_error (reader, error, "a failed get returned nothing");
       op->reason = g_strdup (*fields[8] != '\0' ? fields[8] : "unknown");
       return TRUE;
     }
   if (*fields[8] != '\0')
     return parse_error (reader, error, "a successful operation has no reason");
-  if (op->kind != DK_OP_GET && *fields[9] != '\0')
-    return parse_error (reader, error, "only a get has a values count");
-  if (!parse_versions (reader, fields[10], op, error))
+  if (!is_get)
+    return TRUE;
+  if (!parse_returned (reader, fields[10], fields[11], op, error))
     return FALSE;
-  if (op->kind == DK_OP_GET)
-    {
-      if (!parse_int64 (reader, "values", fields[9], 0, op->returned->len,
-                        &number, error))
-        return FALSE;
-      op->returned_values = (guint) number;
-    }
+  if (!parse_int64 (reader, "values", fields[9], 0, op->returned->len, &number, error))
+    return FALSE;
+  op->returned_values = (guint) number;
   return TRUE;
+}
+
+/* Tombstones among loaded gets' siblings: those naming a delete. */
+static void
+mark_loaded_tombstones (DkHistory *history)
+{
+  for (guint i = 0; i < history->ops->len; i++)
+    {
+      DkOp *op = g_ptr_array_index (history->ops, i);
+      if (op->has_dot && !g_hash_table_contains (history->by_dot, &op->dot))
+        g_hash_table_insert (history->by_dot, &op->dot, op);
+      for (guint k = 0; op->returned != NULL && k < op->returned->len; k++)
+        {
+          DkReturned *returned = &g_array_index (op->returned, DkReturned, k);
+          returned->tombstone = returned->value < history->ops->len
+            && ((DkOp *) g_ptr_array_index (history->ops, returned->value))->kind == DK_OP_DELETE;
+        }
+    }
 }
 
 DkHistory *
@@ -563,6 +700,7 @@ dk_history_parse (const char *text, gssize len, const char *name, GError **error
       if (!parse_op (&reader, (char **) fields->pdata, history->ops->len - 1, op, error))
         return NULL;
     }
+  mark_loaded_tombstones (history);
   return g_steal_pointer (&history);
 }
 

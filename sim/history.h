@@ -1,18 +1,27 @@
-/* history.h — what a run observed: every client operation, and the
- * replicas' state once the run has settled.
+/* history.h — what a run observed: every client operation, with the
+ * values and versions it wrote or read.
  *
  * DESIGN.md "Measurement vocabulary": the checkers (checkers.h) measure
- * consistency and availability from these two records only.  A history is
- * append-only: a client invokes an operation (dk_history_invoke) and later
- * completes it exactly once, as ok or failed; an operation still pending at
- * the end of a run counts as not ok.  Operation ids are dense (0, 1, 2,
- * ...) in invoke order.  Clocks are copied in, so callers keep theirs.
+ * consistency and availability from this record and the replicas' final
+ * state (final_state.h) only.  A history is append-only: a client invokes
+ * an operation (dk_history_invoke) and later completes it exactly once, as
+ * ok or failed; an operation still pending at the end of a run counts as
+ * not ok.  Operation ids are dense (0, 1, 2, ...) in invoke order.
+ *
+ * Writes are identified by value, never by clock alone.  Every put stores
+ * a value that names it: its value id is its history id, carried in the
+ * value bytes as the tag "op<ID>;" (dk_value_tag), so any sibling a get
+ * returns or a replica holds names the put that wrote it.  A tombstone has
+ * no bytes; it is named by its dot, which the delete's reply reported.
+ * A write also records the context the client sent and, when the
+ * coordinator reported it (always with an OK; also with a failure that
+ * came after the version was issued), the new version's dot and clock.
  *
  * A history saves to, and loads back from, a CSV file (one row per
- * operation, in id order) so external tools and tests can check a saved
- * run:
+ * operation, in id order):
  *
- *   id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions
+ *   id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,
+ *   values,versions,value,dot,context
  *
  *   kind         get | put | delete
  *   coordinator  the node the client contacted, 0 when none
@@ -21,18 +30,22 @@
  *   reason       why it failed; empty unless failed
  *   values       successful get: how many returned siblings were values
  *                (not tombstones); empty otherwise
- *   versions     successful put/delete: the written clock (empty when the
- *                store did not report one); successful get: every returned
+ *   versions     put/delete: the new version's whole clock (context and
+ *                dot) when reported; successful get: every returned
  *                sibling's clock, tombstones included, joined by '|'; each
- *                clock in dk_vclock_to_string form ("{1:3, 4:1}")
+ *                in dk_vclock_to_string form ("{1.5e:3, 4.a0:1}")
+ *   value        put/delete: its value id (its own id); successful get:
+ *                the value ids of the returned siblings in the order of
+ *                versions, joined by '|', a tombstone as the id of its
+ *                delete, '?' for one that cannot be told
+ *   dot          put/delete: the new version's dot "ACTOR:COUNTER" when
+ *                reported; empty otherwise
+ *   context      put/delete: the context the client sent ("{}" for a
+ *                blind write); empty otherwise
  *
- * Fields are quoted as RFC 4180 says (a field holding a comma, a double
- * quote or a line break is wrapped in double quotes, inner quotes doubled).
- * Writing is deterministic: the same history gives the same bytes.  Clock
- * timestamps are not saved (the checkers compare counters only), so a
+ * Fields are quoted as RFC 4180 says.  Writing is deterministic: the same
+ * history gives the same bytes.  Clock timestamps are not saved, so a
  * loaded clock has every timestamp 0.
- *
- * The replicas' state at the end of a run is recorded in final_state.h.
  */
 #ifndef DK_HISTORY_H
 #define DK_HISTORY_H
@@ -40,7 +53,7 @@
 #include <stdio.h>
 #include <glib.h>
 #include "types.h"
-#include "vclock.h"
+#include "version.h"
 
 G_BEGIN_DECLS
 
@@ -58,11 +71,24 @@ typedef enum
   DK_OUTCOME_FAILED
 } DkOutcome;
 
+/* A value id that cannot be told (a value too short for its tag, a
+ * tombstone whose delete never reported its dot). */
+#define DK_VALUE_UNKNOWN G_MAXUINT64
+
+/* One sibling a successful get returned. */
+typedef struct
+{
+  guint64   value;      /* the id of the write that wrote it, or DK_VALUE_UNKNOWN */
+  DkDot     dot;        /* its dot (actor 0 when loaded from CSV) */
+  gboolean  tombstone;
+  DkVclock *clock;      /* its whole clock: context and dot */
+} DkReturned;
+
 /* One client operation.  Plain data owned by the history: read it, never
  * modify or free it. */
 typedef struct
 {
-  guint64     id;              /* dense, in invoke order */
+  guint64     id;              /* dense, in invoke order; a write's value id */
   guint32     client;
   DkNodeId    coordinator;     /* node the client contacted; DK_NODE_NONE if none */
   DkOpKind    kind;
@@ -71,12 +97,21 @@ typedef struct
   gint64      complete_us;     /* -1 while pending */
   DkOutcome   outcome;
   char       *reason;          /* failed: why ("timeout", ...); NULL otherwise */
-  DkVclock   *written;         /* put/delete ok: the written version's clock;
-                                * NULL when unknown or not ok */
-  GPtrArray  *returned;        /* get ok: DkVclock* of every returned sibling,
-                                * tombstones included; NULL otherwise */
+  DkVclock   *context;         /* put/delete: the context sent (empty: blind); NULL for a get */
+  gboolean    has_dot;         /* put/delete: the coordinator reported the new version */
+  DkDot       dot;             /* ... its dot */
+  DkVclock   *written;         /* ... and its whole clock; NULL without has_dot */
+  GArray     *returned;        /* get ok: DkReturned, in reply order; NULL otherwise */
   guint       returned_values; /* get ok: returned siblings that are values */
 } DkOp;
+
+/* Write the tag naming value ID ("op<ID>;") into BUFFER; returns its
+ * length.  A put's value starts with it (truncated when shorter). */
+#define DK_VALUE_TAG_SIZE 32
+gsize dk_value_tag (guint64 id, char buffer[DK_VALUE_TAG_SIZE]);
+
+/* The value id a value's bytes name, or DK_VALUE_UNKNOWN. */
+guint64 dk_value_id (GBytes *value);
 
 /* "get", "put", "delete" (static strings). */
 const char *dk_op_kind_name (DkOpKind kind);
@@ -94,25 +129,37 @@ guint64 dk_history_invoke (DkHistory *history, guint32 client,
                            DkNodeId coordinator, DkOpKind kind,
                            const char *key, gint64 invoke_us);
 
+/* Record the context CONTEXT (copied; NULL: a blind write) that the
+ * pending put or delete ID sends. */
+void dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context);
+
+/* Record the new version VERSION (its dot and clock are copied) that the
+ * coordinator reported for the put or delete ID, acknowledged or not. */
+void dk_history_set_written (DkHistory *history, guint64 id, const DkVersion *version);
+
 /* Complete the pending put or delete ID as acknowledged at COMPLETE_US;
- * WRITTEN (copied; may be NULL when unknown) is the clock of the version
- * the store wrote. */
+ * WRITTEN (may be NULL when the reply named none) is the new version. */
 void dk_history_complete_write_ok (DkHistory *history, guint64 id,
-                                   gint64 complete_us, const DkVclock *written);
+                                   gint64 complete_us, const DkVersion *written);
 
 /* Complete the pending get ID as successful at COMPLETE_US, returning the
- * N_CLOCKS sibling clocks CLOCKS (copied; tombstones included), N_VALUES of
- * which are values rather than tombstones (N_VALUES <= N_CLOCKS). */
+ * versions SIBLINGS (a GPtrArray of DkVersion*, read, not kept;
+ * tombstones included). */
 void dk_history_complete_read_ok (DkHistory *history, guint64 id,
-                                  gint64 complete_us,
-                                  const DkVclock *const *clocks, guint n_clocks,
-                                  guint n_values);
+                                  gint64 complete_us, const GPtrArray *siblings);
 
 /* Complete the pending operation ID as failed at COMPLETE_US for REASON
  * (copied; NULL is recorded as "unknown").  A failed write may still have
  * been applied by some replicas. */
 void dk_history_complete_failed (DkHistory *history, guint64 id,
                                  gint64 complete_us, const char *reason);
+
+/* The put or delete whose reported dot is DOT, or DK_VALUE_UNKNOWN. */
+guint64 dk_history_write_of_dot (const DkHistory *history, DkDot dot);
+
+/* RETURNED's value id, a tombstone resolved through its dot once its
+ * delete has reported it. */
+guint64 dk_history_returned_value (const DkHistory *history, const DkReturned *returned);
 
 /* Number of operations invoked so far. */
 guint64 dk_history_len (const DkHistory *history);

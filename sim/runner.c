@@ -90,6 +90,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.request_timeout_us = options->request_timeout_us;
   config->node.read_repair = options->read_repair;
   config->node.vclock_prune_entries = options->vclock_prune;
+  config->node.versioning = options->versioning;
   config->node.gossip_interval_us = options->gossip_us;
   config->node.suspect_after_us = options->suspect_after_us;
   config->node.sloppy_quorum = options->sloppy_quorum;
@@ -525,6 +526,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   workload_config.keys = scenario->workload.keys;
   workload_config.key_dist = scenario->workload.dist;
   workload_config.read_fraction = scenario->workload.reads;
+  workload_config.delete_fraction = scenario->workload.deletes;
   workload_config.value_bytes = (guint) scenario->workload.value_bytes;
   workload_config.coordinator = scenario->options.coordinator == DK_SCENARIO_COORDINATOR_ANY
                                 ? DK_COORDINATOR_ANY : DK_COORDINATOR_REPLICA;
@@ -574,7 +576,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   result->events_run = dk_eventq_run_until (queue, scenario->run_us + scenario->settle_us);
   show_progress (&run, TRUE);
 
-  g_autoptr (DkFinalState) final = collect_final_state (&run, error);
+  DkFinalState *final = result->final = collect_final_state (&run, error);
   if (final == NULL)
     {
       g_array_unref (run.samples);
@@ -621,6 +623,7 @@ dk_run_result_free (DkRunResult *result)
     return;
   g_clear_pointer (&result->scenario, dk_scenario_free);
   g_clear_pointer (&result->history, dk_history_free);
+  g_clear_pointer (&result->final, dk_final_state_free);
   g_clear_pointer (&result->metrics, dk_metrics_free);
   g_clear_pointer (&result->expects, g_array_unref);
   g_clear_pointer (&result->warnings, g_ptr_array_unref);
@@ -757,6 +760,11 @@ dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error
   g_string_truncate (text, 0);
   dk_history_to_csv (result->history, text);
   if (!save_text (dir, "history.csv", text, error))
+    return FALSE;
+
+  g_string_truncate (text, 0);
+  dk_final_state_to_csv (result->final, result->history, text);
+  if (!save_text (dir, "final.csv", text, error))
     return FALSE;
 
   g_string_truncate (text, 0);

@@ -45,6 +45,7 @@ typedef struct
 {
   DkScenario     *scenario;     /* the effective scenario (owned copy) */
   DkHistory      *history;
+  DkFinalState   *final;        /* every replica's versions after the settle */
   DkMetrics      *metrics;
   DkNetStats      network;
   DkNodeStats     nodes;

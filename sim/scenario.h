@@ -47,11 +47,12 @@
  *   option:  sloppy_quorum=on hinted_handoff=on read_repair=on
  *            anti_entropy=30s gossip=1s request_timeout=500ms
  *            coordinator=replica suspect_after=5s hint_limit=10000
- *            vclock_prune=10 tombstone_grace=60s cache=4m compress_above=1k
+ *            vclock_prune=10 versioning=dvv tombstone_grace=60s cache=4m
+ *            compress_above=1k
  *            autoscale=off autoscale_target=250/s autoscale_min=3 autoscale_max=16
  *            autoscale_cooldown=10s
  *   network: latency=exp(1ms) loss=0 dup=0
- *   workload: clients=10 rate=1000/s keys=1000 dist=uniform reads=0.5 value=256
+ *   workload: clients=10 rate=1000/s keys=1000 dist=uniform reads=0.5 deletes=0 value=256
  *             context=on
  *   run: no default (required); settle=0s
  *
@@ -107,6 +108,7 @@
 #include <glib.h>
 #include "types.h"
 #include "dist.h"
+#include "version.h"
 
 G_BEGIN_DECLS
 
@@ -157,6 +159,7 @@ typedef struct
   gint64 suspect_after_us;      /* a peer whose heartbeat stalls this long is down */
   guint hint_limit;             /* hints kept per node, at most */
   guint vclock_prune;           /* prune vector clocks past this many entries */
+  DkVersioning versioning;      /* dvv (index 0) or vv (1): version.h */
   gint64 tombstone_grace_us;    /* tombstones are purged after this */
   guint64 cache_bytes;          /* per-node in-memory cache of hot keys; 0 = none */
   guint64 compress_above_bytes; /* values larger than this are compressed */
@@ -192,6 +195,7 @@ typedef struct
   guint keys;             /* distinct keys */
   DkKeyDistSpec dist;     /* which keys are touched */
   double reads;           /* fraction of operations that are gets */
+  double deletes;         /* fraction of operations that are deletes (of the rest) */
   guint64 value_bytes;    /* size of each put's value */
   gboolean use_context;   /* writes are read-modify-writes (get, then put with its context) */
 } DkWorkloadSpec;

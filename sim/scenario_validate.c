@@ -209,6 +209,20 @@ validate_events (const DkScenario *scenario, GError **error)
   return TRUE;
 }
 
+static gboolean
+validate_workload (const DkScenario *scenario, GError **error)
+{
+  const DkWorkloadSpec *workload = &scenario->workload;
+  if (workload->reads + workload->deletes <= 1.0 + 1e-9)
+    return TRUE;
+  dk_scenario_error_at (error, scenario,
+                        scenario->workload_line > 0 ? scenario->workload_line : scenario->last_line,
+                        DK_SCENARIO_ERROR_INVALID,
+                        "reads=%g and deletes=%g add up to more than 1", workload->reads,
+                        workload->deletes);
+  return FALSE;
+}
+
 gboolean
 dk_scenario_validate_one (const DkScenario *scenario, GError **error)
 {
@@ -225,6 +239,7 @@ dk_scenario_validate_one (const DkScenario *scenario, GError **error)
                             "missing 'run' statement, such as 'run 60s settle 10s'");
       return FALSE;
     }
-  return validate_cluster (scenario, error) && validate_links (scenario, error)
+  return validate_cluster (scenario, error) && validate_workload (scenario, error)
+         && validate_links (scenario, error)
          && validate_events (scenario, error) && dk_nemesis_validate (scenario, error);
 }

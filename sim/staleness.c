@@ -172,7 +172,7 @@ get_satisfies (const DkOp *get, const DkOp *write)
   if (write->kind == DK_OP_DELETE && get->returned->len == 0)
     return TRUE;
   for (guint i = 0; i < get->returned->len; i++)
-    if (dk_vclock_descends (g_ptr_array_index (get->returned, i), write->written))
+    if (dk_vclock_descends (g_array_index (get->returned, DkReturned, i).clock, write->written))
       return TRUE;
   return FALSE;
 }

@@ -19,7 +19,8 @@ typedef struct
   guint64     op;
   guint       client;
   guint32     key_index;
-  gboolean    then_put;   /* the read half of a read-modify-write */
+  gboolean    then_write; /* the read half of a read-modify-write ... */
+  DkOpKind    write_kind; /* ... whose write is this put or delete */
   DkEventId   timeout;
 } Pending;
 
@@ -72,24 +73,20 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
   guint64 op_id = pending->op;
   const DkOp *op = dk_history_get (workload->history, op_id);
   gint64 now = dk_eventq_now (workload->queue);
+  /* A write's reply names the version it issued (an OK always; a
+   * failure when it came after the version was issued). */
+  const DkVersion *written = op->kind != DK_OP_GET && reply->siblings->len == 1
+                             ? g_ptr_array_index (reply->siblings, 0) : NULL;
   if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
     {
       if (op->kind == DK_OP_GET)
-        {
-          guint n = reply->siblings->len, values = 0;
-          g_autofree const DkVclock **clocks = g_new (const DkVclock *, MAX (n, 1));
-          for (guint i = 0; i < n; i++)
-            {
-              const DkVersion *version = g_ptr_array_index (reply->siblings, i);
-              clocks[i] = version->clock;
-              values += !version->tombstone;
-            }
-          dk_history_complete_read_ok (workload->history, op_id, now, clocks, n, values);
-        }
+        dk_history_complete_read_ok (workload->history, op_id, now, reply->siblings);
       else
-        dk_history_complete_write_ok (workload->history, op_id, now, reply->context);
+        dk_history_complete_write_ok (workload->history, op_id, now, written);
       return;
     }
+  if (written != NULL)
+    dk_history_set_written (workload->history, op_id, written);
   static const char *const status_names[] = {
     [DK_WIRE_STATUS_OK] = "ok",
     [DK_WIRE_STATUS_NOT_FOUND] = "not found",
@@ -105,8 +102,8 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
   dk_history_complete_failed (workload->history, op_id, now, status_names[reply->status]);
 }
 
-static void send_operation (DkWorkload *workload, guint client, guint32 key_index, gboolean read,
-                            gboolean then_put, const DkVclock *context);
+static void send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind kind,
+                            gboolean then_write, DkOpKind write_kind, const DkVclock *context);
 
 static void
 on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
@@ -131,11 +128,13 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
   complete_from_reply (workload, pending, &message->body.client_reply);
   DkWireClientReply *reply = &message->body.client_reply;
   gboolean read_ok = reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND;
-  gboolean write_next = pending->then_put;
+  gboolean write_next = pending->then_write;
+  DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
   g_hash_table_remove (workload->pending, &op_id);
   if (write_next)
-    send_operation (workload, client, key_index, FALSE, FALSE, read_ok ? reply->context : NULL);
+    send_operation (workload, client, key_index, write_kind, FALSE, write_kind,
+                    read_ok ? reply->context : NULL);
 }
 
 static void
@@ -147,12 +146,13 @@ client_timed_out (gpointer data)
   workload->stats.client_timeouts++;
   dk_history_complete_failed (workload->history, pending->op, dk_eventq_now (workload->queue),
                               "client timeout");
-  gboolean write_next = pending->then_put;
+  gboolean write_next = pending->then_write;
+  DkOpKind write_kind = pending->write_kind;
   guint client = pending->client;
   guint32 key_index = pending->key_index;
   g_hash_table_remove (workload->pending, &pending->op);
   if (write_next)
-    send_operation (workload, client, key_index, FALSE, FALSE, NULL);
+    send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL);
 }
 
 /* ---- issuing ------------------------------------------------------------- */
@@ -190,45 +190,55 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
   g_assert_not_reached ();
 }
 
-/* Invoke one operation for CLIENT on KEY_INDEX: a get, or a put carrying
- * CONTEXT (may be NULL).  THEN_PUT marks the read of a read-modify-write. */
+/* Invoke one operation of KIND for CLIENT on KEY_INDEX: a get, or a put
+ * or delete carrying CONTEXT (may be NULL).  THEN_WRITE marks the read of
+ * a read-modify-write whose write is WRITE_KIND. */
 static void
-send_operation (DkWorkload *workload, guint client, guint32 key_index, gboolean read,
-                gboolean then_put, const DkVclock *context)
+send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind kind,
+                gboolean then_write, DkOpKind write_kind, const DkVclock *context)
 {
   char key[24];
   g_snprintf (key, sizeof key, "k%u", key_index);
   DkNodeId coordinator = choose_coordinator (workload, client, key);
   gint64 now = dk_eventq_now (workload->queue);
-  guint64 op = dk_history_invoke (workload->history, client, coordinator,
-                                  read ? DK_OP_GET : DK_OP_PUT, key, now);
+  guint64 op = dk_history_invoke (workload->history, client, coordinator, kind, key, now);
   workload->stats.invoked++;
   if (coordinator == DK_NODE_NONE)
     {
       workload->stats.unreachable++;
       dk_history_complete_failed (workload->history, op, now, "unreachable");
-      if (then_put)
-        send_operation (workload, client, key_index, FALSE, FALSE, NULL);
+      if (then_write)
+        send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL);
       return;
     }
 
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (read ? DK_WIRE_GET : DK_WIRE_PUT);
+  static const DkWireType wire_types[] = {
+    [DK_OP_GET] = DK_WIRE_GET, [DK_OP_PUT] = DK_WIRE_PUT, [DK_OP_DELETE] = DK_WIRE_DELETE,
+  };
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (wire_types[kind]);
   request->request_id = op;
   DkWireClientRequest *body = &request->body.client_request;
   body->client_request_id = op;
   body->key = g_bytes_new (key, strlen (key));
-  if (!read)
+  if (kind == DK_OP_DELETE)
+    {
+      if (context != NULL)
+        body->context = dk_vclock_copy (context);
+      dk_history_set_context (workload->history, op, context);
+    }
+  else if (kind == DK_OP_PUT)
     {
       /* The value names its operation so every write is distinct. */
       gsize size = workload->config.value_bytes;
       guint8 *value = g_malloc (MAX (size, 1));
       memcpy (value, g_bytes_get_data (workload->value_template, NULL), size);
-      char tag[32];
-      int tag_len = g_snprintf (tag, sizeof tag, "op%" G_GUINT64_FORMAT ";", op);
-      memcpy (value, tag, MIN ((gsize) tag_len, size));
+      char tag[DK_VALUE_TAG_SIZE];
+      gsize tag_len = dk_value_tag (op, tag);
+      memcpy (value, tag, MIN (tag_len, size));
       body->value = g_bytes_new_take (value, size);
       if (context != NULL)
         body->context = dk_vclock_copy (context);
+      dk_history_set_context (workload->history, op, context);
     }
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
@@ -239,7 +249,8 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, gboolean 
   pending->op = op;
   pending->client = client;
   pending->key_index = key_index;
-  pending->then_put = then_put;
+  pending->then_write = then_write;
+  pending->write_kind = write_kind;
   pending->timeout = dk_eventq_schedule (workload->queue, workload->config.client_timeout_us,
                                          client_timed_out, pending);
   g_hash_table_insert (workload->pending, &pending->op, pending);
@@ -252,11 +263,14 @@ issue_operation (DkWorkload *workload)
 {
   guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
   guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
-  gboolean read = dk_rng_double (&workload->rng) < workload->config.read_fraction;
-  if (!read && workload->config.use_context)
-    send_operation (workload, client, key_index, TRUE, TRUE, NULL);
+  double roll = dk_rng_double (&workload->rng);
+  DkOpKind kind = roll < workload->config.read_fraction ? DK_OP_GET
+                  : roll < workload->config.read_fraction + workload->config.delete_fraction
+                  ? DK_OP_DELETE : DK_OP_PUT;
+  if (kind != DK_OP_GET && workload->config.use_context)
+    send_operation (workload, client, key_index, DK_OP_GET, TRUE, kind, NULL);
   else
-    send_operation (workload, client, key_index, read, FALSE, NULL);
+    send_operation (workload, client, key_index, kind, FALSE, kind, NULL);
 }
 
 static void schedule_arrival (DkWorkload *workload);

@@ -6,8 +6,10 @@
  * rate / clients).  Open loop: a client does not wait for one answer
  * before its next operation, as real traffic does not.  Each operation
  * picks its key from the key distribution ("k<index>"), is a get with
- * probability `reads`, else a write of `value` bytes whose content names
- * the operation.  With use_context (the default) a write is a
+ * probability `reads`, a delete with probability `deletes`, else a write
+ * of `value` bytes whose content starts with the tag naming the operation
+ * (history.h's dk_value_tag), so every write is distinct and identifiable.
+ * Deletes are read-modify-writes too (with use_context).  With use_context (the default) a write is a
  * read-modify-write, as Dynamo's clients do (§4.4): the client gets the
  * key, then puts the new value with the context the get returned,
  * superseding every sibling it saw; when the get fails the client writes
@@ -50,6 +52,7 @@ typedef struct
   guint32             keys;              /* >= 1 */
   DkKeyDistSpec       key_dist;
   double              read_fraction;     /* in [0, 1] */
+  double              delete_fraction;   /* in [0, 1]: of all operations; reads + deletes <= 1 */
   guint               value_bytes;       /* <= DK_VALUE_MAX_BYTES */
   DkCoordinatorChoice coordinator;
   guint               replicas;          /* N: the preference list's length */

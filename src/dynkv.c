@@ -21,7 +21,7 @@
 
 #include "net/net_config.h"
 #include "ring.h"
-#include "vclock.h"
+#include "version.h"
 #include "wire.h"
 
 enum
@@ -187,10 +187,12 @@ print_siblings (const DkWireClientReply *reply)
   for (guint i = 0; i < reply->siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index (reply->siblings, i);
-      g_autofree char *clock = dk_vclock_to_string (version->clock);
+      char dot[DK_DOT_STRING_SIZE];
+      g_autofree char *context = dk_vclock_to_string (version->context);
       g_autofree char *value = printable (version->value);
-      printf ("sibling %u/%u tombstone=%s clock=%s value=%s\n", i + 1, reply->siblings->len,
-              version->tombstone ? "yes" : "no", clock, version->tombstone ? "" : value);
+      printf ("sibling %u/%u tombstone=%s dot=%s context=%s value=%s\n", i + 1,
+              reply->siblings->len, version->tombstone ? "yes" : "no",
+              dk_dot_format (version->dot, dot), context, version->tombstone ? "" : value);
     }
 }
 

@@ -54,6 +54,11 @@ typedef struct
   /* Monotonic microseconds. */
   gint64 (*now_us) (gpointer user_data);
 
+  /* Optional: wall-clock microseconds since the Unix epoch, for anything
+   * stored or compared across hosts by age (vector clock pruning); a
+   * simulator may skew it per node.  NULL: now_us stands in. */
+  gint64 (*wall_us) (gpointer user_data);
+
   /* Call FUNC (DATA) once, AFTER_US from now; returns an id for cancel. */
   DkTimerId (*timer_start) (gpointer user_data, gint64 after_us,
                             DkTimerFunc func, gpointer data);

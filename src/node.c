@@ -26,6 +26,37 @@ node_now (DkNode *node)
   return node->env.now_us (node->env.user_data);
 }
 
+gint64
+node_wall (DkNode *node)
+{
+  return node->env.wall_us != NULL ? node->env.wall_us (node->env.user_data)
+                                   : node->env.now_us (node->env.user_data);
+}
+
+/* Counters are leased from the store this many at a time: one durable
+ * write per lease, and a restart skips what was leased but not used. */
+#define DOT_LEASE 1024
+
+gboolean
+node_issue_dot (DkNode *node, DkDot *dot, GError **error)
+{
+  if (node->dot_next > node->dot_leased)
+    {
+      guint64 lease = node->dot_next + DOT_LEASE - 1;
+      if (lease > DK_DOT_COUNTER_MAX)
+        {
+          g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                       "actor counter exhausted: this store has issued 2^62 versions");
+          return FALSE;
+        }
+      if (!dk_store_meta_set (node->env.store, "dot_lease", (gint64) lease, error))
+        return FALSE;
+      node->dot_leased = lease;
+    }
+  *dot = (DkDot) { node->actor, node->dot_next++, node_wall (node) };
+  return TRUE;
+}
+
 /* Encode, sign when keyed, and send.  A message that cannot be encoded
  * (a reply over the datagram limit) is counted and reported to the caller. */
 gboolean
@@ -143,21 +174,33 @@ collect_tombstones (gpointer data)
                                                collect_tombstones, node);
 }
 
-/* The actor id recorded in STORE, or a new one recorded now. */
+/* The actor recorded in STORE, or a new one recorded now: this node's id
+ * with a random non-zero incarnation, chosen once per store, so a wiped
+ * disk or a reused id always comes back as another actor (daemon and
+ * simulator alike).  Also the counter lease the store last granted. */
 static gboolean
-load_actor (const DkNodeConfig *config, DkStore *store, DkNodeId *actor, GError **error)
+load_actor (const DkNodeConfig *config, const DkEnv *env, DkActor *actor, guint64 *leased,
+            GError **error)
 {
-  gint64 stored = 0;
-  gboolean found = FALSE;
-  if (!dk_store_meta_get (store, "actor", &stored, &found, error))
+  gint64 stored = 0, lease = 0;
+  gboolean found = FALSE, lease_found = FALSE;
+  if (!dk_store_meta_get (env->store, "actor", &stored, &found, error)
+      || !dk_store_meta_get (env->store, "dot_lease", &lease, &lease_found, error))
     return FALSE;
-  if (found && stored > 0 && stored <= G_MAXUINT32 && (stored & (DK_NODE_ID_LIMIT - 1)) == config->id)
+  *leased = lease_found && lease > 0 ? (guint64) lease : 0;
+  if (found && dk_actor_node ((DkActor) stored) == config->id
+      && dk_actor_incarnation ((DkActor) stored) != 0)
     {
-      *actor = (DkNodeId) stored;
+      *actor = (DkActor) stored;
       return TRUE;
     }
-  *actor = config->id | ((DkNodeId) config->incarnation << 20);
-  return dk_store_meta_set (store, "actor", *actor, error);
+  guint32 incarnation = 0;
+  while (incarnation == 0)
+    incarnation = (guint32) env->random (env->user_data);
+  *actor = dk_actor_make (config->id, incarnation);
+  *leased = 0;
+  return dk_store_meta_set (env->store, "dot_lease", 0, error)
+         && dk_store_meta_set (env->store, "actor", (gint64) *actor, error);
 }
 
 DkNode *
@@ -187,11 +230,14 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
                    DK_NODE_ID_LIMIT - 1);
       return NULL;
     }
-  DkNodeId actor;
-  if (!load_actor (config, env->store, &actor, error))
+  DkActor actor;
+  guint64 leased;
+  if (!load_actor (config, env, &actor, &leased, error))
     return NULL;
   DkNode *node = g_new0 (DkNode, 1);
   node->actor = actor;
+  node->dot_next = leased + 1;  /* whatever the last lease covered may have been used */
+  node->dot_leased = leased;
   node->config = *config;
   if (config->auth_key != NULL && config->auth_key_len > 0)
     node->auth_key = g_memdup2 (config->auth_key, config->auth_key_len);
@@ -281,7 +327,7 @@ dk_node_id (const DkNode *node)
   return node->config.id;
 }
 
-DkNodeId
+DkActor
 dk_node_actor (const DkNode *node)
 {
   return node->actor;

@@ -17,20 +17,26 @@
  *   acknowledgements (its own included) are in.  After request_timeout it
  *   gives up and answers TIMEOUT, naming how many replicas answered.
  *
- *   Versions.  A PUT's new clock is the client's context (if any) with this
- *   node's counter set one past the highest counter of its own it has
- *   issued for the key, so a put with the context of a read supersedes the
- *   siblings the read returned, while a blind put concurrent with other
- *   coordinators' versions becomes a sibling.  DELETE writes a tombstone the
- *   same way.  Clocks are pruned past vclock_prune_entries.
+ *   Versions (version.h).  A PUT or DELETE gets a fresh dot from this
+ *   node's durable counter and a context: the client's (versioning=dvv,
+ *   the default), or the client's raised to everything of its own the
+ *   node holds for the key (versioning=vv, the classic anomaly).  The new
+ *   version replaces exactly the local siblings its context covers; the
+ *   coordinator stores the result first (an error ends the request: an OK
+ *   is only sent for a stored version), then sends the whole reconciled
+ *   set to the other replicas, so no replica learns a dot of this node
+ *   without its earlier ones for the key.  Client contexts are validated
+ *   (entries, actors, counters: a context claiming a counter this node
+ *   never issued is refused as INVALID).  The OK carries the new version
+ *   (its dot and context) as its only sibling.  Contexts are pruned past
+ *   vclock_prune_entries by wall-clock age, never an entry that covers a
+ *   sibling the write replaces.
  *
- *   Actors.  A node's clock entries are not keyed by its node id but by an
- *   actor id kept in its store: node id + (incarnation << 20), chosen when
- *   the store is new.  A node that lost its disk comes back with a new
- *   incarnation, so its new writes are never mistaken for (and silently
- *   discarded as) the old versions it no longer remembers issuing.  The
- *   simulator passes the number of wipes; the daemon a random number.
- *
+ *   Actors.  Dots are not keyed by the node id but by an actor kept in
+ *   the store: node id + a random incarnation chosen when the store is
+ *   created (vclock.h).  A node that lost its disk comes back as a new
+ *   actor, so it never reissues a dot.
+
  *   Reads return the reconciled set of every reply, tombstones included
  *   (status NOT_FOUND when only tombstones or nothing remain), and the
  *   context: the merge of all their clocks.  With read_repair, once every
@@ -65,7 +71,8 @@ typedef struct
   gboolean read_repair;         /* repair stale replicas seen by a read */
   guint    vclock_prune_entries;/* prune clocks past this size (0: never) */
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
-  guint    incarnation;         /* 0..4095: names this node's actor when its store is new */
+  guint    incarnation;         /* 0..4095: the high half of the gossip incarnation (disks lost) */
+  DkVersioning versioning;      /* how a write's context is built (version.h); default dvv */
   DkLogLevel log_level;         /* lines less severe than this are not even formatted */
   gint64   gossip_interval_us;  /* gossip round period; 0: no gossip, every peer counts as up */
   gint64   suspect_after_us;    /* a heartbeat silent this long is suspect, twice as long down */
@@ -123,6 +130,10 @@ typedef struct
   guint64 keys_streamed;          /* (key, new replica) pairs it streamed after a ring change */
   guint64 stream_abandoned;       /* streamed writes never acknowledged, given up */
   guint64 tombstones_collected;   /* keys whose tombstones outlived the grace and were purged */
+  guint64 contexts_refused;       /* client writes refused for an invalid context */
+  guint64 context_entries_pruned; /* clock entries pruned from new versions' contexts */
+  guint64 dot_collisions;         /* a dot seen with two payloads while merging replies */
+  guint64 stand_in_refusals;      /* writes refused as a stand-in because the hint store was full */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -144,10 +155,10 @@ void dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize l
 
 DkNodeId dk_node_id (const DkNode *node);
 
-/* The actor id this node's vector clock entries carry. */
-DkNodeId dk_node_actor (const DkNode *node);
+/* The actor this node's dots carry. */
+DkActor dk_node_actor (const DkNode *node);
 
-/* Node ids must stay below this for actor ids to be unique. */
+/* Node ids stay below this. */
 #define DK_NODE_ID_LIMIT (1u << 20)
 const DkNodeStats *dk_node_stats (const DkNode *node);
 

@@ -20,19 +20,6 @@ replica_index (const Request *request, DkNodeId node)
   return G_MAXUINT;
 }
 
-/* The highest counter NODE has issued among the versions in SIBLINGS. */
-static guint64
-own_counter (const GPtrArray *siblings, DkNodeId node)
-{
-  guint64 highest = 0;
-  for (guint i = 0; i < siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index (siblings, i);
-      highest = MAX (highest, dk_vclock_get (version->clock, node));
-    }
-  return highest;
-}
-
 /* ---- requests ---------------------------------------------------------- */
 
 void
@@ -45,7 +32,7 @@ node_request_free (gpointer data)
   for (guint i = 0; i < request->n_replicas; i++)
     g_clear_pointer (&request->replica_sets[i], g_ptr_array_unref);
   g_clear_pointer (&request->merged, g_ptr_array_unref);
-  g_clear_pointer (&request->written, dk_vclock_free);
+  g_clear_pointer (&request->written, dk_version_free);
   g_clear_pointer (&request->written_set, g_ptr_array_unref);
   g_free (request);
 }
@@ -170,7 +157,13 @@ answer_success (Request *request)
                      NULL, request->merged, context);
     }
   else
-    answer_client (request, DK_WIRE_STATUS_OK, NULL, NULL, request->written);
+    {
+      /* The OK names the version stored: its dot and context. */
+      g_autoptr (GPtrArray) written = dk_siblings_new ();
+      g_ptr_array_add (written, dk_version_copy (request->written));
+      g_autoptr (DkVclock) clock = dk_version_clock (request->written);
+      answer_client (request, DK_WIRE_STATUS_OK, NULL, written, clock);
+    }
 }
 
 /* Decide what the replies so far allow: answer when the quorum is met or
@@ -253,7 +246,7 @@ record_reply (Request *request, guint i, DkWireStatus status, GPtrArray *set)
       request->successes++;
       if (set != NULL)
         {
-          dk_siblings_merge (request->merged, set);
+          dk_siblings_merge (request->merged, set, &request->node->stats.dot_collisions);
           request->replica_sets[i] = set;
         }
     }
@@ -294,72 +287,136 @@ coordinate_get (DkNode *node, Request *request)
   quorum_check (request);
 }
 
-/* The new version's clock: the client's context with our own counter one
- * past the highest we have issued for this key (Dynamo §4.4). */
-static DkVclock *
-new_version_clock (DkNode *node, const GPtrArray *local, const DkVclock *context)
+/* Refuse a client context that could not come from this cluster's reads:
+ * too many entries, a malformed actor, a counter past the limit, or a
+ * counter of our own actor that we never issued (it would cover our
+ * future dots).  Untrusted input: an error naming the entry, never an
+ * assertion. */
+static gboolean
+context_valid (DkNode *node, const DkVclock *context, GError **error)
 {
-  DkVclock *clock = context != NULL ? dk_vclock_copy (context) : dk_vclock_new ();
-  guint64 floor = MAX (own_counter (local, node->actor), dk_vclock_get (clock, node->actor));
-  dk_vclock_increment_past (clock, node->actor, floor, node_now (node));
-  if (node->config.vclock_prune_entries > 0)
-    dk_vclock_prune (clock, node->config.vclock_prune_entries);
-  return clock;
+  guint n;
+  const DkVclockEntry *entries = dk_vclock_entries (context, &n);
+  if (n > DK_VCLOCK_MAX_ENTRIES)
+    {
+      g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                   "context has %u entries, at most %u allowed", n, DK_VCLOCK_MAX_ENTRIES);
+      return FALSE;
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      char shown[DK_ACTOR_STRING_SIZE];
+      DkActor actor = entries[i].actor;
+      const char *problem = NULL;
+      if (dk_actor_node (actor) == DK_NODE_NONE || dk_actor_node (actor) >= DK_NODE_ID_LIMIT
+          || dk_actor_incarnation (actor) == 0)
+        problem = "names no node's actor";
+      else if (entries[i].counter > DK_DOT_COUNTER_MAX)
+        problem = "has a counter past 2^62";
+      else if (actor == node->actor && entries[i].counter >= node->dot_next)
+        problem = "claims a counter this node never issued";
+      if (problem != NULL)
+        {
+          g_set_error (error, DK_NODE_ERROR, DK_NODE_ERROR_CONFIG,
+                       "context entry %s:%" G_GUINT64_FORMAT " %s",
+                       dk_actor_format (actor, shown), entries[i].counter, problem);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
+/* Fail a write before anything was stored or sent. */
+static void
+refuse_write (Request *request, DkWireStatus status, const char *reason)
+{
+  answer_client (request, status, reason, NULL, NULL);
+  request_finish (request);
+}
+
+/* Store SET locally as replica I of REQUEST; a stand-in keeps the hint
+ * first and refuses the write when it cannot (a write that lives only on
+ * a non-replica, with no hint to take it home, would be lost to
+ * anti-entropy, which walks owned ranges only). */
+static DkWireStatus
+store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hinted_owner,
+                  GError **error)
+{
+  if (hinted_owner != DK_NODE_NONE && node->config.hinted_handoff
+      && !node_hint_keep (node, hinted_owner, key, set))
+    {
+      node->stats.stand_in_refusals++;
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL,
+                   "stand-in for node %u cannot keep the hint (hint store full)", hinted_owner);
+      return DK_WIRE_STATUS_OVERLOADED;
+    }
+  if (dk_store_put (node->env.store, key, set, node_now (node), NULL, error))
+    return DK_WIRE_STATUS_OK;
+  node->stats.store_errors++;
+  return g_error_matches (*error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
+         ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
+}
+
+/* Issue the new version (version.h), store the reconciled set locally,
+ * then send that set to the other replicas.  The coordinator stores first
+ * so that every replica that learns one of its dots for the key learns
+ * its earlier ones too (they are in the set, or replaced by it). */
 static void
 coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *client_request)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) local = dk_store_get (node->env.store, request->key, &error);
-  if (local == NULL)
+  if (client_request->context != NULL && !context_valid (node, client_request->context, &error))
+    {
+      node->stats.contexts_refused++;
+      g_autofree char *reason = g_strdup_printf ("invalid context: %s", error->message);
+      refuse_write (request, DK_WIRE_STATUS_INVALID, reason);
+      return;
+    }
+  g_autoptr (GPtrArray) set = dk_store_get (node->env.store, request->key, &error);
+  DkDot dot;
+  if (set == NULL || !node_issue_dot (node, &dot, &error))
     {
       node->stats.store_errors++;
-      answer_client (request, DK_WIRE_STATUS_STORAGE_ERROR, error->message, NULL, NULL);
-      request_finish (request);
+      refuse_write (request, DK_WIRE_STATUS_STORAGE_ERROR, error->message);
       return;
     }
   gboolean tombstone = request->kind == DK_WIRE_DELETE;
-  DkVclock *clock = new_version_clock (node, local, client_request->context);
-  request->written = dk_vclock_copy (clock);
-  g_autoptr (GPtrArray) version_set = dk_siblings_new ();
-  g_ptr_array_add (version_set,
-                   dk_version_new (clock, tombstone ? NULL : client_request->value, tombstone));
-  request->written_set = g_ptr_array_ref (version_set);
+  guint pruned = 0;
+  DkVersion *version = dk_version_issue (node->config.versioning, dot, set,
+                                         client_request->context, client_request->value,
+                                         tombstone, node->config.vclock_prune_entries, &pruned);
+  node->stats.context_entries_pruned += pruned;
+  request->written = dk_version_copy (version);
+  dk_siblings_add (set, version, &node->stats.dot_collisions);
+  request->written_set = g_ptr_array_ref (set);
 
-  for (guint i = 0; i < request->n_replicas; i++)
+  guint self = replica_index (request, node->config.id);
+  if (self != G_MAXUINT)
     {
-      if (request->replicas[i] != node->config.id)
-        continue;
-      g_autoptr (GError) put_error = NULL;
-      if (dk_store_put (node->env.store, request->key, version_set, node_now (node),
-                        NULL, &put_error))
+      DkWireStatus status = store_as_replica (node, request->key, set, request->hinted_for[self],
+                                              &error);
+      if (status != DK_WIRE_STATUS_OK)
         {
-          if (request->hinted_for[i] != DK_NODE_NONE)
-            node_hint_keep (node, request->hinted_for[i], request->key, version_set);
-          for (guint k = 0; k < request->n_uncovered; k++)
-            node_hint_keep (node, request->uncovered[k], request->key, version_set);
-          record_reply (request, i, DK_WIRE_STATUS_OK, NULL);
+          node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
+          g_autofree char *reason = g_strdup_printf ("coordinator could not store the write: %s",
+                                                     error->message);
+          refuse_write (request, status, reason);
+          return;
         }
-      else
-        {
-          node->stats.store_errors++;
-          node_log (node, DK_LOG_WARNING, "store put failed: %s", put_error->message);
-          gboolean too_large = g_error_matches (put_error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE);
-          record_reply (request, i, too_large ? DK_WIRE_STATUS_TOO_LARGE
-                                              : DK_WIRE_STATUS_STORAGE_ERROR, NULL);
-        }
+      for (guint k = 0; k < request->n_uncovered; k++)
+        node_hint_keep (node, request->uncovered[k], request->key, set);
+      record_reply (request, self, DK_WIRE_STATUS_OK, NULL);
     }
   for (guint i = 0; i < request->n_replicas; i++)
     {
-      if (request->replicas[i] == node->config.id)
+      if (i == self)
         continue;
       g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
       write->request_id = request->id;
       write->body.write.hinted_owner = request->hinted_for[i];
       write->body.write.key = g_bytes_ref (request->key);
       g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = g_ptr_array_ref (version_set);
+      write->body.write.siblings = g_ptr_array_ref (set);
       node_send (node, request->replicas[i], write);
     }
   quorum_check (request);
@@ -599,16 +656,10 @@ node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   g_autoptr (GError) error = NULL;
-  DkWireStatus status = DK_WIRE_STATUS_OK;
-  if (!dk_store_put (node->env.store, write->key, write->siblings, node_now (node), NULL, &error))
-    {
-      node->stats.store_errors++;
-      node_log (node, DK_LOG_WARNING, "store put failed: %s", error->message);
-      status = g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
-               ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
-    }
-  else if (write->hinted_owner != DK_NODE_NONE)
-    node_hint_keep (node, write->hinted_owner, write->key, write->siblings);
+  DkWireStatus status = store_as_replica (node, write->key, write->siblings,
+                                          write->hinted_owner, &error);
+  if (status != DK_WIRE_STATUS_OK)
+    node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
   if (message->request_id == 0)
     return;  /* a repair: nobody waits for the ack */
   g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_WRITE_ACK);

@@ -32,21 +32,25 @@ node_handoff_clear (DkNode *node)
   g_clear_pointer (&node->hints_in_flight, g_hash_table_destroy);
 }
 
-void
+gboolean
 node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings)
 {
   if (!node->config.hinted_handoff || owner == node->config.id)
-    return;
+    return TRUE;
   g_autoptr (GError) error = NULL;
   if (dk_store_hint_add (node->env.store, owner, key, siblings, node_now (node), NULL, &error))
-    node->stats.hints_kept++;
-  else if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL))
+    {
+      node->stats.hints_kept++;
+      return TRUE;
+    }
+  if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL))
     node->stats.hints_refused++;
   else
     {
       node->stats.store_errors++;
       node_log (node, DK_LOG_WARNING, "cannot keep a hint for node %u: %s", owner, error->message);
     }
+  return FALSE;
 }
 
 static void

@@ -13,7 +13,7 @@
 
 #include "node.h"
 #include "store.h"
-#include "vclock.h"
+#include "version.h"
 #include "wire.h"
 
 G_BEGIN_DECLS
@@ -45,8 +45,8 @@ typedef struct
   guint       successes;
   guint       failures;
   GPtrArray  *merged;           /* GET: reconciled set of all replies */
-  DkVclock   *written;          /* PUT/DELETE: the clock of the new version */
-  GPtrArray  *written_set;      /* PUT/DELETE: the new version, as sent */
+  DkVersion  *written;          /* PUT/DELETE: the new version */
+  GPtrArray  *written_set;      /* PUT/DELETE: the reconciled set sent to replicas */
   DkWireStatus failure_status;  /* the worst replica status seen */
   gboolean    client_answered;
   DkTimerId   timer;
@@ -87,7 +87,9 @@ struct _DkNode
   char        *address;         /* owned copy of config.address */
   DkEnv        env;
   const DkRing *ring;           /* owned (or a ring cache reference) */
-  DkNodeId     actor;           /* clock entries are ours under this id */
+  DkActor      actor;           /* the dots this node issues are ours under this id */
+  guint64      dot_next;        /* the counter of the next dot */
+  guint64      dot_leased;      /* counters up to this are leased in the store */
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
@@ -125,6 +127,11 @@ typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *messa
 /* node.c */
 void node_log (DkNode *node, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF (3, 4);
 gint64 node_now (DkNode *node);
+/* Wall-clock microseconds from the environment (node_now without one). */
+gint64 node_wall (DkNode *node);
+/* A fresh dot of this node's actor, from the durable counter lease; FALSE
+ * when the lease cannot be recorded. */
+gboolean node_issue_dot (DkNode *node, DkDot *dot, GError **error);
 guint64 node_random (DkNode *node);
 /* FUNC (NODE) in INTERVAL_US ± 10% (jitter from the node's stream). */
 DkTimerId node_timer_start_jittered (DkNode *node, gint64 interval_us, DkTimerFunc func);
@@ -150,8 +157,9 @@ gboolean node_peer_healthy (const DkNode *node, DkNodeId id);
 /* node_handoff.c */
 void node_handoff_init (DkNode *node);
 void node_handoff_clear (DkNode *node);
-/* Keep SIBLINGS for KEY on behalf of OWNER; counted when refused. */
-void node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings);
+/* Keep SIBLINGS for KEY on behalf of OWNER; FALSE (and counted) when the
+ * store refused it.  TRUE without keeping anything when handoff is off. */
+gboolean node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings);
 /* Send due hints to owners that are up again (called every gossip round). */
 void node_handoff_tick (DkNode *node);
 void node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message);

@@ -2,7 +2,7 @@
  *
  * Each node owns one DkStore: an SQLite database in a file (WAL mode) or,
  * in simulation, a file or ":memory:".  It maps a key to its reconciled
- * sibling set (vclock.h): a put reconciles the incoming versions against
+ * sibling set (version.h): a put reconciles the incoming versions against
  * what is stored with dk_siblings_add and writes the result; a delete is a
  * put of a tombstone, and keys whose every sibling is a tombstone are
  * collected once they are older than a grace period.
@@ -41,9 +41,9 @@
  *      unique (owner, key): a second hint for the same owner and key is
  *      merged into the first (it keeps its id and creation time).
  *
- *   The siblings BLOB: u8 format (1), u8 count, then per version
+ *   The siblings BLOB: u8 format (2), u8 count, then per version
  *      u8 flags (bit 0 tombstone, bit 1 value deflated),
- *      the clock as dk_vclock_encode writes it,
+ *      the dot and context as dk_version_header_encode_to writes them,
  *      u32 stored length, [u32 original length if deflated], stored bytes.
  *   All integers big-endian.  A blob that fails to decode is reported as
  *   DK_STORE_ERROR_CORRUPT naming the path and key.
@@ -60,11 +60,11 @@
 
 #include <glib.h>
 #include "types.h"
-#include "vclock.h"
+#include "version.h"
 
 G_BEGIN_DECLS
 
-#define DK_STORE_SCHEMA_VERSION 1
+#define DK_STORE_SCHEMA_VERSION 2
 #define DK_STORE_APPLICATION_ID 0x646b7631 /* "dkv1" */
 
 typedef enum
@@ -106,6 +106,7 @@ typedef struct
   guint64 hint_bytes;
   guint64 hints_refused;           /* hints refused as over a bound, since open */
   guint64 tombstones_collected;    /* keys removed by collection, since open */
+  guint64 dot_collisions;          /* one dot met with two payloads (version.h), since open */
 } DkStoreStats;
 
 typedef struct _DkStore DkStore;

@@ -41,7 +41,7 @@ entry_cost (GBytes *key, const GPtrArray *siblings)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
       bytes += VERSION_OVERHEAD_BYTES + g_bytes_get_size (version->value)
-               + dk_vclock_encoded_size (version->clock);
+               + dk_version_header_size (version);
     }
   return bytes;
 }

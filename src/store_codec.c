@@ -2,15 +2,16 @@
  * zlib compression per value, and a decoder that refuses anything
  * malformed (never reads past the blob, never trusts a length).
  *
- * Layout (big-endian): u8 format (1), u8 count, then per version
- *   u8 flags (bit 0 tombstone, bit 1 deflated), the dk_vclock_encode clock,
+ * Layout (big-endian): u8 format (2), u8 count, then per version
+ *   u8 flags (bit 0 tombstone, bit 1 deflated), the version's dot and
+ *   context (dk_version_header_encode_to),
  *   u32 stored length, [u32 original length when deflated], stored bytes.
  */
 #include <string.h>
 #include <zlib.h>
 #include "store_private.h"
 
-#define CODEC_FORMAT        1
+#define CODEC_FORMAT        2
 #define FLAG_TOMBSTONE      0x01
 #define FLAG_DEFLATED       0x02
 #define FLAGS_KNOWN         (FLAG_TOMBSTONE | FLAG_DEFLATED)
@@ -73,11 +74,11 @@ dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                                       ? deflate_if_smaller (value, len, &deflated_len) : NULL;
       guint8 flags = (version->tombstone ? FLAG_TOMBSTONE : 0)
                      | (deflated != NULL ? FLAG_DEFLATED : 0);
-      gsize clock_len = dk_vclock_encoded_size (version->clock);
+      gsize clock_len = dk_version_header_size (version);
       gsize stored_len = deflated != NULL ? deflated_len : len;
       guint8 *at = grow (out, 1 + clock_len + (deflated != NULL ? 8 : 4) + stored_len);
       *at++ = flags;
-      at += dk_vclock_encode_to (version->clock, at);
+      at += dk_version_header_encode_to (version, at);
       at = put_u32 (at, (guint32) stored_len);
       if (deflated != NULL)
         {
@@ -116,10 +117,13 @@ decode_version (const guint8 *data, gsize len, gsize *pos, guint index, GError *
   if ((flags & ~FLAGS_KNOWN) != 0)
     return corrupt (error, "version %u has unknown flags 0x%02x", index, flags), NULL;
   gsize consumed = 0;
-  g_autoptr(DkVclock) clock = NULL;
+  DkDot dot;
+  g_autoptr(DkVclock) context = NULL;
   g_autoptr(GError) clock_error = NULL;
-  if (!dk_vclock_decode (data + *pos, len - *pos, &consumed, &clock, &clock_error))
-    return corrupt (error, "version %u: bad clock: %s", index, clock_error->message), NULL;
+  if (!dk_version_header_decode (data + *pos, len - *pos, &consumed, &dot, &context,
+                                 &clock_error))
+    return corrupt (error, "version %u: bad dot or context: %s", index,
+                    clock_error->message), NULL;
   *pos += consumed;
 
   gboolean deflated = (flags & FLAG_DEFLATED) != 0;
@@ -156,7 +160,7 @@ decode_version (const guint8 *data, gsize len, gsize *pos, guint index, GError *
   else
     value = g_bytes_new (data + *pos, stored_len);
   *pos += stored_len;
-  return dk_version_new (g_steal_pointer (&clock), value, (flags & FLAG_TOMBSTONE) != 0);
+  return dk_version_new (dot, g_steal_pointer (&context), value, (flags & FLAG_TOMBSTONE) != 0);
 }
 
 GPtrArray *

@@ -144,7 +144,7 @@ dk_store_hint_add (DkStore *store, DkNodeId owner, GBytes *key, const GPtrArray 
     return FALSE;
   if (merged == NULL)
     merged = dk_siblings_new ();
-  gboolean changed = dk_siblings_merge (merged, siblings);
+  gboolean changed = dk_siblings_merge (merged, siblings, &store->dot_collisions);
   if (existing_id != 0 && !changed)
     {
       if (id != NULL)

@@ -75,10 +75,10 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      g_return_val_if_fail (version != NULL && version->clock != NULL
+      g_return_val_if_fail (version != NULL && version->context != NULL
                             && version->value != NULL, FALSE);
       gsize value_len = g_bytes_get_size (version->value);
-      guint clock_entries = dk_vclock_size (version->clock);
+      guint clock_entries = dk_vclock_size (version->context);
       if (value_len > DK_VALUE_MAX_BYTES)
         return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "value of %zu bytes is over"
                        " the limit of %u bytes (DK_VALUE_MAX_BYTES)", value_len,
@@ -185,7 +185,8 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
   gboolean set_changed = FALSE;
   for (guint i = 0; i < incoming->len; i++)
     set_changed |= dk_siblings_add (siblings,
-                                    dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)));
+                                    dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)),
+                                    &store->dot_collisions);
   if (set_changed)
     {
       gboolean ok;
@@ -492,6 +493,7 @@ dk_store_get_stats (DkStore *store, DkStoreStats *stats, GError **error)
   stats->hint_bytes = store->hint_usage_total.bytes;
   stats->hints_refused = store->hints_refused;
   stats->tombstones_collected = store->tombstones_collected;
+  stats->dot_collisions = store->dot_collisions;
   return TRUE;
 }
 

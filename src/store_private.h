@@ -75,6 +75,7 @@ struct _DkStore
   DkHintUsage   hint_usage_total;
   guint64       hints_refused;
   guint64       tombstones_collected;
+  guint64       dot_collisions;
 };
 
 /* ---- SQLite calls, counted for fault injection (store.c) ---------------- */

@@ -1,25 +1,21 @@
-/* vclock.c — vector clocks, versions and sibling reconciliation; see
- * vclock.h for the contract.
+/* vclock.c — vector clocks of actors; see vclock.h for the contract.
  *
- * A clock is a malloc'd array of entries sorted by node id, so every
- * binary operation is one linear walk over both clocks.  Sibling sets are
- * GPtrArrays kept in canonical order; reconciliation keeps the maximal
- * versions under "beats" (a strictly newer clock, or an equal clock with a
- * payload that sorts later), which makes the result independent of the
- * order versions arrive in.  No static mutable state.
+ * A clock is a malloc'd array of entries sorted by actor, so every binary
+ * operation is one linear walk over both clocks.  No static mutable state.
+ * Versions and sibling sets, which are built on clocks, live in version.c.
  */
 #include <string.h>
 #include "vclock.h"
 #include "hash.h"
 
-/* u32 node + u64 counter + i64 timestamp_us */
-#define ENTRY_ENCODED_BYTES 20u
+/* u64 actor + u64 counter + i64 timestamp_us */
+#define ENTRY_ENCODED_BYTES 24u
 /* u16 entry count */
 #define HEADER_ENCODED_BYTES 2u
 
 struct _DkVclock
 {
-  DkVclockEntry *entries; /* ascending node id, no duplicates; may be inline */
+  DkVclockEntry *entries; /* ascending actor, no duplicates; may be inline */
   guint size;
   guint capacity;
 };
@@ -68,20 +64,20 @@ reserve (DkVclock *clock, guint capacity)
   clock->capacity = grown;
 }
 
-/* Index of NODE's entry, or of where it would be inserted; *FOUND says which. */
+/* Index of ACTOR's entry, or of where it would be inserted; *FOUND says which. */
 static guint
-find_index (const DkVclock *clock, DkNodeId node, gboolean *found)
+find_index (const DkVclock *clock, DkActor actor, gboolean *found)
 {
   guint low = 0, high = clock->size;
   while (low < high)
     {
       guint middle = low + (high - low) / 2;
-      if (clock->entries[middle].node < node)
+      if (clock->entries[middle].actor < actor)
         low = middle + 1;
       else
         high = middle;
     }
-  *found = low < clock->size && clock->entries[low].node == node;
+  *found = low < clock->size && clock->entries[low].actor == actor;
   return low;
 }
 
@@ -128,54 +124,54 @@ dk_vclock_entries (const DkVclock *clock, guint *n_entries)
 }
 
 guint64
-dk_vclock_get (const DkVclock *clock, DkNodeId node)
+dk_vclock_get (const DkVclock *clock, DkActor actor)
 {
   g_return_val_if_fail (clock != NULL, 0);
   gboolean found;
-  guint index = find_index (clock, node, &found);
+  guint index = find_index (clock, actor, &found);
   return found ? clock->entries[index].counter : 0;
 }
 
 void
-dk_vclock_increment (DkVclock *clock, DkNodeId node, gint64 now_us)
+dk_vclock_increment (DkVclock *clock, DkActor actor, gint64 timestamp_us)
 {
-  dk_vclock_increment_past (clock, node, 0, now_us);
+  g_return_if_fail (clock != NULL);
+  guint64 counter = dk_vclock_get (clock, actor);
+  g_return_if_fail (counter < G_MAXUINT64);
+  dk_vclock_raise (clock, actor, counter + 1, timestamp_us);
 }
 
 void
-dk_vclock_increment_past (DkVclock *clock, DkNodeId node, guint64 floor, gint64 now_us)
+dk_vclock_raise (DkVclock *clock, DkActor actor, guint64 counter, gint64 timestamp_us)
 {
   g_return_if_fail (clock != NULL);
-  g_return_if_fail (node != DK_NODE_NONE);
+  g_return_if_fail (actor != DK_ACTOR_NONE && counter > 0);
   gboolean found;
-  guint index = find_index (clock, node, &found);
+  guint index = find_index (clock, actor, &found);
   if (found)
     {
       DkVclockEntry *entry = &clock->entries[index];
-      guint64 base = MAX (entry->counter, floor);
-      g_return_if_fail (base < G_MAXUINT64);
-      entry->counter = base + 1;
-      entry->timestamp_us = now_us;
+      entry->counter = MAX (entry->counter, counter);
+      entry->timestamp_us = MAX (entry->timestamp_us, timestamp_us);
       return;
     }
-  g_return_if_fail (floor < G_MAXUINT64);
   reserve (clock, clock->size + 1);
   memmove (&clock->entries[index + 1], &clock->entries[index],
            (clock->size - index) * sizeof (DkVclockEntry));
-  clock->entries[index] = (DkVclockEntry) { node, floor + 1, now_us };
+  clock->entries[index] = (DkVclockEntry) { actor, counter, timestamp_us };
   clock->size++;
 }
 
-/* Number of distinct nodes in A and B together. */
+/* Number of distinct actors in A and B together. */
 static guint
 union_size (const DkVclock *a, const DkVclock *b)
 {
   guint i = 0, j = 0, count = 0;
   while (i < a->size && j < b->size)
     {
-      DkNodeId node_a = a->entries[i].node, node_b = b->entries[j].node;
-      i += node_a <= node_b;
-      j += node_b <= node_a;
+      DkActor actor_a = a->entries[i].actor, actor_b = b->entries[j].actor;
+      i += actor_a <= actor_b;
+      j += actor_b <= actor_a;
       count++;
     }
   return count + (a->size - i) + (b->size - j);
@@ -188,7 +184,7 @@ merge_entry (DkVclockEntry *into, const DkVclockEntry *other)
   into->timestamp_us = MAX (into->timestamp_us, other->timestamp_us);
 }
 
-/* Least upper bound.  When OTHER's nodes are a subset of INTO's (the usual
+/* Least upper bound.  When OTHER's actors are a subset of INTO's (the usual
  * case: a key's clock is touched by the same few coordinators) it works in
  * place; otherwise it merges both sorted arrays into a fresh one. */
 void
@@ -200,7 +196,7 @@ dk_vclock_merge (DkVclock *into, const DkVclock *other)
   if (merged_size == into->size)
     {
       for (guint i = 0, j = 0; j < other->size; i++)
-        if (into->entries[i].node == other->entries[j].node)
+        if (into->entries[i].actor == other->entries[j].actor)
           merge_entry (&into->entries[i], &other->entries[j++]);
       return;
     }
@@ -209,9 +205,9 @@ dk_vclock_merge (DkVclock *into, const DkVclock *other)
   guint i = 0, j = 0, k = 0;
   while (i < into->size || j < other->size)
     {
-      if (j == other->size || (i < into->size && into->entries[i].node < other->entries[j].node))
+      if (j == other->size || (i < into->size && into->entries[i].actor < other->entries[j].actor))
         merged[k++] = into->entries[i++];
-      else if (i == into->size || other->entries[j].node < into->entries[i].node)
+      else if (i == into->size || other->entries[j].actor < into->entries[i].actor)
         merged[k++] = other->entries[j++];
       else
         {
@@ -234,12 +230,12 @@ dk_vclock_compare (const DkVclock *a, const DkVclock *b)
   guint i = 0, j = 0;
   while ((i < a->size || j < b->size) && !(a_ahead && b_ahead))
     {
-      if (j == b->size || (i < a->size && a->entries[i].node < b->entries[j].node))
+      if (j == b->size || (i < a->size && a->entries[i].actor < b->entries[j].actor))
         {
-          a_ahead = TRUE; /* counters are >= 1, so a node B lacks puts A ahead */
+          a_ahead = TRUE; /* counters are >= 1, so an actor B lacks puts A ahead */
           i++;
         }
-      else if (i == a->size || b->entries[j].node < a->entries[i].node)
+      else if (i == a->size || b->entries[j].actor < a->entries[i].actor)
         {
           b_ahead = TRUE;
           j++;
@@ -265,13 +261,13 @@ dk_vclock_descends (const DkVclock *a, const DkVclock *b)
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
   if (b->size > a->size)
-    return FALSE; /* B has a node A lacks */
+    return FALSE; /* B has an actor A lacks */
   guint i = 0;
   for (guint j = 0; j < b->size; j++)
     {
-      while (i < a->size && a->entries[i].node < b->entries[j].node)
+      while (i < a->size && a->entries[i].actor < b->entries[j].actor)
         i++;
-      if (i == a->size || a->entries[i].node != b->entries[j].node
+      if (i == a->size || a->entries[i].actor != b->entries[j].actor
           || a->entries[i].counter < b->entries[j].counter)
         return FALSE;
     }
@@ -286,18 +282,18 @@ dk_vclock_equal (const DkVclock *a, const DkVclock *b)
   if (a->size != b->size)
     return FALSE;
   for (guint i = 0; i < a->size; i++)
-    if (a->entries[i].node != b->entries[i].node || a->entries[i].counter != b->entries[i].counter)
+    if (a->entries[i].actor != b->entries[i].actor || a->entries[i].counter != b->entries[i].counter)
       return FALSE;
   return TRUE;
 }
 
-/* Pruning order: older timestamp first, then smaller node id. */
+/* Pruning order: older timestamp first, then smaller actor. */
 static int
 compare_by_age (const DkVclockEntry *a, const DkVclockEntry *b)
 {
   if (a->timestamp_us != b->timestamp_us)
     return a->timestamp_us < b->timestamp_us ? -1 : 1;
-  return a->node < b->node ? -1 : a->node > b->node;
+  return a->actor < b->actor ? -1 : a->actor > b->actor;
 }
 
 static int
@@ -306,25 +302,43 @@ compare_by_age_func (gconstpointer a, gconstpointer b)
   return compare_by_age (a, b);
 }
 
-/* Sort a scratch copy by age to find the youngest entry that must go, then
- * keep (in node order) every entry younger than it.  (timestamp, node) is
- * unique within a clock, so exactly SIZE - MAX_ENTRIES are dropped. */
+static gboolean
+actor_kept (DkActor actor, const DkActor *keep, guint n_keep)
+{
+  for (guint i = 0; i < n_keep; i++)
+    if (keep[i] == actor)
+      return TRUE;
+  return FALSE;
+}
+
+/* Sort the entries that may go by age and drop the oldest ones, keeping
+ * the survivors in actor order.  Entries of KEEP never go, so a clock
+ * whose kept actors alone exceed MAX_ENTRIES stays longer than it. */
 guint
-dk_vclock_prune (DkVclock *clock, guint max_entries)
+dk_vclock_prune (DkVclock *clock, guint max_entries, const DkActor *keep, guint n_keep)
 {
   g_return_val_if_fail (clock != NULL, 0);
+  g_return_val_if_fail (keep != NULL || n_keep == 0, 0);
   if (clock->size <= max_entries)
     return 0;
-  guint dropped = clock->size - max_entries;
-  g_autofree DkVclockEntry *by_age = g_memdup2 (clock->entries, clock->size * sizeof (DkVclockEntry));
-  qsort (by_age, clock->size, sizeof (DkVclockEntry), compare_by_age_func);
-  DkVclockEntry youngest_dropped = by_age[dropped - 1];
-
+  g_autofree DkVclockEntry *candidates = g_new (DkVclockEntry, clock->size);
+  guint n_candidates = 0;
+  for (guint i = 0; i < clock->size; i++)
+    if (!actor_kept (clock->entries[i].actor, keep, n_keep))
+      candidates[n_candidates++] = clock->entries[i];
+  guint dropped = MIN (clock->size - max_entries, n_candidates);
+  if (dropped == 0)
+    return 0;
+  qsort (candidates, n_candidates, sizeof (DkVclockEntry), compare_by_age_func);
+  /* (timestamp, actor) is unique within a clock: the DROPPED oldest
+   * candidates are exactly those not younger than the last of them. */
+  DkVclockEntry youngest_dropped = candidates[dropped - 1];
   guint kept = 0;
   for (guint i = 0; i < clock->size; i++)
-    if (compare_by_age (&clock->entries[i], &youngest_dropped) > 0)
+    if (actor_kept (clock->entries[i].actor, keep, n_keep)
+        || compare_by_age (&clock->entries[i], &youngest_dropped) > 0)
       clock->entries[kept++] = clock->entries[i];
-  g_assert (kept == max_entries);
+  g_assert (kept == clock->size - dropped);
   clock->size = kept;
   return dropped;
 }
@@ -390,9 +404,9 @@ dk_vclock_encode_to (const DkVclock *clock, guint8 *out)
   guint8 *cursor = out + HEADER_ENCODED_BYTES;
   for (guint i = 0; i < clock->size; i++, cursor += ENTRY_ENCODED_BYTES)
     {
-      put_be32 (cursor, clock->entries[i].node);
-      put_be64 (cursor + 4, clock->entries[i].counter);
-      put_be64 (cursor + 12, (guint64) clock->entries[i].timestamp_us);
+      put_be64 (cursor, clock->entries[i].actor);
+      put_be64 (cursor + 8, clock->entries[i].counter);
+      put_be64 (cursor + 16, (guint64) clock->entries[i].timestamp_us);
     }
   return (gsize) (cursor - out);
 }
@@ -444,32 +458,36 @@ dk_vclock_decode (const guint8 *data, gsize len, gsize *consumed,
     }
 
   g_autoptr (DkVclock) clock = clock_new_inline (count);
+  char shown[DK_ACTOR_STRING_SIZE];
   const guint8 *cursor = data + HEADER_ENCODED_BYTES;
   for (guint i = 0; i < count; i++, cursor += ENTRY_ENCODED_BYTES)
     {
       DkVclockEntry entry = {
-        .node = (DkNodeId) get_be32 (cursor),
-        .counter = get_be64 (cursor + 4),
-        .timestamp_us = (gint64) get_be64 (cursor + 12),
+        .actor = get_be64 (cursor),
+        .counter = get_be64 (cursor + 8),
+        .timestamp_us = (gint64) get_be64 (cursor + 16),
       };
-      if (entry.node == DK_NODE_NONE)
+      if (entry.actor == DK_ACTOR_NONE)
         {
           g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_INVALID,
-                       "vector clock entry %u has node 0 (no such node)", i);
+                       "vector clock entry %u has actor 0 (no such actor)", i);
           return FALSE;
         }
       if (entry.counter == 0)
         {
           g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_INVALID,
-                       "vector clock entry %u (node %u) has counter 0", i, entry.node);
+                       "vector clock entry %u (actor %s) has counter 0", i,
+                       dk_actor_format (entry.actor, shown));
           return FALSE;
         }
-      if (i > 0 && entry.node <= clock->entries[i - 1].node)
+      if (i > 0 && entry.actor <= clock->entries[i - 1].actor)
         {
+          char previous[DK_ACTOR_STRING_SIZE];
           g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_INVALID,
-                       "vector clock entry %u (node %u) %s node %u: entries must ascend by node",
-                       i, entry.node, entry.node == clock->entries[i - 1].node ? "repeats" : "follows",
-                       clock->entries[i - 1].node);
+                       "vector clock entry %u (actor %s) %s actor %s: entries must ascend by actor",
+                       i, dk_actor_format (entry.actor, shown),
+                       entry.actor == clock->entries[i - 1].actor ? "repeats" : "follows",
+                       dk_actor_format (clock->entries[i - 1].actor, previous));
           return FALSE;
         }
       clock->entries[clock->size++] = entry;
@@ -480,237 +498,109 @@ dk_vclock_decode (const guint8 *data, gsize len, gsize *consumed,
   return TRUE;
 }
 
+void
+dk_vclock_append_string (const DkVclock *clock, GString *out)
+{
+  g_return_if_fail (clock != NULL && out != NULL);
+  char shown[DK_ACTOR_STRING_SIZE];
+  g_string_append_c (out, '{');
+  for (guint i = 0; i < clock->size; i++)
+    g_string_append_printf (out, "%s%s:%" G_GUINT64_FORMAT, i > 0 ? ", " : "",
+                            dk_actor_format (clock->entries[i].actor, shown),
+                            clock->entries[i].counter);
+  g_string_append_c (out, '}');
+}
+
 char *
 dk_vclock_to_string (const DkVclock *clock)
 {
   g_return_val_if_fail (clock != NULL, NULL);
-  GString *text = g_string_new ("{");
-  for (guint i = 0; i < clock->size; i++)
-    g_string_append_printf (text, "%s%u:%" G_GUINT64_FORMAT, i > 0 ? ", " : "",
-                            clock->entries[i].node, clock->entries[i].counter);
-  g_string_append_c (text, '}');
+  GString *text = g_string_new (NULL);
+  dk_vclock_append_string (clock, text);
   return g_string_free (text, FALSE);
 }
 
-/* ---- versions ----------------------------------------------------------- */
-
-DkVersion *
-dk_version_new (DkVclock *clock, GBytes *value, gboolean tombstone)
-{
-  g_return_val_if_fail (clock != NULL, NULL);
-  g_return_val_if_fail (!tombstone || value == NULL || g_bytes_get_size (value) == 0, NULL);
-  DkVersion *version = g_new (DkVersion, 1);
-  version->clock = clock;
-  version->value = value != NULL ? g_bytes_ref (value) : g_bytes_new (NULL, 0);
-  version->tombstone = tombstone != FALSE;
-  return version;
-}
-
-/* A copy is one allocation: the version, its clock and the clock's
- * entries, in that order ("embedded" clock; dk_version_free knows). */
-#define EMBEDDED_CLOCK(version) ((DkVclock *) ((DkVersion *) (version) + 1))
-G_STATIC_ASSERT (sizeof (DkVersion) % G_ALIGNOF (DkVclock) == 0);
-
-DkVersion *
-dk_version_copy (const DkVersion *version)
-{
-  g_return_val_if_fail (version != NULL, NULL);
-  const DkVclock *clock = version->clock;
-  g_return_val_if_fail (clock != NULL, NULL);
-  DkVersion *copy = g_malloc (sizeof (DkVersion) + sizeof (DkVclock)
-                              + (gsize) clock->size * sizeof (DkVclockEntry));
-  DkVclock *embedded = EMBEDDED_CLOCK (copy);
-  embedded->entries = clock->size > 0 ? INLINE_ENTRIES (embedded) : NULL;
-  embedded->size = embedded->capacity = clock->size;
-  if (clock->size > 0)
-    memcpy (embedded->entries, clock->entries, clock->size * sizeof (DkVclockEntry));
-  copy->clock = embedded;
-  copy->value = version->value != NULL ? g_bytes_ref (version->value) : g_bytes_new (NULL, 0);
-  copy->tombstone = version->tombstone != FALSE;
-  return copy;
-}
-
-void
-dk_version_free (DkVersion *version)
-{
-  if (version == NULL)
-    return;
-  if (version->clock == EMBEDDED_CLOCK (version))
-    release_entries (version->clock);  /* they may have outgrown the block */
-  else
-    dk_vclock_free (version->clock);
-  g_bytes_unref (version->value);
-  g_free (version);
-}
-
-/* Byte-wise comparison of the canonical clock encodings, without encoding:
- * the count comes first, then fixed-width big-endian fields, so comparing
- * the fields as unsigned numbers in order gives the same answer. */
-static int
-compare_encoded_clocks (const DkVclock *a, const DkVclock *b)
-{
-  if (a->size != b->size)
-    return a->size < b->size ? -1 : 1;
-  for (guint i = 0; i < a->size; i++)
-    {
-      const DkVclockEntry *x = &a->entries[i], *y = &b->entries[i];
-      if (x->node != y->node)
-        return x->node < y->node ? -1 : 1;
-      if (x->counter != y->counter)
-        return x->counter < y->counter ? -1 : 1;
-      if (x->timestamp_us != y->timestamp_us)
-        return (guint64) x->timestamp_us < (guint64) y->timestamp_us ? -1 : 1;
-    }
-  return 0;
-}
-
-int
-dk_version_compare (const DkVersion *a, const DkVersion *b)
-{
-  g_return_val_if_fail (a != NULL && b != NULL, 0);
-  int order = compare_encoded_clocks (a->clock, b->clock);
-  if (order != 0)
-    return order;
-  if (a->tombstone != b->tombstone)
-    return a->tombstone ? 1 : -1;
-  return g_bytes_compare (a->value, b->value);
-}
-
-/* ---- sibling sets ------------------------------------------------------- */
-
-GPtrArray *
-dk_siblings_new (void)
-{
-  return g_ptr_array_new_with_free_func ((GDestroyNotify) dk_version_free);
-}
-
-GPtrArray *
-dk_siblings_copy (const GPtrArray *siblings)
-{
-  g_return_val_if_fail (siblings != NULL, NULL);
-  GPtrArray *copy = g_ptr_array_new_full (siblings->len, (GDestroyNotify) dk_version_free);
-  for (guint i = 0; i < siblings->len; i++)
-    g_ptr_array_add (copy, dk_version_copy (g_ptr_array_index (siblings, i)));
-  return copy;
-}
-
-/* WINNER beats LOSER when its clock is strictly newer, or the clocks are
- * equal and WINNER sorts later.  This is a strict partial order, so the set
- * of unbeaten versions does not depend on arrival order. */
-static gboolean
-version_beats (const DkVersion *winner, const DkVersion *loser)
-{
-  switch (dk_vclock_compare (winner->clock, loser->clock))
-    {
-    case DK_VCLOCK_AFTER:
-      return TRUE;
-    case DK_VCLOCK_EQUAL:
-      return dk_version_compare (winner, loser) > 0;
-    case DK_VCLOCK_BEFORE:
-    case DK_VCLOCK_CONCURRENT:
-    default:
-      return FALSE;
-    }
-}
-
-/* Adds INCOMING unless a member beats it or equals it exactly, removing
- * the members it beats, and inserts it at its canonical position. */
-gboolean
-dk_siblings_add (GPtrArray *siblings, DkVersion *incoming)
-{
-  g_return_val_if_fail (siblings != NULL, FALSE);
-  g_return_val_if_fail (incoming != NULL, FALSE);
-  for (guint i = 0; i < siblings->len; i++)
-    {
-      const DkVersion *member = g_ptr_array_index (siblings, i);
-      if (version_beats (member, incoming) || dk_version_compare (member, incoming) == 0)
-        {
-          dk_version_free (incoming);
-          return FALSE;
-        }
-    }
-  for (guint i = siblings->len; i-- > 0;)
-    if (version_beats (incoming, g_ptr_array_index (siblings, i)))
-      g_ptr_array_remove_index (siblings, i);
-
-  guint position = 0;
-  while (position < siblings->len
-         && dk_version_compare (g_ptr_array_index (siblings, position), incoming) < 0)
-    position++;
-  g_ptr_array_insert (siblings, (gint) position, incoming);
-  return TRUE;
-}
-
-gboolean
-dk_siblings_merge (GPtrArray *siblings, const GPtrArray *other)
-{
-  g_return_val_if_fail (siblings != NULL && other != NULL, FALSE);
-  g_return_val_if_fail (siblings != other, FALSE);
-  gboolean changed = FALSE;
-  for (guint i = 0; i < other->len; i++)
-    changed |= dk_siblings_add (siblings, dk_version_copy (g_ptr_array_index (other, i)));
-  return changed;
-}
-
+/* "{" [ACTOR ":" COUNTER {", " ACTOR ":" COUNTER}] "}", spaces optional. */
 DkVclock *
-dk_siblings_context (const GPtrArray *siblings)
+dk_vclock_parse (const char *text, GError **error)
 {
-  g_return_val_if_fail (siblings != NULL, NULL);
-  DkVclock *context = dk_vclock_new ();
-  for (guint i = 0; i < siblings->len; i++)
-    dk_vclock_merge (context, ((const DkVersion *) g_ptr_array_index (siblings, i))->clock);
-  return context;
+  g_return_val_if_fail (text != NULL, NULL);
+  const char *p = text;
+  g_autoptr (DkVclock) clock = dk_vclock_new ();
+  while (*p == ' ')
+    p++;
+  if (*p++ != '{')
+    goto bad;
+  while (*p == ' ')
+    p++;
+  while (*p != '}')
+    {
+      char *end;
+      DkActor actor;
+      if (!dk_actor_parse (p, &end, &actor) || *end != ':')
+        goto bad;
+      p = end + 1;
+      if (!g_ascii_isdigit (*p))
+        goto bad;
+      guint64 counter = g_ascii_strtoull (p, &end, 10);
+      if (counter == 0 || dk_vclock_get (clock, actor) != 0
+          || (clock->size > 0 && actor < clock->entries[clock->size - 1].actor))
+        goto bad;
+      dk_vclock_raise (clock, actor, counter, 0);
+      p = end;
+      while (*p == ' ')
+        p++;
+      if (*p == ',')
+        {
+          p++;
+          while (*p == ' ')
+            p++;
+          if (*p == '}')
+            goto bad;
+        }
+      else if (*p != '}')
+        goto bad;
+    }
+  p++;
+  while (*p == ' ')
+    p++;
+  if (*p != '\0')
+    goto bad;
+  return g_steal_pointer (&clock);
+
+bad:
+  g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_INVALID,
+               "'%s' is not a clock: expected {ACTOR:COUNTER, ...} with ACTOR as NODE.INCARNATION,"
+               " ascending, counters >= 1", text);
+  return NULL;
+}
+
+/* ---- actors ------------------------------------------------------------- */
+
+const char *
+dk_actor_format (DkActor actor, char buffer[DK_ACTOR_STRING_SIZE])
+{
+  g_snprintf (buffer, DK_ACTOR_STRING_SIZE, "%u.%x", dk_actor_node (actor),
+              dk_actor_incarnation (actor));
+  return buffer;
 }
 
 gboolean
-dk_siblings_equal (const GPtrArray *a, const GPtrArray *b)
+dk_actor_parse (const char *text, char **end, DkActor *actor)
 {
-  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
-  if (a->len != b->len)
+  g_return_val_if_fail (text != NULL && end != NULL && actor != NULL, FALSE);
+  *end = (char *) text;
+  if (!g_ascii_isdigit (text[0]))
     return FALSE;
-  for (guint i = 0; i < a->len; i++)
-    if (dk_version_compare (g_ptr_array_index (a, i), g_ptr_array_index (b, i)) != 0)
-      return FALSE;
+  char *dot;
+  guint64 node = g_ascii_strtoull (text, &dot, 10);
+  if (*dot != '.' || !g_ascii_isxdigit (dot[1]) || node == 0 || node > G_MAXUINT32)
+    return FALSE;
+  char *after;
+  guint64 incarnation = g_ascii_strtoull (dot + 1, &after, 16);
+  if (incarnation == 0 || incarnation > G_MAXUINT32)
+    return FALSE;
+  *actor = dk_actor_make ((DkNodeId) node, (guint32) incarnation);
+  *end = after;
   return TRUE;
-}
-
-/* Digest input: u32 version count, then per version its clock encoding, a
- * tombstone byte, u32 value length and the value, in canonical order.  The
- * input is hashed piece by piece, never gathered: a clock is encoded into
- * a small stack buffer (the largest one allowed fits), a value is hashed
- * where it lies. */
-guint64
-dk_siblings_digest (const GPtrArray *siblings)
-{
-  g_return_val_if_fail (siblings != NULL, 0);
-  gsize total = 4;
-  for (guint i = 0; i < siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      total += dk_vclock_encoded_size (version->clock) + 1 + 4
-               + g_bytes_get_size (version->value);
-    }
-  DkHash64Stream stream;
-  dk_hash64_stream_init (&stream, total, 0);
-  guint8 word[4];
-  put_be32 (word, siblings->len);
-  dk_hash64_stream_update (&stream, word, sizeof word);
-  guint8 small[HEADER_ENCODED_BYTES + 16 * ENTRY_ENCODED_BYTES + 5];
-  for (guint i = 0; i < siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      gsize value_len;
-      const guint8 *value = g_bytes_get_data (version->value, &value_len);
-      gsize clock_len = dk_vclock_encoded_size (version->clock);
-      /* Clock, tombstone byte and value length in one piece when they fit. */
-      g_autofree guint8 *large = clock_len + 5 > sizeof small ? g_malloc (clock_len + 5) : NULL;
-      guint8 *piece = large != NULL ? large : small;
-      dk_vclock_encode_to (version->clock, piece);
-      piece[clock_len] = version->tombstone ? 1 : 0;
-      put_be32 (piece + clock_len + 1, (guint32) value_len);
-      dk_hash64_stream_update (&stream, piece, clock_len + 5);
-      if (value_len > 0)
-        dk_hash64_stream_update (&stream, value, value_len);
-    }
-  return dk_hash64_stream_finish (&stream);
 }

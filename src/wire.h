@@ -81,7 +81,7 @@
 
 #include <glib.h>
 #include "types.h"
-#include "vclock.h"
+#include "version.h"
 
 G_BEGIN_DECLS
 

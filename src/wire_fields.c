@@ -153,23 +153,45 @@ put_clock (DkWireWriter *out, const DkVclock *clock, GError **error)
   return TRUE;
 }
 
-static gboolean
-get_clock (DkWireReader *in, DkVclock **clock, GError **error)
+/* A DK_VCLOCK_ERROR as the DK_WIRE_ERROR it means, into ERROR. */
+static void
+wire_error_from_clock (GError *clock_error, GError **error)
 {
   static const DkWireError from_vclock_error[] = {
     [DK_VCLOCK_ERROR_TRUNCATED] = DK_WIRE_ERROR_TRUNCATED,
     [DK_VCLOCK_ERROR_TOO_LARGE] = DK_WIRE_ERROR_FIELD_TOO_LARGE,
     [DK_VCLOCK_ERROR_INVALID] = DK_WIRE_ERROR_INVALID,
   };
+  DkWireError code = DK_WIRE_ERROR_INVALID;
+  if (clock_error->domain == DK_VCLOCK_ERROR && clock_error->code >= 0
+      && (gsize) clock_error->code < G_N_ELEMENTS (from_vclock_error))
+    code = from_vclock_error[clock_error->code];
+  g_set_error_literal (error, DK_WIRE_ERROR, code, clock_error->message);
+}
+
+static gboolean
+get_clock (DkWireReader *in, DkVclock **clock, GError **error)
+{
   g_autoptr (GError) clock_error = NULL;
   gsize consumed = 0;
   if (!dk_vclock_decode (in->data + in->pos, in->len - in->pos, &consumed, clock, &clock_error))
     {
-      DkWireError code = DK_WIRE_ERROR_INVALID;
-      if (clock_error->domain == DK_VCLOCK_ERROR && clock_error->code >= 0
-          && (gsize) clock_error->code < G_N_ELEMENTS (from_vclock_error))
-        code = from_vclock_error[clock_error->code];
-      g_set_error_literal (error, DK_WIRE_ERROR, code, clock_error->message);
+      wire_error_from_clock (clock_error, error);
+      return FALSE;
+    }
+  in->pos += consumed;
+  return TRUE;
+}
+
+static gboolean
+get_version_header (DkWireReader *in, DkDot *dot, DkVclock **context, GError **error)
+{
+  g_autoptr (GError) clock_error = NULL;
+  gsize consumed = 0;
+  if (!dk_version_header_decode (in->data + in->pos, in->len - in->pos, &consumed, dot,
+                                 context, &clock_error))
+    {
+      wire_error_from_clock (clock_error, error);
       return FALSE;
     }
   in->pos += consumed;
@@ -247,7 +269,7 @@ dk_wire_siblings_size (const GPtrArray *siblings)
   for (guint i = 0; i < count; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      size += 1 + clock_size (version->clock)
+      size += 1 + dk_version_header_size (version)
               + dk_wire_bytes_size (version->value, DK_VALUE_MAX_BYTES);
     }
   return size;
@@ -267,15 +289,29 @@ dk_wire_put_siblings (DkWireWriter *out, const GPtrArray *siblings, GError **err
       dk_wire_put_u8 (out, flags);
       const char *failed = NULL;
       g_autoptr (GError) local_error = NULL;
-      if (version->clock == NULL)
+      if (version->context == NULL)
         {
-          failed = "clock";
+          failed = "context";
           g_set_error_literal (&local_error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID, "missing");
         }
-      else if (!put_clock (out, version->clock, &local_error))
-        failed = "clock";
-      else if (!check_tombstone_empty (version, &local_error)
-               || !dk_wire_put_bytes (out, version->value, 0, DK_VALUE_MAX_BYTES, &local_error))
+      else if (clock_size (version->context) == 0)
+        {
+          failed = "context";
+          g_set_error (&local_error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+                       "%u entries exceeds the %u-entry limit",
+                       dk_vclock_size (version->context), DK_VCLOCK_MAX_ENTRIES);
+        }
+      else if (version->dot.actor == DK_ACTOR_NONE || version->dot.counter == 0)
+        {
+          failed = "dot";
+          g_set_error_literal (&local_error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                               "actor and counter must be non-zero");
+        }
+      else
+        dk_version_header_encode_to (version, dk_wire_writer_take (out, dk_version_header_size (version)));
+      if (failed == NULL
+          && (!check_tombstone_empty (version, &local_error)
+              || !dk_wire_put_bytes (out, version->value, 0, DK_VALUE_MAX_BYTES, &local_error)))
         failed = "value";
       if (failed != NULL)
         {
@@ -291,7 +327,8 @@ static gboolean
 get_version (DkWireReader *in, DkVersion **version, GError **error)
 {
   guint8 flags;
-  g_autoptr (DkVclock) clock = NULL;
+  DkDot dot;
+  g_autoptr (DkVclock) context = NULL;
   g_autoptr (GBytes) value = NULL;
   if (!dk_wire_get_u8 (in, &flags, error))
     {
@@ -304,9 +341,9 @@ get_version (DkWireReader *in, DkVersion **version, GError **error)
                    "flags: unknown bits 0x%02x", flags & ~VERSION_FLAG_TOMBSTONE);
       return FALSE;
     }
-  if (!get_clock (in, &clock, error))
+  if (!get_version_header (in, &dot, &context, error))
     {
-      g_prefix_error (error, "clock: ");
+      g_prefix_error (error, "dot/context: ");
       return FALSE;
     }
   if (!dk_wire_get_bytes (in, 0, DK_VALUE_MAX_BYTES, &value, error))
@@ -324,7 +361,8 @@ get_version (DkWireReader *in, DkVersion **version, GError **error)
     }
   /* What dk_version_new builds, taking the value instead of a new ref. */
   DkVersion *decoded = g_new (DkVersion, 1);
-  decoded->clock = g_steal_pointer (&clock);
+  decoded->dot = dot;
+  decoded->context = g_steal_pointer (&context);
   decoded->value = g_steal_pointer (&value);
   decoded->tombstone = tombstone;
   *version = decoded;
@@ -379,7 +417,7 @@ dk_wire_clocks_identical (const DkVclock *a, const DkVclock *b)
   if (a_len != b_len)
     return FALSE;
   for (guint i = 0; i < a_len; i++)
-    if (a_entries[i].node != b_entries[i].node || a_entries[i].counter != b_entries[i].counter
+    if (a_entries[i].actor != b_entries[i].actor || a_entries[i].counter != b_entries[i].counter
         || a_entries[i].timestamp_us != b_entries[i].timestamp_us)
       return FALSE;
   return TRUE;
@@ -394,7 +432,9 @@ dk_wire_siblings_identical (const GPtrArray *a, const GPtrArray *b)
   for (guint i = 0; i < a_len; i++)
     {
       const DkVersion *x = g_ptr_array_index (a, i), *y = g_ptr_array_index (b, i);
-      if (!x->tombstone != !y->tombstone || !dk_wire_clocks_identical (x->clock, y->clock)
+      if (!x->tombstone != !y->tombstone || x->dot.actor != y->dot.actor
+          || x->dot.counter != y->dot.counter || x->dot.wall_us != y->dot.wall_us
+          || !dk_wire_clocks_identical (x->context, y->context)
           || !dk_wire_bytes_equal (x->value, y->value))
         return FALSE;
     }
