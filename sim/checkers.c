@@ -15,6 +15,10 @@ typedef struct
   double stale_reads;
   double stale_read_count;
   double lost_writes;
+  double lost_updates;
+  double resurrected_deletes;
+  double dot_collisions;
+  double unchecked_writes;
   double under_replicated_writes;
   double acknowledged_writes;
   double conflicts;
@@ -50,6 +54,10 @@ static const MetricDef metric_table[] = {
   METRIC ("stale_reads", stale_reads, FALSE),
   METRIC ("stale_read_count", stale_read_count, FALSE),
   METRIC ("lost_writes", lost_writes, TRUE),
+  METRIC ("lost_updates", lost_updates, TRUE),
+  METRIC ("resurrected_deletes", resurrected_deletes, TRUE),
+  METRIC ("dot_collisions", dot_collisions, FALSE),
+  METRIC ("unchecked_writes", unchecked_writes, FALSE),
   METRIC ("under_replicated_writes", under_replicated_writes, TRUE),
   METRIC ("acknowledged_writes", acknowledged_writes, FALSE),
   METRIC ("conflicts", conflicts, FALSE),
@@ -87,6 +95,7 @@ struct _DkMetrics
   GArray       *reasons;        /* DkReasonCount, sorted; reason owned */
   GArray       *stale_reads;    /* guint64 op ids */
   GArray       *lost_writes;    /* guint64 op ids */
+  GArray       *lost_updates;   /* guint64 op ids */
   GPtrArray    *divergent_keys; /* char*, sorted, NULL-terminated */
   DkTimeseries *timeseries;
   DkVisibility *visibility;
@@ -114,6 +123,7 @@ dk_metrics_free (DkMetrics *metrics)
   g_array_unref (metrics->reasons);
   g_array_unref (metrics->stale_reads);
   g_array_unref (metrics->lost_writes);
+  g_array_unref (metrics->lost_updates);
   g_ptr_array_unref (metrics->divergent_keys);
   dk_timeseries_free (metrics->timeseries);
   dk_visibility_free (metrics->visibility);
@@ -286,6 +296,8 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
           v->ok_puts++;
           if (op->kind == DK_OP_PUT)
             v->acknowledged_writes++;
+          if (!op->has_dot)
+            v->unchecked_writes++;
           continue;
         }
       v->ok_gets++;
@@ -313,72 +325,242 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
 
 /* ---- end-of-run checks -------------------------------------------------- */
 
-/* TRUE when HOLDING holds the version DOT or one that replaced it. */
-static gboolean
-holding_has (const DkHolding *holding, DkDot dot)
+/* The writes of one key, and what its replicas hold at the end. */
+typedef struct
 {
-  for (guint v = 0; v < holding->versions->len; v++)
+  const char *key;
+  GPtrArray  *writes;     /* const DkOp*: puts and deletes, any outcome, by id */
+  GHashTable *held;       /* write op -> itself: versions a preference-list replica holds */
+  GHashTable *accounted;  /* write op -> itself: held, or knowingly replaced by an accounted write */
+} KeyState;
+
+static void
+key_state_clear (KeyState *state)
+{
+  g_clear_pointer (&state->writes, g_ptr_array_unref);
+  g_clear_pointer (&state->held, g_hash_table_unref);
+  g_clear_pointer (&state->accounted, g_hash_table_unref);
+}
+
+/* The write that wrote HELD: by its value id, else by its dot. */
+static const DkOp *
+writer_of_held (const DkHistory *history, const DkHeld *held)
+{
+  guint64 id = held->value != DK_VALUE_UNKNOWN ? held->value
+                                                : dk_history_write_of_dot (history, held->dot);
+  if (id >= dk_history_len (history))
+    return NULL;
+  const DkOp *op = dk_history_get (history, id);
+  return op->kind != DK_OP_GET ? op : NULL;
+}
+
+static gboolean
+on_preference_list (const DkNodeId *list, guint n, DkNodeId node)
+{
+  if (list == NULL)
+    return TRUE;
+  for (guint i = 0; i < n; i++)
+    if (list[i] == node)
+      return TRUE;
+  return FALSE;
+}
+
+/* Mark WRITE accounted for, and queue it to look at what it knew. */
+static void
+account (KeyState *state, GPtrArray *queue, const DkOp *write)
+{
+  if (g_hash_table_contains (state->accounted, write))
+    return;
+  g_hash_table_add (state->accounted, (gpointer) write);
+  g_ptr_array_add (queue, (gpointer) write);
+}
+
+/* Account for the writes of the key whose dot CONTEXT covers: what a
+ * writer without a known read, or a version no write explains, replaced. */
+static void
+account_covered (KeyState *state, GPtrArray *queue, const DkVclock *context)
+{
+  for (guint i = 0; i < state->writes->len; i++)
     {
-      const DkHeld *held = &g_array_index (holding->versions, DkHeld, v);
-      if ((held->dot.actor == dot.actor && held->dot.counter == dot.counter)
-          || dk_dot_covered (dot, held->context))
+      const DkOp *write = g_ptr_array_index (state->writes, i);
+      if (write->has_dot && dk_dot_covered (write->dot, context))
+        account (state, queue, write);
+    }
+}
+
+/* Held: what the key's preference-list replicas hold.  Accounted: the
+ * held writes, and every write an accounted write knew (history.h's
+ * dk_history_knew, walked forward: what its read returned, and on). */
+static void
+account_key (KeyState *state, const DkHistory *history, const DkFinalState *final)
+{
+  state->held = g_hash_table_new (NULL, NULL);
+  state->accounted = g_hash_table_new (NULL, NULL);
+  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
+  guint n_holdings, n_list;
+  const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
+  const DkNodeId *list = dk_final_state_replicas (final, state->key, &n_list);
+  for (guint h = 0; h < n_holdings; h++)
+    {
+      if (!on_preference_list (list, n_list, holdings[h].node))
+        continue;
+      for (guint v = 0; v < holdings[h].versions->len; v++)
+        {
+          const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+          const DkOp *writer = writer_of_held (history, held);
+          if (writer == NULL)
+            {
+              account_covered (state, queue, held->context);
+              continue;
+            }
+          g_hash_table_add (state->held, (gpointer) writer);
+          account (state, queue, writer);
+        }
+    }
+  while (queue->len > 0)
+    {
+      const DkOp *writer = g_ptr_array_steal_index_fast (queue, queue->len - 1);
+      const DkOp *read = writer->read < dk_history_len (history)
+                         ? dk_history_get (history, writer->read) : NULL;
+      if (read == NULL || read->kind != DK_OP_GET || read->returned == NULL)
+        {
+          account_covered (state, queue, writer->context);
+          continue;
+        }
+      for (guint i = 0; i < read->returned->len; i++)
+        {
+          const DkReturned *returned = &g_array_index (read->returned, DkReturned, i);
+          guint64 value = dk_history_returned_value (history, returned);
+          const DkOp *seen = value < dk_history_len (history) ? dk_history_get (history, value) : NULL;
+          if (seen == NULL)
+            account_covered (state, queue, returned->context);
+          else if (seen->kind != DK_OP_GET && strcmp (seen->key, state->key) == 0)
+            account (state, queue, seen);
+        }
+    }
+}
+
+/* TRUE when some write of the key was stored with a context covering
+ * LOST's dot although the context its client sent did not: the store
+ * replaced LOST on nobody's knowledge (the server-side clock anomaly). */
+static gboolean
+replaced_unknowingly (const KeyState *state, const DkHistory *history, const DkOp *lost)
+{
+  for (guint i = 0; i < state->writes->len; i++)
+    {
+      const DkOp *write = g_ptr_array_index (state->writes, i);
+      if (write != lost && write->stored_context != NULL
+          && dk_dot_covered (lost->dot, write->stored_context) && !dk_history_knew (history, write, lost))
         return TRUE;
     }
   return FALSE;
 }
 
-/* TRUE when some node holding KEY in FINAL holds DOT or its replacement. */
-static gboolean
-held_somewhere (const DkFinalState *final, const char *key, DkDot dot)
-{
-  guint n_holdings;
-  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
-  for (guint h = 0; h < n_holdings; h++)
-    if (holding_has (&holdings[h], dot))
-      return TRUE;
-  return FALSE;
-}
-
-/* How many of KEY's preference-list replicas hold DOT or its replacement,
- * and how many replicas it has (every holder when no list was recorded). */
+/* How many of the key's preference-list replicas hold WRITE's value or a
+ * value whose writer knew it, and how many replicas the key has. */
 static guint
-replicas_holding (const DkFinalState *final, const char *key, DkDot dot, guint *n_replicas)
+replicas_holding (const DkHistory *history, const DkFinalState *final, const DkOp *write,
+                  guint *n_replicas)
 {
   guint n_holdings, n_list;
-  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
-  const DkNodeId *list = dk_final_state_replicas (final, key, &n_list);
+  const DkHolding *holdings = dk_final_state_holdings (final, write->key, &n_holdings);
+  const DkNodeId *list = dk_final_state_replicas (final, write->key, &n_list);
   *n_replicas = list != NULL ? n_list : n_holdings;
   guint holding = 0;
   for (guint h = 0; h < n_holdings; h++)
     {
-      gboolean replica = list == NULL;
-      for (guint i = 0; i < n_list && !replica; i++)
-        replica = list[i] == holdings[h].node;
-      if (replica && holding_has (&holdings[h], dot))
-        holding++;
+      if (!on_preference_list (list, n_list, holdings[h].node))
+        continue;
+      for (guint v = 0; v < holdings[h].versions->len; v++)
+        {
+          const DkOp *writer = writer_of_held (history,
+                                               &g_array_index (holdings[h].versions, DkHeld, v));
+          if (writer != NULL && (writer == write || dk_history_knew (history, writer, write)))
+            {
+              holding++;
+              break;
+            }
+        }
     }
   return holding;
 }
 
-static void
-check_lost_writes (DkMetrics *metrics, const DkHistory *history,
-                   const DkFinalState *final)
+/* A delete whose knowingly replaced values a replica holds again. */
+static gboolean
+delete_resurrected (const KeyState *state, const DkHistory *history, const DkOp *delete)
 {
+  for (guint i = 0; i < state->writes->len; i++)
+    {
+      const DkOp *write = g_ptr_array_index (state->writes, i);
+      if (write->kind == DK_OP_PUT && dk_history_knew (history, delete, write)
+          && g_hash_table_contains (state->held, write))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+compare_key_names (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+static int
+compare_ids (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return (x > y) - (x < y);
+}
+
+/* Lost writes, lost updates, under-replicated writes and resurrected
+ * deletes, key by key (keys in strcmp order). */
+static void
+check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalState *final)
+{
+  MetricValues *v = &metrics->values;
+  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                         (GDestroyNotify) g_ptr_array_unref);
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);
-      if (op->kind != DK_OP_PUT || op->outcome != DK_OUTCOME_OK || !op->has_dot)
+      if (op->kind == DK_OP_GET)
         continue;
-      if (!held_somewhere (final, op->key, op->dot))
-        {
-          g_array_append_val (metrics->lost_writes, id);
-          continue;
-        }
-      guint n_replicas;
-      if (replicas_holding (final, op->key, op->dot, &n_replicas) < n_replicas)
-        metrics->values.under_replicated_writes++;
+      GPtrArray *writes = g_hash_table_lookup (by_key, op->key);
+      if (writes == NULL)
+        g_hash_table_insert (by_key, op->key, writes = g_ptr_array_new ());
+      g_ptr_array_add (writes, (gpointer) op);
     }
-  metrics->values.lost_writes = metrics->lost_writes->len;
+  guint n_keys = 0;
+  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (by_key, &n_keys);
+  qsort (keys, n_keys, sizeof *keys, compare_key_names);
+  for (guint k = 0; k < n_keys; k++)
+    {
+      KeyState state = { keys[k], g_ptr_array_ref (g_hash_table_lookup (by_key, keys[k])),
+                         NULL, NULL };
+      account_key (&state, history, final);
+      for (guint i = 0; i < state.writes->len; i++)
+        {
+          const DkOp *write = g_ptr_array_index (state.writes, i);
+          if (write->outcome != DK_OUTCOME_OK || !write->has_dot)
+            continue;
+          gboolean accounted = g_hash_table_contains (state.accounted, write);
+          if (!accounted && write->kind == DK_OP_PUT)
+            g_array_append_val (metrics->lost_writes, write->id);
+          if (!accounted && replaced_unknowingly (&state, history, write))
+            g_array_append_val (metrics->lost_updates, write->id);
+          if (write->kind == DK_OP_DELETE && delete_resurrected (&state, history, write))
+            v->resurrected_deletes++;
+          guint n_replicas;
+          if (accounted && write->kind == DK_OP_PUT
+              && replicas_holding (history, final, write, &n_replicas) < n_replicas)
+            v->under_replicated_writes++;
+        }
+      key_state_clear (&state);
+    }
+  g_array_sort (metrics->lost_writes, compare_ids);
+  g_array_sort (metrics->lost_updates, compare_ids);
+  v->lost_writes = metrics->lost_writes->len;
+  v->lost_updates = metrics->lost_updates->len;
 }
 
 /* TRUE when KEY's replicas (its holders when no list was recorded) hold
@@ -426,6 +608,74 @@ check_divergence (DkMetrics *metrics, const DkFinalState *final)
   metrics->values.divergent_keys = metrics->divergent_keys->len;
 }
 
+/* ---- dot collisions --------------------------------------------------- */
+
+static guint
+dot_hash (gconstpointer key)
+{
+  const DkDot *dot = key;
+  return g_int64_hash (&dot->actor) ^ g_int64_hash (&dot->counter);
+}
+
+static gboolean
+dot_equal (gconstpointer a, gconstpointer b)
+{
+  const DkDot *x = a, *y = b;
+  return x->actor == y->actor && x->counter == y->counter;
+}
+
+/* Note that DOT was seen carrying VALUE (a value id, unknown ignored);
+ * a second value for one dot puts the dot in COLLIDED. */
+static void
+observe_dot (GHashTable *values, GHashTable *collided, const DkDot *dot, guint64 value)
+{
+  if (value == DK_VALUE_UNKNOWN || dot->actor == DK_ACTOR_NONE)
+    return;
+  gpointer seen;
+  if (!g_hash_table_lookup_extended (values, dot, NULL, &seen))
+    g_hash_table_insert (values, (gpointer) dot, GSIZE_TO_POINTER ((gsize) value + 1));
+  else if (GPOINTER_TO_SIZE (seen) != (gsize) value + 1)
+    g_hash_table_add (collided, (gpointer) dot);
+}
+
+/* Dots seen with two values: two writes reporting one dot, or a get or a
+ * replica holding under a write's dot a value that write did not write
+ * (an old value under a new clock).  Values are told by their bytes here,
+ * never through the dot itself. */
+static void
+check_dot_collisions (MetricValues *v, const DkHistory *history, const DkFinalState *final)
+{
+  g_autoptr (GHashTable) values = g_hash_table_new (dot_hash, dot_equal);
+  g_autoptr (GHashTable) collided = g_hash_table_new (dot_hash, dot_equal);
+  for (guint64 id = 0; id < dk_history_len (history); id++)
+    {
+      const DkOp *op = dk_history_get (history, id);
+      if (op->has_dot)
+        observe_dot (values, collided, &op->dot, op->id);
+      for (guint i = 0; op->returned != NULL && i < op->returned->len; i++)
+        {
+          const DkReturned *returned = &g_array_index (op->returned, DkReturned, i);
+          if (!returned->tombstone)
+            observe_dot (values, collided, &returned->dot, returned->value);
+        }
+    }
+  guint n_keys = 0;
+  g_autofree const char **keys = final != NULL ? dk_final_state_keys (final, &n_keys) : NULL;
+  for (guint k = 0; k < n_keys; k++)
+    {
+      guint n_holdings;
+      const DkHolding *holdings = dk_final_state_holdings (final, keys[k], &n_holdings);
+      for (guint h = 0; h < n_holdings; h++)
+        for (guint i = 0; i < holdings[h].versions->len; i++)
+          {
+            const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, i);
+            if (!held->tombstone)
+              observe_dot (values, collided, &held->dot, held->value);
+          }
+    }
+  v->dot_collisions = g_hash_table_size (collided);
+}
+
 DkMetrics *
 dk_check_history (const DkHistory *history, const DkFinalState *final,
                   const DkCheckOptions *options)
@@ -440,14 +690,16 @@ dk_check_history (const DkHistory *history, const DkFinalState *final,
   DkMetrics *metrics = g_new0 (DkMetrics, 1);
   metrics->stale_reads = g_array_new (FALSE, FALSE, sizeof (guint64));
   metrics->lost_writes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  metrics->lost_updates = g_array_new (FALSE, FALSE, sizeof (guint64));
   metrics->divergent_keys = g_ptr_array_new_with_free_func (g_free);
   metrics->timeseries = standard_timeseries (options);
   metrics->visibility = dk_visibility_new ();
   check_operations (metrics, history);
+  check_dot_collisions (&metrics->values, history, final);
   if (final != NULL)
     {
       metrics->final_checked = TRUE;
-      check_lost_writes (metrics, history, final);
+      check_final_state (metrics, history, final);
       check_divergence (metrics, final);
     }
   g_ptr_array_add (metrics->divergent_keys, NULL);
@@ -586,7 +838,12 @@ dk_metrics_summary (const DkMetrics *metrics, GString *out)
   g_string_append_printf (out, " (%.0f of %.0f successful gets)\n",
                           v->stale_read_count, v->ok_gets);
   append_named (out, metrics, "lost writes     ", "lost_writes");
-  g_string_append_printf (out, " of %.0f acknowledged puts\n", v->acknowledged_writes);
+  g_string_append_printf (out, " of %.0f acknowledged puts", v->acknowledged_writes);
+  append_named (out, metrics, "; lost updates ", "lost_updates");
+  append_named (out, metrics, "; resurrected deletes ", "resurrected_deletes");
+  append_named (out, metrics, "\ndot collisions  ", "dot_collisions");
+  append_named (out, metrics, " (unchecked writes ", "unchecked_writes");
+  g_string_append (out, ")\n");
   append_named (out, metrics, "conflicts       ", "conflicts");
   append_named (out, metrics, "\ndivergent keys  ", "divergent_keys");
   static const char *const kinds[] = { "", "get_", "put_" };
@@ -637,6 +894,14 @@ dk_metrics_lost_writes (const DkMetrics *metrics, guint *n)
   g_return_val_if_fail (metrics != NULL && n != NULL, NULL);
   *n = metrics->lost_writes->len;
   return (const guint64 *) metrics->lost_writes->data;
+}
+
+const guint64 *
+dk_metrics_lost_updates (const DkMetrics *metrics, guint *n)
+{
+  g_return_val_if_fail (metrics != NULL && n != NULL, NULL);
+  *n = metrics->lost_updates->len;
+  return (const guint64 *) metrics->lost_updates->data;
 }
 
 const char *const *

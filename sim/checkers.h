@@ -17,13 +17,31 @@
  *    (tombstones not counted) / successful gets; conflict_count the
  *    numerator.
  *  - acknowledged_writes: successful puts (deletes excluded, as DESIGN.md
- *    says "an acknowledged put").  lost_writes: those whose written clock
- *    no node of the final state holds, neither equal nor descended; any
- *    node counts, preference list or not.  A put whose clock the store did
- *    not report cannot be checked and is never lost.
- *  - under_replicated_writes: acknowledged puts, not lost, that fewer than
- *    all of their key's preference-list replicas hold (nor a descendant):
- *    DESIGN.md's "every acknowledged write has N copies again".
+ *    says "an acknowledged put").  Writes are told apart by value (the
+ *    value id each put's bytes carry, history.h) and by the contexts
+ *    clients sent, never by clock alone.  A write is "held" when a
+ *    preference-list replica holds its value (a tombstone: its dot) at the
+ *    end; it is "accounted for" when held, or when an accounted-for write
+ *    replaced it knowingly (its sent context covered the write's dot).
+ *  - lost_writes: acknowledged puts not accounted for.
+ *  - lost_updates: acknowledged puts and deletes not accounted for that
+ *    some write was stored with a context covering although the context
+ *    its client sent did not: replaced by a write that never saw them
+ *    (the server-side vector clock anomaly; 0 with dotted version
+ *    vectors unless the store misbehaves).
+ *  - resurrected_deletes: acknowledged deletes some of whose knowingly
+ *    replaced values a preference-list replica holds again at the end.
+ *  - dot_collisions: dots seen with two different values: two writes
+ *    reporting one dot, or a get or replica holding under some write's
+ *    dot another value than that write's (judged by the value bytes).
+ *    Measured from the history alone, and the final state when given.
+ *  - unchecked_writes: successful puts and deletes whose new version was
+ *    never reported (no dot): they cannot be judged and are counted here
+ *    instead of being called lost or fresh.
+ *  - under_replicated_writes: acknowledged puts, accounted for, that fewer
+ *    than all of their key's preference-list replicas hold (their value,
+ *    or a value whose writer knew them): DESIGN.md's "every acknowledged
+ *    write has N copies again".
  *  - divergent_keys: keys whose preference-list replicas (all nodes
  *    holding the key when no list was recorded) do not all hold the same
  *    sibling set, compared by digest.  A replica holding only tombstones
@@ -34,7 +52,8 @@
  *    operations, in milliseconds; get_* over gets, put_* over puts and
  *    deletes; 0 when there are no samples.
  *
- * Without a final state lost_writes and divergent_keys are unknown:
+ * Without a final state lost_writes, lost_updates, resurrected_deletes,
+ * under_replicated_writes and divergent_keys are unknown:
  * dk_metrics_get returns FALSE for them and the JSON carries null.
  *
  * The timeseries (timeseries.h) has, per bucket of invoke time: invoked,
@@ -112,6 +131,7 @@ const DkReasonCount *dk_metrics_failure_reasons (const DkMetrics *metrics,
  * by strcmp.  Valid as long as METRICS is. */
 const guint64 *dk_metrics_stale_reads (const DkMetrics *metrics, guint *n);
 const guint64 *dk_metrics_lost_writes (const DkMetrics *metrics, guint *n);
+const guint64 *dk_metrics_lost_updates (const DkMetrics *metrics, guint *n);
 const char *const *dk_metrics_divergent_keys (const DkMetrics *metrics, guint *n);
 
 /* The per-bucket table, owned by METRICS: the runner may add its own

@@ -156,10 +156,26 @@ env_log (gpointer user_data, DkLogLevel level, const char *message)
   fprintf (cluster->node_log, "%s\n", message);
 }
 
+static const DkRing *build_ring (DkSimCluster *cluster, gboolean with_leavers, GError **error);
+static void release_ring (DkSimCluster *cluster, const DkRing *ring);
+
+/* Start SIM_NODE on its store; JOINING: as a new member (which also calls
+ * off a leave its store records).  Its first view of the membership is
+ * the operator's ring, with itself in it even while it is leaving (a
+ * restarted leaver goes on leaving from there). */
 static gboolean
-sim_node_start (SimNode *sim_node, GError **error)
+sim_node_start (SimNode *sim_node, gboolean joining, GError **error)
 {
   DkSimCluster *cluster = sim_node->cluster;
+  const DkRing *ring = cluster->ring;
+  const DkRing *own_ring = NULL;
+  if (dk_ring_lookup_node (ring, sim_node->id) == NULL)
+    {
+      own_ring = build_ring (cluster, TRUE, error);
+      if (own_ring == NULL)
+        return FALSE;
+      ring = own_ring;
+    }
   DkEnv env = {
     .user_data = sim_node,
     .send = env_send,
@@ -175,10 +191,20 @@ sim_node_start (SimNode *sim_node, GError **error)
   config.id = sim_node->id;
   config.incarnation = sim_node->wipes % 4096;
   config.vnodes = cluster->config.vnodes;
-  config.joining = sim_node->id > cluster->initial_nodes;
-  sim_node->node = dk_node_new (&config, &env, cluster->ring, error);
+  config.joining = joining;
+  sim_node->node = dk_node_new (&config, &env, ring, error);
+  release_ring (cluster, own_ring);
   sim_node->ever_started = sim_node->ever_started || sim_node->node != NULL;
+  if (sim_node->node != NULL && sim_node->leaving)
+    dk_node_leave (sim_node->node);   /* a no-op when its store says so already */
   return sim_node->node != NULL;
+}
+
+/* A member joined after the start claims JOINING whenever it starts. */
+static gboolean
+joined_later (const SimNode *sim_node)
+{
+  return sim_node->id > sim_node->cluster->initial_nodes;
 }
 
 static void
@@ -370,17 +396,18 @@ fault (DkSimCluster *cluster, const char *format, ...)
   va_end (args);
 }
 
-/* The operator's ring: every member node.  Random-token rings come from
- * the cache the nodes share; an equal-partitions ring is built once (its
- * table is not a function of the membership, so it cannot change). */
+/* The operator's ring: every member node but those leaving (WITH_LEAVERS:
+ * them too).  Random-token rings come from the cache the nodes share; an
+ * equal-partitions ring is built once (its table is not a function of the
+ * membership, so it cannot change). */
 static const DkRing *
-build_ring (DkSimCluster *cluster, GError **error)
+build_ring (DkSimCluster *cluster, gboolean with_leavers, GError **error)
 {
   g_autoptr (GArray) members = g_array_new (FALSE, TRUE, sizeof (DkRingNode));
   for (guint i = 1; i <= cluster->n_nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
-      if (!sim_node->member)
+      if (!sim_node->member || (sim_node->leaving && !with_leavers))
         continue;
       DkRingNode member = {
         .id = i,
@@ -450,7 +477,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
       sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
       dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
     }
-  cluster->ring = build_ring (cluster, error);
+  cluster->ring = build_ring (cluster, FALSE, error);
   if (cluster->ring == NULL)
     return NULL;
 
@@ -458,7 +485,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
     {
       SimNode *sim_node = &cluster->nodes[i];
       sim_node->store = dk_store_open (":memory:", &config->store, error);
-      if (sim_node->store == NULL || !sim_node_start (sim_node, error))
+      if (sim_node->store == NULL || !sim_node_start (sim_node, FALSE, error))
         return NULL;
     }
   return g_steal_pointer (&cluster);
@@ -639,6 +666,16 @@ dk_sim_cluster_crash (DkSimCluster *cluster, DkNodeId id)
   fault (cluster, "crash %s", sim_node->name);
 }
 
+/* Poll a leaving node until it has left (a crashed one is polled again
+ * when it restarts). */
+static void
+watch_leaver (SimNode *sim_node)
+{
+  if (sim_node->leave_poll == 0 && sim_node->node != NULL)
+    sim_node->leave_poll = dk_eventq_schedule (sim_node->cluster->queue, DK_SIM_LEAVE_POLL_US,
+                                               poll_leaver, sim_node);
+}
+
 gboolean
 dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
 {
@@ -650,16 +687,14 @@ dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
              sim_node->member ? "already up" : "not a member");
       return TRUE;
     }
-  if (!sim_node_start (sim_node, error))
-    return FALSE;
+  if (!sim_node_start (sim_node, joined_later (sim_node), error))
+    {
+      g_prefix_error (error, "restart %s: ", sim_node->name);
+      return FALSE;
+    }
   fault (cluster, "restart %s%s", sim_node->name, sim_node->leaving ? " (still leaving)" : "");
   if (sim_node->leaving)
-    {
-      dk_node_leave (sim_node->node);
-      if (sim_node->leave_poll == 0)
-        sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US,
-                                                   poll_leaver, sim_node);
-    }
+    watch_leaver (sim_node);
   return TRUE;
 }
 
@@ -681,8 +716,13 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
   dk_store_close (sim_node->store);
   sim_node->store = fresh;
   sim_node->wipes++;
-  if (was_up && !sim_node_start (sim_node, error))
-    return FALSE;
+  if (was_up && !sim_node_start (sim_node, joined_later (sim_node), error))
+    {
+      g_prefix_error (error, "wipe %s: ", sim_node->name);
+      return FALSE;
+    }
+  if (was_up && sim_node->leaving)
+    watch_leaver (sim_node);
   fault (cluster, "wipe %s%s", sim_node->name, was_up ? " (restarted empty)" : " (stays down)");
   return TRUE;
 }
@@ -741,11 +781,31 @@ dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b, const
 static gboolean
 rebuild_operator_ring (DkSimCluster *cluster, GError **error)
 {
-  const DkRing *ring = build_ring (cluster, error);
+  const DkRing *ring = build_ring (cluster, FALSE, error);
   if (ring == NULL)
     return FALSE;
   release_ring (cluster, cluster->ring);
   cluster->ring = ring;
+  return TRUE;
+}
+
+/* Join a node that is still leaving: the leave is called off.  It starts
+ * again (a new incarnation) as a joining member, keeping its store. */
+static gboolean
+call_off_leave (DkSimCluster *cluster, SimNode *sim_node, GError **error)
+{
+  sim_node_stop (sim_node);
+  if (sim_node->leave_poll != 0)
+    dk_eventq_cancel (cluster->queue, sim_node->leave_poll);
+  sim_node->leave_poll = 0;
+  sim_node->leaving = FALSE;
+  if (!rebuild_operator_ring (cluster, error) || !sim_node_start (sim_node, TRUE, error))
+    {
+      g_prefix_error (error, "join %s: ", sim_node->name);
+      return FALSE;
+    }
+  fault (cluster, "join %s (its leave is called off; it keeps its data; %u members)",
+         sim_node->name, dk_ring_node_count (cluster->ring));
   return TRUE;
 }
 
@@ -754,7 +814,7 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
 {
   g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
   SimNode *sim_node = &cluster->nodes[id];
-  if (sim_node->member)
+  if (sim_node->member && !sim_node->leaving)
     {
       fault (cluster, "join %s (already a member)", sim_node->name);
       return TRUE;
@@ -765,16 +825,21 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
                    "join %s: membership can change only with ring=random", sim_node->name);
       return FALSE;
     }
+  if (sim_node->member)
+    return call_off_leave (cluster, sim_node, error);
   g_clear_pointer (&sim_node->store, dk_store_close);
   sim_node->store = dk_store_open (":memory:", &cluster->config.store, error);
   if (sim_node->store == NULL)
     return FALSE;
   if (sim_node->ever_started)
-    sim_node->wipes++;   /* a new life: its clock entries must not reuse the old ones */
+    sim_node->wipes++;   /* a new life: newer than anything heard of the old one */
   sim_node->member = TRUE;
   sim_node->leaving = FALSE;
-  if (!rebuild_operator_ring (cluster, error) || !sim_node_start (sim_node, error))
-    return FALSE;
+  if (!rebuild_operator_ring (cluster, error) || !sim_node_start (sim_node, TRUE, error))
+    {
+      g_prefix_error (error, "join %s: ", sim_node->name);
+      return FALSE;
+    }
   fault (cluster, "join %s (%u members)", sim_node->name, dk_ring_node_count (cluster->ring));
   return TRUE;
 }
@@ -785,33 +850,35 @@ poll_leaver (gpointer data)
   SimNode *sim_node = data;
   DkSimCluster *cluster = sim_node->cluster;
   sim_node->leave_poll = 0;
-  if (!sim_node->leaving)
-    return;
-  if (sim_node->node != NULL && !dk_node_has_left (sim_node->node))
+  if (!sim_node->leaving || sim_node->node == NULL)
+    return;   /* called off, or crashed while leaving: it goes on when it restarts */
+  if (!dk_node_has_left (sim_node->node))
     {
-      sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US,
-                                                 poll_leaver, sim_node);
+      watch_leaver (sim_node);
       return;
     }
-  if (sim_node->node == NULL)
-    return;   /* crashed while leaving: it finishes when it restarts */
-  guint64 streamed = dk_node_stats (sim_node->node)->keys_streamed;
+  const DkNodeStats *stats = dk_node_stats (sim_node->node);
+  guint64 released = stats->keys_released, waits = stats->leave_waits;
   sim_node_stop (sim_node);
   sim_node->member = FALSE;
   sim_node->leaving = FALSE;
   g_clear_pointer (&sim_node->store, dk_store_close);
-  fault (cluster, "%s left after handing off %" G_GUINT64_FORMAT " keys", sim_node->name, streamed);
+  fault (cluster, "%s left after handing off %" G_GUINT64_FORMAT " keys (%" G_GUINT64_FORMAT
+         " gossip rounds leaving)", sim_node->name, released, waits);
 }
 
+/* A node that is down when told to leave leaves when it restarts (the
+ * run's settle restarts every member); until then it is out of the
+ * operator's ring, and its peers learn of the leave from it. */
 gboolean
 dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error)
 {
   g_return_val_if_fail (id >= 1 && id <= cluster->n_nodes, FALSE);
   SimNode *sim_node = &cluster->nodes[id];
-  if (!sim_node->member || sim_node->leaving || sim_node->node == NULL)
+  if (!sim_node->member || sim_node->leaving)
     {
       fault (cluster, "leave %s (%s)", sim_node->name,
-             !sim_node->member ? "not a member" : sim_node->leaving ? "already leaving" : "down");
+             !sim_node->member ? "not a member" : "already leaving");
       return TRUE;
     }
   if (cluster->rings == NULL)
@@ -820,15 +887,29 @@ dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error)
                    "leave %s: membership can change only with ring=random", sim_node->name);
       return FALSE;
     }
-  sim_node->leaving = TRUE;
-  sim_node->member = FALSE;   /* out of the operator's ring now; its data follows */
+  sim_node->leaving = TRUE;   /* out of the operator's ring now; its data follows */
   if (!rebuild_operator_ring (cluster, error))
-    return FALSE;
-  sim_node->member = TRUE;    /* still holds data until it has left */
-  dk_node_leave (sim_node->node);
-  fault (cluster, "leave %s (%u members remain)", sim_node->name, dk_ring_node_count (cluster->ring));
-  sim_node->leave_poll = dk_eventq_schedule (cluster->queue, DK_SIM_LEAVE_POLL_US, poll_leaver, sim_node);
+    {
+      g_prefix_error (error, "leave %s: ", sim_node->name);
+      return FALSE;
+    }
+  if (sim_node->node != NULL)
+    dk_node_leave (sim_node->node);
+  fault (cluster, "leave %s (%u members remain%s)", sim_node->name,
+         dk_ring_node_count (cluster->ring),
+         sim_node->node != NULL ? "" : "; it is down and leaves when it restarts");
+  watch_leaver (sim_node);
   return TRUE;
+}
+
+/* Nodes told to leave that have not left yet. */
+guint
+dk_sim_cluster_leaving (const DkSimCluster *cluster)
+{
+  guint leaving = 0;
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    leaving += cluster->nodes[i].leaving;
+  return leaving;
 }
 
 gboolean

@@ -28,7 +28,8 @@
  * Crash, restart, wipe.  crash frees the node (volatile state and timers
  * gone, datagrams to it dropped) and keeps its store; restart builds a
  * fresh node on the same store; wipe replaces the store with an empty one
- * (a lost disk) and, when the node was up, restarts it at once.
+ * (a lost disk) and, when the node was up, restarts it at once.  Any of
+ * them may hit a joining or leaving node: it goes on joining or leaving.
  */
 #ifndef DK_SIM_CLUSTER_H
 #define DK_SIM_CLUSTER_H
@@ -167,13 +168,21 @@ void dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b,
 #define DK_SIM_LEAVE_POLL_US 50000
 
 /* Start node ID (<= max_nodes, not a member) with an empty store as a new
- * member; it claims JOINING and gossip spreads it.  Needs ring=random. */
+ * member; it claims JOINING and gossip spreads it.  A node that left
+ * before joins again this way, as a new incarnation.  A member still
+ * leaving has its leave called off instead: it restarts as a joining
+ * member on its own store.  Needs ring=random. */
 gboolean dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error);
 
 /* Tell member ID to leave: it drops out of the operator's ring at once and
- * streams its ranges to their new replicas; once everything is
- * acknowledged it stops and its store is discarded. */
+ * hands every key to its replicas; once they all hold them and a peer has
+ * acknowledged the leave it stops and its store is discarded.  It may
+ * crash and restart meanwhile (it goes on leaving); one that is down when
+ * told leaves when it restarts. */
 gboolean dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error);
+
+/* Nodes told to leave that have not left yet. */
+guint dk_sim_cluster_leaving (const DkSimCluster *cluster);
 
 /* TRUE while ID is a member (joined, and not yet gone after a leave). */
 gboolean dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id);

@@ -43,7 +43,7 @@ typedef struct
 /* The columns of the sweep table: the swept settings, then these. */
 static const char *const table_metrics[] = {
   "availability", "get_availability", "put_availability", "stale_reads",
-  "conflicts", "lost_writes", "divergent_keys", "latency_p99_ms",
+  "conflicts", "lost_writes", "lost_updates", "divergent_keys", "latency_p99_ms",
 };
 
 static gboolean

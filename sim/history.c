@@ -61,7 +61,7 @@ dk_value_id (GBytes *value)
 static void
 returned_clear (gpointer data)
 {
-  g_clear_pointer (&((DkReturned *) data)->clock, dk_vclock_free);
+  g_clear_pointer (&((DkReturned *) data)->context, dk_vclock_free);
 }
 
 static GArray *
@@ -96,7 +96,7 @@ op_free (gpointer data)
   g_free (op->key);
   g_free (op->reason);
   g_clear_pointer (&op->context, dk_vclock_free);
-  g_clear_pointer (&op->written, dk_vclock_free);
+  g_clear_pointer (&op->stored_context, dk_vclock_free);
   g_clear_pointer (&op->returned, g_array_unref);
   g_free (op);
 }
@@ -135,6 +135,7 @@ dk_history_invoke (DkHistory *history, guint32 client, DkNodeId coordinator,
   op->invoke_us = invoke_us;
   op->complete_us = -1;
   op->outcome = DK_OUTCOME_PENDING;
+  op->read = DK_VALUE_UNKNOWN;
   if (kind != DK_OP_GET)
     op->context = dk_vclock_new ();
   g_ptr_array_add (history->ops, op);
@@ -167,12 +168,13 @@ pending_op (DkHistory *history, guint64 id)
 }
 
 void
-dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context)
+dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context, guint64 read)
 {
   DkOp *op = pending_op (history, id);
   g_return_if_fail (op != NULL && op->kind != DK_OP_GET);
   g_clear_pointer (&op->context, dk_vclock_free);
   op->context = context != NULL ? dk_vclock_copy (context) : dk_vclock_new ();
+  op->read = context != NULL ? read : DK_VALUE_UNKNOWN;
 }
 
 /* Note OP's new version (once: a second report of the same write is the
@@ -184,7 +186,7 @@ note_written (DkHistory *history, DkOp *op, const DkVersion *version)
     return;
   op->has_dot = TRUE;
   op->dot = version->dot;
-  op->written = dk_version_clock (version);
+  op->stored_context = dk_vclock_copy (version->context);
   if (!g_hash_table_contains (history->by_dot, &op->dot))
     g_hash_table_insert (history->by_dot, &op->dot, op);
 }
@@ -225,11 +227,72 @@ dk_history_complete_read_ok (DkHistory *history, guint64 id, gint64 complete_us,
         .value = version->tombstone ? DK_VALUE_UNKNOWN : dk_value_id (version->value),
         .dot = version->dot,
         .tombstone = version->tombstone,
-        .clock = dk_version_clock (version),
+        .context = dk_vclock_copy (version->context),
       };
       g_array_append_val (op->returned, returned);
       op->returned_values += !version->tombstone;
     }
+}
+
+/* WRITER's context covers WRITE's dot: necessary for knowing it. */
+static gboolean
+context_covers (const DkOp *writer, const DkOp *write)
+{
+  return writer->context != NULL && dk_dot_covered (write->dot, writer->context);
+}
+
+/* The successful get WRITER's context came from, or NULL. */
+static const DkOp *
+read_of (const DkHistory *history, const DkOp *writer)
+{
+  if (writer->read >= history->ops->len)
+    return NULL;
+  const DkOp *read = g_ptr_array_index (history->ops, writer->read);
+  return read->kind == DK_OP_GET && read->returned != NULL ? read : NULL;
+}
+
+/* A walk back through reads: from WRITER to the writers of the values its
+ * read returned, and on, only through writers whose contexts cover WRITE
+ * (contexts only grow along the walk, so no other path can reach it). */
+gboolean
+dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write)
+{
+  g_return_val_if_fail (history != NULL && writer != NULL && write != NULL, FALSE);
+  if (!write->has_dot || writer == write || !context_covers (writer, write))
+    return FALSE;
+  g_autoptr (GPtrArray) stack = g_ptr_array_new ();
+  g_autoptr (GHashTable) visited = g_hash_table_new (NULL, NULL);
+  g_ptr_array_add (stack, (gpointer) writer);
+  while (stack->len > 0)
+    {
+      const DkOp *current = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+      const DkOp *read = read_of (history, current);
+      if (read == NULL)
+        return TRUE;   /* no read to look through: its context is all we know */
+      for (guint i = 0; i < read->returned->len; i++)
+        {
+          const DkReturned *returned = &g_array_index (read->returned, DkReturned, i);
+          guint64 value = dk_history_returned_value (history, returned);
+          if (value == write->id)
+            return TRUE;
+          if (value >= history->ops->len)
+            {
+              /* A version no write of the history explains (its write
+               * never reported it): its stored context is all we know. */
+              if (returned->context != NULL && dk_dot_covered (write->dot, returned->context))
+                return TRUE;
+              continue;
+            }
+          const DkOp *seen = g_ptr_array_index (history->ops, value);
+          if (seen->kind != DK_OP_GET && context_covers (seen, write)
+              && !g_hash_table_contains (visited, seen))
+            {
+              g_hash_table_add (visited, (gpointer) seen);
+              g_ptr_array_add (stack, (gpointer) seen);
+            }
+        }
+    }
+  return FALSE;
 }
 
 guint64
@@ -244,8 +307,7 @@ guint64
 dk_history_returned_value (const DkHistory *history, const DkReturned *returned)
 {
   g_return_val_if_fail (history != NULL && returned != NULL, DK_VALUE_UNKNOWN);
-  if (returned->value != DK_VALUE_UNKNOWN || !returned->tombstone
-      || returned->dot.actor == DK_ACTOR_NONE)
+  if (returned->value != DK_VALUE_UNKNOWN || returned->dot.actor == DK_ACTOR_NONE)
     return returned->value;
   return dk_history_write_of_dot (history, returned->dot);
 }
@@ -263,10 +325,8 @@ dk_history_complete_failed (DkHistory *history, guint64 id, gint64 complete_us,
 
 /* ---- writing CSV -------------------------------------------------------- */
 
-#define CSV_HEADER \
-  "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions," \
-  "value,dot,context"
-enum { CSV_COLUMNS = 14 };
+#define CSV_HEADER DK_HISTORY_COLUMNS
+enum { CSV_COLUMNS = 15 };
 
 /* Append FIELD to OUT, quoted when RFC 4180 requires it. */
 static void
@@ -292,13 +352,14 @@ static void
 append_versions_field (GString *out, const DkOp *op)
 {
   g_autoptr (GString) text = g_string_new (NULL);
-  if (op->written != NULL)
-    dk_vclock_append_string (op->written, text);
+  if (op->stored_context != NULL)
+    dk_vclock_append_string (op->stored_context, text);
   for (guint i = 0; op->returned != NULL && i < op->returned->len; i++)
     {
-      if (i > 0)
-        g_string_append_c (text, '|');
-      dk_vclock_append_string (g_array_index (op->returned, DkReturned, i).clock, text);
+      const DkReturned *returned = &g_array_index (op->returned, DkReturned, i);
+      char dot[DK_DOT_STRING_SIZE];
+      g_string_append_printf (text, "%s%s ", i > 0 ? "|" : "", dk_dot_format (returned->dot, dot));
+      dk_vclock_append_string (returned->context, text);
     }
   append_csv_field (out, text->str);
 }
@@ -351,6 +412,9 @@ append_csv_row (GString *out, const DkHistory *history, const DkOp *op)
       g_autofree char *context = dk_vclock_to_string (op->context);
       append_csv_field (out, context);
     }
+  g_string_append_c (out, ',');
+  if (op->kind != DK_OP_GET && op->read != DK_VALUE_UNKNOWN)
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, op->read);
   g_string_append_c (out, '\n');
 }
 
@@ -545,7 +609,12 @@ parse_returned (const CsvReader *reader, const char *versions, const char *value
             return FALSE;
           returned.value = (guint64) number;
         }
-      if ((returned.clock = parse_clock (reader, clocks[i], error)) == NULL)
+      const char *space = strchr (clocks[i], ' ');
+      g_autofree char *dot = space != NULL ? g_strndup (clocks[i], space - clocks[i]) : NULL;
+      if (dot == NULL || !dk_dot_parse (dot, &returned.dot))
+        return parse_error (reader, error, "expected a returned version like"
+                            " '3.9c1f02ab:12 {3.9c1f02ab:11}', got '%s'", clocks[i]);
+      if ((returned.context = parse_clock (reader, space + 1, error)) == NULL)
         return FALSE;
       g_array_append_val (op->returned, returned);
     }
@@ -564,12 +633,18 @@ parse_write (const CsvReader *reader, char **fields, DkOp *op, GError **error)
                         ", got %s", dk_op_kind_name (op->kind), op->id, fields[11]);
   if ((op->context = parse_clock (reader, fields[13], error)) == NULL)
     return FALSE;
+  if (*fields[14] != '\0')
+    {
+      if (!parse_int64 (reader, "read", fields[14], 0, (gint64) op->id - 1, &number, error))
+        return FALSE;
+      op->read = (guint64) number;
+    }
   if (*fields[12] == '\0' && *fields[10] == '\0')
     return TRUE;
   if (!dk_dot_parse (fields[12], &op->dot))
     return parse_error (reader, error, "expected a dot like '3.9c1f02ab:12' in column dot,"
                         " got '%s'", fields[12]);
-  if ((op->written = parse_clock (reader, fields[10], error)) == NULL)
+  if ((op->stored_context = parse_clock (reader, fields[10], error)) == NULL)
     return FALSE;
   op->has_dot = TRUE;
   return TRUE;
@@ -608,8 +683,10 @@ parse_op (const CsvReader *reader, char **fields, guint64 expected_id, DkOp *op,
   op->outcome = (DkOutcome) name;
   op->complete_us = -1;
   gboolean is_get = op->kind == DK_OP_GET;
-  if (is_get ? *fields[12] != '\0' || *fields[13] != '\0' : *fields[9] != '\0')
-    return parse_error (reader, error, is_get ? "a get has no dot or context"
+  op->read = DK_VALUE_UNKNOWN;
+  if (is_get ? *fields[12] != '\0' || *fields[13] != '\0' || *fields[14] != '\0'
+             : *fields[9] != '\0')
+    return parse_error (reader, error, is_get ? "a get has no dot, context or read"
                                               : "only a get has a values count");
   if (!is_get && !parse_write (reader, fields, op, error))
     return FALSE;

@@ -21,7 +21,7 @@
  * operation, in id order):
  *
  *   id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,
- *   values,versions,value,dot,context
+ *   values,versions,value,dot,context,read
  *
  *   kind         get | put | delete
  *   coordinator  the node the client contacted, 0 when none
@@ -30,10 +30,13 @@
  *   reason       why it failed; empty unless failed
  *   values       successful get: how many returned siblings were values
  *                (not tombstones); empty otherwise
- *   versions     put/delete: the new version's whole clock (context and
- *                dot) when reported; successful get: every returned
- *                sibling's clock, tombstones included, joined by '|'; each
- *                in dk_vclock_to_string form ("{1.5e:3, 4.a0:1}")
+ *   versions     put/delete: the context the coordinator stored with the
+ *                new version, when reported (the sent one under
+ *                versioning=dvv; under vv raised to the coordinator's own
+ *                entries); successful get: every returned sibling as its
+ *                dot, a space and its stored context ("3.9c1f02ab:12
+ *                {3.9c1f02ab:11}"), tombstones included, joined by '|';
+ *                contexts in dk_vclock_to_string form ("{1.5e:3, 4.a0:1}")
  *   value        put/delete: its value id (its own id); successful get:
  *                the value ids of the returned siblings in the order of
  *                versions, joined by '|', a tombstone as the id of its
@@ -42,6 +45,8 @@
  *                reported; empty otherwise
  *   context      put/delete: the context the client sent ("{}" for a
  *                blind write); empty otherwise
+ *   read         put/delete: the id of the get whose reply gave that
+ *                context (a read-modify-write); empty for a blind write
  *
  * Fields are quoted as RFC 4180 says.  Writing is deterministic: the same
  * history gives the same bytes.  Clock timestamps are not saved, so a
@@ -79,9 +84,9 @@ typedef enum
 typedef struct
 {
   guint64   value;      /* the id of the write that wrote it, or DK_VALUE_UNKNOWN */
-  DkDot     dot;        /* its dot (actor 0 when loaded from CSV) */
+  DkDot     dot;
   gboolean  tombstone;
-  DkVclock *clock;      /* its whole clock: context and dot */
+  DkVclock *context;    /* its stored context */
 } DkReturned;
 
 /* One client operation.  Plain data owned by the history: read it, never
@@ -98,9 +103,11 @@ typedef struct
   DkOutcome   outcome;
   char       *reason;          /* failed: why ("timeout", ...); NULL otherwise */
   DkVclock   *context;         /* put/delete: the context sent (empty: blind); NULL for a get */
+  guint64     read;            /* put/delete: the get whose reply gave that context, or
+                                * DK_VALUE_UNKNOWN (a blind write) */
   gboolean    has_dot;         /* put/delete: the coordinator reported the new version */
   DkDot       dot;             /* ... its dot */
-  DkVclock   *written;         /* ... and its whole clock; NULL without has_dot */
+  DkVclock   *stored_context;  /* ... and the context stored with it; NULL without has_dot */
   GArray     *returned;        /* get ok: DkReturned, in reply order; NULL otherwise */
   guint       returned_values; /* get ok: returned siblings that are values */
 } DkOp;
@@ -119,6 +126,9 @@ const char *dk_op_kind_name (DkOpKind kind);
 const char *dk_outcome_name (DkOutcome outcome);
 
 typedef struct _DkHistory DkHistory;
+#define DK_HISTORY_COLUMNS \
+  "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions," \
+  "value,dot,context,read"
 
 DkHistory *dk_history_new (void);
 void dk_history_free (DkHistory *history);
@@ -130,10 +140,12 @@ guint64 dk_history_invoke (DkHistory *history, guint32 client,
                            const char *key, gint64 invoke_us);
 
 /* Record the context CONTEXT (copied; NULL: a blind write) that the
- * pending put or delete ID sends. */
-void dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context);
+ * pending put or delete ID sends, and READ, the successful get whose
+ * reply it came from (DK_VALUE_UNKNOWN when none). */
+void dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context,
+                             guint64 read);
 
-/* Record the new version VERSION (its dot and clock are copied) that the
+/* Record the new version VERSION (its dot and context are copied) that the
  * coordinator reported for the put or delete ID, acknowledged or not. */
 void dk_history_set_written (DkHistory *history, guint64 id, const DkVersion *version);
 
@@ -157,9 +169,18 @@ void dk_history_complete_failed (DkHistory *history, guint64 id,
 /* The put or delete whose reported dot is DOT, or DK_VALUE_UNKNOWN. */
 guint64 dk_history_write_of_dot (const DkHistory *history, DkDot dot);
 
-/* RETURNED's value id, a tombstone resolved through its dot once its
- * delete has reported it. */
+/* RETURNED's value id; a tombstone, or a value too short for its tag, is
+ * resolved through its dot once its write has reported it. */
 guint64 dk_history_returned_value (const DkHistory *history, const DkReturned *returned);
+
+/* TRUE when WRITER (a put or delete) wrote knowing WRITE: the get its
+ * context came from returned WRITE's value, or a value whose writer knew
+ * WRITE (transitively).  A writer whose read is unknown knew what its
+ * sent context covers.  Knowing needs the context to cover WRITE's dot,
+ * so a context that covers a dot nobody returned (a vector clock's
+ * contiguity assumption) does not count as knowing.  FALSE when WRITE
+ * reported no dot. */
+gboolean dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write);
 
 /* Number of operations invoked so far. */
 guint64 dk_history_len (const DkHistory *history);

@@ -28,6 +28,13 @@ static double dropped_datagrams (const DkRunResult *r)
   return (double) (r->nodes.dropped_malformed + r->nodes.dropped_unauthenticated);
 }
 static double gossip_messages (const DkRunResult *r) { return (double) r->nodes.gossip_sent; }
+static double contexts_refused (const DkRunResult *r) { return (double) r->nodes.contexts_refused; }
+static double context_entries_pruned (const DkRunResult *r)
+{
+  return (double) r->nodes.context_entries_pruned;
+}
+static double stand_in_refusals (const DkRunResult *r) { return (double) r->nodes.stand_in_refusals; }
+static double node_dot_collisions (const DkRunResult *r) { return (double) r->nodes.dot_collisions; }
 static double suspicions (const DkRunResult *r) { return (double) r->nodes.suspicions; }
 static double false_suspicions (const DkRunResult *r) { return (double) r->false_suspicion_samples; }
 static double sloppy_requests (const DkRunResult *r) { return (double) r->nodes.sloppy_requests; }
@@ -60,6 +67,9 @@ static double last_repair_ms (const DkRunResult *r) { return r->last_repair_ms; 
 static double members_final (const DkRunResult *r) { return r->members_final; }
 static double autoscale_joins (const DkRunResult *r) { return r->autoscale_joins; }
 static double autoscale_leaves (const DkRunResult *r) { return r->autoscale_leaves; }
+static double keys_released (const DkRunResult *r) { return (double) r->nodes.keys_released; }
+static double leave_waits (const DkRunResult *r) { return (double) r->nodes.leave_waits; }
+static double leaves_pending (const DkRunResult *r) { return r->leaves_pending; }
 
 static double
 detection_time_ms (const DkRunResult *r)
@@ -101,6 +111,10 @@ static const struct
   { "hints_delivered", hints_delivered, NULL },
   { "hints_refused", hints_refused, NULL },
   { "hints_pending", hints_pending, NULL },
+  { "stand_in_refusals", stand_in_refusals, NULL },
+  { "contexts_refused", contexts_refused, NULL },
+  { "context_entries_pruned", context_entries_pruned, NULL },
+  { "node_dot_collisions", node_dot_collisions, NULL },
   { "ae_sessions", ae_sessions, NULL },
   { "ae_keys_repaired", ae_keys_repaired, NULL },
   { "ae_bytes", ae_bytes, NULL },
@@ -114,6 +128,9 @@ static const struct
   { "members_final", members_final, NULL },
   { "autoscale_joins", autoscale_joins, NULL },
   { "autoscale_leaves", autoscale_leaves, NULL },
+  { "keys_released", keys_released, NULL },
+  { "leave_waits", leave_waits, NULL },
+  { "leaves_pending", leaves_pending, NULL },
   { "sim_events", sim_events, NULL },
 };
 

@@ -51,7 +51,26 @@ struct _Run
   gint64            last_repair_us;     /* when that total last grew (sampled each second) */
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
+  GError           *error;         /* why the run cannot go on (the first reason), or NULL */
 };
+
+/* EVENT (NULL: the end of the run) could not be applied.  The run stops
+ * at the next slice and ends as an error naming the line and the reason
+ * (dynsim exits 2), never as an abort. */
+static void
+run_fail (Run *run, const DkEvent *event, const GError *error)
+{
+  if (run->error != NULL)
+    return;
+  if (event != NULL)
+    run->error = g_error_new (DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
+                              "%s:%u: the run cannot go on: %s", run->scenario->name,
+                              event->line, error->message);
+  else
+    run->error = g_error_new (DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
+                              "%s: the run cannot settle: %s", run->scenario->name,
+                              error->message);
+}
 
 /* ---- translating the scenario ------------------------------------------- */
 
@@ -91,6 +110,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.read_repair = options->read_repair;
   config->node.vclock_prune_entries = options->vclock_prune;
   config->node.versioning = options->versioning;
+  config->node.bug = (DkNodeBug) options->inject_bug;
   config->node.gossip_interval_us = options->gossip_us;
   config->node.suspect_after_us = options->suspect_after_us;
   config->node.sloppy_quorum = options->sloppy_quorum;
@@ -254,7 +274,7 @@ apply_event (gpointer data)
             else
               dk_sim_cluster_wipe (cluster, id, &error);
             if (error != NULL)
-              g_error ("%s:%u: %s", run->scenario->name, event->line, error->message);
+              run_fail (run, event, error);
           }
         break;
       }
@@ -287,7 +307,7 @@ apply_event (gpointer data)
             gboolean ok = event->kind == DK_EVENT_JOIN ? dk_sim_cluster_join (cluster, id, &error)
                                                        : dk_sim_cluster_leave (cluster, id, &error);
             if (!ok)
-              g_error ("%s:%u: %s", run->scenario->name, event->line, error->message);
+              run_fail (run, event, error);
           }
         break;
       }
@@ -309,7 +329,11 @@ stop_faults (gpointer data)
   dk_sim_cluster_heal (run->cluster);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     if (dk_sim_cluster_is_member (run->cluster, id) && !dk_sim_cluster_node_is_up (run->cluster, id))
-      dk_sim_cluster_restart (run->cluster, id, NULL);
+      {
+        g_autoptr (GError) error = NULL;
+        if (!dk_sim_cluster_restart (run->cluster, id, &error))
+          run_fail (run, NULL, error);
+      }
   dk_sim_cluster_set_latency (run->cluster, &scenario->network.latency);
   dk_sim_cluster_set_loss (run->cluster, scenario->network.loss);
   dk_sim_cluster_set_dup (run->cluster, scenario->network.dup);
@@ -573,8 +597,23 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   dk_eventq_schedule (queue, SAMPLE_INTERVAL_US, take_sample, &run);
 
   dk_workload_start (workload, scenario->run_us);
-  result->events_run = dk_eventq_run_until (queue, scenario->run_us + scenario->settle_us);
+  /* A second at a time, so that an event that cannot be applied stops the
+   * run (the slices change nothing: every event is scheduled by another). */
+  gint64 end_us = scenario->run_us + scenario->settle_us;
+  for (gint64 slice_us = 0; slice_us < end_us && run.error == NULL;)
+    {
+      slice_us = MIN (slice_us + SAMPLE_INTERVAL_US, end_us);
+      result->events_run += dk_eventq_run_until (queue, slice_us);
+    }
   show_progress (&run, TRUE);
+  if (run.error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&run.error));
+      g_array_unref (run.samples);
+      g_array_unref (run.scheduled);
+      return NULL;
+    }
+  result->leaves_pending = dk_sim_cluster_leaving (cluster);
 
   DkFinalState *final = result->final = collect_final_state (&run, error);
   if (final == NULL)

@@ -65,11 +65,13 @@ typedef struct
                                    * cluster had converged */
   guint           autoscale_joins;
   guint           autoscale_leaves;
+  guint           leaves_pending; /* nodes told to leave that had not left at the end */
 } DkRunResult;
 
 /* Run SCENARIO (not modified).  NULL with an error only when the scenario
- * asks for something the simulator cannot do; failed expectations are a
- * result, not an error. */
+ * asks for something the simulator cannot do, before or during the run
+ * (an event that cannot be applied stops it, naming the line); failed
+ * expectations are a result, not an error. */
 DkRunResult *dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options,
                               GError **error);
 void dk_run_result_free (DkRunResult *result);

@@ -160,6 +160,7 @@ typedef struct
   guint hint_limit;             /* hints kept per node, at most */
   guint vclock_prune;           /* prune vector clocks past this many entries */
   DkVersioning versioning;      /* dvv (index 0) or vv (1): version.h */
+  guint inject_bug;             /* a DkNodeBug (node.h), in that order; 0: none */
   gint64 tombstone_grace_us;    /* tombstones are purged after this */
   guint64 cache_bytes;          /* per-node in-memory cache of hot keys; 0 = none */
   guint64 compress_above_bytes; /* values larger than this are compressed */
@@ -245,6 +246,7 @@ typedef enum
   DK_NEMESIS_LOSS,
   DK_NEMESIS_DROP,
   DK_NEMESIS_LATENCY,
+  DK_NEMESIS_RECRASH,     /* crash, restart, and crash again before repairs finish */
   DK_NEMESIS_N_KINDS
 } DkNemesisKind;
 

@@ -17,6 +17,7 @@ static const char *const kind_names[DK_NEMESIS_N_KINDS] = {
   [DK_NEMESIS_LOSS] = "loss",
   [DK_NEMESIS_DROP] = "drop",
   [DK_NEMESIS_LATENCY] = "latency",
+  [DK_NEMESIS_RECRASH] = "recrash",
 };
 
 #define DEFAULT_EVERY_US (5 * DK_US_PER_S)

@@ -153,7 +153,7 @@ compare_events (gconstpointer a, gconstpointer b)
 /* What one key's acknowledged writes look like at the current time. */
 typedef struct
 {
-  GPtrArray  *frontier; /* const DkOp*: writes no other acked write descends */
+  GPtrArray  *frontier; /* const DkOp*: writes no other acked write knew */
   const DkOp *latest;   /* the write acknowledged last */
 } KeyWrites;
 
@@ -165,46 +165,51 @@ key_writes_free (gpointer data)
   g_free (writes);
 }
 
-/* TRUE when GET returned a version equal to or descending from WRITE's. */
+/* TRUE when GET returned WRITE's value, or a value (a tombstone included)
+ * whose writer knew WRITE.  Judged by value ids, never by clocks: a
+ * version that carries a new clock but an old value is stale.  A get that
+ * returned nothing satisfies a delete (its tombstone may be collected). */
 static gboolean
-get_satisfies (const DkOp *get, const DkOp *write)
+get_satisfies (const DkHistory *history, const DkOp *get, const DkOp *write)
 {
   if (write->kind == DK_OP_DELETE && get->returned->len == 0)
     return TRUE;
   for (guint i = 0; i < get->returned->len; i++)
-    if (dk_vclock_descends (g_array_index (get->returned, DkReturned, i).clock, write->written))
-      return TRUE;
+    {
+      guint64 value = dk_history_returned_value (history,
+                                                 &g_array_index (get->returned, DkReturned, i));
+      if (value == write->id)
+        return TRUE;
+      if (value < dk_history_len (history)
+          && dk_history_knew (history, dk_history_get (history, value), write))
+        return TRUE;
+    }
   return FALSE;
 }
 
 static void
-frontier_add (GPtrArray *frontier, const DkOp *write)
+frontier_add (const DkHistory *history, GPtrArray *frontier, const DkOp *write)
 {
   for (guint i = 0; i < frontier->len; i++)
-    {
-      const DkOp *held = g_ptr_array_index (frontier, i);
-      if (dk_vclock_descends (held->written, write->written))
-        return;
-    }
+    if (dk_history_knew (history, g_ptr_array_index (frontier, i), write))
+      return;
   for (guint i = frontier->len; i-- > 0;)
-    {
-      const DkOp *held = g_ptr_array_index (frontier, i);
-      if (dk_vclock_descends (write->written, held->written))
-        g_ptr_array_remove_index (frontier, i);
-    }
+    if (dk_history_knew (history, write, g_ptr_array_index (frontier, i)))
+      g_ptr_array_remove_index (frontier, i);
   g_ptr_array_add (frontier, (gpointer) write);
 }
 
 static DkReadVerdict
-judge_get (const DkOp *get, const KeyWrites *writes, DkVisibility *curve)
+judge_get (const DkHistory *history, const DkOp *get, const KeyWrites *writes,
+           DkVisibility *curve)
 {
   if (writes == NULL)
     return DK_READ_FRESH;
   if (curve != NULL)
     dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us,
-                          get_satisfies (get, writes->latest));
+                          get_satisfies (history, get, writes->latest));
   for (guint i = 0; i < writes->frontier->len; i++)
-    if (!get_satisfies (get, g_ptr_array_index (writes->frontier, i)))
+    if (!get_satisfies (history, get, g_ptr_array_index (writes->frontier, i)))
       return DK_READ_STALE;
   return DK_READ_FRESH;
 }
@@ -223,7 +228,7 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
         continue;
       if (op->kind == DK_OP_GET)
         g_array_append_val (events, ((Event) { op->invoke_us, EVENT_GET_INVOKE, op }));
-      else if (op->written != NULL)
+      else if (op->has_dot)
         g_array_append_val (events, ((Event) { op->complete_us, EVENT_WRITE_ACK, op }));
     }
   g_array_sort (events, compare_events);
@@ -237,7 +242,7 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
       KeyWrites *writes = g_hash_table_lookup (by_key, event->op->key);
       if (event->kind == EVENT_GET_INVOKE)
         {
-          verdicts[event->op->id] = judge_get (event->op, writes, curve);
+          verdicts[event->op->id] = judge_get (history, event->op, writes, curve);
           continue;
         }
       if (writes == NULL)
@@ -246,7 +251,7 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
           writes->frontier = g_ptr_array_new ();
           g_hash_table_insert (by_key, event->op->key, writes);
         }
-      frontier_add (writes->frontier, event->op);
+      frontier_add (history, writes->frontier, event->op);
       writes->latest = event->op;
     }
   return verdicts;

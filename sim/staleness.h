@@ -1,25 +1,26 @@
 /* staleness.h — which successful gets are stale, and the t-visibility
  * (PBS) curve.
  *
- * DESIGN.md: a stale read is a successful get that returns no version
- * equal to or descending from some put on that key acknowledged before the
- * get was invoked.  Precisely, as implemented:
+ * DESIGN.md: a stale read is a successful get that returns neither the
+ * value of some put on that key acknowledged before the get was invoked
+ * nor a value whose writer had seen it.  Judged by value ids and the
+ * contexts clients sent, never by clocks alone.  Precisely:
  *
- *  - "Writes" are successful puts and deletes whose written clock is known
- *    (a delete writes a tombstone, which a later get must not miss either).
- *    Writes with no recorded clock, and failed writes (which may have
- *    applied partially), never make a read stale.
+ *  - "Writes" are successful puts and deletes that reported their dot (a
+ *    delete writes a tombstone, which a later get must not miss either).
+ *    Writes with no reported dot (counted as unchecked_writes), and failed
+ *    writes (which may have applied partially), never make a read stale.
  *  - "Before" is strict, by time: a write acknowledged at the same
  *    microsecond as the get's invoke is concurrent with it, not before it.
- *  - A version satisfies a write when its clock descends (>=) the write's
- *    clock; tombstones returned by the get count.  A get that returns no
- *    version at all satisfies an acknowledged delete (the tombstone may
- *    have been purged: "not found" is the right answer), but never a put.
+ *  - A get satisfies write W when it returns W's value, or a value (or a
+ *    tombstone) whose writer sent a context covering W's dot
+ *    (dk_op_knew).  A returned value whose id cannot be told satisfies
+ *    nothing.  A get that returns no version at all satisfies an
+ *    acknowledged delete (its tombstone may have been collected), but
+ *    never a put.
  *  - A get is stale when some write acknowledged before its invoke is not
- *    satisfied by any returned version.  It suffices to check the maximal
- *    (frontier) set of such writes per key: whatever descends a clock
- *    descends everything it descends.  A get on a key with no write
- *    acknowledged before it is never stale.
+ *    satisfied.  Only the frontier is checked per key: the acknowledged
+ *    writes no other acknowledged write knew.
  *
  * t-visibility: for each successful get with at least one write on its key
  * acknowledged before its invoke, t = invoke time - acknowledgement time of

@@ -103,7 +103,8 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
 }
 
 static void send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind kind,
-                            gboolean then_write, DkOpKind write_kind, const DkVclock *context);
+                            gboolean then_write, DkOpKind write_kind, const DkVclock *context,
+                            guint64 read_op);
 
 static void
 on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
@@ -134,7 +135,7 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
   g_hash_table_remove (workload->pending, &op_id);
   if (write_next)
     send_operation (workload, client, key_index, write_kind, FALSE, write_kind,
-                    read_ok ? reply->context : NULL);
+                    read_ok ? reply->context : NULL, read_ok ? op_id : DK_VALUE_UNKNOWN);
 }
 
 static void
@@ -152,7 +153,8 @@ client_timed_out (gpointer data)
   guint32 key_index = pending->key_index;
   g_hash_table_remove (workload->pending, &pending->op);
   if (write_next)
-    send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL);
+    send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL,
+                    DK_VALUE_UNKNOWN);
 }
 
 /* ---- issuing ------------------------------------------------------------- */
@@ -191,11 +193,13 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
 }
 
 /* Invoke one operation of KIND for CLIENT on KEY_INDEX: a get, or a put
- * or delete carrying CONTEXT (may be NULL).  THEN_WRITE marks the read of
- * a read-modify-write whose write is WRITE_KIND. */
+ * or delete carrying CONTEXT (may be NULL), which the get READ_OP returned
+ * (DK_VALUE_UNKNOWN: none).  THEN_WRITE marks the read of a
+ * read-modify-write whose write is WRITE_KIND. */
 static void
 send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind kind,
-                gboolean then_write, DkOpKind write_kind, const DkVclock *context)
+                gboolean then_write, DkOpKind write_kind, const DkVclock *context,
+                guint64 read_op)
 {
   char key[24];
   g_snprintf (key, sizeof key, "k%u", key_index);
@@ -208,7 +212,8 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
       workload->stats.unreachable++;
       dk_history_complete_failed (workload->history, op, now, "unreachable");
       if (then_write)
-        send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL);
+        send_operation (workload, client, key_index, write_kind, FALSE, write_kind, NULL,
+                        DK_VALUE_UNKNOWN);
       return;
     }
 
@@ -219,12 +224,13 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
   request->request_id = op;
   DkWireClientRequest *body = &request->body.client_request;
   body->client_request_id = op;
+  body->client_id = client + 1;  /* one simulated client, one id (0 is anonymous) */
   body->key = g_bytes_new (key, strlen (key));
   if (kind == DK_OP_DELETE)
     {
       if (context != NULL)
         body->context = dk_vclock_copy (context);
-      dk_history_set_context (workload->history, op, context);
+      dk_history_set_context (workload->history, op, context, read_op);
     }
   else if (kind == DK_OP_PUT)
     {
@@ -238,7 +244,7 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
       body->value = g_bytes_new_take (value, size);
       if (context != NULL)
         body->context = dk_vclock_copy (context);
-      dk_history_set_context (workload->history, op, context);
+      dk_history_set_context (workload->history, op, context, read_op);
     }
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
@@ -268,9 +274,9 @@ issue_operation (DkWorkload *workload)
                   : roll < workload->config.read_fraction + workload->config.delete_fraction
                   ? DK_OP_DELETE : DK_OP_PUT;
   if (kind != DK_OP_GET && workload->config.use_context)
-    send_operation (workload, client, key_index, DK_OP_GET, TRUE, kind, NULL);
+    send_operation (workload, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
   else
-    send_operation (workload, client, key_index, kind, FALSE, kind, NULL);
+    send_operation (workload, client, key_index, kind, FALSE, kind, NULL, DK_VALUE_UNKNOWN);
 }
 
 static void schedule_arrival (DkWorkload *workload);

@@ -6,12 +6,16 @@
  *   dynkv --node 127.0.0.1:7001 status
  *   dynkv --peer 1=HOST:PORT --peer 2=... ring [KEY]
  *
- * A request is one datagram (signed when a key file is given) carrying a
- * random client request id; the client waits for the CLIENT_REPLY with
- * that id, resending the same request at most --retries times within
- * --timeout-ms.  A resent put may be applied twice; the second version
- * descends from the first at the same coordinator, so the value is the
- * same.  Exit status: 0 ok, 1 not found, 2 usage error, 3 failure. */
+ * A request is one datagram carrying a client id (random per run, or
+ * --client-id) and a client request id (random, or --request-id); the
+ * client waits for the CLIENT_REPLY with that id, resending the same
+ * request at most --retries times within --timeout-ms.  The node
+ * remembers the request by those ids, so a resent (or repeated) put is
+ * answered with the first answer, never applied twice.  With a key file
+ * every send is signed afresh: stamped with the wall clock, a random
+ * nonce and the id of the node it is for (learnt with a PING first), as
+ * a node refuses a stamp it has seen before (node.h).
+ * Exit status: 0 ok, 1 not found, 2 usage error, 3 failure. */
 #include "config.h"
 
 #include <locale.h>
@@ -42,10 +46,12 @@ typedef struct
   GSocket        *socket;
   GSocketAddress *node;
   const char     *node_text;
+  DkNodeId        node_id;    /* learnt from a PONG when keyed; 0: unknown */
   GBytes         *key;        /* cluster key, or NULL */
   gint64          timeout_us; /* for the whole exchange */
   guint           retries;
   guint8         *buffer;
+  const char     *save_path;  /* tests: write the first datagram sent here */
 } Client;
 
 /* What a reply must match to be ours. */
@@ -89,11 +95,55 @@ matches (const DkWireMessage *reply, const Expect *expect)
 }
 
 static gboolean
-send_datagram (Client *client, const GByteArray *datagram, GError **error)
+send_bytes (Client *client, const guint8 *data, gsize len, GError **error)
 {
-  gssize sent = g_socket_send_to (client->socket, client->node, (const gchar *) datagram->data,
-                                  datagram->len, NULL, error);
+  gssize sent = g_socket_send_to (client->socket, client->node, (const gchar *) data, len,
+                                  NULL, error);
   return sent >= 0;
+}
+
+/* Send the encoded MESSAGE, signed afresh when keyed: a resend carries a
+ * new stamp, since the node drops a stamp it has already accepted. */
+static gboolean
+send_datagram (Client *client, const GByteArray *message, GError **error)
+{
+  g_autoptr (GByteArray) datagram = g_byte_array_sized_new (message->len + DK_WIRE_TAG_BYTES);
+  g_byte_array_append (datagram, message->data, message->len);
+  if (client->key != NULL)
+    {
+      DkWireStamp stamp = { g_get_real_time (), random_id (), client->node_id };
+      dk_wire_sign_stamped (datagram, g_bytes_get_data (client->key, NULL),
+                            g_bytes_get_size (client->key), &stamp);
+    }
+  if (client->save_path != NULL)
+    {
+      if (!g_file_set_contents (client->save_path, (const gchar *) datagram->data,
+                                datagram->len, error))
+        return FALSE;
+      client->save_path = NULL;  /* the first send only */
+    }
+  return send_bytes (client, datagram->data, datagram->len, error);
+}
+
+/* The next datagram from the node within WAIT_US that decodes (and
+ * verifies, when keyed), or NULL. */
+static DkWireMessage *
+receive_one (Client *client, gint64 wait_us)
+{
+  g_autoptr (GError) wait_error = NULL;
+  if (!g_socket_condition_timed_wait (client->socket, G_IO_IN, MAX (wait_us, 1), NULL,
+                                      &wait_error))
+    return NULL;
+  g_autoptr (GError) receive_error = NULL;
+  gssize len = g_socket_receive (client->socket, (gchar *) client->buffer, 65536, NULL,
+                                 &receive_error);
+  if (len < 0)
+    return NULL;  /* e.g. ICMP port unreachable reported on a later receive */
+  if (client->key != NULL
+      && !dk_wire_verify (client->buffer, (gsize) len, g_bytes_get_data (client->key, NULL),
+                          g_bytes_get_size (client->key), NULL))
+    return NULL;
+  return dk_wire_decode (client->buffer, (gsize) len, NULL);
 }
 
 /* Send REQUEST and wait for the reply EXPECT describes; NULL with an
@@ -105,8 +155,6 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, error);
   if (datagram == NULL)
     return NULL;
-  if (client->key != NULL)
-    dk_wire_sign (datagram, g_bytes_get_data (client->key, NULL), g_bytes_get_size (client->key));
 
   gint64 start = g_get_monotonic_time ();
   gint64 deadline = start + client->timeout_us;
@@ -126,20 +174,7 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
           next_send = start + interval * sends;
         }
       gint64 wake = sends <= client->retries ? MIN (next_send, deadline) : deadline;
-      g_autoptr (GError) wait_error = NULL;
-      if (!g_socket_condition_timed_wait (client->socket, G_IO_IN, MAX (wake - now, 1), NULL,
-                                          &wait_error))
-        continue;
-      g_autoptr (GError) receive_error = NULL;
-      gssize len = g_socket_receive (client->socket, (gchar *) client->buffer, 65536, NULL,
-                                     &receive_error);
-      if (len < 0)
-        continue;  /* e.g. ICMP port unreachable reported on a later receive */
-      if (client->key != NULL
-          && !dk_wire_verify (client->buffer, (gsize) len, g_bytes_get_data (client->key, NULL),
-                              g_bytes_get_size (client->key), NULL))
-        continue;
-      DkWireMessage *reply = dk_wire_decode (client->buffer, (gsize) len, NULL);
+      DkWireMessage *reply = receive_one (client, wake - now);
       if (reply != NULL && matches (reply, expect))
         return reply;
       g_clear_pointer (&reply, dk_wire_message_free);
@@ -202,6 +237,8 @@ typedef struct
 {
   const char *context_hex;
   gint        r, w;
+  guint64     client_id;   /* 0: a random one */
+  guint64     request_id;  /* 0: a random one */
 } RequestOptions;
 
 static gboolean
@@ -260,6 +297,27 @@ check_request (DkWireType type, const char *key, const char *value,
   return TRUE;
 }
 
+/* Keyed: learn the node's id with a PING, so that what we sign next is
+ * stamped for that node only (a node drops what is stamped for another). */
+static gboolean
+learn_node_id (Client *client, GError **error)
+{
+  if (client->key == NULL || client->node_id != DK_NODE_NONE)
+    return TRUE;
+  g_autoptr (DkWireMessage) ping = dk_wire_message_new (DK_WIRE_PING);
+  ping->request_id = random_id ();
+  ping->body.ping.timestamp_us = g_get_monotonic_time ();
+  Expect expect = { .type = DK_WIRE_PONG, .request_id = ping->request_id };
+  const char *save_path = client->save_path;
+  client->save_path = NULL;  /* the request is what a test captures, not the PING */
+  g_autoptr (DkWireMessage) pong = exchange (client, ping, &expect, error);
+  client->save_path = save_path;
+  if (pong == NULL)
+    return FALSE;
+  client->node_id = pong->sender;
+  return TRUE;
+}
+
 static int
 client_request (Client *client, DkWireType type, const char *key, const char *value,
                 const RequestOptions *options)
@@ -271,11 +329,18 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
       g_printerr ("dynkv: %s\n", error->message);
       return EXIT_USAGE;
     }
+  if (!learn_node_id (client, &error))
+    {
+      g_printerr ("dynkv: %s %s: %s\n", dk_wire_type_name (type), key, error->message);
+      return EXIT_FAILED;
+    }
 
   g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
   request->request_id = random_id ();
   DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = random_id ();
+  /* The name of the request: the node answers it once (node.h). */
+  body->client_id = options->client_id != 0 ? options->client_id : random_id () | 1;
+  body->client_request_id = options->request_id != 0 ? options->request_id : random_id ();
   body->key = g_bytes_new (key, strlen (key));
   if (value != NULL)
     body->value = g_bytes_new (value, strlen (value));
@@ -335,6 +400,59 @@ client_status (Client *client)
   printf ("node %u at %s: up, round trip %.3f ms\n", pong->sender, client->node_text,
           (double) rtt / 1000.0);
   return EXIT_OK;
+}
+
+/* Tests: send the bytes of the datagram in PATH (one --save-datagram
+ * wrote) to the node as they are, and report whether anything answered
+ * within the timeout: exit 0 when something did, 3 when nothing did (a
+ * node drops a replayed signed datagram without a word). */
+static int
+client_replay (Client *client, const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  if (!g_file_get_contents (path, &contents, &len, &error))
+    {
+      g_printerr ("dynkv: --replay: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (!send_bytes (client, (const guint8 *) contents, len, &error))
+    {
+      g_printerr ("dynkv: --replay: %s\n", error->message);
+      return EXIT_FAILED;
+    }
+  gint64 deadline = g_get_monotonic_time () + client->timeout_us;
+  for (gint64 now = g_get_monotonic_time (); now < deadline; now = g_get_monotonic_time ())
+    {
+      g_autoptr (DkWireMessage) reply = receive_one (client, deadline - now);
+      if (reply == NULL)
+        continue;
+      if (reply->type == DK_WIRE_CLIENT_REPLY)
+        printf ("replayed %" G_GSIZE_FORMAT " bytes: answered, status %s\n", len,
+                status_name (reply->body.client_reply.status));
+      else
+        printf ("replayed %" G_GSIZE_FORMAT " bytes: answered with a %s\n", len,
+                dk_wire_type_name (reply->type));
+      return EXIT_OK;
+    }
+  printf ("replayed %" G_GSIZE_FORMAT " bytes: no answer within %" G_GINT64_FORMAT " ms\n",
+          len, client->timeout_us / 1000);
+  return EXIT_FAILED;
+}
+
+/* An unsigned 64-bit id from TEXT, not 0; OPTION names it in errors. */
+static gboolean
+parse_id (const char *option, const char *text, guint64 *id, GError **error)
+{
+  if (text == NULL)
+    return TRUE;
+  g_autoptr (GError) parse_error = NULL;
+  if (g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT64, id, &parse_error))
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "%s: '%s' is not a number from 1 to %" G_GUINT64_FORMAT, option, text, G_MAXUINT64);
+  return FALSE;
 }
 
 static int
@@ -411,6 +529,7 @@ int
 main (int argc, char **argv)
 {
   char *node = NULL, *key_file = NULL, *context_text = NULL;
+  char *client_id_text = NULL, *request_id_text = NULL, *save_path = NULL, *replay_path = NULL;
   char **peer_specs = NULL;
   gint timeout_ms = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES, r = 0, w = 0;
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
@@ -433,6 +552,16 @@ main (int argc, char **argv)
     { "vnodes", 'v', 0, G_OPTION_ARG_INT, &vnodes,
       "ring: virtual nodes per member, as the nodes use (default 64)", "V" },
     { "replicas", 'N', 0, G_OPTION_ARG_INT, &n, "ring: replicas per key (default 3)", "N" },
+    { "client-id", 0, 0, G_OPTION_ARG_STRING, &client_id_text,
+      "put/get/delete: this client's id (default: a random one per run)", "ID" },
+    { "request-id", 0, 0, G_OPTION_ARG_STRING, &request_id_text,
+      "put/get/delete: the request's id (default: random); the same --client-id and "
+      "--request-id as an earlier run repeat that request: the node answers it again, "
+      "it does not apply it twice", "ID" },
+    { "save-datagram", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &save_path,
+      "tests: write the request datagram as first sent to FILE", "FILE" },
+    { "replay", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &replay_path,
+      "tests: send FILE's bytes to --node unchanged (exit 0: answered, 3: not)", "FILE" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("COMMAND [ARGUMENTS]");
@@ -472,6 +601,8 @@ main (int argc, char **argv)
         }
       g_ptr_array_add (args, argv[i]);
     }
+  if (replay_path != NULL && args->len == 0)
+    g_ptr_array_add (args, (gpointer) "replay");
   if (args->len == 0)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -484,7 +615,7 @@ main (int argc, char **argv)
     want_min = want_max = 3;
   else if (strcmp (command, "get") == 0 || strcmp (command, "delete") == 0)
     want_min = want_max = 2;
-  else if (strcmp (command, "status") == 0)
+  else if (strcmp (command, "status") == 0 || (replay_path != NULL && strcmp (command, "replay") == 0))
     want_min = want_max = 1;
   else if (strcmp (command, "ring") == 0)
     want_min = 1, want_max = 2;
@@ -539,7 +670,13 @@ main (int argc, char **argv)
       goto out;
     }
   RequestOptions options = { .context_hex = context_text, .r = r, .w = w };
-  if (strcmp (command, "status") == 0)
+  if (!parse_id ("--client-id", client_id_text, &options.client_id, &error)
+      || !parse_id ("--request-id", request_id_text, &options.request_id, &error))
+    goto usage;
+  client.save_path = save_path;
+  if (replay_path != NULL)
+    status = client_replay (&client, replay_path);
+  else if (strcmp (command, "status") == 0)
     status = client_status (&client);
   else if (strcmp (command, "get") == 0)
     status = client_request (&client, DK_WIRE_GET, g_ptr_array_index (args, 1), NULL, &options);
@@ -563,6 +700,10 @@ out:
   g_free (node);
   g_free (key_file);
   g_free (context_text);
+  g_free (client_id_text);
+  g_free (request_id_text);
+  g_free (save_path);
+  g_free (replay_path);
   g_strfreev (peer_specs);
   return status;
 }

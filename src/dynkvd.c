@@ -43,6 +43,9 @@ typedef struct
   gint     gossip_ms;      /* -1 while unset, as the numbers above */
   gint     suspect_ms;
   gint     anti_entropy_ms;
+  gint     replay_window_ms;
+  gint     dedup_requests;
+  gint     dedup_ms;
   gboolean strict_quorum;
   gboolean joining;
 } Settings;
@@ -124,6 +127,9 @@ load_config_file (Settings *settings, const char *path, GError **error)
       || !file_int (file, "cluster", "gossip_ms", &settings->gossip_ms, error)
       || !file_int (file, "cluster", "suspect_ms", &settings->suspect_ms, error)
       || !file_int (file, "cluster", "anti_entropy_ms", &settings->anti_entropy_ms, error)
+      || !file_int (file, "cluster", "replay_window_ms", &settings->replay_window_ms, error)
+      || !file_int (file, "node", "dedup_requests", &settings->dedup_requests, error)
+      || !file_int (file, "node", "dedup_ms", &settings->dedup_ms, error)
       || !file_string (file, "cluster", "key", &key_hex)
       || !file_string (file, "cluster", "key_file", &key_file))
     {
@@ -209,6 +215,13 @@ print_stats (const Daemon *state)
            "  requests_failed         %" G_GUINT64_FORMAT "\n"
            "  read_repairs_sent       %" G_GUINT64_FORMAT "\n"
            "  store_errors            %" G_GUINT64_FORMAT "\n"
+           "  requests_deduplicated   %" G_GUINT64_FORMAT "\n"
+           "  requests_id_reused      %" G_GUINT64_FORMAT "\n"
+           "  requests_forgotten      %" G_GUINT64_FORMAT "\n"
+           "  dropped_stale_timestamp %" G_GUINT64_FORMAT "\n"
+           "  dropped_replayed        %" G_GUINT64_FORMAT "\n"
+           "  dropped_misdirected     %" G_GUINT64_FORMAT "\n"
+           "  replay_cache_overflows  %" G_GUINT64_FORMAT "\n"
            "  clients_seen            %" G_GUINT64_FORMAT "\n"
            "  clients_evicted         %" G_GUINT64_FORMAT "\n"
            "  gossip_sent             %" G_GUINT64_FORMAT "\n"
@@ -228,7 +241,9 @@ print_stats (const Daemon *state)
            n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
            u->unknown_destination, n->requests_coordinated, n->requests_forwarded,
            n->requests_succeeded, n->requests_failed, n->read_repairs_sent,
-           n->store_errors, u->clients_seen, u->clients_evicted, n->gossip_sent,
+           n->store_errors, n->requests_deduplicated, n->requests_id_reused,
+           n->requests_forgotten, n->dropped_stale_timestamp, n->dropped_replayed,
+           n->dropped_misdirected, n->replay_cache_overflows, u->clients_seen, u->clients_evicted, n->gossip_sent,
            n->suspicions, n->sloppy_requests, n->hints_kept, n->hints_refused,
            n->hints_delivered, n->hints_received, dk_node_hints_held (state->node),
            n->ae_sessions, n->ae_keys_pushed + n->ae_keys_pulled, n->ring_changes,
@@ -332,6 +347,12 @@ run (const Settings *settings, DkLogLevel log_level)
     config.suspect_after_us = (gint64) settings->suspect_ms * 1000;
   if (settings->anti_entropy_ms >= 0)
     config.anti_entropy_interval_us = (gint64) settings->anti_entropy_ms * 1000;
+  if (settings->replay_window_ms >= 0)
+    config.replay_window_us = (gint64) settings->replay_window_ms * 1000;
+  if (settings->dedup_requests >= 0)
+    config.dedup_requests = (guint) settings->dedup_requests;
+  if (settings->dedup_ms >= 0)
+    config.dedup_age_us = (gint64) settings->dedup_ms * 1000;
   if (settings->strict_quorum)
     config.sloppy_quorum = config.hinted_handoff = FALSE;
   g_autoptr (DkNode) node = dk_node_new (&config, dk_udp_env_get (env), ring, &error);
@@ -355,6 +376,13 @@ run (const Settings *settings, DkLogLevel log_level)
                      config.n, config.r, config.w, config.request_timeout_us / 1000,
                      config.auth_key != NULL ? "authenticated" : "no authentication",
                      settings->data_dir);
+  if (config.auth_key != NULL)
+    {
+      g_autofree char *window = g_strdup_printf ("%s; replay window %" G_GINT64_FORMAT " ms",
+                                                 line, config.replay_window_us / 1000);
+      g_free (line);
+      line = g_steal_pointer (&window);
+    }
   const DkEnv *log_env = dk_udp_env_get (env);
   log_env->log (log_env->user_data, DK_LOG_INFO, line);
 
@@ -381,6 +409,7 @@ main (int argc, char **argv)
     .id = -1, .n = -1, .r = -1, .w = -1, .request_timeout_ms = -1, .vnodes = -1,
     .seed = -1, .peers = dk_net_peers_new (),
     .gossip_ms = -1, .suspect_ms = -1, .anti_entropy_ms = -1,
+    .replay_window_ms = -1, .dedup_requests = -1, .dedup_ms = -1,
   };
   char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
   char *log_level_text = NULL;
@@ -388,6 +417,7 @@ main (int argc, char **argv)
   gint64 id = -1, seed = -1;
   gint n = -1, r = -1, w = -1, timeout_ms = -1, vnodes = -1;
   gint gossip_ms = -1, suspect_ms = -1, anti_entropy_ms = -1;
+  gint replay_window_ms = -1, dedup_requests = -1, dedup_ms = -1;
   gboolean strict_quorum = FALSE, joining = FALSE;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
@@ -420,6 +450,14 @@ main (int argc, char **argv)
       "A peer silent this long is suspect, twice as long down (default 3000)", "MS" },
     { "anti-entropy-ms", 0, 0, G_OPTION_ARG_INT, &anti_entropy_ms,
       "A full Merkle anti-entropy pass over this node's ranges per period (default 10000; 0: off)", "MS" },
+    { "replay-window-ms", 0, 0, G_OPTION_ARG_INT, &replay_window_ms,
+      "With a key: drop signed datagrams stamped further than this from our clock, "
+      "and replays within it (default 60000)", "MS" },
+    { "dedup-requests", 0, 0, G_OPTION_ARG_INT, &dedup_requests,
+      "Client requests remembered, so a retry is answered, not applied again (default 16384)",
+      "N" },
+    { "dedup-ms", 0, 0, G_OPTION_ARG_INT, &dedup_ms,
+      "How long a client request is remembered at most (default 60000)", "MS" },
     { "strict-quorum", 0, 0, G_OPTION_ARG_NONE, &strict_quorum,
       "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
     { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,
@@ -439,6 +477,7 @@ main (int argc, char **argv)
     "  [node]\n  id=1\n  listen=127.0.0.1:7001\n  data=/var/lib/dynkv/n1\n"
     "  [cluster]\n  n=3\n  r=2\n  w=2\n  request_timeout_ms=1000\n"
     "  key_file=cluster.key   # or key=<hex>\n"
+    "  replay_window_ms=60000\n"
     "  [peers]\n  1=127.0.0.1:7001\n  2=127.0.0.1:7002\n  3=127.0.0.1:7003\n"
     "\n"
     "Exit status: 0 after a clean stop, 1 when the node cannot start, 2 on a usage error.");
@@ -492,6 +531,12 @@ main (int argc, char **argv)
     settings.suspect_ms = suspect_ms;
   if (anti_entropy_ms >= 0)
     settings.anti_entropy_ms = anti_entropy_ms;
+  if (replay_window_ms >= 0)
+    settings.replay_window_ms = replay_window_ms;
+  if (dedup_requests >= 0)
+    settings.dedup_requests = dedup_requests;
+  if (dedup_ms >= 0)
+    settings.dedup_ms = dedup_ms;
   settings.strict_quorum = settings.strict_quorum || strict_quorum;
   settings.joining = joining;
   if (key_file != NULL)
@@ -543,7 +588,13 @@ main (int argc, char **argv)
       || (settings.r >= 0 && !check_range ("--r", settings.r, 1, DK_RING_MAX_REPLICAS, &error))
       || (settings.w >= 0 && !check_range ("--w", settings.w, 1, DK_RING_MAX_REPLICAS, &error))
       || (settings.request_timeout_ms >= 0
-          && !check_range ("--request-timeout-ms", settings.request_timeout_ms, 1, 3600000, &error)))
+          && !check_range ("--request-timeout-ms", settings.request_timeout_ms, 1, 3600000, &error))
+      || (settings.replay_window_ms >= 0
+          && !check_range ("--replay-window-ms", settings.replay_window_ms, 1, 86400000, &error))
+      || (settings.dedup_requests >= 0
+          && !check_range ("--dedup-requests", settings.dedup_requests, 1, 16777216, &error))
+      || (settings.dedup_ms >= 0
+          && !check_range ("--dedup-ms", settings.dedup_ms, 1, 86400000, &error)))
     goto usage;
 
   status = run (&settings, log_level);

@@ -4,6 +4,7 @@
  * here touches the world except through the DkEnv. */
 #include <string.h>
 #include "node_private.h"
+#include "replay.h"
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -53,6 +54,8 @@ node_issue_dot (DkNode *node, DkDot *dot, GError **error)
         return FALSE;
       node->dot_leased = lease;
     }
+  if (node->config.bug == DK_NODE_BUG_REUSE_DOT && node->dot_next > 1)
+    node->dot_next--;   /* injected: the counter never moves past its first dot */
   *dot = (DkDot) { node->actor, node->dot_next++, node_wall (node) };
   return TRUE;
 }
@@ -73,7 +76,13 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
       return FALSE;
     }
   if (node->auth_key != NULL)
-    dk_wire_sign (datagram, node->auth_key, node->config.auth_key_len);
+    {
+      /* Stamped with our wall clock and the receiver, so that it is
+       * accepted once, recently, and only there (node.h). */
+      DkWireStamp stamp = { node_wall (node), node->sign_nonce++,
+                            dk_endpoint_is_node (to) ? (DkNodeId) to : DK_NODE_NONE };
+      dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
+    }
   node->stats.messages_sent++;
   node->stats.bytes_sent += datagram->len;
   node->env.send (node->env.user_data, to, datagram->data, datagram->len);
@@ -153,6 +162,11 @@ dk_node_config_init (DkNodeConfig *config)
     .anti_entropy_interval_us = 10000000,
     .vnodes = 64,
     .tombstone_collect_interval_us = 10000000,
+    .replay_window_us = DK_NODE_REPLAY_WINDOW_US_DEFAULT,
+    .replay_cache_entries = DK_NODE_REPLAY_CACHE_ENTRIES_DEFAULT,
+    .dedup_requests = DK_NODE_DEDUP_REQUESTS_DEFAULT,
+    .dedup_age_us = DK_NODE_DEDUP_AGE_US_DEFAULT,
+    .dedup_bytes = DK_NODE_DEDUP_BYTES_DEFAULT,
   };
 }
 
@@ -247,6 +261,17 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   node->env = *env;
   node->next_request_id = 1;
   node->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, node_request_free);
+  node_dedup_init (node);
+  if (node->auth_key != NULL)
+    {
+      if (node->config.replay_window_us <= 0)
+        node->config.replay_window_us = DK_NODE_REPLAY_WINDOW_US_DEFAULT;
+      if (node->config.replay_cache_entries == 0)
+        node->config.replay_cache_entries = DK_NODE_REPLAY_CACHE_ENTRIES_DEFAULT;
+      /* What was signed before we started we cannot have remembered. */
+      node->replays = dk_replay_cache_new (node->config.replay_window_us,
+                                           node->config.replay_cache_entries, node_wall (node));
+    }
   node_handoff_init (node);
   node_rebalance_init (node);
   if (node->config.vnodes == 0)
@@ -279,6 +304,8 @@ dk_node_free (DkNode *node)
   if (node->collect_timer != 0)
     node->env.timer_cancel (node->env.user_data, node->collect_timer);
   g_hash_table_destroy (node->requests);
+  node_dedup_clear (node);
+  g_clear_pointer (&node->replays, dk_replay_cache_free);
   node_antientropy_clear (node);
   node_rebalance_clear (node);
   node_membership_clear (node);
@@ -293,6 +320,50 @@ dk_node_free (DkNode *node)
   g_free (node);
 }
 
+/* The stamp of a datagram that verified: meant for us, stamped within
+ * the window of our wall clock and after we started, and not accepted
+ * before (replay.h).  FALSE (counted) otherwise: a replay, or a clock
+ * too far off ours. */
+static gboolean
+stamp_admitted (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
+{
+  DkWireStamp stamp;
+  const guint8 *tag = NULL;
+  if (!dk_wire_read_stamp (data, len, &stamp, &tag))
+    {
+      node->stats.dropped_unauthenticated++;  /* cannot happen once verified */
+      return FALSE;
+    }
+  if (stamp.receiver != DK_NODE_NONE && stamp.receiver != node->config.id)
+    {
+      node->stats.dropped_misdirected++;
+      node_log (node, DK_LOG_DEBUG, "dropped a datagram from %" G_GUINT64_FORMAT
+                " signed for node %u", from, stamp.receiver);
+      return FALSE;
+    }
+  gint64 now = node_wall (node);
+  guint64 overflows = dk_replay_cache_overflows (node->replays);
+  DkReplayVerdict verdict = dk_replay_cache_admit (node->replays, now, stamp.timestamp_us, tag);
+  node->stats.replay_cache_overflows += dk_replay_cache_overflows (node->replays) - overflows;
+  switch (verdict)
+    {
+    case DK_REPLAY_FRESH:
+      return TRUE;
+    case DK_REPLAY_STALE:
+      node->stats.dropped_stale_timestamp++;
+      node_log (node, DK_LOG_DEBUG, "dropped a datagram from %" G_GUINT64_FORMAT
+                " stamped %" G_GINT64_FORMAT " us from our clock (window %" G_GINT64_FORMAT
+                " us, or before we started)", from, stamp.timestamp_us - now,
+                node->config.replay_window_us);
+      return FALSE;
+    case DK_REPLAY_SEEN:
+      node->stats.dropped_replayed++;
+      node_log (node, DK_LOG_DEBUG, "dropped a replayed datagram from %" G_GUINT64_FORMAT, from);
+      return FALSE;
+    }
+  g_assert_not_reached ();
+}
+
 void
 dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
 {
@@ -304,6 +375,8 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
       node->stats.dropped_unauthenticated++;
       return;
     }
+  if (node->auth_key != NULL && !stamp_admitted (node, from, data, len))
+    return;
   g_autoptr (DkWireMessage) message = dk_wire_decode (data, len, &error);
   if (message == NULL)
     {

@@ -47,7 +47,27 @@
  *   the store and acknowledges.
  *
  * Malformed datagrams (and, when the cluster has a key, unauthenticated
- * ones) are dropped and counted, never trusted.  Failure detection,
+ * ones) are dropped and counted, never trusted.
+ *
+ *   Requests happen once (node_dedup.c).  A client request is named by
+ *   (client id, client request id).  The node it reaches first (and the
+ *   coordinator a proxy forwards it to) remembers it: a second request of
+ *   the same name joins the first while it is in flight (both get its
+ *   answer) and is answered with the first answer afterwards (for a
+ *   write: the same status and the same version, its dot included), never
+ *   coordinated again (tests/check_requests_once.c, requests_once_*).  A name seen with another kind or key is refused
+ *   as INVALID.  Reads are remembered only while in flight: a read asked
+ *   again later reads again.  Anonymous requests (client id 0) are
+ *   remembered by the address they came from, only where they arrive.
+ *   Memory is bounded by dedup_requests, dedup_age_us and dedup_bytes,
+ *   oldest first; a node that restarts forgets.
+ *
+ *   With a cluster key every datagram is signed with a stamp (wire.h):
+ *   the sender's wall clock, a nonce and the node it is for.  A datagram
+ *   stamped further than replay_window_us from this node's wall clock (or
+ *   before this node started), seen before within the window, or stamped
+ *   for another node is dropped and counted (replay.h), so a captured
+ *   datagram cannot be applied again later, nor elsewhere.  Failure detection,
  * sloppy quorum, hinted handoff and anti-entropy hook in here next.
  */
 #ifndef DK_NODE_H
@@ -61,6 +81,22 @@
 
 G_BEGIN_DECLS
 
+/* Known bugs a test can switch on in a node (FoundationDB's BUGGIFY), to
+ * prove that the simulator's checkers catch each of them
+ * (tests/check_checkers.c, checkers_catch_every_injected_bug).  Only the
+ * simulator sets one; a deployed node always runs DK_NODE_BUG_NONE. */
+typedef enum
+{
+  DK_NODE_BUG_NONE,
+  DK_NODE_BUG_REUSE_DOT,      /* issue the same dot again and again */
+  DK_NODE_BUG_DROP_SIBLING,   /* a write replaces every local sibling, seen or not */
+  DK_NODE_BUG_ACK_UNSTORED,   /* acknowledge writes without storing them */
+  DK_NODE_BUG_STAND_IN_ONLY,  /* a stand-in keeps the write but no hint to take it home */
+  DK_NODE_BUG_RESURRECT,      /* replicas drop tombstones, so deleted values stay */
+  DK_NODE_BUG_OLD_VALUE,      /* a read returns an older value under the newest version's dot */
+  DK_NODE_BUG_COUNT
+} DkNodeBug;
+
 typedef struct
 {
   DkNodeId id;                  /* this node; must be a ring member */
@@ -73,6 +109,7 @@ typedef struct
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
   guint    incarnation;         /* 0..4095: the high half of the gossip incarnation (disks lost) */
   DkVersioning versioning;      /* how a write's context is built (version.h); default dvv */
+  DkNodeBug bug;                /* tests only: a known bug to inject; DK_NODE_BUG_NONE */
   DkLogLevel log_level;         /* lines less severe than this are not even formatted */
   gint64   gossip_interval_us;  /* gossip round period; 0: no gossip, every peer counts as up */
   gint64   suspect_after_us;    /* a heartbeat silent this long is suspect, twice as long down */
@@ -86,13 +123,30 @@ typedef struct
   const char *address;          /* where others reach this node ("host:port"), gossiped; may be NULL */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
+  /* Requests happen once (node_dedup.c, replay.h).  0 means the default. */
+  gint64   replay_window_us;    /* keyed: signed datagrams stamped further than this from our wall clock are dropped */
+  guint    replay_cache_entries;/* keyed: signed datagrams remembered within the window */
+  guint    dedup_requests;      /* client requests remembered (with their answers) */
+  gint64   dedup_age_us;        /* ... and for how long at most */
+  gsize    dedup_bytes;         /* ... and how many bytes of answers at most */
 } DkNodeConfig;
+
+/* The defaults of the fields above.  A node remembers each client write
+ * and its answer for a minute, up to 16,384 of them (a thousand requests
+ * a second keeps about 16 s of them) in 16 MiB; a keyed node accepts
+ * datagrams stamped within a minute of its clock and remembers up to
+ * 65,536 of them (about 5 MiB). */
+#define DK_NODE_REPLAY_WINDOW_US_DEFAULT     G_GINT64_CONSTANT (60000000)
+#define DK_NODE_REPLAY_CACHE_ENTRIES_DEFAULT 65536u
+#define DK_NODE_DEDUP_REQUESTS_DEFAULT       16384u
+#define DK_NODE_DEDUP_AGE_US_DEFAULT         G_GINT64_CONSTANT (60000000)
+#define DK_NODE_DEDUP_BYTES_DEFAULT          ((gsize) 16 << 20)
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
  * one forwarding hop, warnings logged, gossip every 1 s with suspicion
  * after 3 s, sloppy quorum and hinted handoff on (16 hints per owner per
- * round), a full anti-entropy pass every 10 s, no authentication.  ID is
- * left 0. */
+ * round), a full anti-entropy pass every 10 s, no authentication, and
+ * the DK_NODE_*_DEFAULT bounds of requests remembered.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 
 /* Counters a node keeps about itself (monotonic since it started). */
@@ -127,13 +181,23 @@ typedef struct
   guint64 ae_keys_pulled;         /* keys it took from a peer and that changed its store */
   guint64 ae_bytes_sent;          /* every anti-entropy byte it sent (trees, keys, repairs) */
   guint64 ring_changes;           /* times its ring changed (joins and leaves it heard of) */
-  guint64 keys_streamed;          /* (key, new replica) pairs it streamed after a ring change */
-  guint64 stream_abandoned;       /* streamed writes never acknowledged, given up */
+  guint64 keys_streamed;          /* (key, replica) pairs it pushed after a ring change or sweep */
+  guint64 stream_abandoned;       /* pushes given up unacknowledged (offered again later) */
+  guint64 keys_released;          /* copies outside its ranges dropped once every replica held them */
+  guint64 leave_waits;            /* gossip rounds it spent leaving and not yet done */
   guint64 tombstones_collected;   /* keys whose tombstones outlived the grace and were purged */
   guint64 contexts_refused;       /* client writes refused for an invalid context */
   guint64 context_entries_pruned; /* clock entries pruned from new versions' contexts */
-  guint64 dot_collisions;         /* a dot seen with two payloads while merging replies */
+  guint64 dot_collisions;         /* a dot seen with two payloads while merging replies or storing */
   guint64 stand_in_refusals;      /* writes refused as a stand-in because the hint store was full */
+  guint64 requests_deduplicated;  /* client requests seen before: answered with the first answer or
+                                   * joined to the same request in flight, never applied again */
+  guint64 requests_id_reused;     /* a (client id, request id) seen again with another request: refused */
+  guint64 requests_forgotten;     /* remembered requests dropped before their age by the count or byte bound */
+  guint64 dropped_stale_timestamp;/* signed datagrams stamped outside the replay window (or before we started) */
+  guint64 dropped_replayed;       /* signed datagrams accepted once already within the window */
+  guint64 dropped_misdirected;    /* signed datagrams stamped for another node */
+  guint64 replay_cache_overflows; /* datagrams forgotten early because the replay cache was full */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -173,13 +237,16 @@ DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
 guint dk_node_hints_held (const DkNode *node);
 
 /* Start leaving the cluster: claim LEAVING (gossip spreads it, and every
- * node that hears drops this one from its ring) and hand every range this
- * node replicates to its new replicas.  Keep driving the node until
- * dk_node_has_left; then it may be stopped and its data discarded. */
+ * node that hears drops this one from its ring), record it in the store
+ * (a restart goes on leaving; a start with config.joining calls it off)
+ * and hand every key to its replicas.  Calling it again does nothing.
+ * Keep driving the node until dk_node_has_left — its store is empty and
+ * peers acknowledged the leave; a node cut off from its peers waits, and
+ * says so — then it may be stopped and its data discarded. */
 void dk_node_leave (DkNode *node);
 gboolean dk_node_has_left (const DkNode *node);
 
-/* Stream tasks and unacknowledged streamed writes still outstanding. */
+/* Ranges, chunks and pushes of streaming still outstanding. */
 guint dk_node_streams_pending (const DkNode *node);
 
 /* The ring this node routes by now (valid until its membership changes). */

@@ -342,6 +342,8 @@ compare_keys (gconstpointer a, gconstpointer b)
 void
 node_on_ae_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
+  if (node_stream_take_keys_reply (node, from, message))
+    return;
   AeSession *session = session_for (node, from, message->request_id);
   if (session == NULL)
     return;

@@ -51,6 +51,7 @@ request_new (DkNode *node, RequestRole role, DkWireType kind, DkEndpoint client,
   request->kind = kind;
   request->client = client;
   request->client_hop_id = client_hop_id;
+  request->client_id = client_request->client_id;
   request->client_request_id = client_request->client_request_id;
   request->key = g_bytes_ref (client_request->key);
   request->failure_status = DK_WIRE_STATUS_UNAVAILABLE;
@@ -107,6 +108,9 @@ answer_client (Request *request, DkWireStatus status, const char *reason,
       body->reason = g_strdup ("the reply does not fit one datagram: too many or too large siblings");
       node_send (node, request->client, reply);
     }
+  /* Duplicates that joined get the same answer; a write's is kept for
+   * later ones (node_dedup.c). */
+  node_dedup_answered (node, request, g_steal_pointer (&reply));
 }
 
 /* ---- read repair ------------------------------------------------------- */
@@ -144,6 +148,31 @@ read_repair (Request *request)
 
 /* ---- the quorum -------------------------------------------------------- */
 
+/* DK_NODE_BUG_OLD_VALUE: the reconciled set, but its first value carries
+ * the bytes of a version some replica returned and the set replaced; NULL
+ * when no replica returned such a version. */
+static GPtrArray *
+old_value_under_new_dot (const Request *request)
+{
+  for (guint i = 0; i < request->n_replicas; i++)
+    for (guint k = 0; request->replica_sets[i] != NULL && k < request->replica_sets[i]->len; k++)
+      {
+        const DkVersion *old = g_ptr_array_index (request->replica_sets[i], k);
+        for (guint m = 0; m < request->merged->len && !old->tombstone; m++)
+          {
+            const DkVersion *newer = g_ptr_array_index (request->merged, m);
+            if (newer->tombstone || !dk_version_replaces (newer, old))
+              continue;
+            GPtrArray *answer = dk_siblings_copy (request->merged);
+            DkVersion *changed = g_ptr_array_index (answer, m);
+            g_bytes_unref (changed->value);
+            changed->value = g_bytes_ref (old->value);
+            return answer;
+          }
+      }
+  return NULL;
+}
+
 static void
 answer_success (Request *request)
 {
@@ -153,8 +182,10 @@ answer_success (Request *request)
       for (guint i = 0; i < request->merged->len && !live; i++)
         live = !((DkVersion *) g_ptr_array_index (request->merged, i))->tombstone;
       g_autoptr (DkVclock) context = dk_siblings_context (request->merged);
+      g_autoptr (GPtrArray) answer = request->node->config.bug == DK_NODE_BUG_OLD_VALUE
+                                     ? old_value_under_new_dot (request) : NULL;
       answer_client (request, live ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_NOT_FOUND,
-                     NULL, request->merged, context);
+                     NULL, answer != NULL ? answer : request->merged, context);
     }
   else
     {
@@ -164,6 +195,19 @@ answer_success (Request *request)
       g_autoptr (DkVclock) clock = dk_version_clock (request->written);
       answer_client (request, DK_WIRE_STATUS_OK, NULL, written, clock);
     }
+}
+
+/* A write that fails after its version was issued still names it, so
+ * the client (and a checker) can tell the version if it shows up later;
+ * NULL for a get or a write refused before issuing. */
+static GPtrArray *
+written_as_siblings (const Request *request)
+{
+  if (request->written == NULL)
+    return NULL;
+  GPtrArray *issued = dk_siblings_new ();
+  g_ptr_array_add (issued, dk_version_copy (request->written));
+  return issued;
 }
 
 /* Decide what the replies so far allow: answer when the quorum is met or
@@ -182,7 +226,8 @@ quorum_check (Request *request)
           g_autofree char *reason =
             g_strdup_printf ("%u of %u replicas answered (needed %u)",
                              request->successes, request->n_replicas, request->needed);
-          answer_client (request, request->failure_status, reason, NULL, NULL);
+          g_autoptr (GPtrArray) issued = written_as_siblings (request);
+          answer_client (request, request->failure_status, reason, issued, NULL);
         }
     }
   if (heard == request->n_replicas)
@@ -227,7 +272,8 @@ request_timed_out (gpointer data)
       g_autofree char *reason =
         g_strdup_printf ("timeout: %u of %u replicas answered (needed %u)",
                          request->successes, request->n_replicas, request->needed);
-      answer_client (request, DK_WIRE_STATUS_TIMEOUT, reason, NULL, NULL);
+      g_autoptr (GPtrArray) issued = written_as_siblings (request);
+      answer_client (request, DK_WIRE_STATUS_TIMEOUT, reason, issued, NULL);
     }
   if (request->kind == DK_WIRE_GET)
     read_repair (request);
@@ -342,6 +388,22 @@ static DkWireStatus
 store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hinted_owner,
                   GError **error)
 {
+  g_autoptr (GPtrArray) without_tombstones = NULL;
+  switch (node->config.bug)
+    {
+    case DK_NODE_BUG_ACK_UNSTORED:
+      return DK_WIRE_STATUS_OK;
+    case DK_NODE_BUG_RESURRECT:
+      without_tombstones = dk_siblings_new ();
+      for (guint i = 0; i < set->len; i++)
+        if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) set, i))->tombstone)
+          g_ptr_array_add (without_tombstones,
+                           dk_version_copy (g_ptr_array_index ((GPtrArray *) set, i)));
+      set = without_tombstones;
+      break;
+    default:
+      break;
+    }
   if (hinted_owner != DK_NODE_NONE && node->config.hinted_handoff
       && !node_hint_keep (node, hinted_owner, key, set))
     {
@@ -350,8 +412,20 @@ store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hint
                    "stand-in for node %u cannot keep the hint (hint store full)", hinted_owner);
       return DK_WIRE_STATUS_OVERLOADED;
     }
+  guint64 collisions = dk_store_dot_collisions (node->env.store);
   if (dk_store_put (node->env.store, key, set, node_now (node), NULL, error))
-    return DK_WIRE_STATUS_OK;
+    {
+      guint64 seen = dk_store_dot_collisions (node->env.store) - collisions;
+      if (seen > 0)
+        {
+          /* Impossible by construction (version.h): say so loudly. */
+          node->stats.dot_collisions += seen;
+          node_log (node, DK_LOG_ERROR, "dot collision: a version of a key arrived with the"
+                    " dot of another version but a different payload (%" G_GUINT64_FORMAT ")",
+                    seen);
+        }
+      return DK_WIRE_STATUS_OK;
+    }
   node->stats.store_errors++;
   return g_error_matches (*error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
          ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
@@ -382,9 +456,16 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
     }
   gboolean tombstone = request->kind == DK_WIRE_DELETE;
   guint pruned = 0;
-  DkVersion *version = dk_version_issue (node->config.versioning, dot, set,
-                                         client_request->context, client_request->value,
-                                         tombstone, node->config.vclock_prune_entries, &pruned);
+  g_autoptr (DkVclock) context = client_request->context != NULL
+                                 ? dk_vclock_copy (client_request->context) : dk_vclock_new ();
+  if (node->config.bug == DK_NODE_BUG_DROP_SIBLING)
+    {
+      g_autoptr (DkVclock) everything = dk_siblings_context (set);
+      dk_vclock_merge (context, everything);   /* injected: replaces what it never saw */
+    }
+  DkVersion *version = dk_version_issue (node->config.versioning, dot, set, context,
+                                         client_request->value, tombstone,
+                                         node->config.vclock_prune_entries, &pruned);
   node->stats.context_entries_pruned += pruned;
   request->written = dk_version_copy (version);
   dk_siblings_add (set, version, &node->stats.dot_collisions);
@@ -444,6 +525,22 @@ choose_replicas (DkNode *node, DkToken token, DkNodeId *out, DkNodeId *hinted_fo
   guint n = node->config.n;
   memset (hinted_for, 0, DK_RING_MAX_REPLICAS * sizeof (DkNodeId));
   *n_uncovered = 0;
+  if (node->config.bug == DK_NODE_BUG_STAND_IN_ONLY && 2 * n <= DK_RING_MAX_REPLICAS)
+    {
+      /* Injected: the N nodes after the preference list stand in for it
+       * although it is healthy (and node_hint_keep keeps no hint). */
+      DkNodeId extended[DK_RING_MAX_REPLICAS];
+      guint length = dk_ring_preference_list (node->ring, token, 2 * n, extended);
+      if (length == 2 * n)
+        {
+          for (guint i = 0; i < n; i++)
+            {
+              out[i] = extended[n + i];
+              hinted_for[i] = extended[i];
+            }
+          return n;
+        }
+    }
   if (!node->config.sloppy_quorum || node->unhealthy == 0)
     return dk_ring_preference_list (node->ring, token, n, out);
 
@@ -482,11 +579,16 @@ forward_target (DkNode *node, const DkNodeId *list, guint n)
 }
 
 /* A client request, direct (HOPS 0) or forwarded: coordinate it when we
- * are on the preference list, else proxy it to the list's head. */
+ * are on the preference list, else proxy it to the list's head.  Either
+ * way only once: a request seen before is answered from memory or joins
+ * the one in flight (node_dedup.c). */
 static void
 handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType kind,
                        const DkWireClientRequest *client_request, guint hops)
 {
+  Remembered *remembered = NULL;
+  if (!node_dedup_admit (node, from, hop_id, kind, client_request, hops, &remembered))
+    return;
   DkNodeId preference[DK_RING_MAX_REPLICAS], hinted_for[DK_RING_MAX_REPLICAS];
   DkNodeId uncovered[DK_RING_MAX_REPLICAS];
   guint n_uncovered;
@@ -501,12 +603,15 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
     {
       Request *proxy = request_new (node, ROLE_PROXY, kind, from, hop_id, client_request,
                                     node->config.request_timeout_us + PROXY_TIMEOUT_SLACK_US);
+      if (remembered != NULL)
+        node_dedup_bind (remembered, proxy);
       g_autoptr (DkWireMessage) forward = dk_wire_message_new (DK_WIRE_FORWARD);
       forward->request_id = proxy->id;
       DkWireForward *body = &forward->body.forward;
       body->request_type = kind;
       body->hops = (guint8) (hops + 1);
       body->client_address = g_strdup ("");
+      body->request.client_id = client_request->client_id;
       body->request.client_request_id = client_request->client_request_id;
       body->request.key = g_bytes_ref (client_request->key);
       body->request.value = client_request->value != NULL ? g_bytes_ref (client_request->value) : NULL;
@@ -521,6 +626,8 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
 
   Request *request = request_new (node, ROLE_COORDINATOR, kind, from, hop_id, client_request,
                                   node->config.request_timeout_us);
+  if (remembered != NULL)
+    node_dedup_bind (remembered, request);
   node->stats.requests_coordinated++;
   request->n_replicas = n_replicas;
   memcpy (request->replicas, preference, n_replicas * sizeof (DkNodeId));

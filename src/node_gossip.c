@@ -107,26 +107,32 @@ append_entry (DkWireGossip *gossip, const Member *member)
   g_array_append_val (gossip->members, entry);
 }
 
-/* A GOSSIP with our own entry first, then up to GOSSIP_MAX_ENTRIES - 1
- * others from a random starting point, so every member's news travels
- * even in large clusters.  ASK_BACK asks the receiver to answer with its
- * own view (push-pull: each round refreshes both ends). */
+/* A GOSSIP with our own entry first, then ECHO's (when it is a member:
+ * the answer to a peer always tells it how we see it, which is how a
+ * leaving node learns that its leave was heard), then up to
+ * GOSSIP_MAX_ENTRIES others from a random starting point, so every
+ * member's news travels even in large clusters.  ASK_BACK asks the
+ * receiver to answer with its own view (push-pull: each round refreshes
+ * both ends). */
 static DkWireMessage *
-gossip_message (DkNode *node, gboolean ask_back)
+gossip_message (DkNode *node, gboolean ask_back, DkNodeId echo)
 {
   DkWireMessage *message = dk_wire_message_new (DK_WIRE_GOSSIP);
   message->request_id = ask_back ? 1 : 0;
   DkWireGossip *gossip = &message->body.gossip;
   const Member *self = find_member (node, node->config.id);
   append_entry (gossip, self);
-  guint others = node->members->len - 1;
-  guint count = MIN (others, GOSSIP_MAX_ENTRIES - 1);
+  const Member *echoed = echo != node->config.id ? find_member (node, echo) : NULL;
+  if (echoed != NULL)
+    append_entry (gossip, echoed);
+  guint others = node->members->len - 1 - (echoed != NULL);
+  guint count = MIN (others, GOSSIP_MAX_ENTRIES - gossip->members->len);
   guint start = others > count ? (guint) (node_random (node) % node->members->len) : 0;
   for (guint k = 0, added = 0; k < node->members->len && added < count; k++)
     {
       const Member *member = &g_array_index (node->members, Member,
                                              (start + k) % node->members->len);
-      if (member == self)
+      if (member == self || member == echoed)
         continue;
       append_entry (gossip, member);
       added++;
@@ -134,8 +140,25 @@ gossip_message (DkNode *node, gboolean ask_back)
   return message;
 }
 
-/* The INDEX-th other member (0-based, ascending id) whose verdict is UP
- * (HEALTHY) or not; COUNT such members exist.  Drawn at random. */
+/* TRUE when MEMBER is another node still in the ring whose verdict is
+ * UP (HEALTHY) or not. */
+static gboolean
+gossip_candidate (const DkNode *node, const Member *member, gboolean healthy)
+{
+  return member->id != node->config.id && member->claimed != DK_WIRE_MEMBER_LEAVING
+         && (member->verdict == DK_WIRE_MEMBER_UP) == healthy;
+}
+
+static guint
+count_candidates (const DkNode *node, gboolean healthy)
+{
+  guint count = 0;
+  for (guint i = 0; i < node->members->len; i++)
+    count += gossip_candidate (node, &g_array_index (node->members, Member, i), healthy);
+  return count;
+}
+
+/* One of the COUNT (> 0) candidates (gossip_candidate), drawn at random. */
 static DkNodeId
 pick_member (DkNode *node, gboolean healthy, guint count)
 {
@@ -143,19 +166,18 @@ pick_member (DkNode *node, gboolean healthy, guint count)
   for (guint i = 0; i < node->members->len; i++)
     {
       const Member *member = &g_array_index (node->members, Member, i);
-      if (member->id == node->config.id || member->claimed == DK_WIRE_MEMBER_LEAVING
-          || (member->verdict == DK_WIRE_MEMBER_UP) != healthy)
-        continue;
-      if (pick-- == 0)
+      if (gossip_candidate (node, member, healthy) && pick-- == 0)
         return member->id;
     }
-  g_assert_not_reached ();
+  return DK_NODE_NONE;
 }
 
 static void
 gossip_with (DkNode *node, DkNodeId target)
 {
-  g_autoptr (DkWireMessage) message = gossip_message (node, TRUE);
+  if (target == DK_NODE_NONE)
+    return;
+  g_autoptr (DkWireMessage) message = gossip_message (node, TRUE, target);
   if (node_send (node, target, message))
     node->stats.gossip_sent++;
 }
@@ -172,18 +194,20 @@ gossip_round (gpointer data)
   if (node->joining_rounds > 0 && --node->joining_rounds == 0
       && self->claimed == DK_WIRE_MEMBER_JOINING)
     self->claimed = DK_WIRE_MEMBER_UP;
-  if (self->claimed == DK_WIRE_MEMBER_LEAVING)
-    node->leave_gossip_rounds++;
   judge_members (node);
 
   /* Exchange with a member we believe up, so the live part of the cluster
    * keeps every view fresh; now and then also probe one we believe
-   * suspect or down, so its return is noticed without waiting for it. */
-  guint healthy_peers = node->members->len - 1 - node->unhealthy - node->departed;
+   * suspect or down, so its return is noticed without waiting for it (a
+   * node cut off from everyone probes every round). */
+  guint healthy_peers = count_candidates (node, TRUE);
+  guint unhealthy_peers = count_candidates (node, FALSE);
   if (healthy_peers > 0)
     gossip_with (node, pick_member (node, TRUE, healthy_peers));
-  if (node->unhealthy > 0 && (healthy_peers == 0 || node_random (node) % 4 == 0))
-    gossip_with (node, pick_member (node, FALSE, node->unhealthy));
+  if (unhealthy_peers > 0 && (healthy_peers == 0 || node_random (node) % 4 == 0))
+    gossip_with (node, pick_member (node, FALSE, unhealthy_peers));
+  if (self->claimed == DK_WIRE_MEMBER_LEAVING)
+    node_leave_tick (node);
 
   node_handoff_tick (node);
 
@@ -229,6 +253,29 @@ depart (DkNode *node, Member *member)
   node_log (node, DK_LOG_INFO, "member %s is leaving", member->name);
 }
 
+/* MEMBER, which we knew as leaving (or gone), claims STATE again in a
+ * newer entry: it rejoined (a new incarnation) or its leave was called
+ * off.  Back in the ring and the failure detector, heard just now. */
+static void
+rejoin (DkNode *node, Member *member, DkWireMemberState state)
+{
+  node->departed--;
+  member->claimed = state;
+  member->verdict = DK_WIRE_MEMBER_UP;   /* not counted in unhealthy while departed */
+  node_log (node, DK_LOG_INFO, "member %s is back (%s)", member->name,
+            state == DK_WIRE_MEMBER_JOINING ? "joining" : "up");
+}
+
+/* ENTRY is how the sender sees us.  While we leave, an entry carrying our
+ * leave (this incarnation) is a peer acknowledging it. */
+static void
+hear_about_self (DkNode *node, const DkWireMember *entry)
+{
+  if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->incarnation == node->incarnation
+      && node_member_leaving (node, node->config.id))
+    node_leave_acknowledged (node);
+}
+
 void
 node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
@@ -248,7 +295,10 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
     {
       const DkWireMember *entry = &g_array_index (entries, DkWireMember, i);
       if (entry->node == node->config.id)
-        continue;
+        {
+          hear_about_self (node, entry);
+          continue;
+        }
       Member *member = find_member (node, entry->node);
       if (member == NULL)
         {
@@ -265,6 +315,9 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
           if (node->env.learn_peer != NULL)
             node->env.learn_peer (node->env.user_data, member->id, member->address);
         }
+      /* (incarnation, heartbeat) orders a member's own claims: the newest
+       * wins whatever it says, so a leave is undone only by a later claim
+       * of the member itself (a rejoin), never by stale news. */
       gboolean newer = entry->incarnation > member->incarnation
                        || (entry->incarnation == member->incarnation
                            && entry->heartbeat > member->heartbeat);
@@ -273,23 +326,29 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
       member->incarnation = entry->incarnation;
       member->heartbeat = entry->heartbeat;
       member->heard_us = now;
-      if (entry->state == DK_WIRE_MEMBER_LEAVING && member->claimed != DK_WIRE_MEMBER_LEAVING)
+      gboolean was_leaving = member->claimed == DK_WIRE_MEMBER_LEAVING;
+      if (entry->state == DK_WIRE_MEMBER_LEAVING)
         {
-          depart (node, member);
-          ring_changed = TRUE;
+          if (!was_leaving)
+            {
+              depart (node, member);
+              ring_changed = TRUE;
+            }
           continue;
         }
-      if (member->claimed != DK_WIRE_MEMBER_LEAVING)
+      if (was_leaving)
         {
-          member->claimed = entry->state;
-          set_verdict (node, member, DK_WIRE_MEMBER_UP);
+          rejoin (node, member, entry->state);
+          ring_changed = TRUE;
         }
+      member->claimed = entry->state;
+      set_verdict (node, member, DK_WIRE_MEMBER_UP);
     }
   if (ring_changed)
     node_ring_rebuild (node);
   if (message->request_id != 0)
     {
-      g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE);
+      g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE, message->sender);
       if (node_send (node, from, answer))
         node->stats.gossip_sent++;
     }
@@ -349,7 +408,8 @@ node_membership_init (DkNode *node, GError **error)
       gint64 first = (gint64) (node_random (node) % (guint64) node->config.gossip_interval_us);
       node->gossip_timer = node->env.timer_start (node->env.user_data, first, gossip_round, node);
     }
-  return TRUE;
+  /* A node restarted in the middle of a leave goes on leaving. */
+  return node_leave_resume (node, error);
 }
 
 void

@@ -35,7 +35,8 @@ node_handoff_clear (DkNode *node)
 gboolean
 node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings)
 {
-  if (!node->config.hinted_handoff || owner == node->config.id)
+  if (!node->config.hinted_handoff || owner == node->config.id
+      || node->config.bug == DK_NODE_BUG_STAND_IN_ONLY)   /* injected: the write stays here */
     return TRUE;
   g_autoptr (GError) error = NULL;
   if (dk_store_hint_add (node->env.store, owner, key, siblings, node_now (node), NULL, &error))

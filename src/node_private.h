@@ -1,7 +1,8 @@
 /* node_private.h — what the node's files share; not for outside use.
  *
  * The node is one state machine split by concern:
- *   node.c              lifecycle, datagram verification and dispatch
+ *   node.c              lifecycle, datagram verification (stamps, replays) and dispatch
+ *   node_dedup.c        client requests remembered: a retry is answered, not applied again
  *   node_coordinator.c  client requests, quorums, read repair, replica reads/writes
  *   node_gossip.c       membership, heartbeats and failure detection
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
@@ -32,6 +33,7 @@ typedef struct
   DkWireType  kind;             /* GET, PUT or DELETE */
   DkEndpoint  client;           /* who gets the CLIENT_REPLY */
   guint64     client_hop_id;    /* header request id of the client's datagram */
+  guint64     client_id;        /* with client_request_id, the request's name (node_dedup.c) */
   guint64     client_request_id;
   GBytes     *key;
   guint       needed;           /* R or W */
@@ -78,6 +80,7 @@ typedef struct
 } HintInFlight;
 
 typedef struct _AeSession AeSession;
+typedef struct _Handover Handover;
 typedef struct _DkMerkle DkMerkle;
 
 struct _DkNode
@@ -93,6 +96,13 @@ struct _DkNode
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
+
+  /* requests happen once (node_dedup.c; the replay cache in node.c) */
+  GHashTable  *remembered;      /* RequestName* -> Remembered*, owns them */
+  GQueue       remembered_order;/* Remembered*, oldest first */
+  gsize        remembered_bytes;
+  struct _DkReplayCache *replays; /* keyed: signed datagrams accepted within the window */
+  guint64      sign_nonce;      /* the nonce of the next datagram we sign */
   DkTimerId    collect_timer;   /* tombstone collection */
 
   /* membership (node_gossip.c) */
@@ -107,11 +117,7 @@ struct _DkNode
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
 
   /* membership change (node_rebalance.c) */
-  GQueue      *streams;         /* StreamTask*, ranges to hand to new replicas */
-  GHashTable  *stream_pending;  /* guint64 seq -> StreamWrite*, unacknowledged */
-  DkTimerId    stream_timer;
-  gboolean     left;            /* leaving, and everything handed off */
-  guint        leave_gossip_rounds; /* gossip rounds since we claimed LEAVING */
+  Handover    *handover;        /* fills, releases and the leave; private to node_rebalance.c */
   guint        joining_rounds;  /* gossip rounds left claiming JOINING */
 
   /* anti-entropy (node_antientropy.c) */
@@ -146,6 +152,25 @@ void node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node_dedup.c: client requests remembered, so that a retry or a replay
+ * is answered, not applied again (node.h) */
+typedef struct _Remembered Remembered;
+void node_dedup_init (DkNode *node);
+void node_dedup_clear (DkNode *node);
+/* FALSE when the client request (arriving from FROM in a datagram of
+ * header id HOP_ID, after HOPS forwards) was seen before: it has been
+ * handled here (answered from memory, joined to the request in flight,
+ * or refused).  TRUE for a new request, remembered now as in flight when
+ * it can be: *ENTRY is its record, for node_dedup_bind, or NULL. */
+gboolean node_dedup_admit (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType kind,
+                           const DkWireClientRequest *client_request, guint hops,
+                           Remembered **entry);
+/* ENTRY (from node_dedup_admit) is being handled by REQUEST. */
+void node_dedup_bind (Remembered *entry, const Request *request);
+/* REQUEST answered its client with REPLY (a CLIENT_REPLY, taken): send
+ * it to the duplicates that joined, and keep it for later ones. */
+void node_dedup_answered (DkNode *node, const Request *request, DkWireMessage *reply);
 
 /* node_gossip.c */
 gboolean node_membership_init (DkNode *node, GError **error);
@@ -183,6 +208,15 @@ void node_ring_release (DkNode *node, const DkRing *ring);
 void node_ring_rebuild (DkNode *node);
 /* TRUE when MESSAGE (a WRITE_ACK) acknowledges a streamed write; taken. */
 gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* TRUE when MESSAGE (an AE_KEYS_REPLY) answers a stream offer; taken. */
+gboolean node_stream_take_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* A peer's gossip showed it knows of our leave. */
+void node_leave_acknowledged (DkNode *node);
+/* Once per gossip round while leaving: count and say what the leave waits for. */
+void node_leave_tick (DkNode *node);
+/* Go on leaving when the store records an unfinished leave (after a
+ * restart); a joining start calls the leave off instead. */
+gboolean node_leave_resume (DkNode *node, GError **error);
 
 /* node_antientropy.c */
 void node_antientropy_init (DkNode *node);

@@ -195,6 +195,10 @@ gboolean dk_store_count_keys (DkStore *store, guint64 *n_keys, GError **error);
 /* Fill *STATS; the key and byte totals are counted from the table. */
 gboolean dk_store_get_stats (DkStore *store, DkStoreStats *stats, GError **error);
 
+/* Dots met with two payloads while reconciling (version.h), since open:
+ * what dk_store_get_stats reports, without its table walk. */
+guint64 dk_store_dot_collisions (const DkStore *store);
+
 /* Run PRAGMA integrity_check; DK_STORE_ERROR_CORRUPT with its first
  * complaint when the database is damaged. */
 gboolean dk_store_integrity_check (DkStore *store, GError **error);

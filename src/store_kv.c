@@ -497,6 +497,13 @@ dk_store_get_stats (DkStore *store, DkStoreStats *stats, GError **error)
   return TRUE;
 }
 
+guint64
+dk_store_dot_collisions (const DkStore *store)
+{
+  g_return_val_if_fail (store != NULL, 0);
+  return store->dot_collisions;
+}
+
 gboolean
 dk_store_integrity_check (DkStore *store, GError **error)
 {

@@ -3,8 +3,9 @@
  * The header (layout in wire.h) is read and written here; the body of
  * each type is handed to the generic walker with that type's layout
  * (wire_layout.c, wire_messages.c).  The HMAC tag, when present, covers
- * the header and body exactly as sent, flag included, so a flag flipped
- * in transit fails verification like any other byte.
+ * the header, body and stamp exactly as sent, flag included, so a flag
+ * flipped or a timestamp moved in transit fails verification like any
+ * other byte.
  */
 #include <string.h>
 #include "wire_layout.h"
@@ -115,7 +116,7 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
   if (with_tag > DK_WIRE_MAX_DATAGRAM)
     {
       g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
-                   "%s: %" G_GSIZE_FORMAT " bytes (with the %u-byte tag) exceeds the %u-byte datagram limit",
+                   "%s: %" G_GSIZE_FORMAT " bytes (with the %u-byte stamp and tag) exceeds the %u-byte datagram limit",
                    dk_wire_type_name (message->type), with_tag, DK_WIRE_TAG_BYTES,
                    DK_WIRE_MAX_DATAGRAM);
       return NULL;
@@ -219,26 +220,60 @@ dk_wire_decode (const guint8 *data, gsize len, GError **error)
 
 static void
 compute_tag (const guint8 *data, gsize len, const guint8 *key, gsize key_len,
-             guint8 tag[DK_WIRE_TAG_BYTES])
+             guint8 tag[DK_WIRE_HMAC_BYTES])
 {
   GHmac *hmac = g_hmac_new (G_CHECKSUM_SHA256, key, key_len);
-  gsize tag_len = DK_WIRE_TAG_BYTES;
+  gsize tag_len = DK_WIRE_HMAC_BYTES;
   g_hmac_update (hmac, data, (gssize) len);
   g_hmac_get_digest (hmac, tag, &tag_len);
   g_hmac_unref (hmac);
-  g_assert (tag_len == DK_WIRE_TAG_BYTES);
+  g_assert (tag_len == DK_WIRE_HMAC_BYTES);
+}
+
+void
+dk_wire_sign_stamped (GByteArray *datagram, const guint8 *key, gsize key_len,
+                      const DkWireStamp *stamp)
+{
+  g_return_if_fail (datagram != NULL && datagram->len >= DK_WIRE_HEADER_BYTES);
+  g_return_if_fail (stamp != NULL);
+  g_return_if_fail ((datagram->data[HEADER_FLAGS + 1] & DK_WIRE_FLAG_AUTHENTICATED) == 0);
+  g_return_if_fail (datagram->len + DK_WIRE_TAG_BYTES <= DK_WIRE_MAX_DATAGRAM);
+  datagram->data[HEADER_FLAGS + 1] |= DK_WIRE_FLAG_AUTHENTICATED;
+  guint8 stamp_bytes[DK_WIRE_STAMP_BYTES];
+  DkWireWriter writer = { stamp_bytes, sizeof stamp_bytes, 0 };
+  dk_wire_put_u64 (&writer, (guint64) stamp->timestamp_us);
+  dk_wire_put_u64 (&writer, stamp->nonce);
+  dk_wire_put_u32 (&writer, stamp->receiver);
+  g_byte_array_append (datagram, stamp_bytes, sizeof stamp_bytes);
+  guint8 tag[DK_WIRE_HMAC_BYTES];
+  compute_tag (datagram->data, datagram->len, key, key_len, tag);
+  g_byte_array_append (datagram, tag, sizeof tag);
 }
 
 void
 dk_wire_sign (GByteArray *datagram, const guint8 *key, gsize key_len)
 {
-  g_return_if_fail (datagram != NULL && datagram->len >= DK_WIRE_HEADER_BYTES);
-  g_return_if_fail ((datagram->data[HEADER_FLAGS + 1] & DK_WIRE_FLAG_AUTHENTICATED) == 0);
-  g_return_if_fail (datagram->len + DK_WIRE_TAG_BYTES <= DK_WIRE_MAX_DATAGRAM);
-  datagram->data[HEADER_FLAGS + 1] |= DK_WIRE_FLAG_AUTHENTICATED;
-  guint8 tag[DK_WIRE_TAG_BYTES];
-  compute_tag (datagram->data, datagram->len, key, key_len, tag);
-  g_byte_array_append (datagram, tag, sizeof tag);
+  static const DkWireStamp unstamped = { 0, 0, DK_NODE_NONE };
+  dk_wire_sign_stamped (datagram, key, key_len, &unstamped);
+}
+
+gboolean
+dk_wire_read_stamp (const guint8 *datagram, gsize len, DkWireStamp *stamp, const guint8 **tag)
+{
+  if (datagram == NULL || len < DK_WIRE_HEADER_BYTES + DK_WIRE_TAG_BYTES
+      || (datagram[HEADER_FLAGS + 1] & DK_WIRE_FLAG_AUTHENTICATED) == 0)
+    return FALSE;
+  gsize at = len - DK_WIRE_TAG_BYTES;
+  DkWireReader in = { datagram + at, DK_WIRE_STAMP_BYTES, 0 };
+  guint64 timestamp = 0;
+  /* Cannot fail: the stamp is all there. */
+  dk_wire_get_u64 (&in, &timestamp, NULL);
+  dk_wire_get_u64 (&in, &stamp->nonce, NULL);
+  dk_wire_get_u32 (&in, &stamp->receiver, NULL);
+  stamp->timestamp_us = (gint64) timestamp;
+  if (tag != NULL)
+    *tag = datagram + at + DK_WIRE_STAMP_BYTES;
+  return TRUE;
 }
 
 gboolean
@@ -254,12 +289,13 @@ dk_wire_verify (const guint8 *datagram, gsize len, const guint8 *key, gsize key_
                            "datagram carries no authentication tag");
       return FALSE;
     }
-  guint8 expected[DK_WIRE_TAG_BYTES];
-  gsize signed_len = len - DK_WIRE_TAG_BYTES;
+  /* The stamp is signed with the header and body: only the HMAC is not. */
+  guint8 expected[DK_WIRE_HMAC_BYTES];
+  gsize signed_len = len - DK_WIRE_HMAC_BYTES;
   compute_tag (datagram, signed_len, key, key_len, expected);
   /* Constant time: every byte is looked at whatever the first mismatch. */
   guint8 difference = 0;
-  for (gsize i = 0; i < DK_WIRE_TAG_BYTES; i++)
+  for (gsize i = 0; i < DK_WIRE_HMAC_BYTES; i++)
     difference |= expected[i] ^ datagram[signed_len + i];
   if (difference == 0)
     return TRUE;

@@ -20,8 +20,14 @@
  *       16    4  sender node id (DK_NODE_NONE for a client)
  *       20    4  body length B
  *       24    B  body (layout per type below)
- *     24+B   32  HMAC-SHA256 tag over bytes 0 .. 24+B-1, present exactly
- *                when DK_WIRE_FLAG_AUTHENTICATED is set (see dk_wire_sign)
+ *   present exactly when DK_WIRE_FLAG_AUTHENTICATED is set (dk_wire_sign):
+ *     24+B    8  stamp: i64 timestamp_us, the signer's wall clock
+ *     32+B    8  stamp: u64 nonce, tells apart equal datagrams signed in
+ *                the same microsecond
+ *     40+B    4  stamp: u32 receiver, the node the datagram is meant for
+ *                (DK_NODE_NONE: any node)
+ *     44+B   32  HMAC-SHA256 tag over bytes 0 .. 44+B-1 (header, body
+ *                and stamp)
  *
  *   Field encodings used by the bodies:
  *     key       u16 length (1 .. DK_KEY_MAX_BYTES) + bytes
@@ -35,8 +41,8 @@
  *     range     u64 lo, u64 hi: the ring arc (lo, hi], wrapping past
  *               2^64 - 1 when hi <= lo (lo == hi is the whole ring)
  *
- *   GET, PUT, DELETE  u64 client request id, u8 r, u8 w, key, ?clock
- *                     context, value (empty unless a PUT)
+ *   GET, PUT, DELETE  u64 client id, u64 client request id, u8 r, u8 w,
+ *                     key, ?clock context, value (empty unless a PUT)
  *   CLIENT_REPLY      u64 client request id, u8 status, string reason
  *                     (<= DK_WIRE_REASON_MAX), siblings, ?clock context
  *   FORWARD           u8 request type (GET/PUT/DELETE), u8 hops, string
@@ -74,7 +80,13 @@
  * Two request ids: the header's request id pairs a reply with its request
  * on one hop (coordinator -> replica), while a client request id is
  * chosen by the client, travels end to end (also inside FORWARD) and
- * comes back in CLIENT_REPLY.
+ * comes back in CLIENT_REPLY.  With the client id it names the request:
+ * a coordinator answers a second request of the same (client id, client
+ * request id) with the first answer instead of applying it again.
+ *
+ * The stamp of a signed datagram lets a receiver refuse replays: it drops
+ * a datagram whose timestamp is outside its window, that it has seen
+ * before within the window, or that names another receiver (node.h).
  */
 #ifndef DK_WIRE_H
 #define DK_WIRE_H
@@ -88,7 +100,10 @@ G_BEGIN_DECLS
 #define DK_WIRE_MAGIC        0x444Bu  /* "DK" */
 #define DK_WIRE_VERSION      1u
 #define DK_WIRE_HEADER_BYTES 24u
-#define DK_WIRE_TAG_BYTES    32u      /* HMAC-SHA256 */
+#define DK_WIRE_HMAC_BYTES   32u      /* HMAC-SHA256 */
+#define DK_WIRE_STAMP_BYTES  20u      /* timestamp, nonce, receiver */
+/* What signing appends to a datagram: the stamp, then the HMAC. */
+#define DK_WIRE_TAG_BYTES    (DK_WIRE_STAMP_BYTES + DK_WIRE_HMAC_BYTES)
 
 /* Largest datagram, header and tag included.  A UDP payload can be at
  * most 65,507 bytes over IPv4 (65,535 minus the 20-byte IP and 8-byte UDP
@@ -168,7 +183,10 @@ typedef enum
 /* GET, PUT and DELETE from a client (and inside FORWARD). */
 typedef struct
 {
-  guint64   client_request_id;
+  guint64   client_id;          /* chosen by the client, the same for its
+                                 * retries; 0: anonymous (remembered by
+                                 * address, and only where it arrives) */
+  guint64   client_request_id;  /* unique among the client's requests */
   GBytes   *key;      /* 1 .. DK_KEY_MAX_BYTES */
   GBytes   *value;    /* PUT only; NULL encodes as empty, and a GET or
                        * DELETE must leave it NULL or empty (decoded: empty) */
@@ -366,17 +384,42 @@ const char *dk_wire_type_name (DkWireType type);
 GByteArray *dk_wire_encode (const DkWireMessage *message, GError **error);
 
 /* Decode the LEN bytes of one datagram into a new message, or NULL with a
- * DK_WIRE_ERROR.  Never reads outside DATA .. DATA+LEN.  A tag, when the
- * header announces one, is skipped, not checked: call dk_wire_verify
- * first when the cluster is keyed. */
+ * DK_WIRE_ERROR.  Never reads outside DATA .. DATA+LEN.  A stamp and tag,
+ * when the header announces them, are skipped, not checked: call
+ * dk_wire_verify first when the cluster is keyed. */
 DkWireMessage *dk_wire_decode (const guint8 *data, gsize len, GError **error);
 
-/* Append an HMAC-SHA256 tag keyed with KEY (KEY_LEN bytes) to the unsigned
- * DATAGRAM from dk_wire_encode and set its AUTHENTICATED flag. */
+/* The stamp a signed datagram carries (layout above). */
+typedef struct
+{
+  gint64   timestamp_us;  /* the signer's wall clock, microseconds since the epoch */
+  guint64  nonce;         /* the signer's: differs between datagrams it signs */
+  DkNodeId receiver;      /* the node it is meant for; DK_NODE_NONE: any */
+} DkWireStamp;
+
+/* Append STAMP and an HMAC-SHA256 tag keyed with KEY (KEY_LEN bytes) over
+ * header, body and stamp to the unsigned DATAGRAM from dk_wire_encode,
+ * and set its AUTHENTICATED flag. */
+void dk_wire_sign_stamped (GByteArray *datagram, const guint8 *key, gsize key_len,
+                           const DkWireStamp *stamp);
+
+/* dk_wire_sign_stamped with an all-zero stamp (timestamp 0, any
+ * receiver): for tests of the tag itself.  A node refuses it as stale
+ * unless its own wall clock is within its replay window of the epoch (a
+ * simulator's clock early in a run). */
 void dk_wire_sign (GByteArray *datagram, const guint8 *key, gsize key_len);
 
+/* The stamp of the LEN-byte DATAGRAM into *STAMP and a pointer to its
+ * DK_WIRE_HMAC_BYTES-byte tag into *TAG (may be NULL); FALSE when the
+ * datagram is not flagged AUTHENTICATED or too short.  Meaningful only
+ * once dk_wire_verify accepted the datagram. */
+gboolean dk_wire_read_stamp (const guint8 *datagram, gsize len, DkWireStamp *stamp,
+                             const guint8 **tag);
+
 /* TRUE when the LEN-byte DATAGRAM is flagged AUTHENTICATED, its lengths
- * agree and its tag matches KEY (compared in constant time).  Otherwise
+ * agree and its tag matches KEY over header, body and stamp (compared in
+ * constant time); the stamp's freshness is the receiver's to judge
+ * (replay.h).  Otherwise
  * FALSE with DK_WIRE_ERROR_UNAUTHENTICATED (no tag) or
  * DK_WIRE_ERROR_BAD_TAG (a tag that does not match), or a header error;
  * the receiver drops the datagram and counts it. */

@@ -35,6 +35,7 @@ check_no_value (const void *record, GError **error)
 /* GET and DELETE carry an empty value, so the three share one wire
  * layout (and a stray value on a GET is still freed with the message). */
 static const DkWireField client_request_fields[] = {
+  FIELD (DkWireClientRequest, client_id, U64),
   FIELD (DkWireClientRequest, client_request_id, U64),
   FIELD (DkWireClientRequest, r, U8),
   FIELD (DkWireClientRequest, w, U8),

@@ -20,6 +20,7 @@ main (void)
 {
   SRunner *runner = srunner_create (hash_suite ());
   srunner_add_suite (runner, vclock_suite ());
+  srunner_add_suite (runner, version_suite ());
   srunner_add_suite (runner, ring_suite ());
   srunner_add_suite (runner, merkle_suite ());
   srunner_add_suite (runner, wire_suite ());
@@ -31,7 +32,9 @@ main (void)
   srunner_add_suite (runner, scenario_suite ());
   srunner_add_suite (runner, nemesis_suite ());
   srunner_add_suite (runner, checkers_suite ());
+  srunner_add_suite (runner, injected_bugs_suite ());
   srunner_add_suite (runner, net_suite ());
+  srunner_add_suite (runner, requests_once_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

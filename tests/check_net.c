@@ -204,7 +204,13 @@ send_message_from (GSocket *socket, guint node, const DkWireMessage *message, gb
   g_autoptr (GByteArray) datagram = dk_wire_encode (message, &error);
   ck_assert_msg (datagram != NULL, "encode: %s", error ? error->message : "?");
   if (sign)
-    dk_wire_sign (datagram, test_key, sizeof test_key);
+    {
+      /* Stamped now, for any node: a keyed node drops what is stamped
+       * outside its replay window (node.h). */
+      static guint64 nonce;
+      DkWireStamp stamp = { g_get_real_time (), ++nonce, DK_NODE_NONE };
+      dk_wire_sign_stamped (datagram, test_key, sizeof test_key, &stamp);
+    }
   send_bytes_from (socket, node, datagram->data, datagram->len);
 }
 

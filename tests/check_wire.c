@@ -145,6 +145,7 @@ random_status (Gen *gen)
 static void
 random_client_request (Gen *gen, DkWireType type, DkWireClientRequest *request)
 {
+  request->client_id = random_u64 (gen);
   request->client_request_id = random_u64 (gen);
   request->r = (guint8) random_below (gen, 256);
   request->w = (guint8) random_below (gen, 256);
@@ -444,11 +445,13 @@ START_TEST (wire_encoding_matches_the_documented_layout)
 
   g_autoptr (DkWireMessage) put = dk_wire_message_new (DK_WIRE_PUT);
   put->request_id = 1;
+  put->body.client_request.client_id = 0x0A0B;
   put->body.client_request.client_request_id = 9;
   put->body.client_request.w = 2;
   put->body.client_request.key = g_bytes_new_static ("k", 1);
   put->body.client_request.value = g_bytes_new_static ("vv", 2);
   static const guint8 expected_put_body[] = {
+    0, 0, 0, 0, 0, 0, 0x0A, 0x0B,  /* client id */
     0, 0, 0, 0, 0, 0, 0, 9,  /* client request id */
     0, 2,                    /* r, w */
     0, 1, 'k',               /* key */

@@ -6,6 +6,7 @@
 
 Suite *hash_suite (void);
 Suite *vclock_suite (void);
+Suite *version_suite (void);
 Suite *ring_suite (void);
 Suite *merkle_suite (void);
 Suite *wire_suite (void);
@@ -17,7 +18,9 @@ Suite *ring_cache_suite (void);
 Suite *scenario_suite (void);
 Suite *nemesis_suite (void);
 Suite *checkers_suite (void);
+Suite *injected_bugs_suite (void);
 Suite *net_suite (void);
+Suite *requests_once_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */

@@ -285,6 +285,15 @@ env_now (gpointer user_data)
   return g_get_monotonic_time ();
 }
 
+/* The wall clock, shifted by the configured offset (tests: a node whose
+ * clock is off, as the replay window sees it). */
+static gint64
+env_wall (gpointer user_data)
+{
+  DkUdpEnv *env = user_data;
+  return g_get_real_time () + env->config.wall_offset_us;
+}
+
 static gint
 timer_order (gconstpointer a, gconstpointer b, gpointer unused)
 {
@@ -558,6 +567,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
     .user_data = env,
     .send = env_send,
     .now_us = env_now,
+    .wall_us = env_wall,
     .timer_start = env_timer_start,
     .timer_cancel = env_timer_cancel,
     .random = env_random,

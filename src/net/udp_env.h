@@ -4,8 +4,9 @@
  * serves one node: a UDP GSocket bound to the node's HOST:PORT whose
  * receive source runs on a GMainContext, timers kept in one GSource of
  * that context (fired in deadline order, with microsecond deadlines on
- * g_get_monotonic_time), a DkRng per node, the node's SQLite store in
- * DIR/node.db, and log lines on stderr.
+ * g_get_monotonic_time), the wall clock (g_get_real_time: signed
+ * datagrams carry it, vector clocks are pruned by it), a DkRng per node,
+ * the node's SQLite store in DIR/node.db, and log lines on stderr.
  *
  * Endpoints.  Peers' configured addresses map to their node ids (added
  * with dk_udp_env_add_peer).  Any other source address is a client: it
@@ -46,6 +47,7 @@ typedef struct
   DkLogLevel    log_level;     /* lines above this level are not written */
   FILE         *log_file;      /* NULL: stderr */
   guint         max_clients;   /* client endpoints remembered; 0: the default */
+  gint64        wall_offset_us;/* added to the wall clock (g_get_real_time); tests only */
 } DkUdpEnvConfig;
 
 /* Defaults: id 0, listen NULL, in-memory store, default context, random
