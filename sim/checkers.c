@@ -417,6 +417,15 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
           account (state, queue, writer);
         }
     }
+  /* A delete's effect is absence, which collecting its tombstone keeps
+   * (resurrected_deletes checks that it holds): an issued delete is
+   * accounted for whether or not a replica still holds its tombstone. */
+  for (guint i = 0; i < state->writes->len; i++)
+    {
+      const DkOp *write = g_ptr_array_index (state->writes, i);
+      if (write->kind == DK_OP_DELETE && write->has_dot)
+        account (state, queue, write);
+    }
   while (queue->len > 0)
     {
       const DkOp *writer = g_ptr_array_steal_index_fast (queue, queue->len - 1);
@@ -434,7 +443,10 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
           const DkOp *seen = value < dk_history_len (history) ? dk_history_get (history, value) : NULL;
           if (seen == NULL)
             account_covered (state, queue, returned->context);
-          else if (seen->kind != DK_OP_GET && strcmp (seen->key, state->key) == 0)
+          /* Knowing needs the sent context to cover the dot (dk_history_knew);
+           * a write whose dot never came back cannot be checked. */
+          else if (seen->kind != DK_OP_GET && strcmp (seen->key, state->key) == 0
+                   && (!seen->has_dot || dk_dot_covered (seen->dot, writer->context)))
             account (state, queue, seen);
         }
     }

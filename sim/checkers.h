@@ -21,8 +21,10 @@
  *    value id each put's bytes carry, history.h) and by the contexts
  *    clients sent, never by clock alone.  A write is "held" when a
  *    preference-list replica holds its value (a tombstone: its dot) at the
- *    end; it is "accounted for" when held, or when an accounted-for write
- *    replaced it knowingly (its sent context covered the write's dot).
+ *    end; it is "accounted for" when held, when it is a delete that
+ *    reported its dot (its effect is absence, which a collected tombstone
+ *    keeps; resurrected_deletes checks that), or when an accounted-for
+ *    write knew it (history.h's dk_history_knew).
  *  - lost_writes: acknowledged puts not accounted for.
  *  - lost_updates: acknowledged puts and deletes not accounted for that
  *    some write was stored with a context covering although the context

@@ -5,7 +5,9 @@
 # temporary data directories, then: puts and gets across nodes, checks the
 # client's exit codes (0 ok, 1 not found, 2 usage, 3 failure), kills one
 # daemon with SIGKILL and still reads and writes with the other two,
-# deletes with a context, and stops the rest with SIGTERM.  Everything it
+# deletes with a context, brings the killed node back on an empty data
+# directory (it must write as a new actor, its old value kept beside the
+# new one), and stops them all with SIGTERM.  Everything it
 # started is stopped on exit (trap), and the whole run is bounded by
 # `timeout` (DK_LOOPBACK_TIMEOUT seconds, default 60).
 #
@@ -159,6 +161,11 @@ expect 0 "ring prints the preference list" -- \
   "$DYNKV" --peer "1=$n1" --peer "2=$n2" --peer "3=$n3" ring colour
 output_has "preference list:" "ring names the replicas of a key"
 
+# A value written through node 3, whose disk is lost further down.
+expect 0 "put acct=one through node 3" -- "$DYNKV" --node "$n3" put acct one
+expect 0 "get acct through node 3" -- "$DYNKV" --node "$n3" get acct
+old_dot=$(sed -n 's/.* dot=\([^ ]*\) .*value=one$/\1/p' "$work/out")
+
 # ---- one node killed: R=2 and W=2 still met ---------------------------------
 
 kill -9 "$pid3"
@@ -181,10 +188,37 @@ expect 0 "delete colour with its context" -- "$DYNKV" --node "$n1" delete colour
 expect 1 "a deleted key is not found" -- "$DYNKV" --node "$n2" get colour
 output_has "tombstone=yes" "the tombstone is shown"
 
+# ---- node 3 comes back on an empty data directory -----------------------------
+# Its store is new, so it is a new actor (another incarnation): a blind
+# write through it gets a dot nobody has seen, and is a sibling of the
+# value it wrote before the wipe instead of being mistaken for it.
+
+rm -rf "$work/n3"
+# shellcheck disable=SC2086
+"$DYNKVD" --id 3 --listen "$n3" --data "$work/n3" $peers --request-timeout-ms 500 \
+  --log-level warning 2>>"$work/n3.log" &
+pid3=$!
+pids="$pids $pid3"
+tries=0
+until "$DYNKV" --node "$n3" --timeout-ms 100 --retries 0 status >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if ! alive "$pid3" || [ $tries -ge 50 ]; then break; fi
+done
+expect 0 "blind put acct=two through the wiped node 3" -- "$DYNKV" --node "$n3" put acct two
+expect 0 "get acct through node 1" -- "$DYNKV" --node "$n1" get acct
+output_has "value=one" "the value written before the wipe survives"
+output_has "value=two" "the value written after the wipe is kept beside it"
+new_dot=$(sed -n 's/.* dot=\([^ ]*\) .*value=two$/\1/p' "$work/out")
+if [ -n "$old_dot" ] && [ -n "$new_dot" ] && [ "${old_dot%%:*}" != "${new_dot%%:*}" ]; then
+  ok "the wiped node writes as a new actor ($old_dot, then $new_dot)"
+else
+  not_ok "the wiped node writes as a new actor: dots '$old_dot' and '$new_dot'"
+fi
+
 # ---- clean stop ----------------------------------------------------------------
 
-kill -TERM "$pid1" "$pid2"
-for pid in "$pid1" "$pid2"; do
+kill -TERM "$pid1" "$pid2" "$pid3"
+for pid in "$pid1" "$pid2" "$pid3"; do
   tries=0
   while alive "$pid" && [ $tries -lt 50 ]; do
     sleep 0.1
