@@ -10,7 +10,7 @@
  * sides (see value_of_put).
  *
  *   store.put       dk_store_put of one version (value VALUE_BYTES, a
- *                   one-entry clock) per call, autocommit: one transaction
+ *                   a dot and a one-entry context) per call, autocommit: one transaction
  *                   per put.  Baseline: a prepared
  *                   INSERT INTO kv (key, value) VALUES (?, ?)
  *                   ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -59,20 +59,19 @@ value_of_put (const Workload *work, long i)
   return g_bytes_new (value, VALUE_BYTES);
 }
 
-/* The clock {1: COUNTER}: put i carries counter i + 1 on node 1, so each
- * put descends from every earlier one on its key. */
-static DkVclock *
-clock_with_counter (guint64 counter)
+/* Put i is node 1's write number i + 1: the dot (node 1, i + 1) with a
+ * context covering node 1's earlier writes, so each put replaces every
+ * earlier one on its key (one version per key, as a read-modify-write
+ * workload keeps it). */
+static DkVersion *
+version_of_put (long i, GBytes *value)
 {
-  guint8 encoded[2 + 4 + 8 + 8] = { 0, 1, 0, 0, 0, 1 };
-  for (int b = 0; b < 8; b++)
-    encoded[6 + b] = (guint8) (counter >> (56 - 8 * b));
-  encoded[21] = 1;  /* timestamp_us 1 */
-  DkVclock *clock = NULL;
-  gsize consumed = 0;
-  if (!dk_vclock_decode (encoded, sizeof encoded, &consumed, &clock, NULL))
-    g_error ("bench_store: could not build a clock");
-  return clock;
+  DkActor actor = dk_actor_make (1, 0xbe7c4);
+  DkVclock *context = dk_vclock_new ();
+  if (i > 0)
+    dk_vclock_raise (context, actor, (guint64) i, 1);
+  DkDot dot = { actor, (guint64) i + 1, 1 };
+  return dk_version_new (dot, context, value, FALSE);
 }
 
 static Workload *
@@ -91,10 +90,9 @@ workload_new (long puts, long keys)
       char key[32];
       int len = g_snprintf (key, sizeof key, "user:%ld", (long) g_rand_int_range (rand, 0, (gint32) keys));
       g_ptr_array_add (work->key_of_put, g_bytes_new (key, (gsize) len));
-      DkVclock *clock = clock_with_counter ((guint64) i + 1);
       g_autoptr(GBytes) value = value_of_put (work, i);
       GPtrArray *incoming = dk_siblings_new ();
-      g_ptr_array_add (incoming, dk_version_new (clock, value, FALSE));
+      g_ptr_array_add (incoming, version_of_put (i, value));
       g_ptr_array_add (work->incoming, incoming);
     }
   g_rand_free (rand);

@@ -12,7 +12,8 @@
 
 #define POOL_SIZE 256
 
-/* A clock with every node 1..ENTRIES, counters 1..MAX_COUNTER. */
+/* A clock with the actor of every node 1..ENTRIES (one incarnation
+ * each), counters 1..MAX_COUNTER. */
 static DkVclock *
 pool_clock (GRand *rand, guint entries, guint max_counter)
 {
@@ -20,8 +21,8 @@ pool_clock (GRand *rand, guint entries, guint max_counter)
   for (DkNodeId node = 1; node <= entries; node++)
     {
       guint counter = (guint) g_rand_int_range (rand, 1, (gint32) max_counter + 1);
-      for (guint k = 0; k < counter; k++)
-        dk_vclock_increment (clock, node, g_rand_int_range (rand, 0, G_MAXINT32));
+      dk_vclock_raise (clock, dk_actor_make (node, 0x9c1f0000u + node), counter,
+                       g_rand_int_range (rand, 0, G_MAXINT32));
     }
   return clock;
 }

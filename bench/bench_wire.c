@@ -34,8 +34,7 @@ typical_clock (guint entries)
 {
   DkVclock *clock = dk_vclock_new ();
   for (guint node = 1; node <= entries; node++)
-    for (guint i = 0; i < node * 3; i++)
-      dk_vclock_increment (clock, node, 1700000000000000 + node);
+    dk_vclock_raise (clock, dk_actor_make (node, 0x5a17e000u + node), node * 3, 1700000000000000 + node);
   return clock;
 }
 
@@ -60,8 +59,10 @@ typical_read_reply (void)
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr (GBytes) value = pattern_bytes (512, i);
+      /* Two concurrent writes by nodes 4 and 5 over a 2- or 3-entry context. */
+      DkDot dot = { dk_actor_make (4 + i, 0x5a17e004u + i), 7, 1700000000000000 };
       g_ptr_array_add (reply->body.read_reply.siblings,
-                       dk_version_new (typical_clock (2 + i), value, FALSE));
+                       dk_version_new (dot, typical_clock (2 + i), value, FALSE));
     }
   return reply;
 }

@@ -332,6 +332,7 @@ typedef struct
   GPtrArray  *writes;     /* const DkOp*: puts and deletes, any outcome, by id */
   GHashTable *held;       /* write op -> itself: versions a preference-list replica holds */
   GHashTable *accounted;  /* write op -> itself: held, or knowingly replaced by an accounted write */
+  GHashTable *explained;  /* the same before issued deletes count as accounted for */
 } KeyState;
 
 static void
@@ -340,6 +341,7 @@ key_state_clear (KeyState *state)
   g_clear_pointer (&state->writes, g_ptr_array_unref);
   g_clear_pointer (&state->held, g_hash_table_unref);
   g_clear_pointer (&state->accounted, g_hash_table_unref);
+  g_clear_pointer (&state->explained, g_hash_table_unref);
 }
 
 /* The write that wrote HELD: by its value id, else by its dot. */
@@ -388,6 +390,36 @@ account_covered (KeyState *state, GPtrArray *queue, const DkVclock *context)
     }
 }
 
+/* Account for everything the queued writes knew, and on. */
+static void
+account_known (KeyState *state, const DkHistory *history, GPtrArray *queue)
+{
+  while (queue->len > 0)
+    {
+      const DkOp *writer = g_ptr_array_steal_index_fast (queue, queue->len - 1);
+      const DkOp *read = writer->read < dk_history_len (history)
+                         ? dk_history_get (history, writer->read) : NULL;
+      if (read == NULL || read->kind != DK_OP_GET || read->returned == NULL)
+        {
+          account_covered (state, queue, writer->context);
+          continue;
+        }
+      for (guint i = 0; i < read->returned->len; i++)
+        {
+          const DkReturned *returned = &g_array_index (read->returned, DkReturned, i);
+          guint64 value = dk_history_returned_value (history, returned);
+          const DkOp *seen = value < dk_history_len (history) ? dk_history_get (history, value) : NULL;
+          if (seen == NULL)
+            account_covered (state, queue, returned->context);
+          /* Knowing needs the sent context to cover the dot (dk_history_knew);
+           * a write whose dot never came back cannot be checked. */
+          else if (seen->kind != DK_OP_GET && strcmp (seen->key, state->key) == 0
+                   && (!seen->has_dot || dk_dot_covered (seen->dot, writer->context)))
+            account (state, queue, seen);
+        }
+    }
+}
+
 /* Held: what the key's preference-list replicas hold.  Accounted: the
  * held writes, and every write an accounted write knew (history.h's
  * dk_history_knew, walked forward: what its read returned, and on). */
@@ -417,6 +449,16 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
           account (state, queue, writer);
         }
     }
+  account_known (state, history, queue);
+  /* What the held writes explain, before deletes are taken at their word:
+   * a delete no held write knew, replaced on nobody's knowledge, is a
+   * lost update too. */
+  state->explained = g_hash_table_new (NULL, NULL);
+  GHashTableIter iter;
+  gpointer explained;
+  g_hash_table_iter_init (&iter, state->accounted);
+  while (g_hash_table_iter_next (&iter, &explained, NULL))
+    g_hash_table_add (state->explained, explained);   /* a set copy: no order escapes */
   /* A delete's effect is absence, which collecting its tombstone keeps
    * (resurrected_deletes checks that it holds): an issued delete is
    * accounted for whether or not a replica still holds its tombstone. */
@@ -426,30 +468,7 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
       if (write->kind == DK_OP_DELETE && write->has_dot)
         account (state, queue, write);
     }
-  while (queue->len > 0)
-    {
-      const DkOp *writer = g_ptr_array_steal_index_fast (queue, queue->len - 1);
-      const DkOp *read = writer->read < dk_history_len (history)
-                         ? dk_history_get (history, writer->read) : NULL;
-      if (read == NULL || read->kind != DK_OP_GET || read->returned == NULL)
-        {
-          account_covered (state, queue, writer->context);
-          continue;
-        }
-      for (guint i = 0; i < read->returned->len; i++)
-        {
-          const DkReturned *returned = &g_array_index (read->returned, DkReturned, i);
-          guint64 value = dk_history_returned_value (history, returned);
-          const DkOp *seen = value < dk_history_len (history) ? dk_history_get (history, value) : NULL;
-          if (seen == NULL)
-            account_covered (state, queue, returned->context);
-          /* Knowing needs the sent context to cover the dot (dk_history_knew);
-           * a write whose dot never came back cannot be checked. */
-          else if (seen->kind != DK_OP_GET && strcmp (seen->key, state->key) == 0
-                   && (!seen->has_dot || dk_dot_covered (seen->dot, writer->context)))
-            account (state, queue, seen);
-        }
-    }
+  account_known (state, history, queue);
 }
 
 /* TRUE when some write of the key was stored with a context covering
@@ -548,7 +567,7 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
   for (guint k = 0; k < n_keys; k++)
     {
       KeyState state = { keys[k], g_ptr_array_ref (g_hash_table_lookup (by_key, keys[k])),
-                         NULL, NULL };
+                         NULL, NULL, NULL };
       account_key (&state, history, final);
       for (guint i = 0; i < state.writes->len; i++)
         {
@@ -558,7 +577,8 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
           gboolean accounted = g_hash_table_contains (state.accounted, write);
           if (!accounted && write->kind == DK_OP_PUT)
             g_array_append_val (metrics->lost_writes, write->id);
-          if (!accounted && replaced_unknowingly (&state, history, write))
+          if (!g_hash_table_contains (state.explained, write)
+              && replaced_unknowingly (&state, history, write))
             g_array_append_val (metrics->lost_updates, write->id);
           if (write->kind == DK_OP_DELETE && delete_resurrected (&state, history, write))
             v->resurrected_deletes++;
@@ -767,6 +787,9 @@ dk_metrics_get (const DkMetrics *metrics, const char *name, double *value)
   return def != NULL && metric_value (metrics, def, value);
 }
 
+/* The JSON lists at most this many ids of each kind of violation. */
+#define MAX_IDS_LISTED 100
+
 /* Append S as a JSON string literal. */
 static void
 append_json_string (GString *out, const char *s)
@@ -809,6 +832,21 @@ dk_metrics_append_json_members (const DkMetrics *metrics, GString *out)
       g_string_append_printf (out, ": %" G_GUINT64_FORMAT, entry->count);
     }
   g_string_append_c (out, '}');
+  /* The operations behind the counts, so a failing run names them. */
+  static const struct { const char *name; gsize offset; } id_lists[] = {
+    { "lost_write_ids", G_STRUCT_OFFSET (DkMetrics, lost_writes) },
+    { "lost_update_ids", G_STRUCT_OFFSET (DkMetrics, lost_updates) },
+    { "stale_read_ids", G_STRUCT_OFFSET (DkMetrics, stale_reads) },
+  };
+  for (guint l = 0; l < G_N_ELEMENTS (id_lists); l++)
+    {
+      const GArray *ids = G_STRUCT_MEMBER (GArray *, metrics, id_lists[l].offset);
+      g_string_append_printf (out, ", \"%s\": [", id_lists[l].name);
+      for (guint i = 0; i < MIN (ids->len, MAX_IDS_LISTED); i++)
+        g_string_append_printf (out, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "",
+                                g_array_index (ids, guint64, i));
+      g_string_append_c (out, ']');
+    }
 }
 
 void

@@ -109,7 +109,9 @@ gboolean dk_metrics_get (const DkMetrics *metrics, const char *name, double *val
 
 /* Append the metrics as JSON members ("name": value, ...) with no braces,
  * every name in dk_metric_name order then "failure_reasons": {reason:
- * count, ...} in dk_metrics_failure_reasons order; unmeasured ones null. */
+ * count, ...} in dk_metrics_failure_reasons order; unmeasured ones null;
+ * then "lost_write_ids", "lost_update_ids" and "stale_read_ids": the
+ * first 100 operation ids of each, ascending. */
 void dk_metrics_append_json_members (const DkMetrics *metrics, GString *out);
 
 /* Append the metrics as one JSON object (the members above in braces). */

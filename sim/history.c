@@ -187,8 +187,11 @@ note_written (DkHistory *history, DkOp *op, const DkVersion *version)
   op->has_dot = TRUE;
   op->dot = version->dot;
   op->stored_context = dk_vclock_copy (version->context);
-  if (!g_hash_table_contains (history->by_dot, &op->dot))
-    g_hash_table_insert (history->by_dot, &op->dot, op);
+  /* A dot two writes reported names the earlier one, as in a loaded
+   * history, whatever order the reports came in. */
+  const DkOp *known = g_hash_table_lookup (history->by_dot, &op->dot);
+  if (known == NULL || known->id > op->id)
+    g_hash_table_replace (history->by_dot, &op->dot, op);
 }
 
 void
@@ -576,13 +579,15 @@ parse_name (const CsvReader *reader, const char *column, const char *text,
   return parse_error (reader, error, "unknown %s '%s'", column, text);
 }
 
+/* Parse the clock TEXT found in COLUMN; NULL (an error naming COLUMN) when
+ * it is not one. */
 static DkVclock *
-parse_clock (const CsvReader *reader, const char *text, GError **error)
+parse_clock (const CsvReader *reader, const char *column, const char *text, GError **error)
 {
   g_autoptr (GError) clock_error = NULL;
   DkVclock *clock = dk_vclock_parse (text, &clock_error);
   if (clock == NULL)
-    parse_error (reader, error, "%s", clock_error->message);
+    parse_error (reader, error, "in column %s: %s", column, clock_error->message);
   return clock;
 }
 
@@ -614,7 +619,7 @@ parse_returned (const CsvReader *reader, const char *versions, const char *value
       if (dot == NULL || !dk_dot_parse (dot, &returned.dot))
         return parse_error (reader, error, "expected a returned version like"
                             " '3.9c1f02ab:12 {3.9c1f02ab:11}', got '%s'", clocks[i]);
-      if ((returned.context = parse_clock (reader, space + 1, error)) == NULL)
+      if ((returned.context = parse_clock (reader, "versions", space + 1, error)) == NULL)
         return FALSE;
       g_array_append_val (op->returned, returned);
     }
@@ -631,7 +636,7 @@ parse_write (const CsvReader *reader, char **fields, DkOp *op, GError **error)
   if ((guint64) number != op->id)
     return parse_error (reader, error, "a %s's value id is its own id %" G_GUINT64_FORMAT
                         ", got %s", dk_op_kind_name (op->kind), op->id, fields[11]);
-  if ((op->context = parse_clock (reader, fields[13], error)) == NULL)
+  if ((op->context = parse_clock (reader, "context", fields[13], error)) == NULL)
     return FALSE;
   if (*fields[14] != '\0')
     {
@@ -644,7 +649,7 @@ parse_write (const CsvReader *reader, char **fields, DkOp *op, GError **error)
   if (!dk_dot_parse (fields[12], &op->dot))
     return parse_error (reader, error, "expected a dot like '3.9c1f02ab:12' in column dot,"
                         " got '%s'", fields[12]);
-  if ((op->stored_context = parse_clock (reader, fields[10], error)) == NULL)
+  if ((op->stored_context = parse_clock (reader, "versions", fields[10], error)) == NULL)
     return FALSE;
   op->has_dot = TRUE;
   return TRUE;

@@ -35,6 +35,16 @@ static double context_entries_pruned (const DkRunResult *r)
 }
 static double stand_in_refusals (const DkRunResult *r) { return (double) r->nodes.stand_in_refusals; }
 static double node_dot_collisions (const DkRunResult *r) { return (double) r->nodes.dot_collisions; }
+static double sets_split (const DkRunResult *r) { return (double) r->nodes.sets_split; }
+static double pages_fetched (const DkRunResult *r) { return (double) r->clients.pages_fetched; }
+static double sibling_limit_refusals (const DkRunResult *r)
+{
+  return (double) r->nodes.sibling_limit_refusals;
+}
+static double merges_refused_siblings (const DkRunResult *r)
+{
+  return (double) r->nodes.merges_refused_siblings;
+}
 static double suspicions (const DkRunResult *r) { return (double) r->nodes.suspicions; }
 static double false_suspicions (const DkRunResult *r) { return (double) r->false_suspicion_samples; }
 static double sloppy_requests (const DkRunResult *r) { return (double) r->nodes.sloppy_requests; }
@@ -115,6 +125,10 @@ static const struct
   { "contexts_refused", contexts_refused, NULL },
   { "context_entries_pruned", context_entries_pruned, NULL },
   { "node_dot_collisions", node_dot_collisions, NULL },
+  { "sets_split", sets_split, NULL },
+  { "pages_fetched", pages_fetched, NULL },
+  { "sibling_limit_refusals", sibling_limit_refusals, NULL },
+  { "merges_refused_siblings", merges_refused_siblings, NULL },
   { "ae_sessions", ae_sessions, NULL },
   { "ae_keys_repaired", ae_keys_repaired, NULL },
   { "ae_bytes", ae_bytes, NULL },

@@ -13,6 +13,15 @@
 
 #define WORKLOAD_STREAM 2
 
+/* A get of a set too large for one reply fetches the rest in pages; each
+ * page is its own request, named op | page << PAGE_SHIFT (history ids stay
+ * far below 2^PAGE_SHIFT). */
+#define PAGE_SHIFT 40
+#define OP_MASK ((G_GUINT64_CONSTANT (1) << PAGE_SHIFT) - 1)
+/* A read whose set keeps changing between its pages gives up after this
+ * many fresh starts. */
+#define MAX_PAGE_RESTARTS 4
+
 typedef struct
 {
   DkWorkload *workload;
@@ -22,6 +31,12 @@ typedef struct
   gboolean    then_write; /* the read half of a read-modify-write ... */
   DkOpKind    write_kind; /* ... whose write is this put or delete */
   DkEventId   timeout;
+  DkNodeId    coordinator;
+  guint64     request_id; /* the client request id of the request in flight */
+  guint       page;       /* pages asked for so far */
+  guint       restarts;
+  GPtrArray  *gathered;   /* a paged get: the set's siblings so far, in order */
+  guint64     set_digest; /* ... of the set they belong to */
 } Pending;
 
 struct _DkWorkload
@@ -62,13 +77,16 @@ pending_free (gpointer data)
   Pending *pending = data;
   if (pending->timeout != 0)
     dk_eventq_cancel (pending->workload->queue, pending->timeout);
+  g_clear_pointer (&pending->gathered, g_ptr_array_unref);
   g_free (pending);
 }
 
 /* ---- replies ------------------------------------------------------------- */
 
+/* SIBLINGS: the whole set a get returned (every page), else the reply's. */
 static void
-complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply)
+complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply,
+                     const GPtrArray *siblings)
 {
   guint64 op_id = pending->op;
   const DkOp *op = dk_history_get (workload->history, op_id);
@@ -80,7 +98,7 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
   if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
     {
       if (op->kind == DK_OP_GET)
-        dk_history_complete_read_ok (workload->history, op_id, now, reply->siblings);
+        dk_history_complete_read_ok (workload->history, op_id, now, siblings);
       else
         dk_history_complete_write_ok (workload->history, op_id, now, written);
       return;
@@ -107,6 +125,76 @@ static void send_operation (DkWorkload *workload, guint client, guint32 key_inde
                             guint64 read_op);
 
 static void
+send_datagram (DkWorkload *workload, const Pending *pending, const DkWireMessage *request)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
+  g_assert_no_error (error);  /* sizes were validated with the scenario */
+  dk_sim_cluster_client_send (workload->cluster, pending->client, pending->coordinator,
+                              datagram->data, datagram->len);
+}
+
+/* Ask PENDING's coordinator for its get's set from sibling OFFSET on, as a
+ * request of its own (a new page id). */
+static void
+send_page (DkWorkload *workload, Pending *pending, guint offset)
+{
+  char key[24];
+  g_snprintf (key, sizeof key, "k%u", pending->key_index);
+  pending->page++;
+  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
+  request->request_id = pending->request_id;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = pending->request_id;
+  body->client_id = pending->client + 1;
+  body->key = g_bytes_new (key, strlen (key));
+  body->sibling_offset = (guint8) offset;
+  workload->stats.pages_fetched++;
+  send_datagram (workload, pending, request);
+}
+
+/* REPLY carries part of PENDING's get's set: keep its siblings and ask
+ * for the rest.  TRUE once the whole set is in PENDING->gathered; FALSE
+ * while pages are still to come, or when the set kept changing between
+ * pages (then *GAVE_UP is set: the read failed). */
+static gboolean
+gather_page (DkWorkload *workload, Pending *pending, const DkWireClientReply *reply,
+             gboolean *gave_up)
+{
+  *gave_up = FALSE;
+  gboolean consistent = pending->gathered == NULL
+                        ? reply->siblings_before == 0
+                        : reply->set_digest == pending->set_digest
+                          && reply->siblings_before == pending->gathered->len;
+  if (!consistent)
+    {
+      /* Another set than the pages so far (a write came in between):
+       * start over, so the read returns one set, whole. */
+      workload->stats.page_restarts++;
+      g_clear_pointer (&pending->gathered, g_ptr_array_unref);
+      if (++pending->restarts > MAX_PAGE_RESTARTS)
+        {
+          *gave_up = TRUE;
+          return FALSE;
+        }
+      send_page (workload, pending, 0);
+      return FALSE;
+    }
+  if (pending->gathered == NULL)
+    {
+      pending->gathered = dk_siblings_new ();
+      pending->set_digest = reply->set_digest;
+    }
+  for (guint i = 0; i < reply->siblings->len; i++)
+    g_ptr_array_add (pending->gathered, dk_version_copy (g_ptr_array_index (reply->siblings, i)));
+  if (reply->siblings_after == 0)
+    return TRUE;
+  send_page (workload, pending, pending->gathered->len);
+  return FALSE;
+}
+
+static void
 on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
                     gpointer user_data)
 {
@@ -119,16 +207,34 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
       return;
     }
   workload->stats.replies++;
-  guint64 op_id = message->body.client_reply.client_request_id;
-  const Pending *pending = g_hash_table_lookup (workload->pending, &op_id);
-  if (pending == NULL || pending->client != client)
+  guint64 request_id = message->body.client_reply.client_request_id;
+  guint64 op_id = request_id & OP_MASK;
+  Pending *pending = g_hash_table_lookup (workload->pending, &op_id);
+  if (pending == NULL || pending->client != client || pending->request_id != request_id)
     {
       workload->stats.late_replies++;
       return;
     }
-  complete_from_reply (workload, pending, &message->body.client_reply);
   DkWireClientReply *reply = &message->body.client_reply;
   gboolean read_ok = reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND;
+  const GPtrArray *siblings = reply->siblings;
+  gboolean gave_up = FALSE;
+  if (read_ok && (reply->siblings_before > 0 || reply->siblings_after > 0)
+      && dk_history_get (workload->history, op_id)->kind == DK_OP_GET)
+    {
+      if (gather_page (workload, pending, reply, &gave_up))
+        siblings = pending->gathered;
+      else if (!gave_up)
+        return;   /* more pages to come */
+    }
+  if (gave_up)
+    {
+      read_ok = FALSE;
+      dk_history_complete_failed (workload->history, op_id, dk_eventq_now (workload->queue),
+                                  "set changed while paging");
+    }
+  else
+    complete_from_reply (workload, pending, reply, siblings);
   gboolean write_next = pending->then_write;
   DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
@@ -253,6 +359,9 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
   Pending *pending = g_new0 (Pending, 1);
   pending->workload = workload;
   pending->op = op;
+  g_assert (op <= OP_MASK);
+  pending->request_id = op;
+  pending->coordinator = coordinator;
   pending->client = client;
   pending->key_index = key_index;
   pending->then_write = then_write;

@@ -9,7 +9,13 @@
  * probability `reads`, a delete with probability `deletes`, else a write
  * of `value` bytes whose content starts with the tag naming the operation
  * (history.h's dk_value_tag), so every write is distinct and identifiable.
- * Deletes are read-modify-writes too (with use_context).  With use_context (the default) a write is a
+ * Deletes are read-modify-writes too (with use_context).  A get whose
+ * set does not fit one reply is completed by fetching the rest (GETs with
+ * a sibling offset, to the same coordinator), so the history records the
+ * whole set; when the set changes between pages (its digest), the read
+ * starts over, at most MAX_PAGE_RESTARTS times before it fails ("set
+ * changed while paging").  A write refused as over the sibling limit
+ * fails ("too large"); a read-modify-write resolves the siblings.  With use_context (the default) a write is a
  * read-modify-write, as Dynamo's clients do (§4.4): the client gets the
  * key, then puts the new value with the context the get returned,
  * superseding every sibling it saw; when the get fails the client writes
@@ -70,6 +76,8 @@ typedef struct
   guint64 malformed_replies;
   guint64 unreachable;
   guint64 client_timeouts;
+  guint64 pages_fetched;       /* GETs for the rest of a set too large for one reply */
+  guint64 page_restarts;       /* reads started over: the set changed between its pages */
 } DkWorkloadStats;
 
 typedef struct _DkWorkload DkWorkload;

@@ -15,6 +15,14 @@
  * every send is signed afresh: stamped with the wall clock, a random
  * nonce and the id of the node it is for (learnt with a PING first), as
  * a node refuses a stamp it has seen before (node.h).
+ *
+ * A get whose siblings do not fit one reply comes back with the whole
+ * set's context, digest and size and the first siblings; the client asks
+ * for the rest (GETs with a sibling offset, each a request of its own)
+ * and prints the whole set.  Should the set change between its parts (the
+ * digest says so), the read starts over, a few times at most.  A write the
+ * node refuses as over the sibling limit prints the key's current context
+ * too, so that a write carrying it resolves the siblings.
  * Exit status: 0 ok, 1 not found, 2 usage error, 3 failure. */
 #include "config.h"
 
@@ -40,6 +48,9 @@ enum
 #define DEFAULT_RETRIES 1
 #define DEFAULT_VNODES 64
 #define DEFAULT_N 3
+/* A get whose set changed between its parts starts over at most this
+ * many times. */
+#define MAX_PAGE_RESTARTS 4
 
 typedef struct
 {
@@ -318,6 +329,59 @@ learn_node_id (Client *client, GError **error)
   return TRUE;
 }
 
+/* Send the GET REQUEST and return its reply, with the rest of a set too
+ * large for one datagram fetched and appended to its siblings: the reply
+ * then holds the whole set (siblings_after 0).  Every part must be of one
+ * set (the same digest, at the expected offset), else the read starts
+ * over.  A part that fails is returned as the answer. */
+static DkWireMessage *
+get_whole_set (Client *client, DkWireMessage *request, GError **error)
+{
+  DkWireClientRequest *body = &request->body.client_request;
+  for (guint attempt = 0; attempt <= MAX_PAGE_RESTARTS; attempt++)
+    {
+      if (attempt > 0)
+        {
+          request->request_id = random_id ();
+          body->client_request_id = random_id ();
+        }
+      body->sibling_offset = 0;
+      Expect expect = { .type = DK_WIRE_CLIENT_REPLY, .client_request_id = body->client_request_id };
+      g_autoptr (DkWireMessage) first = exchange (client, request, &expect, error);
+      if (first == NULL)
+        return NULL;
+      DkWireClientReply *whole = &first->body.client_reply;
+      gboolean one_set = TRUE;
+      while (one_set && whole->siblings_after > 0
+             && (whole->status == DK_WIRE_STATUS_OK || whole->status == DK_WIRE_STATUS_NOT_FOUND))
+        {
+          /* The rest, as a request of its own (a node answers a request
+           * id once). */
+          request->request_id = random_id ();
+          body->client_request_id = random_id ();
+          body->sibling_offset = (guint8) (whole->siblings_before + whole->siblings->len);
+          expect.client_request_id = body->client_request_id;
+          g_autoptr (DkWireMessage) part = exchange (client, request, &expect, error);
+          if (part == NULL)
+            return NULL;
+          DkWireClientReply *more = &part->body.client_reply;
+          if (more->status != DK_WIRE_STATUS_OK && more->status != DK_WIRE_STATUS_NOT_FOUND)
+            return g_steal_pointer (&part);
+          one_set = more->set_digest == whole->set_digest
+                    && more->siblings_before == whole->siblings_before + whole->siblings->len;
+          for (guint i = 0; one_set && i < more->siblings->len; i++)
+            g_ptr_array_add (whole->siblings, dk_version_copy (g_ptr_array_index (more->siblings, i)));
+          whole->siblings_after = more->siblings_after;
+        }
+      if (one_set)
+        return g_steal_pointer (&first);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+               "the key's siblings changed while being read, %u times; try again",
+               MAX_PAGE_RESTARTS + 1);
+  return NULL;
+}
+
 static int
 client_request (Client *client, DkWireType type, const char *key, const char *value,
                 const RequestOptions *options)
@@ -348,7 +412,9 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
   body->r = (guint8) MAX (options->r, 0);
   body->w = (guint8) MAX (options->w, 0);
   Expect expect = { .type = DK_WIRE_CLIENT_REPLY, .client_request_id = body->client_request_id };
-  g_autoptr (DkWireMessage) reply = exchange (client, request, &expect, &error);
+  g_autoptr (DkWireMessage) reply = type == DK_WIRE_GET
+                                    ? get_whole_set (client, request, &error)
+                                    : exchange (client, request, &expect, &error);
   if (reply == NULL)
     {
       g_printerr ("dynkv: %s %s: %s\n", dk_wire_type_name (type), key, error->message);
@@ -359,6 +425,15 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
     {
       g_printerr ("dynkv: %s %s: %s%s%s\n", dk_wire_type_name (type), key,
                   status_name (answer->status), answer->reason[0] ? ": " : "", answer->reason);
+      if (answer->context != NULL && type != DK_WIRE_GET)
+        {
+          /* A write refused over the sibling limit: the key's context, to
+           * resolve its siblings with (get shows them). */
+          g_autofree char *hex = context_hex (answer->context);
+          printf ("siblings %u\n", answer->siblings_before + answer->siblings->len
+                                   + answer->siblings_after);
+          printf ("context=%s\n", hex);
+        }
       return EXIT_FAILED;
     }
   if (type == DK_WIRE_GET)

@@ -60,6 +60,66 @@ node_issue_dot (DkNode *node, DkDot *dot, GError **error)
   return TRUE;
 }
 
+/* Purged keys remembered before the whole memory is given up for a new
+ * actor epoch. */
+#define PURGED_KEYS_MAX 4096
+
+/* A client context says "every dot of actor A for this key up to N was
+ * seen", which holds only if every replica that learns a dot of A for the
+ * key also learns A's earlier ones.  The coordinator makes that so by
+ * storing first and sending its whole set (node_coordinator.c), as long
+ * as its own copy of the key holds all its earlier dots.  A purge (a copy
+ * handed to new owners and dropped) or a write coordinated off the
+ * preference list breaks that; so the next write of such a key is issued
+ * under a new actor: the next incarnation of this store, recorded before
+ * use.  The old actor's dots for the key all went, with the purged copy,
+ * to its owners.  tests/check_coordinator_versions.c,
+ * purged_key_is_written_under_a_new_actor, and the nemesis campaign. */
+gboolean
+node_actor_new_epoch (DkNode *node, GError **error)
+{
+  guint32 incarnation = dk_actor_incarnation (node->actor) + 1;
+  if (incarnation == 0)
+    incarnation = 1;
+  DkActor actor = dk_actor_make (node->config.id, incarnation);
+  if (!dk_store_meta_set (node->env.store, "actor", (gint64) actor, error)
+      || !dk_store_meta_set (node->env.store, "purged_since_epoch", 0, error))
+    return FALSE;
+  node->actor = actor;
+  node->stats.actor_epochs++;
+  node->purged_overflow = FALSE;
+  g_hash_table_remove_all (node->purged_keys);
+  return TRUE;
+}
+
+void
+node_note_purged (DkNode *node, GBytes *key)
+{
+  if (g_hash_table_size (node->purged_keys) == 0 && !node->purged_overflow)
+    {
+      /* A restart forgets the set below: remember that it was not empty. */
+      g_autoptr (GError) error = NULL;
+      if (!dk_store_meta_set (node->env.store, "purged_since_epoch", 1, &error))
+        {
+          node->stats.store_errors++;
+          node->purged_overflow = TRUE;   /* cannot be remembered: treat every key so */
+        }
+    }
+  if (g_hash_table_size (node->purged_keys) >= PURGED_KEYS_MAX)
+    {
+      node->purged_overflow = TRUE;
+      g_hash_table_remove_all (node->purged_keys);
+    }
+  if (!node->purged_overflow)
+    g_hash_table_add (node->purged_keys, g_bytes_ref (key));
+}
+
+gboolean
+node_key_needs_new_epoch (const DkNode *node, GBytes *key)
+{
+  return node->purged_overflow || g_hash_table_contains (node->purged_keys, key);
+}
+
 /* Encode, sign when keyed, and send.  A message that cannot be encoded
  * (a reply over the datagram limit) is counted and reported to the caller. */
 gboolean
@@ -88,6 +148,131 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
   node->env.send (node->env.user_data, to, datagram->data, datagram->len);
   g_byte_array_unref (datagram);
   return TRUE;
+}
+
+/* ---- sibling sets in parts -------------------------------------------- */
+
+void
+node_parts_expect (NodeParts *parts, DkWirePart sending)
+{
+  memset (parts, 0, sizeof *parts);
+  parts->started = TRUE;
+  parts->sending = sending;
+  parts->sending.index = 0;
+}
+
+gboolean
+node_parts_note (NodeParts *parts, DkWirePart part)
+{
+  if (!parts->started)
+    node_parts_expect (parts, part);
+  if (part.last != parts->sending.last || part.set_digest != parts->sending.set_digest
+      || part.index > part.last)
+    return FALSE;
+  guint32 bit = 1u << (part.index % 32);
+  if (parts->seen[part.index / 32] & bit)
+    return FALSE;
+  parts->seen[part.index / 32] |= bit;
+  parts->received++;
+  return TRUE;
+}
+
+gboolean
+node_parts_complete (const NodeParts *parts)
+{
+  return parts->started && parts->received == (guint) parts->sending.last + 1;
+}
+
+G_STATIC_ASSERT (DK_SIBLINGS_HARD_MAX < 8 * 32);  /* NodeParts.seen has a bit per part */
+
+/* The siblings and part fields of MESSAGE, a message that carries a set. */
+static void
+set_fields (DkWireMessage *message, GPtrArray ***siblings, DkWirePart **part)
+{
+  switch (message->type)
+    {
+    case DK_WIRE_READ_REPLY:
+      *siblings = &message->body.read_reply.siblings;
+      *part = &message->body.read_reply.part;
+      return;
+    case DK_WIRE_WRITE:
+      *siblings = &message->body.write.siblings;
+      *part = &message->body.write.part;
+      return;
+    case DK_WIRE_HINT_HANDOFF:
+      *siblings = &message->body.hint_handoff.siblings;
+      *part = &message->body.hint_handoff.part;
+      return;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* The versions a message can carry are bounded by the bytes left after
+ * its other fields and by the u8 count of its siblings field. */
+guint
+node_siblings_that_fit (const DkWireMessage *message, const GPtrArray *set, guint first)
+{
+  gsize base = dk_wire_encoded_size (message);
+  gsize room = base < DK_WIRE_MAX_DATAGRAM ? DK_WIRE_MAX_DATAGRAM - base : 0;
+  guint n = 0;
+  while (first + n < set->len && n < DK_SIBLINGS_HARD_MAX)
+    {
+      gsize size = dk_wire_version_size (g_ptr_array_index ((GPtrArray *) set, first + n));
+      if (size > room && n > 0)
+        break;
+      room -= MIN (size, room);
+      n++;   /* one version always fits (types.h's limits); if not, sending says so */
+    }
+  return n;
+}
+
+gboolean
+node_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message, const GPtrArray *set,
+               DkWirePart *sending)
+{
+  GPtrArray **siblings;
+  DkWirePart *part;
+  set_fields (message, &siblings, &part);
+  g_ptr_array_unref (*siblings);
+  *siblings = g_ptr_array_new ();   /* borrows SET's versions while sending */
+  *part = (DkWirePart) { 0, 0, dk_siblings_digest (set) };
+  if (sending != NULL)
+    *sending = *part;
+  /* Where each part starts, planned before the first is sent: every part
+   * names the last one. */
+  guint starts[DK_SIBLINGS_HARD_MAX + 1];
+  guint n_parts = 0, first = 0;
+  do
+    {
+      if (n_parts > DK_SIBLINGS_HARD_MAX)
+        {
+          node->stats.send_failures++;
+          node_log (node, DK_LOG_ERROR, "a set of %u versions is over %u parts",
+                    set->len, DK_SIBLINGS_HARD_MAX + 1);
+          return FALSE;
+        }
+      starts[n_parts++] = first;
+      first += node_siblings_that_fit (message, set, first);
+    }
+  while (first < set->len);
+  part->last = (guint8) (n_parts - 1);
+  if (n_parts > 1)
+    node->stats.sets_split++;
+  gboolean sent = TRUE;
+  for (guint i = 0; i < n_parts && sent; i++)
+    {
+      guint end = i + 1 < n_parts ? starts[i + 1] : set->len;
+      g_ptr_array_set_size (*siblings, 0);
+      for (guint k = starts[i]; k < end; k++)
+        g_ptr_array_add (*siblings, g_ptr_array_index ((GPtrArray *) set, k));
+      part->index = (guint8) i;
+      sent = node_send (node, to, message);
+    }
+  g_ptr_array_set_size (*siblings, 0);
+  if (sending != NULL)
+    *sending = *part;
+  return sent;
 }
 
 guint64
@@ -191,11 +376,13 @@ collect_tombstones (gpointer data)
 /* The actor recorded in STORE, or a new one recorded now: this node's id
  * with a random non-zero incarnation, chosen once per store, so a wiped
  * disk or a reused id always comes back as another actor (daemon and
- * simulator alike).  Also the counter lease the store last granted. */
+ * simulator alike).  Also the counter lease the store last granted, and
+ * whether keys were purged since the actor's epoch began (NEW_EPOCH). */
 static gboolean
 load_actor (const DkNodeConfig *config, const DkEnv *env, DkActor *actor, guint64 *leased,
-            GError **error)
+            gboolean *new_epoch, GError **error)
 {
+  *new_epoch = FALSE;
   gint64 stored = 0, lease = 0;
   gboolean found = FALSE, lease_found = FALSE;
   if (!dk_store_meta_get (env->store, "actor", &stored, &found, error)
@@ -206,6 +393,11 @@ load_actor (const DkNodeConfig *config, const DkEnv *env, DkActor *actor, guint6
       && dk_actor_incarnation ((DkActor) stored) != 0)
     {
       *actor = (DkActor) stored;
+      gint64 purged = 0;
+      gboolean purged_found = FALSE;
+      if (!dk_store_meta_get (env->store, "purged_since_epoch", &purged, &purged_found, error))
+        return FALSE;
+      *new_epoch = purged_found && purged != 0;  /* which keys went is forgotten */
       return TRUE;
     }
   guint32 incarnation = 0;
@@ -246,10 +438,21 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
     }
   DkActor actor;
   guint64 leased;
-  if (!load_actor (config, env, &actor, &leased, error))
+  gboolean new_epoch;
+  if (!load_actor (config, env, &actor, &leased, &new_epoch, error))
     return NULL;
   DkNode *node = g_new0 (DkNode, 1);
   node->actor = actor;
+  node->purged_keys = g_hash_table_new_full ((GHashFunc) g_bytes_hash, (GEqualFunc) g_bytes_equal,
+                                             (GDestroyNotify) g_bytes_unref, NULL);
+  node->env = *env;
+  node->config.id = config->id;
+  if (new_epoch && !node_actor_new_epoch (node, error))
+    {
+      g_hash_table_unref (node->purged_keys);
+      g_free (node);
+      return NULL;
+    }
   node->dot_next = leased + 1;  /* whatever the last lease covered may have been used */
   node->dot_leased = leased;
   node->config = *config;
@@ -304,6 +507,7 @@ dk_node_free (DkNode *node)
   if (node->collect_timer != 0)
     node->env.timer_cancel (node->env.user_data, node->collect_timer);
   g_hash_table_destroy (node->requests);
+  g_clear_pointer (&node->purged_keys, g_hash_table_unref);
   node_dedup_clear (node);
   g_clear_pointer (&node->replays, dk_replay_cache_free);
   node_antientropy_clear (node);

@@ -46,6 +46,19 @@
  *   Replica.  READ returns the stored set; WRITE merges the given set into
  *   the store and acknowledges.
  *
+ *   A key never wedges (tests/check_wedge.c).  A client write that would
+ *   leave more than DK_SIBLINGS_MAX siblings at its coordinator is refused
+ *   (TOO_LARGE, naming the count, carrying the current set's context and
+ *   size), so the client reads the key and resolves them with a write
+ *   carrying that context.  Internal replication (read repair, hints,
+ *   anti-entropy, streams) merges sets of any size up to
+ *   DK_SIBLINGS_HARD_MAX without refusal.  A set too large for one
+ *   datagram travels in parts (wire.h): READ_REPLY, WRITE and HINT_HANDOFF
+ *   in parts pushed together, each acknowledged by part, a replica's answer
+ *   or a delivery complete when every part is in; a get's CLIENT_REPLY
+ *   carries the whole set's context, digest and size and as many siblings
+ *   as fit from the GET's sibling offset, and the client fetches the rest.
+ *
  * Malformed datagrams (and, when the cluster has a key, unauthenticated
  * ones) are dropped and counted, never trusted.
  *
@@ -190,6 +203,7 @@ typedef struct
   guint64 context_entries_pruned; /* clock entries pruned from new versions' contexts */
   guint64 dot_collisions;         /* a dot seen with two payloads while merging replies or storing */
   guint64 stand_in_refusals;      /* writes refused as a stand-in because the hint store was full */
+  guint64 actor_epochs;           /* new actors taken after purges (node.c, node_actor_new_epoch) */
   guint64 requests_deduplicated;  /* client requests seen before: answered with the first answer or
                                    * joined to the same request in flight, never applied again */
   guint64 requests_id_reused;     /* a (client id, request id) seen again with another request: refused */
@@ -198,6 +212,9 @@ typedef struct
   guint64 dropped_replayed;       /* signed datagrams accepted once already within the window */
   guint64 dropped_misdirected;    /* signed datagrams stamped for another node */
   guint64 replay_cache_overflows; /* datagrams forgotten early because the replay cache was full */
+  guint64 sets_split;             /* sibling sets too large for one datagram, sent in parts */
+  guint64 sibling_limit_refusals; /* client writes refused: more than DK_SIBLINGS_MAX siblings */
+  guint64 merges_refused_siblings;/* internal merges refused past DK_SIBLINGS_HARD_MAX siblings */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;

@@ -57,6 +57,18 @@ ae_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
   return (gint64) (node->stats.bytes_sent - before);
 }
 
+/* Push SET as MESSAGE (a WRITE), in parts when it does not fit one
+ * datagram: the peer merges each part as it comes. */
+static gint64
+ae_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message, const GPtrArray *set)
+{
+  guint64 before = node->stats.bytes_sent;
+  if (!node_send_set (node, to, message, set, NULL))
+    return 0;
+  node->stats.ae_bytes_sent += node->stats.bytes_sent - before;
+  return (gint64) (node->stats.bytes_sent - before);
+}
+
 static DkMerkle *
 build_tree (DkNode *node, DkTokenRange range, guint depth)
 {
@@ -242,6 +254,7 @@ node_on_ae_keys_request (DkNode *node, DkEndpoint from, DkWireMessage *message)
       node->stats.dropped_unexpected++;
       return;
     }
+  node_stream_note_offer (node, message);
   DkWireAeKeysRequest *request = &message->body.ae_keys_request;
   g_autoptr (DkWireMessage) reply = dk_wire_message_new (DK_WIRE_AE_KEYS_REPLY);
   reply->request_id = message->request_id;
@@ -379,9 +392,7 @@ node_on_ae_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
       g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
       write->request_id = 0;
       write->body.write.key = g_bytes_ref (key);
-      g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = g_steal_pointer (&held);
-      if (ae_send (node, session->peer, write) > 0)
+      if (ae_send_set (node, session->peer, write, held) > 0)
         node->stats.ae_keys_pushed++;
     }
   g_ptr_array_unref (walk.push);
@@ -413,10 +424,19 @@ node_ae_take_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
   DkWireReadReply *reply = &message->body.read_reply;
   if (!dk_endpoint_is_node (from) || reply->status != DK_WIRE_STATUS_OK)
     return TRUE;
+  /* A set in parts arrives as several replies, each merged as it comes
+   * (version.h: merging is per version). */
   g_autoptr (GError) error = NULL;
   gboolean changed = FALSE;
   if (!dk_store_put (node->env.store, reply->key, reply->siblings, node_now (node), &changed, &error))
-    node->stats.store_errors++;
+    {
+      node->stats.store_errors++;
+      if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE))
+        {
+          node->stats.merges_refused_siblings++;
+          node_log (node, DK_LOG_ERROR, "anti-entropy merge refused: %s", error->message);
+        }
+    }
   else if (changed)
     node->stats.ae_keys_pulled++;
   return TRUE;

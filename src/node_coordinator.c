@@ -54,6 +54,7 @@ request_new (DkNode *node, RequestRole role, DkWireType kind, DkEndpoint client,
   request->client_id = client_request->client_id;
   request->client_request_id = client_request->client_request_id;
   request->key = g_bytes_ref (client_request->key);
+  request->sibling_offset = client_request->sibling_offset;
   request->failure_status = DK_WIRE_STATUS_UNAVAILABLE;
   request->timer = node->env.timer_start (node->env.user_data, timeout_us,
                                           request_timed_out, request);
@@ -67,17 +68,14 @@ request_finish (Request *request)
   g_hash_table_remove (request->node->requests, &request->id);
 }
 
-/* Answer the client once; later calls do nothing. */
-static void
-answer_client (Request *request, DkWireStatus status, const char *reason,
-               const GPtrArray *siblings, const DkVclock *context)
+/* A CLIENT_REPLY to REQUEST's client carrying SIBLINGS (may be NULL;
+ * shared, not copied: encoding only reads it) and a copy of CONTEXT (may
+ * be NULL). */
+static DkWireMessage *
+client_reply_new (const Request *request, DkWireStatus status, const char *reason,
+                  const GPtrArray *siblings, const DkVclock *context)
 {
-  DkNode *node = request->node;
-  if (request->client_answered)
-    return;
-  request->client_answered = TRUE;
-
-  g_autoptr (DkWireMessage) reply = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
+  DkWireMessage *reply = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
   reply->request_id = request->client_hop_id;
   DkWireClientReply *body = &reply->body.client_reply;
   body->client_request_id = request->client_request_id;
@@ -85,32 +83,83 @@ answer_client (Request *request, DkWireStatus status, const char *reason,
   body->reason = g_strdup (reason != NULL ? reason : "");
   if (siblings != NULL)
     {
-      /* Shared, not copied: encoding only reads it. */
       g_ptr_array_unref (body->siblings);
       body->siblings = g_ptr_array_ref ((GPtrArray *) siblings);
     }
   if (context != NULL)
     body->context = dk_vclock_copy (context);
+  return reply;
+}
 
-  if (status == DK_WIRE_STATUS_OK || status == DK_WIRE_STATUS_NOT_FOUND)
+/* Answer the client once with REPLY (taken); later calls do nothing. */
+static void
+answer_client_with (Request *request, DkWireMessage *reply)
+{
+  DkNode *node = request->node;
+  if (request->client_answered)
+    {
+      dk_wire_message_free (reply);
+      return;
+    }
+  request->client_answered = TRUE;
+  DkWireClientReply *body = &reply->body.client_reply;
+  if (body->status == DK_WIRE_STATUS_OK || body->status == DK_WIRE_STATUS_NOT_FOUND)
     node->stats.requests_succeeded++;
   else
     node->stats.requests_failed++;
 
   if (!node_send (node, request->client, reply))
     {
-      /* The siblings do not fit a datagram: say so instead. */
-      g_ptr_array_unref (body->siblings);   /* shared: replace, never empty it */
+      /* Cannot happen: a get's siblings are paged to fit (answer_get).
+       * Still an answer, never silence. */
+      g_ptr_array_unref (body->siblings);   /* may be shared: replace, never empty it */
       body->siblings = dk_siblings_new ();
-      g_clear_pointer (&body->context, dk_vclock_free);
+      body->siblings_before = body->siblings_after = 0;
       body->status = DK_WIRE_STATUS_TOO_LARGE;
       g_free (body->reason);
-      body->reason = g_strdup ("the reply does not fit one datagram: too many or too large siblings");
+      body->reason = g_strdup ("the reply does not fit one datagram");
       node_send (node, request->client, reply);
     }
   /* Duplicates that joined get the same answer; a write's is kept for
    * later ones (node_dedup.c). */
-  node_dedup_answered (node, request, g_steal_pointer (&reply));
+  node_dedup_answered (node, request, reply);
+}
+
+static void
+answer_client (Request *request, DkWireStatus status, const char *reason,
+               const GPtrArray *siblings, const DkVclock *context)
+{
+  if (!request->client_answered)
+    answer_client_with (request, client_reply_new (request, status, reason, siblings, context));
+}
+
+/* Answer a get with SET's context, digest and size, and as many of its
+ * siblings as fit one datagram from the offset the client asked for: the
+ * client asks for the rest with later offsets (wire.h).  A set too large
+ * even to describe (more than DK_SIBLINGS_HARD_MAX versions merged from
+ * several replicas) is refused as TOO_LARGE, still with its context. */
+static void
+answer_get (Request *request, DkWireStatus status, const GPtrArray *set)
+{
+  g_autoptr (DkVclock) context = dk_siblings_context (set);
+  if (set->len > DK_SIBLINGS_HARD_MAX)
+    {
+      g_autofree char *reason =
+        g_strdup_printf ("%u siblings: more than %u cannot be returned; write with this"
+                         " context to resolve them", set->len, DK_SIBLINGS_HARD_MAX);
+      answer_client (request, DK_WIRE_STATUS_TOO_LARGE, reason, NULL, context);
+      return;
+    }
+  DkWireMessage *reply = client_reply_new (request, status, NULL, NULL, context);
+  DkWireClientReply *body = &reply->body.client_reply;
+  body->set_digest = dk_siblings_digest (set);
+  guint first = MIN (request->sibling_offset, set->len);
+  guint n = node_siblings_that_fit (reply, set, first);
+  for (guint i = first; i < first + n; i++)
+    g_ptr_array_add (body->siblings, dk_version_copy (g_ptr_array_index ((GPtrArray *) set, i)));
+  body->siblings_before = (guint8) first;
+  body->siblings_after = (guint8) (set->len - first - n);
+  answer_client_with (request, reply);
 }
 
 /* ---- read repair ------------------------------------------------------- */
@@ -139,9 +188,7 @@ read_repair (Request *request)
       g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
       write->request_id = 0;  /* nobody waits for this ack */
       write->body.write.key = g_bytes_ref (request->key);
-      g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = g_ptr_array_ref (request->merged);
-      if (node_send (node, request->replicas[i], write))
+      if (node_send_set (node, request->replicas[i], write, request->merged, NULL))
         node->stats.read_repairs_sent++;
     }
 }
@@ -181,11 +228,10 @@ answer_success (Request *request)
       gboolean live = FALSE;
       for (guint i = 0; i < request->merged->len && !live; i++)
         live = !((DkVersion *) g_ptr_array_index (request->merged, i))->tombstone;
-      g_autoptr (DkVclock) context = dk_siblings_context (request->merged);
       g_autoptr (GPtrArray) answer = request->node->config.bug == DK_NODE_BUG_OLD_VALUE
                                      ? old_value_under_new_dot (request) : NULL;
-      answer_client (request, live ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_NOT_FOUND,
-                     NULL, answer != NULL ? answer : request->merged, context);
+      answer_get (request, live ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_NOT_FOUND,
+                  answer != NULL ? answer : request->merged);
     }
   else
     {
@@ -427,8 +473,37 @@ store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hint
       return DK_WIRE_STATUS_OK;
     }
   node->stats.store_errors++;
-  return g_error_matches (*error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
-         ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
+  if (!g_error_matches (*error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE))
+    return DK_WIRE_STATUS_STORAGE_ERROR;
+  /* The wire admits no key or value over its limit: only a set past
+   * DK_SIBLINGS_HARD_MAX is too large for the store. */
+  node->stats.merges_refused_siblings++;
+  node_log (node, DK_LOG_ERROR, "merge refused: %s", (*error)->message);
+  return DK_WIRE_STATUS_TOO_LARGE;
+}
+
+/* Refuse a client write that would leave more than DK_SIBLINGS_MAX
+ * siblings: TOO_LARGE naming the count, with what the client needs to
+ * resolve them, the context, digest and size of the key's current set
+ * CURRENT (its siblings are fetched with a get).  A write whose context
+ * covers enough of them is accepted: the limit never blocks a
+ * resolution (tests/check_wedge.c, wedge_blind_write_over_the_limit_*). */
+static void
+refuse_over_sibling_limit (Request *request, const GPtrArray *current, guint would_leave)
+{
+  DkNode *node = request->node;
+  node->stats.sibling_limit_refusals++;
+  g_autofree char *reason =
+    g_strdup_printf ("the write would leave %u siblings, over the limit of %u: get the key"
+                     " (%u siblings) and write with its context to resolve them",
+                     would_leave, DK_SIBLINGS_MAX, current->len);
+  g_autoptr (DkVclock) context = dk_siblings_context (current);
+  DkWireMessage *reply = client_reply_new (request, DK_WIRE_STATUS_TOO_LARGE, reason, NULL,
+                                           context);
+  reply->body.client_reply.siblings_after = (guint8) MIN (current->len, DK_SIBLINGS_HARD_MAX);
+  reply->body.client_reply.set_digest = dk_siblings_digest (current);
+  answer_client_with (request, reply);
+  request_finish (request);
 }
 
 /* Issue the new version (version.h), store the reconciled set locally,
@@ -447,8 +522,11 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
       return;
     }
   g_autoptr (GPtrArray) set = dk_store_get (node->env.store, request->key, &error);
+  guint self = replica_index (request, node->config.id);
   DkDot dot;
-  if (set == NULL || !node_issue_dot (node, &dot, &error))
+  if (set == NULL
+      || (node_key_needs_new_epoch (node, request->key) && !node_actor_new_epoch (node, &error))
+      || !node_issue_dot (node, &dot, &error))
     {
       node->stats.store_errors++;
       refuse_write (request, DK_WIRE_STATUS_STORAGE_ERROR, error->message);
@@ -466,13 +544,21 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
   DkVersion *version = dk_version_issue (node->config.versioning, dot, set, context,
                                          client_request->value, tombstone,
                                          node->config.vclock_prune_entries, &pruned);
+  g_autoptr (GPtrArray) current = dk_siblings_copy (set);
+  dk_siblings_add (set, dk_version_copy (version), &node->stats.dot_collisions);
+  if (set->len > DK_SIBLINGS_MAX)
+    {
+      dk_version_free (version);   /* its dot is never used: a gap, harmless */
+      refuse_over_sibling_limit (request, current, set->len);
+      return;
+    }
   node->stats.context_entries_pruned += pruned;
-  request->written = dk_version_copy (version);
-  dk_siblings_add (set, version, &node->stats.dot_collisions);
+  request->written = version;
   request->written_set = g_ptr_array_ref (set);
 
-  guint self = replica_index (request, node->config.id);
-  if (self != G_MAXUINT)
+  if (self == G_MAXUINT)
+    node_note_purged (node, request->key);   /* our dot, not in our copy */
+  else
     {
       DkWireStatus status = store_as_replica (node, request->key, set, request->hinted_for[self],
                                               &error);
@@ -488,6 +574,7 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
         node_hint_keep (node, request->uncovered[k], request->key, set);
       record_reply (request, self, DK_WIRE_STATUS_OK, NULL);
     }
+  /* A replica has the write once it acknowledged every part of the set. */
   for (guint i = 0; i < request->n_replicas; i++)
     {
       if (i == self)
@@ -496,9 +583,9 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
       write->request_id = request->id;
       write->body.write.hinted_owner = request->hinted_for[i];
       write->body.write.key = g_bytes_ref (request->key);
-      g_ptr_array_unref (write->body.write.siblings);
-      write->body.write.siblings = g_ptr_array_ref (set);
-      node_send (node, request->replicas[i], write);
+      DkWirePart sending;
+      node_send_set (node, request->replicas[i], write, set, &sending);
+      node_parts_expect (&request->replica_parts[i], sending);
     }
   quorum_check (request);
 }
@@ -619,6 +706,7 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
                               ? dk_vclock_copy (client_request->context) : NULL;
       body->request.r = client_request->r;
       body->request.w = client_request->w;
+      body->request.sibling_offset = client_request->sibling_offset;
       node->stats.requests_forwarded++;
       node_send (node, forward_target (node, preference, n_replicas), forward);
       return;
@@ -685,7 +773,12 @@ node_on_client_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   DkWireClientReply *reply = &message->body.client_reply;
-  answer_client (proxy, reply->status, reply->reason, reply->siblings, reply->context);
+  DkWireMessage *relayed = client_reply_new (proxy, reply->status, reply->reason,
+                                             reply->siblings, reply->context);
+  relayed->body.client_reply.siblings_before = reply->siblings_before;
+  relayed->body.client_reply.siblings_after = reply->siblings_after;
+  relayed->body.client_reply.set_digest = reply->set_digest;
+  answer_client_with (proxy, relayed);
   request_finish (proxy);
 }
 
@@ -715,24 +808,16 @@ node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
   DkWireReadReply *body = &reply->body.read_reply;
   body->key = g_bytes_ref (message->body.read.key);
   g_autoptr (GError) error = NULL;
-  GPtrArray *set = dk_store_get (node->env.store, body->key, &error);
-  if (set != NULL)
-    {
-      body->status = DK_WIRE_STATUS_OK;
-      g_ptr_array_unref (body->siblings);
-      body->siblings = set;
-    }
-  else
+  g_autoptr (GPtrArray) set = dk_store_get (node->env.store, body->key, &error);
+  body->status = DK_WIRE_STATUS_OK;
+  if (set == NULL)
     {
       node->stats.store_errors++;
       body->status = DK_WIRE_STATUS_STORAGE_ERROR;
+      set = dk_siblings_new ();
     }
-  if (!node_send (node, from, reply))
-    {
-      g_ptr_array_set_size (body->siblings, 0);
-      body->status = DK_WIRE_STATUS_TOO_LARGE;
-      node_send (node, from, reply);
-    }
+  /* One snapshot, in as many parts as it takes (wire.h). */
+  node_send_set (node, from, reply, set, NULL);
 }
 
 void
@@ -748,8 +833,35 @@ node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   DkWireReadReply *body = &message->body.read_reply;
-  record_reply (request, index, body->status, g_steal_pointer (&body->siblings));
-  body->siblings = dk_siblings_new ();  /* keep the message well-formed for its free */
+  GPtrArray *set = NULL;
+  if (body->status != DK_WIRE_STATUS_OK && body->status != DK_WIRE_STATUS_NOT_FOUND)
+    g_clear_pointer (&request->replica_sets[index], g_ptr_array_unref);
+  else if (body->part.last == 0)
+    {
+      /* A whole snapshot (parts of another one, if any, go). */
+      g_clear_pointer (&request->replica_sets[index], g_ptr_array_unref);
+      set = g_steal_pointer (&body->siblings);
+      body->siblings = dk_siblings_new ();  /* keep the message well-formed for its free */
+    }
+  else
+    {
+      /* One part of the replica's answer: its answer is in once every
+       * part of that one snapshot is (duplicates and parts of another
+       * snapshot are not counted). */
+      if (!node_parts_note (&request->replica_parts[index], body->part))
+        {
+          node->stats.dropped_unexpected++;
+          return;
+        }
+      if (request->replica_sets[index] == NULL)
+        request->replica_sets[index] = dk_siblings_new ();
+      dk_siblings_merge (request->replica_sets[index], body->siblings,
+                         &node->stats.dot_collisions);
+      if (!node_parts_complete (&request->replica_parts[index]))
+        return;
+      set = g_steal_pointer (&request->replica_sets[index]);
+    }
+  record_reply (request, index, body->status, set);
   quorum_check (request);
 }
 
@@ -773,6 +885,7 @@ node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
   ack->request_id = message->request_id;
   ack->body.write_ack.status = status;
   ack->body.write_ack.key = g_bytes_ref (write->key);
+  ack->body.write_ack.part = write->part;   /* each part is acknowledged */
   node_send (node, from, ack);
 }
 
@@ -788,6 +901,18 @@ node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
       node->stats.dropped_unexpected++;
       return;
     }
-  record_reply (request, index, message->body.write_ack.status, NULL);
+  const DkWireWriteAck *ack = &message->body.write_ack;
+  if (ack->status == DK_WIRE_STATUS_OK)
+    {
+      /* Stored once every part of the set is acknowledged. */
+      if (!node_parts_note (&request->replica_parts[index], ack->part))
+        {
+          node->stats.dropped_unexpected++;
+          return;
+        }
+      if (!node_parts_complete (&request->replica_parts[index]))
+        return;
+    }
+  record_reply (request, index, ack->status, NULL);
   quorum_check (request);
 }

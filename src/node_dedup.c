@@ -134,13 +134,14 @@ enforce_bounds (DkNode *node, gint64 now)
     }
 }
 
-/* Tells a request from another that reuses its name. */
+/* Tells a request from another that reuses its name (a get of another
+ * part of a set is another request). */
 static guint64
 fingerprint_of (DkWireType kind, const DkWireClientRequest *request)
 {
   gsize len = 0;
   const void *data = g_bytes_get_data (request->key, &len);
-  guint64 hash = dk_hash64_seeded (data, len, (guint64) kind);
+  guint64 hash = dk_hash64_seeded (data, len, (guint64) kind + ((guint64) request->sibling_offset << 8));
   data = request->value != NULL ? g_bytes_get_data (request->value, &len) : NULL;
   hash = dk_hash64_seeded (data, data != NULL ? len : 0, hash);
   if (request->context != NULL)

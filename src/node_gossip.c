@@ -276,6 +276,26 @@ hear_about_self (DkNode *node, const DkWireMember *entry)
     node_leave_acknowledged (node);
 }
 
+/* A node that leaves before we ever heard of it (it joined and left
+ * within a gossip round or two) is no member of ours: we answer with its
+ * own LEAVING entry, which acknowledges the leave all the same. */
+static void
+echo_stranger_leaving (DkNode *node, const DkWireMessage *message, DkWireMessage *answer)
+{
+  const GArray *entries = message->body.gossip.members;
+  if (entries->len == 0 || find_member (node, message->sender) != NULL)
+    return;
+  const DkWireMember *entry = &g_array_index (entries, DkWireMember, 0);
+  if (entry->node != message->sender || entry->state != DK_WIRE_MEMBER_LEAVING)
+    return;
+  DkWireMember copy = *entry;
+  copy.name = g_strdup (entry->name);
+  copy.address = g_strdup (entry->address);
+  copy.datacenter = g_strdup (entry->datacenter);
+  copy.rack = g_strdup (entry->rack);
+  g_array_append_val (answer->body.gossip.members, copy);
+}
+
 void
 node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
@@ -349,6 +369,7 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
   if (message->request_id != 0)
     {
       g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE, message->sender);
+      echo_stranger_leaving (node, message, answer);
       if (node_send (node, from, answer))
         node->stats.gossip_sent++;
     }

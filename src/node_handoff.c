@@ -9,12 +9,19 @@
  * sends them their hints, a batch per owner.  The owner merges the data and
  * acknowledges; only then is the hint removed — and only if it did not
  * change in the meantime (a newer write for the same owner and key merges
- * into the same hint, which must then be handed off again).  Once handed
- * off, a stand-in that is not itself a replica of the key drops its copy
- * if it is still exactly what it handed off.  Unacknowledged hints are
+ * into the same hint, which must then be handed off again).  A stand-in
+ * keeps its copy after the handoff: the owner it was meant for may no
+ * longer be a replica, so the copy is dropped only once every current
+ * replica holds it (node_rebalance.c releases it).  Unacknowledged hints are
  * sent again after HANDOFF_RESEND_US.  Hints for an owner that has left
  * the cluster are sent to the keys' current replicas instead, then
- * dropped. */
+ * dropped.
+ *
+ * A hint's set may not fit one datagram (node_send_set sends it in
+ * parts); it counts as delivered only once the owner acknowledged every
+ * part of one sending, and an ack names the part and the set's digest, so
+ * an ack of an older sending never vouches for newer content
+ * (tests/check_wedge.c, wedge_hints_of_a_set_in_parts_drain). */
 #include <string.h>
 #include "node_private.h"
 
@@ -62,9 +69,8 @@ send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
   body->hint_id = (guint64) hint->id;
   body->intended_owner = hint->owner;
   body->key = g_bytes_ref (hint->key);
-  g_ptr_array_unref (body->siblings);
-  body->siblings = dk_siblings_copy (hint->siblings);
-  if (!node_send (node, hint->owner, message))
+  DkWirePart sending;
+  if (!node_send_set (node, hint->owner, message, hint->siblings, &sending))
     return;
   node->stats.hints_sent++;
   HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
@@ -75,7 +81,10 @@ send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
       g_hash_table_insert (node->hints_in_flight, &in_flight->hint_id, in_flight);
     }
   in_flight->owner = hint->owner;
-  in_flight->digest = dk_siblings_digest (hint->siblings);
+  /* The same content sent again keeps the acks it already has. */
+  if (!in_flight->parts.started || in_flight->parts.sending.set_digest != sending.set_digest
+      || in_flight->parts.sending.last != sending.last)
+    node_parts_expect (&in_flight->parts, sending);
   in_flight->sent_us = now;
 }
 
@@ -107,9 +116,7 @@ reroute_hints (DkNode *node, DkNodeId owner)
             continue;   /* our own copy is in our store already */
           g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
           write->body.write.key = g_bytes_ref (hint->key);
-          g_ptr_array_unref (write->body.write.siblings);
-          write->body.write.siblings = dk_siblings_copy (hint->siblings);
-          node_send (node, list[k], write);
+          node_send_set (node, list[k], write, hint->siblings, NULL);
         }
       if (dk_store_hint_remove (node->env.store, hint->id, &error))
         node->stats.hints_rerouted++;
@@ -180,34 +187,28 @@ node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message)
     {
       g_autoptr (GError) error = NULL;
       if (dk_store_put (node->env.store, body->key, body->siblings, node_now (node), NULL, &error))
-        node->stats.hints_received++;
+        node->stats.hints_received += body->part.index == body->part.last;
+      else if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE))
+        {
+          /* Only a set past DK_SIBLINGS_HARD_MAX: the wire admits no
+           * larger key or value. */
+          node->stats.store_errors++;
+          node->stats.merges_refused_siblings++;
+          node_log (node, DK_LOG_ERROR, "hint refused: %s", error->message);
+          status = DK_WIRE_STATUS_TOO_LARGE;
+        }
       else
         {
           node->stats.store_errors++;
-          status = g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE)
-                   ? DK_WIRE_STATUS_TOO_LARGE : DK_WIRE_STATUS_STORAGE_ERROR;
+          status = DK_WIRE_STATUS_STORAGE_ERROR;
         }
     }
   g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_HINT_ACK);
   ack->request_id = message->request_id;
   ack->body.hint_ack.hint_id = body->hint_id;
   ack->body.hint_ack.status = status;
+  ack->body.hint_ack.part = body->part;   /* each part is acknowledged */
   node_send (node, from, ack);
-}
-
-/* TRUE when this node is one of KEY's N intended replicas. */
-static gboolean
-is_replica (DkNode *node, GBytes *key)
-{
-  DkNodeId list[DK_RING_MAX_REPLICAS];
-  gsize len;
-  const guint8 *bytes = g_bytes_get_data (key, &len);
-  guint n = dk_ring_preference_list (node->ring, dk_ring_key_token (bytes, len),
-                                     node->config.n, list);
-  for (guint i = 0; i < n; i++)
-    if (list[i] == node->config.id)
-      return TRUE;
-  return FALSE;
 }
 
 void
@@ -220,8 +221,16 @@ node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
       node->stats.dropped_unexpected++;
       return;
     }
-  guint64 sent_digest = in_flight->digest;
-  gboolean acknowledged = message->body.hint_ack.status == DK_WIRE_STATUS_OK;
+  const DkWireHintAck *ack = &message->body.hint_ack;
+  if (ack->status == DK_WIRE_STATUS_OK)
+    {
+      if (!node_parts_note (&in_flight->parts, ack->part))
+        return;   /* a duplicate, or an ack of another sending */
+      if (!node_parts_complete (&in_flight->parts))
+        return;   /* more parts to be acknowledged */
+    }
+  guint64 sent_digest = in_flight->parts.sending.set_digest;
+  gboolean acknowledged = ack->status == DK_WIRE_STATUS_OK;
   g_hash_table_remove (node->hints_in_flight, &hint_id);
   if (!acknowledged)
     return;   /* try again next round */
@@ -236,11 +245,6 @@ node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   node->stats.hints_delivered++;
-  if (is_replica (node, hint->key))
-    return;
-  g_autoptr (GPtrArray) held = dk_store_get (node->env.store, hint->key, &error);
-  if (held != NULL && dk_siblings_digest (held) == sent_digest)
-    dk_store_purge (node->env.store, hint->key, NULL);
 }
 
 guint

@@ -19,6 +19,26 @@
 
 G_BEGIN_DECLS
 
+/* The parts of one sending of a sibling set (node_send_set), as they come
+ * back: a sender's acknowledgements, or a coordinator's parts of one
+ * replica's answer.  Parts of another sending (another set digest or
+ * part count) are not counted. */
+typedef struct
+{
+  gboolean   started;   /* SENDING is known */
+  DkWirePart sending;   /* its last part and set digest (index unused) */
+  guint      received;  /* distinct parts in */
+  guint32    seen[8];   /* bit i: part i is in */
+} NodeParts;
+
+/* Expect the parts of SENDING (from node_send_set) afresh. */
+void node_parts_expect (NodeParts *parts, DkWirePart sending);
+/* Note PART; TRUE when it is new and of the sending expected (a receiver
+ * that expected none takes PART's sending). */
+gboolean node_parts_note (NodeParts *parts, DkWirePart part);
+/* TRUE when every part of the sending is in. */
+gboolean node_parts_complete (const NodeParts *parts);
+
 typedef enum
 {
   ROLE_COORDINATOR,  /* we run the quorum */
@@ -43,7 +63,9 @@ typedef struct
   DkNodeId    uncovered[DK_RING_MAX_REPLICAS];  /* down replicas no stand-in covers */
   guint       n_uncovered;
   gboolean    replied[DK_RING_MAX_REPLICAS];
-  GPtrArray  *replica_sets[DK_RING_MAX_REPLICAS]; /* GET: what each returned */
+  GPtrArray  *replica_sets[DK_RING_MAX_REPLICAS]; /* GET: what each returned (parts so far) */
+  NodeParts   replica_parts[DK_RING_MAX_REPLICAS];/* GET: parts of each answer; else acks */
+  guint8      sibling_offset;   /* GET: the first sibling the client asks for */
   guint       successes;
   guint       failures;
   GPtrArray  *merged;           /* GET: reconciled set of all replies */
@@ -70,13 +92,15 @@ typedef struct
   gint64            heard_us;      /* local time the heartbeat last advanced */
 } Member;
 
-/* A hint handed off and waiting for its owner's acknowledgement. */
+/* A hint handed off and waiting for its owner's acknowledgement of every
+ * part. */
 typedef struct
 {
-  gint64   hint_id;
-  DkNodeId owner;
-  guint64  digest;     /* of the sibling set sent: removed only if unchanged */
-  gint64   sent_us;
+  gint64    hint_id;
+  DkNodeId  owner;
+  NodeParts parts;      /* acks of the sending; its digest is of the set sent:
+                         * the hint is removed only if unchanged */
+  gint64    sent_us;
 } HintInFlight;
 
 typedef struct _AeSession AeSession;
@@ -93,6 +117,8 @@ struct _DkNode
   DkActor      actor;           /* the dots this node issues are ours under this id */
   guint64      dot_next;        /* the counter of the next dot */
   guint64      dot_leased;      /* counters up to this are leased in the store */
+  GHashTable  *purged_keys;     /* GBytes* set: keys purged in this actor epoch */
+  gboolean     purged_overflow; /* too many (or unrecordable): every key needs a new epoch */
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
@@ -138,10 +164,28 @@ gint64 node_wall (DkNode *node);
 /* A fresh dot of this node's actor, from the durable counter lease; FALSE
  * when the lease cannot be recorded. */
 gboolean node_issue_dot (DkNode *node, DkDot *dot, GError **error);
+/* Actor epochs (node.c): a key this node purged (or wrote without
+ * storing) is next written under a new actor. */
+void node_note_purged (DkNode *node, GBytes *key);
+gboolean node_key_needs_new_epoch (const DkNode *node, GBytes *key);
+gboolean node_actor_new_epoch (DkNode *node, GError **error);
 guint64 node_random (DkNode *node);
 /* FUNC (NODE) in INTERVAL_US ± 10% (jitter from the node's stream). */
 DkTimerId node_timer_start_jittered (DkNode *node, gint64 interval_us, DkTimerFunc func);
 gboolean node_send (DkNode *node, DkEndpoint to, DkWireMessage *message);
+/* Send SET to TO as MESSAGE, a READ_REPLY, WRITE or HINT_HANDOFF whose
+ * other fields are filled (its siblings and part are set here): whole
+ * when it fits one datagram, else in parts of as many versions as fit, in
+ * SET's order, all at once.  Every datagram of a key's set goes through
+ * here, so no set is ever too large to send.  *SENDING (may be NULL)
+ * receives the last part's index and the set's digest, as acks echo them.
+ * FALSE when a part could not be sent (counted by node_send). */
+gboolean node_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message,
+                        const GPtrArray *set, DkWirePart *sending);
+/* How many versions of SET, from FIRST on, MESSAGE can carry in its
+ * (empty) siblings field within one datagram: at least one while any
+ * remain, at most DK_SIBLINGS_HARD_MAX. */
+guint node_siblings_that_fit (const DkWireMessage *message, const GPtrArray *set, guint first);
 
 /* node_coordinator.c */
 void node_request_free (gpointer request);
@@ -210,6 +254,9 @@ void node_ring_rebuild (DkNode *node);
 gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
 /* TRUE when MESSAGE (an AE_KEYS_REPLY) answers a stream offer; taken. */
 gboolean node_stream_take_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* MESSAGE is an AE_KEYS_REQUEST: when a peer's stream offers us keys its
+ * ring changed, and ours is about to (no sweep until that settles). */
+void node_stream_note_offer (DkNode *node, const DkWireMessage *message);
 /* A peer's gossip showed it knows of our leave. */
 void node_leave_acknowledged (DkNode *node);
 /* Once per gossip round while leaving: count and say what the leave waits for. */

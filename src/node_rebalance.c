@@ -115,6 +115,7 @@ typedef struct
   guint    offer;          /* index into chunk->offers */
   gint64   sent_us;
   guint    attempts;
+  NodeParts parts;         /* acks of the parts of the set sent (node_send_set) */
 } Push;
 
 struct _Handover
@@ -127,6 +128,7 @@ struct _Handover
   DkTimerId   sweep_timer;
   guint64     ring_epoch;     /* ring changes so far */
   gint64      ring_changed_us;
+  gint64      offered_us;     /* a peer last offered us keys (its ring changed) */
   gboolean    left;           /* leaving, and nothing left to hand off */
   guint       leave_acks;     /* gossip answers that showed our leave */
   gint64      wait_logged_us;
@@ -418,9 +420,14 @@ push_send (DkNode *node, Push *push)
   g_autoptr (DkWireMessage) message = dk_wire_message_new (DK_WIRE_WRITE);
   message->request_id = STREAM_BIT | push->seq;
   message->body.write.key = g_bytes_ref (push->key);
-  g_ptr_array_unref (message->body.write.siblings);
-  message->body.write.siblings = g_steal_pointer (&held);
-  node_send (node, push->chunk->offers[push->offer].target, message);
+  /* In parts when the set does not fit one datagram; held once every
+   * part of one sending is acknowledged (the same content sent again
+   * keeps the acks it has). */
+  DkWirePart sending;
+  node_send_set (node, push->chunk->offers[push->offer].target, message, held, &sending);
+  if (!push->parts.started || push->parts.sending.set_digest != sending.set_digest
+      || push->parts.sending.last != sending.last)
+    node_parts_expect (&push->parts, sending);
 }
 
 static void
@@ -490,6 +497,13 @@ node_stream_take_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *messa
   return TRUE;
 }
 
+void
+node_stream_note_offer (DkNode *node, const DkWireMessage *message)
+{
+  if ((message->request_id & STREAM_BIT) != 0 && (message->request_id & AE_PULL_BIT) == 0)
+    node->handover->offered_us = node_now (node);
+}
+
 gboolean
 node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
@@ -504,6 +518,9 @@ node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
     }
   if (message->body.write_ack.status != DK_WIRE_STATUS_OK)
     return TRUE;   /* sent again after RESEND_US */
+  if (!node_parts_note (&push->parts, message->body.write_ack.part)
+      || !node_parts_complete (&push->parts))
+    return TRUE;   /* a duplicate, another sending's, or parts still to come */
   Offer *offer = &push->chunk->offers[push->offer];
   offer->pushes--;
   if (offer->pushes == 0 && offer->state == OFFER_PUSHING)
@@ -606,7 +623,10 @@ release_chunk (DkNode *node, const Chunk *chunk)
       if (held->len == 0 || dk_siblings_digest (held) != g_array_index (chunk->digests, guint64, i))
         continue;   /* changed since it was offered: the next sweep offers it again */
       if (dk_store_purge (node->env.store, key, &error))
-        node->stats.keys_released++;
+        {
+          node->stats.keys_released++;
+          node_note_purged (node, key);
+        }
       else
         node->stats.store_errors++;
     }
@@ -685,19 +705,28 @@ due_task (DkNode *node, gint64 now, gint64 *next_due_us)
   return NULL;
 }
 
-/* Leaving, and nothing left to hand off: the store is empty. */
+/* Nothing left to hand off: no key, and no hint (a coordinator keeps
+ * hints for replicas no stand-in covered, with no copy of its own; they
+ * go to their owners by handoff). */
+static gboolean
+store_empty (const DkNode *node)
+{
+  guint64 keys = 0;
+  return dk_store_count_keys (node->env.store, &keys, NULL) && keys == 0
+         && dk_store_hint_count (node->env.store, DK_NODE_NONE) == 0;
+}
+
+/* Leaving, and nothing left to hand off. */
 static void
 check_left (DkNode *node)
 {
   Handover *handover = node->handover;
   if (handover->left || !self_leaving (node) || !g_queue_is_empty (handover->tasks)
-      || !g_queue_is_empty (handover->chunks) || !g_queue_is_empty (handover->releasing))
-    return;
-  guint64 keys = 0;
-  if (!dk_store_count_keys (node->env.store, &keys, NULL) || keys > 0)
+      || !g_queue_is_empty (handover->chunks) || !g_queue_is_empty (handover->releasing)
+      || !store_empty (node))
     return;
   handover->left = TRUE;
-  node_log (node, DK_LOG_INFO, "leaving: every key is held by its replicas");
+  node_log (node, DK_LOG_INFO, "leaving: every key and hint is held by its replicas");
 }
 
 static void
@@ -828,7 +857,10 @@ sweep (gpointer data)
   DkNode *node = data;
   Handover *handover = node->handover;
   handover->sweep_timer = 0;
-  gboolean stable = node_now (node) - handover->ring_changed_us >= settle_us (node);
+  /* Not while rings move: ours, or a peer's that offers us keys (we have
+   * not heard its news yet, and would release what we are to keep). */
+  gint64 quiet_since = MAX (handover->ring_changed_us, handover->offered_us);
+  gboolean stable = node_now (node) - quiet_since >= settle_us (node);
   if (stable && !busy (node))
     sweep_ranges (node);
   check_left (node);
@@ -943,6 +975,7 @@ node_leave_tick (DkNode *node)
   handover->wait_logged_us = now;
   guint64 keys = 0;
   dk_store_count_keys (node->env.store, &keys, NULL);
+  guint hints = dk_store_hint_count (node->env.store, DK_NODE_NONE);
   guint unreachable = 0, members = 0;
   g_autoptr (GArray) ring_members = node_ring_members (node);
   for (guint i = 0; i < ring_members->len; i++)
@@ -952,9 +985,9 @@ node_leave_tick (DkNode *node)
       unreachable += !node_peer_healthy (node, id);
     }
   node_log (node, DK_LOG_WARNING,
-            "leaving, still waiting: %" G_GUINT64_FORMAT " keys not yet held by their replicas, "
-            "%u of %u members unreachable, leave acknowledged %u times (%u needed)",
-            keys, unreachable, members, handover->leave_acks, LEAVE_ACKS);
+            "leaving, still waiting: %" G_GUINT64_FORMAT " keys and %u hints not yet held by "
+            "their replicas, %u of %u members unreachable, leave acknowledged %u times (%u needed)",
+            keys, hints, unreachable, members, handover->leave_acks, LEAVE_ACKS);
 }
 
 /* Gone for good once the store is empty and peers have acknowledged the
@@ -966,8 +999,7 @@ dk_node_has_left (const DkNode *node)
   if (!handover->left
       || (node->config.gossip_interval_us > 0 && handover->leave_acks < LEAVE_ACKS))
     return FALSE;
-  guint64 keys = 0;
-  return dk_store_count_keys (node->env.store, &keys, NULL) && keys == 0;
+  return store_empty (node);
 }
 
 guint

@@ -135,9 +135,13 @@ void dk_store_rollback (DkStore *store);
  * modified; copies are stored) with the set stored under KEY and store the
  * result; *CHANGED (may be NULL) tells whether the stored set changed.  The
  * key must be 1..DK_KEY_MAX_BYTES, each value at most DK_VALUE_MAX_BYTES,
- * tombstones empty, the result at most DK_SIBLINGS_MAX versions: otherwise
- * DK_STORE_ERROR_TOO_LARGE / _INVALID naming the limit, and nothing is
- * stored.  Outside a batch the write is committed when this returns TRUE. */
+ * tombstones empty, the result at most DK_SIBLINGS_HARD_MAX versions:
+ * otherwise DK_STORE_ERROR_TOO_LARGE / _INVALID naming the limit, and
+ * nothing is stored.  This is a merge, as internal replication needs it:
+ * it is never refused for holding more than DK_SIBLINGS_MAX siblings (the
+ * client's limit, which a coordinator applies before it stores a client's
+ * write: types.h).  Outside a batch the write is committed when this
+ * returns TRUE. */
 gboolean dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
                        gint64 now_us, gboolean *changed, GError **error);
 

@@ -59,7 +59,7 @@ void
 dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                           GByteArray *out, gsize *saved)
 {
-  g_return_if_fail (siblings->len <= 255);
+  g_return_if_fail (siblings->len <= DK_SIBLINGS_HARD_MAX);
   gsize total_saved = 0;
   guint8 *header = grow (out, 2);
   header[0] = CODEC_FORMAT;
@@ -171,9 +171,9 @@ dk_store_decode_siblings (const guint8 *data, gsize len, GError **error)
   if (data[0] != CODEC_FORMAT)
     return corrupt (error, "siblings blob has unknown format %u", data[0]), NULL;
   guint count = data[1];
-  if (count > DK_SIBLINGS_MAX)
+  if (count > DK_SIBLINGS_HARD_MAX)
     return corrupt (error, "siblings blob holds %u versions, over the limit of %u",
-                    count, DK_SIBLINGS_MAX), NULL;
+                    count, DK_SIBLINGS_HARD_MAX), NULL;
   g_autoptr(GPtrArray) siblings = dk_siblings_new ();
   gsize pos = 2;
   for (guint i = 0; i < count; i++)

@@ -151,13 +151,13 @@ dk_store_hint_add (DkStore *store, DkNodeId owner, GBytes *key, const GPtrArray 
         *id = existing_id;
       return TRUE;
     }
-  if (merged->len > DK_SIBLINGS_MAX)
+  if (merged->len > DK_SIBLINGS_HARD_MAX)
     {
       g_autofree char *shown = dk_store_key_display (key);
       g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE,
                    "%s: hint for key '%s': %u concurrent versions are over the limit of %u"
-                   " siblings (DK_SIBLINGS_MAX)", store->path, shown, merged->len,
-                   DK_SIBLINGS_MAX);
+                   " siblings (DK_SIBLINGS_HARD_MAX)", store->path, shown, merged->len,
+                   DK_SIBLINGS_HARD_MAX);
       return FALSE;
     }
 

@@ -69,9 +69,10 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
                    key_len, DK_KEY_MAX_BYTES);
       return FALSE;
     }
-  if (siblings->len > DK_SIBLINGS_MAX)
+  if (siblings->len > DK_SIBLINGS_HARD_MAX)
     return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u versions are over the limit"
-                   " of %u siblings (DK_SIBLINGS_MAX)", siblings->len, DK_SIBLINGS_MAX);
+                   " of %u siblings (DK_SIBLINGS_HARD_MAX)", siblings->len,
+                   DK_SIBLINGS_HARD_MAX);
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
@@ -190,10 +191,12 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
   if (set_changed)
     {
       gboolean ok;
-      if (siblings->len > DK_SIBLINGS_MAX)
+      /* A merge is never refused below the hard cap (types.h): the
+       * client's limit, DK_SIBLINGS_MAX, is its coordinator's to apply. */
+      if (siblings->len > DK_SIBLINGS_HARD_MAX)
         ok = refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
-                     " over the limit of %u siblings (DK_SIBLINGS_MAX); nothing stored",
-                     siblings->len, DK_SIBLINGS_MAX);
+                     " over the limit of %u siblings (DK_SIBLINGS_HARD_MAX); nothing stored",
+                     siblings->len, DK_SIBLINGS_HARD_MAX);
       else
         ok = write_row (store, key, siblings, now_us, error);
       if (!ok)

@@ -26,9 +26,23 @@ typedef guint64 DkToken;
 #define DK_VALUE_MAX_BYTES  9216u   /* values are 0..9216 bytes (9 KiB) */
 G_STATIC_ASSERT (DK_KEY_MAX_BYTES + DK_VALUE_MAX_BYTES < 10240u);
 
-/* At most this many concurrent versions (siblings) are kept for one key
- * and carried in one message; see vclock.h for what happens past it. */
+/* Siblings: concurrent versions of one key.  Two limits.
+ *
+ * DK_SIBLINGS_MAX is the client's: a client write that would leave more
+ * siblings than this at its coordinator is refused (TOO_LARGE, with the
+ * context of the current set, so the client can read and resolve them;
+ * node_coordinator.c, coordinate_write).
+ *
+ * DK_SIBLINGS_HARD_MAX is the store's and the wire's: internal
+ * replication (read repair, hints, anti-entropy, streams) merges sets past
+ * DK_SIBLINGS_MAX without refusal, up to this many versions per key (the
+ * u8 count of a store row and of a message's sibling field).  A merge past
+ * it is refused and counted (merges_refused_siblings): it would need
+ * dozens of sides writing to one key while cut off from each other.
+ * A set too large for one datagram travels in parts (node.c,
+ * node_send_set; tests/check_wedge.c). */
 #define DK_SIBLINGS_MAX         8u
+#define DK_SIBLINGS_HARD_MAX  255u
 
 /* Vector clocks are pruned past this many entries (Dynamo uses 10) ... */
 #define DK_VCLOCK_PRUNE_ENTRIES 10u

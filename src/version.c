@@ -333,8 +333,9 @@ dk_siblings_digest (const GPtrArray *siblings)
 
 /* ---- issuing -------------------------------------------------------------- */
 
-/* Actors of the LOCAL versions CONTEXT replaces, at most DK_SIBLINGS_MAX
- * of them in KEEP (pruning must leave them covered); returns how many. */
+/* Actors of the LOCAL versions CONTEXT replaces, at most ROOM of them in
+ * KEEP (pruning must leave them covered); returns how many.  They are
+ * entries of CONTEXT, so ROOM = DK_VCLOCK_MAX_ENTRIES holds them all. */
 static guint
 replaced_actors (const GPtrArray *local, const DkVclock *context, DkActor *keep, guint room)
 {
@@ -377,7 +378,7 @@ dk_version_issue (DkVersioning versioning, DkDot dot, const GPtrArray *local,
   guint dropped = 0;
   if (prune_entries > 0 && dk_vclock_size (context) > prune_entries)
     {
-      DkActor keep[64];
+      DkActor keep[DK_VCLOCK_MAX_ENTRIES + 1];
       guint n_keep = replaced_actors (local, context, keep, G_N_ELEMENTS (keep));
       dropped = dk_vclock_prune (context, prune_entries, keep, n_keep);
     }

@@ -74,6 +74,16 @@ dk_wire_message_equal (const DkWireMessage *a, const DkWireMessage *b)
 
 /* ---- encoding ------------------------------------------------------------ */
 
+gsize
+dk_wire_encoded_size (const DkWireMessage *message)
+{
+  g_return_val_if_fail (message != NULL, 0);
+  const DkWireLayout *layout = dk_wire_body_layout (message->type);
+  g_return_val_if_fail (layout != NULL, 0);
+  return DK_WIRE_HEADER_BYTES + dk_wire_layout_size (layout, &message->body)
+         + DK_WIRE_TAG_BYTES;
+}
+
 GByteArray *
 dk_wire_encode (const DkWireMessage *message, GError **error)
 {

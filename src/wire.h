@@ -37,27 +37,35 @@
  *     ?clock    u8 present (0 or 1) + clock when present
  *     version   u8 flags (bit 0 tombstone; a tombstone's value is empty),
  *               clock, value
- *     siblings  u8 count (0 .. DK_SIBLINGS_MAX) + count x version
+ *     siblings  u8 count (0 .. DK_SIBLINGS_HARD_MAX) + count x version
+ *     part      u8 index, u8 last (index <= last), u64 set digest: which
+ *               part of which sibling set the message carries (0, 0 for a
+ *               whole set), or an ack acknowledges
  *     range     u64 lo, u64 hi: the ring arc (lo, hi], wrapping past
  *               2^64 - 1 when hi <= lo (lo == hi is the whole ring)
  *
  *   GET, PUT, DELETE  u64 client id, u64 client request id, u8 r, u8 w,
- *                     key, ?clock context, value (empty unless a PUT)
+ *                     key, ?clock context, value (empty unless a PUT),
+ *                     u8 sibling offset (0 unless a GET)
  *   CLIENT_REPLY      u64 client request id, u8 status, string reason
- *                     (<= DK_WIRE_REASON_MAX), siblings, ?clock context
+ *                     (<= DK_WIRE_REASON_MAX), siblings, ?clock context,
+ *                     u8 siblings before, u8 siblings after (before +
+ *                     count + after <= DK_SIBLINGS_HARD_MAX), u64 set digest
  *   FORWARD           u8 request type (GET/PUT/DELETE), u8 hops, string
  *                     client address (<= DK_WIRE_ADDRESS_MAX), then the
  *                     request's body as above
  *   READ              key
- *   READ_REPLY        u8 status, key, siblings
- *   WRITE             u32 hinted owner (DK_NODE_NONE: no hint), key, siblings
- *   WRITE_ACK         u8 status, key
+ *   READ_REPLY        u8 status, key, part, siblings
+ *   WRITE             u32 hinted owner (DK_NODE_NONE: no hint), key, part,
+ *                     siblings
+ *   WRITE_ACK         u8 status, key, part
  *   GOSSIP            u16 count + count x member: u32 node (not 0),
  *                     string name, string address, string datacenter,
  *                     string rack, u32 vnodes, u64 heartbeat,
  *                     u64 incarnation, u8 state
- *   HINT_HANDOFF      u64 hint id, u32 intended owner (not 0), key, siblings
- *   HINT_ACK          u64 hint id, u8 status
+ *   HINT_HANDOFF      u64 hint id, u32 intended owner (not 0), key, part,
+ *                     siblings
+ *   HINT_ACK          u64 hint id, u8 status, part
  *   AE_TREE_REQUEST   range, u8 depth (<= DK_WIRE_AE_MAX_DEPTH), u16 count
  *                     + count x u32 node index
  *   AE_TREE_REPLY     range, u8 depth, u16 count + count x (u32 node index,
@@ -72,6 +80,18 @@
  * Merkle node indices number a binary tree heap-style: the root is 0 and
  * node i has children 2i+1 and 2i+2, so a tree of depth D has the
  * indices 0 .. 2^(D+1) - 2.
+ *
+ * Sibling sets larger than one datagram.  A set travels whole when it
+ * fits; otherwise as parts 0 .. last, each message carrying a subset of
+ * its versions in canonical order (merging is per version, so the parts
+ * merge piecewise into the whole: version.h).  Between nodes (READ_REPLY,
+ * WRITE, HINT_HANDOFF) the sender pushes every part at once and an ack
+ * names the part it acknowledges; a replica's answer or a delivery is
+ * complete when every part is in.  To a client, a CLIENT_REPLY carries
+ * the whole set's context, digest and size (siblings before + count +
+ * after) and as many siblings as fit from the GET's sibling offset; the
+ * client asks for the rest with GETs whose offset is siblings before +
+ * count, and knows the parts belong to one set by the digest.
  *
  * Decoding is canonical: a message decodes only when re-encoding it gives
  * back the same bytes (booleans are 0 or 1, reserved bits are 0, enums
@@ -111,7 +131,9 @@ G_BEGIN_DECLS
  * so the same limit holds on every path.  Every encoded message reserves
  * room for the tag, so any message can be signed.  Note that a sibling
  * set of DK_SIBLINGS_MAX full-size values (8 x 9 KiB) does not fit:
- * encoding it fails with DK_WIRE_ERROR_MESSAGE_TOO_LARGE, never a cut. */
+ * encoding it fails with DK_WIRE_ERROR_MESSAGE_TOO_LARGE, never a cut;
+ * senders split such a set into parts (above).  One version always fits
+ * a message with room to spare. */
 #define DK_WIRE_MAX_DATAGRAM 65000u
 
 /* Per-field limits of the variable-length fields beyond types.h's. */
@@ -193,6 +215,9 @@ typedef struct
   DkVclock *context;  /* optional: the context of an earlier get, or NULL */
   guint8    r;        /* per-request read quorum; 0 = the configured default */
   guint8    w;        /* per-request write quorum; 0 = the configured default */
+  guint8    sibling_offset; /* GET only: the first sibling wanted, in the set's
+                             * canonical order (the rest of a set too large for
+                             * one reply); 0 otherwise */
 } DkWireClientRequest;
 
 typedef struct
@@ -200,9 +225,29 @@ typedef struct
   guint64      client_request_id;
   DkWireStatus status;
   char        *reason;    /* human-readable, "" on success */
-  GPtrArray   *siblings;  /* a get's versions; empty otherwise */
-  DkVclock    *context;   /* a get's context (dk_siblings_context), or NULL */
+  GPtrArray   *siblings;  /* a get's versions (siblings_before onwards, as many
+                           * as fit); a write's new version; else empty */
+  DkVclock    *context;   /* a get's context (dk_siblings_context of the whole
+                           * set), a write's clock, a refused write's current
+                           * context, or NULL */
+  guint8       siblings_before; /* versions of the whole set ahead of SIBLINGS */
+  guint8       siblings_after;  /* ... and after them: fetch with sibling_offset
+                                 * = siblings_before + siblings->len */
+  guint64      set_digest;      /* a get: dk_siblings_digest of the whole set, so
+                                 * its parts are known to be of one set; else 0 */
 } DkWireClientReply;
+
+/* Which part of a sibling set a READ_REPLY, WRITE or HINT_HANDOFF carries,
+ * and which one an ack acknowledges (it echoes the part): parts 0 .. last,
+ * each a subset of the set's versions; index 0 of last 0 is the whole
+ * set.  The digest tells the parts of one sending from another's (a set
+ * sent again after it changed). */
+typedef struct
+{
+  guint8  index;       /* <= last */
+  guint8  last;
+  guint64 set_digest;  /* dk_siblings_digest of the whole set */
+} DkWirePart;
 
 /* A client request passed on to a node of the key's preference list;
  * that node coordinates and replies to the client directly. */
@@ -223,6 +268,7 @@ typedef struct
 {
   DkWireStatus status;
   GBytes      *key;
+  DkWirePart   part;
   GPtrArray   *siblings;
 } DkWireReadReply;
 
@@ -232,6 +278,7 @@ typedef struct
 {
   DkNodeId   hinted_owner;  /* DK_NODE_NONE when this replica is an owner */
   GBytes    *key;
+  DkWirePart part;
   GPtrArray *siblings;      /* merged into the replica's set */
 } DkWireWrite;
 
@@ -239,6 +286,7 @@ typedef struct
 {
   DkWireStatus status;
   GBytes      *key;
+  DkWirePart   part;        /* the part of the WRITE acknowledged */
 } DkWireWriteAck;
 
 typedef struct
@@ -264,6 +312,7 @@ typedef struct
   guint64    hint_id;
   DkNodeId   intended_owner;  /* never DK_NODE_NONE */
   GBytes    *key;
+  DkWirePart part;
   GPtrArray *siblings;
 } DkWireHintHandoff;
 
@@ -271,6 +320,7 @@ typedef struct
 {
   guint64      hint_id;
   DkWireStatus status;
+  DkWirePart   part;          /* the part of the HINT_HANDOFF acknowledged */
 } DkWireHintAck;
 
 typedef struct
@@ -376,6 +426,15 @@ gboolean dk_wire_message_equal (const DkWireMessage *a, const DkWireMessage *b);
 
 /* "get", "read_reply", ... for a known type, NULL otherwise. */
 const char *dk_wire_type_name (DkWireType type);
+
+/* The bytes dk_wire_encode would produce for MESSAGE plus the stamp and
+ * tag signing adds: what it takes of DK_WIRE_MAX_DATAGRAM.  Meaningful
+ * for a message within its field limits (a field over one is sized as
+ * if cut at the limit). */
+gsize dk_wire_encoded_size (const DkWireMessage *message);
+
+/* The bytes VERSION takes inside a sibling set on the wire. */
+gsize dk_wire_version_size (const DkVersion *version);
 
 /* Encode MESSAGE into a new unsigned datagram (its AUTHENTICATED flag is
  * ignored; sign the result with dk_wire_sign).  Returns NULL with a

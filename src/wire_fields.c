@@ -238,13 +238,16 @@ dk_wire_get_optional_clock (DkWireReader *in, DkVclock **clock, GError **error)
 
 #define VERSION_FLAG_TOMBSTONE 0x01u
 
+/* One message carries at most DK_SIBLINGS_HARD_MAX versions (its u8
+ * count); a larger set goes in parts (wire.h). */
 static gboolean
 check_sibling_count (guint count, GError **error)
 {
-  if (count <= DK_SIBLINGS_MAX)
+  if (count <= DK_SIBLINGS_HARD_MAX)
     return TRUE;
   g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
-               ": %u siblings exceeds the %u-sibling limit", count, DK_SIBLINGS_MAX);
+               ": %u siblings exceeds the %u-sibling limit of one message", count,
+               DK_SIBLINGS_HARD_MAX);
   return FALSE;
 }
 
@@ -260,18 +263,21 @@ check_tombstone_empty (const DkVersion *version, GError **error)
 }
 
 gsize
+dk_wire_version_size (const DkVersion *version)
+{
+  return 1 + dk_version_header_size (version)
+         + dk_wire_bytes_size (version->value, DK_VALUE_MAX_BYTES);
+}
+
+gsize
 dk_wire_siblings_size (const GPtrArray *siblings)
 {
   gsize size = 1;
   guint count = siblings != NULL ? siblings->len : 0;
-  if (count > DK_SIBLINGS_MAX)
+  if (count > DK_SIBLINGS_HARD_MAX)
     return size;  /* refused before anything is written */
   for (guint i = 0; i < count; i++)
-    {
-      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      size += 1 + dk_version_header_size (version)
-              + dk_wire_bytes_size (version->value, DK_VALUE_MAX_BYTES);
-    }
+    size += dk_wire_version_size (g_ptr_array_index ((GPtrArray *) siblings, i));
   return size;
 }
 

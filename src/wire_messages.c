@@ -32,8 +32,34 @@ check_no_value (const void *record, GError **error)
   return FALSE;
 }
 
-/* GET and DELETE carry an empty value, so the three share one wire
- * layout (and a stray value on a GET is still freed with the message). */
+/* A write asks for no sibling offset: only a get pages through a set. */
+static gboolean
+check_no_offset (const void *record, GError **error)
+{
+  const DkWireClientRequest *request = record;
+  if (request->sibling_offset == 0)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+               "sibling_offset: %u, but only a get asks for an offset",
+               request->sibling_offset);
+  return FALSE;
+}
+
+static gboolean
+check_put (const void *record, GError **error)
+{
+  return check_no_offset (record, error);
+}
+
+static gboolean
+check_delete (const void *record, GError **error)
+{
+  return check_no_value (record, error) && check_no_offset (record, error);
+}
+
+/* GET and DELETE carry an empty value and PUT and DELETE a zero sibling
+ * offset, so the three share one wire layout (and a stray value on a GET
+ * is still freed with the message). */
 static const DkWireField client_request_fields[] = {
   FIELD (DkWireClientRequest, client_id, U64),
   FIELD (DkWireClientRequest, client_request_id, U64),
@@ -42,30 +68,64 @@ static const DkWireField client_request_fields[] = {
   FIELD (DkWireClientRequest, key, KEY),
   FIELD (DkWireClientRequest, context, OPT_CLOCK),
   FIELD (DkWireClientRequest, value, VALUE),
+  FIELD (DkWireClientRequest, sibling_offset, U8),
 };
 static const DkWireLayout get_layout =
   DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, check_no_value);
 static const DkWireLayout put_layout =
+  DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, check_put);
+static const DkWireLayout delete_layout =
+  DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, check_delete);
+/* Inside FORWARD, where the request's type is the forward's to check. */
+static const DkWireLayout forwarded_request_layout =
   DK_WIRE_LAYOUT (client_request_fields, DkWireClientRequest, NULL, NULL);
 
 static gboolean
 check_forwarded_value (const void *record, GError **error)
 {
   const DkWireForward *forward = record;
-  if (forward->request_type == DK_WIRE_PUT || check_no_value (&forward->request, error))
-    return TRUE;
-  g_prefix_error (error, "request.");
-  return FALSE;
+  gboolean ok;
+  switch (forward->request_type)
+    {
+    case DK_WIRE_PUT:
+      ok = check_put (&forward->request, error);
+      break;
+    case DK_WIRE_DELETE:
+      ok = check_delete (&forward->request, error);
+      break;
+    default:
+      ok = check_no_value (&forward->request, error);
+      break;
+    }
+  if (!ok)
+    g_prefix_error (error, "request.");
+  return ok;
 }
 
 static const DkWireField forward_fields[] = {
   ENUM_FIELD (DkWireForward, request_type, DK_WIRE_GET, DK_WIRE_DELETE),
   FIELD (DkWireForward, hops, U8),
   STRING_FIELD (DkWireForward, client_address, DK_WIRE_ADDRESS_MAX),
-  RECORD_FIELD (DkWireForward, request, NESTED, put_layout),
+  RECORD_FIELD (DkWireForward, request, NESTED, forwarded_request_layout),
 };
 static const DkWireLayout forward_layout =
   DK_WIRE_LAYOUT (forward_fields, DkWireForward, NULL, check_forwarded_value);
+
+/* The siblings carried, with those before and after them, are one set. */
+static gboolean
+check_reply_siblings (const void *record, GError **error)
+{
+  const DkWireClientReply *reply = record;
+  guint carried = reply->siblings != NULL ? reply->siblings->len : 0;
+  guint total = reply->siblings_before + carried + reply->siblings_after;
+  if (total <= DK_SIBLINGS_HARD_MAX)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+               "siblings_after: a set of %u before + %u carried + %u after exceeds the"
+               " %u-sibling limit", reply->siblings_before, carried, reply->siblings_after,
+               DK_SIBLINGS_HARD_MAX);
+  return FALSE;
+}
 
 static const DkWireField client_reply_fields[] = {
   FIELD (DkWireClientReply, client_request_id, U64),
@@ -73,11 +133,32 @@ static const DkWireField client_reply_fields[] = {
   STRING_FIELD (DkWireClientReply, reason, DK_WIRE_REASON_MAX),
   FIELD (DkWireClientReply, siblings, SIBLINGS),
   FIELD (DkWireClientReply, context, OPT_CLOCK),
+  FIELD (DkWireClientReply, siblings_before, U8),
+  FIELD (DkWireClientReply, siblings_after, U8),
+  FIELD (DkWireClientReply, set_digest, U64),
 };
 static const DkWireLayout client_reply_layout =
-  DK_WIRE_LAYOUT (client_reply_fields, DkWireClientReply, NULL, NULL);
+  DK_WIRE_LAYOUT (client_reply_fields, DkWireClientReply, NULL, check_reply_siblings);
 
 /* ---- replica traffic ------------------------------------------------------ */
+
+static gboolean
+check_part (const void *record, GError **error)
+{
+  const DkWirePart *part = record;
+  if (part->index <= part->last)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+               "index: part %u of a set whose last part is %u", part->index, part->last);
+  return FALSE;
+}
+
+static const DkWireField part_fields[] = {
+  FIELD (DkWirePart, index, U8),
+  FIELD (DkWirePart, last, U8),
+  FIELD (DkWirePart, set_digest, U64),
+};
+static const DkWireLayout part_layout = DK_WIRE_LAYOUT (part_fields, DkWirePart, NULL, check_part);
 
 static const DkWireField read_fields[] = {
   FIELD (DkWireRead, key, KEY),
@@ -87,6 +168,7 @@ static const DkWireLayout read_layout = DK_WIRE_LAYOUT (read_fields, DkWireRead,
 static const DkWireField read_reply_fields[] = {
   STATUS_FIELD (DkWireReadReply, status),
   FIELD (DkWireReadReply, key, KEY),
+  RECORD_FIELD (DkWireReadReply, part, NESTED, part_layout),
   FIELD (DkWireReadReply, siblings, SIBLINGS),
 };
 static const DkWireLayout read_reply_layout =
@@ -95,6 +177,7 @@ static const DkWireLayout read_reply_layout =
 static const DkWireField write_fields[] = {
   FIELD (DkWireWrite, hinted_owner, U32),
   FIELD (DkWireWrite, key, KEY),
+  RECORD_FIELD (DkWireWrite, part, NESTED, part_layout),
   FIELD (DkWireWrite, siblings, SIBLINGS),
 };
 static const DkWireLayout write_layout = DK_WIRE_LAYOUT (write_fields, DkWireWrite, NULL, NULL);
@@ -102,6 +185,7 @@ static const DkWireLayout write_layout = DK_WIRE_LAYOUT (write_fields, DkWireWri
 static const DkWireField write_ack_fields[] = {
   STATUS_FIELD (DkWireWriteAck, status),
   FIELD (DkWireWriteAck, key, KEY),
+  RECORD_FIELD (DkWireWriteAck, part, NESTED, part_layout),
 };
 static const DkWireLayout write_ack_layout =
   DK_WIRE_LAYOUT (write_ack_fields, DkWireWriteAck, NULL, NULL);
@@ -110,6 +194,7 @@ static const DkWireField hint_handoff_fields[] = {
   FIELD (DkWireHintHandoff, hint_id, U64),
   FIELD (DkWireHintHandoff, intended_owner, NODE),
   FIELD (DkWireHintHandoff, key, KEY),
+  RECORD_FIELD (DkWireHintHandoff, part, NESTED, part_layout),
   FIELD (DkWireHintHandoff, siblings, SIBLINGS),
 };
 static const DkWireLayout hint_handoff_layout =
@@ -118,6 +203,7 @@ static const DkWireLayout hint_handoff_layout =
 static const DkWireField hint_ack_fields[] = {
   FIELD (DkWireHintAck, hint_id, U64),
   STATUS_FIELD (DkWireHintAck, status),
+  RECORD_FIELD (DkWireHintAck, part, NESTED, part_layout),
 };
 static const DkWireLayout hint_ack_layout =
   DK_WIRE_LAYOUT (hint_ack_fields, DkWireHintAck, NULL, NULL);
@@ -317,7 +403,7 @@ static const struct
 } message_kinds[] = {
   [DK_WIRE_GET]             = { "get", &get_layout },
   [DK_WIRE_PUT]             = { "put", &put_layout },
-  [DK_WIRE_DELETE]          = { "delete", &get_layout },
+  [DK_WIRE_DELETE]          = { "delete", &delete_layout },
   [DK_WIRE_CLIENT_REPLY]    = { "client_reply", &client_reply_layout },
   [DK_WIRE_FORWARD]         = { "forward", &forward_layout },
   [DK_WIRE_READ]            = { "read", &read_layout },

@@ -33,8 +33,10 @@ main (void)
   srunner_add_suite (runner, nemesis_suite ());
   srunner_add_suite (runner, checkers_suite ());
   srunner_add_suite (runner, injected_bugs_suite ());
+  srunner_add_suite (runner, coordinator_versions_suite ());
   srunner_add_suite (runner, net_suite ());
   srunner_add_suite (runner, requests_once_suite ());
+  srunner_add_suite (runner, wedge_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

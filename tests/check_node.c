@@ -206,6 +206,51 @@ START_TEST (node_concurrent_puts_become_siblings_and_a_context_resolves_them)
 }
 END_TEST
 
+/* Two clients read the same state and both write through one
+ * coordinator.  Under dvv (the default) each write gets its own dot and
+ * the read's context, so both survive as siblings; under vv the second
+ * write's context is raised to the coordinator's own latest counter and
+ * silently replaces the first (the lost update vv is kept to show). */
+START_TEST (node_read_modify_writes_through_one_coordinator_are_siblings_under_dvv_only)
+{
+  DkVersioning rules[] = { DK_VERSIONING_DVV, DK_VERSIONING_VV };
+  for (gsize k = 0; k < G_N_ELEMENTS (rules); k++)
+    {
+      DkSimClusterConfig config;
+      config_init (&config, 12 + k);
+      config.node.versioning = rules[k];
+      Harness *harness = harness_new_with (&config);
+      DkNodeId list[3];
+      preference (harness, "counter", list);
+      send_request (harness, list[0], DK_WIRE_PUT, 1, "counter", "0", NULL, 3);
+      run_ms (harness, 100);
+      ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+      send_request (harness, list[0], DK_WIRE_GET, 2, "counter", NULL, NULL, 3);
+      run_ms (harness, 100);
+      DkWireClientReply *read = reply_to (harness, 2);
+      ck_assert (holds_value (read, "0") && live_values (read) == 1);
+
+      send_request (harness, list[0], DK_WIRE_PUT, 3, "counter", "1 from A", read->context, 3);
+      run_ms (harness, 100);
+      send_request (harness, list[0], DK_WIRE_PUT, 4, "counter", "1 from B", read->context, 3);
+      run_ms (harness, 100);
+      ck_assert_int_eq (reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
+      ck_assert_int_eq (reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
+
+      send_request (harness, list[1], DK_WIRE_GET, 5, "counter", NULL, NULL, 3);
+      run_ms (harness, 100);
+      DkWireClientReply *after = reply_to (harness, 5);
+      ck_assert (!holds_value (after, "0"));
+      ck_assert (holds_value (after, "1 from B"));
+      if (rules[k] == DK_VERSIONING_DVV)
+        ck_assert (live_values (after) == 2 && holds_value (after, "1 from A"));
+      else
+        ck_assert_uint_eq (live_values (after), 1);
+      harness_free (harness);
+    }
+}
+END_TEST
+
 /* With two of three replicas down a W=2 put cannot succeed: the
  * coordinator answers TIMEOUT after request_timeout, naming the count. */
 START_TEST (node_answers_timeout_naming_how_many_replicas_answered)
@@ -428,6 +473,7 @@ node_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, node_put_then_get_returns_the_value_and_a_context_that_covers_it);
   tcase_add_test (tc, node_concurrent_puts_become_siblings_and_a_context_resolves_them);
+  tcase_add_test (tc, node_read_modify_writes_through_one_coordinator_are_siblings_under_dvv_only);
   tcase_add_test (tc, node_answers_timeout_naming_how_many_replicas_answered);
   tcase_add_test (tc, node_read_repair_brings_a_stale_replica_up_to_date);
   tcase_add_test (tc, node_off_the_preference_list_forwards_and_relays_the_reply);

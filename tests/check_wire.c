@@ -32,6 +32,12 @@ random_below (Gen *gen, guint bound)
   return bound == 0 ? 0 : (guint) g_rand_int_range (gen->rand, 0, (gint32) bound);
 }
 
+static DkDot
+dot_of (DkActor actor, guint64 counter)
+{
+  return (DkDot) { actor, counter, 0 };
+}
+
 /* Lengths favour the edges: 0 (when allowed), the limit, and short. */
 /* How many list elements: 0 .. MAX, but at least one for the corpus. */
 static guint
@@ -83,28 +89,30 @@ random_text (Gen *gen, gsize max)
   return g_string_free (text, FALSE);
 }
 
-/* Any valid clock, built through its own decoder so counters and
- * timestamps cover their whole range. */
+/* Any valid clock, built through its own decoder so actors, counters and
+ * timestamps cover their whole range; counters stay within
+ * 1 .. MAX_COUNTER. */
 static DkVclock *
-random_clock (Gen *gen)
+random_clock_below (Gen *gen, guint64 max_counter)
 {
   guint entries = (guint) random_length (gen, 0, DK_VCLOCK_MAX_ENTRIES, 6);
   g_autoptr (GByteArray) bytes = g_byte_array_new ();
   guint8 count_be[2] = { (guint8) (entries >> 8), (guint8) entries };
   g_byte_array_append (bytes, count_be, 2);
-  guint32 node = 0;
+  /* Ascending actors: ENTRIES steps spread over the 64-bit range. */
+  guint64 stride = G_MAXUINT64 / (entries + 1), actor = 0;
   for (guint i = 0; i < entries; i++)
     {
-      node += 1 + random_below (gen, 1000);
-      guint64 counter = random_below (gen, 2) ? 1 + random_below (gen, 100) : random_u64 (gen) | 1;
+      actor += 1 + (random_below (gen, 2) ? random_below (gen, 1000) : random_u64 (gen) % stride);
+      guint64 counter = random_below (gen, 2) ? 1 + random_below (gen, 100)
+                                              : 1 + random_u64 (gen) % max_counter;
       guint64 timestamp = random_u64 (gen);
-      guint8 entry[20];
-      for (int b = 0; b < 4; b++)
-        entry[b] = (guint8) (node >> (24 - 8 * b));
+      guint8 entry[24];
       for (int b = 0; b < 8; b++)
         {
-          entry[4 + b] = (guint8) (counter >> (56 - 8 * b));
-          entry[12 + b] = (guint8) (timestamp >> (56 - 8 * b));
+          entry[b] = (guint8) (actor >> (56 - 8 * b));
+          entry[8 + b] = (guint8) (counter >> (56 - 8 * b));
+          entry[16 + b] = (guint8) (timestamp >> (56 - 8 * b));
         }
       g_byte_array_append (bytes, entry, sizeof entry);
     }
@@ -115,10 +123,42 @@ random_clock (Gen *gen)
   return clock;
 }
 
+/* A client's context may hold any counter: the coordinator, not the
+ * codec, decides which contexts it accepts. */
 static DkVclock *
 random_optional_clock (Gen *gen)
 {
-  return random_below (gen, 3) == 0 ? NULL : random_clock (gen);
+  return random_below (gen, 3) == 0 ? NULL : random_clock_below (gen, G_MAXUINT64);
+}
+
+/* A valid version: any non-zero actor, a counter in 1 .. DK_DOT_COUNTER_MAX
+ * (the edges often), any wall time, and a context that does not cover
+ * the dot (it holds the dot's actor below the dot now and then). */
+static DkVersion *
+random_version (Gen *gen, GBytes *value, gboolean tombstone)
+{
+  DkVclock *context = random_clock_below (gen, DK_DOT_COUNTER_MAX);
+  DkDot dot = { 0, 0, (gint64) random_u64 (gen) };
+  guint n;
+  const DkVclockEntry *entries = dk_vclock_entries (context, &n);
+  if (n > 0 && random_below (gen, 3) == 0 && entries[n - 1].counter < DK_DOT_COUNTER_MAX)
+    {
+      dot.actor = entries[n - 1].actor;
+      dot.counter = entries[n - 1].counter + 1;
+    }
+  else
+    {
+      do
+        dot.actor = random_u64 (gen) | 1;
+      while (dk_vclock_get (context, dot.actor) != 0);
+      switch (random_below (gen, 4))
+        {
+        case 0: dot.counter = 1; break;
+        case 1: dot.counter = DK_DOT_COUNTER_MAX; break;
+        default: dot.counter = 1 + random_u64 (gen) % DK_DOT_COUNTER_MAX; break;
+        }
+    }
+  return dk_version_new (dot, context, value, tombstone);
 }
 
 static GPtrArray *
@@ -129,9 +169,8 @@ random_siblings (Gen *gen, guint max_count)
   for (guint i = 0; i < count; i++)
     {
       gboolean tombstone = random_below (gen, 5) == 0;
-      g_autoptr (GBytes) value = tombstone ? g_bytes_new (NULL, 0)
-                                           : random_bytes (gen, 0, DK_VALUE_MAX_BYTES, 300);
-      g_ptr_array_add (siblings, dk_version_new (random_clock (gen), value, tombstone));
+      g_autoptr (GBytes) value = tombstone ? NULL : random_bytes (gen, 0, DK_VALUE_MAX_BYTES, 300);
+      g_ptr_array_add (siblings, random_version (gen, value, tombstone));
     }
   return siblings;
 }
@@ -153,6 +192,21 @@ random_client_request (Gen *gen, DkWireType type, DkWireClientRequest *request)
   request->context = random_optional_clock (gen);
   if (type == DK_WIRE_PUT)
     request->value = random_bytes (gen, 0, DK_VALUE_MAX_BYTES, 600);
+  if (type == DK_WIRE_GET && random_below (gen, 2))
+    request->sibling_offset = (guint8) random_below (gen, DK_SIBLINGS_HARD_MAX + 1);
+}
+
+/* Which part of a set a message carries: mostly the whole set. */
+static DkWirePart
+random_part (Gen *gen)
+{
+  DkWirePart part = { 0, 0, random_u64 (gen) };
+  if (random_below (gen, 3) == 0)
+    {
+      part.last = (guint8) random_below (gen, 256);
+      part.index = (guint8) random_below (gen, part.last + 1u);
+    }
+  return part;
 }
 
 static void
@@ -196,6 +250,10 @@ random_message (Gen *gen, DkWireType type)
         g_ptr_array_unref (reply->siblings);
         reply->siblings = random_siblings (gen, gen->small ? 2 : 4);
         reply->context = random_optional_clock (gen);
+        guint room = DK_SIBLINGS_HARD_MAX - reply->siblings->len;
+        reply->siblings_before = (guint8) random_below (gen, room + 1);
+        reply->siblings_after = (guint8) random_below (gen, room - reply->siblings_before + 1);
+        reply->set_digest = random_u64 (gen);
         break;
       }
     case DK_WIRE_FORWARD:
@@ -214,19 +272,22 @@ random_message (Gen *gen, DkWireType type)
     case DK_WIRE_WRITE:
     case DK_WIRE_HINT_HANDOFF:
       {
-        /* The three share key + siblings; each has its own head. */
+        /* The three share key + part + siblings; each has its own head. */
         GBytes **key;
         GPtrArray **siblings;
+        DkWirePart *part;
         if (type == DK_WIRE_READ_REPLY)
           {
             message->body.read_reply.status = random_status (gen);
             key = &message->body.read_reply.key;
+            part = &message->body.read_reply.part;
             siblings = &message->body.read_reply.siblings;
           }
         else if (type == DK_WIRE_WRITE)
           {
             message->body.write.hinted_owner = random_below (gen, 2) ? 0 : g_rand_int (gen->rand);
             key = &message->body.write.key;
+            part = &message->body.write.part;
             siblings = &message->body.write.siblings;
           }
         else
@@ -234,9 +295,11 @@ random_message (Gen *gen, DkWireType type)
             message->body.hint_handoff.hint_id = random_u64 (gen);
             message->body.hint_handoff.intended_owner = 1 + random_below (gen, G_MAXINT32);
             key = &message->body.hint_handoff.key;
+            part = &message->body.hint_handoff.part;
             siblings = &message->body.hint_handoff.siblings;
           }
         *key = random_bytes (gen, 1, DK_KEY_MAX_BYTES, 40);
+        *part = random_part (gen);
         g_ptr_array_unref (*siblings);
         *siblings = random_siblings (gen, gen->small ? 2 : 4);
         break;
@@ -244,6 +307,7 @@ random_message (Gen *gen, DkWireType type)
     case DK_WIRE_WRITE_ACK:
       message->body.write_ack.status = random_status (gen);
       message->body.write_ack.key = random_bytes (gen, 1, DK_KEY_MAX_BYTES, 40);
+      message->body.write_ack.part = random_part (gen);
       break;
     case DK_WIRE_GOSSIP:
       for (guint i = random_count (gen, lists); i > 0; i--)
@@ -265,6 +329,7 @@ random_message (Gen *gen, DkWireType type)
     case DK_WIRE_HINT_ACK:
       message->body.hint_ack.hint_id = random_u64 (gen);
       message->body.hint_ack.status = random_status (gen);
+      message->body.hint_ack.part = random_part (gen);
       break;
     case DK_WIRE_AE_TREE_REQUEST:
       {
@@ -457,6 +522,7 @@ START_TEST (wire_encoding_matches_the_documented_layout)
     0, 1, 'k',               /* key */
     0,                       /* no context */
     0, 2, 'v', 'v',          /* value */
+    0,                       /* sibling offset (a get's) */
   };
   g_autoptr (GByteArray) put_bytes = encode_or_fail (put);
   ck_assert_uint_eq (put_bytes->len, DK_WIRE_HEADER_BYTES + sizeof expected_put_body);
@@ -636,6 +702,94 @@ assert_body_refused (const GByteArray *header_from, const guint8 *body, gsize bo
   assert_error (error, code, fragment);
 }
 
+/* A WRITE of one version {dot 3.9c1f02ab:5 @16us, context {1.a:2 @7us},
+ * value "v"}: flags, the dot, the context, the value. */
+static const guint8 pinned_write_body[] = {
+  0, 0, 0, 0,                                     /* no hinted owner */
+  0, 1, 'k',                                      /* key */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                   /* part 0 of 0, no set digest */
+  1,                                              /* one sibling */
+  0,                                              /* flags: a value */
+  0x00, 0x00, 0x00, 0x03, 0x9c, 0x1f, 0x02, 0xab, /* dot actor: node 3, incarnation 9c1f02ab */
+  0, 0, 0, 0, 0, 0, 0, 5,                         /* dot counter */
+  0, 0, 0, 0, 0, 0, 0, 16,                        /* dot wall time */
+  0, 1,                                           /* context: one entry */
+  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, /* actor 1.a */
+  0, 0, 0, 0, 0, 0, 0, 2,                         /* counter */
+  0, 0, 0, 0, 0, 0, 0, 7,                         /* timestamp */
+  0, 1, 'v',                                      /* value */
+};
+#define PINNED_DOT_OFFSET 19
+#define PINNED_CONTEXT_OFFSET (PINNED_DOT_OFFSET + 24)
+
+static DkWireMessage *
+pinned_write (void)
+{
+  DkWireMessage *write = dk_wire_message_new (DK_WIRE_WRITE);
+  write->body.write.key = g_bytes_new_static ("k", 1);
+  g_autoptr (GBytes) value = g_bytes_new_static ("v", 1);
+  DkVclock *context = dk_vclock_new ();
+  dk_vclock_raise (context, dk_actor_make (1, 0xa), 2, 7);
+  DkDot dot = { dk_actor_make (3, 0x9c1f02ab), 5, 16 };
+  g_ptr_array_add (write->body.write.siblings, dk_version_new (dot, context, value, FALSE));
+  return write;
+}
+
+START_TEST (wire_sibling_dot_and_context_follow_the_documented_layout)
+{
+  g_autoptr (DkWireMessage) write = pinned_write ();
+  g_autoptr (GByteArray) bytes = encode_or_fail (write);
+  ck_assert_uint_eq (bytes->len, DK_WIRE_HEADER_BYTES + sizeof pinned_write_body);
+  ck_assert (memcmp (bytes->data + DK_WIRE_HEADER_BYTES, pinned_write_body, sizeof pinned_write_body) == 0);
+  g_autoptr (DkWireMessage) decoded = dk_wire_decode (bytes->data, bytes->len, NULL);
+  ck_assert (decoded != NULL && dk_wire_message_equal (write, decoded));
+  const DkVersion *version = g_ptr_array_index (decoded->body.write.siblings, 0);
+  ck_assert (version->dot.actor == dk_actor_make (3, 0x9c1f02ab));
+  ck_assert_uint_eq (version->dot.counter, 5);
+  ck_assert_int_eq (version->dot.wall_us, 16);
+  ck_assert_uint_eq (dk_vclock_get (version->context, dk_actor_make (1, 0xa)), 2);
+
+  /* Equality sees the dot's wall time and the context's timestamps. */
+  ((DkVersion *) g_ptr_array_index (decoded->body.write.siblings, 0))->dot.wall_us = 17;
+  ck_assert (!dk_wire_message_equal (write, decoded));
+}
+END_TEST
+
+/* A sibling whose dot or context a replica must not accept is refused on
+ * decode, naming the sibling; the encoder refuses a dot it cannot send. */
+START_TEST (wire_bad_dots_and_contexts_are_refused_naming_the_sibling)
+{
+  g_autoptr (DkWireMessage) write = pinned_write ();
+  g_autoptr (GByteArray) header = encode_or_fail (write);
+  struct { gsize offset; guint64 value; const char *fragment; } cases[] = {
+    { PINNED_DOT_OFFSET, 0, "actor 0" },
+    { PINNED_DOT_OFFSET + 8, 0, "counter 0" },
+    { PINNED_DOT_OFFSET + 8, DK_DOT_COUNTER_MAX + 1, "counter 4611686018427387905" },
+    { PINNED_CONTEXT_OFFSET + 2, 0, "actor 0" },
+    { PINNED_CONTEXT_OFFSET + 2 + 8, 0, "counter 0" },
+    /* The context names the dot's own actor at the dot's counter. */
+    { PINNED_CONTEXT_OFFSET + 2, G_GUINT64_CONSTANT (0x000000039c1f02ab), "has a context that covers its own dot" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      guint8 body[sizeof pinned_write_body];
+      memcpy (body, pinned_write_body, sizeof body);
+      for (int b = 0; b < 8; b++)
+        body[cases[i].offset + b] = (guint8) (cases[i].value >> (56 - 8 * b));
+      if (i == G_N_ELEMENTS (cases) - 1)
+        body[PINNED_CONTEXT_OFFSET + 2 + 8 + 7] = 5;  /* counter 5, the dot's */
+      assert_body_refused (header, body, sizeof body, DK_WIRE_ERROR_INVALID, cases[i].fragment);
+      assert_body_refused (header, body, sizeof body, DK_WIRE_ERROR_INVALID, "write.siblings[0]");
+    }
+
+  DkVersion *version = g_ptr_array_index (write->body.write.siblings, 0);
+  version->dot.actor = DK_ACTOR_NONE;
+  assert_encode_refused (write, DK_WIRE_ERROR_INVALID, "write.siblings[0].dot: actor and counter must be non-zero");
+  version->dot = (DkDot) { dk_actor_make (3, 1), 0, 0 };
+  assert_encode_refused (write, DK_WIRE_ERROR_INVALID, "write.siblings[0].dot");
+}
+END_TEST
+
 START_TEST (wire_oversize_fields_are_refused_on_encode_and_decode_naming_the_field)
 {
   /* Encode side. */
@@ -657,23 +811,34 @@ START_TEST (wire_oversize_fields_are_refused_on_encode_and_decode_naming_the_fie
   reply->body.read_reply.key = filled_bytes (1);
   g_autoptr (DkVclock) big_clock = dk_vclock_new ();
   for (DkNodeId node = 1; node <= DK_VCLOCK_MAX_ENTRIES + 1; node++)
-    dk_vclock_increment (big_clock, node, 0);
+    dk_vclock_increment (big_clock, dk_actor_make (node, 1), 0);
   g_ptr_array_add (reply->body.read_reply.siblings,
-                   dk_version_new (dk_vclock_copy (big_clock), NULL, FALSE));
+                   dk_version_new (dot_of (1000, 1), dk_vclock_copy (big_clock), NULL, FALSE));
   assert_encode_refused (reply, DK_WIRE_ERROR_FIELD_TOO_LARGE,
-                         "read_reply.siblings[0].clock: 65 entries exceeds the 64-entry limit");
+                         "read_reply.siblings[0].context: 65 entries exceeds the 64-entry limit");
   g_ptr_array_set_size (reply->body.read_reply.siblings, 0);
-  for (guint i = 0; i < DK_SIBLINGS_MAX + 1; i++)
-    g_ptr_array_add (reply->body.read_reply.siblings, dk_version_new (dk_vclock_new (), NULL, FALSE));
-  assert_encode_refused (reply, DK_WIRE_ERROR_FIELD_TOO_LARGE,
-                         "read_reply.siblings: 9 siblings exceeds the 8-sibling limit");
+  for (guint i = 0; i < DK_SIBLINGS_HARD_MAX + 1; i++)
+    g_ptr_array_add (reply->body.read_reply.siblings, dk_version_new (dot_of (1, i + 1), NULL, NULL, FALSE));
+  g_autofree char *too_many = g_strdup_printf ("read_reply.siblings: %u siblings exceeds the %u-sibling limit",
+                                               DK_SIBLINGS_HARD_MAX + 1, DK_SIBLINGS_HARD_MAX);
+  assert_encode_refused (reply, DK_WIRE_ERROR_FIELD_TOO_LARGE, too_many);
+  /* A client reply's set, carried part and the rest, stays within it too. */
+  g_autoptr (DkWireMessage) page = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
+  g_ptr_array_add (page->body.client_reply.siblings, dk_version_new (dot_of (1, 1), NULL, NULL, FALSE));
+  page->body.client_reply.siblings_before = 200;
+  page->body.client_reply.siblings_after = DK_SIBLINGS_HARD_MAX - 200;
+  assert_encode_refused (page, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+                         "client_reply.siblings_after: a set of 200 before + 1 carried + 55 after");
+  page->body.client_reply.siblings_after--;
+  g_autoptr (GByteArray) page_bytes = encode_or_fail (page);  /* the limit itself is fine */
+  ck_assert_uint_gt (page_bytes->len, DK_WIRE_HEADER_BYTES);
   /* A full sibling set of full values is legal field by field but does
    * not fit one datagram: refused whole, never cut. */
   g_ptr_array_set_size (reply->body.read_reply.siblings, 0);
   for (guint i = 0; i < DK_SIBLINGS_MAX; i++)
     {
       g_autoptr (GBytes) value = filled_bytes (DK_VALUE_MAX_BYTES);
-      g_ptr_array_add (reply->body.read_reply.siblings, dk_version_new (dk_vclock_new (), value, FALSE));
+      g_ptr_array_add (reply->body.read_reply.siblings, dk_version_new (dot_of (1, i + 1), NULL, value, FALSE));
     }
   assert_encode_refused (reply, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
                          "exceeds the 65000-byte datagram limit");
@@ -688,25 +853,28 @@ START_TEST (wire_oversize_fields_are_refused_on_encode_and_decode_naming_the_fie
   g_autoptr (DkWireMessage) small_put = dk_wire_message_new (DK_WIRE_PUT);
   small_put->body.client_request.key = filled_bytes (1);
   g_autoptr (GByteArray) put_header = encode_or_fail (small_put);
-  static const guint8 oversize_value[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'k', 0,
-                                           0x2E, 0xE0 /* 12000 */ };
+  /* Client id, client request id, r, w, key, context, value. */
+  static const guint8 oversize_value[] = { 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1,
+                                           0, 0, 0, 1, 'k', 0, 0x2E, 0xE0 /* 12000 */ };
   assert_body_refused (put_header, oversize_value, sizeof oversize_value,
                        DK_WIRE_ERROR_FIELD_TOO_LARGE,
                        "put.value: 12000 bytes exceeds the 9216-byte limit");
-  static const guint8 oversize_key[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0x02, 0x01 /* 513 */ };
+  static const guint8 oversize_key[] = { 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1,
+                                         0, 0, 0x02, 0x01 /* 513 */ };
   assert_body_refused (put_header, oversize_key, sizeof oversize_key,
                        DK_WIRE_ERROR_FIELD_TOO_LARGE, "put.key: 513 bytes exceeds");
-  static const guint8 oversize_clock[] = { 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'k',
-                                           1, 0, 65 };
+  static const guint8 oversize_clock[] = { 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1,
+                                           0, 0, 0, 1, 'k', 1, 0, 65 };
   assert_body_refused (put_header, oversize_clock, sizeof oversize_clock,
                        DK_WIRE_ERROR_FIELD_TOO_LARGE, "put.context: ");
 
   g_autoptr (DkWireMessage) empty_reply = dk_wire_message_new (DK_WIRE_READ_REPLY);
   empty_reply->body.read_reply.key = filled_bytes (1);
   g_autoptr (GByteArray) reply_header = encode_or_fail (empty_reply);
-  static const guint8 too_many_siblings[] = { 0, 0, 1, 'k', 9 };
-  assert_body_refused (reply_header, too_many_siblings, sizeof too_many_siblings,
-                       DK_WIRE_ERROR_FIELD_TOO_LARGE, "read_reply.siblings: 9 siblings exceeds");
+  /* (A read reply's u8 count cannot claim more than DK_SIBLINGS_HARD_MAX.) */
+  static const guint8 bad_part[] = { 0, 0, 1, 'k', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+  assert_body_refused (reply_header, bad_part, sizeof bad_part,
+                       DK_WIRE_ERROR_INVALID, "read_reply.part.index: part 1 of a set whose last part is 0");
 
   /* A datagram over the limit is refused before its body is read. */
   g_autofree guint8 *huge = g_malloc0 (DK_WIRE_MAX_DATAGRAM + 1);
@@ -763,6 +931,10 @@ START_TEST (wire_out_of_range_values_are_refused_naming_the_field)
   get->body.client_request.key = filled_bytes (1);
   get->body.client_request.value = filled_bytes (3);
   assert_encode_refused (get, DK_WIRE_ERROR_INVALID, "get.value: only a put carries a value");
+  g_autoptr (DkWireMessage) paged_put = dk_wire_message_new (DK_WIRE_PUT);
+  paged_put->body.client_request.key = filled_bytes (1);
+  paged_put->body.client_request.sibling_offset = 2;
+  assert_encode_refused (paged_put, DK_WIRE_ERROR_INVALID, "put.sibling_offset: 2, but only a get");
 
   g_autoptr (DkWireMessage) forward = dk_wire_message_new (DK_WIRE_FORWARD);
   forward->body.forward.request_type = DK_WIRE_DELETE;
@@ -776,7 +948,7 @@ START_TEST (wire_out_of_range_values_are_refused_naming_the_field)
   g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
   write->body.write.key = filled_bytes (1);
   g_autoptr (GBytes) value = filled_bytes (2);
-  DkVersion *tombstone = dk_version_new (dk_vclock_new (), value, FALSE);
+  DkVersion *tombstone = dk_version_new (dot_of (1, 1), NULL, value, FALSE);
   tombstone->tombstone = TRUE;  /* dk_version_new refuses this; a peer might not */
   g_ptr_array_add (write->body.write.siblings, tombstone);
   assert_encode_refused (write, DK_WIRE_ERROR_INVALID,
@@ -870,6 +1042,7 @@ wire_suite (void)
   tcase_add_test (round_trip, wire_every_message_type_round_trips_over_many_seeds);
   tcase_add_test (round_trip, wire_message_equal_notices_a_changed_field);
   tcase_add_test (round_trip, wire_encoding_matches_the_documented_layout);
+  tcase_add_test (round_trip, wire_sibling_dot_and_context_follow_the_documented_layout);
   suite_add_tcase (suite, round_trip);
 
   TCase *refusal = tcase_create ("refusal");
@@ -880,6 +1053,7 @@ wire_suite (void)
   tcase_add_test (refusal, wire_header_errors_name_the_problem);
   tcase_add_test (refusal, wire_oversize_fields_are_refused_on_encode_and_decode_naming_the_field);
   tcase_add_test (refusal, wire_out_of_range_values_are_refused_naming_the_field);
+  tcase_add_test (refusal, wire_bad_dots_and_contexts_are_refused_naming_the_sibling);
   suite_add_tcase (suite, refusal);
 
   TCase *auth = tcase_create ("authentication");

@@ -19,8 +19,10 @@ Suite *scenario_suite (void);
 Suite *nemesis_suite (void);
 Suite *checkers_suite (void);
 Suite *injected_bugs_suite (void);
+Suite *coordinator_versions_suite (void);
 Suite *net_suite (void);
 Suite *requests_once_suite (void);
+Suite *wedge_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */

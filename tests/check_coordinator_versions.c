@@ -1,0 +1,271 @@
+/* check_coordinator_versions.c — how a coordinator issues versions:
+ * contexts from clients are validated, concurrent read-modify-writes
+ * through one coordinator become siblings, a key this node purged is
+ * written under a new actor, and a write that fails after its version was
+ * issued still names it.  Driven through the simulated cluster; white-box
+ * where a purge must be staged (node_private.h). */
+#include <string.h>
+#include "suites.h"
+#include "cluster.h"
+#include "node_private.h"
+
+typedef struct
+{
+  DkEventQueue *queue;
+  DkSimCluster *cluster;
+  GPtrArray    *replies;   /* DkWireMessage*, in arrival order */
+} Bench;
+
+static void
+on_reply (guint client, DkEndpoint from, const guint8 *data, gsize len, gpointer user_data)
+{
+  Bench *bench = user_data;
+  g_autoptr (GError) error = NULL;
+  DkWireMessage *message = dk_wire_decode (data, len, &error);
+  ck_assert_msg (message != NULL, "undecodable reply: %s", error ? error->message : "?");
+  g_ptr_array_add (bench->replies, message);
+}
+
+static Bench *
+bench_new (guint64 seed, DkVersioning versioning, gboolean sloppy)
+{
+  DkSimClusterConfig config;
+  dk_sim_cluster_config_init (&config);
+  config.seed = seed;
+  config.nodes = 5;
+  config.clients = 1;
+  config.node.request_timeout_us = 200000;
+  config.node.versioning = versioning;
+  config.node.sloppy_quorum = sloppy;
+  config.node.hinted_handoff = sloppy;
+  Bench *bench = g_new0 (Bench, 1);
+  bench->queue = dk_eventq_new ();
+  g_autoptr (GError) error = NULL;
+  bench->cluster = dk_sim_cluster_new (&config, bench->queue, NULL, &error);
+  ck_assert_msg (bench->cluster != NULL, "%s", error ? error->message : "?");
+  bench->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_wire_message_free);
+  dk_sim_cluster_set_client_handler (bench->cluster, on_reply, bench);
+  return bench;
+}
+
+static void
+bench_free (Bench *bench)
+{
+  dk_sim_cluster_free (bench->cluster);
+  dk_eventq_free (bench->queue);
+  g_ptr_array_unref (bench->replies);
+  g_free (bench);
+}
+
+static void
+run_ms (Bench *bench, gint64 ms)
+{
+  dk_eventq_run_until (bench->queue, dk_eventq_now (bench->queue) + ms * 1000);
+}
+
+static DkNodeId
+first_replica (Bench *bench, const char *key)
+{
+  DkNodeId list[3];
+  ck_assert_uint_eq (dk_ring_preference_list (dk_sim_cluster_ring (bench->cluster),
+                                              dk_ring_key_token (key, strlen (key)), 3, list), 3);
+  return list[0];
+}
+
+/* Send a client request and return its reply once the cluster has had
+ * 300 ms of virtual time to answer (NULL when none came). */
+static const DkWireClientReply *
+ask (Bench *bench, DkNodeId to, DkWireType type, guint64 id, const char *key, const char *value,
+     const DkVclock *context)
+{
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
+  request->request_id = id;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = id;
+  body->client_id = 1;
+  body->key = g_bytes_new (key, strlen (key));
+  if (value != NULL)
+    body->value = g_bytes_new (value, strlen (value));
+  if (context != NULL)
+    body->context = dk_vclock_copy (context);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
+  g_assert_no_error (error);
+  dk_sim_cluster_client_send (bench->cluster, 0, to, datagram->data, datagram->len);
+  run_ms (bench, 300);
+  for (guint i = 0; i < bench->replies->len; i++)
+    {
+      DkWireMessage *message = g_ptr_array_index (bench->replies, i);
+      if (message->body.client_reply.client_request_id == id)
+        return &message->body.client_reply;
+    }
+  return NULL;
+}
+
+static gboolean
+reply_holds (const DkWireClientReply *reply, const char *value)
+{
+  for (guint i = 0; i < reply->siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index (reply->siblings, i);
+      gsize len;
+      const char *data = g_bytes_get_data (version->value, &len);
+      if (!version->tombstone && len == strlen (value) && memcmp (data, value, len) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A context claiming a counter of the coordinator's own actor that it
+ * never issued would cover its future dots: refused, nothing written. */
+START_TEST (coordinator_refuses_a_context_claiming_counters_it_never_issued)
+{
+  Bench *bench = bench_new (1, DK_VERSIONING_DVV, FALSE);
+  DkNodeId coordinator = first_replica (bench, "account");
+  DkNode *node = dk_sim_cluster_node (bench->cluster, coordinator);
+  g_autoptr (DkVclock) forged = dk_vclock_new ();
+  dk_vclock_raise (forged, dk_node_actor (node), 1000000, 0);
+  const DkWireClientReply *reply = ask (bench, coordinator, DK_WIRE_PUT, 1, "account", "100", forged);
+  ck_assert_ptr_nonnull (reply);
+  ck_assert_int_eq (reply->status, DK_WIRE_STATUS_INVALID);
+  ck_assert_msg (strstr (reply->reason, "never issued") != NULL, "reason: %s", reply->reason);
+  ck_assert_uint_eq (dk_node_stats (node)->contexts_refused, 1);
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_GET, 2, "account", NULL, NULL)->status,
+                    DK_WIRE_STATUS_NOT_FOUND);
+  bench_free (bench);
+}
+END_TEST
+
+/* Counters past 2^62 (once: a counter of 2^64-1 left the put acknowledged
+ * with no new version) and actors that name no node are refused too. */
+START_TEST (coordinator_refuses_out_of_range_context_entries)
+{
+  Bench *bench = bench_new (2, DK_VERSIONING_DVV, FALSE);
+  DkNodeId coordinator = first_replica (bench, "k");
+  g_autoptr (DkVclock) huge = dk_vclock_new ();
+  dk_vclock_raise (huge, dk_actor_make (3, 7), G_MAXUINT64, 0);
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 1, "k", "v", huge)->status,
+                    DK_WIRE_STATUS_INVALID);
+  g_autoptr (DkVclock) nobody = dk_vclock_new ();
+  dk_vclock_raise (nobody, dk_actor_make (0, 7), 1, 0);
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_DELETE, 2, "k", NULL, nobody)->status,
+                    DK_WIRE_STATUS_INVALID);
+  g_autoptr (DkVclock) fine = dk_vclock_new ();
+  dk_vclock_raise (fine, dk_actor_make (3, 7), 5, 0);
+  const DkWireClientReply *ok = ask (bench, coordinator, DK_WIRE_PUT, 3, "k", "v", fine);
+  ck_assert_int_eq (ok->status, DK_WIRE_STATUS_OK);
+  /* The OK names the version stored: its dot is new, its context the one sent. */
+  ck_assert_uint_eq (ok->siblings->len, 1);
+  const DkVersion *written = g_ptr_array_index (ok->siblings, 0);
+  ck_assert (dk_vclock_equal (written->context, fine));
+  ck_assert (!dk_dot_covered (written->dot, fine));
+  bench_free (bench);
+}
+END_TEST
+
+/* Two clients read the same state and write back through the same
+ * coordinator: with dotted version vectors both writes survive as
+ * siblings; with server-side vector clocks the second silently replaces
+ * the first (the anomaly versioning=vv exists to show). */
+static guint
+concurrent_updates_surviving (DkVersioning versioning)
+{
+  Bench *bench = bench_new (3, versioning, FALSE);
+  DkNodeId coordinator = first_replica (bench, "cart");
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 1, "cart", "milk", NULL)->status,
+                    DK_WIRE_STATUS_OK);
+  const DkWireClientReply *read = ask (bench, coordinator, DK_WIRE_GET, 2, "cart", NULL, NULL);
+  g_autoptr (DkVclock) context = dk_vclock_copy (read->context);
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 3, "cart", "milk+eggs", context)->status,
+                    DK_WIRE_STATUS_OK);
+  ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 4, "cart", "milk+jam", context)->status,
+                    DK_WIRE_STATUS_OK);
+  const DkWireClientReply *after = ask (bench, coordinator, DK_WIRE_GET, 5, "cart", NULL, NULL);
+  ck_assert (!reply_holds (after, "milk"));
+  guint surviving = reply_holds (after, "milk+eggs") + reply_holds (after, "milk+jam");
+  bench_free (bench);
+  return surviving;
+}
+
+START_TEST (concurrent_updates_through_one_coordinator_become_siblings)
+{
+  ck_assert_uint_eq (concurrent_updates_surviving (DK_VERSIONING_DVV), 2);
+  ck_assert_uint_eq (concurrent_updates_surviving (DK_VERSIONING_VV), 1);
+}
+END_TEST
+
+/* After this node purged its copy of a key (handed to new owners), the
+ * next write of the key is issued under a new actor, so no reader can
+ * take the new dot as proof of having seen this node's earlier dots for
+ * the key; other keys keep the actor.  The purge is remembered across a
+ * restart. */
+START_TEST (purged_key_is_written_under_a_new_actor)
+{
+  Bench *bench = bench_new (4, DK_VERSIONING_DVV, FALSE);
+  DkNodeId coordinator = first_replica (bench, "basket");
+  DkNode *node = dk_sim_cluster_node (bench->cluster, coordinator);
+  const DkWireClientReply *first = ask (bench, coordinator, DK_WIRE_PUT, 1, "basket", "a", NULL);
+  DkDot before = ((const DkVersion *) g_ptr_array_index (first->siblings, 0))->dot;
+  ck_assert_uint_eq (before.actor, dk_node_actor (node));
+
+  g_autoptr (GBytes) key = g_bytes_new_static ("basket", 6);
+  node_note_purged (node, key);
+  const DkWireClientReply *second = ask (bench, coordinator, DK_WIRE_PUT, 2, "basket", "b", NULL);
+  DkDot after = ((const DkVersion *) g_ptr_array_index (second->siblings, 0))->dot;
+  ck_assert_uint_ne (after.actor, before.actor);
+  ck_assert_uint_eq (dk_actor_node (after.actor), coordinator);
+  ck_assert_uint_eq (dk_node_stats (node)->actor_epochs, 1);
+
+  /* The new epoch cleared the memory: the next write keeps the actor. */
+  const DkWireClientReply *third = ask (bench, coordinator, DK_WIRE_PUT, 3, "basket", "c", NULL);
+  ck_assert_uint_eq (((const DkVersion *) g_ptr_array_index (third->siblings, 0))->dot.actor,
+                     after.actor);
+
+  /* A purge, then a crash before any write: the restarted node cannot
+   * know which keys went, so it starts a new epoch at once. */
+  node_note_purged (node, key);
+  dk_sim_cluster_crash (bench->cluster, coordinator);
+  g_autoptr (GError) error = NULL;
+  ck_assert_msg (dk_sim_cluster_restart (bench->cluster, coordinator, &error), "%s",
+                 error ? error->message : "?");
+  node = dk_sim_cluster_node (bench->cluster, coordinator);
+  ck_assert_uint_ne (dk_node_actor (node), after.actor);
+  ck_assert_uint_eq (dk_actor_node (dk_node_actor (node)), coordinator);
+  bench_free (bench);
+}
+END_TEST
+
+/* A write that times out after its version was issued names that version
+ * in the failure, so a client or a checker can recognise it later. */
+START_TEST (a_failed_write_names_the_version_it_issued)
+{
+  Bench *bench = bench_new (5, DK_VERSIONING_DVV, FALSE);
+  DkNodeId list[3];
+  ck_assert_uint_eq (dk_ring_preference_list (dk_sim_cluster_ring (bench->cluster),
+                                              dk_ring_key_token ("k", 1), 3, list), 3);
+  dk_sim_cluster_crash (bench->cluster, list[1]);
+  dk_sim_cluster_crash (bench->cluster, list[2]);
+  const DkWireClientReply *reply = ask (bench, list[0], DK_WIRE_PUT, 1, "k", "v", NULL);
+  ck_assert_ptr_nonnull (reply);
+  ck_assert_int_ne (reply->status, DK_WIRE_STATUS_OK);
+  ck_assert_uint_eq (reply->siblings->len, 1);
+  const DkVersion *issued = g_ptr_array_index (reply->siblings, 0);
+  ck_assert_uint_eq (dk_actor_node (issued->dot.actor), list[0]);
+  bench_free (bench);
+}
+END_TEST
+
+Suite *
+coordinator_versions_suite (void)
+{
+  Suite *suite = suite_create ("coordinator_versions");
+  TCase *tc = tcase_create ("issuing");
+  tcase_set_timeout (tc, 0);   /* no wall-clock limit: runs are bounded in virtual time */
+  tcase_add_test (tc, coordinator_refuses_a_context_claiming_counters_it_never_issued);
+  tcase_add_test (tc, coordinator_refuses_out_of_range_context_entries);
+  tcase_add_test (tc, concurrent_updates_through_one_coordinator_become_siblings);
+  tcase_add_test (tc, purged_key_is_written_under_a_new_actor);
+  tcase_add_test (tc, a_failed_write_names_the_version_it_issued);
+  suite_add_tcase (suite, tc);
+  return suite;
+}
