@@ -34,6 +34,7 @@ typedef struct
   double puts;
   double ok_puts;
   double conflict_count;
+  double max_siblings;
   double latency_ms[3];      /* p50, p99, p999 */
   double get_latency_ms[3];
   double put_latency_ms[3];
@@ -62,6 +63,7 @@ static const MetricDef metric_table[] = {
   METRIC ("acknowledged_writes", acknowledged_writes, FALSE),
   METRIC ("conflicts", conflicts, FALSE),
   METRIC ("conflict_count", conflict_count, FALSE),
+  METRIC ("max_siblings", max_siblings, FALSE),
   METRIC ("divergent_keys", divergent_keys, TRUE),
   METRIC ("ops", ops, FALSE),
   METRIC ("ok_ops", ok_ops, FALSE),
@@ -303,6 +305,7 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
       v->ok_gets++;
       if (op->returned_values > 1)
         v->conflict_count++;
+      v->max_siblings = MAX (v->max_siblings, (double) op->returned->len);
       if (verdicts[id] == DK_READ_STALE)
         {
           v->stale_read_count++;
@@ -833,15 +836,21 @@ dk_metrics_append_json_members (const DkMetrics *metrics, GString *out)
     }
   g_string_append_c (out, '}');
   /* The operations behind the counts, so a failing run names them. */
-  static const struct { const char *name; gsize offset; } id_lists[] = {
-    { "lost_write_ids", G_STRUCT_OFFSET (DkMetrics, lost_writes) },
-    { "lost_update_ids", G_STRUCT_OFFSET (DkMetrics, lost_updates) },
-    { "stale_read_ids", G_STRUCT_OFFSET (DkMetrics, stale_reads) },
+  static const struct { const char *name; gsize offset; gboolean needs_final; } id_lists[] = {
+    { "lost_write_ids", G_STRUCT_OFFSET (DkMetrics, lost_writes), TRUE },
+    { "lost_update_ids", G_STRUCT_OFFSET (DkMetrics, lost_updates), TRUE },
+    { "stale_read_ids", G_STRUCT_OFFSET (DkMetrics, stale_reads), FALSE },
   };
   for (guint l = 0; l < G_N_ELEMENTS (id_lists); l++)
     {
       const GArray *ids = G_STRUCT_MEMBER (GArray *, metrics, id_lists[l].offset);
-      g_string_append_printf (out, ", \"%s\": [", id_lists[l].name);
+      g_string_append_printf (out, ", \"%s\": ", id_lists[l].name);
+      if (id_lists[l].needs_final && !metrics->final_checked)
+        {
+          g_string_append (out, "null");   /* not measured, as the counts */
+          continue;
+        }
+      g_string_append_c (out, '[');
       for (guint i = 0; i < MIN (ids->len, MAX_IDS_LISTED); i++)
         g_string_append_printf (out, "%s%" G_GUINT64_FORMAT, i > 0 ? ", " : "",
                                 g_array_index (ids, guint64, i));

@@ -15,7 +15,8 @@
  *    staleness.h (deletes count as writes; "before" is strict).
  *  - conflicts = successful gets returning more than one value sibling
  *    (tombstones not counted) / successful gets; conflict_count the
- *    numerator.
+ *    numerator.  max_siblings: the most versions (tombstones included)
+ *    one successful get returned.
  *  - acknowledged_writes: successful puts (deletes excluded, as DESIGN.md
  *    says "an acknowledged put").  Writes are told apart by value (the
  *    value id each put's bytes carry, history.h) and by the contexts
@@ -26,11 +27,13 @@
  *    keeps; resurrected_deletes checks that), or when an accounted-for
  *    write knew it (history.h's dk_history_knew).
  *  - lost_writes: acknowledged puts not accounted for.
- *  - lost_updates: acknowledged puts and deletes not accounted for that
- *    some write was stored with a context covering although the context
- *    its client sent did not: replaced by a write that never saw them
- *    (the server-side vector clock anomaly; 0 with dotted version
- *    vectors unless the store misbehaves).
+ *  - lost_updates: acknowledged puts and deletes that the held writes do
+ *    not explain (before issued deletes are taken as accounted for) and
+ *    that some write was stored with a context covering although that
+ *    write did not know them (dk_history_knew): replaced by a write that
+ *    never saw them.  This is the server-side vector clock anomaly, and
+ *    also a context that covers a dot only by a vector clock's contiguity
+ *    assumption; 0 with dotted version vectors unless the store misbehaves.
  *  - resurrected_deletes: acknowledged deletes some of whose knowingly
  *    replaced values a preference-list replica holds again at the end.
  *  - dot_collisions: dots seen with two different values: two writes

@@ -190,6 +190,17 @@ dk_final_state_to_csv (const DkFinalState *state, const DkHistory *history, GStr
           g_autofree char *doubled = g_strjoinv ("\"\"", parts);
           key_field = g_strdup_printf ("\"%s\"", doubled);
         }
+      /* A replica that holds nothing still gets a row (empty but for
+       * node, key and replica), so the preference list can be rebuilt. */
+      for (guint r = 0; r < n_list; r++)
+        {
+          gboolean holds = FALSE;
+          for (guint h = 0; h < n_holdings && !holds; h++)
+            holds = holdings[h].node == list[r] && holdings[h].versions->len > 0;
+          if (!holds)
+            g_string_append_printf (out, "%u,%s,,,,,1\n", list[r],
+                                    key_field != NULL ? key_field : keys[k]);
+        }
       for (guint h = 0; h < n_holdings; h++)
         for (guint v = 0; v < holdings[h].versions->len; v++)
           {

@@ -76,8 +76,11 @@ struct _DkHistory;
  * dk_vclock_to_string form; value the value id (a tombstone's resolved
  * through HISTORY, which may be NULL, by its delete's dot; '?' when it
  * cannot be told); tombstone 0 or 1; replica 1 when the node is on the
- * key's recorded preference list (always 1 when none was recorded).  Rows
- * go by key (strcmp), then node, then the set's canonical order. */
+ * key's recorded preference list (always 1 when none was recorded).  A
+ * preference-list replica that holds nothing of the key gets one row with
+ * only node, key and replica (1) filled in, first among the key's rows;
+ * the other rows go by key (strcmp), then node, then the set's canonical
+ * order. */
 void dk_final_state_to_csv (const DkFinalState *state, const struct _DkHistory *history,
                             GString *out);
 

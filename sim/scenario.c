@@ -27,6 +27,7 @@ static const char *const metric_names[] = {
   "under_replicated_writes",
   "acknowledged_writes",
   "conflicts",
+  "max_siblings",
   "divergent_keys",
   "latency_p50_ms",
   "latency_p99_ms",

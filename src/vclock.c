@@ -4,6 +4,7 @@
  * operation is one linear walk over both clocks.  No static mutable state.
  * Versions and sibling sets, which are built on clocks, live in version.c.
  */
+#include <errno.h>
 #include <string.h>
 #include "vclock.h"
 #include "hash.h"
@@ -358,13 +359,6 @@ put_be16 (guint8 *out, guint16 value)
 }
 
 static inline void
-put_be32 (guint8 *out, guint32 value)
-{
-  value = GUINT32_TO_BE (value);
-  memcpy (out, &value, sizeof value);
-}
-
-static inline void
 put_be64 (guint8 *out, guint64 value)
 {
   value = GUINT64_TO_BE (value);
@@ -377,14 +371,6 @@ get_be16 (const guint8 *in)
   guint16 value;
   memcpy (&value, in, sizeof value);
   return GUINT16_FROM_BE (value);
-}
-
-static inline guint32
-get_be32 (const guint8 *in)
-{
-  guint32 value;
-  memcpy (&value, in, sizeof value);
-  return GUINT32_FROM_BE (value);
 }
 
 static inline guint64
@@ -542,7 +528,10 @@ dk_vclock_parse (const char *text, GError **error)
       p = end + 1;
       if (!g_ascii_isdigit (*p))
         goto bad;
+      errno = 0;
       guint64 counter = g_ascii_strtoull (p, &end, 10);
+      if (errno != 0)
+        goto bad;   /* past 2^64 - 1 */
       if (counter == 0 || dk_vclock_get (clock, actor) != 0
           || (clock->size > 0 && actor < clock->entries[clock->size - 1].actor))
         goto bad;
@@ -596,11 +585,14 @@ dk_actor_parse (const char *text, char **end, DkActor *actor)
   guint64 node = g_ascii_strtoull (text, &dot, 10);
   if (*dot != '.' || !g_ascii_isxdigit (dot[1]) || node == 0 || node > G_MAXUINT32)
     return FALSE;
-  char *after;
-  guint64 incarnation = g_ascii_strtoull (dot + 1, &after, 16);
-  if (incarnation == 0 || incarnation > G_MAXUINT32)
+  /* Hex digits only (strtoull would also take a "0x" prefix), at most 8. */
+  const char *after = dot + 1;
+  guint64 incarnation = 0;
+  while (g_ascii_isxdigit (*after) && after - dot <= 8)
+    incarnation = incarnation * 16 + (guint64) g_ascii_xdigit_value (*after++);
+  if (incarnation == 0 || g_ascii_isxdigit (*after))
     return FALSE;
   *actor = dk_actor_make ((DkNodeId) node, (guint32) incarnation);
-  *end = after;
+  *end = (char *) after;
   return TRUE;
 }

@@ -99,8 +99,12 @@ dk_versioning_from_name (const char *name, DkVersioning *versioning)
 DkVersion *
 dk_version_new (DkDot dot, DkVclock *context, GBytes *value, gboolean tombstone)
 {
-  g_return_val_if_fail (dot.actor != DK_ACTOR_NONE && dot.counter > 0, NULL);
-  g_return_val_if_fail (!tombstone || value == NULL || g_bytes_get_size (value) == 0, NULL);
+  if (dot.actor == DK_ACTOR_NONE || dot.counter == 0
+      || (tombstone && value != NULL && g_bytes_get_size (value) > 0))
+    {
+      dk_vclock_free (context);   /* taken, even on a programmer error */
+      g_return_val_if_reached (NULL);
+    }
   DkVersion *version = g_new (DkVersion, 1);
   version->dot = dot;
   version->context = context != NULL ? context : dk_vclock_new ();
@@ -209,16 +213,40 @@ dk_siblings_copy (const GPtrArray *siblings)
   return copy;
 }
 
-/* WINNER beats LOSER when it replaces it, or carries the same dot and
- * sorts later (a collision).  Replacement needs a context covering the
- * other's dot, and a context never covers its own version's dot, so this
- * is a strict partial order on the versions a correct cluster produces. */
-static gboolean
-version_beats (const DkVersion *winner, const DkVersion *loser)
+/* The payload order of two versions with one dot: wall time, tombstone
+ * flag, then value bytes. */
+static int
+compare_payloads (const DkVersion *a, const DkVersion *b)
 {
-  if (dots_equal (winner->dot, loser->dot))
-    return dk_version_compare (winner, loser) > 0;
-  return dk_dot_covered (loser->dot, winner->context);
+  if (a->dot.wall_us != b->dot.wall_us)
+    return (guint64) a->dot.wall_us < (guint64) b->dot.wall_us ? -1 : 1;
+  if (a->tombstone != b->tombstone)
+    return a->tombstone ? 1 : -1;
+  return g_bytes_compare (a->value, b->value);
+}
+
+/* MEMBER and INCOMING (taken) carry one dot: the one version they become
+ * is the payload that sorts last with the union of both contexts, so the
+ * outcome does not depend on which arrived first (a different payload is
+ * a collision, counted in *COLLISIONS).  NULL when MEMBER already is it. */
+static DkVersion *
+fold_same_dot (const DkVersion *member, DkVersion *incoming, guint64 *collisions)
+{
+  int payload = compare_payloads (member, incoming);
+  if (payload != 0 && collisions != NULL)
+    (*collisions)++;
+  const DkVersion *winner = payload >= 0 ? member : incoming;
+  DkVclock *context = dk_vclock_copy (member->context);
+  dk_vclock_merge (context, incoming->context);
+  if (payload >= 0 && compare_encoded_clocks (context, member->context) == 0)
+    {
+      dk_vclock_free (context);
+      dk_version_free (incoming);
+      return NULL;
+    }
+  DkVersion *folded = dk_version_new (winner->dot, context, winner->value, winner->tombstone);
+  dk_version_free (incoming);
+  return folded;
 }
 
 gboolean
@@ -226,25 +254,28 @@ dk_siblings_add (GPtrArray *siblings, DkVersion *incoming, guint64 *collisions)
 {
   g_return_val_if_fail (siblings != NULL, FALSE);
   g_return_val_if_fail (incoming != NULL, FALSE);
+  gboolean changed = FALSE;
+  /* A reconciled set holds at most one version per dot. */
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *member = g_ptr_array_index (siblings, i);
-      int order = dk_version_compare (member, incoming);
-      if (order == 0)
-        {
-          dk_version_free (incoming);
-          return FALSE;
-        }
-      if (dots_equal (member->dot, incoming->dot) && collisions != NULL)
-        (*collisions)++;
-      if (version_beats (member, incoming))
-        {
-          dk_version_free (incoming);
-          return FALSE;
-        }
+      if (!dots_equal (member->dot, incoming->dot))
+        continue;
+      incoming = fold_same_dot (member, incoming, collisions);
+      if (incoming == NULL)
+        return FALSE;
+      g_ptr_array_remove_index (siblings, i);
+      changed = TRUE;
+      break;
     }
+  for (guint i = 0; i < siblings->len; i++)
+    if (dk_version_replaces (g_ptr_array_index (siblings, i), incoming))
+      {
+        dk_version_free (incoming);
+        return changed;
+      }
   for (guint i = siblings->len; i-- > 0;)
-    if (version_beats (incoming, g_ptr_array_index (siblings, i)))
+    if (dk_version_replaces (incoming, g_ptr_array_index (siblings, i)))
       g_ptr_array_remove_index (siblings, i);
 
   guint position = 0;
@@ -364,15 +395,19 @@ dk_version_issue (DkVersioning versioning, DkDot dot, const GPtrArray *local,
   DkVclock *context = client_context != NULL ? dk_vclock_copy (client_context) : dk_vclock_new ();
   if (versioning == DK_VERSIONING_VV)
     {
-      /* The server-side clock: everything of our own we hold is seen. */
+      /* The server-side clock: everything of our own we hold counts as
+       * seen, with the history it carries (so what it replaced stays
+       * replaced, whatever order replicas merge in). */
       for (guint i = 0; i < local->len; i++)
         {
           const DkVersion *version = g_ptr_array_index ((GPtrArray *) local, i);
           if (version->dot.actor == dot.actor)
-            dk_vclock_raise (context, dot.actor, version->dot.counter, version->dot.wall_us);
-          guint64 own = dk_vclock_get (version->context, dot.actor);
-          if (own > 0)
-            dk_vclock_raise (context, dot.actor, own, 0);
+            {
+              dk_vclock_merge (context, version->context);
+              dk_vclock_raise (context, dot.actor, version->dot.counter, version->dot.wall_us);
+            }
+          else if (dk_vclock_get (version->context, dot.actor) > 0)
+            dk_vclock_merge (context, version->context);
         }
     }
   guint dropped = 0;
@@ -433,6 +468,16 @@ dk_version_header_decode (const guint8 *data, gsize len, gsize *consumed, DkDot 
   if (!dk_vclock_decode (data + DOT_ENCODED_BYTES, len - DOT_ENCODED_BYTES, &used,
                          &decoded_context, error))
     return FALSE;
+  guint n_entries;
+  const DkVclockEntry *entries = dk_vclock_entries (decoded_context, &n_entries);
+  for (guint i = 0; i < n_entries; i++)
+    if (entries[i].counter > DK_DOT_COUNTER_MAX)
+      {
+        g_set_error (error, DK_VCLOCK_ERROR, DK_VCLOCK_ERROR_INVALID,
+                     "context entry %u has counter %" G_GUINT64_FORMAT ", past 2^62", i,
+                     entries[i].counter);
+        return FALSE;
+      }
   if (dk_dot_covered (decoded, decoded_context))
     {
       char shown[DK_DOT_STRING_SIZE];

@@ -30,8 +30,9 @@
  *                      that anomaly).
  *
  * A dot that shows up twice with different payloads (which only a reused
- * counter can produce) is resolved deterministically so replicas still
- * converge, and counted as a collision for the caller to report.
+ * counter can produce) is resolved the same way whatever the arrival
+ * order, so replicas still converge, and counted as a collision for the
+ * caller to report.
  *
  * Pure data: depends on GLib and vclock.h only.
  */
@@ -116,8 +117,10 @@ GPtrArray *dk_siblings_copy (const GPtrArray *siblings);
 
 /* Add INCOMING (ownership taken) to the reconciled set SIBLINGS: dropped
  * when a member replaces it or is identical; otherwise every member it
- * replaces goes and it is inserted.  A member with INCOMING's dot but
- * another payload is a collision: the version that sorts last stays, and
+ * replaces goes and it is inserted.  A member with INCOMING's dot becomes
+ * one version with it: the payload (wall time, tombstone, value) that
+ * sorts last, with the union of both contexts, so the result does not
+ * depend on arrival order; two different payloads are a collision, and
  * *COLLISIONS (may be NULL) is incremented.  Returns TRUE when the set
  * changed.  Never drops a version no other version replaces, and so never
  * enforces DK_SIBLINGS_MAX: that is the caller's decision. */

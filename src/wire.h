@@ -33,10 +33,12 @@
  *     key       u16 length (1 .. DK_KEY_MAX_BYTES) + bytes
  *     value     u16 length (0 .. DK_VALUE_MAX_BYTES) + bytes
  *     string    u16 length (per-field limit below) + UTF-8 bytes, no NUL
- *     clock     dk_vclock_encode (u16 count + count x (u32, u64, i64))
+ *     clock     dk_vclock_encode (u16 count + count x (u64 actor, u64
+ *               counter, i64 timestamp_us))
  *     ?clock    u8 present (0 or 1) + clock when present
  *     version   u8 flags (bit 0 tombstone; a tombstone's value is empty),
- *               clock, value
+ *               the dot (u64 actor, u64 counter, i64 wall_us), the
+ *               context (a clock), value (version.h)
  *     siblings  u8 count (0 .. DK_SIBLINGS_HARD_MAX) + count x version
  *     part      u8 index, u8 last (index <= last), u64 set digest: which
  *               part of which sibling set the message carries (0, 0 for a

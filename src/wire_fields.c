@@ -307,11 +307,15 @@ dk_wire_put_siblings (DkWireWriter *out, const GPtrArray *siblings, GError **err
                        "%u entries exceeds the %u-entry limit",
                        dk_vclock_size (version->context), DK_VCLOCK_MAX_ENTRIES);
         }
-      else if (version->dot.actor == DK_ACTOR_NONE || version->dot.counter == 0)
+      else if (version->dot.actor == DK_ACTOR_NONE || version->dot.counter == 0
+               || version->dot.counter > DK_DOT_COUNTER_MAX
+               || dk_dot_covered (version->dot, version->context))
         {
+          /* What the decoder would refuse is refused before it is sent. */
           failed = "dot";
           g_set_error_literal (&local_error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
-                               "actor and counter must be non-zero");
+                               "the actor must be non-zero, the counter in 1..2^62 and not"
+                               " covered by the version's own context");
         }
       else
         dk_version_header_encode_to (version, dk_wire_writer_take (out, dk_version_header_size (version)));

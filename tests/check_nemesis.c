@@ -106,10 +106,10 @@ START_TEST (nemesis_statement_reads_every_option)
 
   /* Every kind by name, in any order. */
   g_autoptr (DkScenario) all = parse_ok ("cluster\nrun 1m\n"
-                                         "nemesis kinds=latency,drop,loss,wipe,crash,partition\n");
+                                         "nemesis kinds=latency,drop,loss,wipe,recrash,crash,partition\n");
   ck_assert_uint_eq (all->nemesis.kinds, (1u << DK_NEMESIS_N_KINDS) - 1);
   for (guint k = 0; k < DK_NEMESIS_N_KINDS; k++)
-    ck_assert_ptr_nonnull (strstr ("partition crash wipe loss drop latency",
+    ck_assert_ptr_nonnull (strstr ("partition crash wipe loss drop latency recrash",
                                    dk_nemesis_kind_name (k)));
 }
 END_TEST

@@ -497,10 +497,11 @@ START_TEST (scenario_defaults_are_the_documented_ones)
                     "seed=1 nodes=5 vnodes=64 n=3 r=2 w=2 dcs=1 racks=1 ring=random partitions=256 "
                     "sloppy_quorum=on hinted_handoff=on read_repair=on anti_entropy=30s gossip=1s "
                     "request_timeout=500ms coordinator=replica suspect_after=5s hint_limit=10000 "
-                    "vclock_prune=10 tombstone_grace=60s cache=4m compress_above=1k autoscale=off "
+                    "vclock_prune=10 versioning=dvv inject_bug=none tombstone_grace=60s cache=4m "
+                    "compress_above=1k autoscale=off "
                     "autoscale_target=250/s autoscale_min=3 autoscale_max=16 autoscale_cooldown=10s "
                     "latency=exp(1ms) loss=0 dup=0 clients=10 rate=1000/s keys=1000 dist=uniform "
-                    "reads=0.5 value=256 context=on run=10s settle=0s");
+                    "reads=0.5 deletes=0 value=256 context=on run=10s settle=0s");
   g_autofree char *help = dk_scenario_settings_help ();
   ck_assert (strstr (help, "sloppy_quorum=on") != NULL && strstr (help, "run (required)") != NULL);
 }

@@ -20,8 +20,7 @@
  * versions out of order breaks that and the model with it.
  *
  * Property tests run one case per seed (seed = case number); a failure
- * names the seed and the step, so it replays exactly.  Tests of known,
- * reported bugs run only with DK_KNOWN_BUGS set (see version_suite). */
+ * names the seed and the step, so it replays exactly. */
 #include <stdlib.h>
 #include <string.h>
 #include "suites.h"
@@ -1572,7 +1571,7 @@ START_TEST (version_header_decode_of_arbitrary_bytes_fails_cleanly_or_round_trip
 }
 END_TEST
 
-/* ---- known bugs (run with DK_KNOWN_BUGS=1) ---------------------------- */
+/* ---- regressions: bugs these properties found ------------------------- */
 
 /* Under VV the coordinator raises the context to its own latest counter
  * without taking the history of the versions that raise covers: a2 (a
@@ -1683,17 +1682,14 @@ version_suite (void)
   tcase_add_test (codec, version_header_decode_of_arbitrary_bytes_fails_cleanly_or_round_trips);
   suite_add_tcase (suite, codec);
 
-  /* Failing tests of bugs reported but not fixed yet; they move into the
-   * cases above with the fix. */
-  if (g_getenv ("DK_KNOWN_BUGS") != NULL)
-    {
-      TCase *known = tcase_create ("known_bugs");
-      tcase_set_timeout (known, 120);
-      tcase_add_test (known, version_vv_sets_match_the_reference_model);
-      tcase_add_test (known, version_collisions_across_contexts_resolve_regardless_of_order);
-      tcase_add_test (known, version_header_decode_refuses_context_counters_past_the_limit);
-      suite_add_tcase (suite, known);
-    }
+  /* Bugs the property tests found in the first version of version.c,
+   * kept as regressions. */
+  TCase *found = tcase_create ("regressions");
+  tcase_set_timeout (found, 120);
+  tcase_add_test (found, version_vv_sets_match_the_reference_model);
+  tcase_add_test (found, version_collisions_across_contexts_resolve_regardless_of_order);
+  tcase_add_test (found, version_header_decode_refuses_context_counters_past_the_limit);
+  suite_add_tcase (suite, found);
   return suite;
 }
 

@@ -377,7 +377,8 @@ END_TEST
 /* ---- internal replication --------------------------------------------------- */
 
 /* A replica that missed all eight writes gets them from one read's
- * repair, in parts. */
+ * repair, in parts; the read itself, coordinated by that replica, has
+ * every other replica's answer in parts. */
 START_TEST (wedge_read_repair_of_a_set_in_parts_converges)
 {
   DkSimClusterConfig config;
@@ -394,8 +395,10 @@ START_TEST (wedge_read_repair_of_a_set_in_parts_converges)
   ck_assert_uint_eq (empty->len, 0);
   guint64 split_before = cluster_stats (harness).sets_split;
 
-  /* R=3: every replica answers, the stale one is repaired. */
-  DkWireClientReply *get = request_and_wait (harness, list[0], DK_WIRE_GET, "crowded", NULL, NULL,
+  /* R=3 through the stale replica: the set comes from the others' answers
+   * in parts (complete only with every part), and the stale one is
+   * repaired. */
+  DkWireClientReply *get = request_and_wait (harness, list[2], DK_WIRE_GET, "crowded", NULL, NULL,
                                              3, 0);
   ck_assert_int_eq (get->status, DK_WIRE_STATUS_OK);
   ck_assert_uint_eq (get->siblings->len + get->siblings_after, SIBLINGS);
@@ -440,6 +443,111 @@ START_TEST (wedge_hints_of_a_set_in_parts_drain)
   ck_assert_uint_ge (stats.hints_delivered, 1);
   ck_assert_uint_ge (stats.sets_split, 1);
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
+  harness_free (harness);
+}
+END_TEST
+
+/* Under loss some parts of hints go missing: a hint stays until its
+ * owner acknowledged every part of one sending (an ack of one part alone
+ * does not deliver it), so once the loss stops the hints drain and the
+ * owner holds every key's whole set.  Twelve keys of the owner's, crowded
+ * while it is down, handed back while 30% of datagrams are lost.  Strict
+ * quorums: the coordinators, replicas themselves, keep the hints for the
+ * writes the owner missed, so only handoff can bring them (no stand-in
+ * holds a copy to stream back). */
+START_TEST (wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged)
+{
+  DkSimClusterConfig config;
+  config_init (&config, 11);
+  config.node.read_repair = FALSE;
+  config.node.sloppy_quorum = FALSE;
+  Harness *harness = harness_new (&config);
+  const DkNodeId owner = 1;
+  dk_sim_cluster_crash (harness->cluster, owner);
+  run_ms (harness, 2000);
+  char keys[12][16];
+  guint n_keys = 0;
+  for (guint k = 0; n_keys < G_N_ELEMENTS (keys); k++)
+    {
+      char key[16];
+      g_snprintf (key, sizeof key, "owned%u", k);
+      DkNodeId list[3];
+      preference (harness, key, list);
+      if (list[0] != owner && (list[1] == owner || list[2] == owner))
+        {
+          crowd_key (harness, list[0], key, 2, NULL);
+          memcpy (keys[n_keys++], key, sizeof key);
+        }
+    }
+  ck_assert (dk_sim_cluster_restart (harness->cluster, owner, NULL));
+  dk_sim_cluster_set_loss (harness->cluster, 0.3);
+  run_ms (harness, 6000);
+  dk_sim_cluster_set_loss (harness->cluster, 0);
+  run_ms (harness, 10000);
+  for (DkNodeId id = 1; id <= 5; id++)
+    ck_assert_uint_eq (dk_node_hints_held (dk_sim_cluster_node (harness->cluster, id)), 0);
+  for (guint k = 0; k < n_keys; k++)
+    {
+      g_autoptr (GPtrArray) held = stored (harness, owner, keys[k]);
+      ck_assert_msg (held->len == SIBLINGS, "%s: the owner holds %u of %u versions", keys[k],
+                     held->len, SIBLINGS);
+    }
+  harness_free (harness);
+}
+END_TEST
+
+/* Under loss, an OK names a version every replica asked (W=3) stores: a
+ * replica counts only once it acknowledged every part of the set the
+ * write went out in (the new version sorts last, into the last part).
+ * Seven puts per key without loss, then the eighth, whose set goes in
+ * two parts, with 15% of datagrams lost. */
+START_TEST (wedge_a_write_is_acknowledged_only_when_every_part_is_stored)
+{
+  DkSimClusterConfig config;
+  config_init (&config, 12);
+  config.node.sloppy_quorum = FALSE;
+  config.node.hinted_handoff = FALSE;
+  config.node.read_repair = FALSE;
+  Harness *harness = harness_new (&config);
+  guint checked = 0;
+  for (guint k = 0; k < 40; k++)
+    {
+      char key[16];
+      g_snprintf (key, sizeof key, "crowded%u", k);
+      DkNodeId list[3];
+      preference (harness, key, list);
+      for (guint i = 0; i + 1 < SIBLINGS; i++)
+        {
+          g_autoptr (GBytes) value = big_value (i);
+          DkWireClientReply *put = request_and_wait (harness, list[0], DK_WIRE_PUT, key, value,
+                                                     NULL, 3, 0);
+          ck_assert_int_eq (put->status, DK_WIRE_STATUS_OK);
+        }
+      dk_sim_cluster_set_loss (harness->cluster, 0.15);
+      g_autoptr (GBytes) value = big_value (SIBLINGS - 1);
+      guint64 id = send_request (harness, list[0], DK_WIRE_PUT, key, value, NULL, 3, 0);
+      run_ms (harness, 600);
+      dk_sim_cluster_set_loss (harness->cluster, 0);
+      DkWireClientReply *put = reply_to (harness, id);   /* NULL: the reply was lost */
+      if (put == NULL || put->status != DK_WIRE_STATUS_OK)
+        continue;
+      DkDot dot = ((const DkVersion *) g_ptr_array_index (put->siblings, 0))->dot;
+      for (guint r = 0; r < 3; r++)
+        {
+          g_autoptr (GPtrArray) held = stored (harness, list[r], key);
+          gboolean holds = FALSE;
+          for (guint v = 0; v < held->len; v++)
+            {
+              const DkVersion *version = g_ptr_array_index (held, v);
+              holds = holds || (version->dot.actor == dot.actor && version->dot.counter == dot.counter);
+            }
+          ck_assert_msg (holds, "%s: the eighth put was acknowledged, but node %u lacks it", key,
+                         list[r]);
+        }
+      checked++;
+    }
+  ck_assert_uint_ge (checked, 5);
+  ck_assert_uint_ge (cluster_stats (harness).sets_split, checked);
   harness_free (harness);
 }
 END_TEST
@@ -502,6 +610,61 @@ START_TEST (wedge_streams_of_a_set_in_parts_complete)
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
   for (guint i = 0; i < 3; i++)
     ck_assert_uint_eq (dk_node_streams_pending (dk_sim_cluster_node (harness->cluster, after[i])), 0);
+  harness_free (harness);
+}
+END_TEST
+
+/* The leaver is the only node holding twelve crowded keys (written with
+ * W=1 while the others were down, no repair of any kind).  It leaves
+ * while 30% of datagrams are lost: a push is held only once the target
+ * acknowledged every part of one sending, so nothing is released before
+ * the new replicas hold every version, and every one of them ends with
+ * the whole set. */
+START_TEST (wedge_a_stream_is_held_only_when_every_part_is_acknowledged)
+{
+  DkSimClusterConfig config;
+  config_init (&config, 13);
+  config.node.sloppy_quorum = FALSE;
+  config.node.hinted_handoff = FALSE;
+  config.node.read_repair = FALSE;
+  Harness *harness = harness_new (&config);
+  const DkNodeId leaver = 1;
+  for (DkNodeId id = 2; id <= 5; id++)
+    dk_sim_cluster_crash (harness->cluster, id);
+  char keys[12][16];
+  guint n_keys = 0;
+  for (guint k = 0; n_keys < G_N_ELEMENTS (keys); k++)
+    {
+      char key[16];
+      g_snprintf (key, sizeof key, "only%u", k);
+      DkNodeId list[3];
+      preference (harness, key, list);
+      if (list[0] == leaver || list[1] == leaver || list[2] == leaver)
+        {
+          crowd_key (harness, leaver, key, 1, NULL);
+          memcpy (keys[n_keys++], key, sizeof key);
+        }
+    }
+  for (DkNodeId id = 2; id <= 5; id++)
+    ck_assert (dk_sim_cluster_restart (harness->cluster, id, NULL));
+  run_ms (harness, 3000);
+  dk_sim_cluster_set_loss (harness->cluster, 0.3);
+  ck_assert (dk_sim_cluster_leave (harness->cluster, leaver, NULL));
+  run_ms (harness, 8000);
+  dk_sim_cluster_set_loss (harness->cluster, 0);
+  run_ms (harness, 40000);
+  ck_assert (!dk_sim_cluster_is_member (harness->cluster, leaver));
+  for (guint k = 0; k < n_keys; k++)
+    {
+      DkNodeId after[3];
+      preference (harness, keys[k], after);
+      for (guint r = 0; r < 3; r++)
+        {
+          g_autoptr (GPtrArray) held = stored (harness, after[r], keys[k]);
+          ck_assert_msg (held->len == SIBLINGS, "%s: node %u holds %u of %u versions", keys[k],
+                         after[r], held->len, SIBLINGS);
+        }
+    }
   harness_free (harness);
 }
 END_TEST
@@ -724,8 +887,11 @@ wedge_suite (void)
   tcase_set_timeout (replication, 120);
   tcase_add_test (replication, wedge_read_repair_of_a_set_in_parts_converges);
   tcase_add_test (replication, wedge_hints_of_a_set_in_parts_drain);
+  tcase_add_test (replication, wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged);
+  tcase_add_test (replication, wedge_a_write_is_acknowledged_only_when_every_part_is_stored);
   tcase_add_test (replication, wedge_anti_entropy_of_a_set_in_parts_converges);
   tcase_add_test (replication, wedge_streams_of_a_set_in_parts_complete);
+  tcase_add_test (replication, wedge_a_stream_is_held_only_when_every_part_is_acknowledged);
   suite_add_tcase (suite, replication);
 
   TCase *pieces = tcase_create ("pieces");

@@ -784,7 +784,7 @@ START_TEST (wire_bad_dots_and_contexts_are_refused_naming_the_sibling)
 
   DkVersion *version = g_ptr_array_index (write->body.write.siblings, 0);
   version->dot.actor = DK_ACTOR_NONE;
-  assert_encode_refused (write, DK_WIRE_ERROR_INVALID, "write.siblings[0].dot: actor and counter must be non-zero");
+  assert_encode_refused (write, DK_WIRE_ERROR_INVALID, "write.siblings[0].dot: the actor must be non-zero");
   version->dot = (DkDot) { dk_actor_make (3, 1), 0, 0 };
   assert_encode_refused (write, DK_WIRE_ERROR_INVALID, "write.siblings[0].dot");
 }

@@ -1,0 +1,252 @@
+/* check_membership.c — joins and leaves under load, run through the
+ * simulator: a node that left can join again, overlapping leaves never
+ * bring a leaver back, a leave nobody hears waits until it is heard, joins
+ * during a partition strand nothing on ex-replicas, and restarts in the
+ * middle of a leave go on leaving.  Each test runs a small scenario over a
+ * few seeds and reads the run's metrics and its fault log (one line per
+ * membership change), never the nodes' internals. */
+#include <stdio.h>
+#include <string.h>
+#include "suites.h"
+#include "runner.h"
+
+#define SEEDS 3
+
+typedef struct
+{
+  DkRunResult *result;
+  char        *faults;   /* the fault log */
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  dk_run_result_free (run->result);
+  g_free (run->faults);
+}
+
+/* Run TEXT with SEED; the run must complete (never an error, never an
+ * abort: the test runs in its own process). */
+static Run
+run_scenario (const char *text, guint64 seed)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkScenario) scenario = dk_scenario_parse (text, "membership.scn", &error);
+  ck_assert_msg (scenario != NULL, "%s", error != NULL ? error->message : "?");
+  scenario->seed = seed;
+  FILE *log = tmpfile ();
+  ck_assert_ptr_nonnull (log);
+  DkRunOptions options = { .fault_log = log };
+  Run run = { dk_run_scenario (scenario, &options, &error), NULL };
+  ck_assert_msg (run.result != NULL, "seed %" G_GUINT64_FORMAT ": %s", seed,
+                 error != NULL ? error->message : "?");
+  long size = ftell (log);
+  run.faults = g_new0 (char, (gsize) MAX (size, 0) + 1);
+  rewind (log);
+  ck_assert_uint_eq (fread (run.faults, 1, (gsize) size, log), (gsize) size);
+  fclose (log);
+  return run;
+}
+
+static double
+metric (const Run *run, const char *name)
+{
+  double value = 0;
+  ck_assert_msg (dk_run_metric (run->result, name, &value), "metric %s not measured", name);
+  return value;
+}
+
+/* The virtual time (s) of the first fault line containing TEXT, or -1. */
+static double
+fault_time (const Run *run, const char *text)
+{
+  g_auto (GStrv) lines = g_strsplit (run->faults, "\n", -1);
+  for (char **line = lines; *line != NULL; line++)
+    if (strstr (*line, text) != NULL)
+      return g_ascii_strtod (*line, NULL);
+  return -1;
+}
+
+/* Every replica agrees, every acknowledged write is on all its replicas,
+ * and every leave finished. */
+static void
+assert_settled (const Run *run, guint64 seed)
+{
+  ck_assert_msg (metric (run, "lost_writes") == 0, "seed %" G_GUINT64_FORMAT ": lost %g writes",
+                 seed, metric (run, "lost_writes"));
+  ck_assert_msg (metric (run, "divergent_keys") == 0, "seed %" G_GUINT64_FORMAT ": %g divergent keys",
+                 seed, metric (run, "divergent_keys"));
+  ck_assert_msg (metric (run, "under_replicated_writes") == 0,
+                 "seed %" G_GUINT64_FORMAT ": %g under-replicated writes", seed,
+                 metric (run, "under_replicated_writes"));
+  ck_assert_msg (metric (run, "leaves_pending") == 0, "seed %" G_GUINT64_FORMAT ": a leave never ended",
+                 seed);
+}
+
+#define LOAD "workload clients=8 rate=200/s keys=400 reads=0.5 value=64\n"
+
+/* The peers of a node that left take it back when it joins again (a new
+ * incarnation undoes the LEAVING they remember), and it is filled. */
+START_TEST (membership_a_node_that_left_joins_again)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=4 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s leave n4\nat 12s join n4\nrun 18s settle 20s\n", seed);
+      double left = fault_time (&run, "n4 left");
+      ck_assert_msg (left > 2 && left < 12, "seed %" G_GUINT64_FORMAT ": n4 left at %g", seed, left);
+      ck_assert_double_eq (metric (&run, "members_final"), 4);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* Two leaves 100 ms apart: both leave, neither comes back into a ring. */
+START_TEST (membership_overlapping_leaves_never_bring_a_leaver_back)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=5 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s leave n4\nat 2.1s leave n5\nrun 10s settle 20s\n", seed);
+      ck_assert (fault_time (&run, "n4 left") > 0);
+      ck_assert (fault_time (&run, "n5 left") > 0);
+      ck_assert_double_eq (metric (&run, "members_final"), 3);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* A node told to leave while cut off keeps its data (with W=1 some writes
+ * live only on it), counts the rounds it waits, and leaves only after
+ * the heal, once its replicas hold everything. */
+START_TEST (membership_leave_while_cut_off_waits_then_finishes)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=5 vnodes=16 n=3 r=1 w=1\n"
+                              "workload clients=10 rate=200/s keys=400 reads=0.5 value=64\n"
+                              "at 1s partition {n5} {n1 n2 n3 n4}\nat 2s leave n5\n"
+                              "at 15s heal\nrun 20s settle 20s\n", seed);
+      double left = fault_time (&run, "n5 left");
+      ck_assert_msg (left > 15, "seed %" G_GUINT64_FORMAT ": n5 left at %g, before the heal",
+                     seed, left);
+      ck_assert_msg (metric (&run, "leave_waits") >= 10, "seed %" G_GUINT64_FORMAT ": waited %g rounds",
+                     seed, metric (&run, "leave_waits"));
+      ck_assert_double_eq (metric (&run, "hints_pending"), 0);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* Nodes join on both sides of a partition; sloppy writes and their hints
+ * land on owners that are ex-replicas once the rings agree.  Nothing is
+ * stranded there: every old replica fills the new ones, and copies outside
+ * a node's ranges go only once every current replica holds them. */
+START_TEST (membership_join_during_partition_strands_nothing)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=4 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s partition {n1 n2} {n3 n4}\n"
+                              "at 4s join n5\nat 4s partition {n1 n2} {n3 n4 n5}\n"
+                              "at 6s join n6\nat 6s partition {n1 n2 n6} {n3 n4 n5}\n"
+                              "at 16s heal\nrun 20s settle 30s\n", seed);
+      ck_assert_double_eq (metric (&run, "members_final"), 6);
+      ck_assert_double_eq (metric (&run, "hints_pending"), 0);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* A leaver that crashes (twice) goes on leaving when it restarts; one
+ * that is down when told leaves when it restarts.  This aborted dynsim. */
+START_TEST (membership_restart_while_leaving_goes_on_leaving)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=5 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s leave n5\nat 2.2s crash n5\nat 4s restart n5\n"
+                              "at 4.1s crash n5\nat 6s restart n5\n"
+                              "at 8s crash n4\nat 9s leave n4\nat 12s restart n4\n"
+                              "run 16s settle 20s\n", seed);
+      ck_assert (fault_time (&run, "restart n5 (still leaving)") > 0);
+      ck_assert (fault_time (&run, "n5 left") > 6);
+      ck_assert (fault_time (&run, "n4 left") > 12);
+      ck_assert_double_eq (metric (&run, "members_final"), 3);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* Joining a node that is still leaving calls the leave off: it stays. */
+START_TEST (membership_join_while_leaving_calls_the_leave_off)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=4 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s leave n4\nat 2.2s join n4\nrun 10s settle 20s\n", seed);
+      ck_assert (fault_time (&run, "its leave is called off") > 0);
+      ck_assert_double_lt (fault_time (&run, "n4 left"), 0);
+      ck_assert_double_eq (metric (&run, "members_final"), 4);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* A node that joins and leaves before anyone heard of it still has its
+ * leave acknowledged (its peers echo its own LEAVING entry), and stops. */
+START_TEST (membership_a_leave_nobody_knew_of_is_acknowledged)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=4 vnodes=16 n=3 r=2 w=2\n" LOAD
+                              "at 2s join n5\nat 2.1s leave n5\nrun 6s settle 20s\n", seed);
+      ck_assert (fault_time (&run, "n5 left") > 0);
+      ck_assert_double_eq (metric (&run, "members_final"), 4);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+/* Every old replica helps fill a new one, yet a join moves about what it
+ * must: the later helpers find the keys already there. */
+START_TEST (membership_helpers_do_not_multiply_the_keys_moved)
+{
+  for (guint64 seed = 1; seed <= SEEDS; seed++)
+    {
+      Run run = run_scenario ("cluster nodes=4 vnodes=16 n=3 r=2 w=2\n"
+                              "workload clients=8 rate=50/s keys=400 reads=0.5 value=64\n"
+                              "at 5s join n5\nrun 10s settle 20s\n", seed);
+      double ratio = metric (&run, "keys_moved_ratio");
+      ck_assert_msg (ratio > 0.9 && ratio < 1.5, "seed %" G_GUINT64_FORMAT ": keys_moved_ratio %g",
+                     seed, ratio);
+      assert_settled (&run, seed);
+      run_clear (&run);
+    }
+}
+END_TEST
+
+Suite *
+membership_suite (void)
+{
+  Suite *suite = suite_create ("membership");
+  TCase *changes = tcase_create ("changes");
+  tcase_set_timeout (changes, 120);
+  tcase_add_test (changes, membership_a_node_that_left_joins_again);
+  tcase_add_test (changes, membership_overlapping_leaves_never_bring_a_leaver_back);
+  tcase_add_test (changes, membership_leave_while_cut_off_waits_then_finishes);
+  tcase_add_test (changes, membership_join_during_partition_strands_nothing);
+  tcase_add_test (changes, membership_restart_while_leaving_goes_on_leaving);
+  tcase_add_test (changes, membership_join_while_leaving_calls_the_leave_off);
+  tcase_add_test (changes, membership_a_leave_nobody_knew_of_is_acknowledged);
+  tcase_add_test (changes, membership_helpers_do_not_multiply_the_keys_moved);
+  suite_add_tcase (suite, changes);
+  return suite;
+}
