@@ -235,7 +235,10 @@ print_stats (const Daemon *state)
            "  ae_sessions             %" G_GUINT64_FORMAT "\n"
            "  ae_keys_repaired        %" G_GUINT64_FORMAT "\n"
            "  ring_changes            %" G_GUINT64_FORMAT "\n"
-           "  keys_streamed           %" G_GUINT64_FORMAT "\n",
+           "  keys_streamed           %" G_GUINT64_FORMAT "\n"
+           "  sets_split              %" G_GUINT64_FORMAT "\n"
+           "  sibling_limit_refusals  %" G_GUINT64_FORMAT "\n"
+           "  merges_refused_siblings %" G_GUINT64_FORMAT "\n",
            dk_node_id (state->node), n->datagrams_received, n->dropped_malformed,
            n->dropped_unauthenticated, n->dropped_unexpected, u->dropped_oversize,
            n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
@@ -247,7 +250,8 @@ print_stats (const Daemon *state)
            n->suspicions, n->sloppy_requests, n->hints_kept, n->hints_refused,
            n->hints_delivered, n->hints_received, dk_node_hints_held (state->node),
            n->ae_sessions, n->ae_keys_pushed + n->ae_keys_pulled, n->ring_changes,
-           n->keys_streamed);
+           n->keys_streamed, n->sets_split, n->sibling_limit_refusals,
+           n->merges_refused_siblings);
   fflush (stderr);
 }
 

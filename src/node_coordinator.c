@@ -544,16 +544,20 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
   DkVersion *version = dk_version_issue (node->config.versioning, dot, set, context,
                                          client_request->value, tombstone,
                                          node->config.vclock_prune_entries, &pruned);
-  g_autoptr (GPtrArray) current = dk_siblings_copy (set);
-  dk_siblings_add (set, dk_version_copy (version), &node->stats.dot_collisions);
-  if (set->len > DK_SIBLINGS_MAX)
+  /* The client's limit: what the write would leave, the siblings its
+   * context does not cover and itself (a fresh dot: nothing replaces it). */
+  guint would_leave = 1;
+  for (guint i = 0; i < set->len; i++)
+    would_leave += !dk_version_replaces (version, g_ptr_array_index (set, i));
+  if (would_leave > DK_SIBLINGS_MAX)
     {
       dk_version_free (version);   /* its dot is never used: a gap, harmless */
-      refuse_over_sibling_limit (request, current, set->len);
+      refuse_over_sibling_limit (request, set, would_leave);
       return;
     }
   node->stats.context_entries_pruned += pruned;
-  request->written = version;
+  request->written = dk_version_copy (version);
+  dk_siblings_add (set, version, &node->stats.dot_collisions);
   request->written_set = g_ptr_array_ref (set);
 
   if (self == G_MAXUINT)

@@ -5,7 +5,9 @@
 # temporary data directories, then: puts and gets across nodes, checks the
 # client's exit codes (0 ok, 1 not found, 2 usage, 3 failure), kills one
 # daemon with SIGKILL and still reads and writes with the other two,
-# deletes with a context, brings the killed node back on an empty data
+# deletes with a context, reads a key of eight 9 KiB siblings (in parts)
+# and resolves it after a ninth blind put is refused with its context,
+# brings the killed node back on an empty data
 # directory (it must write as a new actor, its old value kept beside the
 # new one), and stops them all with SIGTERM.  Everything it
 # started is stopped on exit (trap), and the whole run is bounded by
@@ -165,6 +167,30 @@ output_has "preference list:" "ring names the replicas of a key"
 expect 0 "put acct=one through node 3" -- "$DYNKV" --node "$n3" put acct one
 expect 0 "get acct through node 3" -- "$DYNKV" --node "$n3" get acct
 old_dot=$(sed -n 's/.* dot=\([^ ]*\) .*value=one$/\1/p' "$work/out")
+
+# ---- a key of eight 9 KiB siblings (more than one datagram) -------------------
+# The get comes in parts and the client prints them all; a ninth blind
+# write is refused with the key's context, which then resolves the eight.
+
+filler=$(printf '%09200d' 0)
+for i in 1 2 3 4 5 6 7 8; do
+  expect 0 "blind put of 9 KiB sibling $i" -- "$DYNKV" --node "$n1" put crowded "sibling-$i-$filler"
+done
+expect 0 "get of eight 9 KiB siblings through node 2" -- "$DYNKV" --node "$n2" get crowded
+output_has "siblings 8" "the get prints all eight siblings"
+all_eight=yes
+for i in 1 2 3 4 5 6 7 8; do
+  grep -q "value=sibling-$i-" "$work/out" || all_eight=no
+done
+if [ "$all_eight" = yes ]; then ok "every sibling's value is printed"; else not_ok "every sibling's value is printed"; fi
+expect 3 "a ninth blind put is refused" -- "$DYNKV" --node "$n1" put crowded "sibling-9-$filler"
+output_has "context=" "the refusal prints the key's context"
+if grep -q "too large.*9 siblings" "$work/err"; then ok "the refusal names the sibling count"; else not_ok "the refusal names the sibling count"; sed 's/^/# stderr: /' "$work/err"; fi
+context=$(sed -n 's/^context=//p' "$work/out")
+expect 0 "a put with that context resolves them" -- "$DYNKV" --node "$n3" put crowded resolved --context "$context"
+expect 0 "get crowded after resolving" -- "$DYNKV" --node "$n1" get crowded
+output_has "siblings 1" "one version is left"
+output_has "value=resolved" "the resolving value is read"
 
 # ---- one node killed: R=2 and W=2 still met ---------------------------------
 

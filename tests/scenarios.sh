@@ -39,13 +39,25 @@ if cmp -s "$work/a/history.csv" "$work/c/history.csv"; then
 else
   pass "another seed gives another history"
 fi
-for file in summary.json history.csv timeseries.csv staleness.csv faults.log; do
+for file in summary.json history.csv final.csv timeseries.csv staleness.csv faults.log; do
   if [ -s "$work/a/$file" ] || [ "$file" = faults.log ] && [ -f "$work/a/$file" ]; then
     pass "--out writes $file"
   else
     fail "--out writes $file"
   fi
 done
+
+# 2b. The lost-update story: dotted version vectors keep concurrent updates
+#     (the scenario's expects hold); classic vector clocks lose them, and the
+#     checkers say so (the same script then fails its lost_updates expect).
+"$DYNSIM" --quiet --set versioning=vv "$srcdir/scenarios/lost-updates.scn" 2>"$work/stderr"
+status=$?
+if [ $status -eq 1 ] && grep -q "expect lost_updates == 0 failed" "$work/stderr"; then
+  pass "versioning=vv loses updates and lost-updates.scn says so"
+else
+  fail "versioning=vv loses updates and lost-updates.scn says so (status $status)"
+  cat "$work/stderr"
+fi
 
 # 3. A malformed script is refused before anything runs: exit 2, FILE:LINE.
 printf 'cluster nodes=3 n=3 r=2 w=2\nrun 90\n' > "$work/bad.scn"
