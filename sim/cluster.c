@@ -12,6 +12,10 @@
 
 #define NETWORK_STREAM 1
 #define NODE_STREAM_BASE 1000
+#define CLOCK_STREAM 4        /* the nodes' clock skews (nemesis: 3) */
+/* Where simulated wall clocks start: 2023-11-14 22:13:20 UTC, so wall
+ * times look like real ones; only their differences matter. */
+#define SIM_WALL_EPOCH_US G_GINT64_CONSTANT (1700000000000000)
 
 typedef struct _SimNode SimNode;
 
@@ -41,6 +45,7 @@ struct _SimNode
   DkEventId     leave_poll;
   guint         side;        /* partition side; 0 when not partitioned */
   guint         wipes;       /* disks lost (or left behind) so far: the incarnation */
+  gint64        skew_us;     /* its wall clock minus the true (virtual) time */
   gboolean      ever_started;
 };
 
@@ -104,6 +109,14 @@ env_now (gpointer user_data)
 {
   SimNode *sim_node = user_data;
   return dk_eventq_now (sim_node->cluster->queue);
+}
+
+/* The node's wall clock: virtual time, off by its skew. */
+static gint64
+env_wall (gpointer user_data)
+{
+  SimNode *sim_node = user_data;
+  return SIM_WALL_EPOCH_US + dk_eventq_now (sim_node->cluster->queue) + sim_node->skew_us;
 }
 
 static void
@@ -180,6 +193,7 @@ sim_node_start (SimNode *sim_node, gboolean joining, GError **error)
     .user_data = sim_node,
     .send = env_send,
     .now_us = env_now,
+    .wall_us = env_wall,
     .timer_start = env_timer_start,
     .timer_cancel = env_timer_cancel,
     .random = env_random,
@@ -458,6 +472,8 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   dk_rng_init (&cluster->network_rng, config->seed, NETWORK_STREAM);
 
   cluster->nodes = g_new0 (SimNode, cluster->n_nodes + 1);
+  DkRng clock_rng;
+  dk_rng_init (&clock_rng, config->seed, CLOCK_STREAM);
   for (guint i = 1; i <= cluster->n_nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
@@ -476,6 +492,8 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
       sim_node->member = i <= config->nodes;
       sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
       dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
+      gint64 skew = dk_dist_sample_us (&config->clock_skew, &clock_rng);
+      sim_node->skew_us = dk_rng_below (&clock_rng, 2) == 0 ? skew : -skew;
     }
   cluster->ring = build_ring (cluster, FALSE, error);
   if (cluster->ring == NULL)

@@ -66,6 +66,8 @@ typedef struct
   DkNodeConfig   node;           /* every node's config (id is set per node) */
   DkStoreOptions store;          /* every node's store options */
   DkLinkModel    network;        /* the default link model */
+  DkDist         clock_skew;     /* how far each node's wall clock is off, drawn once per
+                                  * node with a random sign (const(0ms): none) */
 } DkSimClusterConfig;
 
 /* Messages and bytes the network carried, for reports. */

@@ -47,7 +47,8 @@
  *   option:  sloppy_quorum=on hinted_handoff=on read_repair=on
  *            anti_entropy=30s gossip=1s request_timeout=500ms
  *            coordinator=replica suspect_after=5s hint_limit=10000
- *            vclock_prune=10 versioning=dvv tombstone_grace=60s cache=4m
+ *            vclock_prune=10 versioning=dvv clock_skew=const(0ms)
+ *            inject_bug=none tombstone_grace=60s cache=4m
  *            compress_above=1k
  *            autoscale=off autoscale_target=250/s autoscale_min=3 autoscale_max=16
  *            autoscale_cooldown=10s
@@ -161,6 +162,7 @@ typedef struct
   guint vclock_prune;           /* prune vector clocks past this many entries */
   DkVersioning versioning;      /* dvv (index 0) or vv (1): version.h */
   guint inject_bug;             /* a DkNodeBug (node.h), in that order; 0: none */
+  DkDist clock_skew;            /* each node's wall clock is off by a draw of this, +/- */
   gint64 tombstone_grace_us;    /* tombstones are purged after this */
   guint64 cache_bytes;          /* per-node in-memory cache of hot keys; 0 = none */
   guint64 compress_above_bytes; /* values larger than this are compressed */

@@ -84,6 +84,8 @@ static const DkSettingDescriptor settings[] = {
     "vector clocks are pruned past this many entries" },
   { "option", "versioning", SETTING_CHOICE, AT (options.versioning), "dvv", 0, 0, "dvv|vv",
     "dotted version vectors, or classic server-side vector clocks (which lose updates)" },
+  { "option", "clock_skew", SETTING_DIST, AT (options.clock_skew), "const(0ms)", 0, 0, NULL,
+    "how far each node's wall clock is off (drawn once per node, ahead or behind)" },
   { "option", "inject_bug", SETTING_CHOICE, AT (options.inject_bug), "none", 0, 0,
     "none|reuse_dot|drop_sibling|ack_unstored|stand_in_only|resurrect|old_value",
     "for testing the checkers: make every node misbehave in one known way" },
