@@ -13,9 +13,6 @@
 #define NETWORK_STREAM 1
 #define NODE_STREAM_BASE 1000
 #define CLOCK_STREAM 4        /* the nodes' clock skews (nemesis: 3) */
-/* Where simulated wall clocks start: 2023-11-14 22:13:20 UTC, so wall
- * times look like real ones; only their differences matter. */
-#define SIM_WALL_EPOCH_US G_GINT64_CONSTANT (1700000000000000)
 
 typedef struct _SimNode SimNode;
 
@@ -111,12 +108,13 @@ env_now (gpointer user_data)
   return dk_eventq_now (sim_node->cluster->queue);
 }
 
-/* The node's wall clock: virtual time, off by its skew. */
+/* The node's wall clock: virtual time (which starts at 0), off by its
+ * skew; only differences of wall times matter. */
 static gint64
 env_wall (gpointer user_data)
 {
   SimNode *sim_node = user_data;
-  return SIM_WALL_EPOCH_US + dk_eventq_now (sim_node->cluster->queue) + sim_node->skew_us;
+  return dk_eventq_now (sim_node->cluster->queue) + sim_node->skew_us;
 }
 
 static void

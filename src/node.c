@@ -186,8 +186,8 @@ node_parts_complete (const NodeParts *parts)
 G_STATIC_ASSERT (DK_SIBLINGS_HARD_MAX < 8 * 32);  /* NodeParts.seen has a bit per part */
 
 /* The siblings and part fields of MESSAGE, a message that carries a set. */
-static void
-set_fields (DkWireMessage *message, GPtrArray ***siblings, DkWirePart **part)
+void
+node_set_fields (DkWireMessage *message, GPtrArray ***siblings, DkWirePart **part)
 {
   switch (message->type)
     {
@@ -233,7 +233,7 @@ node_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message, const GPtrAr
 {
   GPtrArray **siblings;
   DkWirePart *part;
-  set_fields (message, &siblings, &part);
+  node_set_fields (message, &siblings, &part);
   g_ptr_array_unref (*siblings);
   *siblings = g_ptr_array_new ();   /* borrows SET's versions while sending */
   *part = (DkWirePart) { 0, 0, dk_siblings_digest (set) };
@@ -476,6 +476,7 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
                                            node->config.replay_cache_entries, node_wall (node));
     }
   node_handoff_init (node);
+  node_reassembly_init (node);
   node_rebalance_init (node);
   if (node->config.vnodes == 0)
     node->config.vnodes = 64;
@@ -514,6 +515,7 @@ dk_node_free (DkNode *node)
   node_rebalance_clear (node);
   node_membership_clear (node);
   node_handoff_clear (node);
+  node_reassembly_clear (node);
   node_ring_release (node, node->ring);
   g_free (node->address);
   if (node->auth_key != NULL)
@@ -595,7 +597,8 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
       node->stats.dropped_unexpected++;
       return;
     }
-  handler (node, from, message);
+  if (node_reassemble (node, from, &message, handler))
+    handler (node, from, message);
 }
 
 DkNodeId

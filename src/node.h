@@ -204,6 +204,7 @@ typedef struct
   guint64 dot_collisions;         /* a dot seen with two payloads while merging replies or storing */
   guint64 stand_in_refusals;      /* writes refused as a stand-in because the hint store was full */
   guint64 actor_epochs;           /* new actors taken after purges (node.c, node_actor_new_epoch) */
+  guint64 parts_abandoned;        /* parts of sets whose other parts never came (node_reassembly.c) */
   guint64 requests_deduplicated;  /* client requests seen before: answered with the first answer or
                                    * joined to the same request in flight, never applied again */
   guint64 requests_id_reused;     /* a (client id, request id) seen again with another request: refused */

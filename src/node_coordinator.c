@@ -578,7 +578,8 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
         node_hint_keep (node, request->uncovered[k], request->key, set);
       record_reply (request, self, DK_WIRE_STATUS_OK, NULL);
     }
-  /* A replica has the write once it acknowledged every part of the set. */
+  /* A replica has the write once it acknowledged every part of the set
+   * (tests/check_wedge.c, wedge_a_write_is_acknowledged_only_when_every_part_is_stored). */
   for (guint i = 0; i < request->n_replicas; i++)
     {
       if (i == self)

@@ -21,7 +21,7 @@
  * parts); it counts as delivered only once the owner acknowledged every
  * part of one sending, and an ack names the part and the set's digest, so
  * an ack of an older sending never vouches for newer content
- * (tests/check_wedge.c, wedge_hints_of_a_set_in_parts_drain). */
+ * (tests/check_wedge.c, wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged). */
 #include <string.h>
 #include "node_private.h"
 

@@ -8,6 +8,7 @@
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
  *   node_antientropy.c  Merkle-tree comparison and repair between replicas (§4.7)
  *   node_rebalance.c    ring changes on join and leave, streaming what moved
+ *   node_reassembly.c   sets sent in parts are handled whole
  * Each file handles its own message types; node.c's table lists them. */
 #ifndef DK_NODE_PRIVATE_H
 #define DK_NODE_PRIVATE_H
@@ -118,6 +119,8 @@ struct _DkNode
   guint64      dot_next;        /* the counter of the next dot */
   guint64      dot_leased;      /* counters up to this are leased in the store */
   GHashTable  *purged_keys;     /* GBytes* set: keys purged in this actor epoch */
+  GHashTable  *reassembly;      /* name -> Sending*: sets arriving in parts (node_reassembly.c) */
+  GQueue      *reassembly_order;/* the same Sending*s, oldest first; owns them */
   gboolean     purged_overflow; /* too many (or unrecordable): every key needs a new epoch */
   DkNodeStats  stats;
   guint64      next_request_id;
@@ -155,6 +158,19 @@ struct _DkNode
 };
 
 typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node.c: the siblings and part fields of a WRITE, HINT_HANDOFF or
+ * READ_REPLY. */
+void node_set_fields (DkWireMessage *message, GPtrArray ***siblings, DkWirePart **part);
+
+/* node_reassembly.c: a set sent in parts is handled whole.  TRUE when
+ * *MESSAGE is to be handled as it is; FALSE when it was taken (*MESSAGE
+ * becomes NULL) to wait for its other parts, or when the set it completed
+ * has been handled, each part by HANDLER with the whole set. */
+void node_reassembly_init (DkNode *node);
+void node_reassembly_clear (DkNode *node);
+gboolean node_reassemble (DkNode *node, DkEndpoint from, DkWireMessage **message,
+                          NodeHandler handler);
 
 /* node.c */
 void node_log (DkNode *node, DkLogLevel level, const char *format, ...) G_GNUC_PRINTF (3, 4);

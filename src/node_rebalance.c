@@ -422,7 +422,8 @@ push_send (DkNode *node, Push *push)
   message->body.write.key = g_bytes_ref (push->key);
   /* In parts when the set does not fit one datagram; held once every
    * part of one sending is acknowledged (the same content sent again
-   * keeps the acks it has). */
+   * keeps the acks it has; tests/check_wedge.c,
+   * wedge_a_stream_is_held_only_when_every_part_is_acknowledged). */
   DkWirePart sending;
   node_send_set (node, push->chunk->offers[push->offer].target, message, held, &sending);
   if (!push->parts.started || push->parts.sending.set_digest != sending.set_digest

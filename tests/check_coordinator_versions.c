@@ -2,7 +2,8 @@
  * contexts from clients are validated, concurrent read-modify-writes
  * through one coordinator become siblings, a key this node purged is
  * written under a new actor, and a write that fails after its version was
- * issued still names it.  Driven through the simulated cluster; white-box
+ * issued still names it, and a set sent in parts is stored whole.  Driven
+ * through the simulated cluster; white-box
  * where a purge must be staged (node_private.h). */
 #include <string.h>
 #include "suites.h"
@@ -255,6 +256,48 @@ START_TEST (a_failed_write_names_the_version_it_issued)
 }
 END_TEST
 
+/* A WRITE of one part of a two-part set from node FROM to node TO. */
+static void
+deliver_part (Bench *bench, DkNodeId from, DkNodeId to, const GPtrArray *whole, guint index)
+{
+  g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+  write->request_id = 77;
+  write->body.write.key = g_bytes_new ("big", 3);
+  write->body.write.part = (DkWirePart) { index, 1, dk_siblings_digest (whole) };
+  for (guint i = index; i < whole->len; i += 2)
+    g_ptr_array_add (write->body.write.siblings,
+                     dk_version_copy (g_ptr_array_index ((GPtrArray *) whole, i)));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (write, &error);
+  g_assert_no_error (error);
+  dk_node_receive (dk_sim_cluster_node (bench->cluster, to), from, datagram->data,
+                   datagram->len);
+}
+
+/* A set sent in parts is stored whole or not at all: a replica that held
+ * one part could hand out a context covering the other part's versions,
+ * which nobody had seen. */
+START_TEST (a_set_in_parts_is_stored_only_when_every_part_arrived)
+{
+  Bench *bench = bench_new (6, DK_VERSIONING_DVV, FALSE);
+  g_autoptr (GPtrArray) whole = dk_siblings_new ();
+  for (guint64 counter = 1; counter <= 4; counter++)
+    dk_siblings_add (whole, dk_version_new ((DkDot) { dk_actor_make (2, 9), counter, 0 }, NULL,
+                                            NULL, FALSE), NULL);
+  ck_assert_uint_eq (whole->len, 4);
+  GBytes *key = g_bytes_new_static ("big", 3);
+  deliver_part (bench, 2, 3, whole, 1);
+  g_autoptr (GPtrArray) after_one = dk_store_get (dk_sim_cluster_store (bench->cluster, 3), key, NULL);
+  ck_assert_uint_eq (after_one->len, 0);
+  deliver_part (bench, 2, 3, whole, 1);   /* a duplicate changes nothing */
+  deliver_part (bench, 2, 3, whole, 0);
+  g_autoptr (GPtrArray) after_both = dk_store_get (dk_sim_cluster_store (bench->cluster, 3), key, NULL);
+  ck_assert (dk_siblings_equal (after_both, whole));
+  g_bytes_unref (key);
+  bench_free (bench);
+}
+END_TEST
+
 Suite *
 coordinator_versions_suite (void)
 {
@@ -266,6 +309,7 @@ coordinator_versions_suite (void)
   tcase_add_test (tc, concurrent_updates_through_one_coordinator_become_siblings);
   tcase_add_test (tc, purged_key_is_written_under_a_new_actor);
   tcase_add_test (tc, a_failed_write_names_the_version_it_issued);
+  tcase_add_test (tc, a_set_in_parts_is_stored_only_when_every_part_arrived);
   suite_add_tcase (suite, tc);
   return suite;
 }
