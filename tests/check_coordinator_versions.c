@@ -7,121 +7,48 @@
  * where a purge must be staged (node_private.h). */
 #include <string.h>
 #include "suites.h"
-#include "cluster.h"
 #include "node_private.h"
+#include "sim_harness.h"
 
-typedef struct
-{
-  DkEventQueue *queue;
-  DkSimCluster *cluster;
-  GPtrArray    *replies;   /* DkWireMessage*, in arrival order */
-} Bench;
-
-static void
-on_reply (guint client, DkEndpoint from, const guint8 *data, gsize len, gpointer user_data)
-{
-  Bench *bench = user_data;
-  g_autoptr (GError) error = NULL;
-  DkWireMessage *message = dk_wire_decode (data, len, &error);
-  ck_assert_msg (message != NULL, "undecodable reply: %s", error ? error->message : "?");
-  g_ptr_array_add (bench->replies, message);
-}
-
-static Bench *
+/* th_config_init's cluster with VERSIONING, and sloppy quorums with hinted
+ * handoff or neither; requests come from client id 1. */
+static ThHarness *
 bench_new (guint64 seed, DkVersioning versioning, gboolean sloppy)
 {
   DkSimClusterConfig config;
-  dk_sim_cluster_config_init (&config);
-  config.seed = seed;
-  config.nodes = 5;
-  config.clients = 1;
-  config.node.request_timeout_us = 200000;
+  th_config_init (&config, seed);
   config.node.versioning = versioning;
   config.node.sloppy_quorum = sloppy;
   config.node.hinted_handoff = sloppy;
-  Bench *bench = g_new0 (Bench, 1);
-  bench->queue = dk_eventq_new ();
-  g_autoptr (GError) error = NULL;
-  bench->cluster = dk_sim_cluster_new (&config, bench->queue, NULL, &error);
-  ck_assert_msg (bench->cluster != NULL, "%s", error ? error->message : "?");
-  bench->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_wire_message_free);
-  dk_sim_cluster_set_client_handler (bench->cluster, on_reply, bench);
+  ThHarness *bench = th_new (&config);
+  bench->client_id = 1;
   return bench;
 }
 
-static void
-bench_free (Bench *bench)
-{
-  dk_sim_cluster_free (bench->cluster);
-  dk_eventq_free (bench->queue);
-  g_ptr_array_unref (bench->replies);
-  g_free (bench);
-}
-
-static void
-run_ms (Bench *bench, gint64 ms)
-{
-  dk_eventq_run_until (bench->queue, dk_eventq_now (bench->queue) + ms * 1000);
-}
-
 static DkNodeId
-first_replica (Bench *bench, const char *key)
+first_replica (ThHarness *bench, const char *key)
 {
   DkNodeId list[3];
-  ck_assert_uint_eq (dk_ring_preference_list (dk_sim_cluster_ring (bench->cluster),
-                                              dk_ring_key_token (key, strlen (key)), 3, list), 3);
+  th_preference (bench, key, list);
   return list[0];
 }
 
 /* Send a client request and return its reply once the cluster has had
  * 300 ms of virtual time to answer (NULL when none came). */
 static const DkWireClientReply *
-ask (Bench *bench, DkNodeId to, DkWireType type, guint64 id, const char *key, const char *value,
+ask (ThHarness *bench, DkNodeId to, DkWireType type, guint64 id, const char *key, const char *value,
      const DkVclock *context)
 {
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
-  request->request_id = id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = id;
-  body->client_id = 1;
-  body->key = g_bytes_new (key, strlen (key));
-  if (value != NULL)
-    body->value = g_bytes_new (value, strlen (value));
-  if (context != NULL)
-    body->context = dk_vclock_copy (context);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
-  g_assert_no_error (error);
-  dk_sim_cluster_client_send (bench->cluster, 0, to, datagram->data, datagram->len);
-  run_ms (bench, 300);
-  for (guint i = 0; i < bench->replies->len; i++)
-    {
-      DkWireMessage *message = g_ptr_array_index (bench->replies, i);
-      if (message->body.client_reply.client_request_id == id)
-        return &message->body.client_reply;
-    }
-  return NULL;
-}
-
-static gboolean
-reply_holds (const DkWireClientReply *reply, const char *value)
-{
-  for (guint i = 0; i < reply->siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index (reply->siblings, i);
-      gsize len;
-      const char *data = g_bytes_get_data (version->value, &len);
-      if (!version->tombstone && len == strlen (value) && memcmp (data, value, len) == 0)
-        return TRUE;
-    }
-  return FALSE;
+  th_send_request (bench, to, type, id, key, value, context, 0);
+  th_run_ms (bench, 300);
+  return th_reply_to (bench, id);
 }
 
 /* A context claiming a counter of the coordinator's own actor that it
  * never issued would cover its future dots: refused, nothing written. */
 START_TEST (coordinator_refuses_a_context_claiming_counters_it_never_issued)
 {
-  Bench *bench = bench_new (1, DK_VERSIONING_DVV, FALSE);
+  ThHarness *bench = bench_new (1, DK_VERSIONING_DVV, FALSE);
   DkNodeId coordinator = first_replica (bench, "account");
   DkNode *node = dk_sim_cluster_node (bench->cluster, coordinator);
   g_autoptr (DkVclock) forged = dk_vclock_new ();
@@ -133,7 +60,7 @@ START_TEST (coordinator_refuses_a_context_claiming_counters_it_never_issued)
   ck_assert_uint_eq (dk_node_stats (node)->contexts_refused, 1);
   ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_GET, 2, "account", NULL, NULL)->status,
                     DK_WIRE_STATUS_NOT_FOUND);
-  bench_free (bench);
+  th_free (bench);
 }
 END_TEST
 
@@ -141,7 +68,7 @@ END_TEST
  * with no new version) and actors that name no node are refused too. */
 START_TEST (coordinator_refuses_out_of_range_context_entries)
 {
-  Bench *bench = bench_new (2, DK_VERSIONING_DVV, FALSE);
+  ThHarness *bench = bench_new (2, DK_VERSIONING_DVV, FALSE);
   DkNodeId coordinator = first_replica (bench, "k");
   g_autoptr (DkVclock) huge = dk_vclock_new ();
   dk_vclock_raise (huge, dk_actor_make (3, 7), G_MAXUINT64, 0);
@@ -160,7 +87,7 @@ START_TEST (coordinator_refuses_out_of_range_context_entries)
   const DkVersion *written = g_ptr_array_index (ok->siblings, 0);
   ck_assert (dk_vclock_equal (written->context, fine));
   ck_assert (!dk_dot_covered (written->dot, fine));
-  bench_free (bench);
+  th_free (bench);
 }
 END_TEST
 
@@ -171,7 +98,7 @@ END_TEST
 static guint
 concurrent_updates_surviving (DkVersioning versioning)
 {
-  Bench *bench = bench_new (3, versioning, FALSE);
+  ThHarness *bench = bench_new (3, versioning, FALSE);
   DkNodeId coordinator = first_replica (bench, "cart");
   ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 1, "cart", "milk", NULL)->status,
                     DK_WIRE_STATUS_OK);
@@ -182,9 +109,9 @@ concurrent_updates_surviving (DkVersioning versioning)
   ck_assert_int_eq (ask (bench, coordinator, DK_WIRE_PUT, 4, "cart", "milk+jam", context)->status,
                     DK_WIRE_STATUS_OK);
   const DkWireClientReply *after = ask (bench, coordinator, DK_WIRE_GET, 5, "cart", NULL, NULL);
-  ck_assert (!reply_holds (after, "milk"));
-  guint surviving = reply_holds (after, "milk+eggs") + reply_holds (after, "milk+jam");
-  bench_free (bench);
+  ck_assert (!th_holds_value (after, "milk"));
+  guint surviving = th_holds_value (after, "milk+eggs") + th_holds_value (after, "milk+jam");
+  th_free (bench);
   return surviving;
 }
 
@@ -202,7 +129,7 @@ END_TEST
  * restart. */
 START_TEST (purged_key_is_written_under_a_new_actor)
 {
-  Bench *bench = bench_new (4, DK_VERSIONING_DVV, FALSE);
+  ThHarness *bench = bench_new (4, DK_VERSIONING_DVV, FALSE);
   DkNodeId coordinator = first_replica (bench, "basket");
   DkNode *node = dk_sim_cluster_node (bench->cluster, coordinator);
   const DkWireClientReply *first = ask (bench, coordinator, DK_WIRE_PUT, 1, "basket", "a", NULL);
@@ -232,7 +159,7 @@ START_TEST (purged_key_is_written_under_a_new_actor)
   node = dk_sim_cluster_node (bench->cluster, coordinator);
   ck_assert_uint_ne (dk_node_actor (node), after.actor);
   ck_assert_uint_eq (dk_actor_node (dk_node_actor (node)), coordinator);
-  bench_free (bench);
+  th_free (bench);
 }
 END_TEST
 
@@ -240,10 +167,9 @@ END_TEST
  * in the failure, so a client or a checker can recognise it later. */
 START_TEST (a_failed_write_names_the_version_it_issued)
 {
-  Bench *bench = bench_new (5, DK_VERSIONING_DVV, FALSE);
+  ThHarness *bench = bench_new (5, DK_VERSIONING_DVV, FALSE);
   DkNodeId list[3];
-  ck_assert_uint_eq (dk_ring_preference_list (dk_sim_cluster_ring (bench->cluster),
-                                              dk_ring_key_token ("k", 1), 3, list), 3);
+  th_preference (bench, "k", list);
   dk_sim_cluster_crash (bench->cluster, list[1]);
   dk_sim_cluster_crash (bench->cluster, list[2]);
   const DkWireClientReply *reply = ask (bench, list[0], DK_WIRE_PUT, 1, "k", "v", NULL);
@@ -252,13 +178,13 @@ START_TEST (a_failed_write_names_the_version_it_issued)
   ck_assert_uint_eq (reply->siblings->len, 1);
   const DkVersion *issued = g_ptr_array_index (reply->siblings, 0);
   ck_assert_uint_eq (dk_actor_node (issued->dot.actor), list[0]);
-  bench_free (bench);
+  th_free (bench);
 }
 END_TEST
 
 /* A WRITE of one part of a two-part set from node FROM to node TO. */
 static void
-deliver_part (Bench *bench, DkNodeId from, DkNodeId to, const GPtrArray *whole, guint index)
+deliver_part (ThHarness *bench, DkNodeId from, DkNodeId to, const GPtrArray *whole, guint index)
 {
   g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
   write->request_id = 77;
@@ -279,7 +205,7 @@ deliver_part (Bench *bench, DkNodeId from, DkNodeId to, const GPtrArray *whole, 
  * which nobody had seen. */
 START_TEST (a_set_in_parts_is_stored_only_when_every_part_arrived)
 {
-  Bench *bench = bench_new (6, DK_VERSIONING_DVV, FALSE);
+  ThHarness *bench = bench_new (6, DK_VERSIONING_DVV, FALSE);
   g_autoptr (GPtrArray) whole = dk_siblings_new ();
   for (guint64 counter = 1; counter <= 4; counter++)
     dk_siblings_add (whole, dk_version_new ((DkDot) { dk_actor_make (2, 9), counter, 0 }, NULL,
@@ -294,7 +220,7 @@ START_TEST (a_set_in_parts_is_stored_only_when_every_part_arrived)
   g_autoptr (GPtrArray) after_both = dk_store_get (dk_sim_cluster_store (bench->cluster, 3), key, NULL);
   ck_assert (dk_siblings_equal (after_both, whole));
   g_bytes_unref (key);
-  bench_free (bench);
+  th_free (bench);
 }
 END_TEST
 

@@ -4,164 +4,33 @@
  * duplicated or reordered. */
 #include <string.h>
 #include "suites.h"
-#include "cluster.h"
-#include "wire.h"
-
-typedef struct
-{
-  DkEventQueue *queue;
-  DkSimCluster *cluster;
-  GPtrArray    *replies;   /* DkWireMessage*, in arrival order */
-} Harness;
-
-static void
-on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len, gpointer user_data)
-{
-  Harness *harness = user_data;
-  g_autoptr (GError) error = NULL;
-  DkWireMessage *message = dk_wire_decode (data, len, &error);
-  ck_assert_msg (message != NULL, "a node sent a client something undecodable: %s",
-                 error ? error->message : "?");
-  ck_assert_int_eq (message->type, DK_WIRE_CLIENT_REPLY);
-  g_ptr_array_add (harness->replies, message);
-}
-
-static Harness *
-harness_new_with (DkSimClusterConfig *config)
-{
-  Harness *harness = g_new0 (Harness, 1);
-  harness->queue = dk_eventq_new ();
-  g_autoptr (GError) error = NULL;
-  harness->cluster = dk_sim_cluster_new (config, harness->queue, NULL, &error);
-  ck_assert_msg (harness->cluster != NULL, "%s", error ? error->message : "?");
-  harness->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_wire_message_free);
-  dk_sim_cluster_set_client_handler (harness->cluster, on_client_datagram, harness);
-  return harness;
-}
-
-static void
-config_init (DkSimClusterConfig *config, guint64 seed)
-{
-  dk_sim_cluster_config_init (config);
-  config->seed = seed;
-  config->nodes = 5;
-  config->clients = 1;
-  config->node.request_timeout_us = 200000;
-}
-
-static Harness *
-harness_new (guint64 seed)
-{
-  DkSimClusterConfig config;
-  config_init (&config, seed);
-  return harness_new_with (&config);
-}
-
-static void
-harness_free (Harness *harness)
-{
-  dk_sim_cluster_free (harness->cluster);
-  dk_eventq_free (harness->queue);
-  g_ptr_array_unref (harness->replies);
-  g_free (harness);
-}
-
-static void
-run_ms (Harness *harness, gint64 ms)
-{
-  dk_eventq_run_until (harness->queue, dk_eventq_now (harness->queue) + ms * 1000);
-}
-
-/* The key's preference list (N = 3). */
-static void
-preference (Harness *harness, const char *key, DkNodeId list[3])
-{
-  guint n = dk_ring_preference_list (dk_sim_cluster_ring (harness->cluster),
-                                     dk_ring_key_token (key, strlen (key)), 3, list);
-  ck_assert_uint_eq (n, 3);
-}
-
-static void
-send_request (Harness *harness, DkNodeId to, DkWireType type, guint64 id, const char *key,
-              const char *value, const DkVclock *context, guint8 quorum)
-{
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
-  request->request_id = id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = id;
-  body->key = g_bytes_new (key, strlen (key));
-  if (value != NULL)
-    body->value = g_bytes_new (value, strlen (value));
-  if (context != NULL)
-    body->context = dk_vclock_copy (context);
-  body->r = body->w = quorum;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
-  g_assert_no_error (error);
-  dk_sim_cluster_client_send (harness->cluster, 0, to, datagram->data, datagram->len);
-}
-
-/* The first reply to request ID, or NULL. */
-static DkWireClientReply *
-reply_to (Harness *harness, guint64 id)
-{
-  for (guint i = 0; i < harness->replies->len; i++)
-    {
-      DkWireMessage *message = g_ptr_array_index (harness->replies, i);
-      if (message->body.client_reply.client_request_id == id)
-        return &message->body.client_reply;
-    }
-  return NULL;
-}
-
-static guint
-live_values (const DkWireClientReply *reply)
-{
-  guint values = 0;
-  for (guint i = 0; i < reply->siblings->len; i++)
-    values += !((DkVersion *) g_ptr_array_index (reply->siblings, i))->tombstone;
-  return values;
-}
-
-static gboolean
-holds_value (const DkWireClientReply *reply, const char *value)
-{
-  for (guint i = 0; i < reply->siblings->len; i++)
-    {
-      const DkVersion *version = g_ptr_array_index (reply->siblings, i);
-      gsize len;
-      const char *data = g_bytes_get_data (version->value, &len);
-      if (!version->tombstone && len == strlen (value) && memcmp (data, value, len) == 0)
-        return TRUE;
-    }
-  return FALSE;
-}
+#include "sim_harness.h"
 
 START_TEST (node_put_then_get_returns_the_value_and_a_context_that_covers_it)
 {
-  Harness *harness = harness_new (1);
+  ThHarness *harness = th_new_for_seed (1);
   DkNodeId list[3];
-  preference (harness, "apple", list);
-  send_request (harness, list[0], DK_WIRE_PUT, 1, "apple", "red", NULL, 0);
-  run_ms (harness, 100);
-  DkWireClientReply *put = reply_to (harness, 1);
+  th_preference (harness, "apple", list);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, "apple", "red", NULL, 0);
+  th_run_ms (harness, 100);
+  DkWireClientReply *put = th_reply_to (harness, 1);
   ck_assert_ptr_nonnull (put);
   ck_assert_int_eq (put->status, DK_WIRE_STATUS_OK);
   ck_assert_ptr_nonnull (put->context);
 
-  send_request (harness, list[1], DK_WIRE_GET, 2, "apple", NULL, NULL, 0);
-  run_ms (harness, 100);
-  DkWireClientReply *get = reply_to (harness, 2);
+  th_send_request (harness, list[1], DK_WIRE_GET, 2, "apple", NULL, NULL, 0);
+  th_run_ms (harness, 100);
+  DkWireClientReply *get = th_reply_to (harness, 2);
   ck_assert_ptr_nonnull (get);
   ck_assert_int_eq (get->status, DK_WIRE_STATUS_OK);
-  ck_assert_uint_eq (live_values (get), 1);
-  ck_assert (holds_value (get, "red"));
+  ck_assert_uint_eq (th_count_live_values (get), 1);
+  ck_assert (th_holds_value (get, "red"));
   ck_assert (dk_vclock_descends (get->context, put->context));
 
-  send_request (harness, list[0], DK_WIRE_GET, 3, "missing", NULL, NULL, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 3)->status, DK_WIRE_STATUS_NOT_FOUND);
-  harness_free (harness);
+  th_send_request (harness, list[0], DK_WIRE_GET, 3, "missing", NULL, NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 3)->status, DK_WIRE_STATUS_NOT_FOUND);
+  th_free (harness);
 }
 END_TEST
 
@@ -170,39 +39,39 @@ END_TEST
  * delete with the next context leaves only a tombstone. */
 START_TEST (node_concurrent_puts_become_siblings_and_a_context_resolves_them)
 {
-  Harness *harness = harness_new (2);
+  ThHarness *harness = th_new_for_seed (2);
   DkNodeId list[3];
-  preference (harness, "cart", list);
-  send_request (harness, list[0], DK_WIRE_PUT, 1, "cart", "milk", NULL, 0);
-  send_request (harness, list[1], DK_WIRE_PUT, 2, "cart", "eggs", NULL, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+  th_preference (harness, "cart", list);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, "cart", "milk", NULL, 0);
+  th_send_request (harness, list[1], DK_WIRE_PUT, 2, "cart", "eggs", NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
 
-  send_request (harness, list[2], DK_WIRE_GET, 3, "cart", NULL, NULL, 3);
-  run_ms (harness, 100);
-  DkWireClientReply *both = reply_to (harness, 3);
-  ck_assert_uint_eq (live_values (both), 2);
-  ck_assert (holds_value (both, "milk") && holds_value (both, "eggs"));
+  th_send_request (harness, list[2], DK_WIRE_GET, 3, "cart", NULL, NULL, 3);
+  th_run_ms (harness, 100);
+  DkWireClientReply *both = th_reply_to (harness, 3);
+  ck_assert_uint_eq (th_count_live_values (both), 2);
+  ck_assert (th_holds_value (both, "milk") && th_holds_value (both, "eggs"));
 
-  send_request (harness, list[2], DK_WIRE_PUT, 4, "cart", "milk+eggs", both->context, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
-  send_request (harness, list[0], DK_WIRE_GET, 5, "cart", NULL, NULL, 3);
-  run_ms (harness, 100);
-  DkWireClientReply *merged = reply_to (harness, 5);
-  ck_assert_uint_eq (live_values (merged), 1);
-  ck_assert (holds_value (merged, "milk+eggs"));
+  th_send_request (harness, list[2], DK_WIRE_PUT, 4, "cart", "milk+eggs", both->context, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, list[0], DK_WIRE_GET, 5, "cart", NULL, NULL, 3);
+  th_run_ms (harness, 100);
+  DkWireClientReply *merged = th_reply_to (harness, 5);
+  ck_assert_uint_eq (th_count_live_values (merged), 1);
+  ck_assert (th_holds_value (merged, "milk+eggs"));
 
-  send_request (harness, list[1], DK_WIRE_DELETE, 6, "cart", NULL, merged->context, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 6)->status, DK_WIRE_STATUS_OK);
-  send_request (harness, list[0], DK_WIRE_GET, 7, "cart", NULL, NULL, 3);
-  run_ms (harness, 100);
-  DkWireClientReply *gone = reply_to (harness, 7);
+  th_send_request (harness, list[1], DK_WIRE_DELETE, 6, "cart", NULL, merged->context, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 6)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, list[0], DK_WIRE_GET, 7, "cart", NULL, NULL, 3);
+  th_run_ms (harness, 100);
+  DkWireClientReply *gone = th_reply_to (harness, 7);
   ck_assert_int_eq (gone->status, DK_WIRE_STATUS_NOT_FOUND);
   ck_assert_uint_eq (gone->siblings->len, 1);  /* the tombstone, for the context */
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -217,36 +86,36 @@ START_TEST (node_read_modify_writes_through_one_coordinator_are_siblings_under_d
   for (gsize k = 0; k < G_N_ELEMENTS (rules); k++)
     {
       DkSimClusterConfig config;
-      config_init (&config, 12 + k);
+      th_config_init (&config, 12 + k);
       config.node.versioning = rules[k];
-      Harness *harness = harness_new_with (&config);
+      ThHarness *harness = th_new (&config);
       DkNodeId list[3];
-      preference (harness, "counter", list);
-      send_request (harness, list[0], DK_WIRE_PUT, 1, "counter", "0", NULL, 3);
-      run_ms (harness, 100);
-      ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
-      send_request (harness, list[0], DK_WIRE_GET, 2, "counter", NULL, NULL, 3);
-      run_ms (harness, 100);
-      DkWireClientReply *read = reply_to (harness, 2);
-      ck_assert (holds_value (read, "0") && live_values (read) == 1);
+      th_preference (harness, "counter", list);
+      th_send_request (harness, list[0], DK_WIRE_PUT, 1, "counter", "0", NULL, 3);
+      th_run_ms (harness, 100);
+      ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+      th_send_request (harness, list[0], DK_WIRE_GET, 2, "counter", NULL, NULL, 3);
+      th_run_ms (harness, 100);
+      DkWireClientReply *read = th_reply_to (harness, 2);
+      ck_assert (th_holds_value (read, "0") && th_count_live_values (read) == 1);
 
-      send_request (harness, list[0], DK_WIRE_PUT, 3, "counter", "1 from A", read->context, 3);
-      run_ms (harness, 100);
-      send_request (harness, list[0], DK_WIRE_PUT, 4, "counter", "1 from B", read->context, 3);
-      run_ms (harness, 100);
-      ck_assert_int_eq (reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
-      ck_assert_int_eq (reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
+      th_send_request (harness, list[0], DK_WIRE_PUT, 3, "counter", "1 from A", read->context, 3);
+      th_run_ms (harness, 100);
+      th_send_request (harness, list[0], DK_WIRE_PUT, 4, "counter", "1 from B", read->context, 3);
+      th_run_ms (harness, 100);
+      ck_assert_int_eq (th_reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
+      ck_assert_int_eq (th_reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
 
-      send_request (harness, list[1], DK_WIRE_GET, 5, "counter", NULL, NULL, 3);
-      run_ms (harness, 100);
-      DkWireClientReply *after = reply_to (harness, 5);
-      ck_assert (!holds_value (after, "0"));
-      ck_assert (holds_value (after, "1 from B"));
+      th_send_request (harness, list[1], DK_WIRE_GET, 5, "counter", NULL, NULL, 3);
+      th_run_ms (harness, 100);
+      DkWireClientReply *after = th_reply_to (harness, 5);
+      ck_assert (!th_holds_value (after, "0"));
+      ck_assert (th_holds_value (after, "1 from B"));
       if (rules[k] == DK_VERSIONING_DVV)
-        ck_assert (live_values (after) == 2 && holds_value (after, "1 from A"));
+        ck_assert (th_count_live_values (after) == 2 && th_holds_value (after, "1 from A"));
       else
-        ck_assert_uint_eq (live_values (after), 1);
-      harness_free (harness);
+        ck_assert_uint_eq (th_count_live_values (after), 1);
+      th_free (harness);
     }
 }
 END_TEST
@@ -255,75 +124,70 @@ END_TEST
  * coordinator answers TIMEOUT after request_timeout, naming the count. */
 START_TEST (node_answers_timeout_naming_how_many_replicas_answered)
 {
-  Harness *harness = harness_new (3);
+  ThHarness *harness = th_new_for_seed (3);
   DkNodeId list[3];
-  preference (harness, "pear", list);
+  th_preference (harness, "pear", list);
   dk_sim_cluster_crash (harness->cluster, list[1]);
   dk_sim_cluster_crash (harness->cluster, list[2]);
-  send_request (harness, list[0], DK_WIRE_PUT, 1, "pear", "green", NULL, 0);
-  run_ms (harness, 150);
-  ck_assert_ptr_null (reply_to (harness, 1));   /* still waiting */
-  run_ms (harness, 100);
-  DkWireClientReply *reply = reply_to (harness, 1);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, "pear", "green", NULL, 0);
+  th_run_ms (harness, 150);
+  ck_assert_ptr_null (th_reply_to (harness, 1));   /* still waiting */
+  th_run_ms (harness, 100);
+  DkWireClientReply *reply = th_reply_to (harness, 1);
   ck_assert_ptr_nonnull (reply);
   ck_assert_int_eq (reply->status, DK_WIRE_STATUS_TIMEOUT);
   ck_assert_msg (strstr (reply->reason, "1 of 3") != NULL, "reason: %s", reply->reason);
   /* W=1 succeeds on the coordinator's own copy. */
-  send_request (harness, list[0], DK_WIRE_PUT, 2, "pear", "green", NULL, 1);
-  run_ms (harness, 50);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 2, "pear", "green", NULL, 1);
+  th_run_ms (harness, 50);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
   ck_assert_uint_eq (dk_node_requests_in_flight (dk_sim_cluster_node (harness->cluster, list[0])), 1);
-  run_ms (harness, 300);
+  th_run_ms (harness, 300);
   ck_assert_uint_eq (dk_node_requests_in_flight (dk_sim_cluster_node (harness->cluster, list[0])), 0);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
 /* A replica that missed a write gets it from the next read. */
 START_TEST (node_read_repair_brings_a_stale_replica_up_to_date)
 {
-  Harness *harness = harness_new (4);
+  ThHarness *harness = th_new_for_seed (4);
   DkNodeId list[3];
-  preference (harness, "plum", list);
+  th_preference (harness, "plum", list);
   dk_sim_cluster_crash (harness->cluster, list[2]);
-  send_request (harness, list[0], DK_WIRE_PUT, 1, "plum", "purple", NULL, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, "plum", "purple", NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
   ck_assert (dk_sim_cluster_restart (harness->cluster, list[2], NULL));
 
   g_autoptr (GBytes) key = g_bytes_new_static ("plum", 4);
   g_autoptr (GPtrArray) before = dk_store_get (dk_sim_cluster_store (harness->cluster, list[2]), key, NULL);
   ck_assert_uint_eq (before->len, 0);
-  send_request (harness, list[0], DK_WIRE_GET, 2, "plum", NULL, NULL, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, list[0], DK_WIRE_GET, 2, "plum", NULL, NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
   g_autoptr (GPtrArray) after = dk_store_get (dk_sim_cluster_store (harness->cluster, list[2]), key, NULL);
   ck_assert_uint_eq (after->len, 1);
   DkNodeStats stats;
   dk_sim_cluster_node_stats (harness->cluster, &stats);
   ck_assert_uint_ge (stats.read_repairs_sent, 1);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
 /* A node off the key's preference list proxies to one that is on it. */
 START_TEST (node_off_the_preference_list_forwards_and_relays_the_reply)
 {
-  Harness *harness = harness_new (5);
-  DkNodeId list[3];
-  preference (harness, "fig", list);
-  DkNodeId outsider = DK_NODE_NONE;
-  for (DkNodeId id = 1; id <= 5 && outsider == DK_NODE_NONE; id++)
-    if (id != list[0] && id != list[1] && id != list[2])
-      outsider = id;
-  send_request (harness, outsider, DK_WIRE_PUT, 1, "fig", "brown", NULL, 0);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
-  send_request (harness, outsider, DK_WIRE_GET, 2, "fig", NULL, NULL, 0);
-  run_ms (harness, 100);
-  ck_assert (holds_value (reply_to (harness, 2), "brown"));
-  ck_assert_uint_eq (dk_node_stats (dk_sim_cluster_node (harness->cluster, outsider))->requests_forwarded, 2);
-  harness_free (harness);
+  ThHarness *harness = th_new_for_seed (5);
+  DkNodeId outsider = th_outsider (harness, "fig");
+  th_send_request (harness, outsider, DK_WIRE_PUT, 1, "fig", "brown", NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+  th_send_request (harness, outsider, DK_WIRE_GET, 2, "fig", NULL, NULL, 0);
+  th_run_ms (harness, 100);
+  ck_assert (th_holds_value (th_reply_to (harness, 2), "brown"));
+  ck_assert_uint_eq (th_node_stats (harness, outsider)->requests_forwarded, 2);
+  th_free (harness);
 }
 END_TEST
 
@@ -333,10 +197,10 @@ START_TEST (node_drops_and_counts_malformed_and_unauthenticated_datagrams)
 {
   static const guint8 key[] = "classroom-secret";
   DkSimClusterConfig config;
-  config_init (&config, 6);
+  th_config_init (&config, 6);
   config.node.auth_key = key;
   config.node.auth_key_len = sizeof key - 1;
-  Harness *harness = harness_new_with (&config);
+  ThHarness *harness = th_new (&config);
   GRand *rand = g_rand_new_with_seed (6);
   for (int i = 0; i < 50; i++)
     {
@@ -345,11 +209,11 @@ START_TEST (node_drops_and_counts_malformed_and_unauthenticated_datagrams)
         junk[j] = (guint8) g_rand_int (rand);
       dk_sim_cluster_client_send (harness->cluster, 0, 1, junk, 1 + (gsize) g_rand_int_range (rand, 0, 64));
     }
-  send_request (harness, 1, DK_WIRE_GET, 1, "kiwi", NULL, NULL, 0);   /* unsigned */
-  run_ms (harness, 100);
-  const DkNodeStats *stats = dk_node_stats (dk_sim_cluster_node (harness->cluster, 1));
+  th_send_request (harness, 1, DK_WIRE_GET, 1, "kiwi", NULL, NULL, 0);   /* unsigned */
+  th_run_ms (harness, 100);
+  const DkNodeStats *stats = th_node_stats (harness, 1);
   ck_assert_uint_eq (stats->dropped_unauthenticated, 51);
-  ck_assert_ptr_null (reply_to (harness, 1));
+  ck_assert_ptr_null (th_reply_to (harness, 1));
 
   g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
   request->body.client_request.client_request_id = 2;
@@ -357,18 +221,18 @@ START_TEST (node_drops_and_counts_malformed_and_unauthenticated_datagrams)
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, NULL);
   dk_wire_sign (datagram, key, sizeof key - 1);
   dk_sim_cluster_client_send (harness->cluster, 0, 1, datagram->data, datagram->len);
-  run_ms (harness, 100);
-  ck_assert_ptr_nonnull (reply_to (harness, 2));
+  th_run_ms (harness, 100);
+  ck_assert_ptr_nonnull (th_reply_to (harness, 2));
   g_rand_free (rand);
-  harness_free (harness);
+  th_free (harness);
 
   /* Without a key, the same junk is malformed rather than unauthenticated. */
-  harness = harness_new (6);
+  harness = th_new_for_seed (6);
   guint8 junk[] = { 'D', 'K', 1, 99, 0, 0 };
   dk_sim_cluster_client_send (harness->cluster, 0, 1, junk, sizeof junk);
-  run_ms (harness, 10);
-  ck_assert_uint_eq (dk_node_stats (dk_sim_cluster_node (harness->cluster, 1))->dropped_malformed, 1);
-  harness_free (harness);
+  th_run_ms (harness, 10);
+  ck_assert_uint_eq (th_node_stats (harness, 1)->dropped_malformed, 1);
+  th_free (harness);
 }
 END_TEST
 
@@ -377,24 +241,25 @@ END_TEST
 START_TEST (node_collects_tombstones_after_the_grace)
 {
   DkSimClusterConfig config;
-  config_init (&config, 8);
+  th_config_init (&config, 8);
   config.store.tombstone_grace_us = 1000000;
   config.node.tombstone_collect_interval_us = 250000;
-  Harness *harness = harness_new_with (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "old", list);
-  send_request (harness, list[0], DK_WIRE_PUT, 1, "old", "news", NULL, 3);
-  run_ms (harness, 50);
-  send_request (harness, list[0], DK_WIRE_DELETE, 2, "old", NULL, reply_to (harness, 1)->context, 3);
-  run_ms (harness, 50);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+  th_preference (harness, "old", list);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, "old", "news", NULL, 3);
+  th_run_ms (harness, 50);
+  th_send_request (harness, list[0], DK_WIRE_DELETE, 2, "old", NULL,
+                   th_reply_to (harness, 1)->context, 3);
+  th_run_ms (harness, 50);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
   g_autoptr (GBytes) key = g_bytes_new_static ("old", 3);
   for (guint i = 0; i < 3; i++)
     {
       g_autoptr (GPtrArray) held = dk_store_get (dk_sim_cluster_store (harness->cluster, list[i]), key, NULL);
       ck_assert_uint_eq (held->len, 1);   /* the tombstone */
     }
-  run_ms (harness, 2000);
+  th_run_ms (harness, 2000);
   DkNodeStats stats;
   dk_sim_cluster_node_stats (harness->cluster, &stats);
   ck_assert_uint_ge (stats.tombstones_collected, 3);
@@ -403,7 +268,7 @@ START_TEST (node_collects_tombstones_after_the_grace)
       g_autoptr (GPtrArray) held = dk_store_get (dk_sim_cluster_store (harness->cluster, list[i]), key, NULL);
       ck_assert_uint_eq (held->len, 0);
     }
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -417,11 +282,11 @@ START_TEST (node_keeps_acknowledged_writes_under_loss_duplication_and_reordering
   for (int seed = 1; seed <= seeds; seed++)
     {
       DkSimClusterConfig config;
-      config_init (&config, (guint64) seed);
+      th_config_init (&config, (guint64) seed);
       config.network.latency = (DkDist) { .kind = DK_DIST_EXP, .a_us = 5000 };
       config.network.loss = 0.2;
       config.network.dup = 0.3;
-      Harness *harness = harness_new_with (&config);
+      ThHarness *harness = th_new (&config);
       enum { KEYS = 12 };
       for (guint i = 0; i < KEYS; i++)
         {
@@ -429,11 +294,11 @@ START_TEST (node_keeps_acknowledged_writes_under_loss_duplication_and_reordering
           g_snprintf (key, sizeof key, "k%u", i);
           g_snprintf (value, sizeof value, "v%u-%d", i, seed);
           DkNodeId list[3];
-          preference (harness, key, list);
-          send_request (harness, list[i % 3], DK_WIRE_PUT, i + 1, key, value, NULL, 0);
-          run_ms (harness, 3);
+          th_preference (harness, key, list);
+          th_send_request (harness, list[i % 3], DK_WIRE_PUT, i + 1, key, value, NULL, 0);
+          th_run_ms (harness, 3);
         }
-      run_ms (harness, 1000);
+      th_run_ms (harness, 1000);
       for (DkNodeId id = 1; id <= 5; id++)
         ck_assert_uint_eq (dk_node_requests_in_flight (dk_sim_cluster_node (harness->cluster, id)), 0);
 
@@ -441,7 +306,7 @@ START_TEST (node_keeps_acknowledged_writes_under_loss_duplication_and_reordering
       dk_sim_cluster_set_dup (harness->cluster, 0);
       for (guint i = 0; i < KEYS; i++)
         {
-          DkWireClientReply *put = reply_to (harness, i + 1);
+          DkWireClientReply *put = th_reply_to (harness, i + 1);
           if (put == NULL)
             continue;   /* the request or its reply was lost */
           ck_assert_msg (put->status == DK_WIRE_STATUS_OK || put->status == DK_WIRE_STATUS_TIMEOUT,
@@ -452,15 +317,15 @@ START_TEST (node_keeps_acknowledged_writes_under_loss_duplication_and_reordering
           g_snprintf (key, sizeof key, "k%u", i);
           g_snprintf (value, sizeof value, "v%u-%d", i, seed);
           DkNodeId list[3];
-          preference (harness, key, list);
-          send_request (harness, list[(i + 1) % 3], DK_WIRE_GET, 100 + i, key, NULL, NULL, 0);
-          run_ms (harness, 300);
-          DkWireClientReply *get = reply_to (harness, 100 + i);
+          th_preference (harness, key, list);
+          th_send_request (harness, list[(i + 1) % 3], DK_WIRE_GET, 100 + i, key, NULL, NULL, 0);
+          th_run_ms (harness, 300);
+          DkWireClientReply *get = th_reply_to (harness, 100 + i);
           ck_assert_msg (get != NULL && get->status == DK_WIRE_STATUS_OK, "seed %d key %s", seed, key);
-          ck_assert_msg (holds_value (get, value), "seed %d: acknowledged %s lost", seed, key);
+          ck_assert_msg (th_holds_value (get, value), "seed %d: acknowledged %s lost", seed, key);
           ck_assert (dk_vclock_descends (get->context, put->context));
         }
-      harness_free (harness);
+      th_free (harness);
     }
 }
 END_TEST

@@ -11,11 +11,10 @@
  * node over UDP on a private GMainContext (no wall-clock waits). */
 #include <string.h>
 #include "suites.h"
-#include "cluster.h"
+#include "sim_harness.h"
 #include "net/net_config.h"
 #include "net/udp_env.h"
 #include "replay.h"
-#include "wire.h"
 
 static const guint8 cluster_key[] = "requests-once-cluster-key";
 #define CLUSTER_KEY_LEN (sizeof cluster_key - 1)
@@ -23,37 +22,10 @@ static const guint8 cluster_key[] = "requests-once-cluster-key";
 
 /* ---- a simulated cluster and one client ------------------------------------ */
 
-typedef struct
-{
-  DkEventQueue *queue;
-  DkSimCluster *cluster;
-  GPtrArray    *replies;   /* DkWireMessage*, in arrival order */
-  gboolean      keyed;
-} Harness;
-
-static void
-on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
-                    gpointer user_data)
-{
-  Harness *harness = user_data;
-  if (harness->keyed)
-    ck_assert_msg (dk_wire_verify (data, len, cluster_key, CLUSTER_KEY_LEN, NULL),
-                   "a keyed node sent an unsigned or badly signed reply");
-  g_autoptr (GError) error = NULL;
-  DkWireMessage *message = dk_wire_decode (data, len, &error);
-  ck_assert_msg (message != NULL, "undecodable reply: %s", error ? error->message : "?");
-  ck_assert_int_eq (message->type, DK_WIRE_CLIENT_REPLY);
-  g_ptr_array_add (harness->replies, message);
-}
-
 static void
 config_init (DkSimClusterConfig *config, guint64 seed, gboolean keyed)
 {
-  dk_sim_cluster_config_init (config);
-  config->seed = seed;
-  config->nodes = 5;
-  config->clients = 1;
-  config->node.request_timeout_us = 200000;
+  th_config_init (config, seed);
   if (keyed)
     {
       config->node.auth_key = cluster_key;
@@ -61,21 +33,18 @@ config_init (DkSimClusterConfig *config, guint64 seed, gboolean keyed)
     }
 }
 
-static Harness *
+/* Requests carry CLIENT_ID; a keyed cluster must sign every reply. */
+static ThHarness *
 harness_new_with (const DkSimClusterConfig *config)
 {
-  Harness *harness = g_new0 (Harness, 1);
-  harness->queue = dk_eventq_new ();
-  harness->keyed = config->node.auth_key != NULL;
-  g_autoptr (GError) error = NULL;
-  harness->cluster = dk_sim_cluster_new (config, harness->queue, NULL, &error);
-  ck_assert_msg (harness->cluster != NULL, "%s", error ? error->message : "?");
-  harness->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_wire_message_free);
-  dk_sim_cluster_set_client_handler (harness->cluster, on_client_datagram, harness);
+  ThHarness *harness = th_new (config);
+  harness->client_id = CLIENT_ID;
+  harness->reply_key = config->node.auth_key;
+  harness->reply_key_len = config->node.auth_key_len;
   return harness;
 }
 
-static Harness *
+static ThHarness *
 harness_new (guint64 seed, gboolean keyed)
 {
   DkSimClusterConfig config;
@@ -83,62 +52,19 @@ harness_new (guint64 seed, gboolean keyed)
   return harness_new_with (&config);
 }
 
-static void
-harness_free (Harness *harness)
-{
-  dk_sim_cluster_free (harness->cluster);
-  dk_eventq_free (harness->queue);
-  g_ptr_array_unref (harness->replies);
-  g_free (harness);
-}
-
-static void
-run_ms (Harness *harness, gint64 ms)
-{
-  dk_eventq_run_until (harness->queue, dk_eventq_now (harness->queue) + ms * 1000);
-}
-
-static void
-preference (Harness *harness, const char *key, DkNodeId list[3])
-{
-  guint n = dk_ring_preference_list (dk_sim_cluster_ring (harness->cluster),
-                                     dk_ring_key_token (key, strlen (key)), 3, list);
-  ck_assert_uint_eq (n, 3);
-}
-
-/* A node of the five that is not on KEY's preference list. */
-static DkNodeId
-outsider (Harness *harness, const char *key)
-{
-  DkNodeId list[3];
-  preference (harness, key, list);
-  for (DkNodeId id = 1; id <= 5; id++)
-    if (id != list[0] && id != list[1] && id != list[2])
-      return id;
-  g_assert_not_reached ();
-}
-
 /* A client request datagram: HOP is the header id, ID the client request
  * id of client CLIENT_ID; signed for node TO at simulated time when the
  * cluster is keyed (STAMP_US: its timestamp; G_MININT64: now). */
 static GByteArray *
-request_datagram (Harness *harness, DkNodeId to, DkWireType type, guint64 hop, guint64 id,
+request_datagram (ThHarness *harness, DkNodeId to, DkWireType type, guint64 hop, guint64 id,
                   const char *key, const char *value, const DkVclock *context, gint64 stamp_us)
 {
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
+  g_autoptr (DkWireMessage) request = th_request_new (harness, type, id, key, value, context);
   request->request_id = hop;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_id = CLIENT_ID;
-  body->client_request_id = id;
-  body->key = g_bytes_new (key, strlen (key));
-  if (value != NULL)
-    body->value = g_bytes_new (value, strlen (value));
-  if (context != NULL)
-    body->context = dk_vclock_copy (context);
   g_autoptr (GError) error = NULL;
   GByteArray *datagram = dk_wire_encode (request, &error);
   g_assert_no_error (error);
-  if (harness->keyed)
+  if (harness->reply_key != NULL)   /* a keyed cluster */
     {
       static guint64 nonce;   /* test-only: distinct nonces across a test */
       DkWireStamp stamp = {
@@ -149,42 +75,15 @@ request_datagram (Harness *harness, DkNodeId to, DkWireType type, guint64 hop, g
   return datagram;
 }
 
-static void
-send_datagram (Harness *harness, DkNodeId to, const GByteArray *datagram)
-{
-  dk_sim_cluster_client_send (harness->cluster, 0, to, datagram->data, datagram->len);
-}
-
 /* Send a request (hop id = ID) and return its datagram, for replaying. */
 static GByteArray *
-send_request (Harness *harness, DkNodeId to, DkWireType type, guint64 id, const char *key,
+send_request (ThHarness *harness, DkNodeId to, DkWireType type, guint64 id, const char *key,
               const char *value, const DkVclock *context)
 {
   GByteArray *datagram = request_datagram (harness, to, type, id, id, key, value, context,
                                            G_MININT64);
-  send_datagram (harness, to, datagram);
+  th_send_datagram (harness, to, datagram);
   return datagram;
-}
-
-/* The replies to client request ID, in arrival order. */
-static guint
-replies_to (Harness *harness, guint64 id, DkWireClientReply **out, guint max)
-{
-  guint found = 0;
-  for (guint i = 0; i < harness->replies->len; i++)
-    {
-      DkWireMessage *message = g_ptr_array_index (harness->replies, i);
-      if (message->body.client_reply.client_request_id == id && found < max)
-        out[found++] = &message->body.client_reply;
-    }
-  return found;
-}
-
-static DkWireClientReply *
-reply_to (Harness *harness, guint64 id)
-{
-  DkWireClientReply *reply = NULL;
-  return replies_to (harness, id, &reply, 1) == 1 ? reply : NULL;
 }
 
 /* The dot a write's OK names (its only sibling). */
@@ -204,13 +103,9 @@ dots_equal (DkDot a, DkDot b)
 
 /* The versions replica NODE holds for KEY. */
 static guint
-versions_held (Harness *harness, DkNodeId node, const char *key)
+versions_held (ThHarness *harness, DkNodeId node, const char *key)
 {
-  g_autoptr (GBytes) bytes = g_bytes_new (key, strlen (key));
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) held = dk_store_get (dk_sim_cluster_store (harness->cluster, node),
-                                             bytes, &error);
-  g_assert_no_error (error);
+  g_autoptr (GPtrArray) held = th_stored (harness, node, key);
   return held->len;
 }
 
@@ -235,29 +130,15 @@ live_values (const DkWireClientReply *reply)
 
 /* GET KEY through TO with R=3 as request ID; its live values. */
 static char *
-read_values (Harness *harness, DkNodeId to, guint64 id, const char *key)
+read_values (ThHarness *harness, DkNodeId to, guint64 id, const char *key)
 {
   g_autoptr (GByteArray) datagram = request_datagram (harness, to, DK_WIRE_GET, id, id, key,
                                                       NULL, NULL, G_MININT64);
-  send_datagram (harness, to, datagram);
-  run_ms (harness, 100);
-  DkWireClientReply *reply = reply_to (harness, id);
+  th_send_datagram (harness, to, datagram);
+  th_run_ms (harness, 100);
+  DkWireClientReply *reply = th_reply_to (harness, id);
   ck_assert_msg (reply != NULL, "no answer to get %s", key);
   return live_values (reply);
-}
-
-static const DkNodeStats *
-stats_of (Harness *harness, DkNodeId id)
-{
-  return dk_node_stats (dk_sim_cluster_node (harness->cluster, id));
-}
-
-static DkNodeStats
-cluster_stats (Harness *harness)
-{
-  DkNodeStats total;
-  dk_sim_cluster_node_stats (harness->cluster, &total);
-  return total;
 }
 
 /* ---- (a) a duplicated client request is applied once ----------------------- */
@@ -268,28 +149,28 @@ cluster_stats (Harness *harness)
  * same dot; nothing is coordinated twice. */
 START_TEST (requests_once_duplicate_put_in_flight_is_applied_once)
 {
-  Harness *harness = harness_new (1, FALSE);
+  ThHarness *harness = harness_new (1, FALSE);
   DkNodeId list[3];
-  preference (harness, "apple", list);
+  th_preference (harness, "apple", list);
   g_autoptr (GByteArray) first = request_datagram (harness, list[0], DK_WIRE_PUT, 70, 7,
                                                    "apple", "red", NULL, G_MININT64);
   g_autoptr (GByteArray) retry = request_datagram (harness, list[0], DK_WIRE_PUT, 71, 7,
                                                    "apple", "red", NULL, G_MININT64);
-  send_datagram (harness, list[0], first);
-  send_datagram (harness, list[0], first);
-  send_datagram (harness, list[0], retry);
-  run_ms (harness, 100);
+  th_send_datagram (harness, list[0], first);
+  th_send_datagram (harness, list[0], first);
+  th_send_datagram (harness, list[0], retry);
+  th_run_ms (harness, 100);
 
   DkWireClientReply *answers[4];
-  guint n = replies_to (harness, 7, answers, 4);
+  guint n = th_replies_to (harness, 7, answers, 4);
   ck_assert_uint_eq (n, 2);   /* the original and the retry; the duplicate joins the original */
   ck_assert (dots_equal (written_dot (answers[0]), written_dot (answers[1])));
-  DkNodeStats total = cluster_stats (harness);
+  DkNodeStats total = th_cluster_stats (harness);
   ck_assert_uint_eq (total.requests_coordinated, 1);
-  ck_assert_uint_eq (stats_of (harness, list[0])->requests_deduplicated, 2);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->requests_deduplicated, 2);
   for (guint i = 0; i < 3; i++)
     ck_assert_uint_eq (versions_held (harness, list[i], "apple"), 1);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -297,27 +178,27 @@ END_TEST
  * again) gets the first answer, the same dot, and changes nothing. */
 START_TEST (requests_once_retry_after_the_answer_gets_the_first_answer)
 {
-  Harness *harness = harness_new (2, FALSE);
+  ThHarness *harness = harness_new (2, FALSE);
   DkNodeId list[3];
-  preference (harness, "balance", list);
+  th_preference (harness, "balance", list);
   g_autoptr (GByteArray) put100 = send_request (harness, list[0], DK_WIRE_PUT, 1, "balance",
                                                 "100", NULL);
-  run_ms (harness, 100);
-  DkDot first = written_dot (reply_to (harness, 1));
+  th_run_ms (harness, 100);
+  DkDot first = written_dot (th_reply_to (harness, 1));
   g_autoptr (GByteArray) put0 = send_request (harness, list[1], DK_WIRE_PUT, 2, "balance", "0",
-                                              reply_to (harness, 1)->context);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+                                              th_reply_to (harness, 1)->context);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
 
-  send_datagram (harness, list[0], put100);   /* unkeyed: only the name stops it */
-  run_ms (harness, 100);
+  th_send_datagram (harness, list[0], put100);   /* unkeyed: only the name stops it */
+  th_run_ms (harness, 100);
   DkWireClientReply *answers[3];
-  ck_assert_uint_eq (replies_to (harness, 1, answers, 3), 2);
+  ck_assert_uint_eq (th_replies_to (harness, 1, answers, 3), 2);
   ck_assert (dots_equal (written_dot (answers[1]), first));
   g_autofree char *values = read_values (harness, list[2], 3, "balance");
   ck_assert_str_eq (values, "0");
-  ck_assert_uint_eq (stats_of (harness, list[0])->requests_deduplicated, 1);
-  harness_free (harness);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->requests_deduplicated, 1);
+  th_free (harness);
 }
 END_TEST
 
@@ -326,25 +207,25 @@ END_TEST
  * answered from memory, and names the same dot. */
 START_TEST (requests_once_retry_through_another_node_gets_the_same_dot)
 {
-  Harness *harness = harness_new (3, FALSE);
+  ThHarness *harness = harness_new (3, FALSE);
   DkNodeId list[3];
-  preference (harness, "fig", list);
-  DkNodeId proxy = outsider (harness, "fig");
+  th_preference (harness, "fig", list);
+  DkNodeId proxy = th_outsider (harness, "fig");
   g_autoptr (GByteArray) first = request_datagram (harness, list[0], DK_WIRE_PUT, 80, 8, "fig",
                                                    "brown", NULL, G_MININT64);
   g_autoptr (GByteArray) retry = request_datagram (harness, proxy, DK_WIRE_PUT, 81, 8, "fig",
                                                    "brown", NULL, G_MININT64);
-  send_datagram (harness, list[0], first);
-  send_datagram (harness, proxy, retry);
-  run_ms (harness, 100);
+  th_send_datagram (harness, list[0], first);
+  th_send_datagram (harness, proxy, retry);
+  th_run_ms (harness, 100);
   DkWireClientReply *answers[3];
-  ck_assert_uint_eq (replies_to (harness, 8, answers, 3), 2);
+  ck_assert_uint_eq (th_replies_to (harness, 8, answers, 3), 2);
   ck_assert (dots_equal (written_dot (answers[0]), written_dot (answers[1])));
-  ck_assert_uint_eq (cluster_stats (harness).requests_coordinated, 1);
-  ck_assert_uint_eq (stats_of (harness, proxy)->requests_forwarded, 1);
+  ck_assert_uint_eq (th_cluster_stats (harness).requests_coordinated, 1);
+  ck_assert_uint_eq (th_node_stats (harness, proxy)->requests_forwarded, 1);
   for (guint i = 0; i < 3; i++)
     ck_assert_uint_eq (versions_held (harness, list[i], "fig"), 1);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -352,24 +233,24 @@ END_TEST
  * the second request is not applied. */
 START_TEST (requests_once_reused_id_for_another_request_is_refused)
 {
-  Harness *harness = harness_new (4, FALSE);
+  ThHarness *harness = harness_new (4, FALSE);
   DkNodeId list[3];
-  preference (harness, "one", list);
+  th_preference (harness, "one", list);
   g_autoptr (GByteArray) put_one = send_request (harness, list[0], DK_WIRE_PUT, 5, "one", "1",
                                                  NULL);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 5)->status, DK_WIRE_STATUS_OK);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 5)->status, DK_WIRE_STATUS_OK);
   g_autoptr (GByteArray) put_two = send_request (harness, list[0], DK_WIRE_PUT, 5, "one", "2",
                                                  NULL);
-  run_ms (harness, 100);
+  th_run_ms (harness, 100);
   DkWireClientReply *answers[3];
-  ck_assert_uint_eq (replies_to (harness, 5, answers, 3), 2);
+  ck_assert_uint_eq (th_replies_to (harness, 5, answers, 3), 2);
   ck_assert_int_eq (answers[1]->status, DK_WIRE_STATUS_INVALID);
   ck_assert_msg (strstr (answers[1]->reason, "another request") != NULL, "%s", answers[1]->reason);
-  ck_assert_uint_eq (stats_of (harness, list[0])->requests_id_reused, 1);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->requests_id_reused, 1);
   g_autofree char *values = read_values (harness, list[1], 6, "one");
   ck_assert_str_eq (values, "1");
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -377,40 +258,40 @@ END_TEST
  * its answer reads again and sees a newer write. */
 START_TEST (requests_once_read_asked_again_later_reads_again)
 {
-  Harness *harness = harness_new (5, FALSE);
+  ThHarness *harness = harness_new (5, FALSE);
   DkNodeId list[3];
-  preference (harness, "news", list);
+  th_preference (harness, "news", list);
   g_autoptr (GByteArray) put = send_request (harness, list[0], DK_WIRE_PUT, 1, "news", "old",
                                              NULL);
-  run_ms (harness, 100);
+  th_run_ms (harness, 100);
   g_autoptr (GByteArray) get = send_request (harness, list[1], DK_WIRE_GET, 2, "news", NULL,
                                              NULL);
-  run_ms (harness, 100);
-  g_autofree char *before = live_values (reply_to (harness, 2));
+  th_run_ms (harness, 100);
+  g_autofree char *before = live_values (th_reply_to (harness, 2));
   ck_assert_str_eq (before, "old");
   g_autoptr (GByteArray) put2 = send_request (harness, list[0], DK_WIRE_PUT, 3, "news", "new",
-                                              reply_to (harness, 1)->context);
-  run_ms (harness, 100);
-  send_datagram (harness, list[1], get);
-  run_ms (harness, 100);
+                                              th_reply_to (harness, 1)->context);
+  th_run_ms (harness, 100);
+  th_send_datagram (harness, list[1], get);
+  th_run_ms (harness, 100);
   DkWireClientReply *answers[3];
-  ck_assert_uint_eq (replies_to (harness, 2, answers, 3), 2);
+  ck_assert_uint_eq (th_replies_to (harness, 2, answers, 3), 2);
   g_autofree char *after = live_values (answers[1]);
   ck_assert_str_eq (after, "new");
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
 /* Keys whose preference list starts with NODE, COUNT of them, "PREFIXn". */
 static GPtrArray *
-keys_coordinated_by (Harness *harness, DkNodeId node, guint count, const char *prefix)
+keys_coordinated_by (ThHarness *harness, DkNodeId node, guint count, const char *prefix)
 {
   GPtrArray *keys = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; keys->len < count && i < 10000; i++)
     {
       g_autofree char *key = g_strdup_printf ("%s%u", prefix, i);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       if (list[0] == node)
         g_ptr_array_add (keys, g_steal_pointer (&key));
     }
@@ -427,38 +308,38 @@ START_TEST (requests_once_memory_is_bounded_by_count_and_age)
   config_init (&config, 6, FALSE);
   config.node.dedup_requests = 4;
   config.node.dedup_age_us = 500000;
-  Harness *harness = harness_new_with (&config);
+  ThHarness *harness = harness_new_with (&config);
   g_autoptr (GPtrArray) keys = keys_coordinated_by (harness, 1, 10, "bounded");
   GByteArray *sent[10];
   for (guint i = 0; i < 10; i++)
     {
       sent[i] = send_request (harness, 1, DK_WIRE_PUT, 100 + i, g_ptr_array_index (keys, i),
                               "v", NULL);
-      run_ms (harness, 10);
+      th_run_ms (harness, 10);
     }
-  run_ms (harness, 100);
-  ck_assert_uint_eq (stats_of (harness, 1)->requests_forgotten, 6);
+  th_run_ms (harness, 100);
+  ck_assert_uint_eq (th_node_stats (harness, 1)->requests_forgotten, 6);
   /* The newest is still remembered ... */
-  send_datagram (harness, 1, sent[9]);
-  run_ms (harness, 50);
+  th_send_datagram (harness, 1, sent[9]);
+  th_run_ms (harness, 50);
   DkWireClientReply *answers[3];
-  ck_assert_uint_eq (replies_to (harness, 109, answers, 3), 2);
+  ck_assert_uint_eq (th_replies_to (harness, 109, answers, 3), 2);
   ck_assert (dots_equal (written_dot (answers[0]), written_dot (answers[1])));
   /* ... the oldest is not: applied again, under a new dot. */
-  send_datagram (harness, 1, sent[0]);
-  run_ms (harness, 50);
-  ck_assert_uint_eq (replies_to (harness, 100, answers, 3), 2);
+  th_send_datagram (harness, 1, sent[0]);
+  th_run_ms (harness, 50);
+  ck_assert_uint_eq (th_replies_to (harness, 100, answers, 3), 2);
   ck_assert (!dots_equal (written_dot (answers[0]), written_dot (answers[1])));
   /* Past the age, the newest is forgotten too, without counting as early. */
-  run_ms (harness, 1000);
-  send_datagram (harness, 1, sent[8]);
-  run_ms (harness, 50);
-  ck_assert_uint_eq (replies_to (harness, 108, answers, 3), 2);
+  th_run_ms (harness, 1000);
+  th_send_datagram (harness, 1, sent[8]);
+  th_run_ms (harness, 50);
+  ck_assert_uint_eq (th_replies_to (harness, 108, answers, 3), 2);
   ck_assert (!dots_equal (written_dot (answers[0]), written_dot (answers[1])));
-  ck_assert_uint_eq (stats_of (harness, 1)->requests_forgotten, 6 + 1);  /* sent[0]'s new record pushed one out */
+  ck_assert_uint_eq (th_node_stats (harness, 1)->requests_forgotten, 6 + 1);  /* sent[0]'s new record pushed one out */
   for (guint i = 0; i < 10; i++)
     g_byte_array_unref (sent[i]);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -469,27 +350,27 @@ END_TEST
  * value stays. */
 START_TEST (requests_once_replayed_signed_put_is_dropped_and_the_value_stays)
 {
-  Harness *harness = harness_new (7, TRUE);
+  ThHarness *harness = harness_new (7, TRUE);
   DkNodeId list[3];
-  preference (harness, "balance", list);
+  th_preference (harness, "balance", list);
   g_autoptr (GByteArray) captured = send_request (harness, list[0], DK_WIRE_PUT, 1, "balance",
                                                   "100", NULL);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
   g_autoptr (GByteArray) put0 = send_request (harness, list[0], DK_WIRE_PUT, 2, "balance", "0",
-                                              reply_to (harness, 1)->context);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+                                              th_reply_to (harness, 1)->context);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
 
   guint replies_before = harness->replies->len;
-  send_datagram (harness, list[0], captured);
-  run_ms (harness, 100);
+  th_send_datagram (harness, list[0], captured);
+  th_run_ms (harness, 100);
   ck_assert_uint_eq (harness->replies->len, replies_before);   /* dropped without a word */
-  ck_assert_uint_eq (stats_of (harness, list[0])->dropped_replayed, 1);
-  ck_assert_uint_eq (stats_of (harness, list[0])->requests_deduplicated, 0);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->dropped_replayed, 1);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->requests_deduplicated, 0);
   g_autofree char *values = read_values (harness, list[1], 3, "balance");
   ck_assert_str_eq (values, "0");
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -497,28 +378,28 @@ END_TEST
  * delete it. */
 START_TEST (requests_once_replayed_signed_delete_spares_the_recreated_key)
 {
-  Harness *harness = harness_new (8, TRUE);
+  ThHarness *harness = harness_new (8, TRUE);
   DkNodeId list[3];
-  preference (harness, "session", list);
+  th_preference (harness, "session", list);
   g_autoptr (GByteArray) put = send_request (harness, list[0], DK_WIRE_PUT, 1, "session",
                                              "alice", NULL);
-  run_ms (harness, 100);
+  th_run_ms (harness, 100);
   g_autoptr (GByteArray) captured = send_request (harness, list[0], DK_WIRE_DELETE, 2,
                                                   "session", NULL,
-                                                  reply_to (harness, 1)->context);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
+                                                  th_reply_to (harness, 1)->context);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 2)->status, DK_WIRE_STATUS_OK);
   g_autoptr (GByteArray) again = send_request (harness, list[0], DK_WIRE_PUT, 3, "session",
-                                               "bob", reply_to (harness, 2)->context);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
+                                               "bob", th_reply_to (harness, 2)->context);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
 
-  send_datagram (harness, list[0], captured);
-  run_ms (harness, 100);
-  ck_assert_uint_eq (stats_of (harness, list[0])->dropped_replayed, 1);
+  th_send_datagram (harness, list[0], captured);
+  th_run_ms (harness, 100);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->dropped_replayed, 1);
   g_autofree char *values = read_values (harness, list[2], 4, "session");
   ck_assert_str_eq (values, "bob");
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -526,18 +407,18 @@ END_TEST
  * names the node it was signed for. */
 START_TEST (requests_once_datagram_signed_for_another_node_is_dropped)
 {
-  Harness *harness = harness_new (9, TRUE);
+  ThHarness *harness = harness_new (9, TRUE);
   DkNodeId list[3];
-  preference (harness, "balance", list);
+  th_preference (harness, "balance", list);
   g_autoptr (GByteArray) captured = send_request (harness, list[0], DK_WIRE_PUT, 1, "balance",
                                                   "100", NULL);
-  run_ms (harness, 100);
-  ck_assert_int_eq (reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
-  send_datagram (harness, list[1], captured);
-  run_ms (harness, 100);
-  ck_assert_uint_eq (stats_of (harness, list[1])->dropped_misdirected, 1);
-  ck_assert_uint_eq (cluster_stats (harness).requests_coordinated, 1);
-  harness_free (harness);
+  th_run_ms (harness, 100);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_OK);
+  th_send_datagram (harness, list[1], captured);
+  th_run_ms (harness, 100);
+  ck_assert_uint_eq (th_node_stats (harness, list[1])->dropped_misdirected, 1);
+  ck_assert_uint_eq (th_cluster_stats (harness).requests_coordinated, 1);
+  th_free (harness);
 }
 END_TEST
 
@@ -552,10 +433,10 @@ START_TEST (requests_once_stamps_outside_the_window_are_dropped)
   DkSimClusterConfig config;
   config_init (&config, 10, TRUE);
   config.node.replay_window_us = 1000000;
-  Harness *harness = harness_new_with (&config);
+  ThHarness *harness = harness_new_with (&config);
   DkNodeId list[3];
-  preference (harness, "clock", list);
-  run_ms (harness, 3000);
+  th_preference (harness, "clock", list);
+  th_run_ms (harness, 3000);
   gint64 now = dk_eventq_now (harness->queue);
 
   g_autoptr (GByteArray) ahead = request_datagram (harness, list[0], DK_WIRE_PUT, 1, 1, "clock",
@@ -564,23 +445,23 @@ START_TEST (requests_once_stamps_outside_the_window_are_dropped)
                                                     "behind", NULL, now - 1500000);
   g_autoptr (GByteArray) fresh = request_datagram (harness, list[0], DK_WIRE_PUT, 3, 3, "clock",
                                                    "fresh", NULL, now);
-  send_datagram (harness, list[0], ahead);
-  send_datagram (harness, list[0], behind);
-  send_datagram (harness, list[0], fresh);
-  run_ms (harness, 100);
-  ck_assert_uint_eq (stats_of (harness, list[0])->dropped_stale_timestamp, 2);
-  ck_assert_ptr_null (reply_to (harness, 1));
-  ck_assert_ptr_null (reply_to (harness, 2));
-  ck_assert_int_eq (reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
+  th_send_datagram (harness, list[0], ahead);
+  th_send_datagram (harness, list[0], behind);
+  th_send_datagram (harness, list[0], fresh);
+  th_run_ms (harness, 100);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->dropped_stale_timestamp, 2);
+  ck_assert_ptr_null (th_reply_to (harness, 1));
+  ck_assert_ptr_null (th_reply_to (harness, 2));
+  ck_assert_int_eq (th_reply_to (harness, 3)->status, DK_WIRE_STATUS_OK);
 
-  run_ms (harness, 2000);
-  send_datagram (harness, list[0], fresh);
-  run_ms (harness, 100);
-  ck_assert_uint_eq (stats_of (harness, list[0])->dropped_stale_timestamp, 3);
-  ck_assert_uint_eq (stats_of (harness, list[0])->dropped_replayed, 0);
+  th_run_ms (harness, 2000);
+  th_send_datagram (harness, list[0], fresh);
+  th_run_ms (harness, 100);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->dropped_stale_timestamp, 3);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->dropped_replayed, 0);
   g_autofree char *values = read_values (harness, list[1], 4, "clock");
   ck_assert_str_eq (values, "fresh");
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -592,18 +473,18 @@ START_TEST (requests_once_stamped_cluster_survives_duplication)
   DkSimClusterConfig config;
   config_init (&config, 11, TRUE);
   config.network.dup = 0.3;
-  Harness *harness = harness_new_with (&config);
+  ThHarness *harness = harness_new_with (&config);
   for (guint i = 0; i < 20; i++)
     {
       g_autofree char *key = g_strdup_printf ("dup%u", i);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       g_autoptr (GByteArray) put = send_request (harness, list[i % 3], DK_WIRE_PUT, 1 + i, key,
                                                  "kept", NULL);
-      run_ms (harness, 20);
+      th_run_ms (harness, 20);
     }
-  run_ms (harness, 500);
-  DkNodeStats total = cluster_stats (harness);
+  th_run_ms (harness, 500);
+  DkNodeStats total = th_cluster_stats (harness);
   ck_assert_uint_gt (total.dropped_replayed, 0);
   ck_assert_uint_eq (total.dropped_stale_timestamp, 0);
   ck_assert_uint_eq (total.dropped_unauthenticated, 0);
@@ -611,14 +492,14 @@ START_TEST (requests_once_stamped_cluster_survives_duplication)
   dk_sim_cluster_set_dup (harness->cluster, 0);
   for (guint i = 0; i < 20; i++)
     {
-      ck_assert_int_eq (reply_to (harness, 1 + i)->status, DK_WIRE_STATUS_OK);
+      ck_assert_int_eq (th_reply_to (harness, 1 + i)->status, DK_WIRE_STATUS_OK);
       g_autofree char *key = g_strdup_printf ("dup%u", i);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       g_autofree char *values = read_values (harness, list[(i + 1) % 3], 100 + i, key);
       ck_assert_str_eq (values, "kept");
     }
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 

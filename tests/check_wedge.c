@@ -11,82 +11,21 @@
  * the store, which merges past DK_SIBLINGS_MAX up to DK_SIBLINGS_HARD_MAX. */
 #include <string.h>
 #include "suites.h"
-#include "cluster.h"
+#include "sim_harness.h"
 #include "store.h"
-#include "wire.h"
 
 #define SIBLINGS 8u   /* = DK_SIBLINGS_MAX: the most a client may create */
-
-typedef struct
-{
-  DkEventQueue *queue;
-  DkSimCluster *cluster;
-  GPtrArray    *replies;   /* DkWireMessage*, in arrival order */
-  guint64       next_id;
-} Harness;
-
-static void
-on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len, gpointer user_data)
-{
-  Harness *harness = user_data;
-  g_autoptr (GError) error = NULL;
-  DkWireMessage *message = dk_wire_decode (data, len, &error);
-  ck_assert_msg (message != NULL, "a node sent a client something undecodable: %s",
-                 error ? error->message : "?");
-  ck_assert_int_eq (message->type, DK_WIRE_CLIENT_REPLY);
-  g_ptr_array_add (harness->replies, message);
-}
 
 /* Five nodes, N=3, R=W=2; nothing periodic but gossip unless a test
  * turns it on. */
 static void
 config_init (DkSimClusterConfig *config, guint64 seed)
 {
-  dk_sim_cluster_config_init (config);
-  config->seed = seed;
-  config->nodes = 5;
-  config->clients = 1;
+  th_config_init (config, seed);
   config->node.request_timeout_us = 500000;
   config->node.anti_entropy_interval_us = 0;
   config->node.gossip_interval_us = 200000;
   config->node.suspect_after_us = 600000;
-}
-
-static Harness *
-harness_new (const DkSimClusterConfig *config)
-{
-  Harness *harness = g_new0 (Harness, 1);
-  harness->queue = dk_eventq_new ();
-  g_autoptr (GError) error = NULL;
-  harness->cluster = dk_sim_cluster_new (config, harness->queue, NULL, &error);
-  ck_assert_msg (harness->cluster != NULL, "%s", error ? error->message : "?");
-  harness->replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_wire_message_free);
-  harness->next_id = 1;
-  dk_sim_cluster_set_client_handler (harness->cluster, on_client_datagram, harness);
-  return harness;
-}
-
-static void
-harness_free (Harness *harness)
-{
-  dk_sim_cluster_free (harness->cluster);
-  dk_eventq_free (harness->queue);
-  g_ptr_array_unref (harness->replies);
-  g_free (harness);
-}
-
-static void
-run_ms (Harness *harness, gint64 ms)
-{
-  dk_eventq_run_until (harness->queue, dk_eventq_now (harness->queue) + ms * 1000);
-}
-
-static void
-preference (Harness *harness, const char *key, DkNodeId list[3])
-{
-  guint n = dk_ring_preference_list (dk_sim_cluster_ring (harness->cluster),
-                                     dk_ring_key_token (key, strlen (key)), 3, list);
-  ck_assert_uint_eq (n, 3);
 }
 
 /* A full-size value whose first bytes name it: "value 3 ....". */
@@ -103,48 +42,28 @@ big_value (guint i)
 
 /* Send a client request; returns its client request id. */
 static guint64
-send_request (Harness *harness, DkNodeId to, DkWireType type, const char *key, GBytes *value,
+send_request (ThHarness *harness, DkNodeId to, DkWireType type, const char *key, GBytes *value,
               const DkVclock *context, guint8 quorum, guint8 sibling_offset)
 {
   guint64 id = harness->next_id++;
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
-  request->request_id = id;
+  g_autoptr (DkWireMessage) request = th_request_new (harness, type, id, key, NULL, context);
   DkWireClientRequest *body = &request->body.client_request;
   body->client_id = 7;
-  body->client_request_id = id;
-  body->key = g_bytes_new (key, strlen (key));
   if (value != NULL)
     body->value = g_bytes_ref (value);
-  if (context != NULL)
-    body->context = dk_vclock_copy (context);
   body->r = body->w = quorum;
   body->sibling_offset = sibling_offset;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
-  g_assert_no_error (error);
-  dk_sim_cluster_client_send (harness->cluster, 0, to, datagram->data, datagram->len);
+  th_send (harness, to, request);
   return id;
 }
 
 static DkWireClientReply *
-reply_to (Harness *harness, guint64 id)
-{
-  for (guint i = 0; i < harness->replies->len; i++)
-    {
-      DkWireMessage *message = g_ptr_array_index (harness->replies, i);
-      if (message->body.client_reply.client_request_id == id)
-        return &message->body.client_reply;
-    }
-  return NULL;
-}
-
-static DkWireClientReply *
-request_and_wait (Harness *harness, DkNodeId to, DkWireType type, const char *key, GBytes *value,
+request_and_wait (ThHarness *harness, DkNodeId to, DkWireType type, const char *key, GBytes *value,
                   const DkVclock *context, guint8 quorum, guint8 sibling_offset)
 {
   guint64 id = send_request (harness, to, type, key, value, context, quorum, sibling_offset);
-  run_ms (harness, 600);   /* past request_timeout: every request is answered by then */
-  DkWireClientReply *reply = reply_to (harness, id);
+  th_run_ms (harness, 600);   /* past request_timeout: every request is answered by then */
+  DkWireClientReply *reply = th_reply_to (harness, id);
   ck_assert_msg (reply != NULL, "no reply to request %" G_GUINT64_FORMAT, id);
   return reply;
 }
@@ -154,7 +73,7 @@ request_and_wait (Harness *harness, DkNodeId to, DkWireType type, const char *ke
  * set; *FIRST (may be NULL) receives the first part's reply and *PARTS
  * how many parts it took. */
 static GPtrArray *
-get_whole_set (Harness *harness, DkNodeId to, const char *key, guint8 quorum,
+get_whole_set (ThHarness *harness, DkNodeId to, const char *key, guint8 quorum,
                DkWireClientReply **first, guint *parts)
 {
   DkWireClientReply *head = request_and_wait (harness, to, DK_WIRE_GET, key, NULL, NULL, quorum, 0);
@@ -203,7 +122,7 @@ set_holds_value (const GPtrArray *set, GBytes *value)
  * SIBLINGS concurrent versions, too many for one datagram.  *DOTS (may be
  * NULL) receives the dots the puts were given. */
 static void
-crowd_key (Harness *harness, DkNodeId coordinator, const char *key, guint8 quorum, DkDot *dots)
+crowd_key (ThHarness *harness, DkNodeId coordinator, const char *key, guint8 quorum, DkDot *dots)
 {
   for (guint i = 0; i < SIBLINGS; i++)
     {
@@ -218,37 +137,19 @@ crowd_key (Harness *harness, DkNodeId coordinator, const char *key, guint8 quoru
     }
 }
 
-static GPtrArray *
-stored (Harness *harness, DkNodeId node, const char *key)
-{
-  g_autoptr (GBytes) bytes = g_bytes_new (key, strlen (key));
-  g_autoptr (GError) error = NULL;
-  GPtrArray *set = dk_store_get (dk_sim_cluster_store (harness->cluster, node), bytes, &error);
-  ck_assert_msg (set != NULL, "%s", error ? error->message : "?");
-  return set;
-}
-
 /* Every node of LIST holds the same SIBLINGS-version set of KEY. */
 static void
-assert_replicas_hold_the_set (Harness *harness, const DkNodeId *list, guint n, const char *key)
+assert_replicas_hold_the_set (ThHarness *harness, const DkNodeId *list, guint n, const char *key)
 {
-  g_autoptr (GPtrArray) reference = stored (harness, list[0], key);
+  g_autoptr (GPtrArray) reference = th_stored (harness, list[0], key);
   ck_assert_uint_eq (reference->len, SIBLINGS);
   for (guint i = 1; i < n; i++)
     {
-      g_autoptr (GPtrArray) held = stored (harness, list[i], key);
+      g_autoptr (GPtrArray) held = th_stored (harness, list[i], key);
       ck_assert_msg (dk_siblings_equal (held, reference),
                      "node %u holds %u versions of %s, node %u %u", list[i], held->len, key,
                      list[0], reference->len);
     }
-}
-
-static DkNodeStats
-cluster_stats (Harness *harness)
-{
-  DkNodeStats stats;
-  dk_sim_cluster_node_stats (harness->cluster, &stats);
-  return stats;
 }
 
 /* ---- the client's view ------------------------------------------------------ */
@@ -261,12 +162,12 @@ START_TEST (wedge_get_of_eight_9k_siblings_returns_context_and_count_then_the_re
 {
   DkSimClusterConfig config;
   config_init (&config, 1);
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   DkDot dots[SIBLINGS];
   crowd_key (harness, list[0], "crowded", 3, dots);
-  ck_assert_uint_ge (cluster_stats (harness).sets_split, 1);
+  ck_assert_uint_ge (th_cluster_stats (harness).sets_split, 1);
   assert_replicas_hold_the_set (harness, list, 3, "crowded");
 
   DkWireClientReply *first = NULL;
@@ -288,13 +189,10 @@ START_TEST (wedge_get_of_eight_9k_siblings_returns_context_and_count_then_the_re
   ck_assert (dk_vclock_equal (context, first->context));
 
   /* Through a node off the preference list: the proxy relays each part. */
-  DkNodeId outsider = DK_NODE_NONE;
-  for (DkNodeId id = 1; id <= 5 && outsider == DK_NODE_NONE; id++)
-    if (id != list[0] && id != list[1] && id != list[2])
-      outsider = id;
-  g_autoptr (GPtrArray) relayed = get_whole_set (harness, outsider, "crowded", 2, NULL, NULL);
+  g_autoptr (GPtrArray) relayed = get_whole_set (harness, th_outsider (harness, "crowded"),
+                                                  "crowded", 2, NULL, NULL);
   ck_assert (dk_siblings_equal (relayed, set));
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -303,9 +201,9 @@ START_TEST (wedge_a_write_with_the_context_resolves_every_sibling)
 {
   DkSimClusterConfig config;
   config_init (&config, 2);
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   crowd_key (harness, list[0], "crowded", 2, NULL);
   DkWireClientReply *first = NULL;
   g_autoptr (GPtrArray) set = get_whole_set (harness, list[2], "crowded", 2, &first, NULL);
@@ -321,7 +219,7 @@ START_TEST (wedge_a_write_with_the_context_resolves_every_sibling)
   ck_assert_uint_eq (after->siblings->len, 1);
   ck_assert_uint_eq (after->siblings_before + after->siblings_after, 0);
   ck_assert (set_holds_value (after->siblings, merged));
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -333,9 +231,9 @@ START_TEST (wedge_blind_write_over_the_limit_is_refused_with_the_context)
 {
   DkSimClusterConfig config;
   config_init (&config, 3);
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   DkDot dots[SIBLINGS];
   crowd_key (harness, list[0], "crowded", 3, dots);
 
@@ -350,7 +248,7 @@ START_TEST (wedge_blind_write_over_the_limit_is_refused_with_the_context)
     ck_assert (dk_dot_covered (dots[i], refused->context));
   ck_assert_uint_eq (refused->siblings->len, 0);
   ck_assert_uint_eq (refused->siblings_before + refused->siblings_after, SIBLINGS);
-  ck_assert_uint_eq (cluster_stats (harness).sibling_limit_refusals, 1);
+  ck_assert_uint_eq (th_cluster_stats (harness).sibling_limit_refusals, 1);
 
   /* Nothing was stored: still the eight, and not the ninth value. */
   g_autoptr (GPtrArray) unchanged = get_whole_set (harness, list[1], "crowded", 3, NULL, NULL);
@@ -370,7 +268,7 @@ START_TEST (wedge_blind_write_over_the_limit_is_refused_with_the_context)
                                                NULL, 3, 0);
   ck_assert_uint_eq (after->siblings->len, 1);
   ck_assert (set_holds_value (after->siblings, ninth));
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -385,15 +283,15 @@ START_TEST (wedge_read_repair_of_a_set_in_parts_converges)
   config_init (&config, 4);
   config.node.sloppy_quorum = FALSE;
   config.node.hinted_handoff = FALSE;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   dk_sim_cluster_crash (harness->cluster, list[2]);
   crowd_key (harness, list[0], "crowded", 2, NULL);
   ck_assert (dk_sim_cluster_restart (harness->cluster, list[2], NULL));
-  g_autoptr (GPtrArray) empty = stored (harness, list[2], "crowded");
+  g_autoptr (GPtrArray) empty = th_stored (harness, list[2], "crowded");
   ck_assert_uint_eq (empty->len, 0);
-  guint64 split_before = cluster_stats (harness).sets_split;
+  guint64 split_before = th_cluster_stats (harness).sets_split;
 
   /* R=3 through the stale replica: the set comes from the others' answers
    * in parts (complete only with every part), and the stale one is
@@ -402,13 +300,13 @@ START_TEST (wedge_read_repair_of_a_set_in_parts_converges)
                                              3, 0);
   ck_assert_int_eq (get->status, DK_WIRE_STATUS_OK);
   ck_assert_uint_eq (get->siblings->len + get->siblings_after, SIBLINGS);
-  run_ms (harness, 200);
+  th_run_ms (harness, 200);
   assert_replicas_hold_the_set (harness, list, 3, "crowded");
-  DkNodeStats stats = cluster_stats (harness);
+  DkNodeStats stats = th_cluster_stats (harness);
   ck_assert_uint_ge (stats.read_repairs_sent, 1);
   ck_assert_uint_gt (stats.sets_split, split_before);
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -421,29 +319,29 @@ START_TEST (wedge_hints_of_a_set_in_parts_drain)
   DkSimClusterConfig config;
   config_init (&config, 5);
   config.node.read_repair = FALSE;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   dk_sim_cluster_crash (harness->cluster, list[2]);
-  run_ms (harness, 2000);   /* suspected, then down: the stand-in takes over */
+  th_run_ms (harness, 2000);   /* suspected, then down: the stand-in takes over */
   crowd_key (harness, list[0], "crowded", 3, NULL);
   guint hints = 0;
   for (DkNodeId id = 1; id <= 5; id++)
     if (dk_sim_cluster_node (harness->cluster, id) != NULL)
       hints += dk_node_hints_held (dk_sim_cluster_node (harness->cluster, id));
   ck_assert_uint_ge (hints, 1);
-  ck_assert_uint_ge (cluster_stats (harness).sloppy_requests, 1);
+  ck_assert_uint_ge (th_cluster_stats (harness).sloppy_requests, 1);
 
   ck_assert (dk_sim_cluster_restart (harness->cluster, list[2], NULL));
-  run_ms (harness, 10000);
+  th_run_ms (harness, 10000);
   for (DkNodeId id = 1; id <= 5; id++)
     ck_assert_uint_eq (dk_node_hints_held (dk_sim_cluster_node (harness->cluster, id)), 0);
   assert_replicas_hold_the_set (harness, list, 3, "crowded");
-  DkNodeStats stats = cluster_stats (harness);
+  DkNodeStats stats = th_cluster_stats (harness);
   ck_assert_uint_ge (stats.hints_delivered, 1);
   ck_assert_uint_ge (stats.sets_split, 1);
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -461,10 +359,10 @@ START_TEST (wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged)
   config_init (&config, 11);
   config.node.read_repair = FALSE;
   config.node.sloppy_quorum = FALSE;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   const DkNodeId owner = 1;
   dk_sim_cluster_crash (harness->cluster, owner);
-  run_ms (harness, 2000);
+  th_run_ms (harness, 2000);
   char keys[12][16];
   guint n_keys = 0;
   for (guint k = 0; n_keys < G_N_ELEMENTS (keys); k++)
@@ -472,7 +370,7 @@ START_TEST (wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged)
       char key[16];
       g_snprintf (key, sizeof key, "owned%u", k);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       if (list[0] != owner && (list[1] == owner || list[2] == owner))
         {
           crowd_key (harness, list[0], key, 2, NULL);
@@ -481,18 +379,18 @@ START_TEST (wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged)
     }
   ck_assert (dk_sim_cluster_restart (harness->cluster, owner, NULL));
   dk_sim_cluster_set_loss (harness->cluster, 0.3);
-  run_ms (harness, 6000);
+  th_run_ms (harness, 6000);
   dk_sim_cluster_set_loss (harness->cluster, 0);
-  run_ms (harness, 10000);
+  th_run_ms (harness, 10000);
   for (DkNodeId id = 1; id <= 5; id++)
     ck_assert_uint_eq (dk_node_hints_held (dk_sim_cluster_node (harness->cluster, id)), 0);
   for (guint k = 0; k < n_keys; k++)
     {
-      g_autoptr (GPtrArray) held = stored (harness, owner, keys[k]);
+      g_autoptr (GPtrArray) held = th_stored (harness, owner, keys[k]);
       ck_assert_msg (held->len == SIBLINGS, "%s: the owner holds %u of %u versions", keys[k],
                      held->len, SIBLINGS);
     }
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -508,14 +406,14 @@ START_TEST (wedge_a_write_is_acknowledged_only_when_every_part_is_stored)
   config.node.sloppy_quorum = FALSE;
   config.node.hinted_handoff = FALSE;
   config.node.read_repair = FALSE;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   guint checked = 0;
   for (guint k = 0; k < 40; k++)
     {
       char key[16];
       g_snprintf (key, sizeof key, "crowded%u", k);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       for (guint i = 0; i + 1 < SIBLINGS; i++)
         {
           g_autoptr (GBytes) value = big_value (i);
@@ -526,15 +424,15 @@ START_TEST (wedge_a_write_is_acknowledged_only_when_every_part_is_stored)
       dk_sim_cluster_set_loss (harness->cluster, 0.15);
       g_autoptr (GBytes) value = big_value (SIBLINGS - 1);
       guint64 id = send_request (harness, list[0], DK_WIRE_PUT, key, value, NULL, 3, 0);
-      run_ms (harness, 600);
+      th_run_ms (harness, 600);
       dk_sim_cluster_set_loss (harness->cluster, 0);
-      DkWireClientReply *put = reply_to (harness, id);   /* NULL: the reply was lost */
+      DkWireClientReply *put = th_reply_to (harness, id);   /* NULL: the reply was lost */
       if (put == NULL || put->status != DK_WIRE_STATUS_OK)
         continue;
       DkDot dot = ((const DkVersion *) g_ptr_array_index (put->siblings, 0))->dot;
       for (guint r = 0; r < 3; r++)
         {
-          g_autoptr (GPtrArray) held = stored (harness, list[r], key);
+          g_autoptr (GPtrArray) held = th_stored (harness, list[r], key);
           gboolean holds = FALSE;
           for (guint v = 0; v < held->len; v++)
             {
@@ -547,8 +445,8 @@ START_TEST (wedge_a_write_is_acknowledged_only_when_every_part_is_stored)
       checked++;
     }
   ck_assert_uint_ge (checked, 5);
-  ck_assert_uint_ge (cluster_stats (harness).sets_split, checked);
-  harness_free (harness);
+  ck_assert_uint_ge (th_cluster_stats (harness).sets_split, checked);
+  th_free (harness);
 }
 END_TEST
 
@@ -562,21 +460,21 @@ START_TEST (wedge_anti_entropy_of_a_set_in_parts_converges)
   config.node.hinted_handoff = FALSE;
   config.node.read_repair = FALSE;
   config.node.anti_entropy_interval_us = 1000000;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   dk_sim_cluster_crash (harness->cluster, list[2]);
   crowd_key (harness, list[0], "crowded", 2, NULL);
   ck_assert (dk_sim_cluster_wipe (harness->cluster, list[2], NULL));
   ck_assert (dk_sim_cluster_restart (harness->cluster, list[2], NULL)
              || dk_sim_cluster_node_is_up (harness->cluster, list[2]));
-  run_ms (harness, 8000);
+  th_run_ms (harness, 8000);
   assert_replicas_hold_the_set (harness, list, 3, "crowded");
-  DkNodeStats stats = cluster_stats (harness);
+  DkNodeStats stats = th_cluster_stats (harness);
   ck_assert_uint_ge (stats.ae_keys_pushed + stats.ae_keys_pulled, 1);
   ck_assert_uint_ge (stats.sets_split, 1);
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -590,27 +488,27 @@ START_TEST (wedge_streams_of_a_set_in_parts_complete)
   config.node.read_repair = FALSE;
   config.node.hinted_handoff = FALSE;
   config.max_nodes = 5;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   DkNodeId list[3];
-  preference (harness, "crowded", list);
+  th_preference (harness, "crowded", list);
   crowd_key (harness, list[0], "crowded", 3, NULL);
-  guint64 split_before = cluster_stats (harness).sets_split;
+  guint64 split_before = th_cluster_stats (harness).sets_split;
 
   ck_assert (dk_sim_cluster_leave (harness->cluster, list[0], NULL));
-  run_ms (harness, 30000);
+  th_run_ms (harness, 30000);
   ck_assert (!dk_sim_cluster_is_member (harness->cluster, list[0]));
   DkNodeId after[3];
-  preference (harness, "crowded", after);
+  th_preference (harness, "crowded", after);
   for (guint i = 0; i < 3; i++)
     ck_assert_uint_ne (after[i], list[0]);
   assert_replicas_hold_the_set (harness, after, 3, "crowded");
-  DkNodeStats stats = cluster_stats (harness);
+  DkNodeStats stats = th_cluster_stats (harness);
   ck_assert_uint_ge (stats.keys_streamed, 1);
   ck_assert_uint_gt (stats.sets_split, split_before);
   ck_assert_uint_eq (stats.merges_refused_siblings, 0);
   for (guint i = 0; i < 3; i++)
     ck_assert_uint_eq (dk_node_streams_pending (dk_sim_cluster_node (harness->cluster, after[i])), 0);
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 
@@ -627,7 +525,7 @@ START_TEST (wedge_a_stream_is_held_only_when_every_part_is_acknowledged)
   config.node.sloppy_quorum = FALSE;
   config.node.hinted_handoff = FALSE;
   config.node.read_repair = FALSE;
-  Harness *harness = harness_new (&config);
+  ThHarness *harness = th_new (&config);
   const DkNodeId leaver = 1;
   for (DkNodeId id = 2; id <= 5; id++)
     dk_sim_cluster_crash (harness->cluster, id);
@@ -638,7 +536,7 @@ START_TEST (wedge_a_stream_is_held_only_when_every_part_is_acknowledged)
       char key[16];
       g_snprintf (key, sizeof key, "only%u", k);
       DkNodeId list[3];
-      preference (harness, key, list);
+      th_preference (harness, key, list);
       if (list[0] == leaver || list[1] == leaver || list[2] == leaver)
         {
           crowd_key (harness, leaver, key, 1, NULL);
@@ -647,25 +545,25 @@ START_TEST (wedge_a_stream_is_held_only_when_every_part_is_acknowledged)
     }
   for (DkNodeId id = 2; id <= 5; id++)
     ck_assert (dk_sim_cluster_restart (harness->cluster, id, NULL));
-  run_ms (harness, 3000);
+  th_run_ms (harness, 3000);
   dk_sim_cluster_set_loss (harness->cluster, 0.3);
   ck_assert (dk_sim_cluster_leave (harness->cluster, leaver, NULL));
-  run_ms (harness, 8000);
+  th_run_ms (harness, 8000);
   dk_sim_cluster_set_loss (harness->cluster, 0);
-  run_ms (harness, 40000);
+  th_run_ms (harness, 40000);
   ck_assert (!dk_sim_cluster_is_member (harness->cluster, leaver));
   for (guint k = 0; k < n_keys; k++)
     {
       DkNodeId after[3];
-      preference (harness, keys[k], after);
+      th_preference (harness, keys[k], after);
       for (guint r = 0; r < 3; r++)
         {
-          g_autoptr (GPtrArray) held = stored (harness, after[r], keys[k]);
+          g_autoptr (GPtrArray) held = th_stored (harness, after[r], keys[k]);
           ck_assert_msg (held->len == SIBLINGS, "%s: node %u holds %u of %u versions", keys[k],
                          after[r], held->len, SIBLINGS);
         }
     }
-  harness_free (harness);
+  th_free (harness);
 }
 END_TEST
 

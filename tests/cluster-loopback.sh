@@ -16,122 +16,25 @@
 # make check sets DYNKVD and DYNKV (AM_TESTS_ENVIRONMENT); by hand:
 #   DYNKVD=./dynkvd DYNKV=./dynkv sh tests/cluster-loopback.sh
 set -u
-
-DYNKVD=${DYNKVD:-./dynkvd}
-DYNKV=${DYNKV:-./dynkv}
-
-# Bound the whole run: re-run this script under timeout(1) once.
-if [ -z "${DK_LOOPBACK_INNER:-}" ] && command -v timeout >/dev/null 2>&1; then
-  DK_LOOPBACK_INNER=1 exec timeout -k 5 "${DK_LOOPBACK_TIMEOUT:-60}" sh "$0" "$@"
-fi
-
-for program in "$DYNKVD" "$DYNKV"; do
-  if [ ! -x "$program" ]; then
-    echo "Bail out! $program is not an executable (set DYNKVD and DYNKV)"
-    exit 99
-  fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/dk-loopback-XXXXXX") || exit 99
-pids=""
-cleanup () {
-  for pid in $pids; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted or timed out"; exit 99' INT TERM
-
-tests=0
-failures=0
-ok () {
-  tests=$((tests + 1))
-  echo "ok $tests - $1"
-}
-not_ok () {
-  tests=$((tests + 1))
-  failures=$((failures + 1))
-  echo "not ok $tests - $1"
-}
-
-# expect STATUS DESCRIPTION -- COMMAND...: COMMAND must exit with STATUS;
-# its stdout is kept in $work/out.
-expect () {
-  want=$1
-  what=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    ok "$what (exit $got)"
-  else
-    not_ok "$what: exit $got, expected $want"
-    sed 's/^/# stdout: /' "$work/out"
-    sed 's/^/# stderr: /' "$work/err"
-  fi
-}
-
-# output_has TEXT DESCRIPTION: the last command's stdout contains TEXT.
-output_has () {
-  if grep -F -q -- "$1" "$work/out"; then
-    ok "$2"
-  else
-    not_ok "$2: no '$1' in the output"
-    sed 's/^/# stdout: /' "$work/out"
-  fi
-}
-
-alive () {
-  kill -0 "$1" 2>/dev/null
-}
+# shellcheck source=tests/loopback-lib.sh
+. "$(dirname "$0")/loopback-lib.sh"
+loopback_bound 60 "$@"
+loopback_setup loopback
 
 # ---- start three daemons on free ports ------------------------------------
 
 start_cluster () {
-  base=$1
   peers="--peer 1=127.0.0.1:$base --peer 2=127.0.0.1:$((base + 1)) --peer 3=127.0.0.1:$((base + 2))"
-  pids=""
   for id in 1 2 3; do
     # shellcheck disable=SC2086
-    "$DYNKVD" --id "$id" --listen "127.0.0.1:$((base + id - 1))" --data "$work/n$id" \
-      $peers --request-timeout-ms 500 --log-level warning 2>"$work/n$id.log" &
-    pids="$pids $!"
-    eval "pid$id=$!"
+    node_start "$id" $peers --request-timeout-ms 500 --log-level warning
   done
-  # Ready when every node answers a PING (at most ~5 s).
   for id in 1 2 3; do
-    tries=0
-    until "$DYNKV" --node "127.0.0.1:$((base + id - 1))" --timeout-ms 100 --retries 0 \
-        status >/dev/null 2>&1; do
-      eval "pid=\$pid$id"
-      tries=$((tries + 1))
-      if ! alive "$pid" || [ $tries -ge 50 ]; then
-        return 1
-      fi
-    done
+    node_wait_ready "$id" || return 1
   done
-  return 0
 }
 
-started=no
-for attempt in 1 2 3 4 5; do
-  base=$((20000 + ($$ * 7 + attempt * 997) % 40000))
-  if start_cluster "$base"; then
-    started=yes
-    break
-  fi
-  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  pids=""
-  rm -rf "$work"/n1 "$work"/n2 "$work"/n3
-done
-if [ "$started" != yes ]; then
-  echo "Bail out! could not start three dynkvd (last log follows)"
-  sed 's/^/# /' "$work/n1.log" "$work/n2.log" "$work/n3.log" 2>/dev/null
-  exit 99
-fi
+loopback_start start_cluster
 n1=127.0.0.1:$base
 n2=127.0.0.1:$((base + 1))
 n3=127.0.0.1:$((base + 2))
@@ -221,15 +124,8 @@ output_has "tombstone=yes" "the tombstone is shown"
 
 rm -rf "$work/n3"
 # shellcheck disable=SC2086
-"$DYNKVD" --id 3 --listen "$n3" --data "$work/n3" $peers --request-timeout-ms 500 \
-  --log-level warning 2>>"$work/n3.log" &
-pid3=$!
-pids="$pids $pid3"
-tries=0
-until "$DYNKV" --node "$n3" --timeout-ms 100 --retries 0 status >/dev/null 2>&1; do
-  tries=$((tries + 1))
-  if ! alive "$pid3" || [ $tries -ge 50 ]; then break; fi
-done
+node_start 3 $peers --request-timeout-ms 500 --log-level warning
+node_wait_ready 3 || :
 expect 0 "blind put acct=two through the wiped node 3" -- "$DYNKV" --node "$n3" put acct two
 expect 0 "get acct through node 1" -- "$DYNKV" --node "$n1" get acct
 output_has "value=one" "the value written before the wipe survives"
@@ -245,17 +141,14 @@ fi
 
 kill -TERM "$pid1" "$pid2" "$pid3"
 for pid in "$pid1" "$pid2" "$pid3"; do
-  tries=0
-  while alive "$pid" && [ $tries -lt 50 ]; do
-    sleep 0.1
-    tries=$((tries + 1))
-  done
+  node_wait_exit "$pid"
+  status=$?
   if alive "$pid"; then
     not_ok "dynkvd $pid stops on SIGTERM"
+  elif [ $status -eq 0 ]; then
+    ok "dynkvd $pid stops on SIGTERM"
   else
-    wait "$pid"
-    status=$?
-    if [ $status -eq 0 ]; then ok "dynkvd $pid stops on SIGTERM"; else not_ok "dynkvd $pid exit $status"; fi
+    not_ok "dynkvd $pid exit $status"
   fi
 done
 if grep -q "requests_coordinated" "$work/n1.log"; then
@@ -266,10 +159,4 @@ else
 fi
 pids=""
 
-echo "1..$tests"
-if [ $failures -ne 0 ]; then
-  echo "# $failures of $tests checks failed"
-  exit 1
-fi
-echo "# all $tests checks passed"
-exit 0
+loopback_finish

@@ -10,47 +10,22 @@
 # Everything started is stopped on exit; the whole run is bounded by
 # timeout(1).  DYNKVD and DYNKV name the programs (make check sets them).
 set -u
-DYNKVD=${DYNKVD:-./dynkvd}
-DYNKV=${DYNKV:-./dynkv}
-if [ -z "${DK_LOOPBACK_INNER:-}" ] && command -v timeout >/dev/null 2>&1; then
-  DK_LOOPBACK_INNER=1 exec timeout -k 5 "${DK_LOOPBACK_TIMEOUT:-90}" sh "$0" "$@"
-fi
-for program in "$DYNKVD" "$DYNKV"; do
-  [ -x "$program" ] || { echo "Bail out! $program is not an executable"; exit 99; }
-done
+# shellcheck source=tests/loopback-lib.sh
+. "$(dirname "$0")/loopback-lib.sh"
+loopback_bound 90 "$@"
+loopback_setup handoff
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/dk-handoff-XXXXXX") || exit 99
-pids=""
-cleanup () {
-  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted or timed out"; exit 99' INT TERM
-
-tests=0
-failures=0
-ok () { tests=$((tests + 1)); echo "ok $tests - $1"; }
-not_ok () { tests=$((tests + 1)); failures=$((failures + 1)); echo "not ok $tests - $1"; }
 check () { if "$@" >/dev/null 2>&1; then return 0; else return 1; fi; }
 
 FAST="--gossip-ms 100 --suspect-ms 500 --anti-entropy-ms 0 --request-timeout-ms 300 --log-level warning"
 
-# start_node ID PEERS... : start dynkvd ID on port base+ID-1; sets pidID.
+# start_node ID PEERS... : start dynkvd ID with fast timers and wait until
+# it answers.
 start_node () {
   id=$1
   shift
   # shellcheck disable=SC2086
-  "$DYNKVD" --id "$id" --listen "127.0.0.1:$((base + id - 1))" --data "$work/n$id" $FAST "$@" \
-    2>>"$work/n$id.log" &
-  pids="$pids $!"
-  eval "pid$id=$!"
-  tries=0
-  until check "$DYNKV" --node "127.0.0.1:$((base + id - 1))" --timeout-ms 100 --retries 0 status; do
-    tries=$((tries + 1))
-    eval "kill -0 \$pid$id" 2>/dev/null && [ $tries -lt 50 ] || return 1
-  done
+  node_start "$id" $FAST "$@" && node_wait_ready "$id"
 }
 
 # counter ID NAME: node ID's counter NAME, from its SIGUSR1 report.
@@ -72,20 +47,9 @@ wait_for () {
 
 peers3 () { echo "--peer 1=127.0.0.1:$base --peer 2=127.0.0.1:$((base + 1)) --peer 3=127.0.0.1:$((base + 2))"; }
 
-started=no
-for attempt in 1 2 3 4 5; do
-  base=$((21000 + ($$ * 11 + attempt * 1009) % 38000))
-  # shellcheck disable=SC2046
-  if start_node 1 $(peers3) && start_node 2 $(peers3) && start_node 3 $(peers3); then
-    started=yes
-    break
-  fi
-  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  pids=""
-  rm -rf "$work"/n*
-done
-[ "$started" = yes ] || { echo "Bail out! could not start three dynkvd"; exit 99; }
+# shellcheck disable=SC2046
+start_three () { start_node 1 $(peers3) && start_node 2 $(peers3) && start_node 3 $(peers3); }
+loopback_start start_three
 n1=127.0.0.1:$base
 n3=127.0.0.1:$((base + 2))
 echo "# cluster on ports $base..$((base + 3)), data in $work"
@@ -147,13 +111,14 @@ done
 if [ $holds -gt 0 ]; then ok "node 4 holds $holds of 20 keys written before it joined"; else not_ok "node 4 holds none"; fi
 
 kill -USR2 "$pid4"
-tries=0
-while kill -0 "$pid4" 2>/dev/null && [ $tries -lt 200 ]; do sleep 0.1; tries=$((tries + 1)); done
-if kill -0 "$pid4" 2>/dev/null; then
+node_wait_exit "$pid4" 200
+status=$?
+if alive "$pid4"; then
   not_ok "node 4 leaves on SIGUSR2 within 20 s"
+elif [ $status -eq 0 ]; then
+  ok "node 4 handed its ranges off and exited 0"
 else
-  wait "$pid4"
-  if [ $? -eq 0 ]; then ok "node 4 handed its ranges off and exited 0"; else not_ok "node 4 exited non-zero"; fi
+  not_ok "node 4 exited non-zero"
 fi
 # The others learn of the leave by gossip; give their views a moment.
 count_readable () {
@@ -165,6 +130,4 @@ count_readable () {
 }
 if wait_for 15 count_readable; then ok "every key still reads after the join and the leave"; else not_ok "$all_read of 20 keys read"; fi
 
-echo "1..$tests"
-echo "$((tests - failures)) passed, $failures failed"
-[ $failures -eq 0 ]
+loopback_finish

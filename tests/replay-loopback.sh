@@ -16,78 +16,11 @@
 # make check sets DYNKVD and DYNKV (AM_TESTS_ENVIRONMENT); by hand:
 #   DYNKVD=./dynkvd DYNKV=./dynkv sh tests/replay-loopback.sh
 set -u
-
-DYNKVD=${DYNKVD:-./dynkvd}
-DYNKV=${DYNKV:-./dynkv}
+# shellcheck source=tests/loopback-lib.sh
+. "$(dirname "$0")/loopback-lib.sh"
+loopback_bound 60 "$@"
+loopback_setup replay
 WINDOW_MS=3000
-
-if [ -z "${DK_LOOPBACK_INNER:-}" ] && command -v timeout >/dev/null 2>&1; then
-  DK_LOOPBACK_INNER=1 exec timeout -k 5 "${DK_LOOPBACK_TIMEOUT:-60}" sh "$0" "$@"
-fi
-
-for program in "$DYNKVD" "$DYNKV"; do
-  if [ ! -x "$program" ]; then
-    echo "Bail out! $program is not an executable (set DYNKVD and DYNKV)"
-    exit 99
-  fi
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/dk-replay-XXXXXX") || exit 99
-pids=""
-cleanup () {
-  for pid in $pids; do
-    kill -9 "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "Bail out! interrupted or timed out"; exit 99' INT TERM
-
-tests=0
-failures=0
-ok () {
-  tests=$((tests + 1))
-  echo "ok $tests - $1"
-}
-not_ok () {
-  tests=$((tests + 1))
-  failures=$((failures + 1))
-  echo "not ok $tests - $1"
-}
-
-# expect STATUS DESCRIPTION -- COMMAND...: COMMAND must exit with STATUS;
-# its stdout is kept in $work/out, its stderr in $work/err.
-expect () {
-  want=$1
-  what=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then
-    ok "$what (exit $got)"
-  else
-    not_ok "$what: exit $got, expected $want"
-    sed 's/^/# stdout: /' "$work/out"
-    sed 's/^/# stderr: /' "$work/err"
-  fi
-}
-
-# output_has TEXT DESCRIPTION [FILE]: the last command's stdout (or FILE)
-# contains TEXT.
-output_has () {
-  file=${3:-$work/out}
-  if grep -F -q -- "$1" "$file"; then
-    ok "$2"
-  else
-    not_ok "$2: no '$1' in $(basename "$file")"
-    sed 's/^/# /' "$file"
-  fi
-}
-
-alive () {
-  kill -0 "$1" 2>/dev/null
-}
 
 # counter LOG NAME: the value of counter NAME in a daemon's exit report.
 counter () {
@@ -109,48 +42,18 @@ counter_at_least () {
 head -c 32 /dev/urandom | od -An -tx1 >"$work/cluster.key" || exit 99
 
 start_cluster () {
-  base=$1
   peers="--peer 1=127.0.0.1:$base --peer 2=127.0.0.1:$((base + 1)) --peer 3=127.0.0.1:$((base + 2))"
-  pids=""
   for id in 1 2 3; do
     # shellcheck disable=SC2086
-    "$DYNKVD" --id "$id" --listen "127.0.0.1:$((base + id - 1))" --data "$work/n$id" \
-      $peers --key-file "$work/cluster.key" --replay-window-ms "$WINDOW_MS" \
-      --request-timeout-ms 500 --log-level warning 2>"$work/n$id.log" &
-    pids="$pids $!"
-    eval "pid$id=$!"
+    node_start "$id" $peers --key-file "$work/cluster.key" --replay-window-ms "$WINDOW_MS" \
+      --request-timeout-ms 500 --log-level warning
   done
   for id in 1 2 3; do
-    tries=0
-    until "$DYNKV" --node "127.0.0.1:$((base + id - 1))" --key-file "$work/cluster.key" \
-        --timeout-ms 100 --retries 0 status >/dev/null 2>&1; do
-      eval "pid=\$pid$id"
-      tries=$((tries + 1))
-      if ! alive "$pid" || [ $tries -ge 50 ]; then
-        return 1
-      fi
-    done
+    node_wait_ready "$id" --key-file "$work/cluster.key" || return 1
   done
-  return 0
 }
 
-started=no
-for attempt in 1 2 3 4 5; do
-  base=$((20000 + ($$ * 11 + attempt * 1009) % 40000))
-  if start_cluster "$base"; then
-    started=yes
-    break
-  fi
-  for pid in $pids; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  pids=""
-  rm -rf "$work"/n1 "$work"/n2 "$work"/n3
-done
-if [ "$started" != yes ]; then
-  echo "Bail out! could not start three dynkvd (last log follows)"
-  sed 's/^/# /' "$work/n1.log" "$work/n2.log" "$work/n3.log" 2>/dev/null
-  exit 99
-fi
+loopback_start start_cluster
 n1=127.0.0.1:$base
 n2=127.0.0.1:$((base + 1))
 echo "# keyed cluster on ports $base..$((base + 2)), replay window $WINDOW_MS ms, data in $work"
@@ -220,12 +123,7 @@ output_has "value=0" "balance is still 0 at the end"
 
 kill -TERM "$pid1" "$pid2" "$pid3"
 for pid in "$pid1" "$pid2" "$pid3"; do
-  tries=0
-  while alive "$pid" && [ $tries -lt 50 ]; do
-    sleep 0.1
-    tries=$((tries + 1))
-  done
-  wait "$pid" 2>/dev/null
+  node_wait_exit "$pid"
 done
 pids=""
 counter_at_least "$work/n1.log" dropped_replayed 2 "node 1 dropped the replayed put and delete"
@@ -234,10 +132,4 @@ counter_at_least "$work/n1.log" dropped_stale_timestamp 1 "node 1 dropped the st
 counter_at_least "$work/n1.log" requests_deduplicated 1 "node 1 answered the repeated request"
 counter_at_least "$work/n1.log" requests_id_reused 1 "node 1 refused the reused id"
 
-echo "1..$tests"
-if [ $failures -ne 0 ]; then
-  echo "# $failures of $tests checks failed"
-  exit 1
-fi
-echo "# all $tests checks passed"
-exit 0
+loopback_finish
