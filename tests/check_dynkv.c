@@ -18,6 +18,11 @@ dk_test_iterations (int normal)
 int
 main (void)
 {
+  /* Test cases that set no timeout of their own get a generous one, not
+   * Check's 4 s: a loaded machine must not fail a correct test.  Every
+   * test is bounded by its own work (virtual time, iteration counts), and
+   * the caller may still set CK_DEFAULT_TIMEOUT or CK_TIMEOUT_MULTIPLIER. */
+  setenv ("CK_DEFAULT_TIMEOUT", "600", 0);
   SRunner *runner = srunner_create (hash_suite ());
   srunner_add_suite (runner, vclock_suite ());
   srunner_add_suite (runner, version_suite ());
