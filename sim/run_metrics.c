@@ -77,6 +77,7 @@ static double last_repair_ms (const DkRunResult *r) { return r->last_repair_ms; 
 static double members_final (const DkRunResult *r) { return r->members_final; }
 static double autoscale_joins (const DkRunResult *r) { return r->autoscale_joins; }
 static double autoscale_leaves (const DkRunResult *r) { return r->autoscale_leaves; }
+static double keys_swept (const DkRunResult *r) { return (double) r->nodes.keys_swept; }
 static double keys_released (const DkRunResult *r) { return (double) r->nodes.keys_released; }
 static double leave_waits (const DkRunResult *r) { return (double) r->nodes.leave_waits; }
 static double leaves_pending (const DkRunResult *r) { return r->leaves_pending; }
@@ -142,6 +143,7 @@ static const struct
   { "members_final", members_final, NULL },
   { "autoscale_joins", autoscale_joins, NULL },
   { "autoscale_leaves", autoscale_leaves, NULL },
+  { "keys_swept", keys_swept, NULL },
   { "keys_released", keys_released, NULL },
   { "leave_waits", leave_waits, NULL },
   { "leaves_pending", leaves_pending, NULL },

@@ -78,6 +78,7 @@ static const char *const metric_names[] = {
   "members_final",
   "autoscale_joins",
   "autoscale_leaves",
+  "keys_swept",
   "keys_released",
   "leave_waits",
   "leaves_pending",

@@ -389,6 +389,10 @@ run (const Settings *settings, DkLogLevel log_level)
     }
   const DkEnv *log_env = dk_udp_env_get (env);
   log_env->log (log_env->user_data, DK_LOG_INFO, line);
+  /* Restarted in the middle of a leave (the store records it): it goes on
+   * leaving, and stops once done, as after SIGUSR2. */
+  if (dk_node_is_leaving (node))
+    g_timeout_add (100, check_left, &state);
 
   g_main_loop_run (state.loop);
 

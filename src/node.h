@@ -194,7 +194,8 @@ typedef struct
   guint64 ae_keys_pulled;         /* keys it took from a peer and that changed its store */
   guint64 ae_bytes_sent;          /* every anti-entropy byte it sent (trees, keys, repairs) */
   guint64 ring_changes;           /* times its ring changed (joins and leaves it heard of) */
-  guint64 keys_streamed;          /* (key, replica) pairs it pushed after a ring change or sweep */
+  guint64 keys_streamed;          /* (key, replica) pairs it pushed after a ring change */
+  guint64 keys_swept;             /* (key, replica) pairs it pushed from copies outside its ranges, found by sweeps */
   guint64 stream_abandoned;       /* pushes given up unacknowledged (offered again later) */
   guint64 keys_released;          /* copies outside its ranges dropped once every replica held them */
   guint64 leave_waits;            /* gossip rounds it spent leaving and not yet done */
@@ -263,6 +264,8 @@ guint dk_node_hints_held (const DkNode *node);
  * says so — then it may be stopped and its data discarded. */
 void dk_node_leave (DkNode *node);
 gboolean dk_node_has_left (const DkNode *node);
+/* TRUE once the node leaves: told to, or restarted in the middle of it. */
+gboolean dk_node_is_leaving (const DkNode *node);
 
 /* Ranges, chunks and pushes of streaming still outstanding. */
 guint dk_node_streams_pending (const DkNode *node);

@@ -14,6 +14,21 @@
  * use.  The incarnation, kept in the store and bumped at every start, makes
  * a restarted member's heartbeats (which restart at 0) count as newer.
  *
+ * Claims.  The newest (incarnation, heartbeat) of a member also carries
+ * the state it claims (JOINING, UP, LEAVING), and the newest claim wins
+ * whatever it says: a LEAVING member drops out of the ring and of the
+ * failure detector, and a later claim of its own (a new incarnation that
+ * joins again, or a leave called off) puts it back — stale news never
+ * does, being older (check_membership.c:
+ * membership_a_node_that_left_joins_again).  A member that leaves is
+ * forgotten by no one: its entry stays, LEAVING, so old news of it cannot
+ * bring it back.
+ *
+ * Leave acknowledgements.  The answer to a gossip carries the asker's
+ * entry as the answerer sees it (or, for a node it never knew, the
+ * asker's own LEAVING entry): a leaving node that reads its own leave
+ * there knows a peer heard it (node_rebalance.c waits for that).
+ *
  * Without gossip (interval 0) every member counts as up: static
  * membership, as the node had before this file existed. */
 #include <string.h>

@@ -7,7 +7,8 @@
  *   node_gossip.c       membership, heartbeats and failure detection
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
  *   node_antientropy.c  Merkle-tree comparison and repair between replicas (§4.7)
- *   node_rebalance.c    ring changes on join and leave, streaming what moved
+ *   node_rebalance.c    ring changes on join and leave, sweeps, the leave
+ *   node_stream.c       the offer that hands keys to the replicas that should hold them
  *   node_reassembly.c   sets sent in parts are handled whole
  * Each file handles its own message types; node.c's table lists them. */
 #ifndef DK_NODE_PRIVATE_H
@@ -146,7 +147,7 @@ struct _DkNode
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
 
   /* membership change (node_rebalance.c) */
-  Handover    *handover;        /* fills, releases and the leave; private to node_rebalance.c */
+  Handover    *handover;        /* fills, releases and the leave (node_handover.h) */
   guint        joining_rounds;  /* gossip rounds left claiming JOINING */
 
   /* anti-entropy (node_antientropy.c) */
@@ -266,13 +267,6 @@ gboolean node_ring_adopt_initial (DkNode *node, const DkRing *given, GError **er
 void node_ring_release (DkNode *node, const DkRing *ring);
 /* Rebuild the ring from the member table; stream what moved. */
 void node_ring_rebuild (DkNode *node);
-/* TRUE when MESSAGE (a WRITE_ACK) acknowledges a streamed write; taken. */
-gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
-/* TRUE when MESSAGE (an AE_KEYS_REPLY) answers a stream offer; taken. */
-gboolean node_stream_take_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
-/* MESSAGE is an AE_KEYS_REQUEST: when a peer's stream offers us keys its
- * ring changed, and ours is about to (no sweep until that settles). */
-void node_stream_note_offer (DkNode *node, const DkWireMessage *message);
 /* A peer's gossip showed it knows of our leave. */
 void node_leave_acknowledged (DkNode *node);
 /* Once per gossip round while leaving: count and say what the leave waits for. */
@@ -280,6 +274,15 @@ void node_leave_tick (DkNode *node);
 /* Go on leaving when the store records an unfinished leave (after a
  * restart); a joining start calls the leave off instead. */
 gboolean node_leave_resume (DkNode *node, GError **error);
+
+/* node_stream.c */
+/* TRUE when MESSAGE (a WRITE_ACK) acknowledges a streamed write; taken. */
+gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* TRUE when MESSAGE (an AE_KEYS_REPLY) answers a stream offer; taken. */
+gboolean node_stream_take_keys_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
+/* MESSAGE is an AE_KEYS_REQUEST: when a peer's stream offers us keys its
+ * ring changed, and ours is about to (no sweep until that settles). */
+void node_stream_note_offer (DkNode *node, const DkWireMessage *message);
 
 /* node_antientropy.c */
 void node_antientropy_init (DkNode *node);
