@@ -120,7 +120,7 @@
 G_BEGIN_DECLS
 
 #define DK_WIRE_MAGIC        0x444Bu  /* "DK" */
-#define DK_WIRE_VERSION      1u
+#define DK_WIRE_VERSION      2u   /* 2: dots and contexts, client ids, stamps, parts */
 #define DK_WIRE_HEADER_BYTES 24u
 #define DK_WIRE_HMAC_BYTES   32u      /* HMAC-SHA256 */
 #define DK_WIRE_STAMP_BYTES  20u      /* timestamp, nonce, receiver */

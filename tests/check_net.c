@@ -380,7 +380,7 @@ START_TEST (net_malformed_datagrams_are_dropped_and_counted)
 {
   net_start (1, 1, 1, 1, FALSE);
   static const guint8 garbage[] = "not a dynkv datagram at all";
-  static const guint8 truncated[] = { 0x44, 0x4B, 0x01, 0x11, 0x00 };
+  static const guint8 truncated[] = { 0x44, 0x4B, DK_WIRE_VERSION, 0x11, 0x00 };
   send_bytes_from (net.client, 1, garbage, sizeof garbage);
   send_bytes_from (net.client, 1, truncated, sizeof truncated);
   send_bytes_from (net.client, 1, truncated, 0);

@@ -499,7 +499,7 @@ START_TEST (wire_encoding_matches_the_documented_layout)
   ping->sender = 7;
   ping->body.ping.timestamp_us = 1000;
   static const guint8 expected_ping[] = {
-    0x44, 0x4B, 0x01, DK_WIRE_PING, 0x00, 0x00, 0x00, 0x00,
+    0x44, 0x4B, DK_WIRE_VERSION, DK_WIRE_PING, 0x00, 0x00, 0x00, 0x00,
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
     0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x08,
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,
@@ -637,7 +637,8 @@ START_TEST (wire_header_errors_name_the_problem)
   g_autoptr (GError) error = NULL;
   struct { gsize offset; guint8 value; DkWireError code; const char *fragment; } cases[] = {
     { 0, 0x45, DK_WIRE_ERROR_BAD_MAGIC, "header.magic" },
-    { 2, 2, DK_WIRE_ERROR_BAD_VERSION, "header.version: 2" },
+    { 2, DK_WIRE_VERSION + 1, DK_WIRE_ERROR_BAD_VERSION, "but this node speaks version" },
+    { 2, 1, DK_WIRE_ERROR_BAD_VERSION, "header.version: 1" },
     { 3, 0, DK_WIRE_ERROR_UNKNOWN_TYPE, "header.type: 0" },
     { 3, DK_WIRE_TYPE_LAST + 1, DK_WIRE_ERROR_UNKNOWN_TYPE, "is not a known message type" },
     { 4, 0x80, DK_WIRE_ERROR_INVALID, "header.flags: unknown bits" },
