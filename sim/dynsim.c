@@ -66,7 +66,7 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
     { "list-settings", 0, 0, G_OPTION_ARG_NONE, &options->list_settings,
       "List every setting with its default, then exit", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options->version, "Print the version, then exit", NULL },
-    { NULL }
+    { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("SCENARIO.scn");
   g_option_context_set_summary (context,

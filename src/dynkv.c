@@ -637,7 +637,7 @@ main (int argc, char **argv)
       "tests: write the request datagram as first sent to FILE", "FILE" },
     { "replay", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &replay_path,
       "tests: send FILE's bytes to --node unchanged (exit 0: answered, 3: not)", "FILE" },
-    { NULL }
+    { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("COMMAND [ARGUMENTS]");
   g_option_context_add_main_entries (context, entries, NULL);

@@ -470,7 +470,7 @@ main (int argc, char **argv)
       "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
     { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,
       "A new member: list the current members as --peer; gossip announces this node", NULL },
-    { NULL }
+    { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
   g_option_context_set_summary (context, "A dynkv storage node on the real UDP transport.");
