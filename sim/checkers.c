@@ -645,20 +645,6 @@ check_divergence (DkMetrics *metrics, const DkFinalState *final)
 
 /* ---- dot collisions --------------------------------------------------- */
 
-static guint
-dot_hash (gconstpointer key)
-{
-  const DkDot *dot = key;
-  return g_int64_hash (&dot->actor) ^ g_int64_hash (&dot->counter);
-}
-
-static gboolean
-dot_equal (gconstpointer a, gconstpointer b)
-{
-  const DkDot *x = a, *y = b;
-  return x->actor == y->actor && x->counter == y->counter;
-}
-
 /* Note that DOT was seen carrying VALUE (a value id, unknown ignored);
  * a second value for one dot puts the dot in COLLIDED. */
 static void
@@ -680,8 +666,8 @@ observe_dot (GHashTable *values, GHashTable *collided, const DkDot *dot, guint64
 static void
 check_dot_collisions (MetricValues *v, const DkHistory *history, const DkFinalState *final)
 {
-  g_autoptr (GHashTable) values = g_hash_table_new (dot_hash, dot_equal);
-  g_autoptr (GHashTable) collided = g_hash_table_new (dot_hash, dot_equal);
+  g_autoptr (GHashTable) values = g_hash_table_new (dk_dot_hash, dk_dot_equal);
+  g_autoptr (GHashTable) collided = g_hash_table_new (dk_dot_hash, dk_dot_equal);
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);

@@ -19,20 +19,6 @@ struct _DkHistory
   GHashTable *by_dot; /* DkDot* (in its op) -> its op, for writes that reported one */
 };
 
-static guint
-dot_hash (gconstpointer key)
-{
-  const DkDot *dot = key;
-  return g_int64_hash (&dot->actor) ^ g_int64_hash (&dot->counter);
-}
-
-static gboolean
-dot_equal (gconstpointer a, gconstpointer b)
-{
-  const DkDot *x = a, *y = b;
-  return x->actor == y->actor && x->counter == y->counter;
-}
-
 gsize
 dk_value_tag (guint64 id, char buffer[DK_VALUE_TAG_SIZE])
 {
@@ -106,7 +92,7 @@ dk_history_new (void)
 {
   DkHistory *history = g_new0 (DkHistory, 1);
   history->ops = g_ptr_array_new_with_free_func (op_free);
-  history->by_dot = g_hash_table_new (dot_hash, dot_equal);
+  history->by_dot = g_hash_table_new (dk_dot_hash, dk_dot_equal);
   return history;
 }
 

@@ -75,6 +75,19 @@ dots_equal (DkDot a, DkDot b)
   return a.actor == b.actor && a.counter == b.counter;
 }
 
+guint
+dk_dot_hash (gconstpointer key)
+{
+  const DkDot *dot = key;
+  return g_int64_hash (&dot->actor) ^ g_int64_hash (&dot->counter);
+}
+
+gboolean
+dk_dot_equal (gconstpointer a, gconstpointer b)
+{
+  return dots_equal (*(const DkDot *) a, *(const DkDot *) b);
+}
+
 const char *
 dk_versioning_name (DkVersioning versioning)
 {

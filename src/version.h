@@ -63,6 +63,11 @@ const char *dk_dot_format (DkDot dot, char buffer[DK_DOT_STRING_SIZE]);
 /* Parse "ACTOR:COUNTER" (the whole of TEXT); FALSE when it is not one. */
 gboolean dk_dot_parse (const char *text, DkDot *dot);
 
+/* GHashFunc / GEqualFunc on DkDot* keys: one dot is its actor and
+ * counter (the wall time is not part of its identity). */
+guint dk_dot_hash (gconstpointer dot);
+gboolean dk_dot_equal (gconstpointer a, gconstpointer b);
+
 /* TRUE when CONTEXT covers DOT: CONTEXT[DOT.actor] >= DOT.counter. */
 gboolean dk_dot_covered (DkDot dot, const DkVclock *context);
 
