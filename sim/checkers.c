@@ -490,32 +490,48 @@ replaced_unknowingly (const KeyState *state, const DkHistory *history, const DkO
   return FALSE;
 }
 
-/* How many of the key's preference-list replicas hold WRITE's value or a
- * value whose writer knew it, and how many replicas the key has. */
-static guint
-replicas_holding (const DkHistory *history, const DkFinalState *final, const DkOp *write,
-                  guint *n_replicas)
+/* For each of the key's preference-list replicas that holds anything,
+ * what it accounts for: the writes it holds and everything they knew
+ * (account_known, seeded with this replica's holdings only).  A GPtrArray
+ * of GHashTable*; *N_REPLICAS receives the list's length (the holders'
+ * count when no list was recorded). */
+static GPtrArray *
+replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFinalState *final,
+                    guint *n_replicas)
 {
   guint n_holdings, n_list;
-  const DkHolding *holdings = dk_final_state_holdings (final, write->key, &n_holdings);
-  const DkNodeId *list = dk_final_state_replicas (final, write->key, &n_list);
+  const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
+  const DkNodeId *list = dk_final_state_replicas (final, state->key, &n_list);
   *n_replicas = list != NULL ? n_list : n_holdings;
-  guint holding = 0;
+  GPtrArray *knowledge = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
   for (guint h = 0; h < n_holdings; h++)
     {
       if (!on_preference_list (list, n_list, holdings[h].node))
         continue;
+      KeyState replica = { state->key, state->writes, NULL, g_hash_table_new (NULL, NULL), NULL };
+      g_autoptr (GPtrArray) queue = g_ptr_array_new ();
       for (guint v = 0; v < holdings[h].versions->len; v++)
         {
-          const DkOp *writer = writer_of_held (history,
-                                               &g_array_index (holdings[h].versions, DkHeld, v));
-          if (writer != NULL && (writer == write || dk_history_knew (history, writer, write)))
-            {
-              holding++;
-              break;
-            }
+          const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+          const DkOp *writer = writer_of_held (history, held);
+          if (writer != NULL)
+            account (&replica, queue, writer);
+          else
+            account_covered (&replica, queue, held->context);
         }
+      account_known (&replica, history, queue);
+      g_ptr_array_add (knowledge, replica.accounted);
     }
+  return knowledge;
+}
+
+/* How many of the replicas in KNOWLEDGE account for WRITE. */
+static guint
+replicas_holding (const GPtrArray *knowledge, const DkOp *write)
+{
+  guint holding = 0;
+  for (guint r = 0; r < knowledge->len; r++)
+    holding += g_hash_table_contains (g_ptr_array_index ((GPtrArray *) knowledge, r), write);
   return holding;
 }
 
@@ -572,6 +588,8 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
       KeyState state = { keys[k], g_ptr_array_ref (g_hash_table_lookup (by_key, keys[k])),
                          NULL, NULL, NULL };
       account_key (&state, history, final);
+      guint n_replicas;
+      g_autoptr (GPtrArray) knowledge = replicas_knowledge (&state, history, final, &n_replicas);
       for (guint i = 0; i < state.writes->len; i++)
         {
           const DkOp *write = g_ptr_array_index (state.writes, i);
@@ -585,9 +603,8 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
             g_array_append_val (metrics->lost_updates, write->id);
           if (write->kind == DK_OP_DELETE && delete_resurrected (&state, history, write))
             v->resurrected_deletes++;
-          guint n_replicas;
           if (accounted && write->kind == DK_OP_PUT
-              && replicas_holding (history, final, write, &n_replicas) < n_replicas)
+              && replicas_holding (knowledge, write) < n_replicas)
             v->under_replicated_writes++;
         }
       key_state_clear (&state);

@@ -241,13 +241,15 @@ read_of (const DkHistory *history, const DkOp *writer)
 }
 
 /* A walk back through reads: from WRITER to the writers of the values its
- * read returned, and on, only through writers whose contexts cover WRITE
- * (contexts only grow along the walk, so no other path can reach it). */
+ * read returned and its context replaced, and on.  Only writes invoked
+ * after WRITE can have known it, which bounds the walk.  (Contexts do not
+ * only grow along the walk: pruning drops old entries, so a later writer
+ * may know WRITE through a chain of reads without still covering it.) */
 gboolean
 dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write)
 {
   g_return_val_if_fail (history != NULL && writer != NULL && write != NULL, FALSE);
-  if (!write->has_dot || writer == write || !context_covers (writer, write))
+  if (!write->has_dot || writer == write)
     return FALSE;
   g_autoptr (GPtrArray) stack = g_ptr_array_new ();
   g_autoptr (GHashTable) visited = g_hash_table_new (NULL, NULL);
@@ -257,10 +259,18 @@ dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write
       const DkOp *current = g_ptr_array_steal_index_fast (stack, stack->len - 1);
       const DkOp *read = read_of (history, current);
       if (read == NULL)
-        return TRUE;   /* no read to look through: its context is all we know */
+        {
+          /* No read to look through: its context is all we know. */
+          if (context_covers (current, write))
+            return TRUE;
+          continue;
+        }
       for (guint i = 0; i < read->returned->len; i++)
         {
           const DkReturned *returned = &g_array_index (read->returned, DkReturned, i);
+          if (returned->dot.actor != DK_ACTOR_NONE && current->context != NULL
+              && !dk_dot_covered (returned->dot, current->context))
+            continue;   /* seen, but not replaced: it stays a sibling */
           guint64 value = dk_history_returned_value (history, returned);
           if (value == write->id)
             return TRUE;
@@ -273,7 +283,7 @@ dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write
               continue;
             }
           const DkOp *seen = g_ptr_array_index (history->ops, value);
-          if (seen->kind != DK_OP_GET && context_covers (seen, write)
+          if (seen->kind != DK_OP_GET && seen->invoke_us >= write->invoke_us
               && !g_hash_table_contains (visited, seen))
             {
               g_hash_table_add (visited, (gpointer) seen);

@@ -553,8 +553,13 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   workload_config.read_fraction = scenario->workload.reads;
   workload_config.delete_fraction = scenario->workload.deletes;
   workload_config.value_bytes = (guint) scenario->workload.value_bytes;
-  workload_config.coordinator = scenario->options.coordinator == DK_SCENARIO_COORDINATOR_ANY
-                                ? DK_COORDINATOR_ANY : DK_COORDINATOR_REPLICA;
+  static const DkCoordinatorChoice coordinators[] = {
+    [DK_SCENARIO_COORDINATOR_PREFERENCE] = DK_COORDINATOR_PREFERENCE,
+    [DK_SCENARIO_COORDINATOR_FIRST] = DK_COORDINATOR_REPLICA,
+    [DK_SCENARIO_COORDINATOR_ANY] = DK_COORDINATOR_ANY,
+    [DK_SCENARIO_COORDINATOR_REPLICA] = DK_COORDINATOR_REPLICA,
+  };
+  workload_config.coordinator = coordinators[scenario->options.coordinator];
   workload_config.replicas = scenario->cluster.n;
   workload_config.extended_list = scenario->options.sloppy_quorum;
   workload_config.use_context = scenario->workload.use_context;

@@ -46,7 +46,7 @@
  *            partitions=256 (only used with ring=partitions)
  *   option:  sloppy_quorum=on hinted_handoff=on read_repair=on
  *            anti_entropy=30s gossip=1s request_timeout=500ms
- *            coordinator=replica suspect_after=5s hint_limit=10000
+ *            coordinator=preference suspect_after=5s hint_limit=10000
  *            vclock_prune=10 versioning=dvv clock_skew=const(0ms)
  *            inject_bug=none tombstone_grace=60s cache=4m
  *            compress_above=1k
@@ -133,8 +133,10 @@ typedef enum
 
 typedef enum
 {
-  DK_SCENARIO_COORDINATOR_REPLICA,  /* the first reachable node of the key's preference list */
-  DK_SCENARIO_COORDINATOR_ANY       /* a random reachable node */
+  DK_SCENARIO_COORDINATOR_PREFERENCE, /* a random reachable node of the key's preference list */
+  DK_SCENARIO_COORDINATOR_FIRST,      /* the first reachable node of the key's preference list */
+  DK_SCENARIO_COORDINATOR_ANY,        /* a random reachable node */
+  DK_SCENARIO_COORDINATOR_REPLICA     /* the old name of first */
 } DkScenarioCoordinator;
 
 typedef struct

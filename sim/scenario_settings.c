@@ -74,8 +74,10 @@ static const DkSettingDescriptor settings[] = {
     "gossip round interval" },
   { "option", "request_timeout", SETTING_DURATION, AT (options.request_timeout_us), "500ms", 1, 0,
     NULL, "how long a coordinator waits for R or W replies" },
-  { "option", "coordinator", SETTING_CHOICE, AT (options.coordinator), "replica", 0, 0,
-    "replica|any", "where clients send: first reachable preference-list node, or any node" },
+  { "option", "coordinator", SETTING_CHOICE, AT (options.coordinator), "preference", 0, 0,
+    "preference|first|any|replica",
+    "where clients send: a random reachable preference-list node, the first reachable one,"
+    " or any node (replica: the old name of first)" },
   { "option", "suspect_after", SETTING_DURATION, AT (options.suspect_after_us), "5s", 1, 0, NULL,
     "a peer whose heartbeat stalls this long is considered down" },
   { "option", "hint_limit", SETTING_COUNT, AT (options.hint_limit), "10000", 0, 1000000000, NULL,

@@ -64,7 +64,7 @@ dk_workload_config_init (DkWorkloadConfig *config)
     .key_dist = { .kind = DK_KEY_DIST_UNIFORM },
     .read_fraction = 0.5,
     .value_bytes = 100,
-    .coordinator = DK_COORDINATOR_REPLICA,
+    .coordinator = DK_COORDINATOR_PREFERENCE,
     .replicas = 3,
     .use_context = TRUE,
     .client_timeout_us = 2000000,
@@ -272,7 +272,7 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
 {
   DkSimCluster *cluster = workload->cluster;
   DkNodeId home = dk_sim_cluster_client_home (cluster, client);
-  if (workload->config.coordinator == DK_COORDINATOR_REPLICA)
+  if (workload->config.coordinator != DK_COORDINATOR_ANY)
     {
       const DkRing *ring = dk_sim_cluster_ring (cluster);
       DkNodeId list[DK_RING_MAX_REPLICAS];
@@ -281,6 +281,21 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
                                               ? dk_sim_cluster_node_count (cluster)
                                               : workload->config.replicas,
                                               DK_RING_MAX_REPLICAS), list);
+      if (workload->config.coordinator == DK_COORDINATOR_PREFERENCE)
+        {
+          /* A partition-aware client or load balancer (Dynamo §4.5):
+           * any reachable replica of the key, drawn at random. */
+          guint replicas = MIN (n, workload->config.replicas), reachable = 0;
+          DkNodeId candidates[DK_RING_MAX_REPLICAS];
+          for (guint i = 0; i < replicas; i++)
+            if (dk_sim_cluster_reachable (cluster, home, list[i]))
+              candidates[reachable++] = list[i];
+          if (reachable > 0)
+            return candidates[dk_rng_below (&workload->rng, reachable)];
+        }
+      /* The first reachable one, walking on past the first N with a
+       * sloppy quorum, so a client cut off from every replica still finds
+       * a node to coordinate. */
       for (guint i = 0; i < n; i++)
         if (dk_sim_cluster_reachable (cluster, home, list[i]))
           return list[i];

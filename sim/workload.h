@@ -24,14 +24,16 @@
  * the history.  Without use_context every put is blind, and siblings,
  * once created, are never resolved.
  *
- * Where it goes (SCENARIOS.md `coordinator`): with DK_COORDINATOR_REPLICA
- * the client sends to the first node of the key's preference list that
- * it can reach from its side of any partition (with extended_list, as for
- * sloppy quorums, the walk goes on past the first N nodes, so a client cut
- * off from every replica still finds a node to coordinate); with
- * DK_COORDINATOR_ANY to
- * a node drawn uniformly among those it can reach.  When it can reach
- * none, the operation fails at once ("unreachable: ...").  A client gives
+ * Where it goes (the scenario option `coordinator`): with
+ * DK_COORDINATOR_PREFERENCE (the default) to a random node of the key's
+ * preference list that it can reach from its side of any partition, as a
+ * partition-aware client or load balancer does (Dynamo §4.5); with
+ * DK_COORDINATOR_REPLICA to the first such node; with either, when it
+ * reaches none of the first N and the quorum is sloppy (extended_list),
+ * to the first reachable node further along the ring, so a client cut off
+ * from every replica still finds a node to coordinate; with
+ * DK_COORDINATOR_ANY to a node drawn uniformly among those it can reach.
+ * When it can reach none, the operation fails at once ("unreachable: ...").  A client gives
  * up on an operation after client_timeout_us ("client timeout").
  */
 #ifndef DK_SIM_WORKLOAD_H
@@ -47,8 +49,9 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  DK_COORDINATOR_REPLICA,
-  DK_COORDINATOR_ANY
+  DK_COORDINATOR_REPLICA,     /* the first reachable node of the key's preference list */
+  DK_COORDINATOR_ANY,         /* a random reachable node */
+  DK_COORDINATOR_PREFERENCE   /* a random reachable node of the key's preference list */
 } DkCoordinatorChoice;
 
 typedef struct
