@@ -59,6 +59,17 @@ else
   cat "$work/stderr"
 fi
 
+# 2c. A metric that was not measured is reported as such, never as 0: false
+#     suspicions are not sampled above 200 nodes.
+printf 'cluster nodes=250 vnodes=8 n=3 r=2 w=2\nworkload rate=200/s\nrun 1s\n' > "$work/big.scn"
+"$DYNSIM" --quiet --format json "$work/big.scn" > "$work/big.json" 2>"$work/stderr"
+if grep -q '"false_suspicions": null' "$work/big.json"; then
+  pass "false_suspicions is null (not measured) at 250 nodes"
+else
+  fail "false_suspicions is null (not measured) at 250 nodes"
+  grep -o '"false_suspicions": [^,]*' "$work/big.json"
+fi
+
 # 3. A malformed script is refused before anything runs: exit 2, FILE:LINE.
 printf 'cluster nodes=3 n=3 r=2 w=2\nrun 90\n' > "$work/bad.scn"
 "$DYNSIM" --quiet "$work/bad.scn" 2>"$work/stderr"
