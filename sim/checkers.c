@@ -359,17 +359,6 @@ writer_of_held (const DkHistory *history, const DkHeld *held)
   return op->kind != DK_OP_GET ? op : NULL;
 }
 
-static gboolean
-on_preference_list (const DkNodeId *list, guint n, DkNodeId node)
-{
-  if (list == NULL)
-    return TRUE;
-  for (guint i = 0; i < n; i++)
-    if (list[i] == node)
-      return TRUE;
-  return FALSE;
-}
-
 /* Mark WRITE accounted for, and queue it to look at what it knew. */
 static void
 account (KeyState *state, GPtrArray *queue, const DkOp *write)
@@ -432,12 +421,11 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
   state->held = g_hash_table_new (NULL, NULL);
   state->accounted = g_hash_table_new (NULL, NULL);
   g_autoptr (GPtrArray) queue = g_ptr_array_new ();
-  guint n_holdings, n_list;
+  guint n_holdings;
   const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
-  const DkNodeId *list = dk_final_state_replicas (final, state->key, &n_list);
   for (guint h = 0; h < n_holdings; h++)
     {
-      if (!on_preference_list (list, n_list, holdings[h].node))
+      if (!dk_final_state_is_replica (final, state->key, holdings[h].node))
         continue;
       for (guint v = 0; v < holdings[h].versions->len; v++)
         {
@@ -506,7 +494,7 @@ replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFin
   GPtrArray *knowledge = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
   for (guint h = 0; h < n_holdings; h++)
     {
-      if (!on_preference_list (list, n_list, holdings[h].node))
+      if (!dk_final_state_is_replica (final, state->key, holdings[h].node))
         continue;
       KeyState replica = { state->key, state->writes, NULL, g_hash_table_new (NULL, NULL), NULL };
       g_autoptr (GPtrArray) queue = g_ptr_array_new ();

@@ -171,6 +171,14 @@ on_list (const DkNodeId *list, guint n, DkNodeId node)
   return FALSE;
 }
 
+gboolean
+dk_final_state_is_replica (const DkFinalState *state, const char *key, DkNodeId node)
+{
+  guint n_list;
+  const DkNodeId *list = dk_final_state_replicas (state, key, &n_list);
+  return on_list (list, n_list, node);
+}
+
 void
 dk_final_state_to_csv (const DkFinalState *state, const DkHistory *history, GString *out)
 {

@@ -66,6 +66,10 @@ const DkHolding *dk_final_state_holdings (const DkFinalState *state,
 const DkNodeId *dk_final_state_replicas (const DkFinalState *state,
                                          const char *key, guint *n_replicas);
 
+/* TRUE when NODE is on KEY's recorded preference list; every node is when
+ * no list was recorded. */
+gboolean dk_final_state_is_replica (const DkFinalState *state, const char *key, DkNodeId node);
+
 struct _DkHistory;
 
 /* Append the CSV form to OUT (header included), one row per version held:
