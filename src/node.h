@@ -128,7 +128,7 @@ typedef struct
   gint64   suspect_after_us;    /* a heartbeat silent this long is suspect, twice as long down */
   gboolean sloppy_quorum;       /* use the first N healthy nodes, not strictly the first N */
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
-  guint    handoff_batch;       /* hints sent per owner per gossip round */
+  guint    handoff_batch;       /* hints in flight per owner (the handoff window) */
   gint64   anti_entropy_interval_us; /* a full Merkle pass over this node's ranges; 0: off */
   guint    vnodes;              /* ring tokens per unit of weight, the same on every node */
   gint64   tombstone_collect_interval_us; /* purge tombstones older than the store's grace this often; 0: never */
@@ -157,8 +157,8 @@ typedef struct
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
  * one forwarding hop, warnings logged, gossip every 1 s with suspicion
- * after 3 s, sloppy quorum and hinted handoff on (16 hints per owner per
- * round), a full anti-entropy pass every 10 s, no authentication, and
+ * after 3 s, sloppy quorum and hinted handoff on (16 hints in flight per
+ * owner), a full anti-entropy pass every 10 s, no authentication, and
  * the DK_NODE_*_DEFAULT bounds of requests remembered.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 

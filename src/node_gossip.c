@@ -84,6 +84,8 @@ set_verdict (DkNode *node, Member *member, DkWireMemberState verdict)
   node_log (node, DK_LOG_INFO, "member %s is now %s", member->name,
             verdict == DK_WIRE_MEMBER_UP ? "up" : verdict == DK_WIRE_MEMBER_SUSPECT ? "suspect" : "down");
   member->verdict = verdict;
+  if (is_up && !was_up)
+    node_handoff_owner_up (node, member->id);   /* its hints go home now */
 }
 
 /* Re-judge every other member by how long its heartbeat has been silent. */

@@ -5,16 +5,23 @@
  * stand-in stores the data as usual (so sloppy reads find it) and also
  * keeps a hint in its store: durable, bounded by the store's count and
  * byte limits (a refused hint is counted, never silently lost track of).
- * Every gossip round the stand-in looks for owners it believes up again and
- * sends them their hints, a batch per owner.  The owner merges the data and
- * acknowledges; only then is the hint removed — and only if it did not
- * change in the meantime (a newer write for the same owner and key merges
- * into the same hint, which must then be handed off again).  A stand-in
- * keeps its copy after the handoff: the owner it was meant for may no
- * longer be a replica, so the copy is dropped only once every current
- * replica holds it (node_rebalance.c releases it).  Unacknowledged hints are
- * sent again after HANDOFF_RESEND_US.  Hints for an owner that has left
- * the cluster are sent to the keys' current replicas instead, then
+ *
+ * Delivery starts as soon as the owner is seen reachable: when the
+ * failure detector's verdict on it turns UP (node_handoff_owner_up), and
+ * at every handoff round (HANDOFF_ROUND_US, while some reachable owner
+ * has hints) and gossip round.  Each owner has a window of handoff_batch
+ * hints in flight, oldest first; an acknowledgement frees a slot, and the
+ * window is refilled once half of it is free, so a backlog drains at the
+ * pace the owner answers (a window per round trip) and never floods it
+ * (tests/check_handoff.c).  The owner merges the data and acknowledges;
+ * only then is the hint removed — and only if it did not change in the
+ * meantime (a newer write for the same owner and key merges into the same
+ * hint, which must then be handed off again).  A stand-in keeps its copy
+ * after the handoff: the owner it was meant for may no longer be a
+ * replica, so the copy is dropped only once every current replica holds
+ * it (node_rebalance.c releases it).  A hint unacknowledged (or refused)
+ * is sent again after HANDOFF_RESEND_US.  Hints for an owner that has
+ * left the cluster are sent to the keys' current replicas instead, then
  * dropped.
  *
  * A hint's set may not fit one datagram (node_send_set sends it in
@@ -25,18 +32,72 @@
 #include <string.h>
 #include "node_private.h"
 
-#define HANDOFF_RESEND_US 2000000
+/* A handoff round comes this often while a reachable owner has hints. */
+#define HANDOFF_ROUND_US 100000
+/* An unacknowledged hint is sent again after this long. */
+#define HANDOFF_RESEND_US 1000000
+
+static void handoff_round (gpointer data);
+
+static guint
+window_used (const DkNode *node, DkNodeId owner)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (node->handoff_windows, GUINT_TO_POINTER (owner)));
+}
+
+static void
+window_add (DkNode *node, DkNodeId owner, gint delta)
+{
+  guint used = (guint) ((gint) window_used (node, owner) + delta);
+  if (used == 0)
+    g_hash_table_remove (node->handoff_windows, GUINT_TO_POINTER (owner));
+  else
+    g_hash_table_insert (node->handoff_windows, GUINT_TO_POINTER (owner), GUINT_TO_POINTER (used));
+}
+
+/* Forget hint ID's sending (its hint was removed, or is to be sent anew). */
+static void
+forget_in_flight (DkNode *node, gint64 hint_id)
+{
+  HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint_id);
+  if (in_flight == NULL)
+    return;
+  window_add (node, in_flight->owner, -1);
+  g_hash_table_remove (node->hints_in_flight, &hint_id);
+}
+
+static guint
+window_size (const DkNode *node)
+{
+  return MAX (node->config.handoff_batch, 1u);
+}
+
+/* A round soon, unless one is due already. */
+static void
+schedule_round (DkNode *node)
+{
+  if (node->handoff_timer == 0 && node->config.hinted_handoff)
+    node->handoff_timer = node->env.timer_start (node->env.user_data, HANDOFF_ROUND_US,
+                                                 handoff_round, node);
+}
 
 void
 node_handoff_init (DkNode *node)
 {
   node->hints_in_flight = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+  node->handoff_windows = g_hash_table_new (NULL, NULL);
+  if (dk_store_hint_count (node->env.store, DK_NODE_NONE) > 0)
+    schedule_round (node);   /* restarted with hints to hand back */
 }
 
 void
 node_handoff_clear (DkNode *node)
 {
+  if (node->handoff_timer != 0)
+    node->env.timer_cancel (node->env.user_data, node->handoff_timer);
+  node->handoff_timer = 0;
   g_clear_pointer (&node->hints_in_flight, g_hash_table_destroy);
+  g_clear_pointer (&node->handoff_windows, g_hash_table_destroy);
 }
 
 gboolean
@@ -49,6 +110,7 @@ node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *sibl
   if (dk_store_hint_add (node->env.store, owner, key, siblings, node_now (node), NULL, &error))
     {
       node->stats.hints_kept++;
+      schedule_round (node);   /* the owner may be reachable already */
       return TRUE;
     }
   if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL))
@@ -61,6 +123,8 @@ node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *sibl
   return FALSE;
 }
 
+/* Send HINT to its owner; a new sending takes a slot of the owner's
+ * window until it is acknowledged. */
 static void
 send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
 {
@@ -78,9 +142,10 @@ send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
     {
       in_flight = g_new0 (HintInFlight, 1);
       in_flight->hint_id = hint->id;
+      in_flight->owner = hint->owner;
       g_hash_table_insert (node->hints_in_flight, &in_flight->hint_id, in_flight);
+      window_add (node, hint->owner, 1);
     }
-  in_flight->owner = hint->owner;
   /* The same content sent again keeps the acks it already has. */
   if (!in_flight->parts.started || in_flight->parts.sending.set_digest != sending.set_digest
       || in_flight->parts.sending.last != sending.last)
@@ -118,6 +183,7 @@ reroute_hints (DkNode *node, DkNodeId owner)
           write->body.write.key = g_bytes_ref (hint->key);
           node_send_set (node, list[k], write, hint->siblings, NULL);
         }
+      forget_in_flight (node, hint->id);
       if (dk_store_hint_remove (node->env.store, hint->id, &error))
         node->stats.hints_rerouted++;
       else
@@ -125,6 +191,51 @@ reroute_hints (DkNode *node, DkNodeId owner)
           node->stats.store_errors++;
           g_clear_error (&error);
         }
+    }
+}
+
+/* TRUE when a hint in flight to OWNER is due to be sent again. */
+static gboolean
+resend_due (const DkNode *node, DkNodeId owner, gint64 now)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, node->hints_in_flight);
+  while (g_hash_table_iter_next (&iter, NULL, &value))   /* a test: the order cannot matter */
+    {
+      const HintInFlight *in_flight = value;
+      if (in_flight->owner == owner && now - in_flight->sent_us >= HANDOFF_RESEND_US)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Fill OWNER's window with its oldest hints not in flight, and send
+ * again those in flight for HANDOFF_RESEND_US without an answer. */
+static void
+fill_window (DkNode *node, DkNodeId owner, gint64 now)
+{
+  guint window = window_size (node);
+  guint used = window_used (node, owner);
+  if (used >= window && !resend_due (node, owner, now))
+    return;
+  g_autoptr (GError) error = NULL;
+  /* Those in flight come first among the oldest, so USED + WINDOW
+   * reaches every one of them and WINDOW - USED others. */
+  g_autoptr (GPtrArray) hints = dk_store_hints_for_owner (node->env.store, owner, used + window,
+                                                          &error);
+  if (hints == NULL)
+    {
+      node->stats.store_errors++;
+      return;
+    }
+  for (guint j = 0; j < hints->len; j++)
+    {
+      const DkStoreHint *hint = g_ptr_array_index (hints, j);
+      const HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
+      if (in_flight != NULL ? now - in_flight->sent_us >= HANDOFF_RESEND_US
+                            : window_used (node, owner) < window)
+        send_hint (node, hint, now);
     }
 }
 
@@ -141,33 +252,43 @@ node_handoff_tick (DkNode *node)
       return;
     }
   gint64 now = node_now (node);
+  gboolean more = FALSE;
   for (guint i = 0; i < owners->len; i++)
     {
       DkNodeId owner = g_array_index (owners, DkNodeId, i);
       if (owner != node->config.id && !node_member_in_ring (node, owner))
         {
           reroute_hints (node, owner);
+          more = TRUE;
           continue;
         }
       if (owner == node->config.id || !node_peer_healthy (node, owner))
         continue;
-      g_autoptr (GPtrArray) hints = dk_store_hints_for_owner (node->env.store, owner,
-                                                              node->config.handoff_batch, &error);
-      if (hints == NULL)
-        {
-          node->stats.store_errors++;
-          g_clear_error (&error);
-          continue;
-        }
-      for (guint j = 0; j < hints->len; j++)
-        {
-          const DkStoreHint *hint = g_ptr_array_index (hints, j);
-          const HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
-          if (in_flight != NULL && now - in_flight->sent_us < HANDOFF_RESEND_US)
-            continue;
-          send_hint (node, hint, now);
-        }
+      fill_window (node, owner, now);
+      more = TRUE;
     }
+  /* Owners believed down wait for their verdict to turn (owner_up) or
+   * for the next gossip round. */
+  if (more)
+    schedule_round (node);
+}
+
+static void
+handoff_round (gpointer data)
+{
+  DkNode *node = data;
+  node->handoff_timer = 0;
+  node_handoff_tick (node);
+}
+
+void
+node_handoff_owner_up (DkNode *node, DkNodeId owner)
+{
+  if (!node->config.hinted_handoff || owner == node->config.id
+      || dk_store_hint_count (node->env.store, owner) == 0)
+    return;
+  fill_window (node, owner, node_now (node));
+  schedule_round (node);
 }
 
 /* The owner takes its data back and says so. */
@@ -229,22 +350,24 @@ node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
       if (!node_parts_complete (&in_flight->parts))
         return;   /* more parts to be acknowledged */
     }
+  if (ack->status != DK_WIRE_STATUS_OK)
+    return;   /* refused: it stays in flight, sent again after HANDOFF_RESEND_US */
   guint64 sent_digest = in_flight->parts.sending.set_digest;
-  gboolean acknowledged = ack->status == DK_WIRE_STATUS_OK;
-  g_hash_table_remove (node->hints_in_flight, &hint_id);
-  if (!acknowledged)
-    return;   /* try again next round */
+  DkNodeId owner = in_flight->owner;
+  forget_in_flight (node, hint_id);
 
   g_autoptr (GError) error = NULL;
   g_autoptr (DkStoreHint) hint = dk_store_hint_get (node->env.store, hint_id, &error);
-  if (hint == NULL || dk_siblings_digest (hint->siblings) != sent_digest)
-    return;   /* gone, or grown since: the newer content goes next round */
-  if (!dk_store_hint_remove (node->env.store, hint_id, &error))
+  if (hint != NULL && dk_siblings_digest (hint->siblings) == sent_digest)
     {
-      node->stats.store_errors++;
-      return;
+      if (dk_store_hint_remove (node->env.store, hint_id, &error))
+        node->stats.hints_delivered++;
+      else
+        node->stats.store_errors++;
     }
-  node->stats.hints_delivered++;
+  /* else gone, or grown since: the newer content goes with the window. */
+  if (window_used (node, owner) <= window_size (node) / 2)
+    fill_window (node, owner, node_now (node));
 }
 
 guint

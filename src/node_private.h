@@ -145,6 +145,8 @@ struct _DkNode
 
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
+  GHashTable  *handoff_windows; /* owner -> hints in flight to it (GUINT_TO_POINTER both) */
+  DkTimerId    handoff_timer;   /* the handoff round, while hints are held */
 
   /* membership change (node_rebalance.c) */
   Handover    *handover;        /* fills, releases and the leave (node_handover.h) */
@@ -246,8 +248,12 @@ void node_handoff_clear (DkNode *node);
 /* Keep SIBLINGS for KEY on behalf of OWNER; FALSE (and counted) when the
  * store refused it.  TRUE without keeping anything when handoff is off. */
 gboolean node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *siblings);
-/* Send due hints to owners that are up again (called every gossip round). */
+/* Send due hints to owners that are up again: fill each reachable
+ * owner's window (called every handoff round and gossip round). */
 void node_handoff_tick (DkNode *node);
+/* OWNER was just seen reachable (its verdict turned UP): hand its hints
+ * back now rather than at the next round. */
+void node_handoff_owner_up (DkNode *node, DkNodeId owner);
 void node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
 
