@@ -884,6 +884,8 @@ node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
                                           write->hinted_owner, &error);
   if (status != DK_WIRE_STATUS_OK)
     node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
+  else
+    node_stream_forward_stale_write (node, from, message);   /* when we no longer replicate it */
   if (message->request_id == 0)
     return;  /* a repair: nobody waits for the ack */
   g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_WRITE_ACK);

@@ -106,6 +106,48 @@ offer_ask (DkNode *node, Chunk *chunk, Offer *offer)
   node_send (node, offer->target, message);
 }
 
+/* ---- writes routed by a stale view --------------------------------------------- */
+
+/* MESSAGE, a coordinator's WRITE stored here as a replica (not as a
+ * stand-in: it names no hinted owner), reached us although our ring says
+ * we do not replicate its key: the coordinator routed it by a view that
+ * has not heard of a join or a leave yet (our own leave included).  Our
+ * copy alone would reach the key's replicas only at the next sweep (once
+ * the ring has been quiet for a while) or anti-entropy pass; it goes on to
+ * them now, as a hint for each one but the sender (durable, acknowledged
+ * and sent again like any hint, so a leaver waits for them), or as a
+ * repair write when no hint can be kept.  Stream pushes and repairs are
+ * not forwarded again: their senders route by their own ring changes, and
+ * a forwarded write cannot travel in a loop
+ * (check_handoff.c: handoff_a_write_by_a_stale_view_is_forwarded_to_the_owners). */
+void
+node_stream_forward_stale_write (DkNode *node, DkEndpoint from, const DkWireMessage *message)
+{
+  const DkWireWrite *write = &message->body.write;
+  if (message->request_id == 0 || (message->request_id & STREAM_BIT) != 0
+      || write->hinted_owner != DK_NODE_NONE || write->part.index != write->part.last)
+    return;   /* a repair, a push, a stand-in's copy; or not the whole set yet */
+  gsize len;
+  const guint8 *bytes = g_bytes_get_data (write->key, &len);
+  DkNodeId list[DK_RING_MAX_REPLICAS];
+  guint n = dk_ring_preference_list (node->ring, dk_ring_key_token (bytes, len), node->config.n,
+                                     list);
+  for (guint i = 0; i < n; i++)
+    if (list[i] == node->config.id)
+      return;   /* ours: nothing stale */
+  node->stats.writes_forwarded++;
+  for (guint i = 0; i < n; i++)
+    {
+      if (list[i] == from)
+        continue;
+      if (node->config.hinted_handoff && node_hint_keep (node, list[i], write->key, write->siblings))
+        continue;
+      g_autoptr (DkWireMessage) repair = dk_wire_message_new (DK_WIRE_WRITE);
+      repair->body.write.key = g_bytes_ref (write->key);
+      node_send_set (node, list[i], repair, write->siblings, NULL);
+    }
+}
+
 gboolean
 node_handover_reachable (const DkNode *node, DkNodeId target)
 {
