@@ -79,6 +79,8 @@ struct _DkSimCluster
   DkLogLevel    node_log_level;
   DkClientDeliverFunc client_deliver;
   gpointer      client_data;
+  gint64        fault_ended_us;  /* the last fault's end (see cluster.h), or -1 */
+  gint64        last_repair_us;  /* the last event in which a node repaired, or -1 */
 };
 
 /* ---- the simulated environment ------------------------------------------ */
@@ -117,6 +119,29 @@ env_wall (gpointer user_data)
   return dk_eventq_now (sim_node->cluster->queue) + sim_node->skew_us;
 }
 
+/* What a node did to bring replicas together, as its counters say:
+ * hinted data it took back, keys streamed or swept to it, that changed
+ * its store (repairs_applied; a stand-in's stale copy pushed to a replica
+ * that holds newer is no repair), hints rerouted, anti-entropy repairs.
+ * Read repairs are left out: under load they also fire for reads racing
+ * a write still in flight, which needs no repair. */
+static guint64
+repairs_made (const DkNode *node)
+{
+  const DkNodeStats *stats = dk_node_stats (node);
+  return stats->repairs_applied + stats->hints_rerouted + stats->ae_keys_pushed
+         + stats->ae_keys_pulled;
+}
+
+/* SIM_NODE's node had made BEFORE repairs before the event that ran: note
+ * the time when it made more. */
+static void
+note_repairs (SimNode *sim_node, guint64 before)
+{
+  if (sim_node->node != NULL && repairs_made (sim_node->node) != before)
+    sim_node->cluster->last_repair_us = dk_eventq_now (sim_node->cluster->queue);
+}
+
 static void
 timer_fire (gpointer data)
 {
@@ -125,7 +150,9 @@ timer_fire (gpointer data)
   DkTimerFunc func = timer->func;
   gpointer func_data = timer->data;
   g_hash_table_remove (owner->timers, &timer->event);  /* frees TIMER */
+  guint64 before = owner->node != NULL ? repairs_made (owner->node) : 0;
   func (func_data);
+  note_repairs (owner, before);
 }
 
 static DkTimerId
@@ -302,7 +329,9 @@ deliver (gpointer data)
       else
         {
           cluster->net_stats.delivered++;
+          guint64 before = repairs_made (target->node);
           dk_node_receive (target->node, datagram->from, datagram->bytes, datagram->len);
+          note_repairs (target, before);
         }
     }
   else if (cluster->client_deliver != NULL)
@@ -392,6 +421,13 @@ dk_sim_cluster_config_init (DkSimClusterConfig *config)
 static void
 fault (DkSimCluster *cluster, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* A fault ended now. */
+static void
+fault_ended (DkSimCluster *cluster)
+{
+  cluster->fault_ended_us = dk_eventq_now (cluster->queue);
+}
+
 static void poll_leaver (gpointer data);
 
 static void
@@ -462,6 +498,8 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   if (config->ring_strategy == DK_RING_RANDOM_TOKENS)
     cluster->rings = dk_ring_cache_new (config->vnodes);
   cluster->network = config->network;
+  cluster->fault_ended_us = -1;
+  cluster->last_repair_us = -1;
   cluster->fault_log = fault_log;
   cluster->node_log_level = DK_LOG_WARNING;
   cluster->link_models = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
@@ -662,6 +700,11 @@ dk_sim_cluster_drop (DkSimCluster *cluster, DkNodeId from, DkNodeId to)
 void
 dk_sim_cluster_heal (DkSimCluster *cluster)
 {
+  gboolean cut = g_hash_table_size (cluster->drops) > 0;
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    cut = cut || cluster->nodes[i].side != 0;
+  if (cut)
+    fault_ended (cluster);
   for (guint i = 1; i <= cluster->n_nodes; i++)
     cluster->nodes[i].side = 0;
   g_hash_table_remove_all (cluster->drops);
@@ -708,6 +751,7 @@ dk_sim_cluster_restart (DkSimCluster *cluster, DkNodeId id, GError **error)
       g_prefix_error (error, "restart %s: ", sim_node->name);
       return FALSE;
     }
+  fault_ended (cluster);
   fault (cluster, "restart %s%s", sim_node->name, sim_node->leaving ? " (still leaving)" : "");
   if (sim_node->leaving)
     watch_leaver (sim_node);
@@ -739,13 +783,24 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
     }
   if (was_up && sim_node->leaving)
     watch_leaver (sim_node);
+  if (was_up)
+    fault_ended (cluster);   /* restarted at once, empty */
   fault (cluster, "wipe %s%s", sim_node->name, was_up ? " (restarted empty)" : " (stays down)");
   return TRUE;
+}
+
+static gboolean
+dist_equal (const DkDist *a, const DkDist *b)
+{
+  return a->kind == b->kind && a->a_us == b->a_us && a->b_us == b->b_us && a->shape == b->shape;
 }
 
 void
 dk_sim_cluster_set_latency (DkSimCluster *cluster, const DkDist *latency)
 {
+  if (!dist_equal (&cluster->network.latency, latency)
+      && dist_equal (latency, &cluster->config.network.latency))
+    fault_ended (cluster);   /* back to the network's own latency */
   cluster->network.latency = *latency;
   g_autofree char *text = dk_dist_to_string (latency);
   fault (cluster, "latency %s", text);
@@ -754,6 +809,8 @@ dk_sim_cluster_set_latency (DkSimCluster *cluster, const DkDist *latency)
 void
 dk_sim_cluster_set_loss (DkSimCluster *cluster, double loss)
 {
+  if (cluster->network.loss != loss && loss == cluster->config.network.loss)
+    fault_ended (cluster);
   cluster->network.loss = loss;
   fault (cluster, "loss %g", loss);
 }
@@ -761,6 +818,8 @@ dk_sim_cluster_set_loss (DkSimCluster *cluster, double loss)
 void
 dk_sim_cluster_set_dup (DkSimCluster *cluster, double dup)
 {
+  if (cluster->network.dup != dup && dup == cluster->config.network.dup)
+    fault_ended (cluster);
   cluster->network.dup = dup;
   fault (cluster, "dup %g", dup);
 }
@@ -820,6 +879,7 @@ call_off_leave (DkSimCluster *cluster, SimNode *sim_node, GError **error)
       g_prefix_error (error, "join %s: ", sim_node->name);
       return FALSE;
     }
+  fault_ended (cluster);
   fault (cluster, "join %s (its leave is called off; it keeps its data; %u members)",
          sim_node->name, dk_ring_node_count (cluster->ring));
   return TRUE;
@@ -856,6 +916,7 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
       g_prefix_error (error, "join %s: ", sim_node->name);
       return FALSE;
     }
+  fault_ended (cluster);
   fault (cluster, "join %s (%u members)", sim_node->name, dk_ring_node_count (cluster->ring));
   return TRUE;
 }
@@ -879,6 +940,7 @@ poll_leaver (gpointer data)
   sim_node->member = FALSE;
   sim_node->leaving = FALSE;
   g_clear_pointer (&sim_node->store, dk_store_close);
+  fault_ended (cluster);
   fault (cluster, "%s left after handing off %" G_GUINT64_FORMAT " keys (%" G_GUINT64_FORMAT
          " gossip rounds leaving)", sim_node->name, released, waits);
 }
@@ -916,6 +978,18 @@ dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **error)
          sim_node->node != NULL ? "" : "; it is down and leaves when it restarts");
   watch_leaver (sim_node);
   return TRUE;
+}
+
+gint64
+dk_sim_cluster_fault_ended_us (const DkSimCluster *cluster)
+{
+  return cluster->fault_ended_us;
+}
+
+gint64
+dk_sim_cluster_last_repair_us (const DkSimCluster *cluster)
+{
+  return cluster->last_repair_us;
 }
 
 /* Nodes told to leave that have not left yet. */

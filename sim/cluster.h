@@ -186,6 +186,17 @@ gboolean dk_sim_cluster_leave (DkSimCluster *cluster, DkNodeId id, GError **erro
 /* Nodes told to leave that have not left yet. */
 guint dk_sim_cluster_leaving (const DkSimCluster *cluster);
 
+/* When the last fault ended (virtual time), or -1 when none did: a heal
+ * of a cut, a restart (a wipe of a running node restarts it at once), a
+ * join, a leaver gone at last, the network's latency, loss or
+ * duplication set back to the configured ones. */
+gint64 dk_sim_cluster_fault_ended_us (const DkSimCluster *cluster);
+
+/* The last time (virtual) a node repaired, or -1: handed a hint back (or
+ * rerouted it), pushed or pulled a key by anti-entropy, streamed or swept
+ * a key to a replica.  Exact to the event, not sampled. */
+gint64 dk_sim_cluster_last_repair_us (const DkSimCluster *cluster);
+
 /* TRUE while ID is a member (joined, and not yet gone after a leave). */
 gboolean dk_sim_cluster_is_member (const DkSimCluster *cluster, DkNodeId id);
 

@@ -76,6 +76,10 @@ static gboolean suspicions_sampled (const DkRunResult *r) { return r->false_susp
 static double ring_changes (const DkRunResult *r) { return (double) r->nodes.ring_changes; }
 static double members_max (const DkRunResult *r) { return r->members_max; }
 static double last_repair_ms (const DkRunResult *r) { return r->last_repair_ms; }
+static double converge_ms (const DkRunResult *r) { return r->converge_ms; }
+/* No fault, or a leave never finished: not measured, never 0. */
+static gboolean converge_measured (const DkRunResult *r) { return r->converge_measured; }
+static double writes_forwarded (const DkRunResult *r) { return (double) r->nodes.writes_forwarded; }
 static double members_final (const DkRunResult *r) { return r->members_final; }
 static double autoscale_joins (const DkRunResult *r) { return r->autoscale_joins; }
 static double autoscale_leaves (const DkRunResult *r) { return r->autoscale_leaves; }
@@ -141,12 +145,14 @@ static const struct
   { "keys_moved_ideal", keys_moved_ideal, NULL },
   { "keys_moved_ratio", keys_moved_ratio, had_moves },
   { "last_repair_ms", last_repair_ms, NULL },
+  { "converge_ms", converge_ms, converge_measured },
   { "members_max", members_max, NULL },
   { "members_final", members_final, NULL },
   { "autoscale_joins", autoscale_joins, NULL },
   { "autoscale_leaves", autoscale_leaves, NULL },
   { "keys_swept", keys_swept, NULL },
   { "keys_released", keys_released, NULL },
+  { "writes_forwarded", writes_forwarded, NULL },
   { "leave_waits", leave_waits, NULL },
   { "leaves_pending", leaves_pending, NULL },
   { "sim_events", sim_events, NULL },

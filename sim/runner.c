@@ -47,8 +47,6 @@ struct _Run
   guint64           false_suspicion_total;
   guint64           keys_moved_ideal;
   guint             members_max;
-  guint64           repairs_seen;       /* hints delivered or rerouted + anti-entropy + streamed keys */
-  gint64            last_repair_us;     /* when that total last grew (sampled each second) */
   GArray           *scheduled;     /* of ScheduledEvent */
   gint64            wall_last_progress_us;
   GError           *error;         /* why the run cannot go on (the first reason), or NULL */
@@ -371,15 +369,6 @@ take_sample (gpointer data)
     .members = dk_sim_cluster_members (run->cluster),
   };
   run->members_max = MAX (run->members_max, sample.members);
-  DkNodeStats totals;
-  dk_sim_cluster_node_stats (run->cluster, &totals);
-  guint64 repairs = totals.hints_delivered + totals.hints_rerouted + totals.ae_keys_pushed
-                    + totals.ae_keys_pulled + totals.keys_streamed;
-  if (repairs != run->repairs_seen)
-    {
-      run->repairs_seen = repairs;
-      run->last_repair_us = sample.t_us;
-    }
   sample.suspected_pairs = dk_detector_watch_sample (run->detector, &sample.false_suspicions);
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     {
@@ -640,7 +629,15 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   result->keys_moved_ideal = run.keys_moved_ideal;
   result->members_max = MAX (run.members_max, dk_sim_cluster_members (cluster));
   result->members_final = dk_sim_cluster_members (cluster);
-  result->last_repair_ms = (double) run.last_repair_us / 1000.0;
+  /* Converged: from the end of the last fault to the last repair after it
+   * (0: none was needed).  Not measured without a fault, or while a leave
+   * has not finished (its fault never ended). */
+  gint64 repaired_us = dk_sim_cluster_last_repair_us (cluster);
+  gint64 fault_ended_us = dk_sim_cluster_fault_ended_us (cluster);
+  result->last_repair_ms = (double) MAX (repaired_us, 0) / 1000.0;
+  result->fault_ended_ms = (double) fault_ended_us / 1000.0;
+  result->converge_measured = fault_ended_us >= 0 && result->leaves_pending == 0;
+  result->converge_ms = (double) MAX (repaired_us - fault_ended_us, 0) / 1000.0;
   if (autoscaler != NULL)
     {
       result->autoscale_joins = dk_autoscaler_joins (autoscaler);
@@ -762,6 +759,13 @@ dk_run_to_text (const DkRunResult *result, GString *out)
                           result->clients.invoked > 0
                           ? (double) result->network.sent / (double) result->clients.invoked : 0.0,
                           result->network.lost, result->network.cut + result->network.to_crashed);
+  if (result->converge_measured)
+    g_string_append_printf (out, "converged       %.0f ms after the last fault ended (at %.3f s;"
+                            " last repair at %.3f s)\n", result->converge_ms,
+                            result->fault_ended_ms / 1000.0, result->last_repair_ms / 1000.0);
+  else
+    g_string_append_printf (out, "converged       not measured (%s)\n",
+                            result->leaves_pending > 0 ? "a leave never finished" : "no fault");
   for (guint i = 0; i < result->expects->len; i++)
     {
       const DkExpectResult *judged = &g_array_index (result->expects, DkExpectResult, i);

@@ -61,9 +61,11 @@ typedef struct
   guint64         keys_moved_ideal; /* (key, new replica) pairs joins and leaves created */
   guint           members_max;  /* the largest the cluster was (sampled each second) */
   guint           members_final;
-  double          last_repair_ms; /* virtual time of the last hint delivery, anti-entropy
-                                   * repair or streamed key (sampled each second): when the
-                                   * cluster had converged */
+  double          last_repair_ms; /* virtual time of the last repair (0: none), as
+                                   * dk_sim_cluster_last_repair_us: when the cluster converged */
+  double          fault_ended_ms; /* virtual time the last fault ended (dk_sim_cluster_fault_ended_us) */
+  double          converge_ms;    /* from fault_ended_ms to the last repair after it (0: none) */
+  gboolean        converge_measured; /* a fault ended and every leave finished */
   guint           autoscale_joins;
   guint           autoscale_leaves;
   guint           leaves_pending; /* nodes told to leave that had not left at the end */

@@ -217,6 +217,8 @@ typedef struct
   guint64 sets_split;             /* sibling sets too large for one datagram, sent in parts */
   guint64 sibling_limit_refusals; /* client writes refused: more than DK_SIBLINGS_MAX siblings */
   guint64 merges_refused_siblings;/* internal merges refused past DK_SIBLINGS_HARD_MAX siblings */
+  guint64 repairs_applied;        /* hinted data handed back, keys streamed or swept, that changed
+                                   * this node's store (a push of what it held already is not) */
   guint64 writes_forwarded;       /* coordinators' writes that reached this non-replica (a stale
                                    * view) and were sent on to the key's replicas */
 } DkNodeStats;

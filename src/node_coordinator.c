@@ -426,13 +426,14 @@ refuse_write (Request *request, DkWireStatus status, const char *reason)
   request_finish (request);
 }
 
-/* Store SET locally as replica I of REQUEST; a stand-in keeps the hint
+/* Store SET locally as replica I of REQUEST (*CHANGED, may be NULL:
+ * whether our set changed); a stand-in keeps the hint
  * first and refuses the write when it cannot (a write that lives only on
  * a non-replica, with no hint to take it home, would be lost to
  * anti-entropy, which walks owned ranges only). */
 static DkWireStatus
 store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hinted_owner,
-                  GError **error)
+                  gboolean *changed, GError **error)
 {
   g_autoptr (GPtrArray) without_tombstones = NULL;
   switch (node->config.bug)
@@ -459,7 +460,7 @@ store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set, DkNodeId hint
       return DK_WIRE_STATUS_OVERLOADED;
     }
   guint64 collisions = dk_store_dot_collisions (node->env.store);
-  if (dk_store_put (node->env.store, key, set, node_now (node), NULL, error))
+  if (dk_store_put (node->env.store, key, set, node_now (node), changed, error))
     {
       guint64 seen = dk_store_dot_collisions (node->env.store) - collisions;
       if (seen > 0)
@@ -565,7 +566,7 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
   else
     {
       DkWireStatus status = store_as_replica (node, request->key, set, request->hinted_for[self],
-                                              &error);
+                                              NULL, &error);
       if (status != DK_WIRE_STATUS_OK)
         {
           node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
@@ -880,12 +881,13 @@ node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message)
       return;
     }
   g_autoptr (GError) error = NULL;
+  gboolean changed = FALSE;
   DkWireStatus status = store_as_replica (node, write->key, write->siblings,
-                                          write->hinted_owner, &error);
+                                          write->hinted_owner, &changed, &error);
   if (status != DK_WIRE_STATUS_OK)
     node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
   else
-    node_stream_forward_stale_write (node, from, message);   /* when we no longer replicate it */
+    node_stream_after_write (node, from, message, changed);   /* a stream's, or a stale view's */
   if (message->request_id == 0)
     return;  /* a repair: nobody waits for the ack */
   g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_WRITE_ACK);

@@ -307,8 +307,13 @@ node_on_hint_handoff (DkNode *node, DkEndpoint from, DkWireMessage *message)
   else
     {
       g_autoptr (GError) error = NULL;
-      if (dk_store_put (node->env.store, body->key, body->siblings, node_now (node), NULL, &error))
-        node->stats.hints_received += body->part.index == body->part.last;
+      gboolean changed = FALSE;
+      if (dk_store_put (node->env.store, body->key, body->siblings, node_now (node), &changed,
+                        &error))
+        {
+          node->stats.hints_received += body->part.index == body->part.last;
+          node->stats.repairs_applied += changed;
+        }
       else if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_TOO_LARGE))
         {
           /* Only a set past DK_SIBLINGS_HARD_MAX: the wire admits no

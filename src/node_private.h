@@ -282,9 +282,12 @@ void node_leave_tick (DkNode *node);
 gboolean node_leave_resume (DkNode *node, GError **error);
 
 /* node_stream.c */
-/* MESSAGE (a WRITE, stored here) came by a stale view: send it on to the
- * key's replicas when our ring says we are not one. */
-void node_stream_forward_stale_write (DkNode *node, DkEndpoint from, const DkWireMessage *message);
+/* MESSAGE, a WRITE, was stored here (CHANGED: it changed our set): count
+ * a streamed key that repaired us; send a coordinator's write that came
+ * by a stale view on to the key's replicas when our ring says we are not
+ * one. */
+void node_stream_after_write (DkNode *node, DkEndpoint from, const DkWireMessage *message,
+                              gboolean changed);
 /* TRUE when MESSAGE (a WRITE_ACK) acknowledges a streamed write; taken. */
 gboolean node_stream_take_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
 /* TRUE when MESSAGE (an AE_KEYS_REPLY) answers a stream offer; taken. */

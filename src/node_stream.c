@@ -121,9 +121,12 @@ offer_ask (DkNode *node, Chunk *chunk, Offer *offer)
  * a forwarded write cannot travel in a loop
  * (check_handoff.c: handoff_a_write_by_a_stale_view_is_forwarded_to_the_owners). */
 void
-node_stream_forward_stale_write (DkNode *node, DkEndpoint from, const DkWireMessage *message)
+node_stream_after_write (DkNode *node, DkEndpoint from, const DkWireMessage *message,
+                         gboolean changed)
 {
   const DkWireWrite *write = &message->body.write;
+  if ((message->request_id & STREAM_BIT) != 0)
+    node->stats.repairs_applied += changed;   /* a push that brought us something */
   if (message->request_id == 0 || (message->request_id & STREAM_BIT) != 0
       || write->hinted_owner != DK_NODE_NONE || write->part.index != write->part.last)
     return;   /* a repair, a push, a stand-in's copy; or not the whole set yet */
