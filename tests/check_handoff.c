@@ -162,6 +162,7 @@ deliver_write (ThHarness *harness, DkNodeId from, DkNodeId to, guint64 request_i
   write->request_id = request_id;
   write->body.write.key = g_bytes_new (key, strlen (key));
   write->body.write.hinted_owner = hinted_owner;
+  g_ptr_array_unref (write->body.write.siblings);   /* the empty set of a new message */
   write->body.write.siblings = one_version (from, counter, key);
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) datagram = dk_wire_encode (write, &error);
