@@ -343,7 +343,7 @@ dk_node_config_init (DkNodeConfig *config)
     .suspect_after_us = 3000000,
     .sloppy_quorum = TRUE,
     .hinted_handoff = TRUE,
-    .handoff_batch = 16,
+    .handoff_batch = 64,
     .anti_entropy_interval_us = 10000000,
     .vnodes = 64,
     .tombstone_collect_interval_us = 10000000,

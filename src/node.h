@@ -157,7 +157,7 @@ typedef struct
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
  * one forwarding hop, warnings logged, gossip every 1 s with suspicion
- * after 3 s, sloppy quorum and hinted handoff on (16 hints in flight per
+ * after 3 s, sloppy quorum and hinted handoff on (64 hints in flight per
  * owner), a full anti-entropy pass every 10 s, no authentication, and
  * the DK_NODE_*_DEFAULT bounds of requests remembered.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);

@@ -7,9 +7,12 @@
  * byte limits (a refused hint is counted, never silently lost track of).
  *
  * Delivery starts as soon as the owner is seen reachable: when the
- * failure detector's verdict on it turns UP (node_handoff_owner_up), and
- * at every handoff round (HANDOFF_ROUND_US, while some reachable owner
- * has hints) and gossip round.  Each owner has a window of handoff_batch
+ * failure detector's verdict on it turns UP (node_handoff_owner_up), at
+ * every handoff round (HANDOFF_ROUND_US, while some owner believed up
+ * has hints) and gossip round, or when the owner answers a probe: an
+ * owner believed down is sent one hint a round (HANDOFF_PROBE_US), and
+ * its acknowledgement, which the failure detector may not have caught up
+ * with yet, opens the window.  Each owner has a window of handoff_batch
  * hints in flight, oldest first; an acknowledgement frees a slot, and the
  * window is refilled once half of it is free, so a backlog drains at the
  * pace the owner answers (a window per round trip) and never floods it
@@ -32,8 +35,10 @@
 #include <string.h>
 #include "node_private.h"
 
-/* A handoff round comes this often while a reachable owner has hints. */
+/* A handoff round comes this often while an owner believed up has
+ * hints, else this often while any has (a probe for each owner). */
 #define HANDOFF_ROUND_US 100000
+#define HANDOFF_PROBE_US 1000000
 /* An unacknowledged hint is sent again after this long. */
 #define HANDOFF_RESEND_US 1000000
 
@@ -72,13 +77,27 @@ window_size (const DkNode *node)
   return MAX (node->config.handoff_batch, 1u);
 }
 
-/* A round soon, unless one is due already. */
+/* A round AFTER_US from now, unless one is due by then already. */
+static void
+schedule_round_in (DkNode *node, gint64 after_us)
+{
+  if (!node->config.hinted_handoff)
+    return;
+  gint64 due = node_now (node) + after_us;
+  if (node->handoff_timer != 0)
+    {
+      if (node->handoff_due_us <= due)
+        return;
+      node->env.timer_cancel (node->env.user_data, node->handoff_timer);
+    }
+  node->handoff_due_us = due;
+  node->handoff_timer = node->env.timer_start (node->env.user_data, after_us, handoff_round, node);
+}
+
 static void
 schedule_round (DkNode *node)
 {
-  if (node->handoff_timer == 0 && node->config.hinted_handoff)
-    node->handoff_timer = node->env.timer_start (node->env.user_data, HANDOFF_ROUND_US,
-                                                 handoff_round, node);
+  schedule_round_in (node, HANDOFF_ROUND_US);
 }
 
 void
@@ -86,6 +105,7 @@ node_handoff_init (DkNode *node)
 {
   node->hints_in_flight = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   node->handoff_windows = g_hash_table_new (NULL, NULL);
+  node->handoff_answers = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   if (dk_store_hint_count (node->env.store, DK_NODE_NONE) > 0)
     schedule_round (node);   /* restarted with hints to hand back */
 }
@@ -98,6 +118,7 @@ node_handoff_clear (DkNode *node)
   node->handoff_timer = 0;
   g_clear_pointer (&node->hints_in_flight, g_hash_table_destroy);
   g_clear_pointer (&node->handoff_windows, g_hash_table_destroy);
+  g_clear_pointer (&node->handoff_answers, g_hash_table_destroy);
 }
 
 gboolean
@@ -123,10 +144,10 @@ node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *sibl
   return FALSE;
 }
 
-/* Send HINT to its owner; a new sending takes a slot of the owner's
- * window until it is acknowledged. */
+/* Send HINT to its owner (PROBE: believed down); a new sending takes a
+ * slot of the owner's window until it is acknowledged. */
 static void
-send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
+send_hint (DkNode *node, const DkStoreHint *hint, gint64 now, gboolean probe)
 {
   g_autoptr (DkWireMessage) message = dk_wire_message_new (DK_WIRE_HINT_HANDOFF);
   DkWireHintHandoff *body = &message->body.hint_handoff;
@@ -151,6 +172,24 @@ send_hint (DkNode *node, const DkStoreHint *hint, gint64 now)
       || in_flight->parts.sending.last != sending.last)
     node_parts_expect (&in_flight->parts, sending);
   in_flight->sent_us = now;
+  in_flight->probe = probe;
+}
+
+/* OWNER is reachable again: what was sent to it before (while it was
+ * cut off, most likely lost) goes again now rather than at
+ * HANDOFF_RESEND_US. */
+static void
+resend_now (DkNode *node, DkNodeId owner, gint64 now)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, node->hints_in_flight);
+  while (g_hash_table_iter_next (&iter, NULL, &value))   /* each alike: the order cannot matter */
+    {
+      HintInFlight *in_flight = value;
+      if (in_flight->owner == owner)
+        in_flight->sent_us = MIN (in_flight->sent_us, now - HANDOFF_RESEND_US);
+    }
 }
 
 /* OWNER left the cluster (or never joined our ring): its hints can never
@@ -194,6 +233,18 @@ reroute_hints (DkNode *node, DkNodeId owner)
     }
 }
 
+/* TRUE when OWNER can be handed hints a window at a time: we believe it
+ * up, or it acknowledged a hint within the last HANDOFF_PROBE_US (our
+ * verdict lags). */
+static gboolean
+owner_reachable (const DkNode *node, DkNodeId owner, gint64 now)
+{
+  if (node_peer_healthy (node, owner))
+    return TRUE;
+  const gint64 *answered = g_hash_table_lookup (node->handoff_answers, GUINT_TO_POINTER (owner));
+  return answered != NULL && now - *answered < HANDOFF_PROBE_US;
+}
+
 /* TRUE when a hint in flight to OWNER is due to be sent again. */
 static gboolean
 resend_due (const DkNode *node, DkNodeId owner, gint64 now)
@@ -210,12 +261,13 @@ resend_due (const DkNode *node, DkNodeId owner, gint64 now)
   return FALSE;
 }
 
-/* Fill OWNER's window with its oldest hints not in flight, and send
- * again those in flight for HANDOFF_RESEND_US without an answer. */
+/* Fill OWNER's window (LIMIT hints in flight) with its oldest hints not
+ * in flight, and send again those in flight for HANDOFF_RESEND_US without
+ * an answer.  A LIMIT of 1 is a probe: one datagram at most. */
 static void
-fill_window (DkNode *node, DkNodeId owner, gint64 now)
+fill_window (DkNode *node, DkNodeId owner, gint64 now, guint limit)
 {
-  guint window = window_size (node);
+  guint window = limit;
   guint used = window_used (node, owner);
   if (used >= window && !resend_due (node, owner, now))
     return;
@@ -229,13 +281,17 @@ fill_window (DkNode *node, DkNodeId owner, gint64 now)
       node->stats.store_errors++;
       return;
     }
-  for (guint j = 0; j < hints->len; j++)
+  guint sent = 0;
+  for (guint j = 0; j < hints->len && (limit > 1 || sent == 0); j++)
     {
       const DkStoreHint *hint = g_ptr_array_index (hints, j);
       const HintInFlight *in_flight = g_hash_table_lookup (node->hints_in_flight, &hint->id);
       if (in_flight != NULL ? now - in_flight->sent_us >= HANDOFF_RESEND_US
                             : window_used (node, owner) < window)
-        send_hint (node, hint, now);
+        {
+          send_hint (node, hint, now, limit == 1);
+          sent++;
+        }
     }
 }
 
@@ -252,7 +308,7 @@ node_handoff_tick (DkNode *node)
       return;
     }
   gint64 now = node_now (node);
-  gboolean more = FALSE;
+  gboolean more = FALSE, probes = FALSE;
   for (guint i = 0; i < owners->len; i++)
     {
       DkNodeId owner = g_array_index (owners, DkNodeId, i);
@@ -262,15 +318,19 @@ node_handoff_tick (DkNode *node)
           more = TRUE;
           continue;
         }
-      if (owner == node->config.id || !node_peer_healthy (node, owner))
+      if (owner == node->config.id)
         continue;
-      fill_window (node, owner, now);
-      more = TRUE;
+      gboolean up = owner_reachable (node, owner, now);
+      /* An owner believed down is probed: its answer opens the window
+       * (node_on_hint_ack) before its verdict turns. */
+      fill_window (node, owner, now, up ? window_size (node) : 1);
+      more = more || up;
+      probes = probes || !up;
     }
-  /* Owners believed down wait for their verdict to turn (owner_up) or
-   * for the next gossip round. */
   if (more)
     schedule_round (node);
+  else if (probes)
+    schedule_round_in (node, HANDOFF_PROBE_US);
 }
 
 static void
@@ -287,7 +347,9 @@ node_handoff_owner_up (DkNode *node, DkNodeId owner)
   if (!node->config.hinted_handoff || owner == node->config.id
       || dk_store_hint_count (node->env.store, owner) == 0)
     return;
-  fill_window (node, owner, node_now (node));
+  gint64 now = node_now (node);
+  resend_now (node, owner, now);
+  fill_window (node, owner, now, window_size (node));
   schedule_round (node);
 }
 
@@ -359,7 +421,18 @@ node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
     return;   /* refused: it stays in flight, sent again after HANDOFF_RESEND_US */
   guint64 sent_digest = in_flight->parts.sending.set_digest;
   DkNodeId owner = in_flight->owner;
+  gboolean probe = in_flight->probe;
   forget_in_flight (node, hint_id);
+  gint64 now = node_now (node);
+  gint64 *answered = g_hash_table_lookup (node->handoff_answers, GUINT_TO_POINTER (owner));
+  if (answered == NULL)
+    {
+      answered = g_new (gint64, 1);
+      g_hash_table_insert (node->handoff_answers, GUINT_TO_POINTER (owner), answered);
+    }
+  *answered = now;
+  if (probe)
+    resend_now (node, owner, now);   /* it answers: back before our verdict says so */
 
   g_autoptr (GError) error = NULL;
   g_autoptr (DkStoreHint) hint = dk_store_hint_get (node->env.store, hint_id, &error);
@@ -370,9 +443,11 @@ node_on_hint_ack (DkNode *node, DkEndpoint from, DkWireMessage *message)
       else
         node->stats.store_errors++;
     }
-  /* else gone, or grown since: the newer content goes with the window. */
-  if (window_used (node, owner) <= window_size (node) / 2)
-    fill_window (node, owner, node_now (node));
+  /* else gone, or grown since: the newer content goes with the window.
+   * The owner answered, so it is reachable whatever our verdict on it
+   * says: the window opens (and hints sent before it went away go again). */
+  if (window_used (node, owner) <= window_size (node) / 2 || resend_due (node, owner, now))
+    fill_window (node, owner, now, window_size (node));
 }
 
 guint

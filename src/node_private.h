@@ -103,6 +103,7 @@ typedef struct
   NodeParts parts;      /* acks of the sending; its digest is of the set sent:
                          * the hint is removed only if unchanged */
   gint64    sent_us;
+  gboolean  probe;      /* sent while the owner was believed down */
 } HintInFlight;
 
 typedef struct _AeSession AeSession;
@@ -146,7 +147,9 @@ struct _DkNode
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
   GHashTable  *handoff_windows; /* owner -> hints in flight to it (GUINT_TO_POINTER both) */
+  GHashTable  *handoff_answers; /* owner -> gint64*: when it last acknowledged a hint */
   DkTimerId    handoff_timer;   /* the handoff round, while hints are held */
+  gint64       handoff_due_us;  /* ... and when it comes */
 
   /* membership change (node_rebalance.c) */
   Handover    *handover;        /* fills, releases and the leave (node_handover.h) */
