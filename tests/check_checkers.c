@@ -2834,7 +2834,7 @@ checkers_suite (void)
 {
   Suite *suite = suite_create ("checkers");
   TCase *stale = tcase_create ("stale_reads");
-  tcase_set_timeout (stale, 30);
+  dk_tcase_no_wall_limit (stale);
   tcase_add_test (stale, stale_read_of_an_old_value_under_the_newest_dot_is_stale_and_a_dot_collision);
   tcase_add_test (stale, stale_read_returning_a_value_whose_writer_knew_the_acked_write_is_fresh);
   tcase_add_test (stale, stale_read_returning_nothing_is_stale_after_a_put_but_not_after_a_delete_that_saw_it);
@@ -2846,7 +2846,7 @@ checkers_suite (void)
   suite_add_tcase (suite, stale);
 
   TCase *lost = tcase_create ("lost_writes");
-  tcase_set_timeout (lost, 30);
+  dk_tcase_no_wall_limit (lost);
   tcase_add_test (lost, lost_write_is_an_acked_value_no_replica_holds_and_no_accounted_writer_knew);
   tcase_add_test (lost, lost_write_replaced_knowingly_through_unacknowledged_writes_is_accounted_for);
   tcase_add_test (lost, lost_write_replaced_by_a_reported_delete_is_accounted_for_without_its_tombstone);
@@ -2857,7 +2857,7 @@ checkers_suite (void)
   suite_add_tcase (suite, lost);
 
   TCase *final = tcase_create ("final_state");
-  tcase_set_timeout (final, 30);
+  dk_tcase_no_wall_limit (final);
   tcase_add_test (final, resurrected_deletes_are_acked_deletes_whose_known_values_a_replica_holds);
   tcase_add_test (final, dot_collisions_are_dots_seen_with_two_values);
   tcase_add_test (final, under_replicated_writes_are_accounted_puts_short_of_their_replicas);
@@ -2867,7 +2867,7 @@ checkers_suite (void)
   suite_add_tcase (suite, final);
 
   TCase *counts = tcase_create ("counts");
-  tcase_set_timeout (counts, 30);
+  dk_tcase_no_wall_limit (counts);
   tcase_add_test (counts, conflicts_count_gets_with_several_value_siblings);
   tcase_add_test (counts, availability_counts_pending_as_not_ok_and_tallies_reasons);
   tcase_add_test (counts, latency_percentiles_use_nearest_rank);
@@ -2879,7 +2879,7 @@ checkers_suite (void)
   suite_add_tcase (suite, counts);
 
   TCase *csv = tcase_create ("csv");
-  tcase_set_timeout (csv, 30);
+  dk_tcase_no_wall_limit (csv);
   tcase_add_test (csv, history_csv_writes_every_column_and_round_trips_every_outcome);
   tcase_add_test (csv, history_parse_rejects_malformed_rows_naming_the_line_and_column);
   tcase_add_test (csv, final_csv_lists_every_held_version_and_round_trips);
@@ -2887,7 +2887,7 @@ checkers_suite (void)
   suite_add_tcase (suite, csv);
 
   TCase *properties = tcase_create ("properties");
-  tcase_set_timeout (properties, 300);
+  dk_tcase_no_wall_limit (properties);
   tcase_add_test (properties, property_correct_dvv_store_has_no_violations_and_reads_judged_as_the_model_does);
   tcase_add_test (properties, property_each_injected_violation_is_found_with_its_op_id);
   tcase_add_test (properties, property_history_and_final_csv_round_trips_keep_checker_results);

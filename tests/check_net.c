@@ -15,7 +15,10 @@
 #include "ring.h"
 #include "wire.h"
 
-#define NET_BUDGET_MS 2000
+/* A bound, not an expectation: loopback answers in microseconds, and a
+ * test returns as soon as what it waits for has happened; the budget only
+ * has to outlast a machine loaded by other jobs. */
+#define NET_BUDGET_MS 30000
 #define NET_MAX_ITERATIONS 100000
 #define NET_MAX_NODES 3
 
@@ -782,7 +785,7 @@ net_suite (void)
 {
   Suite *suite = suite_create ("net");
   TCase *loopback = tcase_create ("loopback");
-  tcase_set_timeout (loopback, 30);
+  dk_tcase_no_wall_limit (loopback);
   tcase_add_test (loopback, net_put_get_delete_across_three_nodes);
   tcase_add_test (loopback, net_request_to_non_replica_is_proxied_to_the_owner);
   tcase_add_test (loopback, net_malformed_datagrams_are_dropped_and_counted);

@@ -335,7 +335,7 @@ node_suite (void)
 {
   Suite *suite = suite_create ("node");
   TCase *tc = tcase_create ("node");
-  tcase_set_timeout (tc, 60);
+  dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, node_put_then_get_returns_the_value_and_a_context_that_covers_it);
   tcase_add_test (tc, node_concurrent_puts_become_siblings_and_a_context_resolves_them);
   tcase_add_test (tc, node_read_modify_writes_through_one_coordinator_are_siblings_under_dvv_only);

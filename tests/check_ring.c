@@ -794,7 +794,7 @@ ring_suite (void)
   suite_add_tcase (suite, lists);
 
   TCase *placement = tcase_create ("placement");
-  tcase_set_timeout (placement, 60);
+  dk_tcase_no_wall_limit (placement);
   tcase_add_test (placement, ring_random_tokens_balance_within_1_25_at_100_nodes);
   tcase_add_test (placement, ring_equal_partitions_balance_within_1_05_at_100_nodes);
   tcase_add_test (placement, ring_double_weight_owns_double);
