@@ -746,13 +746,16 @@ dk_run_to_json (const DkRunResult *result, GString *out)
 }
 
 void
-dk_run_to_text (const DkRunResult *result, GString *out)
+dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out)
 {
   const DkScenario *scenario = result->scenario;
-  g_autofree char *description = dk_scenario_describe (scenario);
   g_string_append_printf (out, "dynsim %s  %s  seed %" G_GUINT64_FORMAT "\n", PACKAGE_VERSION,
                           scenario->name, scenario->seed);
-  g_string_append_printf (out, "  %s\n", description);
+  if (settings)
+    {
+      g_autofree char *description = dk_scenario_describe (scenario);
+      g_string_append_printf (out, "  %s\n", description);
+    }
   for (guint i = 0; i < result->warnings->len; i++)
     g_string_append_printf (out, "  warning: %s\n", (char *) g_ptr_array_index (result->warnings, i));
   dk_metrics_summary (result->metrics, out);
@@ -824,7 +827,7 @@ dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error
     return FALSE;
 
   g_string_truncate (text, 0);
-  dk_run_to_text (result, text);
+  dk_run_to_text (result, TRUE, text);
   if (!save_text (dir, "summary.txt", text, error))
     return FALSE;
 

@@ -95,8 +95,9 @@ gboolean dk_run_write_outputs (const DkRunResult *result, const char *dir, GErro
  * "scenario", "seed", "version", "parameters", "expects" and counters. */
 void dk_run_to_json (const DkRunResult *result, GString *out);
 
-/* A human summary of the run. */
-void dk_run_to_text (const DkRunResult *result, GString *out);
+/* A human summary of the run; with SETTINGS, the line of every setting
+ * it ran with too (long: summary.txt and --verbose have it). */
+void dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkRunResult, dk_run_result_free)
 
