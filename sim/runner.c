@@ -706,18 +706,9 @@ dk_run_to_json (const DkRunResult *result, GString *out)
                           PACKAGE_VERSION, scenario->seed);
   dk_metrics_append_json_members (result->metrics, out);
   dk_run_metrics_append_json (result, out);
-  g_string_append (out, ", \"parameters\": {");
-  g_autoptr (GPtrArray) parameters = dk_scenario_parameters (scenario);
-  for (guint i = 0; i < parameters->len; i++)
-    {
-      const DkSetting *setting = g_ptr_array_index (parameters, i);
-      if (i > 0)
-        g_string_append (out, ", ");
-      append_json_string (out, setting->key);
-      g_string_append (out, ": ");
-      append_json_string (out, setting->value);
-    }
-  g_string_append (out, "}, \"expects\": [");
+  g_string_append (out, ", \"parameters\": ");
+  dk_scenario_parameters_to_json (scenario, out);
+  g_string_append (out, ", \"expects\": [");
   for (guint i = 0; i < result->expects->len; i++)
     {
       const DkExpectResult *judged = &g_array_index (result->expects, DkExpectResult, i);

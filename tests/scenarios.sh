@@ -216,5 +216,16 @@ else
   fail "--no-expect explores a run whose expects fail"
 fi
 
+"$DYNSIM" --quiet --format json --set run=1s --set gossip=250ms --set anti_entropy=off "$quick" \
+  > "$work/typed.json" 2>/dev/null
+if grep -q '"parameters": {"seed": 1, "nodes": 5,' "$work/typed.json" \
+   && grep -q '"gossip_ms": 250, ' "$work/typed.json" && grep -q '"anti_entropy_ms": null' "$work/typed.json" \
+   && grep -q '"sloppy_quorum": true, ' "$work/typed.json" && grep -q '"rate_per_s": 2000, ' "$work/typed.json" \
+   && grep -q '"latency": "pareto(1ms,1.5)"' "$work/typed.json"; then
+  pass "summary parameters are typed, with units in their names"
+else
+  fail "summary parameters are typed, with units in their names"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
