@@ -638,6 +638,15 @@ run_dynsim (int argc, char **argv, Options *opts)
         }
     }
 
+  if (options.out_dir != NULL && !options.quiet)
+    {
+      g_autofree char *gnuplot = g_find_program_in_path ("gnuplot");
+      if (gnuplot == NULL)
+        g_printerr ("dynsim: note: gnuplot is not installed, so no PNG plots were drawn; the "
+                    "scripts beside the CSVs (plots.gp%s) draw them once it is "
+                    "(apt-get install gnuplot-nox)\n", runs > 1 ? ", sweep.gp" : "");
+    }
+
   /* Name every failed expectation, with the run's swept settings. */
   for (guint run = 0; run < runs; run++)
     {
