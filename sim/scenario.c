@@ -38,6 +38,7 @@ static const char *const metric_names[] = {
   "put_latency_p50_ms",
   "put_latency_p99_ms",
   "put_latency_p999_ms",
+  "visibility_999_ms",
   /* what the protocol cost and what each mechanism did (sim/run_metrics.c) */
   "messages",
   "bytes",

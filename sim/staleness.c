@@ -7,6 +7,8 @@
  * sort by time, then get invokes before write acknowledgements (so "before"
  * is strict), then operation id, which makes the pass deterministic.
  */
+#include <math.h>
+#include "dist.h"
 #include "staleness.h"
 
 /* ---- the t-visibility curve ------------------------------------------- */
@@ -20,13 +22,14 @@ typedef struct
 } BucketRun;
 
 static const BucketRun bucket_runs[] = {
-  { 0, 1000, 10 },              /* 0..10 ms by 1 ms */
-  { 10000, 10000, 9 },          /* 10..100 ms by 10 ms */
-  { 100000, 100000, 9 },        /* 100 ms..1 s by 100 ms */
-  { 1000000, 1000000, 9 },      /* 1..10 s by 1 s */
-  { 10000000, G_MAXINT64, 1 },  /* 10 s and later */
+  { 0, 100, 200 },                 /* 0..20 ms by 0.1 ms */
+  { 20000, 1000, 80 },             /* 20..100 ms by 1 ms */
+  { 100000, 10000, 90 },           /* 100 ms..1 s by 10 ms */
+  { 1000000, 100000, 90 },         /* 1..10 s by 100 ms */
+  { 10000000, 1000000, 90 },       /* 10..100 s by 1 s */
+  { 100000000, G_MAXINT64, 1 },    /* 100 s and later */
 };
-enum { VISIBILITY_BUCKETS = 10 + 9 + 9 + 9 + 1 };
+enum { VISIBILITY_BUCKETS = 200 + 80 + 90 + 90 + 90 + 1 };
 
 struct _DkVisibility
 {
@@ -109,10 +112,50 @@ dk_visibility_to_csv (const DkVisibility *curve, GString *out)
   g_string_append (out, "t_ms,reads,stale\n");
   for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
     if (curve->reads[bucket] > 0)
-      g_string_append_printf (out, "%" G_GINT64_FORMAT ",%" G_GUINT64_FORMAT
-                              ",%" G_GUINT64_FORMAT "\n",
-                              dk_visibility_bucket_start_us (bucket) / 1000,
-                              curve->reads[bucket], curve->stale[bucket]);
+      {
+        g_autofree char *t_ms = dk_number_to_string (dk_visibility_bucket_start_us (bucket)
+                                                     / 1000.0);
+        g_string_append_printf (out, "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n", t_ms,
+                                curve->reads[bucket], curve->stale[bucket]);
+      }
+}
+
+gboolean
+dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us)
+{
+  g_return_val_if_fail (curve != NULL && p > 0 && p < 1, FALSE);
+  /* Pool buckets, left to right, until each pool holds enough reads to
+   * tell a fraction p apart from 1 (one stale read in 1/(1-p)). */
+  guint64 enough = (guint64) ceil (1.0 / (1.0 - p));
+  gint64 window = -1;          /* start of the pool after which all pass */
+  gboolean any = FALSE;
+  guint64 reads = 0, stale = 0;
+  gint64 pool_start = 0;
+  for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
+    {
+      if (curve->reads[bucket] == 0)
+        continue;
+      if (reads == 0)
+        pool_start = dk_visibility_bucket_start_us (bucket);
+      reads += curve->reads[bucket];
+      stale += curve->stale[bucket];
+      gboolean last = TRUE;
+      for (guint later = bucket + 1; later < VISIBILITY_BUCKETS && last; later++)
+        last = curve->reads[later] == 0;
+      if (reads < enough && !last)
+        continue;
+      any = TRUE;
+      gboolean passes = (double) (reads - stale) >= p * (double) reads;
+      if (!passes)
+        window = -1;
+      else if (window < 0)
+        window = pool_start;
+      reads = stale = 0;
+    }
+  if (!any || window < 0)
+    return FALSE;
+  *window_us = window;
+  return TRUE;
 }
 
 gboolean

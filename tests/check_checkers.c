@@ -1122,14 +1122,24 @@ END_TEST
  * stale read (it misses the other). */
 START_TEST (visibility_buckets_time_since_latest_acked_write)
 {
-  ck_assert_uint_eq (dk_visibility_n_buckets (), 38);
+  ck_assert_uint_eq (dk_visibility_n_buckets (), 551);
   ck_assert_uint_eq (dk_visibility_bucket_of (0), 0);
-  ck_assert_uint_eq (dk_visibility_bucket_of (999), 0);
-  ck_assert_uint_eq (dk_visibility_bucket_of (1000), 1);
-  ck_assert_uint_eq (dk_visibility_bucket_of (15000), 10);
-  ck_assert_int_eq (dk_visibility_bucket_start_us (10), 10000);
-  ck_assert_int_eq (dk_visibility_bucket_start_us (dk_visibility_bucket_of (999999)), 900000);
-  ck_assert_uint_eq (dk_visibility_bucket_of (G_GINT64_CONSTANT (3600000000)), 37);
+  ck_assert_uint_eq (dk_visibility_bucket_of (99), 0);
+  ck_assert_uint_eq (dk_visibility_bucket_of (100), 1);
+  ck_assert_uint_eq (dk_visibility_bucket_of (1000), 10);
+  ck_assert_uint_eq (dk_visibility_bucket_of (15000), 150);
+  ck_assert_uint_eq (dk_visibility_bucket_of (19999), 199);
+  ck_assert_uint_eq (dk_visibility_bucket_of (20000), 200);
+  ck_assert_int_eq (dk_visibility_bucket_start_us (150), 15000);
+  ck_assert_int_eq (dk_visibility_bucket_start_us (dk_visibility_bucket_of (999999)), 990000);
+  ck_assert_uint_eq (dk_visibility_bucket_of (G_GINT64_CONSTANT (3600000000)), 550);
+  /* Every bucket starts where the one before it ends. */
+  for (guint b = 1; b < dk_visibility_n_buckets (); b++)
+    {
+      gint64 start = dk_visibility_bucket_start_us (b);
+      ck_assert_uint_eq (dk_visibility_bucket_of (start), b);
+      ck_assert_uint_eq (dk_visibility_bucket_of (start - 1), b - 1);
+    }
 
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1000, NO_READ, dot_of (1, 1));
@@ -1146,8 +1156,46 @@ START_TEST (visibility_buckets_time_since_latest_acked_write)
   g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
   g_autoptr (GString) csv = g_string_new (NULL);
   dk_visibility_to_csv (dk_metrics_visibility (m), csv);
-  ck_assert_str_eq (csv->str, "t_ms,reads,stale\n0,3,1\n10,1,0\n10000,1,0\n");
+  ck_assert_str_eq (csv->str, "t_ms,reads,stale\n0.1,1,0\n0.5,1,1\n0.7,1,0\n15,1,0\n15000,1,0\n");
   assert_listed (m, dk_metrics_stale_reads, ids (2, misses_latest, misses_one));
+}
+END_TEST
+
+/* The 99.9% window: the earliest bucket from which on the curve stays at
+ * or above 0.999, judged on pools of at least 1,000 reads. */
+START_TEST (visibility_window_is_where_the_curve_stays_above_p)
+{
+  g_autoptr (DkVisibility) curve = dk_visibility_new ();
+  gint64 window = -1;
+  ck_assert (!dk_visibility_window_us (curve, 0.999, &window));   /* no reads */
+  for (int i = 0; i < 2000; i++)
+    dk_visibility_record (curve, 50, i >= 10);                    /* 99.5% */
+  for (int i = 0; i < 2000; i++)
+    dk_visibility_record (curve, 1200, i >= 1);                   /* 99.95% */
+  for (int i = 0; i < 3000; i++)
+    dk_visibility_record (curve, 5000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 1200);
+  ck_assert (dk_visibility_window_us (curve, 0.99, &window));
+  ck_assert_int_eq (window, 0);
+  /* A small bucket is pooled with the next: 300 reads at 2 ms with one
+   * stale, then 800 fresh at 3 ms, pass together (1 in 1,100). */
+  for (int i = 0; i < 300; i++)
+    dk_visibility_record (curve, 2000, i >= 1);
+  for (int i = 0; i < 800; i++)
+    dk_visibility_record (curve, 3000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 1200);
+  /* A late failure moves the window past it; a failing end has none. */
+  for (int i = 0; i < 1000; i++)
+    dk_visibility_record (curve, 8000, i >= 5);
+  for (int i = 0; i < 1000; i++)
+    dk_visibility_record (curve, 9000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 9000);
+  for (int i = 0; i < 10; i++)
+    dk_visibility_record (curve, G_GINT64_CONSTANT (200000000), FALSE);
+  ck_assert (!dk_visibility_window_us (curve, 0.999, &window));
 }
 END_TEST
 
@@ -2872,6 +2920,7 @@ checkers_suite (void)
   tcase_add_test (counts, availability_counts_pending_as_not_ok_and_tallies_reasons);
   tcase_add_test (counts, latency_percentiles_use_nearest_rank);
   tcase_add_test (counts, visibility_buckets_time_since_latest_acked_write);
+  tcase_add_test (counts, visibility_window_is_where_the_curve_stays_above_p);
   tcase_add_test (counts, timeseries_buckets_by_invoke_time_and_takes_runner_columns);
   tcase_add_test (counts, timeseries_grows_both_ways_and_floors_negative_times);
   tcase_add_test (counts, metrics_json_names_every_metric_in_a_fixed_order);
