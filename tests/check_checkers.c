@@ -1254,7 +1254,7 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
     "failed_ops", "pending_ops", "gets", "ok_gets", "puts", "ok_puts", "get_availability",
     "put_availability", "latency_p50_ms", "latency_p99_ms", "latency_p999_ms",
     "get_latency_p50_ms", "get_latency_p99_ms", "get_latency_p999_ms", "put_latency_p50_ms",
-    "put_latency_p99_ms", "put_latency_p999_ms" };
+    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms" };
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1500, NO_READ, dot_of (1, 1));
   get (h, "k", 2000, 2250, 1, p0);
