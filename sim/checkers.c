@@ -40,6 +40,7 @@ typedef struct
   double get_latency_ms[3];
   double put_latency_ms[3];
   double visibility_999_ms;  /* NaN: not measured (no read after a write) */
+  double k_staleness_999;    /* NaN: not measured */
 } MetricValues;
 
 typedef struct
@@ -87,6 +88,7 @@ static const MetricDef metric_table[] = {
   METRIC ("put_latency_p99_ms", put_latency_ms[1], FALSE),
   METRIC ("put_latency_p999_ms", put_latency_ms[2], FALSE),
   METRIC ("visibility_999_ms", visibility_999_ms, FALSE),
+  METRIC ("k_staleness_999", k_staleness_999, FALSE),
 };
 
 
@@ -268,6 +270,8 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
   gint64 window_us;
   v->visibility_999_ms = dk_visibility_window_us (metrics->visibility, 0.999, &window_us)
                            ? (double) window_us / 1000.0 : NAN;
+  guint k;
+  v->k_staleness_999 = dk_visibility_k_staleness (metrics->visibility, 0.999, &k) ? k : NAN;
 
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {

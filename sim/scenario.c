@@ -39,6 +39,7 @@ static const char *const metric_names[] = {
   "put_latency_p99_ms",
   "put_latency_p999_ms",
   "visibility_999_ms",
+  "k_staleness_999",
   /* what the protocol cost and what each mechanism did (sim/run_metrics.c) */
   "messages",
   "bytes",

@@ -31,10 +31,17 @@ static const BucketRun bucket_runs[] = {
 };
 enum { VISIBILITY_BUCKETS = 200 + 80 + 90 + 90 + 90 + 1 };
 
+/* Versions behind are counted exactly up to this many, the rest in the
+ * last slot. */
+#define VERSIONS_COUNTED 64
+
 struct _DkVisibility
 {
   guint64 reads[VISIBILITY_BUCKETS];
   guint64 stale[VISIBILITY_BUCKETS];
+  guint64 versions[VERSIONS_COUNTED + 1]; /* [k]: reads whose newest satisfied
+                                           * write was the k-th last (the last
+                                           * slot: that many or more); [0] unused */
 };
 
 DkVisibility *
@@ -120,6 +127,35 @@ dk_visibility_to_csv (const DkVisibility *curve, GString *out)
       }
 }
 
+void
+dk_visibility_record_versions (DkVisibility *curve, guint k)
+{
+  g_return_if_fail (curve != NULL && k >= 1);
+  curve->versions[MIN (k, VERSIONS_COUNTED)]++;
+}
+
+gboolean
+dk_visibility_k_staleness (const DkVisibility *curve, double p, guint *k)
+{
+  g_return_val_if_fail (curve != NULL && p > 0 && p <= 1, FALSE);
+  guint64 total = 0;
+  for (guint i = 1; i <= VERSIONS_COUNTED; i++)
+    total += curve->versions[i];
+  if (total == 0)
+    return FALSE;
+  guint64 within = 0;
+  for (guint i = 1; i <= VERSIONS_COUNTED; i++)
+    {
+      within += curve->versions[i];
+      if ((double) within >= p * (double) total)
+        {
+          *k = i;
+          return TRUE;
+        }
+    }
+  g_return_val_if_reached (FALSE);
+}
+
 gboolean
 dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us)
 {
@@ -198,6 +234,7 @@ typedef struct
 {
   GPtrArray  *frontier; /* const DkOp*: writes no other acked write knew */
   const DkOp *latest;   /* the write acknowledged last */
+  GPtrArray  *acked;    /* const DkOp*: every acknowledged write, in order */
 } KeyWrites;
 
 static void
@@ -205,6 +242,7 @@ key_writes_free (gpointer data)
 {
   KeyWrites *writes = data;
   g_ptr_array_unref (writes->frontier);
+  g_ptr_array_unref (writes->acked);
   g_free (writes);
 }
 
@@ -249,8 +287,19 @@ judge_get (const DkHistory *history, const DkOp *get, const KeyWrites *writes,
   if (writes == NULL)
     return DK_READ_FRESH;
   if (curve != NULL)
-    dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us,
-                          get_satisfies (history, get, writes->latest));
+    {
+      gboolean fresh = get_satisfies (history, get, writes->latest);
+      dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us, fresh);
+      /* k-staleness: the newest acknowledged write it satisfies is the
+       * k-th last (counted up to the histogram's end). */
+      guint k = 1;
+      for (guint i = writes->acked->len - 1; !fresh && i-- > 0 && k < VERSIONS_COUNTED;)
+        {
+          k++;
+          fresh = get_satisfies (history, get, g_ptr_array_index (writes->acked, i));
+        }
+      dk_visibility_record_versions (curve, fresh ? k : k + 1);
+    }
   for (guint i = 0; i < writes->frontier->len; i++)
     if (!get_satisfies (history, get, g_ptr_array_index (writes->frontier, i)))
       return DK_READ_STALE;
@@ -292,9 +341,11 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
         {
           writes = g_new0 (KeyWrites, 1);
           writes->frontier = g_ptr_array_new ();
+          writes->acked = g_ptr_array_new ();
           g_hash_table_insert (by_key, event->op->key, writes);
         }
       frontier_add (history, writes->frontier, event->op);
+      g_ptr_array_add (writes->acked, (gpointer) event->op);
       writes->latest = event->op;
     }
   return verdicts;

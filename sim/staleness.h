@@ -80,6 +80,15 @@ gboolean dk_visibility_save_csv (const DkVisibility *curve, const char *path,
  * are no reads or the last pool is below P. */
 gboolean dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us);
 
+/* k-staleness (PBS): count one read whose newest satisfied acknowledged
+ * write was the K-th last on its key (1: the latest; reads that satisfy
+ * none count as one more than the writes there were).  K is counted
+ * exactly up to 64, larger as 64. */
+void dk_visibility_record_versions (DkVisibility *curve, guint k);
+/* The smallest K with at least a fraction P of reads within the last K
+ * versions; FALSE when no read was counted. */
+gboolean dk_visibility_k_staleness (const DkVisibility *curve, double p, guint *k);
+
 /* Judge every successful get of HISTORY as above: returns one verdict per
  * operation, indexed by id (free with g_free), and, when CURVE is not
  * NULL, records each get that has an earlier acknowledged write in it. */

@@ -1199,6 +1199,41 @@ START_TEST (visibility_window_is_where_the_curve_stays_above_p)
 }
 END_TEST
 
+/* k-staleness: how many versions back the newest write a read satisfies
+ * is, in acknowledgement order (1: the latest). */
+START_TEST (k_staleness_counts_versions_behind)
+{
+  g_autoptr (DkHistory) h = dk_history_new ();
+  guint64 p0 = put (h, "k", 0, 1000, NO_READ, dot_of (1, 1));
+  guint64 r0 = get (h, "k", 1500, 1600, 1, p0);
+  guint64 p1 = put (h, "k", 1700, 2000, r0, dot_of (1, 2));
+  guint64 r1 = get (h, "k", 2500, 2600, 1, p1);
+  guint64 p2 = put (h, "k", 2700, 3000, r1, dot_of (1, 3));
+  get (h, "k", 4000, 4100, 1, p2);      /* the latest: k = 1 */
+  get (h, "k", 4000, 4100, 1, p0);      /* two behind: k = 3 */
+  get (h, "k", 4000, 4100, 1, p1);      /* k = 2 */
+  get (h, "k", 4000, 4100, 0);          /* nothing: k = 4 */
+  g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
+  /* r0 and r1 read the latest (k = 1) too: 3 of 6 reads at k = 1. */
+  guint k = 0;
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.5, &k));
+  ck_assert_uint_eq (k, 1);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.6, &k));
+  ck_assert_uint_eq (k, 2);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.8, &k));
+  ck_assert_uint_eq (k, 3);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 1.0, &k));
+  ck_assert_uint_eq (k, 4);
+  double value;
+  ck_assert (dk_metrics_get (m, "k_staleness_999", &value));
+  ck_assert_double_eq (value, 4);
+  g_autoptr (DkHistory) empty = dk_history_new ();
+  g_autoptr (DkMetrics) none = dk_check_history (empty, NULL, NULL);
+  ck_assert (!dk_metrics_get (none, "k_staleness_999", &value));
+  ck_assert (!dk_metrics_get (none, "visibility_999_ms", &value));
+}
+END_TEST
+
 START_TEST (timeseries_buckets_by_invoke_time_and_takes_runner_columns)
 {
   g_autoptr (DkHistory) h = dk_history_new ();
@@ -1254,7 +1289,7 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
     "failed_ops", "pending_ops", "gets", "ok_gets", "puts", "ok_puts", "get_availability",
     "put_availability", "latency_p50_ms", "latency_p99_ms", "latency_p999_ms",
     "get_latency_p50_ms", "get_latency_p99_ms", "get_latency_p999_ms", "put_latency_p50_ms",
-    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms" };
+    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms", "k_staleness_999" };
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1500, NO_READ, dot_of (1, 1));
   get (h, "k", 2000, 2250, 1, p0);
@@ -2921,6 +2956,7 @@ checkers_suite (void)
   tcase_add_test (counts, latency_percentiles_use_nearest_rank);
   tcase_add_test (counts, visibility_buckets_time_since_latest_acked_write);
   tcase_add_test (counts, visibility_window_is_where_the_curve_stays_above_p);
+  tcase_add_test (counts, k_staleness_counts_versions_behind);
   tcase_add_test (counts, timeseries_buckets_by_invoke_time_and_takes_runner_columns);
   tcase_add_test (counts, timeseries_grows_both_ways_and_floors_negative_times);
   tcase_add_test (counts, metrics_json_names_every_metric_in_a_fixed_order);
