@@ -89,7 +89,7 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
   g_option_context_set_description (context,
     "The same scenario and seed always give byte-identical output.\n"
     "Exit status: 0 every expect holds, 1 an expect failed, 2 a bad script or option.\n"
-    "The scenario language is described in dynsim(1).");
+    "The scenario language is described in dynsim.scn(5) (man -l doc/dynsim.scn.5 in the source tree).");
   g_option_context_add_main_entries (context, entries, NULL);
   options->jobs = 1;
   if (!g_option_context_parse (context, argc, argv, error))
