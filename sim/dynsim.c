@@ -13,7 +13,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "dist.h"
 #include "plots.h"
+#include "report.h"
 #include "runner.h"
 #include "scenario.h"
 
@@ -34,6 +36,11 @@ typedef struct
   char   **sweeps;
   char    *out_dir;
   char    *format_name;
+  char    *trace_key;
+  char    *trace_window;
+  gint     trace_limit;
+  gint64   trace_from_us;
+  gint64   trace_to_us;     /* < 0: to the end */
   gboolean quiet;
   gboolean verbose;
   gboolean list_settings;
@@ -53,6 +60,52 @@ static const char *const table_metrics[] = {
   "conflicts", "lost_writes", "lost_updates", "divergent_keys", "latency_p99_ms",
 };
 
+/* Check --trace, --trace-window and --trace-limit. */
+static gboolean
+parse_trace_options (Options *options, GError **error)
+{
+  options->trace_to_us = -1;
+  if (options->trace_limit == 0)
+    options->trace_limit = DK_SIM_TRACE_DEFAULT_LIMIT;
+  if (options->trace_limit < 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--trace-limit %d: expected a positive number", options->trace_limit);
+      return FALSE;
+    }
+  if (options->trace_key != NULL && options->trace_key[0] == '\0')
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--trace: expected a key, e.g. --trace k0");
+      return FALSE;
+    }
+  if (options->trace_window != NULL)
+    {
+      const char *dots = strstr (options->trace_window, "..");
+      g_autofree char *from = dots != NULL ? g_strndup (options->trace_window,
+                                                        dots - options->trace_window) : NULL;
+      g_autoptr (GError) problem = NULL;
+      if (dots == NULL || !dk_duration_parse (from, &options->trace_from_us, &problem)
+          || (dots[2] != '\0' && !dk_duration_parse (dots + 2, &options->trace_to_us, &problem))
+          || (options->trace_to_us >= 0 && options->trace_to_us <= options->trace_from_us))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--trace-window %s: expected FROM..TO, two durations with FROM < TO "
+                       "(TO may be left out), e.g. 10s..10.2s%s%s", options->trace_window,
+                       problem != NULL ? ": " : "", problem != NULL ? problem->message : "");
+          return FALSE;
+        }
+    }
+  if ((options->trace_key != NULL || options->trace_window != NULL) && options->out_dir == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--trace and --trace-window need --out DIR: the trace is drawn in "
+                           "DIR/report.html");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_command_line (int *argc, char ***argv, Options *options, GError **error)
 {
@@ -63,7 +116,15 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
     { "sweep", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->sweeps,
       "Run once per value (repeatable; several form a product), e.g. --sweep w=1..3", "KEY=A..B|KEY=A,B" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &options->out_dir,
-      "Write summary.json, history.csv, timeseries.csv, staleness.csv there", "DIR" },
+      "Write report.html, summary.json, history.csv, timeseries.csv, staleness.csv there", "DIR" },
+    { "trace", 0, 0, G_OPTION_ARG_STRING, &options->trace_key,
+      "Record the messages about KEY for report.html's sequence diagram and quorum trace "
+      "(needs --out)", "KEY" },
+    { "trace-window", 0, 0, G_OPTION_ARG_STRING, &options->trace_window,
+      "Record the messages sent in this window of virtual time, e.g. 10s..10.2s (with --trace: "
+      "only those about KEY; needs --out)", "FROM..TO" },
+    { "trace-limit", 0, 0, G_OPTION_ARG_INT, &options->trace_limit,
+      "Record at most N messages per run (default 2000); the report says when it was reached", "N" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &options->format_name,
       "Standard output format: text (default), json (one object per run) or csv", "FORMAT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options->quiet,
@@ -100,6 +161,8 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
                    "--jobs %d: expected 1 to %d", options->jobs, MAX_JOBS);
       return FALSE;
     }
+  if (!parse_trace_options (options, error))
+    return FALSE;
   if (options->format_name == NULL || strcmp (options->format_name, "text") == 0)
     options->format = FORMAT_TEXT;
   else if (strcmp (options->format_name, "json") == 0)
@@ -354,6 +417,7 @@ typedef struct
   char        *label;      /* "run 2/9" in a sweep */
   FILE        *progress;   /* a terminal for the progress line, or NULL */
   gboolean     verbose;
+  DkSimTrace  *trace;      /* the datagrams --trace records, or NULL */
   DkRunResult *result;     /* when done: the run, or NULL and error */
   GError      *error;
   gboolean     done;       /* under jobs->lock */
@@ -392,6 +456,7 @@ job_run (gpointer data, gpointer unused)
         .node_log = job->verbose ? stderr : NULL,
         .progress = job->progress,
         .progress_label = job->label,
+        .trace = job->trace,
       };
       job->result = dk_run_scenario (job->scenario, &run_options, &job->error);
     }
@@ -412,6 +477,7 @@ jobs_clear (Jobs *jobs)
       g_clear_pointer (&job->scenario, dk_scenario_free);
       g_clear_pointer (&job->dir, g_free);
       g_clear_pointer (&job->label, g_free);
+      g_clear_pointer (&job->trace, dk_sim_trace_free);
       g_clear_pointer (&job->result, dk_run_result_free);
       g_clear_error (&job->error);
     }
@@ -438,6 +504,8 @@ options_clear (Options *options)
   g_clear_pointer (&options->sweeps, g_strfreev);
   g_clear_pointer (&options->out_dir, g_free);
   g_clear_pointer (&options->format_name, g_free);
+  g_clear_pointer (&options->trace_key, g_free);
+  g_clear_pointer (&options->trace_window, g_free);
 }
 
 static int run_dynsim (int argc, char **argv, Options *options);
@@ -518,6 +586,9 @@ run_dynsim (int argc, char **argv, Options *opts)
                                                     &job->error);
       job->dir = options.out_dir != NULL ? run_dir (options.out_dir, run, runs) : NULL;
       job->verbose = options.verbose;
+      if (options.trace_key != NULL || options.trace_window != NULL)
+        job->trace = dk_sim_trace_new (options.trace_key, options.trace_from_us, options.trace_to_us,
+                                       (guint) options.trace_limit);
       job->progress = progress && options.jobs == 1 ? stderr : NULL;
       job->label = runs > 1 ? g_strdup_printf ("run %u/%u", run + 1, runs) : NULL;
     }
@@ -551,7 +622,8 @@ run_dynsim (int argc, char **argv, Options *opts)
       DkRunResult *result = g_steal_pointer (&job->result);
       g_ptr_array_add (results, result);
       all_hold = all_hold && result->all_hold;
-      if (job->dir != NULL && !dk_run_write_outputs (result, job->dir, &error))
+      if (job->dir != NULL && (!dk_run_write_outputs (result, job->dir, &error)
+                               || !dk_report_write (result, job->trace, job->dir, &error)))
         {
           g_printerr ("dynsim: %s\n", error->message);
           status = EXIT_USAGE;

@@ -533,6 +533,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   g_autoptr (DkDetectorWatch) detector = dk_detector_watch_new (cluster, queue);
   run.detector = detector;
   dk_sim_cluster_set_node_log (cluster, options->node_log, DK_LOG_WARNING);
+  dk_sim_cluster_set_trace (cluster, options->trace);
   for (guint i = 0; i < scenario->network.links->len; i++)
     {
       const DkLinkSpec *spec = g_ptr_array_index (scenario->network.links, i);

@@ -20,6 +20,7 @@
 #include "cluster.h"
 #include "history.h"
 #include "scenario.h"
+#include "trace.h"
 #include "workload.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,7 @@ typedef struct
   FILE       *node_log;       /* node warnings; NULL: none */
   FILE       *progress;       /* a terminal for the progress line; NULL: none */
   const char *progress_label; /* e.g. "run 2/9", or NULL */
+  DkSimTrace *trace;          /* records the datagrams it selects (report.h); NULL: none */
 } DkRunOptions;
 
 /* One expectation and what the run measured for it. */
