@@ -56,27 +56,17 @@ dk__report_seconds (GString *out, gint64 t_us)
 
 /* ---- faults ---------------------------------------------------------------- */
 
-/* One fault interval, or a moment (to_s < 0), from faults.log. */
-typedef struct
-{
-  double from_s;
-  double to_s;
-  char  *label;   /* short, drawn on the chart */
-  char  *detail;  /* the log line(s), in the tooltip */
-  const char *kind; /* CSS class suffix: partition, crash, drop, net, event */
-} FaultSpan;
-
 static void
 fault_span_clear (gpointer data)
 {
-  FaultSpan *span = data;
+  DkFaultSpan *span = data;
   g_free (span->label);
   g_free (span->detail);
 }
 
 typedef struct
 {
-  GArray *spans;          /* of FaultSpan, in log order of their start */
+  GArray *spans;          /* of DkFaultSpan, in log order of their start */
   gint    partition;      /* index of the open partition span, or -1 */
   gint    drops;          /* ... of the open one-way drops */
   GHashTable *crashes;    /* node name -> index + 1 of its open crash span (lookups only) */
@@ -87,7 +77,7 @@ static gint
 span_open (FaultParse *parse, double t, const char *label, const char *detail, const char *kind,
            gboolean moment)
 {
-  FaultSpan span = { t, moment ? -1 : t, g_strdup (label), g_strdup (detail), kind };
+  DkFaultSpan span = { t, moment ? -1 : t, g_strdup (label), g_strdup (detail), kind };
   g_array_append_val (parse->spans, span);
   return (gint) parse->spans->len - 1;
 }
@@ -97,7 +87,7 @@ span_close (FaultParse *parse, gint *index, double t)
 {
   if (*index < 0)
     return;
-  g_array_index (parse->spans, FaultSpan, *index).to_s = t;
+  g_array_index (parse->spans, DkFaultSpan, *index).to_s = t;
   *index = -1;
 }
 
@@ -134,7 +124,7 @@ static GArray *
 parse_faults (const char *log, double run_end_s)
 {
   FaultParse parse = { .partition = -1, .drops = -1, .network = { -1, -1, -1 } };
-  parse.spans = g_array_new (FALSE, TRUE, sizeof (FaultSpan));
+  parse.spans = g_array_new (FALSE, TRUE, sizeof (DkFaultSpan));
   g_array_set_clear_func (parse.spans, fault_span_clear);
   parse.crashes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_auto (GStrv) lines = g_strsplit (log != NULL ? log : "", "\n", -1);
@@ -173,9 +163,9 @@ parse_faults (const char *log, double run_end_s)
         }
       else if (g_str_has_prefix (what, "drop "))
         {
-          if (parse.drops >= 0 && g_array_index (parse.spans, FaultSpan, parse.drops).from_s == t)
+          if (parse.drops >= 0 && g_array_index (parse.spans, DkFaultSpan, parse.drops).from_s == t)
             {
-              FaultSpan *span = &g_array_index (parse.spans, FaultSpan, parse.drops);
+              DkFaultSpan *span = &g_array_index (parse.spans, DkFaultSpan, parse.drops);
               char *detail = g_strdup_printf ("%s; %s", span->detail, what);
               g_free (span->detail);
               span->detail = detail;
@@ -203,7 +193,7 @@ parse_faults (const char *log, double run_end_s)
           gint index = GPOINTER_TO_INT (g_hash_table_lookup (parse.crashes, words[1])) - 1;
           if (index >= 0)
             {
-              FaultSpan *span = &g_array_index (parse.spans, FaultSpan, index);
+              DkFaultSpan *span = &g_array_index (parse.spans, DkFaultSpan, index);
               char *label = g_strdup_printf ("%s..restart", span->label);
               g_free (span->label);
               span->label = label;
@@ -257,7 +247,7 @@ typedef struct
   guint   n_buckets;
   double  bucket_s;
   double  end_s;        /* run + settle */
-  GArray *spans;        /* of FaultSpan */
+  GArray *spans;        /* of DkFaultSpan */
 } Page;
 
 typedef struct
@@ -301,7 +291,7 @@ draw_spans (GString *out, const Page *page, double top, double height)
   guint label_row = 0;
   for (guint i = 0; i < page->spans->len; i++)
     {
-      const FaultSpan *span = &g_array_index (page->spans, FaultSpan, i);
+      const DkFaultSpan *span = &g_array_index (page->spans, DkFaultSpan, i);
       double x0 = chart_x (page, span->from_s);
       double label_y = top + 10 + 10 * (label_row++ % 3);
       g_string_append_printf (out, "<g class=\"fault fault-%s\"><title>", span->kind);
@@ -824,6 +814,11 @@ static const char page_style[] =
   "fill:none}.seq .t{font-size:9.5px;fill:#6b7682;text-anchor:end}.seq .lbl{font-size:9.5px}"
   ".seq .gap{stroke:#c7ccd2;stroke-dasharray:6 4}.seq .gaplbl{font-size:9.5px;fill:#8a96a3}"
   ".seq .dropped{stroke:#d62728;stroke-dasharray:4 3}.seq .x{stroke:#d62728;stroke-width:2}"
+  ".faultline path{stroke-width:2;stroke-dasharray:8 3}.faultline text{font-size:10.5px;"
+  "text-anchor:end;font-weight:600}.faultline.fault-partition path{stroke:#ff9f1c}"
+  ".faultline.fault-partition text{fill:#a85d00}.faultline.fault-crash path{stroke:#d62728}"
+  ".faultline.fault-crash text{fill:#b71c1c}.faultline.fault-drop path{stroke:#9467bd}"
+  ".faultline.fault-net path{stroke:#1f77b4}.faultline.fault-event path{stroke:#777}"
   ".seq .inflight{stroke:#9aa5b1;stroke-dasharray:2 3}"
   ".k-client{stroke:#1a5fb4;fill:#1a5fb4}.k-read{stroke:#2a9d3a;fill:#2a9d3a}.k-write{stroke:#c0392b;"
   "fill:#c0392b}.k-hint{stroke:#8c564b;fill:#8c564b}.k-other{stroke:#7f7f7f;fill:#7f7f7f}"
@@ -855,6 +850,9 @@ static const char page_script[] =
   "var x=(e.clientX-r.left)*svg.viewBox.baseVal.width/r.width;"
   "line.setAttribute('d','M'+x.toFixed(1)+' 22V170');});})(charts[c]);}"
   "root.setAttribute('data-charts',String(charts.length));"
+  "var drawn=0,paths=document.querySelectorAll('svg path.series');"
+  "for(var p=0;p<paths.length;p++){var b=paths[p].getBBox();if(b.width>0||b.height>0)drawn++;}"
+  "root.setAttribute('data-drawn-paths',String(drawn));"
   "root.setAttribute('data-script-ran','yes');})();";
 
 void
@@ -882,7 +880,7 @@ dk_report_build (const DkRunResult *result, const char *faults_log, const DkSimT
   time_charts (out, &page);
   staleness_section (out, result);
   faults_section (out, faults_log);
-  dk__report_trace_sections (out, result, trace);
+  dk__report_trace_sections (out, result, trace, page.spans);
   const char *traced_key = trace != NULL ? dk_sim_trace_key (trace) : NULL;
   g_autofree char *key = traced_key != NULL ? g_strdup (traced_key) : busiest_key (result->history);
   gint64 from_us = 0, to_us = -1;

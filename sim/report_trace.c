@@ -169,8 +169,32 @@ selection_text (GString *out, const DkSimTrace *trace)
 
 /* ---- the message-sequence diagram ---------------------------------------------- */
 
+/* A horizontal line across the diagram at T_US where a fault starts or
+ * ends (between the rows of the instants around it). */
 static void
-sequence_diagram (GString *out, const DkSimTrace *trace)
+fault_line (GString *out, const GArray *times, const double *row_y, double width, gint64 t_us,
+            const char *kind, const char *text)
+{
+  guint row = index_of (times, t_us);
+  if (row == 0 || row >= times->len)
+    return;   /* outside the diagram */
+  double y = g_array_index (times, gint64, row) == t_us ? row_y[row] - SEQ_ROW / 2.0
+                                                        : (row_y[row - 1] + row_y[row]) / 2.0;
+  g_string_append_printf (out, "<g class=\"faultline fault-%s\"><path d=\"M", kind);
+  pt (out, SEQ_LEFT - 4, y);
+  g_string_append (out, " H");
+  dk__report_number (out, width - 4, 1);
+  g_string_append (out, "\"/><text x=\"");
+  dk__report_number (out, width - 6, 1);
+  g_string_append (out, "\" y=\"");
+  dk__report_number (out, y - 3, 1);
+  g_string_append (out, "\">");
+  dk__report_escape (out, text);
+  g_string_append (out, "</text></g>\n");
+}
+
+static void
+sequence_diagram (GString *out, const DkSimTrace *trace, const GArray *spans)
 {
   guint n_records;
   const DkTraceRecord *records = dk_sim_trace_records (trace, &n_records);
@@ -223,7 +247,7 @@ sequence_diagram (GString *out, const DkSimTrace *trace)
       guint64 all = ALL_CLIENTS;
       g_array_append_val (who, all);
     }
-  double spacing = CLAMP (900.0 / who->len, 64.0, 130.0);
+  double spacing = CLAMP (900.0 / who->len, 64.0, 190.0);
   g_autofree double *row_y = g_new (double, times->len);
   for (guint i = 0; i < times->len; i++)
     {
@@ -285,6 +309,20 @@ sequence_diagram (GString *out, const DkSimTrace *trace)
       g_string_append (out, "\">");
       dk__report_number (out, t / 1e6, 4);
       g_string_append (out, "</text>\n");
+    }
+  /* Faults starting or ending inside the diagram. */
+  for (guint i = 0; i < spans->len; i++)
+    {
+      const DkFaultSpan *span = &g_array_index (spans, DkFaultSpan, i);
+      gint64 from_us = (gint64) (span->from_s * 1e6 + 0.5);
+      g_autofree char *start = g_strdup_printf ("%s%s", span->to_s >= 0 ? "from here: " : "",
+                                                span->label);
+      fault_line (out, times, row_y, width, from_us, span->kind, start);
+      if (span->to_s >= 0)
+        {
+          g_autofree char *end = g_strdup_printf ("%s ends", span->label);
+          fault_line (out, times, row_y, width, (gint64) (span->to_s * 1e6 + 0.5), span->kind, end);
+        }
     }
   /* The datagrams. */
   for (guint i = 0; i < shown; i++)
@@ -671,7 +709,8 @@ quorum_section (GString *out, const DkRunResult *result, const DkSimTrace *trace
 }
 
 void
-dk__report_trace_sections (GString *out, const DkRunResult *result, const DkSimTrace *trace)
+dk__report_trace_sections (GString *out, const DkRunResult *result, const DkSimTrace *trace,
+                           const GArray *spans)
 {
   if (trace == NULL)
     {
@@ -682,7 +721,7 @@ dk__report_trace_sections (GString *out, const DkRunResult *result, const DkSimT
                        "each request's quorum.</p></section>\n<section id=\"quorum\"></section>\n");
       return;
     }
-  sequence_diagram (out, trace);
+  sequence_diagram (out, trace, spans);
   quorum_section (out, result, trace);
 }
 
