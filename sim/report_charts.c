@@ -53,16 +53,30 @@ chart_x (const Page *page, double t_s)
   return CHART_ML + PLOT_W * CLAMP (t_s / page->end_s, 0.0, 1.0);
 }
 
-/* The shaded fault intervals and moments over a plot TOP..TOP+HEIGHT. */
+/* Rows of fault labels at the top of a chart, and the widest label. */
+#define LABEL_ROWS 3
+#define LABEL_MAX_CHARS 34
+#define LABEL_CHAR_PX 5.6   /* at the labels' 10px font */
+
+/* The shaded fault intervals and moments over a plot TOP..TOP+HEIGHT.  A
+ * label goes in the first row where it does not run into the one before;
+ * where no row has room it is left out (the tooltip still names it). */
 static void
 draw_spans (GString *out, const Page *page, double top, double height)
 {
-  guint label_row = 0;
+  double row_free_x[LABEL_ROWS] = { 0 };
   for (guint i = 0; i < page->spans->len; i++)
     {
       const DkFaultSpan *span = &g_array_index (page->spans, DkFaultSpan, i);
       double x0 = chart_x (page, span->from_s);
-      double label_y = top + 10 + 10 * (label_row++ % 3);
+      glong label_chars = MIN (g_utf8_strlen (span->label, -1), LABEL_MAX_CHARS);
+      gint label_row = -1;
+      for (gint row = 0; row < LABEL_ROWS && label_row < 0; row++)
+        if (x0 >= row_free_x[row])
+          label_row = row;
+      if (label_row >= 0)
+        row_free_x[label_row] = x0 + 3 + label_chars * LABEL_CHAR_PX + 6;
+      double label_y = top + 10 + 10 * MAX (label_row, 0);
       g_string_append_printf (out, "<g class=\"fault fault-%s\"><title>", span->kind);
       dk__report_number (out, span->from_s, 3);
       if (span->to_s >= 0)
@@ -94,15 +108,18 @@ draw_spans (GString *out, const Page *page, double top, double height)
           dk__report_number (out, top + height, 1);
           g_string_append (out, "\"/>");
         }
-      g_string_append (out, "<text x=\"");
-      dk__report_number (out, x0 + 3, 1);
-      g_string_append (out, "\" y=\"");
-      dk__report_number (out, label_y, 1);
-      g_string_append (out, "\">");
-      g_autofree char *label = g_utf8_substring (span->label, 0,
-                                                 MIN (g_utf8_strlen (span->label, -1), 34));
-      dk__report_escape (out, label);
-      g_string_append (out, "</text></g>\n");
+      if (label_row >= 0)
+        {
+          g_string_append (out, "<text x=\"");
+          dk__report_number (out, x0 + 3, 1);
+          g_string_append (out, "\" y=\"");
+          dk__report_number (out, label_y, 1);
+          g_string_append (out, "\">");
+          g_autofree char *label = g_utf8_substring (span->label, 0, label_chars);
+          dk__report_escape (out, label);
+          g_string_append (out, "</text>");
+        }
+      g_string_append (out, "</g>\n");
     }
 }
 
