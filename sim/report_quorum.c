@@ -88,8 +88,8 @@ fate_badge_class (DkTraceFate fate, DkWireStatus status)
   return status == DK_WIRE_STATUS_OK || status == DK_WIRE_STATUS_NOT_FOUND ? "ok" : "late";
 }
 
-/* The client request RECORDS[I] is the latest of its key to reach COORDINATOR
- * by T_US, or NULL. */
+/* The operation whose client request for KEY reached COORDINATOR last by
+ * T_US (among the N RECORDS), or NULL. */
 static OpTrace *
 request_at (OpTable *table, const DkTraceRecord *records, guint n, DkEndpoint coordinator,
             const char *key, gint64 t_us)

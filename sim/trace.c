@@ -18,7 +18,8 @@ struct _DkSimTrace
   guint64     left_out;
   GHashTable *in_flight;       /* handle -> record index + 1 */
   GHashTable *client_requests; /* guint64 client request id set: requests naming the key */
-  GHashTable *hints;           /* guint64 hint id set: hints of the key */
+  GHashTable *hints;           /* "STAND-IN:HINT-ID" set: hints of the key (hint ids are
+                                * per stand-in) */
 };
 
 DkSimTrace *
@@ -33,7 +34,7 @@ dk_sim_trace_new (const char *key, gint64 from_us, gint64 to_us, guint limit)
   trace->records = g_array_new (FALSE, TRUE, sizeof (DkTraceRecord));
   trace->in_flight = g_hash_table_new (g_direct_hash, g_direct_equal);
   trace->client_requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  trace->hints = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  trace->hints = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return trace;
 }
 
@@ -150,6 +151,12 @@ type_may_name_key (guint type)
     }
 }
 
+static char *
+hint_name (DkEndpoint stand_in, guint64 hint_id)
+{
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, stand_in, hint_id);
+}
+
 /* TRUE when RECORD concerns the trace's key; learns the key's client
  * requests and hints so that their replies and acks are kept too. */
 static gboolean
@@ -162,13 +169,16 @@ concerns_key (DkSimTrace *trace, const DkTraceRecord *record)
       if (record->has_client_request)
         add_id (trace->client_requests, record->client_request_id);
       if (record->type == DK_WIRE_HINT_HANDOFF)
-        add_id (trace->hints, record->hint_id);
+        g_hash_table_add (trace->hints, hint_name (record->from, record->hint_id));
       return TRUE;
     }
   if (record->type == DK_WIRE_CLIENT_REPLY)
     return g_hash_table_contains (trace->client_requests, &record->client_request_id);
   if (record->type == DK_WIRE_HINT_ACK)
-    return g_hash_table_contains (trace->hints, &record->hint_id);
+    {
+      g_autofree char *name = hint_name (record->to, record->hint_id);
+      return g_hash_table_contains (trace->hints, name);
+    }
   return FALSE;
 }
 
