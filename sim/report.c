@@ -264,6 +264,7 @@ static const char page_style[] =
   "h1{font-size:28px;margin:18px 0 2px}h2{font-size:21px;margin:34px 0 6px;border-bottom:2px solid "
   "#e3e7ec;padding-bottom:3px}h3{font-size:16px;margin:18px 0 4px}"
   ".run,.description,.counts,.note{color:#4a5560;margin:4px 0}.note{font-size:14px}"
+  ".description{font-size:12.5px}"
   ".tiles{display:flex;flex-wrap:wrap;gap:8px;margin:12px 0}.tile{border:1px solid #d5dbe1;"
   "border-radius:6px;padding:6px 12px;min-width:110px;background:#f7f9fb}.tile b{display:block;"
   "font-size:22px}.tile span{font-size:12.5px;color:#4a5560}.tile.bad{border-color:#d62728;"
