@@ -318,18 +318,20 @@ staleness_section (GString *out, const DkRunResult *result)
                    "gives how many reads it rests on.</p>\n");
   guint n = dk_visibility_n_buckets ();
   guint64 total = 0;
+  guint points = 0;
   for (guint b = 0; b < n; b++)
     {
       guint64 reads, stale;
       dk_visibility_counts (curve, b, &reads, &stale);
       total += reads;
+      points += reads > 0;
     }
   if (total == 0)
     {
       g_string_append (out, "<p>No read followed an acknowledged write on its key.</p></section>\n");
       return;
     }
-  const double max_log = log10 (1 + 20000.0);
+  const double max_log = log10 (1 + 200000.0);   /* the last bucket starts at 100 s */
   g_string_append_printf (out, "<svg class=\"pbs\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
                           "role=\"img\" aria-label=\"t-visibility\">\n<g class=\"axis\">",
                           CHART_W, CHART_H, CHART_W, CHART_H);
@@ -343,7 +345,7 @@ staleness_section (GString *out, const DkRunResult *result)
       dk__report_number (out, py + 3, 1);
       g_string_append_printf (out, "\">%u%%</text>", k * 25);
     }
-  static const double ticks_ms[] = { 0, 1, 10, 100, 1000, 10000 };
+  static const double ticks_ms[] = { 0, 1, 10, 100, 1000, 10000, 100000 };
   for (gsize k = 0; k < G_N_ELEMENTS (ticks_ms); k++)
     {
       double px = CHART_ML + PLOT_W * log10 (1 + ticks_ms[k]) / max_log;
@@ -356,8 +358,8 @@ staleness_section (GString *out, const DkRunResult *result)
       g_string_append (out, "</text>");
     }
   g_string_append_printf (out, "<text class=\"xlabel\" x=\"%d\" y=\"%d\">t since the write was "
-                          "acknowledged (ms, log scale)</text><text class=\"unit\" x=\"4\" y=\"%d\">"
-                          "P(fresh)</text>", CHART_ML + PLOT_W / 2, CHART_H - 2, CHART_MT - 10);
+                          "acknowledged (ms, log scale)</text><text class=\"unit\" x=\"%d\" y=\"%d\">"
+                          "P(fresh)</text>", CHART_ML + PLOT_W / 2, CHART_H - 2, CHART_ML - 4, CHART_MT - 10);
   g_string_append_printf (out, "<path class=\"frame\" d=\"M%d %d V%d H%d\"/></g>\n", CHART_ML,
                           CHART_MT, CHART_MT + PLOT_H, CHART_ML + PLOT_W);
   g_autoptr (GString) path = g_string_new (NULL);
@@ -375,18 +377,18 @@ staleness_section (GString *out, const DkRunResult *result)
       double py = CHART_MT + PLOT_H * (1 - fresh);
       g_string_append (path, path->len == 0 ? "M" : " L");
       dk__report_point (path, px, py);
-      g_string_append (dots, "<circle r=\"3\" cx=\"");
+      g_string_append_printf (dots, "<circle r=\"%s\" cx=\"", points > 60 ? "1.8" : "3");
       dk__report_number (dots, px, 1);
       g_string_append (dots, "\" cy=\"");
       dk__report_number (dots, py, 1);
       g_string_append (dots, "\"><title>t ≥ ");
-      dk__report_number (dots, t_ms, 0);
+      dk__report_number (dots, t_ms, t_ms < 20 ? 1 : 0);
       g_string_append (dots, " ms: ");
       dk__report_number (dots, fresh * 100, 2);
       g_string_append_printf (dots, "%% fresh (%" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT
                               " stale)</title></circle>", reads, stale);
       g_string_append (table, "<tr><td>");
-      dk__report_number (table, t_ms, 0);
+      dk__report_number (table, t_ms, t_ms < 20 ? 1 : 0);
       g_string_append_printf (table, "</td><td>%" G_GUINT64_FORMAT "</td><td>%" G_GUINT64_FORMAT
                               "</td><td>", reads, stale);
       dk__report_number (table, fresh * 100, 2);
