@@ -3,11 +3,16 @@
 # (headless Chromium) with no script error, its script runs, and its SVG
 # charts and sequence diagram are laid out.  A copy with a broken script
 # must be caught, so the check itself can fail.  Skipped (77) without the
-# Debian package chromium.
+# Debian package chromium, unless DK_REQUIRE_CHROMIUM=1 (CI) makes that a
+# failure.
 set -u
 DYNSIM="${DYNSIM:-./dynsim}"
 CHROMIUM="${CHROMIUM:-chromium}"
 if ! command -v "$CHROMIUM" >/dev/null 2>&1; then
+  if [ "${DK_REQUIRE_CHROMIUM:-0}" = 1 ]; then
+    echo "FAIL: $CHROMIUM is not installed and DK_REQUIRE_CHROMIUM=1"
+    exit 1
+  fi
   echo "SKIP: $CHROMIUM is not installed (apt-get install chromium)"
   exit 77
 fi
