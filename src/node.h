@@ -217,6 +217,9 @@ typedef struct
   guint64 sets_split;             /* sibling sets too large for one datagram, sent in parts */
   guint64 sibling_limit_refusals; /* client writes refused: more than DK_SIBLINGS_MAX siblings */
   guint64 merges_refused_siblings;/* internal merges refused past DK_SIBLINGS_HARD_MAX siblings */
+  guint64 failovers;              /* a replica or coordinator silent past its deadline was
+                                   * replaced within the request (node_reach.c) */
+  guint64 peers_marked_unreachable;/* a peer silent again was marked unreachable here, before gossip */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;

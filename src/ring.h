@@ -203,6 +203,20 @@ guint dk_ring_preference_list (const DkRing *ring, DkToken token, guint n,
 guint dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
                                       DkRingReplica *out);
 
+/* Whether node ID counts as up for one sloppy list; called any number of
+ * times per list and must answer the same within it. */
+typedef gboolean (*DkRingUpFunc) (DkNodeId id, gpointer data);
+
+/* The same sloppy list with IS_UP (DATA) deciding who is up instead of
+ * the ring's marks: the one rule, used by the node with its own view of
+ * its peers.  UNCOVERED (room for N; may be NULL) receives the down
+ * intended replicas no stand-in covers (fewer than N up), in list order,
+ * and *N_UNCOVERED their count. */
+guint dk_ring_sloppy_preference_list_by (const DkRing *ring, DkToken token, guint n,
+                                         DkRingUpFunc is_up, gpointer data,
+                                         DkRingReplica *out, DkNodeId *uncovered,
+                                         guint *n_uncovered);
+
 /* ---- token ranges ------------------------------------------------------- */
 
 /* Number of ranges: one per vnode (per partition with equal partitions,
