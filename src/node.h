@@ -219,6 +219,7 @@ typedef struct
   guint64 merges_refused_siblings;/* internal merges refused past DK_SIBLINGS_HARD_MAX siblings */
   guint64 failovers;              /* a replica or coordinator silent past its deadline was
                                    * replaced within the request (node_reach.c) */
+  guint64 failover_resends;       /* ... or, with nobody to replace it, asked once more */
   guint64 peers_marked_unreachable;/* a peer silent again was marked unreachable here, before gossip */
 } DkNodeStats;
 

@@ -821,8 +821,9 @@ failover_arm (Request *request)
 /* Replica slots of REQUEST fell silent, on behalf of COVERS (N_COVERS
  * owners, in slot order): the sloppy list recomputed without every node
  * silent in this request names the next nodes of the extended preference
- * list; each new one stands in for the next owner, with its hint. */
-static void
+ * list; each new one stands in for the next owner, with its hint.
+ * Returns how many owners (the first ones) got a stand-in. */
+static guint
 add_stand_ins (Request *request, const DkNodeId *covers, guint n_covers)
 {
   DkNode *node = request->node;
@@ -848,6 +849,7 @@ add_stand_ins (Request *request, const DkNodeId *covers, guint n_covers)
       else
         send_to_replica (request, i);
     }
+  return next;
 }
 
 /* The coordinator a proxy forwarded to stayed silent past its deadline:
@@ -884,12 +886,23 @@ proxy_retry (Request *proxy)
       failover_arm (proxy);
       return;
     }
+  /* Nobody else: the same coordinator once more (the datagram may have
+   * been lost; a coordinator that has it joins the two, node_dedup.c). */
+  if (!proxy->forward_resent)
+    {
+      proxy->forward_resent = TRUE;
+      node->stats.failover_resends++;
+      proxy->forwarded_us = node_now (node);
+      node_send (node, proxy->tried[proxy->n_tried - 1], proxy->forward);
+      failover_arm (proxy);
+    }
 }
 
 /* REQUEST's failover deadline passed: every replica still unheard past
  * its own deadline is silent (a strike against it, node_reach_silent);
  * while the quorum is still open, with a sloppy quorum, each gets a
- * stand-in.  A strict quorum just waits. */
+ * stand-in.  A strict quorum uses no stand-in; it asks the same replica
+ * once more, as does a sloppy one with no node left to ask. */
 static void
 failover_due (gpointer data)
 {
@@ -907,6 +920,7 @@ failover_due (gpointer data)
     }
   gint64 now = node_now (node);
   DkNodeId covers[DK_RING_MAX_REPLICAS];
+  guint slots[DK_RING_MAX_REPLICAS];
   guint n_covers = 0;
   for (guint i = 0; i < request->n_replicas; i++)
     {
@@ -915,11 +929,23 @@ failover_due (gpointer data)
         continue;
       request->silent[i] = TRUE;
       node_reach_silent (node, request->replicas[i]);
+      slots[n_covers] = i;
       covers[n_covers++] = slot_owner (request, i);
     }
   guint before = request->n_replicas;
+  guint covered = 0;
   if (n_covers > 0 && !request->client_answered && node->config.sloppy_quorum)
-    add_stand_ins (request, covers, n_covers);
+    covered = add_stand_ins (request, covers, n_covers);
+  /* Silent ones nobody can stand in for (a strict quorum, or no node
+   * left): asked once more, in case a datagram was lost. */
+  for (guint k = covered; k < n_covers && !request->client_answered; k++)
+    if (!request->resent[slots[k]])
+      {
+        request->resent[slots[k]] = TRUE;
+        request->silent[slots[k]] = FALSE;
+        node->stats.failover_resends++;
+        send_to_replica (request, slots[k]);
+      }
   failover_arm (request);
   if (request->n_replicas > before)
     quorum_check (request);   /* last: it may finish REQUEST */

@@ -83,11 +83,13 @@ typedef struct
    * stand-in; a coordinator silent past its deadline, another one */
   gint64      sent_us[DK_RING_MAX_REPLICAS]; /* node_now the READ/WRITE left; 0: heard, or local */
   gboolean    silent[DK_RING_MAX_REPLICAS];  /* passed its deadline unheard */
+  gboolean    resent[DK_RING_MAX_REPLICAS];  /* asked again after a silence */
   DkTimerId   failover_timer;
   DkWireMessage *forward;       /* PROXY: the FORWARD, to send again elsewhere */
   DkNodeId    tried[DK_RING_MAX_REPLICAS];   /* PROXY: coordinators tried, the last one current */
   guint       n_tried;
   gint64      forwarded_us;     /* PROXY: node_now the current FORWARD left */
+  gboolean    forward_resent;   /* PROXY: the last coordinator was asked again */
 } Request;
 
 /* What this node knows of one member (itself included). */
@@ -273,8 +275,9 @@ gint64 node_reach_deadline (const DkNode *node, DkNodeId peer);
 gboolean node_reach_silent (DkNode *node, DkNodeId peer);
 /* TRUE while PEER is marked unreachable here. */
 gboolean node_reach_marked (DkNode *node, DkNodeId peer);
-/* TRUE when requests may use ID: this node, or a peer gossip believes up
- * (node_peer_healthy) and not marked unreachable here. */
+/* TRUE when requests may use ID: this node, or a peer not marked
+ * unreachable here that gossip believes up (node_peer_healthy) or that
+ * spoke to us directly within suspect_after. */
 gboolean node_peer_usable (DkNode *node, DkNodeId id);
 
 /* node_handoff.c */

@@ -12,8 +12,11 @@
  * requests skip it at once instead of waiting for gossip to call it down.
  * Anything heard from the peer clears the strikes and the mark.
  *
- * node_peer_usable combines the two views: gossip's verdict and this
- * node's own marks.  All time comes from node_now, so it behaves the same
+ * node_peer_usable combines the two views: a peer is usable unless marked
+ * here, when gossip believes it up or when it spoke to us directly within
+ * suspect_after (a heartbeat relayed by gossip can be late where the
+ * peer's own datagrams are not: the two sides of a minority partition
+ * hear each other directly long before gossip agrees).  All time comes from node_now, so it behaves the same
  * in dynsim and in dynkvd. */
 #include "node_private.h"
 
@@ -38,6 +41,7 @@ typedef struct
 {
   RttEstimate rtt;
   guint       strikes;        /* silences since the peer was last heard */
+  gint64      heard_us;       /* node_now a datagram from it last came; 0: never */
   gint64      marked_until;   /* node_now before which it is skipped; 0: never marked */
   gint64      hold_us;        /* the next mark's hold */
 } PeerReach;
@@ -111,9 +115,10 @@ node_reach_sample (DkNode *node, DkNodeId peer, gint64 rtt_us)
 void
 node_reach_heard (DkNode *node, DkNodeId peer)
 {
-  PeerReach *reach = peer_lookup (node, peer);
-  if (reach == NULL)
+  if (peer == node->config.id)
     return;
+  PeerReach *reach = peer_get (node, peer);
+  reach->heard_us = MAX (node_now (node), 1);
   reach->strikes = 0;
   reach->marked_until = 0;
   reach->hold_us = 0;
@@ -163,6 +168,13 @@ node_reach_marked (DkNode *node, DkNodeId peer)
 gboolean
 node_peer_usable (DkNode *node, DkNodeId id)
 {
-  return id == node->config.id
-         || (node_peer_healthy (node, id) && !node_reach_marked (node, id));
+  if (id == node->config.id)
+    return TRUE;
+  const PeerReach *reach = peer_lookup (node, id);
+  gint64 now = node_now (node);
+  if (reach != NULL && reach->marked_until > now)
+    return FALSE;
+  return node_peer_healthy (node, id)
+         || (reach != NULL && reach->heard_us > 0
+             && now - reach->heard_us < node->config.suspect_after_us);
 }

@@ -6,7 +6,8 @@
  * trips is replaced within the request by the next node of the sloppy
  * list, which keeps a hint for it; a strict quorum waits instead; a proxy
  * whose coordinator is silent tries the next one, and coordinates itself
- * once every replica is silent; a peer silent twice is marked unreachable
+ * once every replica is silent; with nobody to try instead, a silent node
+ * is asked once more; a peer silent twice is marked unreachable
  * and skipped by new requests until it is heard from again.  Gossip never
  * gets to call anybody down in these tests: everything happens within a
  * few deadlines, far below suspect_after. */
@@ -170,6 +171,29 @@ START_TEST (failover_deadline_follows_observed_latency)
 }
 END_TEST
 
+/* A strict quorum uses no stand-in, but a replica whose READ was lost is
+ * asked once more after its deadline: the get (R=3) is answered within a
+ * few milliseconds instead of timing out. */
+START_TEST (failover_strict_quorum_asks_a_silent_replica_once_more)
+{
+  ThHarness *harness = harness_new (FALSE);
+  const char *KEY = test_key (harness);
+  DkNodeId list[3];
+  th_preference (harness, KEY, list);
+  warm_up (harness, list[0]);
+  dk_sim_cluster_drop (harness->cluster, list[0], list[1]);
+  th_send_request (harness, list[0], DK_WIRE_GET, 1, KEY, NULL, NULL, 3);
+  th_run_ms (harness, 3);   /* the READ to list[1] is gone */
+  dk_sim_cluster_heal (harness->cluster);
+  gint64 took = ms_until_reply (harness, 1, 300);
+  ck_assert_int_eq (th_reply_to (harness, 1)->status, DK_WIRE_STATUS_NOT_FOUND);
+  ck_assert_int_le (took, 10);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->failover_resends, 1);
+  ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 0);
+  th_free (harness);
+}
+END_TEST
+
 /* A replica silent twice is marked unreachable: the next request skips it
  * at once (a stand-in from the start, no failover needed); the late
  * replies that finally come clear the mark, and it is used again. */
@@ -294,6 +318,7 @@ failover_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, failover_put_reaches_stand_ins_within_the_deadline);
   tcase_add_test (tc, failover_deadline_follows_observed_latency);
+  tcase_add_test (tc, failover_strict_quorum_asks_a_silent_replica_once_more);
   tcase_add_test (tc, failover_silent_peer_is_marked_skipped_and_cleared);
   tcase_add_test (tc, failover_proxy_retries_the_next_coordinator);
   tcase_add_test (tc, failover_proxy_coordinates_when_every_replica_is_silent);
