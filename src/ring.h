@@ -71,7 +71,9 @@
  * a node from past position N stands in for a down node of the first N,
  * the k-th stand-in for the k-th down intended replica, and carries that
  * node's id as its hint.  Up/down marks belong to this ring instance and
- * never change placement.
+ * never change placement; a caller with its own view of who is up (the
+ * node: gossip and its own silences) passes it as a predicate instead, so
+ * the rule lives here only (dk_ring_sloppy_preference_list_by).
  *
  * Pure data (GLib only), no global state.  A ring is not thread-safe;
  * lookups never modify it.  Every result is a deterministic function of
