@@ -784,6 +784,15 @@ proxy_wait (DkNode *node, DkNodeId target)
               node->config.request_timeout_us / 2);
 }
 
+/* TRUE when PROXY may send its request again: a read, or a write with a
+ * name (node_dedup.c).  An anonymous write is remembered by this node
+ * only, so a coordinator would apply a second copy as a new write. */
+static gboolean
+proxy_may_retry (const Request *proxy)
+{
+  return proxy->kind == DK_WIRE_GET || proxy->client_id != 0;
+}
+
 /* When REQUEST next has somebody silent past a deadline: its proxy's
  * coordinator, or the earliest replica not yet heard; G_MAXINT64 when it
  * awaits nobody. */
@@ -792,7 +801,7 @@ failover_next_due (Request *request)
 {
   DkNode *node = request->node;
   if (request->role == ROLE_PROXY)
-    return request->n_tried == 0 || request->forward == NULL
+    return request->n_tried == 0 || request->forward == NULL || !proxy_may_retry (request)
            ? G_MAXINT64
            : request->forwarded_us + proxy_wait (node, request->tried[request->n_tried - 1]);
   gint64 due = G_MAXINT64;
@@ -852,15 +861,37 @@ add_stand_ins (Request *request, const DkNodeId *covers, guint n_covers)
   return next;
 }
 
+/* Send PROXY's FORWARD to its current coordinator once more: the datagram
+ * (or the answer) may have been lost, and a coordinator that has the
+ * request joins the two (node_dedup.c). */
+static void
+proxy_resend (Request *proxy)
+{
+  DkNode *node = proxy->node;
+  proxy->forward_resent = TRUE;
+  node->stats.failover_resends++;
+  proxy->forwarded_us = node_now (node);
+  node_send (node, proxy->tried[proxy->n_tried - 1], proxy->forward);
+  failover_arm (proxy);
+}
+
 /* The coordinator a proxy forwarded to stayed silent past its deadline:
  * route again without every coordinator tried, coordinating here when
- * this node is now on the list, else forwarding to the next one.  With
- * nobody left, the request waits for its timeout. */
+ * this node is now on the list, else forwarding to the next one; with
+ * nobody left, the same one once more, then the request waits for its
+ * timeout.  A write first asks the same coordinator once more unless it
+ * is marked unreachable: two coordinators would apply it twice, under two
+ * dots, where one that was only slow joins the resend. */
 static void
 proxy_retry (Request *proxy)
 {
   DkNode *node = proxy->node;
-  node_reach_silent (node, proxy->tried[proxy->n_tried - 1]);
+  gboolean marked = node_reach_silent (node, proxy->tried[proxy->n_tried - 1]);
+  if (proxy->kind != DK_WIRE_GET && !marked && !proxy->forward_resent)
+    {
+      proxy_resend (proxy);
+      return;
+    }
   ReplicaChoice choice;
   choose_replicas (node, request_token (proxy), proxy->tried, proxy->n_tried, &choice);
   for (guint i = 0; i < choice.n; i++)
@@ -881,21 +912,14 @@ proxy_retry (Request *proxy)
         continue;
       node->stats.failovers++;
       proxy->tried[proxy->n_tried++] = target;
+      proxy->forward_resent = FALSE;
       proxy->forwarded_us = node_now (node);
       node_send (node, target, proxy->forward);
       failover_arm (proxy);
       return;
     }
-  /* Nobody else: the same coordinator once more (the datagram may have
-   * been lost; a coordinator that has it joins the two, node_dedup.c). */
   if (!proxy->forward_resent)
-    {
-      proxy->forward_resent = TRUE;
-      node->stats.failover_resends++;
-      proxy->forwarded_us = node_now (node);
-      node_send (node, proxy->tried[proxy->n_tried - 1], proxy->forward);
-      failover_arm (proxy);
-    }
+    proxy_resend (proxy);
 }
 
 /* REQUEST's failover deadline passed: every replica still unheard past

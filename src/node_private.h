@@ -89,7 +89,7 @@ typedef struct
   DkNodeId    tried[DK_RING_MAX_REPLICAS];   /* PROXY: coordinators tried, the last one current */
   guint       n_tried;
   gint64      forwarded_us;     /* PROXY: node_now the current FORWARD left */
-  gboolean    forward_resent;   /* PROXY: the last coordinator was asked again */
+  gboolean    forward_resent;   /* PROXY: the current coordinator was asked again */
 } Request;
 
 /* What this node knows of one member (itself included). */

@@ -5,9 +5,10 @@
  * silent past the deadline its coordinator derives from observed round
  * trips is replaced within the request by the next node of the sloppy
  * list, which keeps a hint for it; a strict quorum waits instead; a proxy
- * whose coordinator is silent tries the next one, and coordinates itself
- * once every replica is silent; with nobody to try instead, a silent node
- * is asked once more; a peer silent twice is marked unreachable
+ * whose coordinator is silent tries the next one (a write asks the same
+ * one once more first, so it is not applied twice), and coordinates
+ * itself once every replica is silent; with nobody to try instead, a
+ * silent node is asked once more; a peer silent twice is marked unreachable
  * and skipped by new requests until it is heard from again.  Gossip never
  * gets to call anybody down in these tests: everything happens within a
  * few deadlines, far below suspect_after. */
@@ -15,6 +16,8 @@
 #include "suites.h"
 #include "sim_harness.h"
 #include "eventq.h"
+
+#define CLIENT_ID 77
 
 /* The key the tests use: one whose replicas are not the client's home
  * node (a client's datagrams cross its home node's links, and the tests
@@ -84,7 +87,9 @@ harness_new (gboolean sloppy)
   th_config_init (&config, 9);
   config.node.sloppy_quorum = config.node.hinted_handoff = sloppy;
   config.node.anti_entropy_interval_us = 0;
-  return th_new (&config);
+  ThHarness *harness = th_new (&config);
+  harness->client_id = CLIENT_ID;   /* a named client, as dynkv and dynsim's are */
+  return harness;
 }
 
 /* Two of three replicas crash: the put (W=2) is answered OK a few round
@@ -272,6 +277,45 @@ START_TEST (failover_proxy_retries_the_next_coordinator)
 }
 END_TEST
 
+/* A proxy's write whose answer was lost goes to the same coordinator
+ * once more, not to another one: the coordinator answers it from memory
+ * (node_dedup.c), so it is applied once, under one dot.  An anonymous
+ * write (client id 0, remembered only by the proxy) is never sent twice:
+ * it waits for its timeout, as before failover. */
+START_TEST (failover_proxy_write_is_asked_again_not_applied_twice)
+{
+  for (int anonymous = 0; anonymous <= 1; anonymous++)
+    {
+      ThHarness *harness = harness_new (TRUE);
+      if (anonymous)
+        harness->client_id = 0;
+      const char *KEY = test_key (harness);
+      DkNodeId list[3];
+      th_preference (harness, KEY, list);
+      DkNodeId proxy = th_outsider (harness, KEY);
+      warm_up (harness, proxy);
+      guint64 coordinated = th_cluster_stats (harness).requests_coordinated;
+      dk_sim_cluster_drop (harness->cluster, list[0], proxy);   /* the answer is lost */
+      th_send_request (harness, proxy, DK_WIRE_PUT, 1, KEY, "orange", NULL, 0);
+      th_run_ms (harness, 10);
+      dk_sim_cluster_heal (harness->cluster);
+      ck_assert_int_ge (ms_until_reply (harness, 1, 400), 0);
+      ck_assert_int_eq (th_reply_to (harness, 1)->status,
+                        anonymous ? DK_WIRE_STATUS_TIMEOUT : DK_WIRE_STATUS_OK);
+      ck_assert_uint_eq (th_node_stats (harness, proxy)->failover_resends, anonymous ? 0 : 1);
+      ck_assert_uint_eq (th_node_stats (harness, proxy)->failovers, 0);
+      th_run_ms (harness, 300);
+      ck_assert_uint_eq (th_cluster_stats (harness).requests_coordinated, coordinated + 1);
+      for (guint i = 0; i < 3; i++)
+        {
+          g_autoptr (GPtrArray) held = th_stored (harness, list[i], KEY);
+          ck_assert_uint_eq (held->len, 1);
+        }
+      th_free (harness);
+    }
+}
+END_TEST
+
 /* Every replica of the key is cut off from the proxy (a minority
  * partition seen from the other side): the proxy tries them in turn, then
  * coordinates itself with stand-ins, and the put succeeds. */
@@ -321,6 +365,7 @@ failover_suite (void)
   tcase_add_test (tc, failover_strict_quorum_asks_a_silent_replica_once_more);
   tcase_add_test (tc, failover_silent_peer_is_marked_skipped_and_cleared);
   tcase_add_test (tc, failover_proxy_retries_the_next_coordinator);
+  tcase_add_test (tc, failover_proxy_write_is_asked_again_not_applied_twice);
   tcase_add_test (tc, failover_proxy_coordinates_when_every_replica_is_silent);
   suite_add_tcase (suite, tc);
   return suite;
