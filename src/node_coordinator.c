@@ -673,10 +673,12 @@ typedef struct
 } ReplicaChoice;
 
 /* Who a request may use: usable peers (node_peer_usable) other than the
- * ones it already found silent. */
+ * ones it already found silent, as of one instant (a mark must not
+ * expire in the middle of the ring's walk). */
 typedef struct
 {
   DkNode         *node;
+  gint64          now;
   const DkNodeId *excluded;
   guint           n_excluded;
 } UsableFilter;
@@ -688,7 +690,7 @@ usable_for_request (DkNodeId id, gpointer data)
   for (guint i = 0; i < filter->n_excluded; i++)
     if (filter->excluded[i] == id)
       return FALSE;
-  return node_peer_usable (filter->node, id);
+  return node_peer_usable_at (filter->node, id, filter->now);
 }
 
 /* The replicas for TOKEN, in CHOICE.  Strict: the first N nodes of the
@@ -724,7 +726,7 @@ choose_replicas (DkNode *node, DkToken token, const DkNodeId *excluded, guint n_
       choice->n = dk_ring_preference_list (node->ring, token, n, choice->replicas);
       return;
     }
-  UsableFilter filter = { node, excluded, n_excluded };
+  UsableFilter filter = { node, node_now (node), excluded, n_excluded };
   DkRingReplica sloppy[DK_RING_MAX_REPLICAS];
   choice->n = dk_ring_sloppy_preference_list_by (node->ring, token, n, usable_for_request,
                                                  &filter, sloppy, choice->uncovered,

@@ -279,6 +279,9 @@ gboolean node_reach_marked (DkNode *node, DkNodeId peer);
  * unreachable here that gossip believes up (node_peer_healthy) or that
  * spoke to us directly within suspect_after. */
 gboolean node_peer_usable (DkNode *node, DkNodeId id);
+/* node_peer_usable as of NOW (node_now): the same answer however often
+ * it is asked with the same NOW, as a ring walk needs. */
+gboolean node_peer_usable_at (const DkNode *node, DkNodeId id, gint64 now);
 
 /* node_handoff.c */
 void node_handoff_init (DkNode *node);

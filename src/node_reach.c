@@ -168,10 +168,15 @@ node_reach_marked (DkNode *node, DkNodeId peer)
 gboolean
 node_peer_usable (DkNode *node, DkNodeId id)
 {
+  return node_peer_usable_at (node, id, node_now (node));
+}
+
+gboolean
+node_peer_usable_at (const DkNode *node, DkNodeId id, gint64 now)
+{
   if (id == node->config.id)
     return TRUE;
   const PeerReach *reach = peer_lookup (node, id);
-  gint64 now = node_now (node);
   if (reach != NULL && reach->marked_until > now)
     return FALSE;
   return node_peer_healthy (node, id)
