@@ -44,6 +44,7 @@ main (void)
   srunner_add_suite (runner, requests_once_suite ());
   srunner_add_suite (runner, wedge_suite ());
   srunner_add_suite (runner, report_suite ());
+  srunner_add_suite (runner, failover_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

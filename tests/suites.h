@@ -32,6 +32,7 @@ Suite *net_suite (void);
 Suite *requests_once_suite (void);
 Suite *wedge_suite (void);
 Suite *report_suite (void);
+Suite *failover_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */
