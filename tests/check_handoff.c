@@ -282,7 +282,7 @@ START_TEST (handoff_converge_ms_runs_from_the_heal_to_the_last_repair)
   dk_run_to_json (healthy, json);
   ck_assert_ptr_nonnull (strstr (json->str, "\"converge_ms\": null"));
   g_autoptr (GString) text = g_string_new (NULL);
-  dk_run_to_text (healthy, text);
+  dk_run_to_text (healthy, FALSE, text);
   ck_assert_ptr_nonnull (strstr (text->str, "converged       not measured (no fault)"));
 
   g_autoptr (DkRunResult) healed = run_text (
@@ -299,7 +299,7 @@ START_TEST (handoff_converge_ms_runs_from_the_heal_to_the_last_repair)
   ck_assert_msg (value > 0 && value < 5000, "converge_ms %g", value);
   ck_assert_double_eq_tol (last_repair - 12000, value, 1e-6);
   g_string_truncate (text, 0);
-  dk_run_to_text (healed, text);
+  dk_run_to_text (healed, FALSE, text);
   ck_assert_ptr_nonnull (strstr (text->str, "ms after the last fault ended (at 12.000 s;"));
 }
 END_TEST
