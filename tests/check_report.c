@@ -24,7 +24,7 @@ static const char report_script[] =
   "at 4.5s restart n4\n"
   "run 6s settle 2s\n";
 
-#define TRACED_KEY "k3"
+#define TRACED_KEY "k27"   /* a key with a request that fails in the window (seed 5) */
 #define WINDOW_FROM_US 1500000
 #define WINDOW_TO_US 3500000
 
