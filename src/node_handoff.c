@@ -43,6 +43,8 @@
 #define HANDOFF_RESEND_US 1000000
 
 static void handoff_round (gpointer data);
+static void fill_window (DkNode *node, DkNodeId owner, gint64 now, guint limit);
+static gboolean owner_reachable (const DkNode *node, DkNodeId owner, gint64 now);
 
 static guint
 window_used (const DkNode *node, DkNodeId owner)
@@ -131,7 +133,13 @@ node_hint_keep (DkNode *node, DkNodeId owner, GBytes *key, const GPtrArray *sibl
   if (dk_store_hint_add (node->env.store, owner, key, siblings, node_now (node), NULL, &error))
     {
       node->stats.hints_kept++;
-      schedule_round (node);   /* the owner may be reachable already */
+      /* An owner we can reach (a stand-in was chosen for another reason:
+       * a request's failover, a stale view) gets it at once: a read that
+       * goes to the owner next misses it only for a round trip. */
+      gint64 now = node_now (node);
+      if (owner_reachable (node, owner, now))
+        fill_window (node, owner, now, window_size (node));
+      schedule_round (node);
       return TRUE;
     }
   if (g_error_matches (error, DK_STORE_ERROR, DK_STORE_ERROR_HINTS_FULL))

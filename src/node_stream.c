@@ -144,11 +144,7 @@ node_stream_after_write (DkNode *node, DkEndpoint from, const DkWireMessage *mes
       if (list[i] == from)
         continue;
       if (node->config.hinted_handoff && node_hint_keep (node, list[i], write->key, write->siblings))
-        {
-          if (node_peer_healthy (node, list[i]))
-            node_handoff_owner_up (node, list[i]);   /* on its way now, not next round */
-          continue;
-        }
+        continue;   /* on its way now when the replica is reachable */
       g_autoptr (DkWireMessage) repair = dk_wire_message_new (DK_WIRE_WRITE);
       repair->body.write.key = g_bytes_ref (write->key);
       node_send_set (node, list[i], repair, write->siblings, NULL);
