@@ -260,32 +260,74 @@ csv_row (GString *out, guint run, const DkRunResult *result, const GPtrArray *co
   g_string_append_printf (out, ",%s\n", result->all_hold ? "yes" : "no");
 }
 
-/* A table a teacher can project: one row per run. */
+/* Shown in a sweep's table as well when some run measured them above 0:
+ * what the scenario's mechanisms did (hints, repairs, detection, keys
+ * moved), so a lesson needs no expect to show them. */
+static const char *const headline_metrics[] = {
+  "under_replicated_writes", "failovers", "hints_kept", "hints_delivered", "hints_pending",
+  "ae_keys_repaired", "detection_time_ms", "keys_moved", "converge_ms", "visibility_999_ms",
+};
+
+static void
+append_cell (GString *out, const DkRunResult *result, const char *metric, int width)
+{
+  double value = 0;
+  if (!dk_run_metric (result, metric, &value))
+    g_string_append_printf (out, " %*s", width, "-");
+  else if (value == (double) (gint64) value)
+    g_string_append_printf (out, " %*.0f", width, value);
+  else
+    g_string_append_printf (out, " %*.4f", width, value);
+}
+
+/* A table a teacher can project: one row per run; the settings swept,
+ * the metrics every table has, then the headline metrics some run
+ * measured above 0.  Each column is as wide as its name. */
 static void
 text_table (GString *out, GPtrArray *results, GPtrArray *combinations)
 {
-  const GPtrArray *first = g_ptr_array_index (combinations, 0);
-  for (guint i = 0; i < first->len; i++)
-    g_string_append_printf (out, "%-12s", ((DkSetting *) g_ptr_array_index (first, i))->key);
+  g_autoptr (GPtrArray) columns = g_ptr_array_new ();
   for (gsize m = 0; m < G_N_ELEMENTS (table_metrics); m++)
-    g_string_append_printf (out, " %16s", table_metrics[m]);
+    g_ptr_array_add (columns, (gpointer) table_metrics[m]);
+  for (gsize m = 0; m < G_N_ELEMENTS (headline_metrics); m++)
+    for (guint r = 0; r < results->len; r++)
+      {
+        double value;
+        if (dk_run_metric (g_ptr_array_index (results, r), headline_metrics[m], &value)
+            && value > 0)
+          {
+            g_ptr_array_add (columns, (gpointer) headline_metrics[m]);
+            break;
+          }
+      }
+  const GPtrArray *first = g_ptr_array_index (combinations, 0);
+  g_autofree int *widths = g_new0 (int, first->len + 1);
+  for (guint i = 0; i < first->len; i++)
+    {
+      widths[i] = (int) strlen (((DkSetting *) g_ptr_array_index (first, i))->key);
+      for (guint r = 0; r < combinations->len; r++)
+        {
+          const GPtrArray *combination = g_ptr_array_index (combinations, r);
+          widths[i] = MAX (widths[i],
+                           (int) strlen (((DkSetting *) g_ptr_array_index (combination, i))->value));
+        }
+      g_string_append_printf (out, "%-*s ", widths[i],
+                              ((DkSetting *) g_ptr_array_index (first, i))->key);
+    }
+  for (guint c = 0; c < columns->len; c++)
+    g_string_append_printf (out, " %s", (const char *) g_ptr_array_index (columns, c));
   g_string_append (out, "  expects\n");
   for (guint r = 0; r < results->len; r++)
     {
       const DkRunResult *result = g_ptr_array_index (results, r);
       const GPtrArray *combination = g_ptr_array_index (combinations, r);
       for (guint i = 0; i < combination->len; i++)
-        g_string_append_printf (out, "%-12s", ((DkSetting *) g_ptr_array_index (combination, i))->value);
-      for (gsize m = 0; m < G_N_ELEMENTS (table_metrics); m++)
+        g_string_append_printf (out, "%-*s ", widths[i],
+                                ((DkSetting *) g_ptr_array_index (combination, i))->value);
+      for (guint c = 0; c < columns->len; c++)
         {
-          double value = 0;
-          gboolean measured = dk_run_metric (result, table_metrics[m], &value);
-          if (!measured)
-            g_string_append_printf (out, " %16s", "-");
-          else if (value == (double) (gint64) value)
-            g_string_append_printf (out, " %16.0f", value);
-          else
-            g_string_append_printf (out, " %16.4f", value);
+          const char *metric = g_ptr_array_index (columns, c);
+          append_cell (out, result, metric, MAX ((int) strlen (metric), 6));
         }
       g_string_append_printf (out, "  %s\n", result->all_hold ? "hold" : "FAIL");
     }

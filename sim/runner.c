@@ -754,6 +754,27 @@ dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out)
                           result->clients.invoked > 0
                           ? (double) result->network.sent / (double) result->clients.invoked : 0.0,
                           result->network.lost, result->network.cut + result->network.to_crashed);
+  /* What the scenario's mechanisms did, whatever its expects ask. */
+  static const char *const headline[] = {
+    "under_replicated_writes", "failovers", "sloppy_requests", "hints_kept", "hints_delivered",
+    "hints_pending", "read_repairs", "ae_keys_repaired", "suspicions", "detection_time_ms",
+    "keys_moved", "members_max", "members_final", "converge_ms", "visibility_999_ms",
+    "k_staleness_999",
+  };
+  guint shown = 0;
+  for (gsize m = 0; m < G_N_ELEMENTS (headline); m++)
+    {
+      double value;
+      if (!dk_run_metric (result, headline[m], &value) || value <= 0)
+        continue;
+      g_string_append (out, shown % 4 == 0 ? (shown == 0 ? "mechanisms      " : "\n                ")
+                                           : ", ");
+      g_string_append_printf (out, "%s ", headline[m]);
+      dk_append_number (out, value);
+      shown++;
+    }
+  if (shown > 0)
+    g_string_append_c (out, '\n');
   if (result->converge_measured)
     g_string_append_printf (out, "converged       %.0f ms after the last fault ended (at %.3f s;"
                             " last repair at %.3f s)\n", result->converge_ms,

@@ -227,5 +227,20 @@ else
   fail "summary parameters are typed, with units in their names"
 fi
 
+# 10. The classroom lessons' reference outputs (results/classroom, made by
+#     `make results`) are what the lessons print now.
+dynsim_path=$(cd "$(dirname "$DYNSIM")" && pwd)/$(basename "$DYNSIM")
+for reference in "$srcdir"/results/classroom/*.txt; do
+  [ -f "$reference" ] || continue
+  lesson=$(basename "$reference" .txt)
+  if (cd "$srcdir" && "$dynsim_path" "scenarios/classroom/$lesson.scn") > "$work/$lesson.txt" 2>&1 \
+     && cmp -s "$work/$lesson.txt" "$reference"; then
+    pass "results/classroom/$lesson.txt is what the lesson prints"
+  else
+    fail "results/classroom/$lesson.txt is what the lesson prints (make results regenerates it)"
+    diff "$reference" "$work/$lesson.txt" | head -10
+  fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
