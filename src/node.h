@@ -19,11 +19,14 @@
  *
  *   Failover (node_reach.c; Dynamo §4.6, §4.8.3).  A replica that has
  *   not answered within a deadline derived from the round trips this node
- *   observed (srtt + 4 rttvar, within 5 ms and request_timeout / 4) is
- *   silent: while the quorum is open, with a sloppy quorum, the next node
- *   of the extended preference list is asked in its place, carrying its
- *   hint; with nobody to ask (or a strict quorum) the replica is asked once
- *   more.  A proxy whose coordinator is silent for a few deadlines forwards
+ *   observed (srtt + 4 rttvar, within 5 ms and request_timeout / 4) is a
+ *   strike against it.  A replica not marked unreachable by it is only
+ *   slow: it is asked once more and waited for, never replaced, so read
+ *   and write quorums of the key's own replicas overlap while nothing has
+ *   failed (R+W > N reads no stale data).  One that is marked is silent:
+ *   while the quorum is open, with a sloppy quorum, the next node of the
+ *   extended preference list is asked in its place, carrying its hint;
+ *   with nobody to ask (or a strict quorum) it is asked once more.  A proxy whose coordinator is silent for a few deadlines forwards
  *   to the next replica, or coordinates itself once it is on the list.  A
  *   peer silent twice in a row is marked unreachable here for a hold that
  *   doubles while it stays silent, so new requests skip it before gossip

@@ -926,10 +926,16 @@ proxy_retry (Request *proxy)
 }
 
 /* REQUEST's failover deadline passed: every replica still unheard past
- * its own deadline is silent (a strike against it, node_reach_silent);
- * while the quorum is still open, with a sloppy quorum, each gets a
- * stand-in.  A strict quorum uses no stand-in; it asks the same replica
- * once more, as does a sloppy one with no node left to ask. */
+ * its own deadline is a strike against it (node_reach_silent).  A replica
+ * that is not marked unreachable by it is only slow, as far as this node
+ * knows: it is asked once more (a datagram may have been lost) and waited
+ * for, never replaced, so that a read quorum and a write quorum of the
+ * key's own replicas still overlap when nothing has failed.  One that is
+ * marked (silent again, with nothing heard from it in between: cut off or
+ * dead) is silent in this request: while the quorum is still open, with a
+ * sloppy quorum, it gets a stand-in.  A strict quorum uses no stand-in; it
+ * asks the same replica once more, as does a sloppy one with no node left
+ * to ask. */
 static void
 failover_due (gpointer data)
 {
@@ -954,8 +960,19 @@ failover_due (gpointer data)
       if (request->sent_us[i] == 0 || request->silent[i]
           || now < request->sent_us[i] + node_reach_deadline (node, request->replicas[i]))
         continue;
+      if (!node_reach_silent (node, request->replicas[i]))
+        {
+          /* Slow, not gone: wait another deadline, asking once more. */
+          request->sent_us[i] = now;
+          if (!request->resent[i])
+            {
+              request->resent[i] = TRUE;
+              node->stats.failover_resends++;
+              send_to_replica (request, i);
+            }
+          continue;
+        }
       request->silent[i] = TRUE;
-      node_reach_silent (node, request->replicas[i]);
       slots[n_covers] = i;
       covers[n_covers++] = slot_owner (request, i);
     }

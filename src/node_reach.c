@@ -5,9 +5,9 @@
  * them, per peer (and node-wide, for peers not yet heard), a smoothed
  * round trip and its mean deviation, as TCP keeps them (RFC 6298): a
  * coordinator that hears nothing from a peer within srtt + 4 * rttvar
- * (never below FLOOR_US, never above a quarter of request_timeout) stops
- * waiting for it and asks the next node instead.  Each such silence is a
- * strike; a second strike with no word from the peer in between marks it
+ * (never below FLOOR_US, never above a quarter of request_timeout) counts
+ * a strike against it (node_coordinator.c asks it once more); a second
+ * strike with no word from the peer in between marks it
  * unreachable here for a hold that doubles while it stays silent, so new
  * requests skip it at once instead of waiting for gossip to call it down.
  * Anything heard from the peer clears the strikes and the mark.

@@ -242,5 +242,20 @@ for reference in "$srcdir"/results/classroom/*.txt; do
   fi
 done
 
+# 11. Overlapping quorums of the key's own replicas, with default settings
+#     (sloppy quorum, failover): no stale read on several seeds, while the
+#     partial quorums of the same story read stale data.
+for seed in 2 3 4 5 6; do
+  stale=$("$DYNSIM" --quiet --format json --seed $seed "$srcdir/scenarios/defaults/quorum-r2w2.scn" 2>/dev/null \
+          | sed -n 's/.*"stale_read_count": \([0-9]*\),.*/\1/p')
+  partial=$("$DYNSIM" --quiet --format json --seed $seed "$srcdir/scenarios/defaults/stale-reads-r1w1.scn" 2>/dev/null \
+          | sed -n 's/.*"stale_read_count": \([0-9]*\),.*/\1/p')
+  if [ "$stale" = 0 ] && [ "${partial:-0}" -gt 0 ]; then
+    pass "seed $seed: R=W=2 reads nothing stale, R=W=1 reads $partial stale"
+  else
+    fail "seed $seed: R=W=2 stale reads '$stale' (want 0), R=W=1 '$partial' (want > 0)"
+  fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
