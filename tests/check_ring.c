@@ -615,17 +615,21 @@ START_TEST (ring_partitions_cut_the_space_into_equal_parts)
 }
 END_TEST
 
+/* With and without datacenters (a walk of its own without them), for
+ * fewer nodes than N too. */
 START_TEST (ring_node_ranges_are_where_it_is_a_replica)
 {
-  int seeds = dk_test_iterations (10);
+  int seeds = dk_test_iterations (20);
   for (int seed = 0; seed < seeds; seed++)
     {
       DkRingStrategy strategy = strategy_for_seed (seed);
-      g_autofree TestNode *nodes = make_nodes (8, (guint) seed, 2, 0);
+      guint n_nodes = seed % 5 == 4 ? 2 : 8;
+      guint datacenters = (seed / 2) % 2 == 0 ? 2 : 0;
+      g_autofree TestNode *nodes = make_nodes (n_nodes, (guint) seed, datacenters, 0);
       g_autoptr(DkRing) ring = build_ring (strategy, strategy == DK_RING_RANDOM_TOKENS ? 32 : 256,
-                                           nodes, 8, NULL);
-      DkNodeId id = nodes[seed % 8].node.id;
-      for (guint n = 1; n <= 3; n++)
+                                           nodes, n_nodes, NULL);
+      DkNodeId id = nodes[(guint) seed % n_nodes].node.id;
+      for (guint n = 1; n <= 4; n++)
         {
           g_autoptr(GArray) mine = dk_ring_node_ranges (ring, id, n);
           guint expected = 0;
@@ -633,7 +637,7 @@ START_TEST (ring_node_ranges_are_where_it_is_a_replica)
           for (guint i = 0; i < dk_ring_range_count (ring); i++)
             {
               DkTokenRange range = dk_ring_range_at (ring, i);
-              DkNodeId list[3];
+              DkNodeId list[4];
               guint count = dk_ring_preference_list (ring, range.hi, n, list);
               if (!contains_id (list, count, id))
                 continue;
@@ -646,6 +650,8 @@ START_TEST (ring_node_ranges_are_where_it_is_a_replica)
           ck_assert_uint_eq (mine->len, expected);
           if (n == 1)
             ck_assert_double_eq_tol (share, dk_ring_owned_fraction (ring, id), 1e-9);
+          if (n >= n_nodes)
+            ck_assert_uint_eq (mine->len, dk_ring_range_count (ring));
         }
       g_autoptr(GArray) stranger = dk_ring_node_ranges (ring, 999, 3);
       ck_assert_uint_eq (stranger->len, 0);
