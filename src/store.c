@@ -136,6 +136,17 @@ dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **error)
   /* Inside a batch, some errors make SQLite roll the whole transaction back. */
   if (store->in_batch && store->db != NULL && sqlite3_get_autocommit (store->db))
     store->batch_aborted = TRUE;
+  /* So they do inside a group: every write of it is lost, and so may be
+   * what the cache and the hint accounting hold. */
+  if (store->group_open && store->db != NULL && sqlite3_get_autocommit (store->db))
+    {
+      g_prefix_error (error, "the %u grouped writes before this one were rolled back: ",
+                      store->group_writes);
+      store->group_open = FALSE;
+      store->group_writes = 0;
+      dk_store_cache_clear (store->cache);
+      dk_store_hints_reload (store, NULL);
+    }
   return FALSE;
 }
 
@@ -291,6 +302,9 @@ dk_store_close (DkStore *store)
     return;
   if (store->in_batch)
     dk_store_rollback (store);
+  g_autoptr(GError) error = NULL;
+  if (!dk_store_flush (store, &error))
+    g_warning ("closing %s: %s", store->path, error->message);
   for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
     sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
   sqlite3_finalize (store->scan_sets_range);
@@ -316,7 +330,7 @@ gboolean
 dk_store_begin (DkStore *store, GError **error)
 {
   g_return_val_if_fail (!store->in_batch, FALSE);
-  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+  if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   store->in_batch = TRUE;
   store->batch_aborted = FALSE;
@@ -362,13 +376,62 @@ dk_store_commit (DkStore *store, GError **error)
   return TRUE;
 }
 
+/* ---- grouped commits ------------------------------------------------------ */
+
+gboolean
+dk_store_group_join (DkStore *store, GError **error)
+{
+  if (store->options.writes_per_commit <= 1 || store->in_batch || store->group_open)
+    return TRUE;
+  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+    return FALSE;
+  store->group_open = TRUE;
+  store->group_writes = 0;
+  return TRUE;
+}
+
+gboolean
+dk_store_group_count (DkStore *store, GError **error)
+{
+  if (!store->group_open)
+    return TRUE;
+  store->group_writes++;
+  /* Never under a scan: its statement is still stepping (scans do not
+   * write, so this is a guard, not a case). */
+  if (store->group_writes < store->options.writes_per_commit || store->scanning)
+    return TRUE;
+  return dk_store_flush (store, error);
+}
+
+gboolean
+dk_store_flush (DkStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  if (!store->group_open)
+    return TRUE;
+  guint writes = store->group_writes;
+  store->group_open = FALSE;
+  store->group_writes = 0;
+  if (dk_store_sql_run (store, store->commit, "COMMIT", error))
+    return TRUE;
+  if (!sqlite3_get_autocommit (store->db))
+    {
+      sqlite3_step (store->rollback);
+      dk_store_sql_done (store->rollback);
+    }
+  dk_store_cache_clear (store->cache);
+  dk_store_hints_reload (store, NULL);
+  g_prefix_error (error, "%u grouped writes rolled back, they are lost: ", writes);
+  return FALSE;
+}
+
 gboolean
 dk_store_write_begin (DkStore *store, gboolean *started, GError **error)
 {
   *started = FALSE;
   if (store->in_batch)
     return TRUE;
-  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+  if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   *started = TRUE;
   return TRUE;

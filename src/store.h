@@ -83,6 +83,15 @@ typedef struct
   gsize  hints_max_bytes;         /* bytes of hints (key + encoded set) in total */
   guint  hints_max_count_per_owner;
   gsize  hints_max_bytes_per_owner;
+  /* Writes committed together outside a batch: 0 or 1 commits every write
+   * when it returns (the default, and what the daemon uses); K > 1 keeps
+   * one transaction open across K writes, committed by the K-th, by
+   * dk_store_flush, dk_store_begin or dk_store_close.  Only for a store
+   * whose process outlives every crash it models: the simulator's nodes
+   * live in one process with their in-memory stores, a simulated crash
+   * flushes (so the store holds exactly what per-write commits would), and
+   * readers share the connection, so they see every write at once. */
+  guint  writes_per_commit;
   /* Test hook, SQLite style: when non-zero, the fail_at_call-th SQLite call
    * the store makes (prepare, step or exec, counted from open) reports
    * SQLITE_IOERR without running.  One-shot; 0 in production. */
@@ -118,7 +127,8 @@ typedef struct _DkStore DkStore;
  * this schema version with DK_STORE_ERROR_FOREIGN; both name PATH. */
 DkStore *dk_store_open (const char *path, const DkStoreOptions *options, GError **error);
 
-/* Close the store (an open batch is rolled back).  NULL is ignored. */
+/* Close the store (an open batch is rolled back, grouped writes are
+ * committed).  NULL is ignored. */
 void dk_store_close (DkStore *store);
 
 const char *dk_store_path (const DkStore *store);
@@ -130,6 +140,11 @@ const char *dk_store_path (const DkStore *store);
 gboolean dk_store_begin (DkStore *store, GError **error);
 gboolean dk_store_commit (DkStore *store, GError **error);
 void dk_store_rollback (DkStore *store);
+
+/* Commit the writes grouped so far (options.writes_per_commit > 1); a
+ * no-op otherwise.  When the commit fails the group is rolled back and
+ * its writes are lost (the error says so). */
+gboolean dk_store_flush (DkStore *store, GError **error);
 
 /* Reconcile the versions in INCOMING (a GPtrArray of DkVersion*, not
  * modified; copies are stored) with the set stored under KEY and store the

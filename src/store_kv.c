@@ -141,6 +141,8 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
     if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
       all_tombstones = FALSE;
 
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   sqlite3_stmt *stmt = store->upsert_row;
   DkToken token = key_token (key);
   /* Noted before the write: the set may hold tokens without rows, never
@@ -163,7 +165,7 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
       g_autofree char *what = g_strdup_printf ("writing key '%s'", shown);
       return dk_store_sql_fail (store, rc, what, error);
     }
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 gboolean
@@ -232,11 +234,13 @@ gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, FALSE);
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   bind_key (store->delete_row, 1, key);
   if (!dk_store_sql_run (store, store->delete_row, "purging a key", error))
     return FALSE;
   dk_store_cache_remove (store->cache, key);
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 typedef struct

@@ -40,6 +40,8 @@ struct _DkStore
   gboolean       in_batch;
   gboolean       batch_aborted;  /* SQLite rolled the batch back on an error */
   gboolean       scanning;       /* the scan statement is in use */
+  gboolean       group_open;     /* a transaction of grouped writes is open */
+  guint          group_writes;   /* writes in it so far */
 
   /* kv */
   sqlite3_stmt *select_row;
@@ -93,6 +95,12 @@ gboolean dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **e
 /* Check KEY and every version of SIBLINGS against the limits; FALSE with
  * DK_STORE_ERROR_TOO_LARGE / _INVALID naming the offender. */
 gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error);
+
+/* Grouped commits (options.writes_per_commit > 1, store.c): before a
+ * write outside a batch, join the group's transaction (opening it); after
+ * the write succeeded, count it, committing the group when it is full. */
+gboolean dk_store_group_join (DkStore *store, GError **error);
+gboolean dk_store_group_count (DkStore *store, GError **error);
 
 /* Run an explicit transaction unless a batch is open (store.c). */
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);

@@ -167,11 +167,14 @@ assert_store_matches_model (DkStore *store, GPtrArray *keys, GHashTable *model)
   ck_assert_uint_eq (n_keys, g_hash_table_size (model));
 }
 
+/* Run twice: every write committed alone (_i == 0), and writes grouped
+ * seven per transaction (the simulator's option), which a close commits. */
 START_TEST (store_reopen_returns_every_acknowledged_write)
 {
   g_autofree char *path = test_path ("model.db");
   DkStoreOptions options;
   dk_store_options_init (&options);
+  options.writes_per_commit = _i == 0 ? 0 : 7;
   options.cache_bytes = 16 * 1024;          /* small: evictions happen */
   options.compress_threshold_bytes = 100;
   GRand *rand = g_rand_new_with_seed (11);
@@ -980,6 +983,59 @@ START_TEST (store_fault_at_each_sqlite_call_fails_cleanly_and_keeps_commits)
 }
 END_TEST
 
+/* KEY's versions as another connection reads them from PATH now. */
+static guint
+versions_elsewhere (const char *path, const char *key)
+{
+  DkStore *reader = open_ok (path, NULL);
+  g_autoptr(GPtrArray) siblings = get_ok (reader, key);
+  dk_store_close (reader);
+  return siblings->len;
+}
+
+/* Grouped writes (writes_per_commit > 1) are read back at once through
+ * the store that wrote them, but reach the file only when the group is
+ * full or flushed: another connection sees them then, not before. */
+START_TEST (store_grouped_writes_are_committed_when_full_or_flushed)
+{
+  g_autofree char *path = test_path ("grouped.db");
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.writes_per_commit = 3;
+  DkStore *store = open_ok (path, &options);
+  g_autoptr(GError) error = NULL;
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("g%d", i);
+      ck_assert (put_one (store, key, version_new (1, 1, key, FALSE), 0, NULL, &error));
+      g_autoptr(GPtrArray) own = get_ok (store, key);
+      ck_assert_uint_eq (own->len, 1);
+    }
+  ck_assert_uint_eq (versions_elsewhere (path, "g1"), 0);
+  ck_assert (add_hint (store, 5, "g-hint", "h", 10, &error) > 0);   /* the third: full */
+  ck_assert_uint_eq (versions_elsewhere (path, "g1"), 1);
+  ck_assert_uint_eq (dk_store_hint_count (store, DK_NODE_NONE), 1);
+
+  ck_assert (put_one (store, "g2", version_new (1, 1, "g2", FALSE), 0, NULL, &error));
+  ck_assert_uint_eq (versions_elsewhere (path, "g2"), 0);
+  ck_assert_msg (dk_store_flush (store, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (versions_elsewhere (path, "g2"), 1);
+
+  /* A batch commits the group first, and a close commits what is left. */
+  ck_assert (put_one (store, "g3", version_new (1, 1, "g3", FALSE), 0, NULL, &error));
+  ck_assert (dk_store_begin (store, &error));
+  ck_assert_uint_eq (versions_elsewhere (path, "g3"), 1);
+  ck_assert (dk_store_commit (store, &error));
+  ck_assert (put_one (store, "g4", version_new (1, 1, "g4", FALSE), 0, NULL, &error));
+  dk_store_close (store);
+  ck_assert_uint_eq (versions_elsewhere (path, "g4"), 1);
+  DkStore *check = open_ok (path, NULL);
+  ck_assert_msg (dk_store_integrity_check (check, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (dk_store_hint_count (check, DK_NODE_NONE), 1);
+  dk_store_close (check);
+}
+END_TEST
+
 Suite *
 store_suite (void)
 {
@@ -987,7 +1043,8 @@ store_suite (void)
   TCase *tc = tcase_create ("store");
   tcase_add_checked_fixture (tc, make_test_dir, remove_test_dir);
   tcase_set_timeout (tc, 60);
-  tcase_add_test (tc, store_reopen_returns_every_acknowledged_write);
+  tcase_add_loop_test (tc, store_reopen_returns_every_acknowledged_write, 0, 2);
+  tcase_add_test (tc, store_grouped_writes_are_committed_when_full_or_flushed);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
   tcase_add_test (tc, store_counts_a_dot_met_with_two_payloads_as_a_collision);
