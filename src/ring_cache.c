@@ -1,21 +1,26 @@
 /* ring_cache.c — reference-counted rings keyed by membership; see
- * ring_cache.h.  The key is a canonical text of the members sorted by id,
- * so the order a caller lists them in does not matter. */
+ * ring_cache.h.  The key is a canonical encoding of the members sorted by
+ * id, so the order a caller lists them in does not matter: per member its
+ * id and weight as raw integers, then its name, datacenter and rack each
+ * with their terminating NUL (names hold no NUL, so distinct memberships
+ * give distinct keys).  Every node of a simulated cluster acquires its
+ * ring, so this is built nodes x members times: copies, no formatting. */
 #include "ring_cache.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct
 {
   DkRing *ring;
-  char   *key;
+  GBytes *key;
   guint   references;
 } Entry;
 
 struct _DkRingCache
 {
   guint       tokens_per_weight;
-  GHashTable *by_key;    /* char* -> Entry*, owns the entries */
+  GHashTable *by_key;    /* GBytes* key -> Entry*, owns the entries */
   GHashTable *by_ring;   /* DkRing* -> Entry* (lookups only; never iterated) */
 };
 
@@ -24,7 +29,7 @@ entry_free (gpointer data)
 {
   Entry *entry = data;
   dk_ring_free (entry->ring);
-  g_free (entry->key);
+  g_bytes_unref (entry->key);
   g_free (entry);
 }
 
@@ -33,7 +38,7 @@ dk_ring_cache_new (guint tokens_per_weight)
 {
   DkRingCache *cache = g_new0 (DkRingCache, 1);
   cache->tokens_per_weight = tokens_per_weight;
-  cache->by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, entry_free);
+  cache->by_key = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, NULL, entry_free);
   cache->by_ring = g_hash_table_new (g_direct_hash, g_direct_equal);
   return cache;
 }
@@ -61,25 +66,39 @@ compare_members (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static char *
+static void
+append_string (GByteArray *key, const char *text)
+{
+  const char *string = text != NULL ? text : "";
+  g_byte_array_append (key, (const guint8 *) string, (guint) strlen (string) + 1);
+}
+
+static GBytes *
 membership_key (const DkRingNode *members, guint n)
 {
   g_autofree DkRingNode *sorted = g_memdup2 (members, n * sizeof (DkRingNode));
-  qsort (sorted, n, sizeof (DkRingNode), compare_members);
-  GString *key = g_string_new (NULL);
+  gboolean ascending = TRUE;
+  for (guint i = 1; i < n && ascending; i++)
+    ascending = sorted[i - 1].id < sorted[i].id;
+  if (!ascending)
+    qsort (sorted, n, sizeof (DkRingNode), compare_members);
+  GByteArray *key = g_byte_array_sized_new (n * 24);
   for (guint i = 0; i < n; i++)
-    g_string_append_printf (key, "%u\x1f%s\x1f%s\x1f%s\x1f%u\x1e", sorted[i].id, sorted[i].name,
-                            sorted[i].datacenter ? sorted[i].datacenter : "",
-                            sorted[i].rack ? sorted[i].rack : "",
-                            sorted[i].weight ? sorted[i].weight : 1);
-  return g_string_free (key, FALSE);
+    {
+      guint32 numbers[2] = { sorted[i].id, sorted[i].weight ? sorted[i].weight : 1 };
+      g_byte_array_append (key, (const guint8 *) numbers, sizeof numbers);
+      append_string (key, sorted[i].name);
+      append_string (key, sorted[i].datacenter);
+      append_string (key, sorted[i].rack);
+    }
+  return g_byte_array_free_to_bytes (key);
 }
 
 const DkRing *
 dk_ring_cache_acquire (DkRingCache *cache, const DkRingNode *members, guint n_members,
                        GError **error)
 {
-  g_autofree char *key = membership_key (members, n_members);
+  g_autoptr(GBytes) key = membership_key (members, n_members);
   Entry *entry = g_hash_table_lookup (cache->by_key, key);
   if (entry == NULL)
     {
