@@ -27,6 +27,7 @@
 #include "bench.h"
 #include "runner.h"
 #include "scenario.h"
+#include "store.h"
 
 #ifndef BENCH_THOUSAND_SCN
 #define BENCH_THOUSAND_SCN "bench/thousand.scn"
@@ -194,6 +195,8 @@ bench_thousand_nodes (void)
 int
 main (void)
 {
+  /* As dynsim does; the baseline gets the same SQLite. */
+  dk_store_use_from_one_thread ();
   bench_hundred_nodes ();
   bench_thousand_nodes ();
   return 0;

@@ -15,6 +15,7 @@
 #include "plots.h"
 #include "runner.h"
 #include "scenario.h"
+#include "store.h"
 
 #define EXIT_EXPECT_FAILED 1
 #define EXIT_USAGE 2
@@ -225,6 +226,7 @@ main (int argc, char **argv)
   Options options = { 0 };
   g_autoptr (GError) error = NULL;
   int status;
+  dk_store_use_from_one_thread ();   /* the simulator is one thread */
   if (!parse_command_line (&argc, &argv, &options, &error))
     {
       g_printerr ("dynsim: %s\n", error->message);

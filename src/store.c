@@ -255,6 +255,13 @@ set_durability (DkStore *store, GError **error)
   return TRUE;
 }
 
+gboolean
+dk_store_use_from_one_thread (void)
+{
+  return sqlite3_config (SQLITE_CONFIG_SINGLETHREAD) == SQLITE_OK
+         && sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
 DkStore *
 dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
 {

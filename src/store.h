@@ -127,6 +127,12 @@ typedef struct _DkStore DkStore;
  * this schema version with DK_STORE_ERROR_FOREIGN; both name PATH. */
 DkStore *dk_store_open (const char *path, const DkStoreOptions *options, GError **error);
 
+/* For a process that uses SQLite from one thread only (the simulator):
+ * SQLite then takes no mutex at all and keeps no memory statistics, which
+ * were a sixth of each write's instructions.  Call before anything in the
+ * process uses SQLite; FALSE (and nothing changes) when that is too late. */
+gboolean dk_store_use_from_one_thread (void);
+
 /* Close the store (an open batch is rolled back, grouped writes are
  * committed).  NULL is ignored. */
 void dk_store_close (DkStore *store);
