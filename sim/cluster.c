@@ -16,13 +16,17 @@
 
 typedef struct _SimNode SimNode;
 
-/* A timer a node started: the event queue calls timer_fire with it. */
+/* A timer a node started: the event queue calls timer_fire with it.  Its
+ * id is its event's, and the event queue finds it from the id; LINK keeps
+ * it in its node's list, so a crash cancels every timer of the node
+ * (no hashing on the path of every request's timeout). */
 typedef struct
 {
   SimNode    *owner;
   DkEventId   event;
   DkTimerFunc func;
   gpointer    data;
+  GList       link;  /* in owner->timers; data points at this timer */
 } SimTimer;
 
 struct _SimNode
@@ -35,7 +39,7 @@ struct _SimNode
   DkNode       *node;        /* NULL while crashed */
   DkStore      *store;
   DkRng         rng;
-  GHashTable   *timers;      /* DkEventId -> SimTimer*, owned */
+  GQueue        timers;      /* SimTimer* (intrusive links), owned */
   char         *rack;
   gboolean      member;      /* joined and not (yet) left */
   gboolean      leaving;     /* told to leave, still handing off */
@@ -121,10 +125,10 @@ static void
 timer_fire (gpointer data)
 {
   SimTimer *timer = data;
-  SimNode *owner = timer->owner;
   DkTimerFunc func = timer->func;
   gpointer func_data = timer->data;
-  g_hash_table_remove (owner->timers, &timer->event);  /* frees TIMER */
+  g_queue_unlink (&timer->owner->timers, &timer->link);
+  g_free (timer);
   func (func_data);
 }
 
@@ -137,7 +141,8 @@ env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer
   timer->func = func;
   timer->data = data;
   timer->event = dk_eventq_schedule (sim_node->cluster->queue, after_us, timer_fire, timer);
-  g_hash_table_insert (sim_node->timers, &timer->event, timer);
+  timer->link = (GList) { .data = timer };
+  g_queue_push_tail_link (&sim_node->timers, &timer->link);
   return timer->event;
 }
 
@@ -145,8 +150,15 @@ static void
 env_timer_cancel (gpointer user_data, DkTimerId id)
 {
   SimNode *sim_node = user_data;
-  if (g_hash_table_remove (sim_node->timers, &id))
-    dk_eventq_cancel (sim_node->cluster->queue, id);
+  DkEventFunc func;
+  gpointer data;
+  if (!dk_eventq_lookup (sim_node->cluster->queue, id, &func, &data) || func != timer_fire
+      || ((SimTimer *) data)->owner != sim_node)
+    return;   /* fired, cancelled, or not this node's */
+  SimTimer *timer = data;
+  g_queue_unlink (&sim_node->timers, &timer->link);
+  dk_eventq_cancel (sim_node->cluster->queue, id);
+  g_free (timer);
 }
 
 static guint64
@@ -229,14 +241,6 @@ add_stats (DkNodeStats *total, const DkNodeStats *more)
 }
 
 static void
-cancel_timer (gpointer data)
-{
-  SimTimer *timer = data;
-  dk_eventq_cancel (timer->owner->cluster->queue, timer->event);
-  g_free (timer);
-}
-
-static void
 sim_node_stop (SimNode *sim_node)
 {
   if (sim_node->node == NULL)
@@ -247,7 +251,13 @@ sim_node_stop (SimNode *sim_node)
   if (!dk_store_flush (sim_node->store, &error))
     g_warning ("%s: %s", sim_node->name, error->message);
   /* The node cancelled what it knew of; anything left is cancelled here. */
-  g_hash_table_remove_all (sim_node->timers);
+  GList *link;
+  while ((link = g_queue_pop_head_link (&sim_node->timers)) != NULL)
+    {
+      SimTimer *timer = link->data;
+      dk_eventq_cancel (sim_node->cluster->queue, timer->event);
+      g_free (timer);
+    }
 }
 
 /* ---- the network -------------------------------------------------------- */
@@ -496,7 +506,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
           sim_node->rack = g_strdup_printf ("r%u", position_in_dc % config->racks + 1);
         }
       sim_node->member = i <= config->nodes;
-      sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
+      g_queue_init (&sim_node->timers);
       dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
       gint64 skew = dk_dist_sample_us (&config->clock_skew, &clock_rng);
       sim_node->skew_us = dk_rng_below (&clock_rng, 2) == 0 ? skew : -skew;
@@ -524,12 +534,11 @@ dk_sim_cluster_free (DkSimCluster *cluster)
     for (guint i = 1; i <= cluster->n_nodes; i++)
       {
         SimNode *sim_node = &cluster->nodes[i];
-        if (sim_node->timers == NULL)
-          continue;
+        if (sim_node->cluster == NULL)
+          continue;   /* the build stopped before this node */
         sim_node_stop (sim_node);
         if (sim_node->leave_poll != 0)
           dk_eventq_cancel (cluster->queue, sim_node->leave_poll);
-        g_hash_table_destroy (sim_node->timers);
         g_clear_pointer (&sim_node->store, dk_store_close);
         g_free (sim_node->name);
         g_free (sim_node->datacenter);
