@@ -68,6 +68,7 @@ struct _DkSimCluster
   DkEventQueue *queue;
   const DkRing *ring;         /* the membership as the operator sees it */
   DkRingCache  *rings;        /* shared by every node (random tokens); NULL for partitions */
+  DkStore      *store_template; /* empty: every node's store is a copy (dk_store_open_like) */
   guint         initial_nodes;
   SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
   guint         n_nodes;
@@ -514,11 +515,14 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   cluster->ring = build_ring (cluster, FALSE, error);
   if (cluster->ring == NULL)
     return NULL;
+  cluster->store_template = dk_store_open (":memory:", &config->store, error);
+  if (cluster->store_template == NULL)
+    return NULL;
 
   for (guint i = 1; i <= config->nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
-      sim_node->store = dk_store_open (":memory:", &config->store, error);
+      sim_node->store = dk_store_open_like (cluster->store_template, error);
       if (sim_node->store == NULL || !sim_node_start (sim_node, FALSE, error))
         return NULL;
     }
@@ -545,6 +549,7 @@ dk_sim_cluster_free (DkSimCluster *cluster)
         g_free (sim_node->rack);
       }
   g_free (cluster->nodes);
+  g_clear_pointer (&cluster->store_template, dk_store_close);
   release_ring (cluster, cluster->ring);
   g_clear_pointer (&cluster->rings, dk_ring_cache_free);
   guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
@@ -742,7 +747,7 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
       fault (cluster, "wipe %s (not a member)", sim_node->name);
       return TRUE;
     }
-  DkStore *fresh = dk_store_open (":memory:", &cluster->config.store, error);
+  DkStore *fresh = dk_store_open_like (cluster->store_template, error);
   if (fresh == NULL)
     return FALSE;
   sim_node_stop (sim_node);
@@ -861,7 +866,7 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
   if (sim_node->member)
     return call_off_leave (cluster, sim_node, error);
   g_clear_pointer (&sim_node->store, dk_store_close);
-  sim_node->store = dk_store_open (":memory:", &cluster->config.store, error);
+  sim_node->store = dk_store_open_like (cluster->store_template, error);
   if (sim_node->store == NULL)
     return FALSE;
   if (sim_node->ever_started)

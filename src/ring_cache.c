@@ -6,6 +6,7 @@
  * give distinct keys).  Every node of a simulated cluster acquires its
  * ring, so this is built nodes x members times: copies, no formatting. */
 #include "ring_cache.h"
+#include "hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,22 @@ entry_free (gpointer data)
   g_free (entry);
 }
 
+/* Keys are long (tens of bytes per member): hash them eight bytes at a
+ * time rather than with g_bytes_hash's byte loop. */
+static guint
+key_hash (gconstpointer key)
+{
+  gsize len = 0;
+  const void *data = g_bytes_get_data ((GBytes *) key, &len);
+  return (guint) dk_hash64 (data, len);
+}
+
 DkRingCache *
 dk_ring_cache_new (guint tokens_per_weight)
 {
   DkRingCache *cache = g_new0 (DkRingCache, 1);
   cache->tokens_per_weight = tokens_per_weight;
-  cache->by_key = g_hash_table_new_full (g_bytes_hash, g_bytes_equal, NULL, entry_free);
+  cache->by_key = g_hash_table_new_full (key_hash, g_bytes_equal, NULL, entry_free);
   cache->by_ring = g_hash_table_new (g_direct_hash, g_direct_equal);
   return cache;
 }
@@ -66,11 +77,18 @@ compare_members (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void
-append_string (GByteArray *key, const char *text)
+static const char *
+text_or_empty (const char *text)
 {
-  const char *string = text != NULL ? text : "";
-  g_byte_array_append (key, (const guint8 *) string, (guint) strlen (string) + 1);
+  return text != NULL ? text : "";
+}
+
+static guint8 *
+put_string (guint8 *at, const char *text)
+{
+  gsize size = strlen (text) + 1;
+  memcpy (at, text, size);
+  return at + size;
 }
 
 static GBytes *
@@ -82,17 +100,24 @@ membership_key (const DkRingNode *members, guint n)
     ascending = sorted[i - 1].id < sorted[i].id;
   if (!ascending)
     qsort (sorted, n, sizeof (DkRingNode), compare_members);
-  GByteArray *key = g_byte_array_sized_new (n * 24);
+  gsize size = 0;
+  for (guint i = 0; i < n; i++)
+    size += 2 * sizeof (guint32) + strlen (text_or_empty (sorted[i].name))
+            + strlen (text_or_empty (sorted[i].datacenter))
+            + strlen (text_or_empty (sorted[i].rack)) + 3;
+  guint8 *key = g_malloc (MAX (size, 1)), *at = key;
   for (guint i = 0; i < n; i++)
     {
       guint32 numbers[2] = { sorted[i].id, sorted[i].weight ? sorted[i].weight : 1 };
-      g_byte_array_append (key, (const guint8 *) numbers, sizeof numbers);
-      append_string (key, sorted[i].name);
-      append_string (key, sorted[i].datacenter);
-      append_string (key, sorted[i].rack);
+      memcpy (at, numbers, sizeof numbers);
+      at = put_string (at + sizeof numbers, text_or_empty (sorted[i].name));
+      at = put_string (at, text_or_empty (sorted[i].datacenter));
+      at = put_string (at, text_or_empty (sorted[i].rack));
     }
-  return g_byte_array_free_to_bytes (key);
+  g_assert ((gsize) (at - key) == size);
+  return g_bytes_new_take (key, size);
 }
+
 
 const DkRing *
 dk_ring_cache_acquire (DkRingCache *cache, const DkRingNode *members, guint n_members,

@@ -262,11 +262,12 @@ dk_store_use_from_one_thread (void)
          && sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
 }
 
-DkStore *
-dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
+/* A store not yet open: its options (the defaults when NULL), cache and
+ * hint accounting. */
+static DkStore *
+store_new (const char *path, const DkStoreOptions *options)
 {
-  g_return_val_if_fail (path != NULL, NULL);
-  g_autoptr(DkStore) store = g_new0 (DkStore, 1);
+  DkStore *store = g_new0 (DkStore, 1);
   store->path = g_strdup (path);
   if (options != NULL)
     store->options = *options;
@@ -274,6 +275,28 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
     dk_store_options_init (&store->options);
   store->cache = dk_store_cache_new (store->options.cache_bytes);
   store->hint_usage_by_owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  return store;
+}
+
+/* Prepare every statement of the table above and load the hint accounting. */
+static gboolean
+prepare_statements (DkStore *store, GError **error)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+    {
+      sqlite3_stmt **slot = G_STRUCT_MEMBER_P (store, statements[i].offset);
+      int rc = dk_store_sql_prepare (store, statements[i].sql, slot);
+      if (rc != SQLITE_OK)
+        return dk_store_sql_fail (store, rc, statements[i].sql, error);
+    }
+  return dk_store_hints_reload (store, error);
+}
+
+DkStore *
+dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_autoptr(DkStore) store = store_new (path, options);
 
   int rc = sqlite3_open_v2 (path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -284,20 +307,41 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
-  if (!check_or_create_schema (store, error) || !set_durability (store, error))
+  if (!check_or_create_schema (store, error) || !set_durability (store, error)
+      || !prepare_statements (store, error))
     return NULL;
+  return g_steal_pointer (&store);
+}
 
-  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+DkStore *
+dk_store_open_like (const DkStore *model, GError **error)
+{
+  g_return_val_if_fail (model != NULL && strcmp (model->path, ":memory:") == 0, NULL);
+  g_return_val_if_fail (model->written_tokens != NULL && model->written_tokens->used == 0
+                        && !model->written_tokens->has_zero
+                        && model->hint_usage_total.count == 0, NULL);
+  g_autoptr(DkStore) store = store_new (model->path, &model->options);
+  int rc = sqlite3_open_v2 (store->path, &store->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+  if (rc != SQLITE_OK)
     {
-      sqlite3_stmt **slot = G_STRUCT_MEMBER_P (store, statements[i].offset);
-      rc = dk_store_sql_prepare (store, statements[i].sql, slot);
-      if (rc != SQLITE_OK)
-        {
-          dk_store_sql_fail (store, rc, statements[i].sql, error);
-          return NULL;
-        }
+      dk_store_sql_fail (store, rc, "opening", error);
+      return NULL;
     }
-  if (!dk_store_hints_reload (store, error))
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_backup *backup = sqlite3_backup_init (store->db, "main", model->db, "main");
+  rc = backup == NULL ? sqlite3_errcode (store->db)
+       : fault_due (store) ? SQLITE_IOERR : sqlite3_backup_step (backup, -1);
+  if (backup != NULL)
+    sqlite3_backup_finish (backup);
+  if (rc != SQLITE_DONE)
+    {
+      dk_store_sql_fail (store, rc, "copying the schema", error);
+      return NULL;
+    }
+  dk_store_tokens_start (store);  /* an empty table: track what is written */
+  if (!set_durability (store, error) || !prepare_statements (store, error))
     return NULL;
   return g_steal_pointer (&store);
 }

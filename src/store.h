@@ -127,6 +127,13 @@ typedef struct _DkStore DkStore;
  * this schema version with DK_STORE_ERROR_FOREIGN; both name PATH. */
 DkStore *dk_store_open (const char *path, const DkStoreOptions *options, GError **error);
 
+/* A new in-memory store with MODEL's options whose empty schema is copied
+ * from MODEL, an in-memory store never written to, page by page (SQLite's
+ * backup), instead of being created by running the schema's SQL: a
+ * simulator opening a store per node pays the CREATE statements once.
+ * The result is the store dk_store_open (":memory:", options) gives. */
+DkStore *dk_store_open_like (const DkStore *model, GError **error);
+
 /* For a process that uses SQLite from one thread only (the simulator):
  * SQLite then takes no mutex at all and keeps no memory statistics, which
  * were a sixth of each write's instructions.  Call before anything in the

@@ -1036,6 +1036,55 @@ START_TEST (store_grouped_writes_are_committed_when_full_or_flushed)
 }
 END_TEST
 
+/* A store copied from an empty model is a fresh store of its own: what
+ * one copy holds, neither the model nor another copy sees; keys, hints,
+ * scans and the integrity check work as on a store opened afresh. */
+START_TEST (store_open_like_gives_independent_fresh_stores)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.writes_per_commit = 4;
+  DkStore *model = open_ok (":memory:", &options);
+  g_autoptr(GError) error = NULL;
+  DkStore *copies[2];
+  for (int c = 0; c < 2; c++)
+    {
+      copies[c] = dk_store_open_like (model, &error);
+      ck_assert_msg (copies[c] != NULL, "%s", error ? error->message : "");
+    }
+  for (int i = 0; i < 20; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("c%d", i);
+      ck_assert (put_one (copies[i % 2], key, version_new (1, 1, key, FALSE), 0, NULL, &error));
+    }
+  ck_assert (add_hint (copies[1], 3, "c-hint", "h", 5, &error) > 0);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("c%d", i);
+      g_autoptr(GPtrArray) mine = get_ok (copies[i % 2], key);
+      g_autoptr(GPtrArray) other = get_ok (copies[1 - i % 2], key);
+      g_autoptr(GPtrArray) in_model = get_ok (model, key);
+      ck_assert_uint_eq (mine->len, 1);
+      ck_assert_uint_eq (other->len, 0);
+      ck_assert_uint_eq (in_model->len, 0);
+    }
+  for (int c = 0; c < 2; c++)
+    {
+      guint64 keys = 0;
+      ck_assert (dk_store_count_keys (copies[c], &keys, &error));
+      ck_assert_uint_eq (keys, 10);
+      ck_assert_uint_eq (dk_store_hint_count (copies[c], DK_NODE_NONE), (guint) c);
+      ck_assert_msg (dk_store_integrity_check (copies[c], &error), "%s",
+                     error ? error->message : "");
+      dk_store_close (copies[c]);
+    }
+  guint64 model_keys = 1;
+  ck_assert (dk_store_count_keys (model, &model_keys, &error));
+  ck_assert_uint_eq (model_keys, 0);
+  dk_store_close (model);
+}
+END_TEST
+
 Suite *
 store_suite (void)
 {
@@ -1045,6 +1094,7 @@ store_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_loop_test (tc, store_reopen_returns_every_acknowledged_write, 0, 2);
   tcase_add_test (tc, store_grouped_writes_are_committed_when_full_or_flushed);
+  tcase_add_test (tc, store_open_like_gives_independent_fresh_stores);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
   tcase_add_test (tc, store_counts_a_dot_met_with_two_payloads_as_a_collision);
