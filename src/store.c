@@ -62,6 +62,9 @@ static const struct
   STATEMENT (hint_by_id, "SELECT owner, key, siblings, created_us FROM hints WHERE id = ?1"),
   STATEMENT (hint_usage,
              "SELECT owner, count(*), sum(bytes) FROM hints GROUP BY owner ORDER BY owner"),
+  STATEMENT (meta_select, "SELECT value FROM meta WHERE name = ?1"),
+  STATEMENT (meta_upsert, "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
   STATEMENT (begin, "BEGIN IMMEDIATE"),
   STATEMENT (commit, "COMMIT"),
   STATEMENT (rollback, "ROLLBACK"),
@@ -511,21 +514,17 @@ gboolean
 dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *found,
                    GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = store->meta_select;
   *found = FALSE;
-  int rc = dk_store_sql_prepare (store, "SELECT value FROM meta WHERE name = ?1", &stmt);
-  if (rc == SQLITE_OK)
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  int rc = dk_store_sql_step (store, stmt);
+  if (rc == SQLITE_ROW)
     {
-      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
-      rc = dk_store_sql_step (store, stmt);
-      if (rc == SQLITE_ROW)
-        {
-          *value = sqlite3_column_int64 (stmt, 0);
-          *found = TRUE;
-          rc = SQLITE_DONE;
-        }
+      *value = sqlite3_column_int64 (stmt, 0);
+      *found = TRUE;
+      rc = SQLITE_DONE;
     }
-  sqlite3_finalize (stmt);
+  dk_store_sql_done (stmt);
   if (rc != SQLITE_DONE)
     return dk_store_sql_fail (store, rc, "reading metadata", error);
   return TRUE;
@@ -534,16 +533,11 @@ dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *fo
 gboolean
 dk_store_meta_set (DkStore *store, const char *name, gint64 value, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  int rc = dk_store_sql_prepare (store, "INSERT INTO meta (name, value) VALUES (?1, ?2)"
-                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", &stmt);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, value);
-      rc = dk_store_sql_step (store, stmt);
-    }
-  sqlite3_finalize (stmt);
+  sqlite3_stmt *stmt = store->meta_upsert;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, value);
+  int rc = dk_store_sql_step (store, stmt);
+  dk_store_sql_done (stmt);
   if (rc != SQLITE_DONE)
     return dk_store_sql_fail (store, rc, "writing metadata", error);
   return TRUE;

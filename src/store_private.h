@@ -61,6 +61,9 @@ struct _DkStore
   sqlite3_stmt *hint_list_all;
   sqlite3_stmt *hint_by_id;
   sqlite3_stmt *hint_usage;
+  /* node metadata */
+  sqlite3_stmt *meta_select;
+  sqlite3_stmt *meta_upsert;
   /* transactions */
   sqlite3_stmt *begin;
   sqlite3_stmt *commit;
