@@ -36,6 +36,12 @@ static const struct
              " ON CONFLICT (token, key) DO UPDATE SET digest = excluded.digest,"
              " siblings = excluded.siblings, tombstoned_us = excluded.tombstoned_us,"
              " saved_bytes = excluded.saved_bytes"),
+  STATEMENT (insert_row,
+             "INSERT INTO kv (token, key, digest, siblings, tombstoned_us, saved_bytes)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+  STATEMENT (update_row,
+             "UPDATE kv SET digest = ?3, siblings = ?4, tombstoned_us = ?5, saved_bytes = ?6"
+             " WHERE token = ?1 AND key = ?2"),
   STATEMENT (delete_row, "DELETE FROM kv WHERE token = ?1 AND key = ?2"),
   STATEMENT (scan_range,
              "SELECT token, key, digest FROM kv WHERE token >= ?1 AND token <= ?2"

@@ -46,6 +46,8 @@ struct _DkStore
   /* kv */
   sqlite3_stmt *select_row;
   sqlite3_stmt *upsert_row;
+  sqlite3_stmt *insert_row;    /* with upsert_row's parameters: a key known absent */
+  sqlite3_stmt *update_row;    /* the same, for a key known present */
   sqlite3_stmt *delete_row;
   sqlite3_stmt *scan_range;
   sqlite3_stmt *select_dead;

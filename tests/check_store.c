@@ -1085,6 +1085,42 @@ START_TEST (store_open_like_gives_independent_fresh_stores)
 }
 END_TEST
 
+/* A put writes with a plain INSERT or UPDATE when it knows whether the
+ * key has a row; when another connection changed that behind its cache,
+ * it still writes the row (the INSERT meets the row, the UPDATE misses). */
+START_TEST (store_put_writes_the_row_when_the_table_changed_behind_it)
+{
+  g_autofree char *path = test_path ("behind.db");
+  DkStore *writer = open_ok (path, NULL);
+  ck_assert (put_one (writer, "seed", version_new (1, 1, "seed", FALSE), 0, NULL, NULL));
+  DkStore *other = open_ok (path, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_autoptr(GPtrArray) absent = get_ok (writer, "k");   /* cached: no row */
+  ck_assert_uint_eq (absent->len, 0);
+  ck_assert (put_one (other, "k", version_new (2, 1, "theirs", FALSE), 0, NULL, &error));
+  ck_assert_msg (put_one (writer, "k", version_new (1, 2, "mine", FALSE), 0, NULL, &error),
+                 "%s", error ? error->message : "");
+  g_autoptr(GBytes) mine = g_bytes_new_static ("mine", 4);
+  dk_store_close (other);
+  other = open_ok (path, NULL);
+  g_autoptr(GPtrArray) stored = get_ok (other, "k");
+  ck_assert_uint_eq (stored->len, 1);
+  ck_assert (g_bytes_equal (((DkVersion *) g_ptr_array_index (stored, 0))->value, mine));
+
+  g_autoptr(GBytes) key = key_new ("k");
+  ck_assert (dk_store_purge (other, key, &error));        /* writer still caches it */
+  ck_assert (put_one (writer, "k", version_new (1, 3, "again", FALSE), 0, NULL, &error));
+  dk_store_close (other);
+  other = open_ok (path, NULL);
+  g_autoptr(GPtrArray) rewritten = get_ok (other, "k");
+  ck_assert_uint_ge (rewritten->len, 1);
+  ck_assert_msg (dk_store_integrity_check (other, &error), "%s", error ? error->message : "");
+  dk_store_close (other);
+  dk_store_close (writer);
+}
+END_TEST
+
 Suite *
 store_suite (void)
 {
@@ -1095,6 +1131,7 @@ store_suite (void)
   tcase_add_loop_test (tc, store_reopen_returns_every_acknowledged_write, 0, 2);
   tcase_add_test (tc, store_grouped_writes_are_committed_when_full_or_flushed);
   tcase_add_test (tc, store_open_like_gives_independent_fresh_stores);
+  tcase_add_test (tc, store_put_writes_the_row_when_the_table_changed_behind_it);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
   tcase_add_test (tc, store_counts_a_dot_met_with_two_payloads_as_a_collision);
