@@ -17,13 +17,17 @@
 
 typedef struct _SimNode SimNode;
 
-/* A timer a node started: the event queue calls timer_fire with it. */
+/* A timer a node started: the event queue calls timer_fire with it.  Its
+ * id is its event's, and the event queue finds it from the id; LINK keeps
+ * it in its node's list, so a crash cancels every timer of the node
+ * (no hashing on the path of every request's timeout). */
 typedef struct
 {
   SimNode    *owner;
   DkEventId   event;
   DkTimerFunc func;
   gpointer    data;
+  GList       link;  /* in owner->timers; data points at this timer */
 } SimTimer;
 
 struct _SimNode
@@ -36,7 +40,7 @@ struct _SimNode
   DkNode       *node;        /* NULL while crashed */
   DkStore      *store;
   DkRng         rng;
-  GHashTable   *timers;      /* DkEventId -> SimTimer*, owned */
+  GQueue        timers;      /* SimTimer* (intrusive links), owned */
   char         *rack;
   gboolean      member;      /* joined and not (yet) left */
   gboolean      leaving;     /* told to leave, still handing off */
@@ -65,6 +69,7 @@ struct _DkSimCluster
   DkEventQueue *queue;
   const DkRing *ring;         /* the membership as the operator sees it */
   DkRingCache  *rings;        /* shared by every node (random tokens); NULL for partitions */
+  DkStore      *store_template; /* empty: every node's store is a copy (dk_store_open_like) */
   guint         initial_nodes;
   SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
   guint         n_nodes;
@@ -148,10 +153,11 @@ static void
 timer_fire (gpointer data)
 {
   SimTimer *timer = data;
-  SimNode *owner = timer->owner;
   DkTimerFunc func = timer->func;
   gpointer func_data = timer->data;
-  g_hash_table_remove (owner->timers, &timer->event);  /* frees TIMER */
+  SimNode *owner = timer->owner;
+  g_queue_unlink (&owner->timers, &timer->link);
+  g_free (timer);
   guint64 before = owner->node != NULL ? repairs_made (owner->node) : 0;
   func (func_data);
   note_repairs (owner, before);
@@ -166,7 +172,8 @@ env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer
   timer->func = func;
   timer->data = data;
   timer->event = dk_eventq_schedule (sim_node->cluster->queue, after_us, timer_fire, timer);
-  g_hash_table_insert (sim_node->timers, &timer->event, timer);
+  timer->link = (GList) { .data = timer };
+  g_queue_push_tail_link (&sim_node->timers, &timer->link);
   return timer->event;
 }
 
@@ -174,8 +181,15 @@ static void
 env_timer_cancel (gpointer user_data, DkTimerId id)
 {
   SimNode *sim_node = user_data;
-  if (g_hash_table_remove (sim_node->timers, &id))
-    dk_eventq_cancel (sim_node->cluster->queue, id);
+  DkEventFunc func;
+  gpointer data;
+  if (!dk_eventq_lookup (sim_node->cluster->queue, id, &func, &data) || func != timer_fire
+      || ((SimTimer *) data)->owner != sim_node)
+    return;   /* fired, cancelled, or not this node's */
+  SimTimer *timer = data;
+  g_queue_unlink (&sim_node->timers, &timer->link);
+  dk_eventq_cancel (sim_node->cluster->queue, id);
+  g_free (timer);
 }
 
 static guint64
@@ -258,22 +272,23 @@ add_stats (DkNodeStats *total, const DkNodeStats *more)
 }
 
 static void
-cancel_timer (gpointer data)
-{
-  SimTimer *timer = data;
-  dk_eventq_cancel (timer->owner->cluster->queue, timer->event);
-  g_free (timer);
-}
-
-static void
 sim_node_stop (SimNode *sim_node)
 {
   if (sim_node->node == NULL)
     return;
   add_stats (&sim_node->cluster->retired_stats, dk_node_stats (sim_node->node));
   g_clear_pointer (&sim_node->node, dk_node_free);
+  g_autoptr(GError) error = NULL;
+  if (!dk_store_flush (sim_node->store, &error))
+    g_warning ("%s: %s", sim_node->name, error->message);
   /* The node cancelled what it knew of; anything left is cancelled here. */
-  g_hash_table_remove_all (sim_node->timers);
+  GList *link;
+  while ((link = g_queue_pop_head_link (&sim_node->timers)) != NULL)
+    {
+      SimTimer *timer = link->data;
+      dk_eventq_cancel (sim_node->cluster->queue, timer->event);
+      g_free (timer);
+    }
 }
 
 /* ---- the network -------------------------------------------------------- */
@@ -446,6 +461,11 @@ dk_sim_cluster_config_init (DkSimClusterConfig *config)
   };
   dk_node_config_init (&config->node);
   dk_store_options_init (&config->store);
+  /* One SQLite transaction per write was a third of a run's time.  The
+   * stores live in this process, which no simulated crash ends, and a
+   * crash flushes the group (sim_node_stop): the store holds exactly what
+   * per-write commits would have left. */
+  config->store.writes_per_commit = 64;
 }
 
 static void
@@ -556,7 +576,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
           sim_node->rack = g_strdup_printf ("r%u", position_in_dc % config->racks + 1);
         }
       sim_node->member = i <= config->nodes;
-      sim_node->timers = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, cancel_timer);
+      g_queue_init (&sim_node->timers);
       dk_rng_init (&sim_node->rng, config->seed, NODE_STREAM_BASE + i);
       gint64 skew = dk_dist_sample_us (&config->clock_skew, &clock_rng);
       sim_node->skew_us = dk_rng_below (&clock_rng, 2) == 0 ? skew : -skew;
@@ -564,11 +584,14 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   cluster->ring = build_ring (cluster, FALSE, error);
   if (cluster->ring == NULL)
     return NULL;
+  cluster->store_template = dk_store_open (":memory:", &config->store, error);
+  if (cluster->store_template == NULL)
+    return NULL;
 
   for (guint i = 1; i <= config->nodes; i++)
     {
       SimNode *sim_node = &cluster->nodes[i];
-      sim_node->store = dk_store_open (":memory:", &config->store, error);
+      sim_node->store = dk_store_open_like (cluster->store_template, error);
       if (sim_node->store == NULL || !sim_node_start (sim_node, FALSE, error))
         return NULL;
     }
@@ -584,18 +607,18 @@ dk_sim_cluster_free (DkSimCluster *cluster)
     for (guint i = 1; i <= cluster->n_nodes; i++)
       {
         SimNode *sim_node = &cluster->nodes[i];
-        if (sim_node->timers == NULL)
-          continue;
+        if (sim_node->cluster == NULL)
+          continue;   /* the build stopped before this node */
         sim_node_stop (sim_node);
         if (sim_node->leave_poll != 0)
           dk_eventq_cancel (cluster->queue, sim_node->leave_poll);
-        g_hash_table_destroy (sim_node->timers);
         g_clear_pointer (&sim_node->store, dk_store_close);
         g_free (sim_node->name);
         g_free (sim_node->datacenter);
         g_free (sim_node->rack);
       }
   g_free (cluster->nodes);
+  g_clear_pointer (&cluster->store_template, dk_store_close);
   release_ring (cluster, cluster->ring);
   g_clear_pointer (&cluster->rings, dk_ring_cache_free);
   guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
@@ -805,7 +828,7 @@ dk_sim_cluster_wipe (DkSimCluster *cluster, DkNodeId id, GError **error)
       fault (cluster, "wipe %s (not a member)", sim_node->name);
       return TRUE;
     }
-  DkStore *fresh = dk_store_open (":memory:", &cluster->config.store, error);
+  DkStore *fresh = dk_store_open_like (cluster->store_template, error);
   if (fresh == NULL)
     return FALSE;
   sim_node_stop (sim_node);
@@ -940,7 +963,7 @@ dk_sim_cluster_join (DkSimCluster *cluster, DkNodeId id, GError **error)
   if (sim_node->member)
     return call_off_leave (cluster, sim_node, error);
   g_clear_pointer (&sim_node->store, dk_store_close);
-  sim_node->store = dk_store_open (":memory:", &cluster->config.store, error);
+  sim_node->store = dk_store_open_like (cluster->store_template, error);
   if (sim_node->store == NULL)
     return FALSE;
   if (sim_node->ever_started)

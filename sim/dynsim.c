@@ -18,6 +18,7 @@
 #include "report.h"
 #include "runner.h"
 #include "scenario.h"
+#include "store.h"
 
 #define EXIT_EXPECT_FAILED 1
 #define EXIT_USAGE 2
@@ -564,7 +565,15 @@ main (int argc, char **argv)
       status = EXIT_USAGE;
     }
   else
-    status = run_dynsim (argc, argv, &options);
+    {
+      /* One run at a time is one thread; --jobs runs each on its own
+       * thread, with stores of its own.  Before any store is opened. */
+      if (options.jobs > 1)
+        dk_store_use_one_store_per_thread ();
+      else
+        dk_store_use_from_one_thread ();
+      status = run_dynsim (argc, argv, &options);
+    }
   options_clear (&options);
   return status;
 }

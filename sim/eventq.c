@@ -206,16 +206,39 @@ dk_eventq_schedule (DkEventQueue *queue, gint64 after_us, DkEventFunc func, gpoi
   return dk_eventq_schedule_at (queue, queue->now_us + MAX (after_us, 0), func, data);
 }
 
-void
-dk_eventq_cancel (DkEventQueue *queue, DkEventId id)
+/* The slot of the waiting event ID, or NULL. */
+static Slot *
+waiting_slot (const DkEventQueue *queue, DkEventId id)
 {
   guint64 slot_plus_one = id & G_MAXUINT32;
   if (slot_plus_one == 0 || slot_plus_one > queue->n_slots)
-    return;
-  guint32 slot = (guint32) (slot_plus_one - 1);
-  Slot *record = &queue->slots[slot];
+    return NULL;
+  Slot *record = &queue->slots[slot_plus_one - 1];
   if (record->generation != (guint32) (id >> 32) || record->heap_position == NOT_IN_HEAP)
+    return NULL;
+  return record;
+}
+
+gboolean
+dk_eventq_lookup (const DkEventQueue *queue, DkEventId id, DkEventFunc *func, gpointer *data)
+{
+  const Slot *record = waiting_slot (queue, id);
+  if (record == NULL)
+    return FALSE;
+  if (func != NULL)
+    *func = record->func;
+  if (data != NULL)
+    *data = record->data;
+  return TRUE;
+}
+
+void
+dk_eventq_cancel (DkEventQueue *queue, DkEventId id)
+{
+  Slot *record = waiting_slot (queue, id);
+  if (record == NULL)
     return;
+  guint32 slot = (guint32) (record - queue->slots);
   GDestroyNotify destroy = record->destroy;
   gpointer data = record->data;
   heap_remove (queue, record->heap_position);

@@ -42,6 +42,12 @@ DkEventId dk_eventq_schedule_full (DkEventQueue *queue, gint64 at_us, DkEventFun
 DkEventId dk_eventq_schedule (DkEventQueue *queue, gint64 after_us,
                               DkEventFunc func, gpointer data);
 
+/* TRUE when event ID is still waiting; *FUNC and *DATA (either may be
+ * NULL) receive what it will run.  Ids of run, cancelled or unknown events
+ * give FALSE. */
+gboolean dk_eventq_lookup (const DkEventQueue *queue, DkEventId id, DkEventFunc *func,
+                           gpointer *data);
+
 /* Cancel an event that has not run; ids of run or unknown events are ignored. */
 void dk_eventq_cancel (DkEventQueue *queue, DkEventId id);
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "merkle.h"
+#include "node_handover.h"
 #include "node_private.h"
 
 #define AE_SESSION_TIMEOUT_US 3000000
@@ -116,11 +117,28 @@ request_tree_nodes (AeSession *session, const guint32 *indices, guint n)
   ae_send (session->node, session->peer, message);
 }
 
+/* The ranges this node replicates, computed once per ring: a session
+ * starts every few milliseconds, and the ring changes only on joins and
+ * leaves. */
+static const GArray *
+our_ranges (DkNode *node)
+{
+  if (node->ae_ranges == NULL || node->ae_ranges_ring != node->ring
+      || node->ae_ranges_epoch != node->handover->ring_epoch)
+    {
+      g_clear_pointer (&node->ae_ranges, g_array_unref);
+      node->ae_ranges = dk_ring_node_ranges (node->ring, node->config.id, node->config.n);
+      node->ae_ranges_ring = node->ring;
+      node->ae_ranges_epoch = node->handover->ring_epoch;
+    }
+  return node->ae_ranges;
+}
+
 /* The next range this node replicates and a healthy peer for it, in turn. */
 static gboolean
 next_range_and_peer (DkNode *node, DkTokenRange *range, DkNodeId *peer, guint *n_ranges)
 {
-  g_autoptr (GArray) ranges = dk_ring_node_ranges (node->ring, node->config.id, node->config.n);
+  const GArray *ranges = our_ranges (node);
   *n_ranges = ranges->len;
   if (ranges->len == 0)
     return FALSE;
@@ -462,4 +480,6 @@ node_antientropy_clear (DkNode *node)
   if (node->ae_session != NULL)
     session_end (node->ae_session);
   g_clear_pointer (&node->ae_cached_tree, dk_merkle_free);
+  g_clear_pointer (&node->ae_ranges, g_array_unref);
+  node->ae_ranges_ring = NULL;
 }

@@ -179,6 +179,9 @@ struct _DkNode
   AeSession   *ae_session;      /* the one session we run, or NULL */
   DkMerkle    *ae_cached_tree;  /* the last tree we built for a peer */
   gint64       ae_cached_us;
+  GArray      *ae_ranges;       /* DkTokenRange: what we replicate on ... */
+  const DkRing *ae_ranges_ring; /* ... this ring, */
+  guint64      ae_ranges_epoch; /* ... at this ring epoch (node_handover.h) */
 };
 
 typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *message);

@@ -76,6 +76,7 @@ dk_ring_copy (const DkRing *ring)
   copy->vnode_member = g_memdup2 (ring->vnode_member, sizeof (guint32) * ring->vnode_count);
   copy->datacenter_count = ring->datacenter_count;
   copy->rack_count = ring->rack_count;
+  ring_index_tokens (copy);
   return copy;
 }
 
@@ -88,6 +89,7 @@ dk_ring_free (DkRing *ring)
   g_free (ring->partition_owner);
   g_free (ring->vnode_tokens);
   g_free (ring->vnode_member);
+  g_free (ring->vnode_bucket);
   g_free (ring);
 }
 
@@ -244,6 +246,29 @@ number_datacenters_and_racks (DkRing *ring)
 }
 
 void
+ring_index_tokens (DkRing *ring)
+{
+  g_clear_pointer (&ring->vnode_bucket, g_free);
+  if (ring->vnode_count == 0)
+    return;
+  guint bits = 1;
+  while (bits < 24 && (1u << bits) < ring->vnode_count)
+    bits++;
+  guint buckets = 1u << bits;
+  ring->bucket_shift = 64 - bits;
+  ring->vnode_bucket = g_new (guint32, buckets + 1);
+  guint bucket = 0;
+  for (guint v = 0; v < ring->vnode_count; v++)
+    {
+      guint token_bucket = (guint) (ring->vnode_tokens[v] >> ring->bucket_shift);
+      while (bucket <= token_bucket)
+        ring->vnode_bucket[bucket++] = v;
+    }
+  while (bucket <= buckets)
+    ring->vnode_bucket[bucket++] = ring->vnode_count;
+}
+
+void
 ring_rebuild (DkRing *ring)
 {
   number_datacenters_and_racks (ring);
@@ -251,6 +276,7 @@ ring_rebuild (DkRing *ring)
     rebuild_random_tokens (ring);
   else
     rebuild_equal_partitions (ring);
+  ring_index_tokens (ring);
 }
 
 /* ---- membership --------------------------------------------------------- */
@@ -457,17 +483,15 @@ dk_ring_key_token (const void *key, gsize len)
 guint
 ring_first_vnode_at_or_after (const DkRing *ring, DkToken token)
 {
-  /* Branch-free lower bound: the answer stays within [lo, lo + n]. */
+  /* Every vnode before the token's bucket has a smaller token, every
+   * vnode after it a larger one: the answer is in the bucket or is the
+   * first vnode after it. */
   const DkToken *tokens = ring->vnode_tokens;
-  gsize lo = 0, n = ring->vnode_count;
-  while (n > 1)
-    {
-      gsize half = n / 2;
-      lo = tokens[lo + half] < token ? lo + half : lo;
-      n -= half;
-    }
-  lo += tokens[lo] < token;
-  return lo == ring->vnode_count ? 0 : (guint) lo;
+  guint bucket = (guint) (token >> ring->bucket_shift);
+  guint v = ring->vnode_bucket[bucket], end = ring->vnode_bucket[bucket + 1];
+  while (v < end && tokens[v] < token)
+    v++;
+  return v == ring->vnode_count ? 0 : v;
 }
 
 DkNodeId

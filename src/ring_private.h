@@ -32,6 +32,13 @@ struct _DkRing
   guint          vnode_count;
   DkToken       *vnode_tokens;       /* ascending, distinct */
   guint32       *vnode_member;       /* index into members */
+  /* Where a token's search starts: the space is cut into 2^(64 - shift)
+   * equal buckets (about one per vnode) and vnode_bucket[b] is the first
+   * vnode whose token is in bucket b or later; [2^(64 - shift)] is
+   * vnode_count.  A lookup scans one bucket's few vnodes instead of
+   * binary-searching an array too large for the cache. */
+  guint32       *vnode_bucket;
+  guint          bucket_shift;
   guint          datacenter_count;
   guint          rack_count;
 };
@@ -53,6 +60,9 @@ guint ring_preference_members (const DkRing *ring, guint start, guint n, guint32
 
 /* Re-derive the vnode arrays and datacenter/rack numbering. */
 void ring_rebuild (DkRing *ring);
+
+/* Re-derive vnode_bucket from vnode_tokens. */
+void ring_index_tokens (DkRing *ring);
 
 /* ring_partition.c: the hi token of partition P of Q. */
 DkToken ring_partition_hi (guint partition, guint partition_count);

@@ -5,6 +5,7 @@
  * past 2^64-1 to hold token 0.  Merkle anti-entropy keeps one tree per
  * range; a join or leave streams exactly the ranges dk_ring_diff names.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "ring_private.h"
 
@@ -55,6 +56,57 @@ dk_token_range_fraction (const DkTokenRange *range)
   return (double) (range->hi - range->lo) / TOKEN_SPACE;
 }
 
+static int
+compare_guint (const void *a, const void *b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Without datacenters or racks to spread over (one of each), a list is
+ * the first N distinct nodes clockwise, so MEMBER replicates range v
+ * exactly when fewer than N other nodes own vnodes from v up to its own
+ * next vnode.  Walk back from each of its vnodes until N others are seen
+ * (or its previous vnode, whose own walk goes on from there): O(its
+ * vnodes * N) instead of a preference list per vnode of the ring. */
+static void
+member_ranges_by_walking_back (const DkRing *ring, guint32 member, guint n, GArray *ranges)
+{
+  GArray *vnodes = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint own = 0; own < ring->vnode_count; own++)
+    {
+      if (ring->vnode_member[own] != member)
+        continue;
+      guint32 others[DK_RING_MAX_REPLICAS];
+      guint n_others = 0;
+      g_array_append_val (vnodes, own);
+      for (guint step = 1, v = own; step < ring->vnode_count; step++)
+        {
+          v = v == 0 ? ring->vnode_count - 1 : v - 1;
+          guint32 owner = ring->vnode_member[v];
+          if (owner == member)
+            break;
+          gboolean seen = FALSE;
+          for (guint i = 0; i < n_others && !seen; i++)
+            seen = others[i] == owner;
+          if (!seen)
+            {
+              if (n_others + 1 >= n)
+                break;   /* OWNER would be the N-th other node from v on */
+              others[n_others++] = owner;
+            }
+          g_array_append_val (vnodes, v);
+        }
+    }
+  qsort (vnodes->data, vnodes->len, sizeof (guint), compare_guint);
+  for (guint i = 0; i < vnodes->len; i++)
+    {
+      DkTokenRange range = dk_ring_range_at (ring, g_array_index (vnodes, guint, i));
+      g_array_append_val (ranges, range);
+    }
+  g_array_free (vnodes, TRUE);
+}
+
 GArray *
 dk_ring_node_ranges (const DkRing *ring, DkNodeId id, guint n)
 {
@@ -64,6 +116,11 @@ dk_ring_node_ranges (const DkRing *ring, DkNodeId id, guint n)
   gint member = ring_member_index (ring, id);
   if (member < 0)
     return ranges;
+  if (ring->datacenter_count <= 1 && ring->rack_count <= 1)
+    {
+      member_ranges_by_walking_back (ring, (guint32) member, n, ranges);
+      return ranges;
+    }
   for (guint v = 0; v < ring->vnode_count; v++)
     {
       guint32 replicas[DK_RING_MAX_REPLICAS];

@@ -36,6 +36,12 @@ static const struct
              " ON CONFLICT (token, key) DO UPDATE SET digest = excluded.digest,"
              " siblings = excluded.siblings, tombstoned_us = excluded.tombstoned_us,"
              " saved_bytes = excluded.saved_bytes"),
+  STATEMENT (insert_row,
+             "INSERT INTO kv (token, key, digest, siblings, tombstoned_us, saved_bytes)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+  STATEMENT (update_row,
+             "UPDATE kv SET digest = ?3, siblings = ?4, tombstoned_us = ?5, saved_bytes = ?6"
+             " WHERE token = ?1 AND key = ?2"),
   STATEMENT (delete_row, "DELETE FROM kv WHERE token = ?1 AND key = ?2"),
   STATEMENT (scan_range,
              "SELECT token, key, digest FROM kv WHERE token >= ?1 AND token <= ?2"
@@ -62,6 +68,9 @@ static const struct
   STATEMENT (hint_by_id, "SELECT owner, key, siblings, created_us FROM hints WHERE id = ?1"),
   STATEMENT (hint_usage,
              "SELECT owner, count(*), sum(bytes) FROM hints GROUP BY owner ORDER BY owner"),
+  STATEMENT (meta_select, "SELECT value FROM meta WHERE name = ?1"),
+  STATEMENT (meta_upsert, "INSERT INTO meta (name, value) VALUES (?1, ?2)"
+                          " ON CONFLICT (name) DO UPDATE SET value = excluded.value"),
   STATEMENT (begin, "BEGIN IMMEDIATE"),
   STATEMENT (commit, "COMMIT"),
   STATEMENT (rollback, "ROLLBACK"),
@@ -136,6 +145,17 @@ dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **error)
   /* Inside a batch, some errors make SQLite roll the whole transaction back. */
   if (store->in_batch && store->db != NULL && sqlite3_get_autocommit (store->db))
     store->batch_aborted = TRUE;
+  /* So they do inside a group: every write of it is lost, and so may be
+   * what the cache and the hint accounting hold. */
+  if (store->group_open && store->db != NULL && sqlite3_get_autocommit (store->db))
+    {
+      g_prefix_error (error, "the %u grouped writes before this one were rolled back: ",
+                      store->group_writes);
+      store->group_open = FALSE;
+      store->group_writes = 0;
+      dk_store_cache_clear (store->cache);
+      dk_store_hints_reload (store, NULL);
+    }
   return FALSE;
 }
 
@@ -244,11 +264,26 @@ set_durability (DkStore *store, GError **error)
   return TRUE;
 }
 
-DkStore *
-dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
+gboolean
+dk_store_use_from_one_thread (void)
 {
-  g_return_val_if_fail (path != NULL, NULL);
-  g_autoptr(DkStore) store = g_new0 (DkStore, 1);
+  return sqlite3_config (SQLITE_CONFIG_SINGLETHREAD) == SQLITE_OK
+         && sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
+gboolean
+dk_store_use_one_store_per_thread (void)
+{
+  return sqlite3_config (SQLITE_CONFIG_MULTITHREAD) == SQLITE_OK
+         && sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
+/* A store not yet open: its options (the defaults when NULL), cache and
+ * hint accounting. */
+static DkStore *
+store_new (const char *path, const DkStoreOptions *options)
+{
+  DkStore *store = g_new0 (DkStore, 1);
   store->path = g_strdup (path);
   if (options != NULL)
     store->options = *options;
@@ -256,6 +291,28 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
     dk_store_options_init (&store->options);
   store->cache = dk_store_cache_new (store->options.cache_bytes);
   store->hint_usage_by_owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  return store;
+}
+
+/* Prepare every statement of the table above and load the hint accounting. */
+static gboolean
+prepare_statements (DkStore *store, GError **error)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+    {
+      sqlite3_stmt **slot = G_STRUCT_MEMBER_P (store, statements[i].offset);
+      int rc = dk_store_sql_prepare (store, statements[i].sql, slot);
+      if (rc != SQLITE_OK)
+        return dk_store_sql_fail (store, rc, statements[i].sql, error);
+    }
+  return dk_store_hints_reload (store, error);
+}
+
+DkStore *
+dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_autoptr(DkStore) store = store_new (path, options);
 
   int rc = sqlite3_open_v2 (path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -266,20 +323,41 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
       return NULL;
     }
   sqlite3_extended_result_codes (store->db, 1);
-  if (!check_or_create_schema (store, error) || !set_durability (store, error))
+  if (!check_or_create_schema (store, error) || !set_durability (store, error)
+      || !prepare_statements (store, error))
     return NULL;
+  return g_steal_pointer (&store);
+}
 
-  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+DkStore *
+dk_store_open_like (const DkStore *model, GError **error)
+{
+  g_return_val_if_fail (model != NULL && strcmp (model->path, ":memory:") == 0, NULL);
+  g_return_val_if_fail (model->written_tokens != NULL && model->written_tokens->used == 0
+                        && !model->written_tokens->has_zero
+                        && model->hint_usage_total.count == 0, NULL);
+  g_autoptr(DkStore) store = store_new (model->path, &model->options);
+  int rc = sqlite3_open_v2 (store->path, &store->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+  if (rc != SQLITE_OK)
     {
-      sqlite3_stmt **slot = G_STRUCT_MEMBER_P (store, statements[i].offset);
-      rc = dk_store_sql_prepare (store, statements[i].sql, slot);
-      if (rc != SQLITE_OK)
-        {
-          dk_store_sql_fail (store, rc, statements[i].sql, error);
-          return NULL;
-        }
+      dk_store_sql_fail (store, rc, "opening", error);
+      return NULL;
     }
-  if (!dk_store_hints_reload (store, error))
+  sqlite3_extended_result_codes (store->db, 1);
+  sqlite3_backup *backup = sqlite3_backup_init (store->db, "main", model->db, "main");
+  rc = backup == NULL ? sqlite3_errcode (store->db)
+       : fault_due (store) ? SQLITE_IOERR : sqlite3_backup_step (backup, -1);
+  if (backup != NULL)
+    sqlite3_backup_finish (backup);
+  if (rc != SQLITE_DONE)
+    {
+      dk_store_sql_fail (store, rc, "copying the schema", error);
+      return NULL;
+    }
+  dk_store_tokens_start (store);  /* an empty table: track what is written */
+  if (!set_durability (store, error) || !prepare_statements (store, error))
     return NULL;
   return g_steal_pointer (&store);
 }
@@ -291,6 +369,9 @@ dk_store_close (DkStore *store)
     return;
   if (store->in_batch)
     dk_store_rollback (store);
+  g_autoptr(GError) error = NULL;
+  if (!dk_store_flush (store, &error))
+    g_warning ("closing %s: %s", store->path, error->message);
   for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
     sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
   sqlite3_finalize (store->scan_sets_range);
@@ -316,7 +397,7 @@ gboolean
 dk_store_begin (DkStore *store, GError **error)
 {
   g_return_val_if_fail (!store->in_batch, FALSE);
-  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+  if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   store->in_batch = TRUE;
   store->batch_aborted = FALSE;
@@ -362,13 +443,62 @@ dk_store_commit (DkStore *store, GError **error)
   return TRUE;
 }
 
+/* ---- grouped commits ------------------------------------------------------ */
+
+gboolean
+dk_store_group_join (DkStore *store, GError **error)
+{
+  if (store->options.writes_per_commit <= 1 || store->in_batch || store->group_open)
+    return TRUE;
+  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+    return FALSE;
+  store->group_open = TRUE;
+  store->group_writes = 0;
+  return TRUE;
+}
+
+gboolean
+dk_store_group_count (DkStore *store, GError **error)
+{
+  if (!store->group_open)
+    return TRUE;
+  store->group_writes++;
+  /* Never under a scan: its statement is still stepping (scans do not
+   * write, so this is a guard, not a case). */
+  if (store->group_writes < store->options.writes_per_commit || store->scanning)
+    return TRUE;
+  return dk_store_flush (store, error);
+}
+
+gboolean
+dk_store_flush (DkStore *store, GError **error)
+{
+  g_return_val_if_fail (store != NULL, FALSE);
+  if (!store->group_open)
+    return TRUE;
+  guint writes = store->group_writes;
+  store->group_open = FALSE;
+  store->group_writes = 0;
+  if (dk_store_sql_run (store, store->commit, "COMMIT", error))
+    return TRUE;
+  if (!sqlite3_get_autocommit (store->db))
+    {
+      sqlite3_step (store->rollback);
+      dk_store_sql_done (store->rollback);
+    }
+  dk_store_cache_clear (store->cache);
+  dk_store_hints_reload (store, NULL);
+  g_prefix_error (error, "%u grouped writes rolled back, they are lost: ", writes);
+  return FALSE;
+}
+
 gboolean
 dk_store_write_begin (DkStore *store, gboolean *started, GError **error)
 {
   *started = FALSE;
   if (store->in_batch)
     return TRUE;
-  if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
+  if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   *started = TRUE;
   return TRUE;
@@ -397,21 +527,17 @@ gboolean
 dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *found,
                    GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
+  sqlite3_stmt *stmt = store->meta_select;
   *found = FALSE;
-  int rc = dk_store_sql_prepare (store, "SELECT value FROM meta WHERE name = ?1", &stmt);
-  if (rc == SQLITE_OK)
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  int rc = dk_store_sql_step (store, stmt);
+  if (rc == SQLITE_ROW)
     {
-      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
-      rc = dk_store_sql_step (store, stmt);
-      if (rc == SQLITE_ROW)
-        {
-          *value = sqlite3_column_int64 (stmt, 0);
-          *found = TRUE;
-          rc = SQLITE_DONE;
-        }
+      *value = sqlite3_column_int64 (stmt, 0);
+      *found = TRUE;
+      rc = SQLITE_DONE;
     }
-  sqlite3_finalize (stmt);
+  dk_store_sql_done (stmt);
   if (rc != SQLITE_DONE)
     return dk_store_sql_fail (store, rc, "reading metadata", error);
   return TRUE;
@@ -420,16 +546,11 @@ dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *fo
 gboolean
 dk_store_meta_set (DkStore *store, const char *name, gint64 value, GError **error)
 {
-  sqlite3_stmt *stmt = NULL;
-  int rc = dk_store_sql_prepare (store, "INSERT INTO meta (name, value) VALUES (?1, ?2)"
-                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", &stmt);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 2, value);
-      rc = dk_store_sql_step (store, stmt);
-    }
-  sqlite3_finalize (stmt);
+  sqlite3_stmt *stmt = store->meta_upsert;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, value);
+  int rc = dk_store_sql_step (store, stmt);
+  dk_store_sql_done (stmt);
   if (rc != SQLITE_DONE)
     return dk_store_sql_fail (store, rc, "writing metadata", error);
   return TRUE;

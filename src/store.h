@@ -83,6 +83,15 @@ typedef struct
   gsize  hints_max_bytes;         /* bytes of hints (key + encoded set) in total */
   guint  hints_max_count_per_owner;
   gsize  hints_max_bytes_per_owner;
+  /* Writes committed together outside a batch: 0 or 1 commits every write
+   * when it returns (the default, and what the daemon uses); K > 1 keeps
+   * one transaction open across K writes, committed by the K-th, by
+   * dk_store_flush, dk_store_begin or dk_store_close.  Only for a store
+   * whose process outlives every crash it models: the simulator's nodes
+   * live in one process with their in-memory stores, a simulated crash
+   * flushes (so the store holds exactly what per-write commits would), and
+   * readers share the connection, so they see every write at once. */
+  guint  writes_per_commit;
   /* Test hook, SQLite style: when non-zero, the fail_at_call-th SQLite call
    * the store makes (prepare, step or exec, counted from open) reports
    * SQLITE_IOERR without running.  One-shot; 0 in production. */
@@ -118,7 +127,26 @@ typedef struct _DkStore DkStore;
  * this schema version with DK_STORE_ERROR_FOREIGN; both name PATH. */
 DkStore *dk_store_open (const char *path, const DkStoreOptions *options, GError **error);
 
-/* Close the store (an open batch is rolled back).  NULL is ignored. */
+/* A new in-memory store with MODEL's options whose empty schema is copied
+ * from MODEL, an in-memory store never written to, page by page (SQLite's
+ * backup), instead of being created by running the schema's SQL: a
+ * simulator opening a store per node pays the CREATE statements once.
+ * The result is the store dk_store_open (":memory:", options) gives. */
+DkStore *dk_store_open_like (const DkStore *model, GError **error);
+
+/* For a process that uses SQLite from one thread only (the simulator):
+ * SQLite then takes no mutex at all and keeps no memory statistics, which
+ * were a sixth of each write's instructions.  Call before anything in the
+ * process uses SQLite; FALSE (and nothing changes) when that is too late. */
+gboolean dk_store_use_from_one_thread (void);
+
+/* For a process whose threads each use stores of their own, never one
+ * store from two threads (dynsim --jobs): no mutex on a connection, SQLite's
+ * own shared state still guarded, no memory statistics.  Same rules. */
+gboolean dk_store_use_one_store_per_thread (void);
+
+/* Close the store (an open batch is rolled back, grouped writes are
+ * committed).  NULL is ignored. */
 void dk_store_close (DkStore *store);
 
 const char *dk_store_path (const DkStore *store);
@@ -130,6 +158,11 @@ const char *dk_store_path (const DkStore *store);
 gboolean dk_store_begin (DkStore *store, GError **error);
 gboolean dk_store_commit (DkStore *store, GError **error);
 void dk_store_rollback (DkStore *store);
+
+/* Commit the writes grouped so far (options.writes_per_commit > 1); a
+ * no-op otherwise.  When the commit fails the group is rolled back and
+ * its writes are lost (the error says so). */
+gboolean dk_store_flush (DkStore *store, GError **error);
 
 /* Reconcile the versions in INCOMING (a GPtrArray of DkVersion*, not
  * modified; copies are stored) with the set stored under KEY and store the

@@ -185,12 +185,14 @@ dk_store_hint_add (DkStore *store, DkNodeId owner, GBytes *key, const GPtrArray 
       sqlite3_bind_int64 (stmt, 4, now_us);
       sqlite3_bind_int64 (stmt, 5, bytes);
     }
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   if (!dk_store_sql_run (store, stmt, "storing a hint", error))
     return FALSE;
   account (store, owner, dcount, bytes - existing_bytes);
   if (id != NULL)
     *id = existing_id != 0 ? existing_id : sqlite3_last_insert_rowid (store->db);
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 GPtrArray *
@@ -270,11 +272,13 @@ dk_store_hint_remove (DkStore *store, gint64 id, GError **error)
   if (rc != SQLITE_ROW)
     return dk_store_sql_fail (store, rc, "looking up a hint", error);
 
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   sqlite3_bind_int64 (store->hint_delete, 1, id);
   if (!dk_store_sql_run (store, store->hint_delete, "removing a hint", error))
     return FALSE;
   account (store, owner, -1, -bytes);
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 guint

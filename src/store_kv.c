@@ -126,9 +126,29 @@ read_row (DkStore *store, GBytes *key, GError **error)
   return siblings;
 }
 
+/* Bind a row's six columns (upsert_row's parameters) to STMT and step it. */
+static int
+step_row (DkStore *store, sqlite3_stmt *stmt, DkToken token, GBytes *key, guint64 digest,
+          const GByteArray *blob, gboolean all_tombstones, gint64 now_us, gsize saved)
+{
+  bind_token_and_key (stmt, 1, token, key);
+  sqlite3_bind_int64 (stmt, 3, (gint64) digest);
+  sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
+  if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
+    sqlite3_bind_int64 (stmt, 5, now_us);
+  sqlite3_bind_int64 (stmt, 6, (gint64) saved);
+  int rc = dk_store_sql_step (store, stmt);
+  dk_store_sql_done (stmt);
+  return rc;
+}
+
+/* Write KEY's set.  HAD_ROW says whether the table holds KEY (the set
+ * was read from it, or cached, non-empty): a plain UPDATE or INSERT then
+ * does what the upsert does with one index search less.  Should the
+ * table disagree, the upsert runs after all. */
 static gboolean
-write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us,
-           GError **error)
+write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_row,
+           gint64 now_us, GError **error)
 {
   if (store->row_buffer == NULL)
     store->row_buffer = g_byte_array_sized_new (1024);
@@ -141,20 +161,20 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
     if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
       all_tombstones = FALSE;
 
-  sqlite3_stmt *stmt = store->upsert_row;
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   DkToken token = key_token (key);
+  guint64 digest = dk_siblings_digest (siblings);
   /* Noted before the write: the set may hold tokens without rows, never
    * the reverse. */
   if (store->written_tokens != NULL)
     dk_store_tokens_add (store->written_tokens, token);
-  bind_token_and_key (stmt, 1, token, key);
-  sqlite3_bind_int64 (stmt, 3, (gint64) dk_siblings_digest (siblings));
-  sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
-  if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
-    sqlite3_bind_int64 (stmt, 5, now_us);
-  sqlite3_bind_int64 (stmt, 6, (gint64) saved);
-  int rc = dk_store_sql_step (store, stmt);
-  dk_store_sql_done (stmt);
+  int rc = step_row (store, had_row ? store->update_row : store->insert_row, token, key,
+                     digest, blob, all_tombstones, now_us, saved);
+  if ((rc == SQLITE_DONE && had_row && sqlite3_changes (store->db) == 0)
+      || (rc == SQLITE_CONSTRAINT_PRIMARYKEY && !had_row))
+    rc = step_row (store, store->upsert_row, token, key, digest, blob, all_tombstones,
+                   now_us, saved);
   if (blob->len > 65536)  /* do not keep a rare large row's buffer */
     g_clear_pointer (&store->row_buffer, g_byte_array_unref);
   if (rc != SQLITE_DONE)
@@ -163,7 +183,7 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gint64 now_us
       g_autofree char *what = g_strdup_printf ("writing key '%s'", shown);
       return dk_store_sql_fail (store, rc, what, error);
     }
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 gboolean
@@ -182,6 +202,7 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
   if (cached == NULL && (read = read_row (store, key, error)) == NULL)
     return FALSE;
   GPtrArray *siblings = cached != NULL ? cached : read;
+  gboolean had_row = siblings->len > 0;   /* no row holds an empty set */
 
   gboolean set_changed = FALSE;
   for (guint i = 0; i < incoming->len; i++)
@@ -198,7 +219,7 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
                      " over the limit of %u siblings (DK_SIBLINGS_HARD_MAX); nothing stored",
                      siblings->len, DK_SIBLINGS_HARD_MAX);
       else
-        ok = write_row (store, key, siblings, now_us, error);
+        ok = write_row (store, key, siblings, had_row, now_us, error);
       if (!ok)
         {
           if (cached != NULL)
@@ -232,11 +253,13 @@ gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, FALSE);
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   bind_key (store->delete_row, 1, key);
   if (!dk_store_sql_run (store, store->delete_row, "purging a key", error))
     return FALSE;
   dk_store_cache_remove (store->cache, key);
-  return TRUE;
+  return dk_store_group_count (store, error);
 }
 
 typedef struct

@@ -40,10 +40,14 @@ struct _DkStore
   gboolean       in_batch;
   gboolean       batch_aborted;  /* SQLite rolled the batch back on an error */
   gboolean       scanning;       /* the scan statement is in use */
+  gboolean       group_open;     /* a transaction of grouped writes is open */
+  guint          group_writes;   /* writes in it so far */
 
   /* kv */
   sqlite3_stmt *select_row;
   sqlite3_stmt *upsert_row;
+  sqlite3_stmt *insert_row;    /* with upsert_row's parameters: a key known absent */
+  sqlite3_stmt *update_row;    /* the same, for a key known present */
   sqlite3_stmt *delete_row;
   sqlite3_stmt *scan_range;
   sqlite3_stmt *select_dead;
@@ -59,6 +63,9 @@ struct _DkStore
   sqlite3_stmt *hint_list_all;
   sqlite3_stmt *hint_by_id;
   sqlite3_stmt *hint_usage;
+  /* node metadata */
+  sqlite3_stmt *meta_select;
+  sqlite3_stmt *meta_upsert;
   /* transactions */
   sqlite3_stmt *begin;
   sqlite3_stmt *commit;
@@ -93,6 +100,12 @@ gboolean dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **e
 /* Check KEY and every version of SIBLINGS against the limits; FALSE with
  * DK_STORE_ERROR_TOO_LARGE / _INVALID naming the offender. */
 gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error);
+
+/* Grouped commits (options.writes_per_commit > 1, store.c): before a
+ * write outside a batch, join the group's transaction (opening it); after
+ * the write succeeded, count it, committing the group when it is full. */
+gboolean dk_store_group_join (DkStore *store, GError **error);
+gboolean dk_store_group_count (DkStore *store, GError **error);
 
 /* Run an explicit transaction unless a batch is open (store.c). */
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);

@@ -153,6 +153,36 @@ START_TEST (eventq_destroys_data_of_events_that_never_run)
 }
 END_TEST
 
+static void
+ignore (gpointer data)
+{
+}
+
+/* A waiting event is found by its id with what it will run; once it ran
+ * or was cancelled its id finds nothing, even after its slot is reused. */
+START_TEST (eventq_lookup_finds_only_waiting_events)
+{
+  g_autoptr (DkEventQueue) queue = dk_eventq_new ();
+  int marks[3];
+  DkEventId first = dk_eventq_schedule (queue, 10, ignore, &marks[0]);
+  DkEventId second = dk_eventq_schedule (queue, 20, ignore, &marks[1]);
+  DkEventFunc func = NULL;
+  gpointer data = NULL;
+  ck_assert (dk_eventq_lookup (queue, first, &func, &data));
+  ck_assert (func == ignore && data == &marks[0]);
+  ck_assert (dk_eventq_lookup (queue, second, NULL, &data) && data == &marks[1]);
+  dk_eventq_cancel (queue, second);
+  ck_assert (!dk_eventq_lookup (queue, second, NULL, NULL));
+  DkEventId reused = dk_eventq_schedule (queue, 30, ignore, &marks[2]);  /* second's slot */
+  ck_assert (!dk_eventq_lookup (queue, second, NULL, NULL));
+  ck_assert (dk_eventq_lookup (queue, reused, NULL, &data) && data == &marks[2]);
+  dk_eventq_run_until (queue, 15);
+  ck_assert (!dk_eventq_lookup (queue, first, NULL, NULL));
+  ck_assert (!dk_eventq_lookup (queue, 0, NULL, NULL));
+  ck_assert (!dk_eventq_lookup (queue, G_MAXUINT64, NULL, NULL));
+}
+END_TEST
+
 Suite *
 eventq_suite (void)
 {
@@ -161,6 +191,7 @@ eventq_suite (void)
   tcase_add_test (tc, eventq_runs_in_time_then_schedule_order);
   tcase_add_test (tc, eventq_stops_at_the_horizon_and_resumes);
   tcase_add_test (tc, eventq_destroys_data_of_events_that_never_run);
+  tcase_add_test (tc, eventq_lookup_finds_only_waiting_events);
   suite_add_tcase (suite, tc);
   return suite;
 }

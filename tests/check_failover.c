@@ -362,7 +362,7 @@ failover_suite (void)
 {
   Suite *suite = suite_create ("failover");
   TCase *tc = tcase_create ("failover");
-  tcase_set_timeout (tc, 60);
+  dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, failover_put_reaches_stand_ins_within_the_deadline);
   tcase_add_test (tc, failover_deadline_follows_observed_latency);
   tcase_add_test (tc, failover_strict_quorum_asks_a_silent_replica_once_more);

@@ -309,7 +309,7 @@ handoff_suite (void)
 {
   Suite *suite = suite_create ("handoff");
   TCase *pacing = tcase_create ("pacing");
-  tcase_set_timeout (pacing, 60);
+  dk_tcase_no_wall_limit (pacing);
   tcase_add_test (pacing, handoff_a_backlog_drains_in_a_window_per_owner);
   tcase_add_test (pacing, handoff_begins_when_the_owner_is_seen_up);
   tcase_add_test (pacing, handoff_an_answered_probe_opens_the_window);
@@ -318,7 +318,7 @@ handoff_suite (void)
   tcase_add_test (forwarding, handoff_a_write_by_a_stale_view_is_forwarded_to_the_owners);
   suite_add_tcase (suite, forwarding);
   TCase *converge = tcase_create ("converge");
-  tcase_set_timeout (converge, 120);
+  dk_tcase_no_wall_limit (converge);
   tcase_add_test (converge, handoff_converge_ms_runs_from_the_heal_to_the_last_repair);
   suite_add_tcase (suite, converge);
   return suite;

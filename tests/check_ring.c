@@ -686,17 +686,67 @@ START_TEST (ring_partitions_cut_the_space_into_equal_parts)
 }
 END_TEST
 
-START_TEST (ring_node_ranges_are_where_it_is_a_replica)
+/* The bucketed lookup finds what a plain linear search does: the first
+ * vnode at or after the token, wrapping to 0; at the tokens themselves,
+ * next to them and at the ends of the space. */
+START_TEST (ring_range_index_is_the_first_vnode_at_or_after)
 {
-  int seeds = dk_test_iterations (10);
+  int seeds = dk_test_iterations (20);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
   for (int seed = 0; seed < seeds; seed++)
     {
       DkRingStrategy strategy = strategy_for_seed (seed);
-      g_autofree TestNode *nodes = make_nodes (8, (guint) seed, 2, 0);
+      guint n_nodes = 1 + (guint) seed % 7;
+      g_autofree TestNode *nodes = make_nodes (n_nodes, (guint) seed, 0, 0);
+      g_autoptr(DkRing) built = build_ring (strategy, strategy == DK_RING_RANDOM_TOKENS
+                                                      ? 1 + (guint) seed * 5 : 1 + (guint) seed * 37,
+                                            nodes, n_nodes, NULL);
+      g_autoptr(DkRing) ring = dk_ring_copy (built);  /* the copy is indexed too */
+      guint count = dk_ring_range_count (ring);
+      g_autoptr(GArray) probes = g_array_new (FALSE, FALSE, sizeof (DkToken));
+      DkToken ends[] = { 0, 1, G_MAXUINT64 - 1, G_MAXUINT64 };
+      g_array_append_vals (probes, ends, G_N_ELEMENTS (ends));
+      for (guint i = 0; i < count; i++)
+        {
+          DkToken hi = dk_ring_range_at (ring, i).hi;
+          DkToken near[] = { hi - 1, hi, hi + 1 };
+          g_array_append_vals (probes, near, G_N_ELEMENTS (near));
+        }
+      for (int i = 0; i < 200; i++)
+        {
+          DkToken token = random_token (rand);
+          g_array_append_val (probes, token);
+        }
+      for (guint p = 0; p < probes->len; p++)
+        {
+          DkToken token = g_array_index (probes, DkToken, p);
+          guint expected = 0;
+          while (expected < count && dk_ring_range_at (ring, expected).hi < token)
+            expected++;
+          if (expected == count)
+            expected = 0;
+          ck_assert_uint_eq (dk_ring_range_index (ring, token), expected);
+          ck_assert_uint_eq (dk_ring_range_index (built, token), expected);
+        }
+    }
+}
+END_TEST
+
+/* With and without datacenters (a walk of its own without them), for
+ * fewer nodes than N too. */
+START_TEST (ring_node_ranges_are_where_it_is_a_replica)
+{
+  int seeds = dk_test_iterations (20);
+  for (int seed = 0; seed < seeds; seed++)
+    {
+      DkRingStrategy strategy = strategy_for_seed (seed);
+      guint n_nodes = seed % 5 == 4 ? 2 : 8;
+      guint datacenters = (seed / 2) % 2 == 0 ? 2 : 0;
+      g_autofree TestNode *nodes = make_nodes (n_nodes, (guint) seed, datacenters, 0);
       g_autoptr(DkRing) ring = build_ring (strategy, strategy == DK_RING_RANDOM_TOKENS ? 32 : 256,
-                                           nodes, 8, NULL);
-      DkNodeId id = nodes[seed % 8].node.id;
-      for (guint n = 1; n <= 3; n++)
+                                           nodes, n_nodes, NULL);
+      DkNodeId id = nodes[(guint) seed % n_nodes].node.id;
+      for (guint n = 1; n <= 4; n++)
         {
           g_autoptr(GArray) mine = dk_ring_node_ranges (ring, id, n);
           guint expected = 0;
@@ -704,7 +754,7 @@ START_TEST (ring_node_ranges_are_where_it_is_a_replica)
           for (guint i = 0; i < dk_ring_range_count (ring); i++)
             {
               DkTokenRange range = dk_ring_range_at (ring, i);
-              DkNodeId list[3];
+              DkNodeId list[4];
               guint count = dk_ring_preference_list (ring, range.hi, n, list);
               if (!contains_id (list, count, id))
                 continue;
@@ -717,6 +767,8 @@ START_TEST (ring_node_ranges_are_where_it_is_a_replica)
           ck_assert_uint_eq (mine->len, expected);
           if (n == 1)
             ck_assert_double_eq_tol (share, dk_ring_owned_fraction (ring, id), 1e-9);
+          if (n >= n_nodes)
+            ck_assert_uint_eq (mine->len, dk_ring_range_count (ring));
         }
       g_autoptr(GArray) stranger = dk_ring_node_ranges (ring, 999, 3);
       ck_assert_uint_eq (stranger->len, 0);
@@ -879,6 +931,7 @@ ring_suite (void)
   tcase_add_test (ranges, ring_ranges_tile_the_token_space);
   tcase_add_test (ranges, ring_partitions_cut_the_space_into_equal_parts);
   tcase_add_test (ranges, ring_node_ranges_are_where_it_is_a_replica);
+  tcase_add_test (ranges, ring_range_index_is_the_first_vnode_at_or_after);
   suite_add_tcase (suite, ranges);
 
   TCase *state = tcase_create ("state");

@@ -77,6 +77,37 @@ START_TEST (ring_cache_refuses_invalid_membership)
 }
 END_TEST
 
+/* Members that differ only in a name, a datacenter, a rack or a weight
+ * get rings of their own, even where the strings would read the same run
+ * together ("ab" + "c" against "a" + "bc"), or where NULL meets "". */
+START_TEST (ring_cache_tells_every_field_of_a_member_apart)
+{
+  g_autoptr (DkRingCache) cache = dk_ring_cache_new (8);
+  DkRingNode variants[][2] = {
+    { { .id = 1, .name = "a" }, { .id = 2, .name = "b", .datacenter = "ab", .rack = "c" } },
+    { { .id = 1, .name = "a" }, { .id = 2, .name = "b", .datacenter = "a", .rack = "bc" } },
+    { { .id = 1, .name = "a" }, { .id = 2, .name = "bb", .datacenter = "a", .rack = "bc" } },
+    { { .id = 1, .name = "a" }, { .id = 2, .name = "bb", .datacenter = "a", .rack = "bc", .weight = 2 } },
+    { { .id = 1, .name = "a" }, { .id = 3, .name = "bb", .datacenter = "a", .rack = "bc", .weight = 2 } },
+  };
+  const DkRing *rings[G_N_ELEMENTS (variants)];
+  for (gsize i = 0; i < G_N_ELEMENTS (variants); i++)
+    {
+      rings[i] = dk_ring_cache_acquire (cache, variants[i], 2, NULL);
+      ck_assert_ptr_nonnull (rings[i]);
+      ck_assert_uint_eq (dk_ring_cache_size (cache), i + 1);
+    }
+  /* NULL strings and weight 0 read as "" and 1. */
+  DkRingNode same[] = { { .id = 1, .name = "a", .datacenter = "", .rack = "", .weight = 1 },
+                        { .id = 2, .name = "b", .datacenter = "ab", .rack = "c", .weight = 1 } };
+  ck_assert_ptr_eq (dk_ring_cache_acquire (cache, same, 2, NULL), rings[0]);
+  dk_ring_cache_release (cache, rings[0]);
+  for (gsize i = 0; i < G_N_ELEMENTS (variants); i++)
+    dk_ring_cache_release (cache, rings[i]);
+  ck_assert_uint_eq (dk_ring_cache_size (cache), 0);
+}
+END_TEST
+
 Suite *
 ring_cache_suite (void)
 {
@@ -84,6 +115,7 @@ ring_cache_suite (void)
   TCase *tc = tcase_create ("ring_cache");
   tcase_add_test (tc, ring_cache_shares_one_ring_per_membership_in_any_order);
   tcase_add_test (tc, ring_cache_refuses_invalid_membership);
+  tcase_add_test (tc, ring_cache_tells_every_field_of_a_member_apart);
   suite_add_tcase (suite, tc);
   return suite;
 }

@@ -167,11 +167,14 @@ assert_store_matches_model (DkStore *store, GPtrArray *keys, GHashTable *model)
   ck_assert_uint_eq (n_keys, g_hash_table_size (model));
 }
 
+/* Run twice: every write committed alone (_i == 0), and writes grouped
+ * seven per transaction (the simulator's option), which a close commits. */
 START_TEST (store_reopen_returns_every_acknowledged_write)
 {
   g_autofree char *path = test_path ("model.db");
   DkStoreOptions options;
   dk_store_options_init (&options);
+  options.writes_per_commit = _i == 0 ? 0 : 7;
   options.cache_bytes = 16 * 1024;          /* small: evictions happen */
   options.compress_threshold_bytes = 100;
   GRand *rand = g_rand_new_with_seed (11);
@@ -980,6 +983,144 @@ START_TEST (store_fault_at_each_sqlite_call_fails_cleanly_and_keeps_commits)
 }
 END_TEST
 
+/* KEY's versions as another connection reads them from PATH now. */
+static guint
+versions_elsewhere (const char *path, const char *key)
+{
+  DkStore *reader = open_ok (path, NULL);
+  g_autoptr(GPtrArray) siblings = get_ok (reader, key);
+  dk_store_close (reader);
+  return siblings->len;
+}
+
+/* Grouped writes (writes_per_commit > 1) are read back at once through
+ * the store that wrote them, but reach the file only when the group is
+ * full or flushed: another connection sees them then, not before. */
+START_TEST (store_grouped_writes_are_committed_when_full_or_flushed)
+{
+  g_autofree char *path = test_path ("grouped.db");
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.writes_per_commit = 3;
+  DkStore *store = open_ok (path, &options);
+  g_autoptr(GError) error = NULL;
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("g%d", i);
+      ck_assert (put_one (store, key, version_new (1, 1, key, FALSE), 0, NULL, &error));
+      g_autoptr(GPtrArray) own = get_ok (store, key);
+      ck_assert_uint_eq (own->len, 1);
+    }
+  ck_assert_uint_eq (versions_elsewhere (path, "g1"), 0);
+  ck_assert (add_hint (store, 5, "g-hint", "h", 10, &error) > 0);   /* the third: full */
+  ck_assert_uint_eq (versions_elsewhere (path, "g1"), 1);
+  ck_assert_uint_eq (dk_store_hint_count (store, DK_NODE_NONE), 1);
+
+  ck_assert (put_one (store, "g2", version_new (1, 1, "g2", FALSE), 0, NULL, &error));
+  ck_assert_uint_eq (versions_elsewhere (path, "g2"), 0);
+  ck_assert_msg (dk_store_flush (store, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (versions_elsewhere (path, "g2"), 1);
+
+  /* A batch commits the group first, and a close commits what is left. */
+  ck_assert (put_one (store, "g3", version_new (1, 1, "g3", FALSE), 0, NULL, &error));
+  ck_assert (dk_store_begin (store, &error));
+  ck_assert_uint_eq (versions_elsewhere (path, "g3"), 1);
+  ck_assert (dk_store_commit (store, &error));
+  ck_assert (put_one (store, "g4", version_new (1, 1, "g4", FALSE), 0, NULL, &error));
+  dk_store_close (store);
+  ck_assert_uint_eq (versions_elsewhere (path, "g4"), 1);
+  DkStore *check = open_ok (path, NULL);
+  ck_assert_msg (dk_store_integrity_check (check, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (dk_store_hint_count (check, DK_NODE_NONE), 1);
+  dk_store_close (check);
+}
+END_TEST
+
+/* A store copied from an empty model is a fresh store of its own: what
+ * one copy holds, neither the model nor another copy sees; keys, hints,
+ * scans and the integrity check work as on a store opened afresh. */
+START_TEST (store_open_like_gives_independent_fresh_stores)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.writes_per_commit = 4;
+  DkStore *model = open_ok (":memory:", &options);
+  g_autoptr(GError) error = NULL;
+  DkStore *copies[2];
+  for (int c = 0; c < 2; c++)
+    {
+      copies[c] = dk_store_open_like (model, &error);
+      ck_assert_msg (copies[c] != NULL, "%s", error ? error->message : "");
+    }
+  for (int i = 0; i < 20; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("c%d", i);
+      ck_assert (put_one (copies[i % 2], key, version_new (1, 1, key, FALSE), 0, NULL, &error));
+    }
+  ck_assert (add_hint (copies[1], 3, "c-hint", "h", 5, &error) > 0);
+  for (int i = 0; i < 20; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("c%d", i);
+      g_autoptr(GPtrArray) mine = get_ok (copies[i % 2], key);
+      g_autoptr(GPtrArray) other = get_ok (copies[1 - i % 2], key);
+      g_autoptr(GPtrArray) in_model = get_ok (model, key);
+      ck_assert_uint_eq (mine->len, 1);
+      ck_assert_uint_eq (other->len, 0);
+      ck_assert_uint_eq (in_model->len, 0);
+    }
+  for (int c = 0; c < 2; c++)
+    {
+      guint64 keys = 0;
+      ck_assert (dk_store_count_keys (copies[c], &keys, &error));
+      ck_assert_uint_eq (keys, 10);
+      ck_assert_uint_eq (dk_store_hint_count (copies[c], DK_NODE_NONE), (guint) c);
+      ck_assert_msg (dk_store_integrity_check (copies[c], &error), "%s",
+                     error ? error->message : "");
+      dk_store_close (copies[c]);
+    }
+  guint64 model_keys = 1;
+  ck_assert (dk_store_count_keys (model, &model_keys, &error));
+  ck_assert_uint_eq (model_keys, 0);
+  dk_store_close (model);
+}
+END_TEST
+
+/* A put writes with a plain INSERT or UPDATE when it knows whether the
+ * key has a row; when another connection changed that behind its cache,
+ * it still writes the row (the INSERT meets the row, the UPDATE misses). */
+START_TEST (store_put_writes_the_row_when_the_table_changed_behind_it)
+{
+  g_autofree char *path = test_path ("behind.db");
+  DkStore *writer = open_ok (path, NULL);
+  ck_assert (put_one (writer, "seed", version_new (1, 1, "seed", FALSE), 0, NULL, NULL));
+  DkStore *other = open_ok (path, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_autoptr(GPtrArray) absent = get_ok (writer, "k");   /* cached: no row */
+  ck_assert_uint_eq (absent->len, 0);
+  ck_assert (put_one (other, "k", version_new (2, 1, "theirs", FALSE), 0, NULL, &error));
+  ck_assert_msg (put_one (writer, "k", version_new (1, 2, "mine", FALSE), 0, NULL, &error),
+                 "%s", error ? error->message : "");
+  g_autoptr(GBytes) mine = g_bytes_new_static ("mine", 4);
+  dk_store_close (other);
+  other = open_ok (path, NULL);
+  g_autoptr(GPtrArray) stored = get_ok (other, "k");
+  ck_assert_uint_eq (stored->len, 1);
+  ck_assert (g_bytes_equal (((DkVersion *) g_ptr_array_index (stored, 0))->value, mine));
+
+  g_autoptr(GBytes) key = key_new ("k");
+  ck_assert (dk_store_purge (other, key, &error));        /* writer still caches it */
+  ck_assert (put_one (writer, "k", version_new (1, 3, "again", FALSE), 0, NULL, &error));
+  dk_store_close (other);
+  other = open_ok (path, NULL);
+  g_autoptr(GPtrArray) rewritten = get_ok (other, "k");
+  ck_assert_uint_ge (rewritten->len, 1);
+  ck_assert_msg (dk_store_integrity_check (other, &error), "%s", error ? error->message : "");
+  dk_store_close (other);
+  dk_store_close (writer);
+}
+END_TEST
+
 Suite *
 store_suite (void)
 {
@@ -987,7 +1128,10 @@ store_suite (void)
   TCase *tc = tcase_create ("store");
   tcase_add_checked_fixture (tc, make_test_dir, remove_test_dir);
   dk_tcase_no_wall_limit (tc);
-  tcase_add_test (tc, store_reopen_returns_every_acknowledged_write);
+  tcase_add_loop_test (tc, store_reopen_returns_every_acknowledged_write, 0, 2);
+  tcase_add_test (tc, store_grouped_writes_are_committed_when_full_or_flushed);
+  tcase_add_test (tc, store_open_like_gives_independent_fresh_stores);
+  tcase_add_test (tc, store_put_writes_the_row_when_the_table_changed_behind_it);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);
   tcase_add_test (tc, store_counts_a_dot_met_with_two_payloads_as_a_collision);
