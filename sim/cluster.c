@@ -64,6 +64,7 @@ struct _DkSimCluster
   DkEventQueue *queue;
   const DkRing *ring;         /* the membership as the operator sees it */
   DkRingCache  *rings;        /* shared by every node (random tokens); NULL for partitions */
+  DkMemberTable *member_table;/* member names and places, shared by every node */
   guint         initial_nodes;
   SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
   guint         n_nodes;
@@ -204,6 +205,7 @@ sim_node_start (SimNode *sim_node, gboolean joining, GError **error)
   config.incarnation = sim_node->wipes % 4096;
   config.vnodes = cluster->config.vnodes;
   config.joining = joining;
+  config.member_table = cluster->member_table;
   sim_node->node = dk_node_new (&config, &env, ring, error);
   release_ring (cluster, own_ring);
   sim_node->ever_started = sim_node->ever_started || sim_node->node != NULL;
@@ -461,6 +463,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   cluster->n_nodes = MAX (config->nodes, config->max_nodes);
   if (config->ring_strategy == DK_RING_RANDOM_TOKENS)
     cluster->rings = dk_ring_cache_new (config->vnodes);
+  cluster->member_table = dk_member_table_new ();
   cluster->network = config->network;
   cluster->fault_log = fault_log;
   cluster->node_log_level = DK_LOG_WARNING;
@@ -530,6 +533,7 @@ dk_sim_cluster_free (DkSimCluster *cluster)
   g_free (cluster->nodes);
   release_ring (cluster, cluster->ring);
   g_clear_pointer (&cluster->rings, dk_ring_cache_free);
+  g_clear_pointer (&cluster->member_table, dk_member_table_unref);
   guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
   for (guint i = 0; i < cells; i++)
     g_free (cluster->dc_models[i]);

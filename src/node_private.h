@@ -78,20 +78,15 @@ typedef struct
   DkTimerId   timer;
 } Request;
 
-/* What this node knows of one member (itself included). */
+/* What this node knows of one member (itself included): 24 bytes beside
+ * the shared immutable info, since every node keeps one for every member. */
 typedef struct
 {
-  DkNodeId          id;
-  char             *name;
-  char             *address;
-  char             *datacenter;
-  char             *rack;
-  guint32           vnodes;
-  guint64           heartbeat;     /* the member's own counter, as last heard */
+  const DkMemberInfo *info;        /* id, name, address, dc, rack, vnodes (a reference) */
   guint64           incarnation;   /* bumped by the member at every start */
-  DkWireMemberState claimed;       /* the state the member gossips about itself */
-  DkWireMemberState verdict;       /* this node's failure-detector verdict */
-  gint64            heard_us;      /* local time the heartbeat last advanced */
+  guint32           heartbeat;     /* bumped by the member at every claim and refutation */
+  guint8            claimed;       /* DkWireMemberState the member gossips about itself */
+  guint8            verdict;       /* DkWireMemberState: this node's failure-detector verdict */
 } Member;
 
 /* A hint handed off and waiting for its owner's acknowledgement of every
@@ -137,11 +132,18 @@ struct _DkNode
 
   /* membership (node_gossip.c) */
   GArray      *members;         /* of Member, ascending id; self included */
+  DkMemberTable *member_table;  /* where member infos come from (a reference) */
   guint        unhealthy;       /* members (not leaving) whose verdict is not UP */
   guint        departed;        /* other members that claimed LEAVING */
-  guint64      heartbeat;
+  guint32      heartbeat;
   guint64      incarnation;
   DkTimerId    gossip_timer;
+  GArray      *suspects;        /* of Suspect: members we judge SUSPECT, since when */
+  GArray      *news;            /* of News: member entries still to piggyback */
+  GArray      *relays;          /* of Relay: probes we run for members that asked */
+  DkNodeId     probe_target;    /* probed this round and not yet answered, or DK_NODE_NONE */
+  DkTimerId    probe_timer;     /* then asks others to probe it */
+  guint        eager_left;      /* pushes of fresh news left this round */
 
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
