@@ -969,3 +969,9 @@ dk_sim_cluster_nodes_up (const DkSimCluster *cluster)
     up += cluster->nodes[i].node != NULL;
   return up;
 }
+
+DkMemberTable *
+dk_sim_cluster_member_table (const DkSimCluster *cluster)
+{
+  return cluster->member_table;
+}

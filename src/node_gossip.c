@@ -71,8 +71,8 @@
 #define NEWS_TRANSMITS_FACTOR 3
 /* Fresh news is pushed at once to this many members, within this many
  * datagrams a round. */
-#define EAGER_FANOUT 2
-#define EAGER_PER_ROUND 4
+#define EAGER_FANOUT 3
+#define EAGER_PER_ROUND 6
 /* Members asked to probe an unanswering one. */
 #define PROBE_HELPERS 3
 /* Probes run for others, at most (each lasts one gossip interval). */
@@ -578,11 +578,13 @@ hear_about_self (DkNode *node, const DkWireMember *entry)
   if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->incarnation == node->incarnation
       && node_member_leaving (node, node->config.id))
     node_leave_acknowledged (node);
-  if (entry->verdict != DK_WIRE_MEMBER_UP && entry->incarnation == node->incarnation
-      && entry->heartbeat >= node->heartbeat)
+  if (entry->verdict != DK_WIRE_MEMBER_UP
+      && (entry->incarnation < node->incarnation
+          || (entry->incarnation == node->incarnation && entry->heartbeat >= node->heartbeat)))
     {
       Member *self = find_member (node, node->config.id);
-      node->heartbeat = (guint32) MIN (entry->heartbeat, G_MAXUINT32 - 1) + 1;
+      guint64 suspected = entry->incarnation == node->incarnation ? entry->heartbeat : 0;
+      node->heartbeat = (guint32) MIN (MAX (suspected, node->heartbeat), G_MAXUINT32 - 1) + 1;
       self->heartbeat = node->heartbeat;
       news_add (node, node->config.id);
       node_log (node, DK_LOG_INFO, "refuting a suspicion of myself");
@@ -659,7 +661,8 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
     return ring_changed;
   /* The first we hear of a member we started with is no news: it tells
    * everyone itself. */
-  gboolean first_word = member->incarnation == 0 && entry->state == member->claimed
+  guint64 known_incarnation = member->incarnation;
+  gboolean first_word = known_incarnation == 0 && entry->state == member->claimed
                         && entry->verdict == DK_WIRE_MEMBER_UP;
   member->incarnation = entry->incarnation;
   member->heartbeat = (guint32) entry->heartbeat;
@@ -681,9 +684,16 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
       ring_changed = TRUE;
     }
   member->claimed = entry->state;
-  /* Its own word is that it is alive; another's verdict on a claim we
-   * had not heard yet is taken as it is. */
-  set_verdict (node, member, entry->node == sender ? DK_WIRE_MEMBER_UP : entry->verdict);
+  /* Its own word is that it is alive.  Another's verdict on a newer claim
+   * is taken as it is — a refutation (a newer heartbeat) or a restart (a
+   * newer incarnation) clears a suspicion — unless all we knew was the
+   * incarnation 0 we start with for every member: then the entry only
+   * tells us its incarnation, not that it outlived our suspicion. */
+  DkWireMemberState verdict = entry->node == sender ? DK_WIRE_MEMBER_UP : entry->verdict;
+  if (entry->node != sender && known_incarnation == 0 && entry->incarnation != 0
+      && verdict_rank (member->verdict) > verdict_rank (verdict))
+    verdict = member->verdict;
+  set_verdict (node, member, verdict);
   return ring_changed;
 }
 
