@@ -5,7 +5,8 @@
 struct _DkMemberTable
 {
   gint        refs;
-  GHashTable *latest;   /* id -> DkMemberInfo* (a reference), the newest for each id */
+  GPtrArray  *infos;    /* DkMemberInfo*, each one block with its strings; owned */
+  GHashTable *newest;   /* id -> index + 1 of the newest info for it */
 };
 
 DkMemberTable *
@@ -13,8 +14,8 @@ dk_member_table_new (void)
 {
   DkMemberTable *table = g_new0 (DkMemberTable, 1);
   table->refs = 1;
-  table->latest = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
-                                         (GDestroyNotify) dk_member_info_release);
+  table->infos = g_ptr_array_new_with_free_func (g_free);
+  table->newest = g_hash_table_new (g_direct_hash, g_direct_equal);
   return table;
 }
 
@@ -30,7 +31,8 @@ dk_member_table_unref (DkMemberTable *table)
 {
   if (table == NULL || --table->refs > 0)
     return;
-  g_hash_table_unref (table->latest);
+  g_hash_table_unref (table->newest);
+  g_ptr_array_unref (table->infos);
   g_free (table);
 }
 
@@ -52,7 +54,7 @@ info_new (DkNodeId id, const char *name, const char *address, const char *datace
   gsize lengths[G_N_ELEMENTS (texts)], total = 0;
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
     total += lengths[i] = strlen (texts[i]) + 1;
-  DkMemberInfo *info = g_rc_box_alloc0 (sizeof (DkMemberInfo) + total);
+  DkMemberInfo *info = g_malloc0 (sizeof (DkMemberInfo) + total);
   char *cursor = (char *) (info + 1);
   const char **fields[] = { &info->name, &info->address, &info->datacenter, &info->rack };
   for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
@@ -66,7 +68,7 @@ info_new (DkNodeId id, const char *name, const char *address, const char *datace
   return info;
 }
 
-const DkMemberInfo *
+guint32
 dk_member_table_intern (DkMemberTable *table, DkNodeId id, const char *name, const char *address,
                         const char *datacenter, const char *rack, guint32 vnodes)
 {
@@ -74,24 +76,25 @@ dk_member_table_intern (DkMemberTable *table, DkNodeId id, const char *name, con
   address = address != NULL ? address : "";
   datacenter = datacenter != NULL ? datacenter : "";
   rack = rack != NULL ? rack : "";
-  DkMemberInfo *info = g_hash_table_lookup (table->latest, GUINT_TO_POINTER (id));
-  if (info == NULL || !info_matches (info, name, address, datacenter, rack, vnodes))
-    {
-      info = info_new (id, name, address, datacenter, rack, vnodes);
-      g_hash_table_replace (table->latest, GUINT_TO_POINTER (id), info);
-    }
-  return g_rc_box_acquire (info);
+  guint index_plus_one = GPOINTER_TO_UINT (g_hash_table_lookup (table->newest, GUINT_TO_POINTER (id)));
+  if (index_plus_one > 0
+      && info_matches (table->infos->pdata[index_plus_one - 1], name, address, datacenter, rack,
+                       vnodes))
+    return index_plus_one - 1;
+  g_ptr_array_add (table->infos, info_new (id, name, address, datacenter, rack, vnodes));
+  g_hash_table_replace (table->newest, GUINT_TO_POINTER (id), GUINT_TO_POINTER (table->infos->len));
+  return table->infos->len - 1;
 }
 
-void
-dk_member_info_release (const DkMemberInfo *info)
+const DkMemberInfo *
+dk_member_table_info (const DkMemberTable *table, guint32 index)
 {
-  if (info != NULL)
-    g_rc_box_release ((gpointer) info);
+  g_return_val_if_fail (index < table->infos->len, NULL);
+  return table->infos->pdata[index];
 }
 
 guint
 dk_member_table_size (const DkMemberTable *table)
 {
-  return g_hash_table_size (table->latest);
+  return table->infos->len;
 }

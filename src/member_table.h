@@ -4,10 +4,12 @@
  * immutable part — id, name, address, datacenter, rack, weight — is the
  * same at every node, so it lives once in a table the nodes of one process
  * share (the simulator passes one to all its nodes through DkNodeConfig; a
- * node given none makes its own): a cluster of N nodes holds N of these,
- * not N squared.  An info is never changed; a member whose address
- * changes gets a new one, and the old one lives on while some node still
- * holds it.  Single-threaded, like the nodes that use it.
+ * node given none makes its own) and a node's view names it by a 32-bit
+ * index: a cluster of N nodes holds about N infos, not N squared copies
+ * of four strings.  An info is never changed nor freed before its table:
+ * a member whose address changes gets a new one (a table holds one per
+ * (id, address) it was given, which the node ids and their addresses
+ * bound).  Single-threaded, like the nodes that use it.
  */
 #ifndef DK_MEMBER_TABLE_H
 #define DK_MEMBER_TABLE_H
@@ -33,15 +35,16 @@ DkMemberTable *dk_member_table_new (void);
 DkMemberTable *dk_member_table_ref (DkMemberTable *table);
 void dk_member_table_unref (DkMemberTable *table);
 
-/* A reference to the info with exactly these fields (NULL strings read as
- * ""): the one already in TABLE when it matches, else a new one, which
- * becomes TABLE's info for ID.  Release it with dk_member_info_release. */
-const DkMemberInfo *dk_member_table_intern (DkMemberTable *table, DkNodeId id, const char *name,
-                                            const char *address, const char *datacenter,
-                                            const char *rack, guint32 vnodes);
-void dk_member_info_release (const DkMemberInfo *info);
+/* The index of the info with exactly these fields (NULL strings read as
+ * ""): the newest one TABLE holds for ID when it matches, else a new one,
+ * which becomes the newest for ID. */
+guint32 dk_member_table_intern (DkMemberTable *table, DkNodeId id, const char *name,
+                                const char *address, const char *datacenter, const char *rack,
+                                guint32 vnodes);
+/* The info at INDEX (from dk_member_table_intern); valid as long as TABLE. */
+const DkMemberInfo *dk_member_table_info (const DkMemberTable *table, guint32 index);
 
-/* Infos TABLE holds (one per id it has seen). */
+/* Infos TABLE holds. */
 guint dk_member_table_size (const DkMemberTable *table);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkMemberTable, dk_member_table_unref)

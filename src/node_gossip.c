@@ -97,39 +97,52 @@ typedef struct
   gint64     expires_us;
 } Relay;
 
-static inline DkNodeId
-member_id (const Member *member)
+static const DkMemberInfo *
+info_of (const DkNode *node, const Member *member)
 {
-  return member->info->id;
+  return dk_member_table_info (node->member_table, member->info);
+}
+
+static guint64
+incarnation_of (const Member *member)
+{
+  return ((guint64) member->incarnation_high << 32) | member->incarnation_low;
+}
+
+/* Every node holds one Member per member: keep it small. */
+G_STATIC_ASSERT (sizeof (Member) == 20);
+
+/* Incarnations are (disk incarnation < 4096) << 32 | starts: 48 bits hold
+ * them; an entry claiming more is malformed. */
+#define INCARNATION_LIMIT (G_GUINT64_CONSTANT (1) << 48)
+
+static void
+set_incarnation (Member *member, guint64 incarnation)
+{
+  member->incarnation_low = (guint32) incarnation;
+  member->incarnation_high = (guint16) (incarnation >> 32);
 }
 
 static Member *
 find_member (const DkNode *node, DkNodeId id)
 {
-  guint low = 0, high = node->members->len;
-  Member *members = (Member *) node->members->data;
+  guint low = 0, high = node->n_members;
+  const Member *members = node->members;
   while (low < high)
     {
       guint middle = low + (high - low) / 2;
-      if (member_id (&members[middle]) < id)
+      if (members[middle].id < id)
         low = middle + 1;
       else
         high = middle;
     }
-  return low < node->members->len && member_id (&members[low]) == id ? &members[low] : NULL;
-}
-
-static void
-member_clear (gpointer data)
-{
-  Member *member = data;
-  g_clear_pointer (&member->info, dk_member_info_release);
+  return low < node->n_members && members[low].id == id ? (Member *) &members[low] : NULL;
 }
 
 static gboolean
 is_self (const DkNode *node, const Member *member)
 {
-  return member_id (member) == node->config.id;
+  return member->id == node->config.id;
 }
 
 /* ---- news, suspects --------------------------------------------------------- */
@@ -154,7 +167,7 @@ news_add (DkNode *node, DkNodeId id)
 static guint
 news_transmits (const DkNode *node)
 {
-  return NEWS_TRANSMITS_FACTOR * (g_bit_storage (node->members->len) + 1);
+  return NEWS_TRANSMITS_FACTOR * (g_bit_storage (node->n_members) + 1);
 }
 
 static gint
@@ -203,13 +216,13 @@ set_verdict (DkNode *node, Member *member, DkWireMemberState verdict)
   else if (!was_up && is_up)
     node->unhealthy--;
   if (member->verdict == DK_WIRE_MEMBER_SUSPECT)
-    suspect_remove (node, member_id (member));
+    suspect_remove (node, member->id);
   if (verdict == DK_WIRE_MEMBER_SUSPECT)
     {
-      Suspect suspect = { member_id (member), node_now (node) };
+      Suspect suspect = { member->id, node_now (node) };
       g_array_append_val (node->suspects, suspect);
     }
-  node_log (node, DK_LOG_INFO, "member %s is now %s", member->info->name, verdict_name (verdict));
+  node_log (node, DK_LOG_INFO, "member %s is now %s", info_of (node, member)->name, verdict_name (verdict));
   member->verdict = verdict;
 }
 
@@ -232,17 +245,18 @@ judge_suspects (DkNode *node)
 /* ---- the gossip datagram ---------------------------------------------------- */
 
 static void
-append_entry (DkWireGossip *gossip, const Member *member)
+append_entry (const DkNode *node, DkWireGossip *gossip, const Member *member)
 {
+  const DkMemberInfo *info = info_of (node, member);
   DkWireMember entry = {
-    .node = member_id (member),
-    .name = g_strdup (member->info->name),
-    .address = g_strdup (member->info->address),
-    .datacenter = g_strdup (member->info->datacenter),
-    .rack = g_strdup (member->info->rack),
-    .vnodes = member->info->vnodes,
+    .node = member->id,
+    .name = g_strdup (info->name),
+    .address = g_strdup (info->address),
+    .datacenter = g_strdup (info->datacenter),
+    .rack = g_strdup (info->rack),
+    .vnodes = info->vnodes,
     .heartbeat = member->heartbeat,
-    .incarnation = member->incarnation,
+    .incarnation = incarnation_of (member),
     .state = member->claimed,
     .verdict = member->claimed == DK_WIRE_MEMBER_LEAVING ? DK_WIRE_MEMBER_UP : member->verdict,
   };
@@ -274,7 +288,7 @@ append_news (DkNode *node, DkWireGossip *gossip)
       news->sent++;
       added++;
       if (member != NULL && !gossip_has (gossip, news->id))
-        append_entry (gossip, member);
+        append_entry (node, gossip, member);
     }
   for (guint i = node->news->len; i-- > 0;)
     if (g_array_index (node->news, News, i).sent >= limit)
@@ -292,20 +306,20 @@ gossip_message (DkNode *node, DkWireGossipKind kind, DkNodeId to, DkNodeId about
   DkWireGossip *gossip = &message->body.gossip;
   gossip->kind = kind;
   gossip->about = about;
-  append_entry (gossip, find_member (node, node->config.id));
+  append_entry (node, gossip, find_member (node, node->config.id));
   const Member *echoed = to != node->config.id ? find_member (node, to) : NULL;
   if (echoed != NULL)
-    append_entry (gossip, echoed);
+    append_entry (node, gossip, echoed);
   append_news (node, gossip);
-  guint len = node->members->len;
+  guint len = node->n_members;
   guint start = (guint) (node_random (node) % len);
   for (guint k = 0, added = 0; k < len && added < RANDOM_ENTRIES
                                && gossip->members->len < GOSSIP_MAX_ENTRIES; k++)
     {
-      const Member *member = &g_array_index (node->members, Member, (start + k) % len);
-      if (gossip_has (gossip, member_id (member)))
+      const Member *member = &node->members[(start + k) % len];
+      if (gossip_has (gossip, member->id))
         continue;
-      append_entry (gossip, member);
+      append_entry (node, gossip, member);
       added++;
     }
   return message;
@@ -346,27 +360,27 @@ gossip_candidate (const DkNode *node, const Member *member, gboolean healthy)
 static DkNodeId
 pick_member (DkNode *node, gboolean healthy, DkNodeId except)
 {
-  guint len = node->members->len;
+  guint len = node->n_members;
   for (guint tries = 0; tries < 16; tries++)
     {
-      const Member *member = &g_array_index (node->members, Member, node_random (node) % len);
-      if (gossip_candidate (node, member, healthy) && member_id (member) != except)
-        return member_id (member);
+      const Member *member = &node->members[node_random (node) % len];
+      if (gossip_candidate (node, member, healthy) && member->id != except)
+        return member->id;
     }
   guint count = 0;
   for (guint i = 0; i < len; i++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
-      count += gossip_candidate (node, member, healthy) && member_id (member) != except;
+      const Member *member = &node->members[i];
+      count += gossip_candidate (node, member, healthy) && member->id != except;
     }
   if (count == 0)
     return DK_NODE_NONE;
   guint pick = (guint) (node_random (node) % count);
   for (guint i = 0; i < len; i++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
-      if (gossip_candidate (node, member, healthy) && member_id (member) != except && pick-- == 0)
-        return member_id (member);
+      const Member *member = &node->members[i];
+      if (gossip_candidate (node, member, healthy) && member->id != except && pick-- == 0)
+        return member->id;
     }
   return DK_NODE_NONE;
 }
@@ -515,31 +529,32 @@ gossip_round (gpointer data)
 
 /* ---- hearing gossip --------------------------------------------------------- */
 
-static const DkMemberInfo *
-intern_info (DkNode *node, const DkWireMember *entry, const char *address)
-{
-  return dk_member_table_intern (node->member_table, entry->node, entry->name, address,
-                                 entry->datacenter, entry->rack, MAX (entry->vnodes, 1));
-}
-
 /* A member we had not heard of (a join): insert it in id order. */
 static Member *
 add_member (DkNode *node, const DkWireMember *entry)
 {
   Member member = {
-    .info = intern_info (node, entry, entry->address),
+    .id = entry->node,
+    .info = dk_member_table_intern (node->member_table, entry->node, entry->name, entry->address,
+                                    entry->datacenter, entry->rack, MAX (entry->vnodes, 1)),
     .claimed = entry->state,
     .verdict = DK_WIRE_MEMBER_UP,
   };
   guint position = 0;
-  while (position < node->members->len
-         && member_id (&g_array_index (node->members, Member, position)) < entry->node)
+  while (position < node->n_members && node->members[position].id < entry->node)
     position++;
-  g_array_insert_val (node->members, position, member);
-  node_log (node, DK_LOG_INFO, "member %s joined", member.info->name);
-  if (member.info->address[0] != '\0' && node->env.learn_peer != NULL)
-    node->env.learn_peer (node->env.user_data, entry->node, member.info->address);
-  return &g_array_index (node->members, Member, position);
+  /* Grown by one: joins are rare, and every node holds one of these
+   * arrays of every member. */
+  node->members = g_renew (Member, node->members, node->n_members + 1);
+  memmove (&node->members[position + 1], &node->members[position],
+           (node->n_members - position) * sizeof (Member));
+  node->members[position] = member;
+  node->n_members++;
+  const DkMemberInfo *info = info_of (node, &member);
+  node_log (node, DK_LOG_INFO, "member %s joined", info->name);
+  if (info->address[0] != '\0' && node->env.learn_peer != NULL)
+    node->env.learn_peer (node->env.user_data, entry->node, info->address);
+  return &node->members[position];
 }
 
 /* MEMBER claims LEAVING: out of the ring, out of the failure detector. */
@@ -549,11 +564,11 @@ depart (DkNode *node, Member *member)
   if (member->verdict != DK_WIRE_MEMBER_UP)
     node->unhealthy--;
   if (member->verdict == DK_WIRE_MEMBER_SUSPECT)
-    suspect_remove (node, member_id (member));
+    suspect_remove (node, member->id);
   member->verdict = DK_WIRE_MEMBER_DOWN;
   member->claimed = DK_WIRE_MEMBER_LEAVING;
   node->departed++;
-  node_log (node, DK_LOG_INFO, "member %s is leaving", member->info->name);
+  node_log (node, DK_LOG_INFO, "member %s is leaving", info_of (node, member)->name);
 }
 
 /* MEMBER, which we knew as leaving (or gone), claims STATE again in a
@@ -565,7 +580,7 @@ rejoin (DkNode *node, Member *member, DkWireMemberState state)
   node->departed--;
   member->claimed = state;
   member->verdict = DK_WIRE_MEMBER_UP;   /* not counted in unhealthy while departed */
-  node_log (node, DK_LOG_INFO, "member %s is back (%s)", member->info->name,
+  node_log (node, DK_LOG_INFO, "member %s is back (%s)", info_of (node, member)->name,
             state == DK_WIRE_MEMBER_JOINING ? "joining" : "up");
 }
 
@@ -621,35 +636,36 @@ verdict_rank (DkWireMemberState verdict)
 static gboolean
 hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
 {
+  if (entry->heartbeat > G_MAXUINT32 || entry->incarnation >= INCARNATION_LIMIT)
+    return FALSE;   /* no member counts that far */
   Member *member = find_member (node, entry->node);
   gboolean ring_changed = FALSE;
   if (member == NULL)
     {
-      if (entry->state == DK_WIRE_MEMBER_LEAVING || entry->node >= DK_NODE_ID_LIMIT
-          || entry->heartbeat > G_MAXUINT32)
+      if (entry->state == DK_WIRE_MEMBER_LEAVING || entry->node >= DK_NODE_ID_LIMIT)
         return FALSE;   /* news of a stranger leaving: nothing to do */
       member = add_member (node, entry);
       news_add (node, entry->node);
       ring_changed = TRUE;
     }
   if (entry->address != NULL && entry->address[0] != '\0'
-      && g_strcmp0 (entry->address, member->info->address) != 0)
+      && g_strcmp0 (entry->address, info_of (node, member)->address) != 0)
     {
-      const DkMemberInfo *info = dk_member_table_intern (node->member_table, member_id (member), member->info->name,
-                                     entry->address, member->info->datacenter, member->info->rack,
-                                     member->info->vnodes);
-      dk_member_info_release (member->info);
-      member->info = info;
+      const DkMemberInfo *old = info_of (node, member);
+      member->info = dk_member_table_intern (node->member_table, member->id, old->name,
+                                             entry->address, old->datacenter, old->rack,
+                                             old->vnodes);
       if (node->env.learn_peer != NULL)
-        node->env.learn_peer (node->env.user_data, member_id (member), info->address);
+        node->env.learn_peer (node->env.user_data, member->id, info_of (node, member)->address);
     }
   /* (incarnation, heartbeat) orders a member's own claims: the newest
    * wins whatever it says, so a leave is undone only by a later claim
    * of the member itself (a rejoin), never by stale news. */
-  gboolean newer = entry->incarnation > member->incarnation
-                   || (entry->incarnation == member->incarnation
+  guint64 known_incarnation = incarnation_of (member);
+  gboolean newer = entry->incarnation > known_incarnation
+                   || (entry->incarnation == known_incarnation
                        && entry->heartbeat > member->heartbeat);
-  gboolean same = entry->incarnation == member->incarnation
+  gboolean same = entry->incarnation == known_incarnation
                   && entry->heartbeat == member->heartbeat;
   if (same && member->claimed != DK_WIRE_MEMBER_LEAVING
       && verdict_rank (entry->verdict) > verdict_rank (member->verdict))
@@ -657,14 +673,13 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
       set_verdict (node, member, entry->verdict);   /* a suspicion or a DOWN travels */
       news_add (node, entry->node);
     }
-  if (!newer || entry->heartbeat > G_MAXUINT32)
+  if (!newer)
     return ring_changed;
   /* The first we hear of a member we started with is no news: it tells
    * everyone itself. */
-  guint64 known_incarnation = member->incarnation;
   gboolean first_word = known_incarnation == 0 && entry->state == member->claimed
                         && entry->verdict == DK_WIRE_MEMBER_UP;
-  member->incarnation = entry->incarnation;
+  set_incarnation (member, entry->incarnation);
   member->heartbeat = (guint32) entry->heartbeat;
   if (!first_word)
     news_add (node, entry->node);
@@ -768,8 +783,6 @@ next_incarnation (DkNode *node, GError **error)
 gboolean
 node_membership_init (DkNode *node, GError **error)
 {
-  node->members = g_array_new (FALSE, TRUE, sizeof (Member));
-  g_array_set_clear_func (node->members, member_clear);
   node->suspects = g_array_new (FALSE, FALSE, sizeof (Suspect));
   node->news = g_array_new (FALSE, FALSE, sizeof (News));
   node->relays = g_array_new (FALSE, FALSE, sizeof (Relay));
@@ -779,17 +792,19 @@ node_membership_init (DkNode *node, GError **error)
   if (!next_incarnation (node, error))
     return FALSE;
   guint count = dk_ring_node_count (node->ring);
-  g_array_set_size (node->members, count);
+  node->members = g_new0 (Member, count);
+  node->n_members = count;
   for (guint i = 0; i < count; i++)
     {
       const DkRingNode *ring_node = dk_ring_node_at (node->ring, i);
       gboolean self = ring_node->id == node->config.id;
-      Member *member = &g_array_index (node->members, Member, i);   /* ring order is ascending id */
+      Member *member = &node->members[i];   /* ring order is ascending id */
+      member->id = ring_node->id;
       member->info = dk_member_table_intern (node->member_table, ring_node->id, ring_node->name,
                                              self ? node->config.address : NULL,
                                              ring_node->datacenter, ring_node->rack,
                                              ring_node->weight);
-      member->incarnation = self ? node->incarnation : 0;
+      set_incarnation (member, self ? node->incarnation : 0);
       member->claimed = self && node->config.joining ? DK_WIRE_MEMBER_JOINING : DK_WIRE_MEMBER_UP;
       member->verdict = DK_WIRE_MEMBER_UP;
     }
@@ -814,7 +829,8 @@ node_membership_clear (DkNode *node)
   if (node->probe_timer != 0)
     node->env.timer_cancel (node->env.user_data, node->probe_timer);
   node->probe_timer = 0;
-  g_clear_pointer (&node->members, g_array_unref);
+  g_clear_pointer (&node->members, g_free);
+  node->n_members = 0;
   g_clear_pointer (&node->suspects, g_array_unref);
   g_clear_pointer (&node->news, g_array_unref);
   g_clear_pointer (&node->relays, g_array_unref);
@@ -848,10 +864,10 @@ dk_node_suspected_peers (const DkNode *node, GArray *ids)
 {
   if (node->unhealthy == 0 || node->config.gossip_interval_us == 0)
     return;
-  for (guint i = 0; i < node->members->len; i++)
+  for (guint i = 0; i < node->n_members; i++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
-      DkNodeId id = member_id (member);
+      const Member *member = &node->members[i];
+      DkNodeId id = member->id;
       DkWireMemberState state = dk_node_peer_state (node, id);
       if (state == DK_WIRE_MEMBER_SUSPECT || state == DK_WIRE_MEMBER_DOWN)
         g_array_append_val (ids, id);
@@ -862,17 +878,17 @@ GArray *
 node_ring_members (DkNode *node)
 {
   GArray *members = g_array_new (FALSE, TRUE, sizeof (DkRingNode));
-  for (guint i = 0; i < node->members->len; i++)
+  for (guint i = 0; i < node->n_members; i++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
+      const Member *member = &node->members[i];
       if (member->claimed == DK_WIRE_MEMBER_LEAVING)
         continue;
       DkRingNode ring_node = {
-        .id = member_id (member),
-        .name = member->info->name,
-        .datacenter = member->info->datacenter,
-        .rack = member->info->rack,
-        .weight = member->info->vnodes,
+        .id = member->id,
+        .name = info_of (node, member)->name,
+        .datacenter = info_of (node, member)->datacenter,
+        .rack = info_of (node, member)->rack,
+        .weight = info_of (node, member)->vnodes,
       };
       g_array_append_val (members, ring_node);
     }

@@ -78,13 +78,16 @@ typedef struct
   DkTimerId   timer;
 } Request;
 
-/* What this node knows of one member (itself included): 24 bytes beside
- * the shared immutable info, since every node keeps one for every member. */
+/* What this node knows of one member (itself included).  Every node keeps
+ * one for every member, so it is 20 bytes: the rest is shared
+ * (member_table.h). */
 typedef struct
 {
-  const DkMemberInfo *info;        /* id, name, address, dc, rack, vnodes (a reference) */
-  guint64           incarnation;   /* bumped by the member at every start */
+  DkNodeId          id;
+  guint32           info;          /* name, address, dc, rack, vnodes: member_table index */
   guint32           heartbeat;     /* bumped by the member at every claim and refutation */
+  guint32           incarnation_low;  /* the incarnation, bumped by the member at every */
+  guint16           incarnation_high; /* start: (disk incarnation << 32) | starts (< 2^48) */
   guint8            claimed;       /* DkWireMemberState the member gossips about itself */
   guint8            verdict;       /* DkWireMemberState: this node's failure-detector verdict */
 } Member;
@@ -131,7 +134,8 @@ struct _DkNode
   DkTimerId    collect_timer;   /* tombstone collection */
 
   /* membership (node_gossip.c) */
-  GArray      *members;         /* of Member, ascending id; self included */
+  Member      *members;         /* ascending id; self included (allocated to fit) */
+  guint        n_members;
   DkMemberTable *member_table;  /* where member infos come from (a reference) */
   guint        unhealthy;       /* members (not leaving) whose verdict is not UP */
   guint        departed;        /* other members that claimed LEAVING */
