@@ -2,8 +2,8 @@
  * healthy cluster suspects nobody whatever its size, a node sends as many
  * gossip bytes a round at 200 nodes as at 20, a crash is known to every
  * node within seconds, one cut link condemns nobody (relayed probes), a
- * suspicion under loss is refuted once the loss ends, and member data is
- * shared, not copied.  Defaults only, except the fault under test. */
+ * suspicion under loss is refuted once the loss ends, member data is
+ * shared, not copied, and a cluster too large for memory is refused.  Defaults only, except the fault under test. */
 #include <string.h>
 #include "suites.h"
 #include "member_table.h"
@@ -151,6 +151,33 @@ START_TEST (detector_member_data_is_shared_not_copied)
 }
 END_TEST
 
+/* A run that cannot fit is refused before anything is allocated, and the
+ * refusal names the estimate; a small one on the same machine is not. */
+START_TEST (detector_validation_refuses_a_cluster_too_large_for_memory)
+{
+  g_setenv ("DYNSIM_MEMORY_MB", "1024", TRUE);   /* this test's own process (fork mode) */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkScenario) large = dk_scenario_parse ("cluster nodes=10000 vnodes=64 n=3 r=2 w=2\n"
+                                                    "run 1s\n", "large.scn", &error);
+  ck_assert_ptr_null (large);
+  ck_assert_msg (strstr (error->message, "large.scn:1: nodes=10000 vnodes=64 needs an estimated")
+                 != NULL && strstr (error->message, "more than this machine's 1.0 GiB") != NULL,
+                 "%s", error->message);
+  g_autoptr (DkScenario) small = dk_scenario_parse ("cluster nodes=100 vnodes=64 n=3 r=2 w=2\n"
+                                                    "run 1s\n", "small.scn", NULL);
+  ck_assert_ptr_nonnull (small);
+  /* the estimate grows faster than the nodes: each holds a view of each */
+  g_setenv ("DYNSIM_MEMORY_MB", "1000000", TRUE);
+  g_autoptr (DkScenario) medium = dk_scenario_parse ("cluster nodes=1000 vnodes=64 n=3 r=2 w=2\n"
+                                                     "run 1s\n", "medium.scn", NULL);
+  g_autoptr (DkScenario) accepted = dk_scenario_parse ("cluster nodes=10000 vnodes=64 n=3 r=2 w=2\n"
+                                                       "run 1s\n", "large.scn", NULL);
+  ck_assert_uint_gt (dk_scenario_memory_estimate (accepted),
+                     15 * dk_scenario_memory_estimate (medium));
+  g_unsetenv ("DYNSIM_MEMORY_MB");
+}
+END_TEST
+
 Suite *
 detector_suite (void)
 {
@@ -163,6 +190,7 @@ detector_suite (void)
   tcase_add_test (scaling, detector_one_cut_link_condemns_nobody);
   tcase_add_test (scaling, detector_suspicions_under_loss_are_refuted);
   tcase_add_test (scaling, detector_member_data_is_shared_not_copied);
+  tcase_add_test (scaling, detector_validation_refuses_a_cluster_too_large_for_memory);
   suite_add_tcase (suite, scaling);
   return suite;
 }
