@@ -665,8 +665,14 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
   gboolean newer = entry->incarnation > known_incarnation
                    || (entry->incarnation == known_incarnation
                        && entry->heartbeat > member->heartbeat);
-  gboolean same = entry->incarnation == known_incarnation
-                  && entry->heartbeat == member->heartbeat;
+  /* A suspicion raised by a node that knew no incarnation of the member
+   * (0, 0: it crashed before that node heard from it) is of the member's
+   * first claim, (incarnation, 0).  A live member refutes it all the same
+   * (hear_about_self); a member that already refuted something is past
+   * heartbeat 0, and the stale suspicion no longer applies. */
+  gboolean same = (entry->incarnation == known_incarnation
+                   && entry->heartbeat == member->heartbeat)
+                  || (entry->incarnation == 0 && entry->heartbeat == 0 && member->heartbeat == 0);
   if (same && member->claimed != DK_WIRE_MEMBER_LEAVING
       && verdict_rank (entry->verdict) > verdict_rank (member->verdict))
     {
@@ -678,7 +684,8 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
   /* The first we hear of a member we started with is no news: it tells
    * everyone itself. */
   gboolean first_word = known_incarnation == 0 && entry->state == member->claimed
-                        && entry->verdict == DK_WIRE_MEMBER_UP;
+                        && entry->verdict == DK_WIRE_MEMBER_UP
+                        && member->verdict == DK_WIRE_MEMBER_UP;
   set_incarnation (member, entry->incarnation);
   member->heartbeat = (guint32) entry->heartbeat;
   if (!first_word)
