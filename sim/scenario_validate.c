@@ -83,25 +83,30 @@ validate_cluster (const DkScenario *scenario, GError **error)
 
 /* ---- memory --------------------------------------------------------------- */
 
-/* What a run holds, as measured on healthy runs (1,000 nodes x 64 vnodes:
- * 169 MB; 3,000: 770 MB), rounded up: per node its store, caches and
- * tables; per node and member its view of the member (node_private.h's
- * Member, 24 bytes, in an array that grows by doubling); per ring token
- * its place in the few rings the nodes share; per stored copy of a key
- * its value and bookkeeping. */
-#define NODE_BYTES        (G_GUINT64_CONSTANT (192) << 10)
-#define MEMBER_VIEW_BYTES G_GUINT64_CONSTANT (32)
-#define TOKEN_BYTES       G_GUINT64_CONSTANT (48)
+/* What a run holds at its peak, fitted to healthy runs of 64 vnodes
+ * (1 s: 3,000 nodes 562 MB, 10,000 nodes 3.3 GB; 60 s at 2,000 ops/s:
+ * 500 nodes 258 MB, 1,000 nodes 347 MB) with a quarter to spare: per
+ * node its store, caches and tables; per node and member its view of the
+ * member (node_private.h's Member, 20 bytes); per ring token its place in
+ * the few rings the nodes share; per stored copy of a key its value and
+ * bookkeeping; per client operation what the run records of it. */
+#define NODE_BYTES          (G_GUINT64_CONSTANT (160) << 10)
+#define MEMBER_VIEW_BYTES   G_GUINT64_CONSTANT (24)
+#define TOKEN_BYTES         G_GUINT64_CONSTANT (48)
 #define COPY_OVERHEAD_BYTES G_GUINT64_CONSTANT (256)
+#define OPERATION_BYTES     G_GUINT64_CONSTANT (1536)
 
 guint64
 dk_scenario_memory_estimate (const DkScenario *scenario)
 {
   guint64 nodes = dk_scenario_max_node (scenario);
   guint64 copies = (guint64) scenario->workload.keys * scenario->cluster.n;
+  double seconds = (double) (scenario->run_us + scenario->settle_us) / G_USEC_PER_SEC;
+  guint64 operations = (guint64) (scenario->workload.rate_per_s * MAX (seconds, 0));
   return nodes * NODE_BYTES + nodes * nodes * MEMBER_VIEW_BYTES
          + nodes * scenario->cluster.vnodes * TOKEN_BYTES
-         + copies * (scenario->workload.value_bytes + COPY_OVERHEAD_BYTES);
+         + copies * (scenario->workload.value_bytes + COPY_OVERHEAD_BYTES)
+         + operations * OPERATION_BYTES;
 }
 
 /* The machine's memory: DYNSIM_MEMORY_MB when set (tests), else its
