@@ -7,6 +7,7 @@
  * a metric is a field and a table line.
  */
 #include <string.h>
+#include <math.h>
 #include "checkers.h"
 
 typedef struct
@@ -38,6 +39,8 @@ typedef struct
   double latency_ms[3];      /* p50, p99, p999 */
   double get_latency_ms[3];
   double put_latency_ms[3];
+  double visibility_999_ms;  /* NaN: not measured (no read after a write) */
+  double k_staleness_999;    /* NaN: not measured */
 } MetricValues;
 
 typedef struct
@@ -84,6 +87,8 @@ static const MetricDef metric_table[] = {
   METRIC ("put_latency_p50_ms", put_latency_ms[0], FALSE),
   METRIC ("put_latency_p99_ms", put_latency_ms[1], FALSE),
   METRIC ("put_latency_p999_ms", put_latency_ms[2], FALSE),
+  METRIC ("visibility_999_ms", visibility_999_ms, FALSE),
+  METRIC ("k_staleness_999", k_staleness_999, FALSE),
 };
 
 
@@ -262,6 +267,11 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
   g_autoptr (GArray) gets = g_array_new (FALSE, FALSE, sizeof (LatencySample));
   g_autoptr (GArray) puts = g_array_new (FALSE, FALSE, sizeof (LatencySample));
   g_autofree DkReadVerdict *verdicts = dk_staleness_check (history, metrics->visibility);
+  gint64 window_us;
+  v->visibility_999_ms = dk_visibility_window_us (metrics->visibility, 0.999, &window_us)
+                           ? (double) window_us / 1000.0 : NAN;
+  guint k;
+  v->k_staleness_999 = dk_visibility_k_staleness (metrics->visibility, 0.999, &k) ? k : NAN;
 
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
@@ -770,7 +780,7 @@ metric_value (const DkMetrics *metrics, const MetricDef *def, double *value)
   if (def->needs_final && !metrics->final_checked)
     return FALSE;
   *value = G_STRUCT_MEMBER (double, &metrics->values, def->offset);
-  return TRUE;
+  return !isnan (*value);
 }
 
 gboolean

@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "ring_cache.h"
+#include "trace.h"
 
 #define NETWORK_STREAM 1
 #define NODE_STREAM_BASE 1000
@@ -80,6 +81,7 @@ struct _DkSimCluster
   DkLogLevel    node_log_level;
   DkClientDeliverFunc client_deliver;
   gpointer      client_data;
+  DkSimTrace   *trace;        /* datagrams to record for the report, or NULL */
 };
 
 /* ---- the simulated environment ------------------------------------------ */
@@ -289,11 +291,24 @@ link_open (const DkSimCluster *cluster, DkNodeId from, DkNodeId to)
   return TRUE;
 }
 
+/* What deliver does with DATAGRAM, for the trace. */
+static DkTraceFate
+arrival_fate (const DkSimCluster *cluster, const Datagram *datagram)
+{
+  if (!link_open (cluster, datagram->from_node, datagram->to_node))
+    return DK_TRACE_CUT;
+  if (dk_endpoint_is_node (datagram->to) && cluster->nodes[datagram->to].node == NULL)
+    return DK_TRACE_TO_CRASHED;
+  return DK_TRACE_DELIVERED;
+}
+
 static void
 deliver (gpointer data)
 {
   Datagram *datagram = data;
   DkSimCluster *cluster = datagram->cluster;
+  if (cluster->trace != NULL)
+    dk_sim_trace_arrive (cluster->trace, datagram, arrival_fate (cluster, datagram));
   if (!link_open (cluster, datagram->from_node, datagram->to_node))
     cluster->net_stats.cut++;
   else if (dk_endpoint_is_node (datagram->to))
@@ -330,8 +345,19 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
   gint64 delay = dk_dist_sample_us (&model->latency, &cluster->network_rng);
+  if (cluster->trace != NULL)
+    dk_sim_trace_send (cluster->trace, datagram, from, to, dk_eventq_now (cluster->queue),
+                       dk_eventq_now (cluster->queue) + delay, DK_TRACE_IN_FLIGHT, data, len);
   dk_eventq_schedule_full (cluster->queue, dk_eventq_now (cluster->queue) + delay, deliver,
                            datagram, g_free);
+}
+
+static void
+trace_dropped (DkSimCluster *cluster, DkEndpoint from, DkEndpoint to, DkTraceFate fate,
+               const guint8 *data, gsize len)
+{
+  gint64 now = dk_eventq_now (cluster->queue);
+  dk_sim_trace_send (cluster->trace, NULL, from, to, now, now, fate, data, len);
 }
 
 static void
@@ -349,6 +375,8 @@ network_send (DkSimCluster *cluster, DkEndpoint from, DkNodeId from_node, DkEndp
   if (!link_open (cluster, from_node, to_node))
     {
       cluster->net_stats.cut++;
+      if (cluster->trace != NULL)
+        trace_dropped (cluster, from, to, DK_TRACE_CUT, data, len);
       return;
     }
   /* A datagram between a client and its home node, or within one node,
@@ -357,6 +385,8 @@ network_send (DkSimCluster *cluster, DkEndpoint from, DkNodeId from_node, DkEndp
   if (model->loss > 0 && dk_rng_double (&cluster->network_rng) < model->loss)
     {
       cluster->net_stats.lost++;
+      if (cluster->trace != NULL)
+        trace_dropped (cluster, from, to, DK_TRACE_LOST, data, len);
       return;
     }
   schedule_copy (cluster, model, from, from_node, to, to_node, data, len);
@@ -549,6 +579,12 @@ dk_sim_cluster_set_client_handler (DkSimCluster *cluster, DkClientDeliverFunc fu
 {
   cluster->client_deliver = func;
   cluster->client_data = user_data;
+}
+
+void
+dk_sim_cluster_set_trace (DkSimCluster *cluster, DkSimTrace *trace)
+{
+  cluster->trace = trace;
 }
 
 void

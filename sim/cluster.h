@@ -106,6 +106,11 @@ void dk_sim_cluster_set_client_handler (DkSimCluster *cluster, DkClientDeliverFu
  * go to LOG, stamped with the virtual time; NULL silences them. */
 void dk_sim_cluster_set_node_log (DkSimCluster *cluster, FILE *log, DkLogLevel level);
 
+/* Record the datagrams TRACE selects (trace.h; borrowed, it must outlive
+ * the cluster's traffic; NULL: stop recording). */
+struct _DkSimTrace;
+void dk_sim_cluster_set_trace (DkSimCluster *cluster, struct _DkSimTrace *trace);
+
 /* Send a datagram from client CLIENT to endpoint TO through the network. */
 void dk_sim_cluster_client_send (DkSimCluster *cluster, guint client, DkEndpoint to,
                                  const guint8 *data, gsize len);

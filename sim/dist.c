@@ -217,7 +217,7 @@ dist_form_for_kind (DkDistKind kind)
 
 /* Range checks once the arguments are read; NULL when DIST is acceptable. */
 static const char *
-dist_range_problem (const DkDist *dist)
+dist_range_problem (const DkDistPart *dist)
 {
   switch (dist->kind)
     {
@@ -237,14 +237,17 @@ dist_range_problem (const DkDist *dist)
       if (dist->a_us <= 0)
         return "SCALE must be positive";
       return dist->shape > 0 ? NULL : "SHAPE must be positive";
+    case DK_DIST_MIX:
+      break;
     }
   return "unknown kind";
 }
 
 #define DIST_EXPECTED "expected a distribution such as exp(1ms), got '%s': "
 
-gboolean
-dk_dist_parse (const char *text, DkDist *out, GError **error)
+/* One of the simple forms (a mixture's component, or the whole text). */
+static gboolean
+parse_part (const char *text, DkDistPart *out, GError **error)
 {
   g_autofree char *name = NULL;
   g_auto (GStrv) args = NULL;
@@ -262,7 +265,7 @@ dk_dist_parse (const char *text, DkDist *out, GError **error)
     {
       g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_SYNTAX,
                    DIST_EXPECTED "unknown distribution '%s' (known: const, uniform, exp, "
-                   "normal, lognormal, pareto)", text, name);
+                   "normal, lognormal, pareto, mix)", text, name);
       return FALSE;
     }
   if (g_strv_length (args) != form->n_args)
@@ -273,7 +276,7 @@ dk_dist_parse (const char *text, DkDist *out, GError **error)
       return FALSE;
     }
 
-  DkDist dist = { .kind = form->kind };
+  DkDistPart dist = { .kind = form->kind };
   gint64 *duration_slots[] = { &dist.a_us, &dist.b_us };
   for (guint i = 0; i < form->n_args; i++)
     {
@@ -305,6 +308,103 @@ dk_dist_parse (const char *text, DkDist *out, GError **error)
     }
   *out = dist;
   return TRUE;
+}
+
+#define MIX_USAGE "mix(P:DIST;P:DIST...)"
+
+/* "mix(P:DIST;P:DIST...)": TEXT without its "mix(" and ")" is INSIDE. */
+static gboolean
+parse_mix (const char *text, const char *inside, DkDist *out, GError **error)
+{
+  g_auto (GStrv) items = g_strsplit (inside, ";", -1);
+  guint n = g_strv_length (items);
+  if (n < 1 || n > DK_DIST_MIX_MAX)
+    {
+      g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_RANGE,
+                   DIST_EXPECTED "a mixture has 1 to %d components, as in " MIX_USAGE, text,
+                   DK_DIST_MIX_MAX);
+      return FALSE;
+    }
+  DkDist mix = { .kind = DK_DIST_MIX, .n_parts = n };
+  double total = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      char *item = g_strstrip (items[i]);
+      char *colon = strchr (item, ':');
+      if (colon == NULL)
+        {
+          g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_SYNTAX,
+                       DIST_EXPECTED "component %u '%s' is not P:DIST, as in " MIX_USAGE, text,
+                       i + 1, item);
+          return FALSE;
+        }
+      *colon = '\0';
+      const char *weight = g_strstrip (item), *part = g_strstrip (colon + 1);
+      if (!dk_number_parse (weight, &mix.weights[i]) || mix.weights[i] <= 0
+          || mix.weights[i] > 1)
+        {
+          g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_RANGE,
+                       DIST_EXPECTED "component %u's probability '%s' is not a number in (0,1]",
+                       text, i + 1, weight);
+          return FALSE;
+        }
+      if (g_str_has_prefix (part, "mix"))
+        {
+          g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_SYNTAX,
+                       DIST_EXPECTED "component %u is a mixture; mixtures do not nest", text,
+                       i + 1);
+          return FALSE;
+        }
+      if (!parse_part (part, &mix.parts[i], error))
+        {
+          g_prefix_error (error, "in mixture '%s', component %u: ", text, i + 1);
+          return FALSE;
+        }
+      total += mix.weights[i];
+    }
+  if (fabs (total - 1.0) > 1e-6)
+    {
+      g_autofree char *sum = dk_number_to_string (total);
+      g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_RANGE,
+                   DIST_EXPECTED "the probabilities sum to %s, not 1", text, sum);
+      return FALSE;
+    }
+  *out = mix;
+  return TRUE;
+}
+
+gboolean
+dk_dist_parse (const char *text, DkDist *out, GError **error)
+{
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+  if (g_str_has_prefix (stripped, "mix"))
+    {
+      const char *open = stripped + 3;
+      while (g_ascii_isspace (*open))
+        open++;
+      gsize len = strlen (open);
+      if (*open != '(' || len < 2 || open[len - 1] != ')')
+        {
+          g_set_error (error, DK_DIST_ERROR, DK_DIST_ERROR_SYNTAX,
+                       DIST_EXPECTED "a mixture is written " MIX_USAGE, text);
+          return FALSE;
+        }
+      g_autofree char *inside = g_strndup (open + 1, len - 2);
+      return parse_mix (text, inside, out, error);
+    }
+  DkDistPart part;
+  if (!parse_part (text, &part, error))
+    return FALSE;
+  *out = (DkDist) { .kind = part.kind, .a_us = part.a_us, .b_us = part.b_us,
+                    .shape = part.shape };
+  return TRUE;
+}
+
+/* The simple form DIST is (not a mixture). */
+static DkDistPart
+as_part (const DkDist *dist)
+{
+  return (DkDistPart) { dist->kind, dist->a_us, dist->b_us, dist->shape };
 }
 
 /* A standard normal deviate by Marsaglia's polar method (no trigonometry,
@@ -340,8 +440,8 @@ clamp_to_delay (double microseconds)
   return (gint64) floor (microseconds + 0.5);
 }
 
-gint64
-dk_dist_sample_us (const DkDist *dist, DkRng *rng)
+static gint64
+sample_part (const DkDistPart *dist, DkRng *rng)
 {
   switch (dist->kind)
     {
@@ -358,12 +458,34 @@ dk_dist_sample_us (const DkDist *dist, DkRng *rng)
       return clamp_to_delay ((double) dist->a_us * exp (dist->shape * standard_normal (rng)));
     case DK_DIST_PARETO:
       return clamp_to_delay ((double) dist->a_us * pow (open_unit (rng), -1.0 / dist->shape));
+    case DK_DIST_MIX:
+      break;
     }
   g_return_val_if_reached (0);
 }
 
-double
-dk_dist_mean_us (const DkDist *dist)
+gint64
+dk_dist_sample_us (const DkDist *dist, DkRng *rng)
+{
+  if (dist->kind != DK_DIST_MIX)
+    {
+      DkDistPart part = as_part (dist);
+      return sample_part (&part, rng);
+    }
+  /* One draw picks the component (the last takes any rounding left). */
+  double u = dk_rng_double (rng), below = 0;
+  guint i = 0;
+  for (; i + 1 < dist->n_parts; i++)
+    {
+      below += dist->weights[i];
+      if (u < below)
+        break;
+    }
+  return sample_part (&dist->parts[i], rng);
+}
+
+static double
+mean_part (const DkDistPart *dist)
 {
   switch (dist->kind)
     {
@@ -379,12 +501,28 @@ dk_dist_mean_us (const DkDist *dist)
       if (dist->shape <= 1.0)
         return INFINITY;
       return (double) dist->a_us * dist->shape / (dist->shape - 1.0);
+    case DK_DIST_MIX:
+      break;
     }
   g_return_val_if_reached (0);
 }
 
-char *
-dk_dist_to_string (const DkDist *dist)
+double
+dk_dist_mean_us (const DkDist *dist)
+{
+  if (dist->kind != DK_DIST_MIX)
+    {
+      DkDistPart part = as_part (dist);
+      return mean_part (&part);
+    }
+  double mean = 0;
+  for (guint i = 0; i < dist->n_parts; i++)
+    mean += dist->weights[i] * mean_part (&dist->parts[i]);
+  return mean;
+}
+
+static char *
+part_to_string (const DkDistPart *dist)
 {
   const DistForm *form = dist_form_for_kind (dist->kind);
   g_autofree char *first = dk_duration_to_string (dist->a_us);
@@ -396,11 +534,42 @@ dk_dist_to_string (const DkDist *dist)
   return g_strdup_printf ("%s(%s,%s)", form->name, first, second);
 }
 
-gboolean
-dk_dist_equal (const DkDist *a, const DkDist *b)
+char *
+dk_dist_to_string (const DkDist *dist)
+{
+  if (dist->kind != DK_DIST_MIX)
+    {
+      DkDistPart part = as_part (dist);
+      return part_to_string (&part);
+    }
+  GString *text = g_string_new ("mix(");
+  for (guint i = 0; i < dist->n_parts; i++)
+    {
+      g_autofree char *weight = dk_number_to_string (dist->weights[i]);
+      g_autofree char *part = part_to_string (&dist->parts[i]);
+      g_string_append_printf (text, "%s%s:%s", i > 0 ? ";" : "", weight, part);
+    }
+  g_string_append_c (text, ')');
+  return g_string_free (text, FALSE);
+}
+
+static gboolean
+part_equal (const DkDistPart *a, const DkDistPart *b)
 {
   return a->kind == b->kind && a->a_us == b->a_us && a->b_us == b->b_us
          && a->shape == b->shape;
+}
+
+gboolean
+dk_dist_equal (const DkDist *a, const DkDist *b)
+{
+  DkDistPart pa = as_part (a), pb = as_part (b);
+  if (!part_equal (&pa, &pb) || a->n_parts != b->n_parts)
+    return FALSE;
+  for (guint i = 0; i < a->n_parts; i++)
+    if (a->weights[i] != b->weights[i] || !part_equal (&a->parts[i], &b->parts[i]))
+      return FALSE;
+  return TRUE;
 }
 
 /* ---- key-popularity distributions ------------------------------------------ */

@@ -22,6 +22,11 @@
  *     pareto(SCALE,SHAPE)   Pareto with minimum SCALE (a duration) and tail
  *                           index SHAPE (unitless, > 0); the mean is finite
  *                           only for SHAPE > 1, the variance for SHAPE > 2
+ *     mix(P:DIST;P:DIST...) a mixture of up to DK_DIST_MIX_MAX of the forms
+ *                           above: each draw picks DIST with probability P
+ *                           (the P are positive and sum to 1), as in the
+ *                           PBS paper's production fits, e.g.
+ *                           mix(0.9122:pareto(235us,10);0.0878:exp(602us))
  *   A sample is a whole number of microseconds in [0, DK_DIST_MAX_US]:
  *   draws are rounded to the nearest microsecond and clamped, so a heavy
  *   tail cannot overflow the simulator's clock.
@@ -109,9 +114,14 @@ typedef enum
   DK_DIST_EXP,
   DK_DIST_NORMAL,
   DK_DIST_LOGNORMAL,
-  DK_DIST_PARETO
+  DK_DIST_PARETO,
+  DK_DIST_MIX
 } DkDistKind;
 
+/* The most components one mixture may have. */
+#define DK_DIST_MIX_MAX 8
+
+/* One of the simple forms (not a mixture). */
 typedef struct
 {
   DkDistKind kind;
@@ -119,6 +129,17 @@ typedef struct
                     normal: mu; lognormal: median; pareto: scale (minimum) */
   gint64 b_us;   /* uniform: high end; normal: sigma; otherwise 0 */
   double shape;  /* lognormal: sigma in log space; pareto: shape; otherwise 0 */
+} DkDistPart;
+
+typedef struct
+{
+  DkDistKind kind;
+  gint64 a_us;   /* a simple form's fields, as in DkDistPart; 0 for mix */
+  gint64 b_us;
+  double shape;
+  guint n_parts;                       /* mix: its components, else 0 */
+  double weights[DK_DIST_MIX_MAX];     /* mix: the probability of each */
+  DkDistPart parts[DK_DIST_MIX_MAX];
 } DkDist;
 
 /* Parse TEXT ("exp(1ms)", spaces allowed inside the parentheses) into

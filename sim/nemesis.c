@@ -168,21 +168,31 @@ start_drop (Plan *plan, gint64 start_us, gint64 end_us)
   plan->network_busy_until = end_us;
 }
 
+/* One simple form made FACTOR times slower: it scales by its duration
+ * parameters. */
+static void
+slow_part (gint64 *a_us, gint64 *b_us, gint64 factor)
+{
+  *a_us = MIN (*a_us * factor, DK_DIST_MAX_US);
+  *b_us = MIN (*b_us * factor, DK_DIST_MAX_US);
+}
+
 /* The network's latency made FACTOR times slower: every kind of DkDist
- * scales by its duration parameters; a zero delay becomes exp(FACTOR ms). */
+ * (each component of a mixture) scales by its duration parameters; a
+ * latency of zero becomes exp(FACTOR ms). */
 static DkDist
 latency_spike (const DkDist *base, gint64 factor)
 {
   DkDist spike = *base;
-  if (spike.a_us == 0 && spike.b_us == 0)
+  if (spike.kind == DK_DIST_MIX)
     {
-      spike.kind = DK_DIST_EXP;
-      spike.shape = 0;
-      spike.a_us = factor * DK_US_PER_MS;
+      for (guint i = 0; i < spike.n_parts; i++)
+        slow_part (&spike.parts[i].a_us, &spike.parts[i].b_us, factor);
       return spike;
     }
-  spike.a_us = MIN (spike.a_us * factor, DK_DIST_MAX_US);
-  spike.b_us = MIN (spike.b_us * factor, DK_DIST_MAX_US);
+  if (spike.a_us == 0 && spike.b_us == 0)
+    return (DkDist) { .kind = DK_DIST_EXP, .a_us = factor * DK_US_PER_MS };
+  slow_part (&spike.a_us, &spike.b_us, factor);
   return spike;
 }
 

@@ -22,7 +22,8 @@ static const char plot_script[] =
   "set ylabel 'p99 latency (ms)'\n"
   "set y2label 'nodes up'\n"
   "set y2tics\n"
-  "set y2range [0:*]\n"
+  "stats 'timeseries.csv' using (column('members')) name 'MEMBERS' nooutput\n"
+  "set y2range [0:MEMBERS_max + 1]\n"
   "set ytics nomirror\n"
   "plot 'timeseries.csv' using (column('t_s')):(column('latency_p99_ms')) with lines lw 2 title 'p99 latency', \\\n"
   "     '' using (column('t_s')):(column('nodes_up')) axes x1y2 with steps lw 2 title 'nodes up'\n"
@@ -36,7 +37,14 @@ static const char plot_script[] =
   "set ylabel 'P(read returns it)'\n"
   "set yrange [0:1.05]\n"
   "set logscale x\n"
-  "plot 'staleness.csv' using ((column('t_ms')) + 0.5):(1 - column('stale') / column('reads')) "
+  "set y2label 'reads in the bucket'\n"
+  "set autoscale y2\n"
+  "set logscale y2\n"
+  "set y2tics\n"
+  "set ytics nomirror\n"
+  "plot 'staleness.csv' using ((column('t_ms')) + 0.5):(column('reads')) axes x1y2 "
+  "with impulses lw 3 lc rgb '#c0c0c0' title 'reads (right axis)', \\\n"
+  "     '' using ((column('t_ms')) + 0.5):(1 - column('stale') / column('reads')) "
   "with linespoints lw 2 title 'fresh reads'\n";
 
 /* Write SCRIPT as DIR/NAME and run gnuplot on it when installed. */

@@ -34,6 +34,9 @@ static double context_entries_pruned (const DkRunResult *r)
   return (double) r->nodes.context_entries_pruned;
 }
 static double stand_in_refusals (const DkRunResult *r) { return (double) r->nodes.stand_in_refusals; }
+static double failovers (const DkRunResult *r) { return (double) r->nodes.failovers; }
+static double failover_resends (const DkRunResult *r) { return (double) r->nodes.failover_resends; }
+static double peers_marked (const DkRunResult *r) { return (double) r->nodes.peers_marked_unreachable; }
 static double node_dot_collisions (const DkRunResult *r) { return (double) r->nodes.dot_collisions; }
 static double sets_split (const DkRunResult *r) { return (double) r->nodes.sets_split; }
 static double pages_fetched (const DkRunResult *r) { return (double) r->clients.pages_fetched; }
@@ -133,6 +136,9 @@ static const struct
   { "hints_refused", hints_refused, NULL },
   { "hints_pending", hints_pending, NULL },
   { "stand_in_refusals", stand_in_refusals, NULL },
+  { "failovers", failovers, NULL },
+  { "failover_resends", failover_resends, NULL },
+  { "peers_marked_unreachable", peers_marked, NULL },
   { "contexts_refused", contexts_refused, NULL },
   { "context_entries_pruned", context_entries_pruned, NULL },
   { "node_dot_collisions", node_dot_collisions, NULL },

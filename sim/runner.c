@@ -533,6 +533,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   g_autoptr (DkDetectorWatch) detector = dk_detector_watch_new (cluster, queue);
   run.detector = detector;
   dk_sim_cluster_set_node_log (cluster, options->node_log, DK_LOG_WARNING);
+  dk_sim_cluster_set_trace (cluster, options->trace);
   for (guint i = 0; i < scenario->network.links->len; i++)
     {
       const DkLinkSpec *spec = g_ptr_array_index (scenario->network.links, i);
@@ -706,18 +707,9 @@ dk_run_to_json (const DkRunResult *result, GString *out)
                           PACKAGE_VERSION, scenario->seed);
   dk_metrics_append_json_members (result->metrics, out);
   dk_run_metrics_append_json (result, out);
-  g_string_append (out, ", \"parameters\": {");
-  g_autoptr (GPtrArray) parameters = dk_scenario_parameters (scenario);
-  for (guint i = 0; i < parameters->len; i++)
-    {
-      const DkSetting *setting = g_ptr_array_index (parameters, i);
-      if (i > 0)
-        g_string_append (out, ", ");
-      append_json_string (out, setting->key);
-      g_string_append (out, ": ");
-      append_json_string (out, setting->value);
-    }
-  g_string_append (out, "}, \"expects\": [");
+  g_string_append (out, ", \"parameters\": ");
+  dk_scenario_parameters_to_json (scenario, out);
+  g_string_append (out, ", \"expects\": [");
   for (guint i = 0; i < result->expects->len; i++)
     {
       const DkExpectResult *judged = &g_array_index (result->expects, DkExpectResult, i);
@@ -746,13 +738,16 @@ dk_run_to_json (const DkRunResult *result, GString *out)
 }
 
 void
-dk_run_to_text (const DkRunResult *result, GString *out)
+dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out)
 {
   const DkScenario *scenario = result->scenario;
-  g_autofree char *description = dk_scenario_describe (scenario);
   g_string_append_printf (out, "dynsim %s  %s  seed %" G_GUINT64_FORMAT "\n", PACKAGE_VERSION,
                           scenario->name, scenario->seed);
-  g_string_append_printf (out, "  %s\n", description);
+  if (settings)
+    {
+      g_autofree char *description = dk_scenario_describe (scenario);
+      g_string_append_printf (out, "  %s\n", description);
+    }
   for (guint i = 0; i < result->warnings->len; i++)
     g_string_append_printf (out, "  warning: %s\n", (char *) g_ptr_array_index (result->warnings, i));
   dk_metrics_summary (result->metrics, out);
@@ -824,7 +819,7 @@ dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error
     return FALSE;
 
   g_string_truncate (text, 0);
-  dk_run_to_text (result, text);
+  dk_run_to_text (result, TRUE, text);
   if (!save_text (dir, "summary.txt", text, error))
     return FALSE;
 

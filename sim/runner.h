@@ -20,6 +20,7 @@
 #include "cluster.h"
 #include "history.h"
 #include "scenario.h"
+#include "trace.h"
 #include "workload.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,7 @@ typedef struct
   FILE       *node_log;       /* node warnings; NULL: none */
   FILE       *progress;       /* a terminal for the progress line; NULL: none */
   const char *progress_label; /* e.g. "run 2/9", or NULL */
+  DkSimTrace *trace;          /* records the datagrams it selects (report.h); NULL: none */
 } DkRunOptions;
 
 /* One expectation and what the run measured for it. */
@@ -95,8 +97,9 @@ gboolean dk_run_write_outputs (const DkRunResult *result, const char *dir, GErro
  * "scenario", "seed", "version", "parameters", "expects" and counters. */
 void dk_run_to_json (const DkRunResult *result, GString *out);
 
-/* A human summary of the run. */
-void dk_run_to_text (const DkRunResult *result, GString *out);
+/* A human summary of the run; with SETTINGS, the line of every setting
+ * it ran with too (long: summary.txt and --verbose have it). */
+void dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkRunResult, dk_run_result_free)
 

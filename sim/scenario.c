@@ -38,6 +38,8 @@ static const char *const metric_names[] = {
   "put_latency_p50_ms",
   "put_latency_p99_ms",
   "put_latency_p999_ms",
+  "visibility_999_ms",
+  "k_staleness_999",
   /* what the protocol cost and what each mechanism did (sim/run_metrics.c) */
   "messages",
   "bytes",
@@ -59,6 +61,9 @@ static const char *const metric_names[] = {
   "hints_refused",
   "hints_pending",
   "stand_in_refusals",
+  "failovers",
+  "failover_resends",
+  "peers_marked_unreachable",
   "contexts_refused",
   "context_entries_pruned",
   "node_dot_collisions",

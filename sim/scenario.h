@@ -378,6 +378,12 @@ DkScenario *dk_scenario_with_combination (const DkScenario *scenario,
  * overrides, events, expects and sweeps are not settings and not listed. */
 GPtrArray *dk_scenario_parameters (const DkScenario *scenario);
 
+/* The parameters as one JSON object, typed: numbers as numbers with the
+ * unit in the name ("gossip_ms": 1000, "value_bytes": 256, "rate_per_s":
+ * 2000), switches as true/false, a duration that is off as null,
+ * distributions and choices as their text ("latency": "exp(1ms)"). */
+void dk_scenario_parameters_to_json (const DkScenario *scenario, GString *out);
+
 /* The parameters as one line "seed=42 nodes=5 ...", for run headers;
  * with a nemesis, its line follows after "; ". */
 char *dk_scenario_describe (const DkScenario *scenario);

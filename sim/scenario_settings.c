@@ -481,6 +481,110 @@ format_value (const DkScenario *scenario, const DkSettingDescriptor *setting)
   g_return_val_if_reached (NULL);
 }
 
+/* A JSON string of TEXT (setting values are plain ASCII, but escape
+ * anyway). */
+static void
+append_json_text (GString *out, const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (out, "\\%c", *p);
+      else if ((guchar) *p < 0x20)
+        g_string_append_printf (out, "\\u%04x", (guchar) *p);
+      else
+        g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+append_json_double (GString *out, double value)
+{
+  g_autofree char *text = dk_number_to_string (value);
+  g_string_append (out, text);
+}
+
+/* SETTING in SCENARIO as one JSON member: numbers as numbers, with the
+ * unit in the name (gossip_ms, value_bytes, rate_per_s), switches as
+ * booleans, a duration that is off as null, the rest as text. */
+static void
+append_json_member (GString *out, const DkScenario *scenario, const DkSettingDescriptor *setting)
+{
+  const char *field = (const char *) scenario + setting->offset;
+  SettingValue value;
+  const char *unit = "";
+  switch (setting->type)
+    {
+    case SETTING_BYTES:
+      unit = "_bytes";
+      break;
+    case SETTING_DURATION:
+    case SETTING_DURATION_OR_OFF:
+      unit = "_ms";
+      break;
+    case SETTING_RATE:
+      unit = "_per_s";
+      break;
+    default:
+      break;
+    }
+  g_autofree char *name = g_strconcat (setting->key, unit, NULL);
+  append_json_text (out, name);
+  g_string_append (out, ": ");
+  switch (setting->type)
+    {
+    case SETTING_COUNT:
+      memcpy (&value.count, field, sizeof value.count);
+      g_string_append_printf (out, "%u", value.count);
+      return;
+    case SETTING_SEED:
+    case SETTING_BYTES:
+      memcpy (&value.whole, field, sizeof value.whole);
+      g_string_append_printf (out, "%" G_GUINT64_FORMAT, value.whole);
+      return;
+    case SETTING_BOOL:
+      memcpy (&value.flag, field, sizeof value.flag);
+      g_string_append (out, value.flag ? "true" : "false");
+      return;
+    case SETTING_DURATION:
+    case SETTING_DURATION_OR_OFF:
+      memcpy (&value.duration_us, field, sizeof value.duration_us);
+      if (setting->type == SETTING_DURATION_OR_OFF && value.duration_us == 0)
+        g_string_append (out, "null");
+      else
+        append_json_double (out, (double) value.duration_us / 1000.0);
+      return;
+    case SETTING_FRACTION:
+    case SETTING_RATE:
+      memcpy (&value.number, field, sizeof value.number);
+      append_json_double (out, value.number);
+      return;
+    case SETTING_DIST:
+    case SETTING_KEY_DIST:
+    case SETTING_CHOICE:
+      {
+        g_autofree char *text = format_value (scenario, setting);
+        append_json_text (out, text);
+        return;
+      }
+    }
+}
+
+void
+dk_scenario_parameters_to_json (const DkScenario *scenario, GString *out)
+{
+  g_string_append_c (out, '{');
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      append_json_member (out, scenario, &settings[i]);
+    }
+  g_string_append_c (out, '}');
+}
+
 /* ---- the public face ------------------------------------------------------ */
 
 gboolean

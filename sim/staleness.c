@@ -7,6 +7,8 @@
  * sort by time, then get invokes before write acknowledgements (so "before"
  * is strict), then operation id, which makes the pass deterministic.
  */
+#include <math.h>
+#include "dist.h"
 #include "staleness.h"
 
 /* ---- the t-visibility curve ------------------------------------------- */
@@ -20,18 +22,26 @@ typedef struct
 } BucketRun;
 
 static const BucketRun bucket_runs[] = {
-  { 0, 1000, 10 },              /* 0..10 ms by 1 ms */
-  { 10000, 10000, 9 },          /* 10..100 ms by 10 ms */
-  { 100000, 100000, 9 },        /* 100 ms..1 s by 100 ms */
-  { 1000000, 1000000, 9 },      /* 1..10 s by 1 s */
-  { 10000000, G_MAXINT64, 1 },  /* 10 s and later */
+  { 0, 100, 200 },                 /* 0..20 ms by 0.1 ms */
+  { 20000, 1000, 80 },             /* 20..100 ms by 1 ms */
+  { 100000, 10000, 90 },           /* 100 ms..1 s by 10 ms */
+  { 1000000, 100000, 90 },         /* 1..10 s by 100 ms */
+  { 10000000, 1000000, 90 },       /* 10..100 s by 1 s */
+  { 100000000, G_MAXINT64, 1 },    /* 100 s and later */
 };
-enum { VISIBILITY_BUCKETS = 10 + 9 + 9 + 9 + 1 };
+enum { VISIBILITY_BUCKETS = 200 + 80 + 90 + 90 + 90 + 1 };
+
+/* Versions behind are counted exactly up to this many, the rest in the
+ * last slot. */
+#define VERSIONS_COUNTED 64
 
 struct _DkVisibility
 {
   guint64 reads[VISIBILITY_BUCKETS];
   guint64 stale[VISIBILITY_BUCKETS];
+  guint64 versions[VERSIONS_COUNTED + 1]; /* [k]: reads whose newest satisfied
+                                           * write was the k-th last (the last
+                                           * slot: that many or more); [0] unused */
 };
 
 DkVisibility *
@@ -109,10 +119,79 @@ dk_visibility_to_csv (const DkVisibility *curve, GString *out)
   g_string_append (out, "t_ms,reads,stale\n");
   for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
     if (curve->reads[bucket] > 0)
-      g_string_append_printf (out, "%" G_GINT64_FORMAT ",%" G_GUINT64_FORMAT
-                              ",%" G_GUINT64_FORMAT "\n",
-                              dk_visibility_bucket_start_us (bucket) / 1000,
-                              curve->reads[bucket], curve->stale[bucket]);
+      {
+        g_autofree char *t_ms = dk_number_to_string (dk_visibility_bucket_start_us (bucket)
+                                                     / 1000.0);
+        g_string_append_printf (out, "%s,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "\n", t_ms,
+                                curve->reads[bucket], curve->stale[bucket]);
+      }
+}
+
+void
+dk_visibility_record_versions (DkVisibility *curve, guint k)
+{
+  g_return_if_fail (curve != NULL && k >= 1);
+  curve->versions[MIN (k, VERSIONS_COUNTED)]++;
+}
+
+gboolean
+dk_visibility_k_staleness (const DkVisibility *curve, double p, guint *k)
+{
+  g_return_val_if_fail (curve != NULL && p > 0 && p <= 1, FALSE);
+  guint64 total = 0;
+  for (guint i = 1; i <= VERSIONS_COUNTED; i++)
+    total += curve->versions[i];
+  if (total == 0)
+    return FALSE;
+  guint64 within = 0;
+  for (guint i = 1; i <= VERSIONS_COUNTED; i++)
+    {
+      within += curve->versions[i];
+      if ((double) within >= p * (double) total)
+        {
+          *k = i;
+          return TRUE;
+        }
+    }
+  g_return_val_if_reached (FALSE);
+}
+
+gboolean
+dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us)
+{
+  g_return_val_if_fail (curve != NULL && p > 0 && p < 1, FALSE);
+  /* Pool buckets, left to right, until each pool holds enough reads to
+   * tell a fraction p apart from 1 (one stale read in 1/(1-p)). */
+  guint64 enough = (guint64) ceil (1.0 / (1.0 - p));
+  gint64 window = -1;          /* start of the pool after which all pass */
+  gboolean any = FALSE;
+  guint64 reads = 0, stale = 0;
+  gint64 pool_start = 0;
+  for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
+    {
+      if (curve->reads[bucket] == 0)
+        continue;
+      if (reads == 0)
+        pool_start = dk_visibility_bucket_start_us (bucket);
+      reads += curve->reads[bucket];
+      stale += curve->stale[bucket];
+      gboolean last = TRUE;
+      for (guint later = bucket + 1; later < VISIBILITY_BUCKETS && last; later++)
+        last = curve->reads[later] == 0;
+      if (reads < enough && !last)
+        continue;
+      any = TRUE;
+      gboolean passes = (double) (reads - stale) >= p * (double) reads;
+      if (!passes)
+        window = -1;
+      else if (window < 0)
+        window = pool_start;
+      reads = stale = 0;
+    }
+  if (!any || window < 0)
+    return FALSE;
+  *window_us = window;
+  return TRUE;
 }
 
 gboolean
@@ -155,6 +234,7 @@ typedef struct
 {
   GPtrArray  *frontier; /* const DkOp*: writes no other acked write knew */
   const DkOp *latest;   /* the write acknowledged last */
+  GPtrArray  *acked;    /* const DkOp*: every acknowledged write, in order */
 } KeyWrites;
 
 static void
@@ -162,6 +242,7 @@ key_writes_free (gpointer data)
 {
   KeyWrites *writes = data;
   g_ptr_array_unref (writes->frontier);
+  g_ptr_array_unref (writes->acked);
   g_free (writes);
 }
 
@@ -206,8 +287,19 @@ judge_get (const DkHistory *history, const DkOp *get, const KeyWrites *writes,
   if (writes == NULL)
     return DK_READ_FRESH;
   if (curve != NULL)
-    dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us,
-                          get_satisfies (history, get, writes->latest));
+    {
+      gboolean fresh = get_satisfies (history, get, writes->latest);
+      dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us, fresh);
+      /* k-staleness: the newest acknowledged write it satisfies is the
+       * k-th last (counted up to the histogram's end). */
+      guint k = 1;
+      for (guint i = writes->acked->len - 1; !fresh && i-- > 0 && k < VERSIONS_COUNTED;)
+        {
+          k++;
+          fresh = get_satisfies (history, get, g_ptr_array_index (writes->acked, i));
+        }
+      dk_visibility_record_versions (curve, fresh ? k : k + 1);
+    }
   for (guint i = 0; i < writes->frontier->len; i++)
     if (!get_satisfies (history, get, g_ptr_array_index (writes->frontier, i)))
       return DK_READ_STALE;
@@ -249,9 +341,11 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
         {
           writes = g_new0 (KeyWrites, 1);
           writes->frontier = g_ptr_array_new ();
+          writes->acked = g_ptr_array_new ();
           g_hash_table_insert (by_key, event->op->key, writes);
         }
       frontier_add (history, writes->frontier, event->op);
+      g_ptr_array_add (writes->acked, (gpointer) event->op);
       writes->latest = event->op;
     }
   return verdicts;

@@ -27,9 +27,9 @@
  * the latest such write, and the read is fresh when it satisfies that
  * latest write (as above).  Unlike a stale read this looks at the latest
  * write only, as the PBS curve P(fresh | t) does.  Reads are counted in
- * fixed buckets of t: 1 ms wide below 10 ms, 10 ms wide below 100 ms,
- * 100 ms wide below 1 s, 1 s wide below 10 s, and one open bucket from
- * 10 s on (38 buckets).
+ * fixed buckets of t: 0.1 ms wide below 20 ms, 1 ms below 100 ms, 10 ms
+ * below 1 s, 100 ms below 10 s, 1 s below 100 s, and one open bucket from
+ * 100 s on (551 buckets).
  */
 #ifndef DK_STALENESS_H
 #define DK_STALENESS_H
@@ -66,10 +66,28 @@ void dk_visibility_counts (const DkVisibility *curve, guint bucket,
                            guint64 *reads, guint64 *stale);
 
 /* Append staleness.csv to OUT: the header "t_ms,reads,stale", then one row
- * per non-empty bucket in ascending order, t_ms the bucket's start. */
+ * per non-empty bucket in ascending order, t_ms the bucket's start in
+ * milliseconds (with a decimal below 20 ms: 0.1, 0.2, ...). */
 void dk_visibility_to_csv (const DkVisibility *curve, GString *out);
 gboolean dk_visibility_save_csv (const DkVisibility *curve, const char *path,
                                  GError **error);
+
+/* The t-visibility window for probability P (0 < P < 1; 0.999 for
+ * visibility_999_ms): the start of the earliest bucket from which on the
+ * curve stays at or above P.  Buckets are pooled left to right until a
+ * pool holds at least 1/(1-P) reads (the last pool takes what is left),
+ * and each pool's fresh fraction is compared with P.  FALSE when there
+ * are no reads or the last pool is below P. */
+gboolean dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us);
+
+/* k-staleness (PBS): count one read whose newest satisfied acknowledged
+ * write was the K-th last on its key (1: the latest; reads that satisfy
+ * none count as one more than the writes there were).  K is counted
+ * exactly up to 64, larger as 64. */
+void dk_visibility_record_versions (DkVisibility *curve, guint k);
+/* The smallest K with at least a fraction P of reads within the last K
+ * versions; FALSE when no read was counted. */
+gboolean dk_visibility_k_staleness (const DkVisibility *curve, double p, guint *k);
 
 /* Judge every successful get of HISTORY as above: returns one verdict per
  * operation, indexed by id (free with g_free), and, when CURVE is not

@@ -14,10 +14,9 @@
 #define WORKLOAD_STREAM 2
 
 /* A get of a set too large for one reply fetches the rest in pages; each
- * page is its own request, named op | page << PAGE_SHIFT (history ids stay
- * far below 2^PAGE_SHIFT). */
-#define PAGE_SHIFT 40
-#define OP_MASK ((G_GUINT64_CONSTANT (1) << PAGE_SHIFT) - 1)
+ * page is its own request (workload.h). */
+#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
+#define OP_MASK DK_WORKLOAD_OP_MASK
 /* A read whose set keeps changing between its pages gives up after this
  * many fresh starts. */
 #define MAX_PAGE_RESTARTS 4

@@ -47,6 +47,12 @@
 
 G_BEGIN_DECLS
 
+/* The client request id of an operation is its history id; a get's extra
+ * pages are named id | page << DK_WORKLOAD_PAGE_SHIFT (history ids stay
+ * far below 2^DK_WORKLOAD_PAGE_SHIFT). */
+#define DK_WORKLOAD_PAGE_SHIFT 40
+#define DK_WORKLOAD_OP_MASK ((G_GUINT64_CONSTANT (1) << DK_WORKLOAD_PAGE_SHIFT) - 1)
+
 typedef enum
 {
   DK_COORDINATOR_REPLICA,     /* the first reachable node of the key's preference list */

@@ -476,6 +476,7 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
                                            node->config.replay_cache_entries, node_wall (node));
     }
   node_handoff_init (node);
+  node_reach_init (node);
   node_reassembly_init (node);
   node_rebalance_init (node);
   if (node->config.vnodes == 0)
@@ -515,6 +516,7 @@ dk_node_free (DkNode *node)
   node_rebalance_clear (node);
   node_membership_clear (node);
   node_handoff_clear (node);
+  node_reach_clear (node);
   node_reassembly_clear (node);
   node_ring_release (node, node->ring);
   g_free (node->address);
@@ -591,6 +593,8 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
                 from, error->message);
       return;
     }
+  if (dk_endpoint_is_node (from))
+    node_reach_heard (node, (DkNodeId) from);   /* it is reachable, whatever it says */
   NodeHandler handler = handlers[message->type];
   if (handler == NULL)
     {

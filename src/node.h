@@ -17,6 +17,18 @@
  *   acknowledgements (its own included) are in.  After request_timeout it
  *   gives up and answers TIMEOUT, naming how many replicas answered.
  *
+ *   Failover (node_reach.c; Dynamo §4.6, §4.8.3).  A replica that has
+ *   not answered within a deadline derived from the round trips this node
+ *   observed (srtt + 4 rttvar, within 5 ms and request_timeout / 4) is
+ *   silent: while the quorum is open, with a sloppy quorum, the next node
+ *   of the extended preference list is asked in its place, carrying its
+ *   hint; with nobody to ask (or a strict quorum) the replica is asked once
+ *   more.  A proxy whose coordinator is silent for a few deadlines forwards
+ *   to the next replica, or coordinates itself once it is on the list.  A
+ *   peer silent twice in a row is marked unreachable here for a hold that
+ *   doubles while it stays silent, so new requests skip it before gossip
+ *   suspects it; anything heard from it clears the mark.
+ *
  *   Versions (version.h).  A PUT or DELETE gets a fresh dot from this
  *   node's durable counter and a context: the client's (versioning=dvv,
  *   the default), or the client's raised to everything of its own the
@@ -222,6 +234,10 @@ typedef struct
   guint64 sets_split;             /* sibling sets too large for one datagram, sent in parts */
   guint64 sibling_limit_refusals; /* client writes refused: more than DK_SIBLINGS_MAX siblings */
   guint64 merges_refused_siblings;/* internal merges refused past DK_SIBLINGS_HARD_MAX siblings */
+  guint64 failovers;              /* a replica or coordinator silent past its deadline was
+                                   * replaced within the request (node_reach.c) */
+  guint64 failover_resends;       /* ... or, with nobody to replace it, asked once more */
+  guint64 peers_marked_unreachable;/* a peer silent again was marked unreachable here, before gossip */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;

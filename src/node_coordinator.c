@@ -10,6 +10,10 @@
 /* A coordinator gives up after request_timeout; a proxy waits this much
  * longer so the coordinator's own verdict normally reaches the client. */
 #define PROXY_TIMEOUT_SLACK_US 100000
+/* A proxy waits this many failover deadlines of its coordinator (one
+ * round trip to it, one to the replicas, one failover there, and room)
+ * before it tries another. */
+#define PROXY_DEADLINES 4
 
 static guint
 replica_index (const Request *request, DkNodeId node)
@@ -28,6 +32,9 @@ node_request_free (gpointer data)
   Request *request = data;
   if (request->timer != 0)
     request->node->env.timer_cancel (request->node->env.user_data, request->timer);
+  if (request->failover_timer != 0)
+    request->node->env.timer_cancel (request->node->env.user_data, request->failover_timer);
+  g_clear_pointer (&request->forward, dk_wire_message_free);
   g_bytes_unref (request->key);
   for (guint i = 0; i < request->n_replicas; i++)
     g_clear_pointer (&request->replica_sets[i], g_ptr_array_unref);
@@ -284,9 +291,28 @@ quorum_check (Request *request)
     }
 }
 
+/* The replica slot I of REQUEST is for: itself, or whom it stands in for. */
+static DkNodeId
+slot_owner (const Request *request, guint i)
+{
+  return request->hinted_for[i] != DK_NODE_NONE ? request->hinted_for[i] : request->replicas[i];
+}
+
+/* TRUE when a stand-in of REQUEST stored the data on behalf of OWNER (so
+ * it holds OWNER's hint already). */
+static gboolean
+stand_in_stored (const Request *request, DkNodeId owner)
+{
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->succeeded[i] && request->hinted_for[i] == owner)
+      return TRUE;
+  return FALSE;
+}
+
 /* A write some replicas never acknowledged: keep hints for them, so the
  * data reaches them when they are heard from again, rather than waiting
- * for a read or anti-entropy to notice. */
+ * for a read or anti-entropy to notice (unless a stand-in that failover
+ * found already keeps one). */
 static void
 hint_unacknowledged (Request *request)
 {
@@ -294,10 +320,9 @@ hint_unacknowledged (Request *request)
   if (!node->config.hinted_handoff || request->written_set == NULL)
     return;
   for (guint i = 0; i < request->n_replicas; i++)
-    if (!request->replied[i] && request->replicas[i] != node->config.id)
-      node_hint_keep (node, request->hinted_for[i] != DK_NODE_NONE ? request->hinted_for[i]
-                                                                   : request->replicas[i],
-                      request->key, request->written_set);
+    if (!request->replied[i] && request->replicas[i] != node->config.id
+        && !stand_in_stored (request, slot_owner (request, i)))
+      node_hint_keep (node, slot_owner (request, i), request->key, request->written_set);
 }
 
 static void
@@ -335,6 +360,7 @@ record_reply (Request *request, guint i, DkWireStatus status, GPtrArray *set)
   request->replied[i] = TRUE;
   if (status == DK_WIRE_STATUS_OK || status == DK_WIRE_STATUS_NOT_FOUND)
     {
+      request->succeeded[i] = TRUE;
       request->successes++;
       if (set != NULL)
         {
@@ -353,29 +379,70 @@ record_reply (Request *request, guint i, DkWireStatus status, GPtrArray *set)
 
 /* ---- coordinating ---------------------------------------------------- */
 
+static void failover_arm (Request *request);
+static DkWireStatus store_as_replica (DkNode *node, GBytes *key, const GPtrArray *set,
+                                      DkNodeId hinted_owner, GError **error);
+
+/* Send REQUEST's READ, or its WRITE of the reconciled set, to replica
+ * slot I (another node), and note when, for its failover deadline. */
 static void
-coordinate_get (DkNode *node, Request *request)
+send_to_replica (Request *request, guint i)
 {
-  request->merged = dk_siblings_new ();
-  for (guint i = 0; i < request->n_replicas; i++)
+  DkNode *node = request->node;
+  if (request->kind == DK_WIRE_GET)
     {
-      if (request->replicas[i] != node->config.id)
-        continue;
-      g_autoptr (GError) error = NULL;
-      GPtrArray *set = dk_store_get (node->env.store, request->key, &error);
-      if (set == NULL)
-        node->stats.store_errors++;
-      record_reply (request, i, set != NULL ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_STORAGE_ERROR, set);
-    }
-  for (guint i = 0; i < request->n_replicas; i++)
-    {
-      if (request->replicas[i] == node->config.id)
-        continue;
       g_autoptr (DkWireMessage) read = dk_wire_message_new (DK_WIRE_READ);
       read->request_id = request->id;
       read->body.read.key = g_bytes_ref (request->key);
       node_send (node, request->replicas[i], read);
     }
+  else
+    {
+      /* A replica has the write once it acknowledged every part of the set
+       * (tests/check_wedge.c, wedge_a_write_is_acknowledged_only_when_every_part_is_stored). */
+      g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+      write->request_id = request->id;
+      write->body.write.hinted_owner = request->hinted_for[i];
+      write->body.write.key = g_bytes_ref (request->key);
+      DkWirePart sending;
+      node_send_set (node, request->replicas[i], write, request->written_set, &sending);
+      node_parts_expect (&request->replica_parts[i], sending);
+    }
+  request->sent_us[i] = MAX (node_now (node), 1);
+}
+
+/* Replica slot I is this node: read, or store as that slot, here and now. */
+static void
+serve_locally (Request *request, guint i)
+{
+  DkNode *node = request->node;
+  g_autoptr (GError) error = NULL;
+  if (request->kind == DK_WIRE_GET)
+    {
+      GPtrArray *set = dk_store_get (node->env.store, request->key, &error);
+      if (set == NULL)
+        node->stats.store_errors++;
+      record_reply (request, i, set != NULL ? DK_WIRE_STATUS_OK : DK_WIRE_STATUS_STORAGE_ERROR, set);
+      return;
+    }
+  DkWireStatus status = store_as_replica (node, request->key, request->written_set,
+                                          request->hinted_for[i], &error);
+  if (status != DK_WIRE_STATUS_OK)
+    node_log (node, DK_LOG_WARNING, "write not stored: %s", error->message);
+  record_reply (request, i, status, NULL);
+}
+
+static void
+coordinate_get (DkNode *node, Request *request)
+{
+  request->merged = dk_siblings_new ();
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->replicas[i] == node->config.id)
+      serve_locally (request, i);
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->replicas[i] != node->config.id)
+      send_to_replica (request, i);
+  failover_arm (request);
   quorum_check (request);
 }
 
@@ -578,20 +645,10 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
         node_hint_keep (node, request->uncovered[k], request->key, set);
       record_reply (request, self, DK_WIRE_STATUS_OK, NULL);
     }
-  /* A replica has the write once it acknowledged every part of the set
-   * (tests/check_wedge.c, wedge_a_write_is_acknowledged_only_when_every_part_is_stored). */
   for (guint i = 0; i < request->n_replicas; i++)
-    {
-      if (i == self)
-        continue;
-      g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
-      write->request_id = request->id;
-      write->body.write.hinted_owner = request->hinted_for[i];
-      write->body.write.key = g_bytes_ref (request->key);
-      DkWirePart sending;
-      node_send_set (node, request->replicas[i], write, set, &sending);
-      node_parts_expect (&request->replica_parts[i], sending);
-    }
+    if (i != self)
+      send_to_replica (request, i);
+  failover_arm (request);
   quorum_check (request);
 }
 
@@ -603,20 +660,50 @@ quorum_or_default (guint8 requested, guint configured)
   return requested > 0 ? requested : configured;
 }
 
-/* The replicas a request for TOKEN uses, in OUT (room for
- * DK_RING_MAX_REPLICAS), and for each the intended replica it stands in
- * for (HINTED_FOR, DK_NODE_NONE for an intended one).  Strict: the first N
- * nodes of the preference list, up or not.  Sloppy (Dynamo §4.6): the
- * first N this node believes healthy, walking on past the first N; the
- * k-th stand-in covers the k-th unhealthy intended replica, and UNCOVERED
- * lists those left over when fewer than N nodes are healthy. */
-static guint
-choose_replicas (DkNode *node, DkToken token, DkNodeId *out, DkNodeId *hinted_for,
-                 DkNodeId *uncovered, guint *n_uncovered)
+/* The replicas a request uses, each with the intended replica it stands
+ * in for (DK_NODE_NONE for an intended one), and the down intended
+ * replicas no stand-in covers. */
+typedef struct
+{
+  guint    n;
+  DkNodeId replicas[DK_RING_MAX_REPLICAS];
+  DkNodeId hinted_for[DK_RING_MAX_REPLICAS];
+  DkNodeId uncovered[DK_RING_MAX_REPLICAS];
+  guint    n_uncovered;
+} ReplicaChoice;
+
+/* Who a request may use: usable peers (node_peer_usable) other than the
+ * ones it already found silent, as of one instant (a mark must not
+ * expire in the middle of the ring's walk). */
+typedef struct
+{
+  DkNode         *node;
+  gint64          now;
+  const DkNodeId *excluded;
+  guint           n_excluded;
+} UsableFilter;
+
+static gboolean
+usable_for_request (DkNodeId id, gpointer data)
+{
+  const UsableFilter *filter = data;
+  for (guint i = 0; i < filter->n_excluded; i++)
+    if (filter->excluded[i] == id)
+      return FALSE;
+  return node_peer_usable_at (filter->node, id, filter->now);
+}
+
+/* The replicas for TOKEN, in CHOICE.  Strict: the first N nodes of the
+ * preference list, up or not.  Sloppy (Dynamo §4.6): the ring's one
+ * sloppy list rule (dk_ring_sloppy_preference_list_by) with this node's
+ * view of who is usable, never EXCLUDED (N_EXCLUDED nodes silent in this
+ * request). */
+static void
+choose_replicas (DkNode *node, DkToken token, const DkNodeId *excluded, guint n_excluded,
+                 ReplicaChoice *choice)
 {
   guint n = node->config.n;
-  memset (hinted_for, 0, DK_RING_MAX_REPLICAS * sizeof (DkNodeId));
-  *n_uncovered = 0;
+  memset (choice, 0, sizeof *choice);
   if (node->config.bug == DK_NODE_BUG_STAND_IN_ONLY && 2 * n <= DK_RING_MAX_REPLICAS)
     {
       /* Injected: the N nodes after the preference list stand in for it
@@ -627,45 +714,277 @@ choose_replicas (DkNode *node, DkToken token, DkNodeId *out, DkNodeId *hinted_fo
         {
           for (guint i = 0; i < n; i++)
             {
-              out[i] = extended[n + i];
-              hinted_for[i] = extended[i];
+              choice->replicas[i] = extended[n + i];
+              choice->hinted_for[i] = extended[i];
             }
-          return n;
+          choice->n = n;
+          return;
         }
     }
-  if (!node->config.sloppy_quorum || node->unhealthy == 0)
-    return dk_ring_preference_list (node->ring, token, n, out);
-
-  DkNodeId extended[DK_RING_MAX_REPLICAS];
-  guint length = dk_ring_preference_list (node->ring, token,
-                                          MIN (DK_RING_MAX_REPLICAS, n + node->unhealthy), extended);
-  DkNodeId down_intended[DK_RING_MAX_REPLICAS];
-  guint n_down = 0, chosen = 0, next_hint = 0;
-  for (guint i = 0; i < MIN (n, length); i++)
-    if (!node_peer_healthy (node, extended[i]))
-      down_intended[n_down++] = extended[i];
-  for (guint i = 0; i < length && chosen < n; i++)
+  if (!node->config.sloppy_quorum)
     {
-      if (!node_peer_healthy (node, extended[i]))
-        continue;
-      out[chosen] = extended[i];
-      if (i >= n && next_hint < n_down)
-        hinted_for[chosen] = down_intended[next_hint++];
-      chosen++;
+      choice->n = dk_ring_preference_list (node->ring, token, n, choice->replicas);
+      return;
     }
-  /* Down intended replicas no stand-in covers (too few healthy nodes):
-   * the coordinator keeps their hints itself. */
-  while (next_hint < n_down)
-    uncovered[(*n_uncovered)++] = down_intended[next_hint++];
-  return chosen;
+  UsableFilter filter = { node, node_now (node), excluded, n_excluded };
+  DkRingReplica sloppy[DK_RING_MAX_REPLICAS];
+  choice->n = dk_ring_sloppy_preference_list_by (node->ring, token, n, usable_for_request,
+                                                 &filter, sloppy, choice->uncovered,
+                                                 &choice->n_uncovered);
+  for (guint i = 0; i < choice->n; i++)
+    {
+      choice->replicas[i] = sloppy[i].node;
+      choice->hinted_for[i] = sloppy[i].hinted_for;
+    }
 }
 
-/* The node to forward to: the first of LIST this node believes up. */
+static DkToken
+request_token (const Request *request)
+{
+  return dk_ring_key_token (g_bytes_get_data (request->key, NULL),
+                            g_bytes_get_size (request->key));
+}
+
+/* Coordinate REQUEST (a proxy until now, or new) with the replicas of
+ * CHOICE. */
+static void
+start_coordinating (DkNode *node, Request *request, const DkWireClientRequest *client_request,
+                    const ReplicaChoice *choice)
+{
+  request->role = ROLE_COORDINATOR;
+  node->stats.requests_coordinated++;
+  request->n_replicas = choice->n;
+  memcpy (request->replicas, choice->replicas, sizeof choice->replicas);
+  memcpy (request->hinted_for, choice->hinted_for, sizeof choice->hinted_for);
+  memcpy (request->uncovered, choice->uncovered, sizeof choice->uncovered);
+  request->n_uncovered = choice->n_uncovered;
+  for (guint i = 0; i < choice->n; i++)
+    if (choice->hinted_for[i] != DK_NODE_NONE)
+      {
+        node->stats.sloppy_requests++;
+        break;
+      }
+  if (request->kind == DK_WIRE_GET)
+    {
+      request->needed = quorum_or_default (client_request->r, node->config.r);
+      coordinate_get (node, request);
+    }
+  else
+    {
+      request->needed = quorum_or_default (client_request->w, node->config.w);
+      coordinate_write (node, request, client_request);
+    }
+}
+
+/* ---- failover (Dynamo §4.6; node_reach.c) ------------------------------ */
+
+/* How long a proxy waits for the coordinator TARGET before trying another. */
+static gint64
+proxy_wait (DkNode *node, DkNodeId target)
+{
+  return MIN (PROXY_DEADLINES * node_reach_deadline (node, target),
+              node->config.request_timeout_us / 2);
+}
+
+/* TRUE when PROXY may send its request again: a read, or a write with a
+ * name (node_dedup.c).  An anonymous write is remembered by this node
+ * only, so a coordinator would apply a second copy as a new write. */
+static gboolean
+proxy_may_retry (const Request *proxy)
+{
+  return proxy->kind == DK_WIRE_GET || proxy->client_id != 0;
+}
+
+/* When REQUEST next has somebody silent past a deadline: its proxy's
+ * coordinator, or the earliest replica not yet heard; G_MAXINT64 when it
+ * awaits nobody. */
+static gint64
+failover_next_due (Request *request)
+{
+  DkNode *node = request->node;
+  if (request->role == ROLE_PROXY)
+    return request->n_tried == 0 || request->forward == NULL || !proxy_may_retry (request)
+           ? G_MAXINT64
+           : request->forwarded_us + proxy_wait (node, request->tried[request->n_tried - 1]);
+  gint64 due = G_MAXINT64;
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->sent_us[i] != 0 && !request->silent[i])
+      due = MIN (due, request->sent_us[i] + node_reach_deadline (node, request->replicas[i]));
+  return due;
+}
+
+static void failover_due (gpointer data);
+
+static void
+failover_arm (Request *request)
+{
+  DkNode *node = request->node;
+  if (request->failover_timer != 0)
+    node->env.timer_cancel (node->env.user_data, request->failover_timer);
+  request->failover_timer = 0;
+  gint64 due = failover_next_due (request);
+  if (due != G_MAXINT64)
+    request->failover_timer = node->env.timer_start (node->env.user_data,
+                                                     MAX (due - node_now (node), 1),
+                                                     failover_due, request);
+}
+
+/* Replica slots of REQUEST fell silent, on behalf of COVERS (N_COVERS
+ * owners, in slot order): the sloppy list recomputed without every node
+ * silent in this request names the next nodes of the extended preference
+ * list; each new one stands in for the next owner, with its hint.
+ * Returns how many owners (the first ones) got a stand-in. */
+static guint
+add_stand_ins (Request *request, const DkNodeId *covers, guint n_covers)
+{
+  DkNode *node = request->node;
+  DkNodeId silent[DK_RING_MAX_REPLICAS];
+  guint n_silent = 0;
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->silent[i])
+      silent[n_silent++] = request->replicas[i];
+  ReplicaChoice choice;
+  choose_replicas (node, request_token (request), silent, n_silent, &choice);
+  guint next = 0;
+  for (guint k = 0; k < choice.n && next < n_covers
+                    && request->n_replicas < DK_RING_MAX_REPLICAS; k++)
+    {
+      if (replica_index (request, choice.replicas[k]) != G_MAXUINT)
+        continue;   /* in the request already */
+      guint i = request->n_replicas++;
+      request->replicas[i] = choice.replicas[k];
+      request->hinted_for[i] = covers[next++];
+      node->stats.failovers++;
+      if (request->replicas[i] == node->config.id)
+        serve_locally (request, i);
+      else
+        send_to_replica (request, i);
+    }
+  return next;
+}
+
+/* Send PROXY's FORWARD to its current coordinator once more: the datagram
+ * (or the answer) may have been lost, and a coordinator that has the
+ * request joins the two (node_dedup.c). */
+static void
+proxy_resend (Request *proxy)
+{
+  DkNode *node = proxy->node;
+  proxy->forward_resent = TRUE;
+  node->stats.failover_resends++;
+  proxy->forwarded_us = node_now (node);
+  node_send (node, proxy->tried[proxy->n_tried - 1], proxy->forward);
+  failover_arm (proxy);
+}
+
+/* The coordinator a proxy forwarded to stayed silent past its deadline:
+ * route again without every coordinator tried, coordinating here when
+ * this node is now on the list, else forwarding to the next one; with
+ * nobody left, the same one once more, then the request waits for its
+ * timeout.  A write first asks the same coordinator once more unless it
+ * is marked unreachable: two coordinators would apply it twice, under two
+ * dots, where one that was only slow joins the resend. */
+static void
+proxy_retry (Request *proxy)
+{
+  DkNode *node = proxy->node;
+  gboolean marked = node_reach_silent (node, proxy->tried[proxy->n_tried - 1]);
+  if (proxy->kind != DK_WIRE_GET && !marked && !proxy->forward_resent)
+    {
+      proxy_resend (proxy);
+      return;
+    }
+  ReplicaChoice choice;
+  choose_replicas (node, request_token (proxy), proxy->tried, proxy->n_tried, &choice);
+  for (guint i = 0; i < choice.n; i++)
+    if (choice.replicas[i] == node->config.id)
+      {
+        node->stats.failovers++;
+        g_autoptr (DkWireMessage) forward = g_steal_pointer (&proxy->forward);
+        start_coordinating (node, proxy, &forward->body.forward.request, &choice);
+        return;
+      }
+  for (guint i = 0; i < choice.n && proxy->n_tried < DK_RING_MAX_REPLICAS; i++)
+    {
+      DkNodeId target = choice.replicas[i];
+      gboolean tried = FALSE;
+      for (guint k = 0; k < proxy->n_tried; k++)
+        tried = tried || proxy->tried[k] == target;
+      if (tried || !node_peer_usable (node, target))
+        continue;
+      node->stats.failovers++;
+      proxy->tried[proxy->n_tried++] = target;
+      proxy->forward_resent = FALSE;
+      proxy->forwarded_us = node_now (node);
+      node_send (node, target, proxy->forward);
+      failover_arm (proxy);
+      return;
+    }
+  if (!proxy->forward_resent)
+    proxy_resend (proxy);
+}
+
+/* REQUEST's failover deadline passed: every replica still unheard past
+ * its own deadline is silent (a strike against it, node_reach_silent);
+ * while the quorum is still open, with a sloppy quorum, each gets a
+ * stand-in.  A strict quorum uses no stand-in; it asks the same replica
+ * once more, as does a sloppy one with no node left to ask. */
+static void
+failover_due (gpointer data)
+{
+  Request *request = data;
+  DkNode *node = request->node;
+  request->failover_timer = 0;
+  if (request->role == ROLE_PROXY)
+    {
+      if (request->forward != NULL
+          && node_now (node) >= failover_next_due (request))
+        proxy_retry (request);
+      else
+        failover_arm (request);
+      return;
+    }
+  gint64 now = node_now (node);
+  DkNodeId covers[DK_RING_MAX_REPLICAS];
+  guint slots[DK_RING_MAX_REPLICAS];
+  guint n_covers = 0;
+  for (guint i = 0; i < request->n_replicas; i++)
+    {
+      if (request->sent_us[i] == 0 || request->silent[i]
+          || now < request->sent_us[i] + node_reach_deadline (node, request->replicas[i]))
+        continue;
+      request->silent[i] = TRUE;
+      node_reach_silent (node, request->replicas[i]);
+      slots[n_covers] = i;
+      covers[n_covers++] = slot_owner (request, i);
+    }
+  guint before = request->n_replicas;
+  guint covered = 0;
+  if (n_covers > 0 && !request->client_answered && node->config.sloppy_quorum)
+    covered = add_stand_ins (request, covers, n_covers);
+  /* Silent ones nobody can stand in for (a strict quorum, or no node
+   * left): asked once more, in case a datagram was lost. */
+  for (guint k = covered; k < n_covers && !request->client_answered; k++)
+    if (!request->resent[slots[k]])
+      {
+        request->resent[slots[k]] = TRUE;
+        request->silent[slots[k]] = FALSE;
+        node->stats.failover_resends++;
+        send_to_replica (request, slots[k]);
+      }
+  failover_arm (request);
+  if (request->n_replicas > before)
+    quorum_check (request);   /* last: it may finish REQUEST */
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+/* The node to forward to: the first of LIST this node may use. */
 static DkNodeId
 forward_target (DkNode *node, const DkNodeId *list, guint n)
 {
   for (guint i = 0; i < n; i++)
-    if (node_peer_healthy (node, list[i]))
+    if (node_peer_usable (node, list[i]))
       return list[i];
   return list[0];
 }
@@ -681,23 +1000,21 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
   Remembered *remembered = NULL;
   if (!node_dedup_admit (node, from, hop_id, kind, client_request, hops, &remembered))
     return;
-  DkNodeId preference[DK_RING_MAX_REPLICAS], hinted_for[DK_RING_MAX_REPLICAS];
-  DkNodeId uncovered[DK_RING_MAX_REPLICAS];
-  guint n_uncovered;
+  ReplicaChoice choice;
   DkToken token = dk_ring_key_token (g_bytes_get_data (client_request->key, NULL),
                                      g_bytes_get_size (client_request->key));
-  guint n_replicas = choose_replicas (node, token, preference, hinted_for, uncovered, &n_uncovered);
+  choose_replicas (node, token, NULL, 0, &choice);
   gboolean on_list = FALSE;
-  for (guint i = 0; i < n_replicas; i++)
-    on_list = on_list || preference[i] == node->config.id;
+  for (guint i = 0; i < choice.n; i++)
+    on_list = on_list || choice.replicas[i] == node->config.id;
 
-  if (!on_list && hops < node->config.max_forward_hops && n_replicas > 0)
+  if (!on_list && hops < node->config.max_forward_hops && choice.n > 0)
     {
       Request *proxy = request_new (node, ROLE_PROXY, kind, from, hop_id, client_request,
                                     node->config.request_timeout_us + PROXY_TIMEOUT_SLACK_US);
       if (remembered != NULL)
         node_dedup_bind (remembered, proxy);
-      g_autoptr (DkWireMessage) forward = dk_wire_message_new (DK_WIRE_FORWARD);
+      DkWireMessage *forward = dk_wire_message_new (DK_WIRE_FORWARD);
       forward->request_id = proxy->id;
       DkWireForward *body = &forward->body.forward;
       body->request_type = kind;
@@ -712,8 +1029,13 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
       body->request.r = client_request->r;
       body->request.w = client_request->w;
       body->request.sibling_offset = client_request->sibling_offset;
+      proxy->forward = forward;   /* kept: a silent coordinator gets a successor */
+      DkNodeId target = forward_target (node, choice.replicas, choice.n);
+      proxy->tried[proxy->n_tried++] = target;
+      proxy->forwarded_us = node_now (node);
       node->stats.requests_forwarded++;
-      node_send (node, forward_target (node, preference, n_replicas), forward);
+      node_send (node, target, forward);
+      failover_arm (proxy);
       return;
     }
 
@@ -721,28 +1043,7 @@ handle_client_request (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType
                                   node->config.request_timeout_us);
   if (remembered != NULL)
     node_dedup_bind (remembered, request);
-  node->stats.requests_coordinated++;
-  request->n_replicas = n_replicas;
-  memcpy (request->replicas, preference, n_replicas * sizeof (DkNodeId));
-  memcpy (request->hinted_for, hinted_for, sizeof hinted_for);
-  memcpy (request->uncovered, uncovered, n_uncovered * sizeof (DkNodeId));
-  request->n_uncovered = n_uncovered;
-  for (guint i = 0; i < n_replicas; i++)
-    if (hinted_for[i] != DK_NODE_NONE)
-      {
-        node->stats.sloppy_requests++;
-        break;
-      }
-  if (kind == DK_WIRE_GET)
-    {
-      request->needed = quorum_or_default (client_request->r, node->config.r);
-      coordinate_get (node, request);
-    }
-  else
-    {
-      request->needed = quorum_or_default (client_request->w, node->config.w);
-      coordinate_write (node, request, client_request);
-    }
+  start_coordinating (node, request, client_request, &choice);
 }
 
 /* ---- handlers, one per message type ------------------------------------ */
@@ -795,9 +1096,15 @@ find_replica_request (DkNode *node, DkEndpoint from, guint64 request_id, guint *
   if (request == NULL || request->role != ROLE_COORDINATOR || !dk_endpoint_is_node (from))
     return NULL;
   *index = replica_index (request, (DkNodeId) from);
-  if (*index == G_MAXUINT || request->replied[*index])
+  if (*index == G_MAXUINT)
     return NULL;
-  return request;
+  if (request->sent_us[*index] != 0)
+    {
+      /* Its first word (a late one too): a round trip observed. */
+      node_reach_sample (node, (DkNodeId) from, node_now (node) - request->sent_us[*index]);
+      request->sent_us[*index] = 0;
+    }
+  return request->replied[*index] ? NULL : request;
 }
 
 void

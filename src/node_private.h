@@ -5,6 +5,8 @@
  *   node_dedup.c        client requests remembered: a retry is answered, not applied again
  *   node_coordinator.c  client requests, quorums, read repair, replica reads/writes
  *   node_gossip.c       membership, heartbeats and failure detection
+ *   node_reach.c        round trips and silences seen by our own requests: failover
+ *                       deadlines, peers marked unreachable before gossip says so
  *   node_handoff.c      hints kept for down owners and handed back (Dynamo §4.6)
  *   node_antientropy.c  Merkle-tree comparison and repair between replicas (§4.7)
  *   node_rebalance.c    ring changes on join and leave, sweeps, the leave
@@ -65,6 +67,7 @@ typedef struct
   DkNodeId    uncovered[DK_RING_MAX_REPLICAS];  /* down replicas no stand-in covers */
   guint       n_uncovered;
   gboolean    replied[DK_RING_MAX_REPLICAS];
+  gboolean    succeeded[DK_RING_MAX_REPLICAS]; /* replied OK (or NOT_FOUND) */
   GPtrArray  *replica_sets[DK_RING_MAX_REPLICAS]; /* GET: what each returned (parts so far) */
   NodeParts   replica_parts[DK_RING_MAX_REPLICAS];/* GET: parts of each answer; else acks */
   guint8      sibling_offset;   /* GET: the first sibling the client asks for */
@@ -76,6 +79,17 @@ typedef struct
   DkWireStatus failure_status;  /* the worst replica status seen */
   gboolean    client_answered;
   DkTimerId   timer;
+  /* failover (node_reach.c): a replica silent past its deadline gets a
+   * stand-in; a coordinator silent past its deadline, another one */
+  gint64      sent_us[DK_RING_MAX_REPLICAS]; /* node_now the READ/WRITE left; 0: heard, or local */
+  gboolean    silent[DK_RING_MAX_REPLICAS];  /* passed its deadline unheard */
+  gboolean    resent[DK_RING_MAX_REPLICAS];  /* asked again after a silence */
+  DkTimerId   failover_timer;
+  DkWireMessage *forward;       /* PROXY: the FORWARD, to send again elsewhere */
+  DkNodeId    tried[DK_RING_MAX_REPLICAS];   /* PROXY: coordinators tried, the last one current */
+  guint       n_tried;
+  gint64      forwarded_us;     /* PROXY: node_now the current FORWARD left */
+  gboolean    forward_resent;   /* PROXY: the current coordinator was asked again */
 } Request;
 
 /* What this node knows of one member (itself included).  Every node keeps
@@ -103,6 +117,7 @@ typedef struct
   gint64    sent_us;
 } HintInFlight;
 
+typedef struct _NodeReach NodeReach;
 typedef struct _AeSession AeSession;
 typedef struct _Handover Handover;
 typedef struct _DkMerkle DkMerkle;
@@ -148,6 +163,9 @@ struct _DkNode
   DkNodeId     probe_target;    /* probed this round and not yet answered, or DK_NODE_NONE */
   DkTimerId    probe_timer;     /* then asks others to probe it */
   guint        eager_left;      /* pushes of fresh news left this round */
+
+  /* what our own requests tell of each peer (node_reach.c) */
+  NodeReach   *reach;
 
   /* hinted handoff (node_handoff.c) */
   GHashTable  *hints_in_flight; /* gint64 hint id -> HintInFlight*, owns them */
@@ -245,6 +263,31 @@ void node_membership_clear (DkNode *node);
 void node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message);
 /* TRUE when ID is a member this node believes up (always, without gossip). */
 gboolean node_peer_healthy (const DkNode *node, DkNodeId id);
+
+/* node_reach.c: round trips and silences seen by this node's requests */
+void node_reach_init (DkNode *node);
+void node_reach_clear (DkNode *node);
+/* A reply from PEER came RTT_US after its request: a round-trip sample
+ * (and PEER is heard). */
+void node_reach_sample (DkNode *node, DkNodeId peer, gint64 rtt_us);
+/* Something came from PEER: it is reachable; its strikes and mark go. */
+void node_reach_heard (DkNode *node, DkNodeId peer);
+/* How long to wait for PEER's reply before asking another node: from the
+ * round trips observed (PEER's, else every peer's), within a floor and a
+ * quarter of request_timeout. */
+gint64 node_reach_deadline (const DkNode *node, DkNodeId peer);
+/* PEER stayed silent past its deadline: a strike; TRUE when it is (now)
+ * marked unreachable. */
+gboolean node_reach_silent (DkNode *node, DkNodeId peer);
+/* TRUE while PEER is marked unreachable here. */
+gboolean node_reach_marked (DkNode *node, DkNodeId peer);
+/* TRUE when requests may use ID: this node, or a peer not marked
+ * unreachable here that gossip believes up (node_peer_healthy) or that
+ * spoke to us directly within suspect_after. */
+gboolean node_peer_usable (DkNode *node, DkNodeId id);
+/* node_peer_usable as of NOW (node_now): the same answer however often
+ * it is asked with the same NOW, as a ring walk needs. */
+gboolean node_peer_usable_at (const DkNode *node, DkNodeId id, gint64 now);
 
 /* node_handoff.c */
 void node_handoff_init (DkNode *node);

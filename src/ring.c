@@ -490,11 +490,20 @@ typedef struct
   guint    want_total;     /* stop at this many picks ... */
   guint    want_up;        /* ... of which this many are up */
   guint    up;
+  DkRingUpFunc is_up;      /* who counts as up; NULL: the ring's marks */
+  gpointer is_up_data;
   guint    datacenters;    /* distinct datacenters among the picks */
   guint    racks;          /* distinct (datacenter, rack) pairs among the picks */
 } Picks;
 
 typedef enum { PASS_NEW_DATACENTER, PASS_NEW_RACK, PASS_ANY_NODE } PickPass;
+
+static gboolean
+picks_member_up (const Picks *picks, const DkRingMember *member)
+{
+  return picks->is_up != NULL ? picks->is_up (member->node.id, picks->is_up_data) != FALSE
+                              : member->up;
+}
 
 static gboolean
 picks_done (const Picks *picks, guint node_count)
@@ -530,7 +539,7 @@ pick_pass (const DkRing *ring, guint start, PickPass pass, Picks *picks)
           || (pass == PASS_NEW_RACK && !new_rack))
         continue;
       picks->picked[picks->count++] = candidate;
-      picks->up += member->up;
+      picks->up += picks_member_up (picks, member);
       picks->datacenters += new_datacenter;
       picks->racks += new_rack;
     }
@@ -573,11 +582,14 @@ dk_ring_preference_list (const DkRing *ring, DkToken token, guint n, DkNodeId *o
  * past the first N stands in for a down one among them and carries a
  * hint naming it, so it can hand the data back when that node returns. */
 guint
-dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
-                                DkRingReplica *out)
+dk_ring_sloppy_preference_list_by (const DkRing *ring, DkToken token, guint n,
+                                   DkRingUpFunc is_up, gpointer data, DkRingReplica *out,
+                                   DkNodeId *uncovered, guint *n_uncovered)
 {
   g_return_val_if_fail (ring != NULL && out != NULL, 0);
   g_return_val_if_fail (n >= 1 && n <= DK_RING_MAX_REPLICAS, 0);
+  if (n_uncovered != NULL)
+    *n_uncovered = 0;
   guint node_count = ring->members->len;
   if (node_count == 0)
     return 0;
@@ -587,13 +599,13 @@ dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
   g_autofree guint32 *large = NULL;
   guint start = ring_first_vnode_at_or_after (ring, token);
   Picks picks = { .picked = small, .capacity = MIN (node_count, G_N_ELEMENTS (small)),
-                  .want_total = n, .want_up = n };
+                  .want_total = n, .want_up = n, .is_up = is_up, .is_up_data = data };
   pick_all_passes (ring, start, &picks);
   if (picks.up < n && picks.count < node_count)
     {
       large = g_new (guint32, node_count);
       picks = (Picks) { .picked = large, .capacity = node_count,
-                        .want_total = n, .want_up = n };
+                        .want_total = n, .want_up = n, .is_up = is_up, .is_up_data = data };
       pick_all_passes (ring, start, &picks);
     }
 
@@ -602,7 +614,7 @@ dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
   for (guint i = 0; i < picks.count && count < n; i++)
     {
       const DkRingMember *member = ring_member (ring, picks.picked[i]);
-      if (!member->up)
+      if (!picks_member_up (&picks, member))
         {
           if (i < n)
             down_intended[n_down++] = member->node.id;
@@ -616,7 +628,17 @@ dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
         }
       out[count++] = (DkRingReplica) { member->node.id, hint };
     }
+  /* Too few nodes up: the down intended replicas left uncovered. */
+  for (guint k = n_hints_used; k < n_down && uncovered != NULL && n_uncovered != NULL; k++)
+    uncovered[(*n_uncovered)++] = down_intended[k];
   return count;
+}
+
+guint
+dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
+                                DkRingReplica *out)
+{
+  return dk_ring_sloppy_preference_list_by (ring, token, n, NULL, NULL, out, NULL, NULL);
 }
 
 /* ---- comparison --------------------------------------------------------- */

@@ -71,7 +71,9 @@
  * a node from past position N stands in for a down node of the first N,
  * the k-th stand-in for the k-th down intended replica, and carries that
  * node's id as its hint.  Up/down marks belong to this ring instance and
- * never change placement.
+ * never change placement; a caller with its own view of who is up (the
+ * node: gossip and its own silences) passes it as a predicate instead, so
+ * the rule lives here only (dk_ring_sloppy_preference_list_by).
  *
  * Pure data (GLib only), no global state.  A ring is not thread-safe;
  * lookups never modify it.  Every result is a deterministic function of
@@ -202,6 +204,20 @@ guint dk_ring_preference_list (const DkRing *ring, DkToken token, guint n,
  * replica it covers (see above); returns min (N, up nodes). */
 guint dk_ring_sloppy_preference_list (const DkRing *ring, DkToken token, guint n,
                                       DkRingReplica *out);
+
+/* Whether node ID counts as up for one sloppy list; called any number of
+ * times per list and must answer the same within it. */
+typedef gboolean (*DkRingUpFunc) (DkNodeId id, gpointer data);
+
+/* The same sloppy list with IS_UP (DATA) deciding who is up instead of
+ * the ring's marks: the one rule, used by the node with its own view of
+ * its peers.  UNCOVERED (room for N; may be NULL) receives the down
+ * intended replicas no stand-in covers (fewer than N up), in list order,
+ * and *N_UNCOVERED their count. */
+guint dk_ring_sloppy_preference_list_by (const DkRing *ring, DkToken token, guint n,
+                                         DkRingUpFunc is_up, gpointer data,
+                                         DkRingReplica *out, DkNodeId *uncovered,
+                                         guint *n_uncovered);
 
 /* ---- token ranges ------------------------------------------------------- */
 

@@ -1122,14 +1122,24 @@ END_TEST
  * stale read (it misses the other). */
 START_TEST (visibility_buckets_time_since_latest_acked_write)
 {
-  ck_assert_uint_eq (dk_visibility_n_buckets (), 38);
+  ck_assert_uint_eq (dk_visibility_n_buckets (), 551);
   ck_assert_uint_eq (dk_visibility_bucket_of (0), 0);
-  ck_assert_uint_eq (dk_visibility_bucket_of (999), 0);
-  ck_assert_uint_eq (dk_visibility_bucket_of (1000), 1);
-  ck_assert_uint_eq (dk_visibility_bucket_of (15000), 10);
-  ck_assert_int_eq (dk_visibility_bucket_start_us (10), 10000);
-  ck_assert_int_eq (dk_visibility_bucket_start_us (dk_visibility_bucket_of (999999)), 900000);
-  ck_assert_uint_eq (dk_visibility_bucket_of (G_GINT64_CONSTANT (3600000000)), 37);
+  ck_assert_uint_eq (dk_visibility_bucket_of (99), 0);
+  ck_assert_uint_eq (dk_visibility_bucket_of (100), 1);
+  ck_assert_uint_eq (dk_visibility_bucket_of (1000), 10);
+  ck_assert_uint_eq (dk_visibility_bucket_of (15000), 150);
+  ck_assert_uint_eq (dk_visibility_bucket_of (19999), 199);
+  ck_assert_uint_eq (dk_visibility_bucket_of (20000), 200);
+  ck_assert_int_eq (dk_visibility_bucket_start_us (150), 15000);
+  ck_assert_int_eq (dk_visibility_bucket_start_us (dk_visibility_bucket_of (999999)), 990000);
+  ck_assert_uint_eq (dk_visibility_bucket_of (G_GINT64_CONSTANT (3600000000)), 550);
+  /* Every bucket starts where the one before it ends. */
+  for (guint b = 1; b < dk_visibility_n_buckets (); b++)
+    {
+      gint64 start = dk_visibility_bucket_start_us (b);
+      ck_assert_uint_eq (dk_visibility_bucket_of (start), b);
+      ck_assert_uint_eq (dk_visibility_bucket_of (start - 1), b - 1);
+    }
 
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1000, NO_READ, dot_of (1, 1));
@@ -1146,8 +1156,81 @@ START_TEST (visibility_buckets_time_since_latest_acked_write)
   g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
   g_autoptr (GString) csv = g_string_new (NULL);
   dk_visibility_to_csv (dk_metrics_visibility (m), csv);
-  ck_assert_str_eq (csv->str, "t_ms,reads,stale\n0,3,1\n10,1,0\n10000,1,0\n");
+  ck_assert_str_eq (csv->str, "t_ms,reads,stale\n0.1,1,0\n0.5,1,1\n0.7,1,0\n15,1,0\n15000,1,0\n");
   assert_listed (m, dk_metrics_stale_reads, ids (2, misses_latest, misses_one));
+}
+END_TEST
+
+/* The 99.9% window: the earliest bucket from which on the curve stays at
+ * or above 0.999, judged on pools of at least 1,000 reads. */
+START_TEST (visibility_window_is_where_the_curve_stays_above_p)
+{
+  g_autoptr (DkVisibility) curve = dk_visibility_new ();
+  gint64 window = -1;
+  ck_assert (!dk_visibility_window_us (curve, 0.999, &window));   /* no reads */
+  for (int i = 0; i < 2000; i++)
+    dk_visibility_record (curve, 50, i >= 10);                    /* 99.5% */
+  for (int i = 0; i < 2000; i++)
+    dk_visibility_record (curve, 1200, i >= 1);                   /* 99.95% */
+  for (int i = 0; i < 3000; i++)
+    dk_visibility_record (curve, 5000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 1200);
+  ck_assert (dk_visibility_window_us (curve, 0.99, &window));
+  ck_assert_int_eq (window, 0);
+  /* A small bucket is pooled with the next: 300 reads at 2 ms with one
+   * stale, then 800 fresh at 3 ms, pass together (1 in 1,100). */
+  for (int i = 0; i < 300; i++)
+    dk_visibility_record (curve, 2000, i >= 1);
+  for (int i = 0; i < 800; i++)
+    dk_visibility_record (curve, 3000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 1200);
+  /* A late failure moves the window past it; a failing end has none. */
+  for (int i = 0; i < 1000; i++)
+    dk_visibility_record (curve, 8000, i >= 5);
+  for (int i = 0; i < 1000; i++)
+    dk_visibility_record (curve, 9000, TRUE);
+  ck_assert (dk_visibility_window_us (curve, 0.999, &window));
+  ck_assert_int_eq (window, 9000);
+  for (int i = 0; i < 10; i++)
+    dk_visibility_record (curve, G_GINT64_CONSTANT (200000000), FALSE);
+  ck_assert (!dk_visibility_window_us (curve, 0.999, &window));
+}
+END_TEST
+
+/* k-staleness: how many versions back the newest write a read satisfies
+ * is, in acknowledgement order (1: the latest). */
+START_TEST (k_staleness_counts_versions_behind)
+{
+  g_autoptr (DkHistory) h = dk_history_new ();
+  guint64 p0 = put (h, "k", 0, 1000, NO_READ, dot_of (1, 1));
+  guint64 r0 = get (h, "k", 1500, 1600, 1, p0);
+  guint64 p1 = put (h, "k", 1700, 2000, r0, dot_of (1, 2));
+  guint64 r1 = get (h, "k", 2500, 2600, 1, p1);
+  guint64 p2 = put (h, "k", 2700, 3000, r1, dot_of (1, 3));
+  get (h, "k", 4000, 4100, 1, p2);      /* the latest: k = 1 */
+  get (h, "k", 4000, 4100, 1, p0);      /* two behind: k = 3 */
+  get (h, "k", 4000, 4100, 1, p1);      /* k = 2 */
+  get (h, "k", 4000, 4100, 0);          /* nothing: k = 4 */
+  g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
+  /* r0 and r1 read the latest (k = 1) too: 3 of 6 reads at k = 1. */
+  guint k = 0;
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.5, &k));
+  ck_assert_uint_eq (k, 1);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.6, &k));
+  ck_assert_uint_eq (k, 2);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 0.8, &k));
+  ck_assert_uint_eq (k, 3);
+  ck_assert (dk_visibility_k_staleness (dk_metrics_visibility (m), 1.0, &k));
+  ck_assert_uint_eq (k, 4);
+  double value;
+  ck_assert (dk_metrics_get (m, "k_staleness_999", &value));
+  ck_assert_double_eq (value, 4);
+  g_autoptr (DkHistory) empty = dk_history_new ();
+  g_autoptr (DkMetrics) none = dk_check_history (empty, NULL, NULL);
+  ck_assert (!dk_metrics_get (none, "k_staleness_999", &value));
+  ck_assert (!dk_metrics_get (none, "visibility_999_ms", &value));
 }
 END_TEST
 
@@ -1206,7 +1289,7 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
     "failed_ops", "pending_ops", "gets", "ok_gets", "puts", "ok_puts", "get_availability",
     "put_availability", "latency_p50_ms", "latency_p99_ms", "latency_p999_ms",
     "get_latency_p50_ms", "get_latency_p99_ms", "get_latency_p999_ms", "put_latency_p50_ms",
-    "put_latency_p99_ms", "put_latency_p999_ms" };
+    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms", "k_staleness_999" };
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1500, NO_READ, dot_of (1, 1));
   get (h, "k", 2000, 2250, 1, p0);
@@ -2834,7 +2917,7 @@ checkers_suite (void)
 {
   Suite *suite = suite_create ("checkers");
   TCase *stale = tcase_create ("stale_reads");
-  tcase_set_timeout (stale, 30);
+  dk_tcase_no_wall_limit (stale);
   tcase_add_test (stale, stale_read_of_an_old_value_under_the_newest_dot_is_stale_and_a_dot_collision);
   tcase_add_test (stale, stale_read_returning_a_value_whose_writer_knew_the_acked_write_is_fresh);
   tcase_add_test (stale, stale_read_returning_nothing_is_stale_after_a_put_but_not_after_a_delete_that_saw_it);
@@ -2846,7 +2929,7 @@ checkers_suite (void)
   suite_add_tcase (suite, stale);
 
   TCase *lost = tcase_create ("lost_writes");
-  tcase_set_timeout (lost, 30);
+  dk_tcase_no_wall_limit (lost);
   tcase_add_test (lost, lost_write_is_an_acked_value_no_replica_holds_and_no_accounted_writer_knew);
   tcase_add_test (lost, lost_write_replaced_knowingly_through_unacknowledged_writes_is_accounted_for);
   tcase_add_test (lost, lost_write_replaced_by_a_reported_delete_is_accounted_for_without_its_tombstone);
@@ -2857,7 +2940,7 @@ checkers_suite (void)
   suite_add_tcase (suite, lost);
 
   TCase *final = tcase_create ("final_state");
-  tcase_set_timeout (final, 30);
+  dk_tcase_no_wall_limit (final);
   tcase_add_test (final, resurrected_deletes_are_acked_deletes_whose_known_values_a_replica_holds);
   tcase_add_test (final, dot_collisions_are_dots_seen_with_two_values);
   tcase_add_test (final, under_replicated_writes_are_accounted_puts_short_of_their_replicas);
@@ -2867,11 +2950,13 @@ checkers_suite (void)
   suite_add_tcase (suite, final);
 
   TCase *counts = tcase_create ("counts");
-  tcase_set_timeout (counts, 30);
+  dk_tcase_no_wall_limit (counts);
   tcase_add_test (counts, conflicts_count_gets_with_several_value_siblings);
   tcase_add_test (counts, availability_counts_pending_as_not_ok_and_tallies_reasons);
   tcase_add_test (counts, latency_percentiles_use_nearest_rank);
   tcase_add_test (counts, visibility_buckets_time_since_latest_acked_write);
+  tcase_add_test (counts, visibility_window_is_where_the_curve_stays_above_p);
+  tcase_add_test (counts, k_staleness_counts_versions_behind);
   tcase_add_test (counts, timeseries_buckets_by_invoke_time_and_takes_runner_columns);
   tcase_add_test (counts, timeseries_grows_both_ways_and_floors_negative_times);
   tcase_add_test (counts, metrics_json_names_every_metric_in_a_fixed_order);
@@ -2879,7 +2964,7 @@ checkers_suite (void)
   suite_add_tcase (suite, counts);
 
   TCase *csv = tcase_create ("csv");
-  tcase_set_timeout (csv, 30);
+  dk_tcase_no_wall_limit (csv);
   tcase_add_test (csv, history_csv_writes_every_column_and_round_trips_every_outcome);
   tcase_add_test (csv, history_parse_rejects_malformed_rows_naming_the_line_and_column);
   tcase_add_test (csv, final_csv_lists_every_held_version_and_round_trips);
@@ -2887,7 +2972,7 @@ checkers_suite (void)
   suite_add_tcase (suite, csv);
 
   TCase *properties = tcase_create ("properties");
-  tcase_set_timeout (properties, 300);
+  dk_tcase_no_wall_limit (properties);
   tcase_add_test (properties, property_correct_dvv_store_has_no_violations_and_reads_judged_as_the_model_does);
   tcase_add_test (properties, property_each_injected_violation_is_found_with_its_op_id);
   tcase_add_test (properties, property_history_and_final_csv_round_trips_keep_checker_results);

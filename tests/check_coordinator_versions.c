@@ -229,7 +229,7 @@ coordinator_versions_suite (void)
 {
   Suite *suite = suite_create ("coordinator_versions");
   TCase *tc = tcase_create ("issuing");
-  tcase_set_timeout (tc, 0);   /* no wall-clock limit: runs are bounded in virtual time */
+  dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, coordinator_refuses_a_context_claiming_counters_it_never_issued);
   tcase_add_test (tc, coordinator_refuses_out_of_range_context_entries);
   tcase_add_test (tc, concurrent_updates_through_one_coordinator_become_siblings);

@@ -4,6 +4,7 @@
  * (Check's own variables); CK_FORK=no runs in-process, as valgrind wants. */
 #include <stdlib.h>
 #include <string.h>
+#include <glib.h>
 #include "suites.h"
 
 int
@@ -18,11 +19,10 @@ dk_test_iterations (int normal)
 int
 main (void)
 {
-  /* Test cases that set no timeout of their own get a generous one, not
-   * Check's 4 s: a loaded machine must not fail a correct test.  Every
-   * test is bounded by its own work (virtual time, iteration counts), and
-   * the caller may still set CK_DEFAULT_TIMEOUT or CK_TIMEOUT_MULTIPLIER. */
-  setenv ("CK_DEFAULT_TIMEOUT", "600", 0);
+  /* Test cases that set no limit of their own get the hang guard, not
+   * Check's 4 s: a loaded machine must not fail a correct test (suites.h).
+   * The caller may still set CK_DEFAULT_TIMEOUT or CK_TIMEOUT_MULTIPLIER. */
+  setenv ("CK_DEFAULT_TIMEOUT", G_STRINGIFY (DK_TEST_HANG_GUARD_S), 0);
   SRunner *runner = srunner_create (hash_suite ());
   srunner_add_suite (runner, vclock_suite ());
   srunner_add_suite (runner, version_suite ());
@@ -44,6 +44,8 @@ main (void)
   srunner_add_suite (runner, net_suite ());
   srunner_add_suite (runner, requests_once_suite ());
   srunner_add_suite (runner, wedge_suite ());
+  srunner_add_suite (runner, report_suite ());
+  srunner_add_suite (runner, failover_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);

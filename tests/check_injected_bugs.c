@@ -157,7 +157,7 @@ injected_bugs_suite (void)
 {
   Suite *suite = suite_create ("injected_bugs");
   TCase *bugs = tcase_create ("bugs");
-  tcase_set_timeout (bugs, 0);   /* no wall-clock limit: each run is bounded in virtual time */
+  dk_tcase_no_wall_limit (bugs);
   tcase_add_test (bugs, checkers_catch_every_injected_bug);
   tcase_add_test (bugs, dvv_keeps_concurrent_updates_that_vv_loses);
   suite_add_tcase (suite, bugs);

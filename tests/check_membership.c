@@ -288,7 +288,7 @@ membership_suite (void)
 {
   Suite *suite = suite_create ("membership");
   TCase *changes = tcase_create ("changes");
-  tcase_set_timeout (changes, 120);
+  dk_tcase_no_wall_limit (changes);
   tcase_add_test (changes, membership_a_node_that_left_joins_again);
   tcase_add_test (changes, membership_overlapping_leaves_never_bring_a_leaver_back);
   tcase_add_test (changes, membership_leave_while_cut_off_waits_then_finishes);

@@ -466,7 +466,7 @@ nemesis_suite (void)
   suite_add_tcase (suite, statement);
 
   TCase *plan = tcase_create ("plan");
-  tcase_set_timeout (plan, 60);
+  dk_tcase_no_wall_limit (plan);
   tcase_add_test (plan, nemesis_plan_is_a_function_of_the_seed);
   tcase_add_test (plan, nemesis_plan_keeps_a_majority_up_and_undoes_every_fault);
   tcase_add_test (plan, nemesis_plan_crashes_up_to_the_minority_and_no_further);

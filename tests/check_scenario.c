@@ -145,6 +145,8 @@ START_TEST (dist_every_form_parses_and_round_trips)
   static const char *const forms[] = {
     "const(1ms)", "uniform(1ms,5ms)", "exp(1ms)", "normal(10ms,2ms)",
     "lognormal(10ms,0.5)", "pareto(1ms,2.5)", "uniform( 1ms , 2.5ms )", "exp(1.5s)",
+    "mix(0.9122:pareto(235us,10);0.0878:exp(602us))", "mix(1:exp(1ms))",
+    "mix( 0.25:const(1ms) ; 0.75:uniform(2ms,3ms) )",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (forms); i++)
     {
@@ -172,6 +174,12 @@ START_TEST (dist_malformed_text_is_refused_with_reason)
     { "pareto(1ms,0)", "SHAPE" }, { "foo(1ms)", "unknown distribution 'foo'" },
     { "exp(1ms)x", "after ')'" }, { "exp(0ms)", "positive" }, { "exp", "1 argument" },
     { "exp((1ms))", "nested" },
+    { "mix(0.5:exp(1ms);0.4:exp(2ms))", "sum to 0.9" }, { "mix(exp(1ms))", "P:DIST" },
+    { "mix(0.5:exp(1ms);0.5:mix(1:exp(1ms)))", "do not nest" },
+    { "mix(1.5:exp(1ms))", "(0,1]" }, { "mix(1:exp(1))", "missing unit" },
+    { "mix(1:exp(1ms)", "missing ')'" }, { "mix[0.5:exp(1ms)]", "mix(P:DIST" }, { "mix()", "P:DIST" },
+    { "mix(0.1:exp(1ms);0.1:exp(1ms);0.1:exp(1ms);0.1:exp(1ms);0.1:exp(1ms);0.1:exp(1ms);"
+      "0.1:exp(1ms);0.1:exp(1ms);0.2:exp(1ms))", "1 to 8 components" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -193,7 +201,8 @@ START_TEST (dist_sample_means_match_theory)
 {
   static const char *const forms[] = {
     "const(3ms)", "uniform(1ms,5ms)", "exp(1ms)", "normal(10ms,2ms)",
-    "lognormal(10ms,0.5)", "pareto(1ms,3)",
+    "lognormal(10ms,0.5)", "pareto(1ms,3)", "mix(0.9:exp(1ms);0.1:const(10ms))",
+    "mix(0.9122:pareto(235us,10);0.0878:exp(602us))",
   };
   int draws = dk_test_iterations (100000);
   for (gsize f = 0; f < G_N_ELEMENTS (forms); f++)
@@ -223,10 +232,42 @@ START_TEST (dist_sample_means_match_theory)
 }
 END_TEST
 
+/* Each draw of a mixture comes from one component, chosen with that
+ * component's probability. */
+START_TEST (dist_mixture_picks_components_by_probability)
+{
+  DkDist dist;
+  ck_assert (dk_dist_parse ("mix(0.2:const(1ms);0.5:const(2ms);0.3:const(3ms))", &dist, NULL));
+  int draws = dk_test_iterations (100000);
+  for (guint64 seed = 1; seed <= 4; seed++)
+    {
+      DkRng rng;
+      dk_rng_init (&rng, seed, 7);
+      int counts[3] = { 0, 0, 0 };
+      for (int i = 0; i < draws; i++)
+        {
+          gint64 x = dk_dist_sample_us (&dist, &rng);
+          if (x != 1000 && x != 2000 && x != 3000)
+            ck_abort_msg ("drew %" G_GINT64_FORMAT ", not a component's value", x);
+          counts[x / 1000 - 1]++;
+        }
+      static const double expected[3] = { 0.2, 0.5, 0.3 };
+      for (int c = 0; c < 3; c++)
+        {
+          double p = expected[c], sd = sqrt (p * (1 - p) / draws);
+          ck_assert_msg (fabs ((double) counts[c] / draws - p) <= 6 * sd,
+                         "seed %d: component %d drawn %d of %d times", (int) seed, c, counts[c],
+                         draws);
+        }
+    }
+}
+END_TEST
+
 START_TEST (dist_same_seed_gives_same_samples)
 {
   static const char *const forms[] = {
     "uniform(1ms,5ms)", "exp(1ms)", "normal(1ms,2ms)", "lognormal(1ms,1)", "pareto(1ms,1.5)",
+    "mix(0.5:exp(1ms);0.5:pareto(1ms,1.5))",
   };
   for (gsize f = 0; f < G_N_ELEMENTS (forms); f++)
     {
@@ -965,6 +1006,7 @@ scenario_suite (void)
   tcase_add_test (dist, dist_malformed_text_is_refused_with_reason);
   tcase_add_test (dist, dist_sample_means_match_theory);
   tcase_add_test (dist, dist_same_seed_gives_same_samples);
+  tcase_add_test (dist, dist_mixture_picks_components_by_probability);
   tcase_add_test (dist, key_dist_zipf_ranks_are_monotone_with_ratio_of_theory);
   tcase_add_test (dist, key_dist_hotspot_share_is_close_to_p);
   tcase_add_test (dist, key_dist_same_seed_same_keys_and_uniform_covers_all);

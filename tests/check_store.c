@@ -986,7 +986,7 @@ store_suite (void)
   Suite *suite = suite_create ("store");
   TCase *tc = tcase_create ("store");
   tcase_add_checked_fixture (tc, make_test_dir, remove_test_dir);
-  tcase_set_timeout (tc, 60);
+  dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, store_reopen_returns_every_acknowledged_write);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);
   tcase_add_test (tc, store_concurrent_puts_become_siblings_and_context_resolves_them);

@@ -875,7 +875,7 @@ vclock_suite (void)
   Suite *suite = suite_create ("vclock");
 
   TCase *clocks = tcase_create ("clock");
-  tcase_set_timeout (clocks, 60);
+  dk_tcase_no_wall_limit (clocks);
   tcase_add_test (clocks, vclock_new_is_empty_and_every_clock_descends_from_it);
   tcase_add_test (clocks, vclock_increment_creates_then_counts_up_in_actor_order);
   tcase_add_test (clocks, vclock_compare_examples);
@@ -892,14 +892,14 @@ vclock_suite (void)
   suite_add_tcase (suite, clocks);
 
   TCase *pruning = tcase_create ("prune");
-  tcase_set_timeout (pruning, 60);
+  dk_tcase_no_wall_limit (pruning);
   tcase_add_test (pruning, vclock_prune_breaks_timestamp_ties_by_smaller_actor);
   tcase_add_test (pruning, vclock_prune_spares_kept_actors_even_when_oldest);
   tcase_add_test (pruning, vclock_prune_keeps_newest_entries_and_never_raises_counters);
   suite_add_tcase (suite, pruning);
 
   TCase *codec = tcase_create ("codec");
-  tcase_set_timeout (codec, 60);
+  dk_tcase_no_wall_limit (codec);
   tcase_add_test (codec, vclock_encodes_to_documented_bytes);
   tcase_add_test (codec, vclock_encode_decode_round_trips);
   tcase_add_test (codec, vclock_decode_rejects_every_truncation);
@@ -910,7 +910,7 @@ vclock_suite (void)
   suite_add_tcase (suite, codec);
 
   TCase *text = tcase_create ("text");
-  tcase_set_timeout (text, 60);
+  dk_tcase_no_wall_limit (text);
   tcase_add_test (text, vclock_actor_format_and_parse_round_trip);
   tcase_add_test (text, vclock_actor_parse_refuses_zero_parts_and_junk);
   tcase_add_test (text, vclock_to_string_and_parse_round_trip);

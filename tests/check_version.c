@@ -1642,7 +1642,7 @@ version_suite (void)
   Suite *suite = suite_create ("version");
 
   TCase *model = tcase_create ("model");
-  tcase_set_timeout (model, 120);
+  dk_tcase_no_wall_limit (model);
   tcase_add_test (model, version_sets_match_the_reference_model);
   tcase_add_test (model, version_merge_is_commutative_associative_and_idempotent);
   tcase_add_test (model, version_merge_never_drops_a_version_nobody_replaces);
@@ -1651,7 +1651,7 @@ version_suite (void)
   suite_add_tcase (suite, model);
 
   TCase *issuing = tcase_create ("issue");
-  tcase_set_timeout (issuing, 60);
+  dk_tcase_no_wall_limit (issuing);
   tcase_add_test (issuing, version_concurrent_writes_through_one_coordinator_are_siblings);
   tcase_add_test (issuing, version_writes_through_different_coordinators_are_siblings_under_either_rule);
   tcase_add_test (issuing, version_issue_builds_the_context_each_rule_documents);
@@ -1660,13 +1660,13 @@ version_suite (void)
   suite_add_tcase (suite, issuing);
 
   TCase *collisions = tcase_create ("collision");
-  tcase_set_timeout (collisions, 60);
+  dk_tcase_no_wall_limit (collisions);
   tcase_add_test (collisions, version_equal_dots_with_different_payloads_are_collisions_resolved_regardless_of_order);
   tcase_add_test (collisions, version_collision_example_keeps_the_payload_sorting_last);
   suite_add_tcase (suite, collisions);
 
   TCase *versions = tcase_create ("version");
-  tcase_set_timeout (versions, 60);
+  dk_tcase_no_wall_limit (versions);
   tcase_add_test (versions, version_new_fills_defaults_and_copies_deeply);
   tcase_add_test (versions, version_dot_format_and_parse_round_trip);
   tcase_add_test (versions, version_compare_is_the_lexicographic_order_of_the_encoding);
@@ -1675,7 +1675,7 @@ version_suite (void)
   suite_add_tcase (suite, versions);
 
   TCase *codec = tcase_create ("codec");
-  tcase_set_timeout (codec, 60);
+  dk_tcase_no_wall_limit (codec);
   tcase_add_test (codec, version_header_round_trips);
   tcase_add_test (codec, version_header_decode_refuses_every_truncation);
   tcase_add_test (codec, version_header_decode_refuses_bad_fields);
@@ -1685,7 +1685,7 @@ version_suite (void)
   /* Bugs the property tests found in the first version of version.c,
    * kept as regressions. */
   TCase *found = tcase_create ("regressions");
-  tcase_set_timeout (found, 120);
+  dk_tcase_no_wall_limit (found);
   tcase_add_test (found, version_vv_sets_match_the_reference_model);
   tcase_add_test (found, version_collisions_across_contexts_resolve_regardless_of_order);
   tcase_add_test (found, version_header_decode_refuses_context_counters_past_the_limit);

@@ -775,14 +775,14 @@ wedge_suite (void)
 {
   Suite *suite = suite_create ("wedge");
   TCase *client = tcase_create ("client");
-  tcase_set_timeout (client, 60);
+  dk_tcase_no_wall_limit (client);
   tcase_add_test (client, wedge_get_of_eight_9k_siblings_returns_context_and_count_then_the_rest);
   tcase_add_test (client, wedge_a_write_with_the_context_resolves_every_sibling);
   tcase_add_test (client, wedge_blind_write_over_the_limit_is_refused_with_the_context);
   suite_add_tcase (suite, client);
 
   TCase *replication = tcase_create ("replication");
-  tcase_set_timeout (replication, 120);
+  dk_tcase_no_wall_limit (replication);
   tcase_add_test (replication, wedge_read_repair_of_a_set_in_parts_converges);
   tcase_add_test (replication, wedge_hints_of_a_set_in_parts_drain);
   tcase_add_test (replication, wedge_a_hint_is_delivered_only_when_every_part_is_acknowledged);

@@ -1042,7 +1042,7 @@ wire_suite (void)
 {
   Suite *suite = suite_create ("wire");
   TCase *round_trip = tcase_create ("round_trip");
-  tcase_set_timeout (round_trip, 60);
+  dk_tcase_no_wall_limit (round_trip);
   tcase_add_test (round_trip, wire_every_message_type_round_trips_over_many_seeds);
   tcase_add_test (round_trip, wire_message_equal_notices_a_changed_field);
   tcase_add_test (round_trip, wire_encoding_matches_the_documented_layout);
@@ -1050,7 +1050,7 @@ wire_suite (void)
   suite_add_tcase (suite, round_trip);
 
   TCase *refusal = tcase_create ("refusal");
-  tcase_set_timeout (refusal, 60);
+  dk_tcase_no_wall_limit (refusal);
   tcase_add_test (refusal, wire_every_truncation_of_a_valid_message_fails_cleanly);
   tcase_add_test (refusal, wire_random_bytes_never_decode_to_out_of_limit_messages);
   tcase_add_test (refusal, wire_bit_flips_of_valid_messages_fail_cleanly_or_reencode_identically);

@@ -172,5 +172,60 @@ else
   fail "joins, leaves and restarts replay byte for byte"
 fi
 
+# 9. The command line for exploring: --jobs gives the serial output byte for
+#    byte; --out will not write into a directory that is not empty without
+#    --force; --no-expect explores without judging; a seed sweep ends with
+#    means and confidence intervals; sweep.csv numbers runs as run-NNN.
+quick="$srcdir/scenarios/defaults/quorum-r2w2.scn"
+"$DYNSIM" --set run=2s --set settle=1s --sweep seed=1..3 --sweep r=1,2 --no-expect \
+  --out "$work/j1" "$quick" > "$work/j1.txt" 2>/dev/null
+"$DYNSIM" --set run=2s --set settle=1s --sweep seed=1..3 --sweep r=1,2 --no-expect --jobs 3 \
+  --out "$work/j3" "$quick" > "$work/j3.txt" 2>/dev/null
+if [ -s "$work/j1.txt" ] && cmp -s "$work/j1.txt" "$work/j3.txt" \
+   && diff -r -x "*.png" "$work/j1" "$work/j3" >/dev/null; then
+  pass "--jobs 3 gives the serial output and files byte for byte"
+else
+  fail "--jobs 3 gives the serial output and files byte for byte"
+fi
+if grep -q "^r=1 (3 seeds" "$work/j1.txt" && grep -q "^  stale_reads .*\[" "$work/j1.txt"; then
+  pass "a seed sweep is summarised with means and confidence intervals"
+else
+  fail "a seed sweep is summarised with means and confidence intervals"
+fi
+if [ "$(sed -n 2p "$work/j1/sweep.csv" | cut -d, -f1)" = 1 ] && [ -d "$work/j1/run-001" ] \
+   && [ "$(tail -1 "$work/j1/sweep.csv" | cut -d, -f1)" = 6 ] && [ -d "$work/j1/run-006" ]; then
+  pass "sweep.csv numbers its runs as the run-NNN directories"
+else
+  fail "sweep.csv numbers its runs as the run-NNN directories"
+fi
+"$DYNSIM" --quiet --set run=1s --out "$work/j1" "$quick" 2>"$work/stderr"
+status=$?
+if [ $status -eq 2 ] && grep -q "not empty" "$work/stderr" && [ -d "$work/j1/run-006" ] \
+   && "$DYNSIM" --quiet --set run=1s --force --out "$work/j1" "$quick"; then
+  pass "--out refuses a directory that is not empty unless --force"
+else
+  fail "--out refuses a directory that is not empty unless --force (status $status)"
+fi
+"$DYNSIM" --quiet --set run=2s --set r=1 --set w=1 "$quick" 2>/dev/null
+failing=$?
+"$DYNSIM" --quiet --set run=2s --set r=1 --set w=1 --no-expect "$quick" 2>/dev/null
+explored=$?
+if [ $failing -eq 1 ] && [ $explored -eq 0 ]; then
+  pass "--no-expect explores a run whose expects fail (1 without it, 0 with it)"
+else
+  fail "--no-expect explores a run whose expects fail"
+fi
+
+"$DYNSIM" --quiet --format json --set run=1s --set gossip=250ms --set anti_entropy=off "$quick" \
+  > "$work/typed.json" 2>/dev/null
+if grep -q '"parameters": {"seed": 1, "nodes": 5,' "$work/typed.json" \
+   && grep -q '"gossip_ms": 250, ' "$work/typed.json" && grep -q '"anti_entropy_ms": null' "$work/typed.json" \
+   && grep -q '"sloppy_quorum": true, ' "$work/typed.json" && grep -q '"rate_per_s": 2000, ' "$work/typed.json" \
+   && grep -q '"latency": "pareto(1ms,1.5)"' "$work/typed.json"; then
+  pass "summary parameters are typed, with units in their names"
+else
+  fail "summary parameters are typed, with units in their names"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

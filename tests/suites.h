@@ -4,6 +4,13 @@
 
 #include <check.h>
 
+/* Every test is bounded by its own work (virtual time, iteration counts,
+ * per-test budgets for real sockets), so a wall-clock limit is only a guard
+ * against a hang: far above any run on a loaded machine or under valgrind,
+ * never a judgement on speed. */
+#define DK_TEST_HANG_GUARD_S 1800
+#define dk_tcase_no_wall_limit(tc) tcase_set_timeout ((tc), DK_TEST_HANG_GUARD_S)
+
 Suite *hash_suite (void);
 Suite *vclock_suite (void);
 Suite *version_suite (void);
@@ -25,6 +32,8 @@ Suite *coordinator_versions_suite (void);
 Suite *net_suite (void);
 Suite *requests_once_suite (void);
 Suite *wedge_suite (void);
+Suite *report_suite (void);
+Suite *failover_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */
