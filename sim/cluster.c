@@ -70,6 +70,7 @@ struct _DkSimCluster
   const DkRing *ring;         /* the membership as the operator sees it */
   DkRingCache  *rings;        /* shared by every node (random tokens); NULL for partitions */
   DkStore      *store_template; /* empty: every node's store is a copy (dk_store_open_like) */
+  DkMemberTable *member_table;/* member names and places, shared by every node */
   guint         initial_nodes;
   SimNode      *nodes;        /* [0] unused; nodes[i] is node id i */
   guint         n_nodes;
@@ -247,6 +248,7 @@ sim_node_start (SimNode *sim_node, gboolean joining, GError **error)
   config.incarnation = sim_node->wipes % 4096;
   config.vnodes = cluster->config.vnodes;
   config.joining = joining;
+  config.member_table = cluster->member_table;
   sim_node->node = dk_node_new (&config, &env, ring, error);
   release_ring (cluster, own_ring);
   sim_node->ever_started = sim_node->ever_started || sim_node->node != NULL;
@@ -547,6 +549,7 @@ dk_sim_cluster_new (const DkSimClusterConfig *config, DkEventQueue *queue,
   cluster->n_nodes = MAX (config->nodes, config->max_nodes);
   if (config->ring_strategy == DK_RING_RANDOM_TOKENS)
     cluster->rings = dk_ring_cache_new (config->vnodes);
+  cluster->member_table = dk_member_table_new ();
   cluster->network = config->network;
   cluster->fault_ended_us = -1;
   cluster->last_repair_us = -1;
@@ -621,6 +624,7 @@ dk_sim_cluster_free (DkSimCluster *cluster)
   g_clear_pointer (&cluster->store_template, dk_store_close);
   release_ring (cluster, cluster->ring);
   g_clear_pointer (&cluster->rings, dk_ring_cache_free);
+  g_clear_pointer (&cluster->member_table, dk_member_table_unref);
   guint cells = (cluster->config.datacenters + 1) * (cluster->config.datacenters + 1);
   for (guint i = 0; i < cells; i++)
     g_free (cluster->dc_models[i]);
@@ -1097,4 +1101,10 @@ dk_sim_cluster_nodes_up (const DkSimCluster *cluster)
   for (guint i = 1; i <= cluster->n_nodes; i++)
     up += cluster->nodes[i].node != NULL;
   return up;
+}
+
+DkMemberTable *
+dk_sim_cluster_member_table (const DkSimCluster *cluster)
+{
+  return cluster->member_table;
 }

@@ -218,6 +218,9 @@ void dk_sim_cluster_node_stats (const DkSimCluster *cluster, DkNodeStats *total)
 /* Nodes up now. */
 guint dk_sim_cluster_nodes_up (const DkSimCluster *cluster);
 
+/* The member names and places every node shares (member_table.h). */
+DkMemberTable *dk_sim_cluster_member_table (const DkSimCluster *cluster);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkSimCluster, dk_sim_cluster_free)
 
 G_END_DECLS

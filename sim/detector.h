@@ -30,10 +30,11 @@ void dk_detector_watch_crash (DkDetectorWatch *watch, DkNodeId target);
 
 /* Look now: the number of (observer, peer) pairs, both up, where the
  * observer does not believe the peer up; *FALSE_PAIRS receives those of
- * them the network lets talk both ways (false suspicions).  Clusters of
- * more than DK_DETECTOR_MAX_PAIRS_NODES nodes are not sampled (0). */
+ * them the network lets talk both ways (false suspicions).  A peer the
+ * observer has not heard of yet is not counted.  Costs one look per node
+ * (dk_node_suspected_peers) plus one per suspicion, so every cluster size
+ * is sampled. */
 guint dk_detector_watch_sample (DkDetectorWatch *watch, guint *false_pairs);
-#define DK_DETECTOR_MAX_PAIRS_NODES 200
 
 /* Crash-to-everyone-knows times in ms, in crash order (GArray of double). */
 const GArray *dk_detector_watch_detections (const DkDetectorWatch *watch);

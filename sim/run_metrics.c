@@ -50,6 +50,13 @@ static double merges_refused_siblings (const DkRunResult *r)
 }
 static double suspicions (const DkRunResult *r) { return (double) r->nodes.suspicions; }
 static double false_suspicions (const DkRunResult *r) { return (double) r->false_suspicion_samples; }
+/* Per node per gossip round: the failure detector's cost, flat in the
+ * cluster's size (node_gossip.c). */
+static double gossip_bytes_per_round (const DkRunResult *r)
+{
+  return (double) r->nodes.gossip_bytes / (double) r->nodes.gossip_rounds;
+}
+static gboolean has_gossip_rounds (const DkRunResult *r) { return r->nodes.gossip_rounds > 0; }
 static double sloppy_requests (const DkRunResult *r) { return (double) r->nodes.sloppy_requests; }
 static double hints_kept (const DkRunResult *r) { return (double) r->nodes.hints_kept; }
 static double hints_delivered (const DkRunResult *r) { return (double) r->nodes.hints_delivered; }
@@ -74,7 +81,7 @@ static double keys_moved_ratio (const DkRunResult *r)
   return r->keys_moved_ideal > 0 ? keys_moved (r) / (double) r->keys_moved_ideal : 0;
 }
 static gboolean had_moves (const DkRunResult *r) { return r->keys_moved_ideal > 0; }
-/* Not sampled in large clusters: reported as unmeasured, never as 0. */
+/* Sampled at every size now; kept so that an unsampled run would say so. */
 static gboolean suspicions_sampled (const DkRunResult *r) { return r->false_suspicions_sampled; }
 static double ring_changes (const DkRunResult *r) { return (double) r->nodes.ring_changes; }
 static double members_max (const DkRunResult *r) { return r->members_max; }
@@ -123,6 +130,7 @@ static const struct
   { "forwarded_requests", forwarded, NULL },
   { "dropped_datagrams", dropped_datagrams, NULL },
   { "gossip_messages", gossip_messages, NULL },
+  { "gossip_bytes_per_round", gossip_bytes_per_round, has_gossip_rounds },
   { "suspicions", suspicions, NULL },
   { "false_suspicions", false_suspicions, suspicions_sampled },
   { "detection_time_ms", detection_time_ms, has_detections },

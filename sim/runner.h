@@ -58,7 +58,7 @@ typedef struct
   GPtrArray      *warnings;     /* char*: options the simulator ignores, ... */
   GArray         *detections;   /* double: ms from each crash until every live node marked it down */
   guint64         false_suspicion_samples; /* (observer, peer) pairs wrongly suspected, summed per second */
-  gboolean        false_suspicions_sampled; /* FALSE above DK_DETECTOR_MAX_PAIRS_NODES: not measured */
+  gboolean        false_suspicions_sampled; /* FALSE: not measured (reported as such) */
   guint64         hints_pending;/* hints still held when the run ended */
   guint64         keys_moved_ideal; /* (key, new replica) pairs joins and leaves created */
   guint           members_max;  /* the largest the cluster was (sampled each second) */

@@ -51,6 +51,7 @@ static const char *const metric_names[] = {
   "forwarded_requests",
   "dropped_datagrams",
   "gossip_messages",
+  "gossip_bytes_per_round",
   "suspicions",
   "false_suspicions",
   "detection_time_ms",

@@ -159,7 +159,7 @@ typedef struct
   gint64 gossip_us;             /* gossip round interval */
   gint64 request_timeout_us;    /* a coordinator gives up waiting after this */
   DkScenarioCoordinator coordinator;
-  gint64 suspect_after_us;      /* a peer whose heartbeat stalls this long is down */
+  gint64 suspect_after_us;      /* a suspected peer that does not refute it this long is down */
   guint hint_limit;             /* hints kept per node, at most */
   guint vclock_prune;           /* prune vector clocks past this many entries */
   DkVersioning versioning;      /* dvv (index 0) or vv (1): version.h */
@@ -420,6 +420,12 @@ gint64 dk_scenario_nemesis_until_us (const DkScenario *scenario);
 /* The highest node id the scenario ever uses: nodes, or more when events
  * join new nodes. */
 guint dk_scenario_max_node (const DkScenario *scenario);
+
+/* The bytes a run of SCENARIO is estimated to need at its peak (mostly
+ * nodes x members: every node has a view of every member).  Validation
+ * refuses a scenario whose estimate exceeds the machine's memory (or
+ * DYNSIM_MEMORY_MB). */
+guint64 dk_scenario_memory_estimate (const DkScenario *scenario);
 
 /* The datacenter (1..dcs) and rack (1..racks) of NODE (>= 1). */
 guint dk_scenario_node_dc (const DkScenario *scenario, DkNodeId node);

@@ -79,7 +79,7 @@ static const DkSettingDescriptor settings[] = {
     "where clients send: a random reachable preference-list node, the first reachable one,"
     " or any node (replica: the old name of first)" },
   { "option", "suspect_after", SETTING_DURATION, AT (options.suspect_after_us), "5s", 1, 0, NULL,
-    "a peer whose heartbeat stalls this long is considered down" },
+    "a suspected peer (its probes unanswered) that does not refute it this long is down" },
   { "option", "hint_limit", SETTING_COUNT, AT (options.hint_limit), "10000", 0, 1000000000, NULL,
     "hints a node keeps at most" },
   { "option", "vclock_prune", SETTING_COUNT, AT (options.vclock_prune), "10", 1, 64, NULL,

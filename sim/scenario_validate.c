@@ -8,6 +8,7 @@
  * that has to change.
  */
 #include <string.h>
+#include <unistd.h>
 #include "scenario_private.h"
 
 guint
@@ -77,6 +78,63 @@ validate_cluster (const DkScenario *scenario, GError **error)
     return TRUE;
   dk_scenario_error_at (error, scenario, scenario->cluster_line, DK_SCENARIO_ERROR_INVALID,
                         "%s", problem);
+  return FALSE;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+/* What a run holds at its peak, fitted to healthy runs of 64 vnodes
+ * (1 s: 3,000 nodes 562 MB, 10,000 nodes 3.3 GB; 60 s at 2,000 ops/s:
+ * 500 nodes 258 MB, 1,000 nodes 347 MB) with a quarter to spare: per
+ * node its store, caches and tables; per node and member its view of the
+ * member (node_private.h's Member, 20 bytes); per ring token its place in
+ * the few rings the nodes share; per stored copy of a key its value and
+ * bookkeeping; per client operation what the run records of it. */
+#define NODE_BYTES          (G_GUINT64_CONSTANT (160) << 10)
+#define MEMBER_VIEW_BYTES   G_GUINT64_CONSTANT (24)
+#define TOKEN_BYTES         G_GUINT64_CONSTANT (48)
+#define COPY_OVERHEAD_BYTES G_GUINT64_CONSTANT (256)
+#define OPERATION_BYTES     G_GUINT64_CONSTANT (1536)
+
+guint64
+dk_scenario_memory_estimate (const DkScenario *scenario)
+{
+  guint64 nodes = dk_scenario_max_node (scenario);
+  guint64 copies = (guint64) scenario->workload.keys * scenario->cluster.n;
+  double seconds = (double) (scenario->run_us + scenario->settle_us) / G_USEC_PER_SEC;
+  guint64 operations = (guint64) (scenario->workload.rate_per_s * MAX (seconds, 0));
+  return nodes * NODE_BYTES + nodes * nodes * MEMBER_VIEW_BYTES
+         + nodes * scenario->cluster.vnodes * TOKEN_BYTES
+         + copies * (scenario->workload.value_bytes + COPY_OVERHEAD_BYTES)
+         + operations * OPERATION_BYTES;
+}
+
+/* The machine's memory: DYNSIM_MEMORY_MB when set (tests), else its
+ * physical memory; 0 when unknown. */
+static guint64
+machine_memory (void)
+{
+  const char *forced = g_getenv ("DYNSIM_MEMORY_MB");
+  if (forced != NULL)
+    return g_ascii_strtoull (forced, NULL, 10) << 20;
+  long pages = sysconf (_SC_PHYS_PAGES), page_size = sysconf (_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? (guint64) pages * (guint64) page_size : 0;
+}
+
+/* Refuse, before anything is allocated, a run that cannot fit in memory. */
+static gboolean
+validate_memory (const DkScenario *scenario, GError **error)
+{
+  guint64 estimate = dk_scenario_memory_estimate (scenario);
+  guint64 machine = machine_memory ();
+  if (machine == 0 || estimate <= machine)
+    return TRUE;
+  dk_scenario_error_at (error, scenario, scenario->cluster_line, DK_SCENARIO_ERROR_INVALID,
+                        "nodes=%u vnodes=%u needs an estimated %.1f GiB of memory (%u nodes, each "
+                        "with a view of every member), more than this machine's %.1f GiB",
+                        dk_scenario_max_node (scenario), scenario->cluster.vnodes,
+                        (double) estimate / (1 << 30), dk_scenario_max_node (scenario),
+                        (double) machine / (1 << 30));
   return FALSE;
 }
 
@@ -240,6 +298,6 @@ dk_scenario_validate_one (const DkScenario *scenario, GError **error)
       return FALSE;
     }
   return validate_cluster (scenario, error) && validate_workload (scenario, error)
-         && validate_links (scenario, error)
+         && validate_links (scenario, error) && validate_memory (scenario, error)
          && validate_events (scenario, error) && dk_nemesis_validate (scenario, error);
 }

@@ -104,6 +104,7 @@
 #include <glib.h>
 #include "types.h"
 #include "env.h"
+#include "member_table.h"
 #include "ring.h"
 #include "wire.h"
 
@@ -140,7 +141,7 @@ typedef struct
   DkNodeBug bug;                /* tests only: a known bug to inject; DK_NODE_BUG_NONE */
   DkLogLevel log_level;         /* lines less severe than this are not even formatted */
   gint64   gossip_interval_us;  /* gossip round period; 0: no gossip, every peer counts as up */
-  gint64   suspect_after_us;    /* a heartbeat silent this long is suspect, twice as long down */
+  gint64   suspect_after_us;    /* a suspected member not heard to refute it this long is down */
   gboolean sloppy_quorum;       /* use the first N healthy nodes, not strictly the first N */
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
   guint    handoff_batch;       /* hints in flight per owner (the handoff window) */
@@ -149,6 +150,8 @@ typedef struct
   gint64   tombstone_collect_interval_us; /* purge tombstones older than the store's grace this often; 0: never */
   gboolean joining;             /* a new member: claim JOINING for the first gossip rounds */
   const char *address;          /* where others reach this node ("host:port"), gossiped; may be NULL */
+  DkMemberTable *member_table;  /* member names and addresses shared with other nodes (member_table.h);
+                                 * NULL: the node keeps its own */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
   /* Requests happen once (node_dedup.c, replay.h).  0 means the default. */
@@ -194,6 +197,8 @@ typedef struct
   guint64 read_repairs_sent;
   guint64 store_errors;
   guint64 gossip_sent;
+  guint64 gossip_bytes;           /* bytes of the GOSSIP datagrams it sent */
+  guint64 gossip_rounds;          /* gossip rounds it ran (each probes one member) */
   guint64 suspicions;             /* a peer's verdict went from up to suspect */
   guint64 downs;                  /* ... and on to down */
   guint64 recoveries;             /* a suspect or down peer was heard from again */
@@ -274,6 +279,9 @@ guint dk_node_requests_in_flight (const DkNode *node);
 /* This node's failure-detector verdict on member ID (UP, SUSPECT, DOWN; or
  * the member's own JOINING / LEAVING claim); DOWN for a non-member. */
 DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
+/* Append to IDS (a GArray of DkNodeId) the members whose dk_node_peer_state
+ * is SUSPECT or DOWN; cheap when there are none (the usual case). */
+void dk_node_suspected_peers (const DkNode *node, GArray *ids);
 
 /* Hints this node holds for other owners. */
 guint dk_node_hints_held (const DkNode *node);

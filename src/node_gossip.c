@@ -1,18 +1,40 @@
-/* node_gossip.c — membership, heartbeats and failure detection.
+/* node_gossip.c — membership, probing and failure detection (SWIM-style).
  *
- * Every gossip_interval (with ±10% jitter from the node's random stream, so
- * nodes do not fall into step) a node bumps its own heartbeat counter and
- * sends what it knows of the members — each one's heartbeat, incarnation
- * and the state it claims for itself — to one member drawn at random,
- * which answers with its own view (push-pull, so every round refreshes
- * the initiator too, whoever else happens to pick it).  A
- * receiver keeps, per member, the newest (incarnation, heartbeat) it has
- * heard and the local time it advanced.  A member whose heartbeat has not
- * advanced for suspect_after is SUSPECT, for twice that DOWN; hearing a
- * newer heartbeat makes it UP again.  Verdicts are local and never
- * gossiped, as in Dynamo §4.8: each node decides for itself whom it can
- * use.  The incarnation, kept in the store and bumped at every start, makes
- * a restarted member's heartbeats (which restart at 0) count as newer.
+ * Failure detection.  Every gossip_interval (±10% jitter from the node's
+ * random stream, so nodes do not fall into step) a node probes one member
+ * it believes up, drawn at random: a PROBE, which the member answers with
+ * an ACK.  Unanswered after a quarter of the interval, the node asks
+ * PROBE_HELPERS other members to probe it on its behalf (PROBE_FOR; each
+ * answers with a RELAYED_ACK when the member answered it), so that one
+ * lost datagram or one bad link does not condemn a member.  Still
+ * unanswered at the next round, the member is SUSPECT; a suspicion that
+ * the member does not refute within suspect_after makes it DOWN.  This is
+ * SWIM (Das, Gupta, Motivala 2002): each member is probed by about one
+ * node a round whatever the cluster's size, and a node sends a bounded
+ * number of datagrams of bounded size a round, so the detector's cost per
+ * node does not grow with the cluster (the old one gossiped heartbeats,
+ * and at 500 nodes they could no longer reach everyone within
+ * suspect_after: healthy members were suspected by the thousand).
+ *
+ * Verdicts travel.  A member's entry says what it claims (below), at which
+ * (incarnation, heartbeat), and how the sender judges it (UP, SUSPECT,
+ * DOWN).  A receiver takes the worse verdict at the same (incarnation,
+ * heartbeat), and whatever comes with a newer one.  A member that reads a
+ * suspicion of itself refutes it: it bumps its heartbeat, and its entry,
+ * newer, clears the suspicion wherever it goes.  Only the member itself
+ * bumps its heartbeat (at a claim or a refutation), so a stale entry never
+ * clears a newer suspicion.  Without travelling verdicts a node would hear
+ * of a crash only by probing the crashed member itself, about once every
+ * N rounds.
+ *
+ * News.  Every change a node learns (a new member, a newer claim, a worse
+ * verdict) is news: the node piggybacks the entry on its next
+ * NEWS_TRANSMITS_FACTOR * log2(N) datagrams, at most NEWS_PER_MESSAGE a
+ * datagram, and at once pushes it to EAGER_FANOUT members (at most
+ * EAGER_PER_ROUND datagrams a round): a suspicion, a DOWN or a refutation
+ * reaches everyone within a few network hops rather than a few rounds.
+ * Each datagram also carries a few entries from a random point of the
+ * table (anti-entropy, for whoever missed the news).
  *
  * Claims.  The newest (incarnation, heartbeat) of a member also carries
  * the state it claims (JOINING, UP, LEAVING), and the newest claim wins
@@ -22,27 +44,90 @@
  * does, being older (check_membership.c:
  * membership_a_node_that_left_joins_again).  A member that leaves is
  * forgotten by no one: its entry stays, LEAVING, so old news of it cannot
- * bring it back.
+ * bring it back.  The incarnation, kept in the store and bumped at every
+ * start, makes a restarted member's heartbeats (which restart at 0) count
+ * as newer.
  *
- * Leave acknowledgements.  The answer to a gossip carries the asker's
- * entry as the answerer sees it (or, for a node it never knew, the
+ * Leave acknowledgements.  Every gossip datagram carries the receiver's
+ * entry as the sender sees it (or, answering a node it never knew, the
  * asker's own LEAVING entry): a leaving node that reads its own leave
  * there knows a peer heard it (node_rebalance.c waits for that).
+ *
+ * Shared data.  The names, addresses and places of the members are kept
+ * once per process (member_table.h); a node's view holds 24 bytes a member.
  *
  * Without gossip (interval 0) every member counts as up: static
  * membership, as the node had before this file existed. */
 #include <string.h>
 #include "node_private.h"
 
-/* At most this many member entries per GOSSIP (the sender's own first),
- * which keeps a round well inside one datagram at any cluster size. */
-#define GOSSIP_MAX_ENTRIES 48
+/* At most this many member entries per GOSSIP: the sender's own, the
+ * receiver's, news, then a few from a random point.  About 40 bytes each
+ * with short names: well inside one datagram at any cluster size. */
+#define GOSSIP_MAX_ENTRIES 16
+#define NEWS_PER_MESSAGE 8
+#define RANDOM_ENTRIES 4
+/* News is sent this many times log2 of the cluster's size (SWIM's lambda). */
+#define NEWS_TRANSMITS_FACTOR 3
+/* Fresh news is pushed at once to this many members, within this many
+ * datagrams a round. */
+#define EAGER_FANOUT 3
+#define EAGER_PER_ROUND 6
+/* Members asked to probe an unanswering one. */
+#define PROBE_HELPERS 3
+/* Probes run for others, at most (each lasts one gossip interval). */
+#define RELAYS_MAX 32
+
+typedef struct
+{
+  DkNodeId id;
+  gint64   since_us;
+} Suspect;
+
+typedef struct
+{
+  DkNodeId id;
+  guint    sent;       /* datagrams that carried it */
+} News;
+
+typedef struct
+{
+  DkNodeId   target;
+  DkNodeId   requester;
+  gint64     expires_us;
+} Relay;
+
+static const DkMemberInfo *
+info_of (const DkNode *node, const Member *member)
+{
+  return dk_member_table_info (node->member_table, member->info);
+}
+
+static guint64
+incarnation_of (const Member *member)
+{
+  return ((guint64) member->incarnation_high << 32) | member->incarnation_low;
+}
+
+/* Every node holds one Member per member: keep it small. */
+G_STATIC_ASSERT (sizeof (Member) == 20);
+
+/* Incarnations are (disk incarnation < 4096) << 32 | starts: 48 bits hold
+ * them; an entry claiming more is malformed. */
+#define INCARNATION_LIMIT (G_GUINT64_CONSTANT (1) << 48)
+
+static void
+set_incarnation (Member *member, guint64 incarnation)
+{
+  member->incarnation_low = (guint32) incarnation;
+  member->incarnation_high = (guint16) (incarnation >> 32);
+}
 
 static Member *
 find_member (const DkNode *node, DkNodeId id)
 {
-  guint low = 0, high = node->members->len;
-  Member *members = (Member *) node->members->data;
+  guint low = 0, high = node->n_members;
+  const Member *members = node->members;
   while (low < high)
     {
       guint middle = low + (high - low) / 2;
@@ -51,19 +136,68 @@ find_member (const DkNode *node, DkNodeId id)
       else
         high = middle;
     }
-  return low < node->members->len && members[low].id == id ? &members[low] : NULL;
+  return low < node->n_members && members[low].id == id ? (Member *) &members[low] : NULL;
+}
+
+static gboolean
+is_self (const DkNode *node, const Member *member)
+{
+  return member->id == node->config.id;
+}
+
+/* ---- news, suspects --------------------------------------------------------- */
+
+/* ID's entry changed here: piggyback it afresh. */
+static void
+news_add (DkNode *node, DkNodeId id)
+{
+  for (guint i = 0; i < node->news->len; i++)
+    {
+      News *news = &g_array_index (node->news, News, i);
+      if (news->id == id)
+        {
+          news->sent = 0;
+          return;
+        }
+    }
+  News news = { id, 0 };
+  g_array_append_val (node->news, news);
+}
+
+static guint
+news_transmits (const DkNode *node)
+{
+  return NEWS_TRANSMITS_FACTOR * (g_bit_storage (node->n_members) + 1);
+}
+
+static gint
+news_fewer_sent_first (gconstpointer a, gconstpointer b)
+{
+  const News *x = a, *y = b;
+  if (x->sent != y->sent)
+    return x->sent < y->sent ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static void
-member_clear (gpointer data)
+suspect_remove (DkNode *node, DkNodeId id)
 {
-  Member *member = data;
-  g_free (member->name);
-  g_free (member->address);
-  g_free (member->datacenter);
-  g_free (member->rack);
+  for (guint i = 0; i < node->suspects->len; i++)
+    if (g_array_index (node->suspects, Suspect, i).id == id)
+      {
+        g_array_remove_index (node->suspects, i);
+        return;
+      }
 }
 
+static const char *
+verdict_name (DkWireMemberState verdict)
+{
+  return verdict == DK_WIRE_MEMBER_UP ? "up" : verdict == DK_WIRE_MEMBER_SUSPECT ? "suspect" : "down";
+}
+
+/* Judge MEMBER (not leaving) VERDICT: counted, logged, and its suspicion
+ * timed from now when it becomes SUSPECT. */
 static void
 set_verdict (DkNode *node, Member *member, DkWireMemberState verdict)
 {
@@ -81,148 +215,311 @@ set_verdict (DkNode *node, Member *member, DkWireMemberState verdict)
     node->unhealthy++;
   else if (!was_up && is_up)
     node->unhealthy--;
-  node_log (node, DK_LOG_INFO, "member %s is now %s", member->name,
-            verdict == DK_WIRE_MEMBER_UP ? "up" : verdict == DK_WIRE_MEMBER_SUSPECT ? "suspect" : "down");
+  if (member->verdict == DK_WIRE_MEMBER_SUSPECT)
+    suspect_remove (node, member->id);
+  if (verdict == DK_WIRE_MEMBER_SUSPECT)
+    {
+      Suspect suspect = { member->id, node_now (node) };
+      g_array_append_val (node->suspects, suspect);
+    }
+  node_log (node, DK_LOG_INFO, "member %s is now %s", info_of (node, member)->name, verdict_name (verdict));
   member->verdict = verdict;
   if (is_up && !was_up)
     node_handoff_owner_up (node, member->id);   /* its hints go home now */
 }
 
-/* Re-judge every other member by how long its heartbeat has been silent. */
+/* Suspicions nobody refuted within suspect_after: DOWN. */
 static void
-judge_members (DkNode *node)
+judge_suspects (DkNode *node)
 {
   gint64 now = node_now (node);
-  gint64 suspect_after = node->config.suspect_after_us;
-  for (guint i = 0; i < node->members->len; i++)
+  for (guint i = node->suspects->len; i-- > 0;)
     {
-      Member *member = &g_array_index (node->members, Member, i);
-      if (member->id == node->config.id || member->claimed == DK_WIRE_MEMBER_LEAVING)
+      Suspect suspect = g_array_index (node->suspects, Suspect, i);
+      if (now - suspect.since_us < node->config.suspect_after_us)
         continue;
-      gint64 silent = now - member->heard_us;
-      DkWireMemberState verdict = silent > 2 * suspect_after ? DK_WIRE_MEMBER_DOWN
-                                  : silent > suspect_after ? DK_WIRE_MEMBER_SUSPECT
-                                  : DK_WIRE_MEMBER_UP;
-      set_verdict (node, member, verdict);
+      Member *member = find_member (node, suspect.id);
+      set_verdict (node, member, DK_WIRE_MEMBER_DOWN);   /* removes it from suspects */
+      news_add (node, suspect.id);
     }
 }
 
+/* ---- the gossip datagram ---------------------------------------------------- */
+
 static void
-append_entry (DkWireGossip *gossip, const Member *member)
+append_entry (const DkNode *node, DkWireGossip *gossip, const Member *member)
 {
+  const DkMemberInfo *info = info_of (node, member);
   DkWireMember entry = {
     .node = member->id,
-    .name = g_strdup (member->name),
-    .address = g_strdup (member->address),
-    .datacenter = g_strdup (member->datacenter),
-    .rack = g_strdup (member->rack),
-    .vnodes = member->vnodes,
+    .name = g_strdup (info->name),
+    .address = g_strdup (info->address),
+    .datacenter = g_strdup (info->datacenter),
+    .rack = g_strdup (info->rack),
+    .vnodes = info->vnodes,
     .heartbeat = member->heartbeat,
-    .incarnation = member->incarnation,
+    .incarnation = incarnation_of (member),
     .state = member->claimed,
+    .verdict = member->claimed == DK_WIRE_MEMBER_LEAVING ? DK_WIRE_MEMBER_UP : member->verdict,
   };
   g_array_append_val (gossip->members, entry);
 }
 
-/* A GOSSIP with our own entry first, then ECHO's (when it is a member:
- * the answer to a peer always tells it how we see it, which is how a
- * leaving node learns that its leave was heard), then up to
- * GOSSIP_MAX_ENTRIES others from a random starting point, so every
- * member's news travels even in large clusters.  ASK_BACK asks the
- * receiver to answer with its own view (push-pull: each round refreshes
- * both ends). */
+static gboolean
+gossip_has (const DkWireGossip *gossip, DkNodeId id)
+{
+  for (guint i = 0; i < gossip->members->len; i++)
+    if (g_array_index (gossip->members, DkWireMember, i).node == id)
+      return TRUE;
+  return FALSE;
+}
+
+/* Piggyback the news sent least so far; news sent often enough is done. */
+static void
+append_news (DkNode *node, DkWireGossip *gossip)
+{
+  if (node->news->len == 0)
+    return;
+  g_array_sort (node->news, news_fewer_sent_first);
+  guint limit = news_transmits (node);
+  for (guint i = 0, added = 0; i < node->news->len && added < NEWS_PER_MESSAGE
+                               && gossip->members->len < GOSSIP_MAX_ENTRIES; i++)
+    {
+      News *news = &g_array_index (node->news, News, i);
+      const Member *member = find_member (node, news->id);
+      news->sent++;
+      added++;
+      if (member != NULL && !gossip_has (gossip, news->id))
+        append_entry (node, gossip, member);
+    }
+  for (guint i = node->news->len; i-- > 0;)
+    if (g_array_index (node->news, News, i).sent >= limit)
+      g_array_remove_index (node->news, i);
+}
+
+/* A GOSSIP of KIND: our own entry first, then TO's (when it is a member:
+ * every datagram tells its receiver how we see it, which is how a
+ * suspected member learns to refute and a leaving one that its leave was
+ * heard), the news, and a few entries from a random point. */
 static DkWireMessage *
-gossip_message (DkNode *node, gboolean ask_back, DkNodeId echo)
+gossip_message (DkNode *node, DkWireGossipKind kind, DkNodeId to, DkNodeId about)
 {
   DkWireMessage *message = dk_wire_message_new (DK_WIRE_GOSSIP);
-  message->request_id = ask_back ? 1 : 0;
   DkWireGossip *gossip = &message->body.gossip;
-  const Member *self = find_member (node, node->config.id);
-  append_entry (gossip, self);
-  const Member *echoed = echo != node->config.id ? find_member (node, echo) : NULL;
+  gossip->kind = kind;
+  gossip->about = about;
+  append_entry (node, gossip, find_member (node, node->config.id));
+  const Member *echoed = to != node->config.id ? find_member (node, to) : NULL;
   if (echoed != NULL)
-    append_entry (gossip, echoed);
-  guint others = node->members->len - 1 - (echoed != NULL);
-  guint count = MIN (others, GOSSIP_MAX_ENTRIES - gossip->members->len);
-  guint start = others > count ? (guint) (node_random (node) % node->members->len) : 0;
-  for (guint k = 0, added = 0; k < node->members->len && added < count; k++)
+    append_entry (node, gossip, echoed);
+  append_news (node, gossip);
+  guint len = node->n_members;
+  guint start = (guint) (node_random (node) % len);
+  for (guint k = 0, added = 0; k < len && added < RANDOM_ENTRIES
+                               && gossip->members->len < GOSSIP_MAX_ENTRIES; k++)
     {
-      const Member *member = &g_array_index (node->members, Member,
-                                             (start + k) % node->members->len);
-      if (member == self || member == echoed)
+      const Member *member = &node->members[(start + k) % len];
+      if (gossip_has (gossip, member->id))
         continue;
-      append_entry (gossip, member);
+      append_entry (node, gossip, member);
       added++;
     }
   return message;
 }
+
+static void
+send_gossip (DkNode *node, DkEndpoint to, DkWireMessage *message)
+{
+  guint64 bytes_before = node->stats.bytes_sent;
+  if (node_send (node, to, message))
+    {
+      node->stats.gossip_sent++;
+      node->stats.gossip_bytes += node->stats.bytes_sent - bytes_before;
+    }
+}
+
+static void
+gossip_to (DkNode *node, DkNodeId to, DkWireGossipKind kind, DkNodeId about)
+{
+  g_autoptr (DkWireMessage) message = gossip_message (node, kind, to, about);
+  send_gossip (node, to, message);
+}
+
+/* ---- choosing members ------------------------------------------------------- */
 
 /* TRUE when MEMBER is another node still in the ring whose verdict is
  * UP (HEALTHY) or not. */
 static gboolean
 gossip_candidate (const DkNode *node, const Member *member, gboolean healthy)
 {
-  return member->id != node->config.id && member->claimed != DK_WIRE_MEMBER_LEAVING
+  return !is_self (node, member) && member->claimed != DK_WIRE_MEMBER_LEAVING
          && (member->verdict == DK_WIRE_MEMBER_UP) == healthy;
 }
 
-static guint
-count_candidates (const DkNode *node, gboolean healthy)
-{
-  guint count = 0;
-  for (guint i = 0; i < node->members->len; i++)
-    count += gossip_candidate (node, &g_array_index (node->members, Member, i), healthy);
-  return count;
-}
-
-/* One of the COUNT (> 0) candidates (gossip_candidate), drawn at random. */
+/* A candidate (gossip_candidate) other than EXCEPT drawn at random, or
+ * DK_NODE_NONE.  A few random draws find one in a mostly healthy
+ * cluster; a count and a walk find the rest. */
 static DkNodeId
-pick_member (DkNode *node, gboolean healthy, guint count)
+pick_member (DkNode *node, gboolean healthy, DkNodeId except)
 {
-  guint pick = (guint) (node_random (node) % count);
-  for (guint i = 0; i < node->members->len; i++)
+  guint len = node->n_members;
+  for (guint tries = 0; tries < 16; tries++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
-      if (gossip_candidate (node, member, healthy) && pick-- == 0)
+      const Member *member = &node->members[node_random (node) % len];
+      if (gossip_candidate (node, member, healthy) && member->id != except)
+        return member->id;
+    }
+  guint count = 0;
+  for (guint i = 0; i < len; i++)
+    {
+      const Member *member = &node->members[i];
+      count += gossip_candidate (node, member, healthy) && member->id != except;
+    }
+  if (count == 0)
+    return DK_NODE_NONE;
+  guint pick = (guint) (node_random (node) % count);
+  for (guint i = 0; i < len; i++)
+    {
+      const Member *member = &node->members[i];
+      if (gossip_candidate (node, member, healthy) && member->id != except && pick-- == 0)
         return member->id;
     }
   return DK_NODE_NONE;
 }
 
+/* ---- probing ---------------------------------------------------------------- */
+
+/* The member probed this round has not answered directly: ask others to
+ * probe it for us. */
 static void
-gossip_with (DkNode *node, DkNodeId target)
+probe_through_others (gpointer data)
 {
-  if (target == DK_NODE_NONE)
+  DkNode *node = data;
+  node->probe_timer = 0;
+  if (node->probe_target == DK_NODE_NONE)
     return;
-  g_autoptr (DkWireMessage) message = gossip_message (node, TRUE, target);
-  if (node_send (node, target, message))
-    node->stats.gossip_sent++;
+  DkNodeId asked[PROBE_HELPERS];
+  guint count = 0;
+  for (guint tries = 0; tries < 2 * PROBE_HELPERS && count < PROBE_HELPERS; tries++)
+    {
+      DkNodeId helper = pick_member (node, TRUE, node->probe_target);
+      if (helper == DK_NODE_NONE)
+        break;
+      gboolean again = FALSE;
+      for (guint i = 0; i < count; i++)
+        again |= asked[i] == helper;
+      if (again)
+        continue;
+      asked[count++] = helper;
+      gossip_to (node, helper, DK_WIRE_GOSSIP_PROBE_FOR, node->probe_target);
+    }
 }
 
-/* One gossip round: heartbeat, judge, exchange views, hand off hints. */
+/* The round's probe got no answer, direct or relayed: suspect the member. */
+static void
+conclude_probe (DkNode *node)
+{
+  if (node->probe_timer != 0)
+    node->env.timer_cancel (node->env.user_data, node->probe_timer);
+  node->probe_timer = 0;
+  DkNodeId target = node->probe_target;
+  node->probe_target = DK_NODE_NONE;
+  Member *member = target != DK_NODE_NONE ? find_member (node, target) : NULL;
+  if (member == NULL || member->claimed == DK_WIRE_MEMBER_LEAVING
+      || member->verdict != DK_WIRE_MEMBER_UP)
+    return;
+  set_verdict (node, member, DK_WIRE_MEMBER_SUSPECT);
+  news_add (node, target);
+}
+
+/* ID was heard from directly: it answers our probe, and the probes we
+ * run for others. */
+static void
+heard_from (DkNode *node, DkNodeId id)
+{
+  if (id == node->probe_target)
+    node->probe_target = DK_NODE_NONE;
+  gint64 now = node_now (node);
+  for (guint i = node->relays->len; i-- > 0;)
+    {
+      Relay relay = g_array_index (node->relays, Relay, i);
+      if (relay.target != id && relay.expires_us > now)
+        continue;
+      g_array_remove_index (node->relays, i);
+      if (relay.target == id)
+        gossip_to (node, relay.requester, DK_WIRE_GOSSIP_RELAYED_ACK, id);
+    }
+}
+
+/* REQUESTER asks us to probe TARGET for it. */
+static void
+probe_for (DkNode *node, DkNodeId requester, DkNodeId target)
+{
+  if (target == node->config.id)
+    {
+      gossip_to (node, requester, DK_WIRE_GOSSIP_RELAYED_ACK, target);
+      return;
+    }
+  if (find_member (node, target) == NULL || node->relays->len >= RELAYS_MAX)
+    return;
+  Relay relay = { target, requester, node_now (node) + node->config.gossip_interval_us };
+  g_array_append_val (node->relays, relay);
+  gossip_to (node, target, DK_WIRE_GOSSIP_PROBE, DK_NODE_NONE);
+}
+
+/* Push fresh news (not sent yet) at once to a few members, within the
+ * round's budget. */
+static void
+push_news (DkNode *node)
+{
+  gboolean fresh = FALSE;
+  for (guint i = 0; i < node->news->len && !fresh; i++)
+    fresh = g_array_index (node->news, News, i).sent == 0;
+  for (guint i = 0; fresh && i < EAGER_FANOUT && node->eager_left > 0; i++)
+    {
+      DkNodeId target = pick_member (node, TRUE, DK_NODE_NONE);
+      if (target == DK_NODE_NONE)
+        return;
+      node->eager_left--;
+      gossip_to (node, target, DK_WIRE_GOSSIP_PUSH, DK_NODE_NONE);
+    }
+}
+
+/* One gossip round: judge last round's probe and the suspects, probe a
+ * member, hand off hints. */
 static void
 gossip_round (gpointer data)
 {
   DkNode *node = data;
   node->gossip_timer = 0;
+  node->stats.gossip_rounds++;
   Member *self = find_member (node, node->config.id);
-  self->heartbeat = ++node->heartbeat;
-  self->heard_us = node_now (node);
   if (node->joining_rounds > 0 && --node->joining_rounds == 0
       && self->claimed == DK_WIRE_MEMBER_JOINING)
-    self->claimed = DK_WIRE_MEMBER_UP;
-  judge_members (node);
+    node_member_claim (node, DK_WIRE_MEMBER_UP);
+  conclude_probe (node);
+  judge_suspects (node);
+  node->eager_left = EAGER_PER_ROUND;
+  push_news (node);
 
-  /* Exchange with a member we believe up, so the live part of the cluster
-   * keeps every view fresh; now and then also probe one we believe
+  /* Probe a member we believe up; now and then also one we believe
    * suspect or down, so its return is noticed without waiting for it (a
-   * node cut off from everyone probes every round). */
-  guint healthy_peers = count_candidates (node, TRUE);
-  guint unhealthy_peers = count_candidates (node, FALSE);
-  if (healthy_peers > 0)
-    gossip_with (node, pick_member (node, TRUE, healthy_peers));
-  if (unhealthy_peers > 0 && (healthy_peers == 0 || node_random (node) % 4 == 0))
-    gossip_with (node, pick_member (node, FALSE, unhealthy_peers));
+   * node cut off from everyone does so every round). */
+  DkNodeId target = pick_member (node, TRUE, DK_NODE_NONE);
+  if (target != DK_NODE_NONE)
+    {
+      node->probe_target = target;
+      gossip_to (node, target, DK_WIRE_GOSSIP_PROBE, DK_NODE_NONE);
+      node->probe_timer = node->env.timer_start (node->env.user_data,
+                                                 node->config.gossip_interval_us / 4,
+                                                 probe_through_others, node);
+    }
+  if (node->unhealthy > 0 && (target == DK_NODE_NONE || node_random (node) % 4 == 0))
+    {
+      DkNodeId unhealthy = pick_member (node, FALSE, DK_NODE_NONE);
+      if (unhealthy != DK_NODE_NONE)
+        gossip_to (node, unhealthy, DK_WIRE_GOSSIP_PROBE, DK_NODE_NONE);
+    }
   if (self->claimed == DK_WIRE_MEMBER_LEAVING)
     node_leave_tick (node);
 
@@ -232,30 +529,34 @@ gossip_round (gpointer data)
                                                   gossip_round);
 }
 
+/* ---- hearing gossip --------------------------------------------------------- */
+
 /* A member we had not heard of (a join): insert it in id order. */
 static Member *
 add_member (DkNode *node, const DkWireMember *entry)
 {
   Member member = {
     .id = entry->node,
-    .name = g_strdup (entry->name),
-    .address = g_strdup (entry->address),
-    .datacenter = g_strdup (entry->datacenter),
-    .rack = g_strdup (entry->rack),
-    .vnodes = MAX (entry->vnodes, 1),
+    .info = dk_member_table_intern (node->member_table, entry->node, entry->name, entry->address,
+                                    entry->datacenter, entry->rack, MAX (entry->vnodes, 1)),
     .claimed = entry->state,
     .verdict = DK_WIRE_MEMBER_UP,
-    .heard_us = node_now (node),
   };
   guint position = 0;
-  while (position < node->members->len
-         && g_array_index (node->members, Member, position).id < member.id)
+  while (position < node->n_members && node->members[position].id < entry->node)
     position++;
-  g_array_insert_val (node->members, position, member);
-  node_log (node, DK_LOG_INFO, "member %s joined", member.name);
-  if (member.address[0] != '\0' && node->env.learn_peer != NULL)
-    node->env.learn_peer (node->env.user_data, member.id, member.address);
-  return &g_array_index (node->members, Member, position);
+  /* Grown by one: joins are rare, and every node holds one of these
+   * arrays of every member. */
+  node->members = g_renew (Member, node->members, node->n_members + 1);
+  memmove (&node->members[position + 1], &node->members[position],
+           (node->n_members - position) * sizeof (Member));
+  node->members[position] = member;
+  node->n_members++;
+  const DkMemberInfo *info = info_of (node, &member);
+  node_log (node, DK_LOG_INFO, "member %s joined", info->name);
+  if (info->address[0] != '\0' && node->env.learn_peer != NULL)
+    node->env.learn_peer (node->env.user_data, entry->node, info->address);
+  return &node->members[position];
 }
 
 /* MEMBER claims LEAVING: out of the ring, out of the failure detector. */
@@ -264,33 +565,47 @@ depart (DkNode *node, Member *member)
 {
   if (member->verdict != DK_WIRE_MEMBER_UP)
     node->unhealthy--;
+  if (member->verdict == DK_WIRE_MEMBER_SUSPECT)
+    suspect_remove (node, member->id);
   member->verdict = DK_WIRE_MEMBER_DOWN;
   member->claimed = DK_WIRE_MEMBER_LEAVING;
   node->departed++;
-  node_log (node, DK_LOG_INFO, "member %s is leaving", member->name);
+  node_log (node, DK_LOG_INFO, "member %s is leaving", info_of (node, member)->name);
 }
 
 /* MEMBER, which we knew as leaving (or gone), claims STATE again in a
  * newer entry: it rejoined (a new incarnation) or its leave was called
- * off.  Back in the ring and the failure detector, heard just now. */
+ * off.  Back in the ring and the failure detector. */
 static void
 rejoin (DkNode *node, Member *member, DkWireMemberState state)
 {
   node->departed--;
   member->claimed = state;
   member->verdict = DK_WIRE_MEMBER_UP;   /* not counted in unhealthy while departed */
-  node_log (node, DK_LOG_INFO, "member %s is back (%s)", member->name,
+  node_log (node, DK_LOG_INFO, "member %s is back (%s)", info_of (node, member)->name,
             state == DK_WIRE_MEMBER_JOINING ? "joining" : "up");
 }
 
 /* ENTRY is how the sender sees us.  While we leave, an entry carrying our
- * leave (this incarnation) is a peer acknowledging it. */
+ * leave (this incarnation) is a peer acknowledging it.  A suspicion of
+ * our current claim is refuted: a newer heartbeat, news to spread. */
 static void
 hear_about_self (DkNode *node, const DkWireMember *entry)
 {
   if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->incarnation == node->incarnation
       && node_member_leaving (node, node->config.id))
     node_leave_acknowledged (node);
+  if (entry->verdict != DK_WIRE_MEMBER_UP
+      && (entry->incarnation < node->incarnation
+          || (entry->incarnation == node->incarnation && entry->heartbeat >= node->heartbeat)))
+    {
+      Member *self = find_member (node, node->config.id);
+      guint64 suspected = entry->incarnation == node->incarnation ? entry->heartbeat : 0;
+      node->heartbeat = (guint32) MIN (MAX (suspected, node->heartbeat), G_MAXUINT32 - 1) + 1;
+      self->heartbeat = node->heartbeat;
+      news_add (node, node->config.id);
+      node_log (node, DK_LOG_INFO, "refuting a suspicion of myself");
+    }
 }
 
 /* A node that leaves before we ever heard of it (it joined and left
@@ -313,6 +628,99 @@ echo_stranger_leaving (DkNode *node, const DkWireMessage *message, DkWireMessage
   g_array_append_val (answer->body.gossip.members, copy);
 }
 
+static int
+verdict_rank (DkWireMemberState verdict)
+{
+  return verdict == DK_WIRE_MEMBER_UP ? 0 : verdict == DK_WIRE_MEMBER_SUSPECT ? 1 : 2;
+}
+
+/* Take in ENTRY, heard from SENDER; TRUE when the ring changes. */
+static gboolean
+hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
+{
+  if (entry->heartbeat > G_MAXUINT32 || entry->incarnation >= INCARNATION_LIMIT)
+    return FALSE;   /* no member counts that far */
+  Member *member = find_member (node, entry->node);
+  gboolean ring_changed = FALSE;
+  if (member == NULL)
+    {
+      if (entry->state == DK_WIRE_MEMBER_LEAVING || entry->node >= DK_NODE_ID_LIMIT)
+        return FALSE;   /* news of a stranger leaving: nothing to do */
+      member = add_member (node, entry);
+      news_add (node, entry->node);
+      ring_changed = TRUE;
+    }
+  if (entry->address != NULL && entry->address[0] != '\0'
+      && g_strcmp0 (entry->address, info_of (node, member)->address) != 0)
+    {
+      const DkMemberInfo *old = info_of (node, member);
+      member->info = dk_member_table_intern (node->member_table, member->id, old->name,
+                                             entry->address, old->datacenter, old->rack,
+                                             old->vnodes);
+      if (node->env.learn_peer != NULL)
+        node->env.learn_peer (node->env.user_data, member->id, info_of (node, member)->address);
+    }
+  /* (incarnation, heartbeat) orders a member's own claims: the newest
+   * wins whatever it says, so a leave is undone only by a later claim
+   * of the member itself (a rejoin), never by stale news. */
+  guint64 known_incarnation = incarnation_of (member);
+  gboolean newer = entry->incarnation > known_incarnation
+                   || (entry->incarnation == known_incarnation
+                       && entry->heartbeat > member->heartbeat);
+  /* A suspicion raised by a node that knew no incarnation of the member
+   * (0, 0: it crashed before that node heard from it) is of the member's
+   * first claim, (incarnation, 0).  A live member refutes it all the same
+   * (hear_about_self); a member that already refuted something is past
+   * heartbeat 0, and the stale suspicion no longer applies. */
+  gboolean same = (entry->incarnation == known_incarnation
+                   && entry->heartbeat == member->heartbeat)
+                  || (entry->incarnation == 0 && entry->heartbeat == 0 && member->heartbeat == 0);
+  if (same && member->claimed != DK_WIRE_MEMBER_LEAVING
+      && verdict_rank (entry->verdict) > verdict_rank (member->verdict))
+    {
+      set_verdict (node, member, entry->verdict);   /* a suspicion or a DOWN travels */
+      news_add (node, entry->node);
+    }
+  if (!newer)
+    return ring_changed;
+  /* The first we hear of a member we started with is no news: it tells
+   * everyone itself. */
+  gboolean first_word = known_incarnation == 0 && entry->state == member->claimed
+                        && entry->verdict == DK_WIRE_MEMBER_UP
+                        && member->verdict == DK_WIRE_MEMBER_UP;
+  set_incarnation (member, entry->incarnation);
+  member->heartbeat = (guint32) entry->heartbeat;
+  if (!first_word)
+    news_add (node, entry->node);
+  gboolean was_leaving = member->claimed == DK_WIRE_MEMBER_LEAVING;
+  if (entry->state == DK_WIRE_MEMBER_LEAVING)
+    {
+      if (!was_leaving)
+        {
+          depart (node, member);
+          ring_changed = TRUE;
+        }
+      return ring_changed;
+    }
+  if (was_leaving)
+    {
+      rejoin (node, member, entry->state);
+      ring_changed = TRUE;
+    }
+  member->claimed = entry->state;
+  /* Its own word is that it is alive.  Another's verdict on a newer claim
+   * is taken as it is — a refutation (a newer heartbeat) or a restart (a
+   * newer incarnation) clears a suspicion — unless all we knew was the
+   * incarnation 0 we start with for every member: then the entry only
+   * tells us its incarnation, not that it outlived our suspicion. */
+  DkWireMemberState verdict = entry->node == sender ? DK_WIRE_MEMBER_UP : entry->verdict;
+  if (entry->node != sender && known_incarnation == 0 && entry->incarnation != 0
+      && verdict_rank (member->verdict) > verdict_rank (verdict))
+    verdict = member->verdict;
+  set_verdict (node, member, verdict);
+  return ring_changed;
+}
+
 void
 node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
@@ -325,71 +733,42 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
       node->stats.dropped_unexpected++;
       return;
     }
-  gint64 now = node_now (node);
   gboolean ring_changed = FALSE;
-  const GArray *entries = message->body.gossip.members;
-  for (guint i = 0; i < entries->len; i++)
+  const DkWireGossip *gossip = &message->body.gossip;
+  for (guint i = 0; i < gossip->members->len; i++)
     {
-      const DkWireMember *entry = &g_array_index (entries, DkWireMember, i);
+      const DkWireMember *entry = &g_array_index (gossip->members, DkWireMember, i);
       if (entry->node == node->config.id)
-        {
-          hear_about_self (node, entry);
-          continue;
-        }
-      Member *member = find_member (node, entry->node);
-      if (member == NULL)
-        {
-          if (entry->state == DK_WIRE_MEMBER_LEAVING || entry->node >= DK_NODE_ID_LIMIT)
-            continue;   /* news of a stranger leaving: nothing to do */
-          member = add_member (node, entry);
-          ring_changed = TRUE;
-        }
-      if (entry->address != NULL && entry->address[0] != '\0'
-          && g_strcmp0 (entry->address, member->address) != 0)
-        {
-          g_free (member->address);
-          member->address = g_strdup (entry->address);
-          if (node->env.learn_peer != NULL)
-            node->env.learn_peer (node->env.user_data, member->id, member->address);
-        }
-      /* (incarnation, heartbeat) orders a member's own claims: the newest
-       * wins whatever it says, so a leave is undone only by a later claim
-       * of the member itself (a rejoin), never by stale news. */
-      gboolean newer = entry->incarnation > member->incarnation
-                       || (entry->incarnation == member->incarnation
-                           && entry->heartbeat > member->heartbeat);
-      if (!newer)
-        continue;
-      member->incarnation = entry->incarnation;
-      member->heartbeat = entry->heartbeat;
-      member->heard_us = now;
-      gboolean was_leaving = member->claimed == DK_WIRE_MEMBER_LEAVING;
-      if (entry->state == DK_WIRE_MEMBER_LEAVING)
-        {
-          if (!was_leaving)
-            {
-              depart (node, member);
-              ring_changed = TRUE;
-            }
-          continue;
-        }
-      if (was_leaving)
-        {
-          rejoin (node, member, entry->state);
-          ring_changed = TRUE;
-        }
-      member->claimed = entry->state;
-      set_verdict (node, member, DK_WIRE_MEMBER_UP);
+        hear_about_self (node, entry);
+      else
+        ring_changed |= hear_entry (node, message->sender, entry);
     }
   if (ring_changed)
     node_ring_rebuild (node);
-  if (message->request_id != 0)
+  heard_from (node, message->sender);
+  switch (gossip->kind)
     {
-      g_autoptr (DkWireMessage) answer = gossip_message (node, FALSE, message->sender);
-      echo_stranger_leaving (node, message, answer);
-      if (node_send (node, from, answer))
-        node->stats.gossip_sent++;
+    case DK_WIRE_GOSSIP_PROBE:
+      {
+        g_autoptr (DkWireMessage) answer = gossip_message (node, DK_WIRE_GOSSIP_ACK,
+                                                           message->sender, DK_NODE_NONE);
+        echo_stranger_leaving (node, message, answer);
+        send_gossip (node, from, answer);
+        break;
+      }
+    case DK_WIRE_GOSSIP_PROBE_FOR:
+      if (dk_endpoint_is_node (from))
+        probe_for (node, message->sender, gossip->about);
+      break;
+    case DK_WIRE_GOSSIP_RELAYED_ACK:
+      if (gossip->about == node->probe_target)
+        node->probe_target = DK_NODE_NONE;
+      break;
+    case DK_WIRE_GOSSIP_PUSH:
+    case DK_WIRE_GOSSIP_ACK:
+      break;
     }
+  push_news (node);
 }
 
 /* ---- lifecycle and queries ------------------------------------------------ */
@@ -413,30 +792,30 @@ next_incarnation (DkNode *node, GError **error)
 gboolean
 node_membership_init (DkNode *node, GError **error)
 {
-  node->members = g_array_new (FALSE, TRUE, sizeof (Member));
-  g_array_set_clear_func (node->members, member_clear);
+  node->suspects = g_array_new (FALSE, FALSE, sizeof (Suspect));
+  node->news = g_array_new (FALSE, FALSE, sizeof (News));
+  node->relays = g_array_new (FALSE, FALSE, sizeof (Relay));
+  node->probe_target = DK_NODE_NONE;
+  node->member_table = node->config.member_table != NULL
+                       ? dk_member_table_ref (node->config.member_table) : dk_member_table_new ();
   if (!next_incarnation (node, error))
     return FALSE;
-  gint64 now = node_now (node);
   guint count = dk_ring_node_count (node->ring);
+  node->members = g_new0 (Member, count);
+  node->n_members = count;
   for (guint i = 0; i < count; i++)
     {
       const DkRingNode *ring_node = dk_ring_node_at (node->ring, i);
-      Member member = {
-        .id = ring_node->id,
-        .name = g_strdup (ring_node->name),
-        .address = g_strdup (ring_node->id == node->config.id && node->config.address != NULL
-                             ? node->config.address : ""),
-        .datacenter = g_strdup (ring_node->datacenter ? ring_node->datacenter : ""),
-        .rack = g_strdup (ring_node->rack ? ring_node->rack : ""),
-        .vnodes = ring_node->weight,
-        .incarnation = ring_node->id == node->config.id ? node->incarnation : 0,
-        .claimed = ring_node->id == node->config.id && node->config.joining
-                   ? DK_WIRE_MEMBER_JOINING : DK_WIRE_MEMBER_UP,
-        .verdict = DK_WIRE_MEMBER_UP,
-        .heard_us = now,
-      };
-      g_array_append_val (node->members, member);   /* ring order is ascending id */
+      gboolean self = ring_node->id == node->config.id;
+      Member *member = &node->members[i];   /* ring order is ascending id */
+      member->id = ring_node->id;
+      member->info = dk_member_table_intern (node->member_table, ring_node->id, ring_node->name,
+                                             self ? node->config.address : NULL,
+                                             ring_node->datacenter, ring_node->rack,
+                                             ring_node->weight);
+      set_incarnation (member, self ? node->incarnation : 0);
+      member->claimed = self && node->config.joining ? DK_WIRE_MEMBER_JOINING : DK_WIRE_MEMBER_UP;
+      member->verdict = DK_WIRE_MEMBER_UP;
     }
   if (node->config.joining)
     node->joining_rounds = 5;
@@ -456,7 +835,15 @@ node_membership_clear (DkNode *node)
   if (node->gossip_timer != 0)
     node->env.timer_cancel (node->env.user_data, node->gossip_timer);
   node->gossip_timer = 0;
-  g_clear_pointer (&node->members, g_array_unref);
+  if (node->probe_timer != 0)
+    node->env.timer_cancel (node->env.user_data, node->probe_timer);
+  node->probe_timer = 0;
+  g_clear_pointer (&node->members, g_free);
+  node->n_members = 0;
+  g_clear_pointer (&node->suspects, g_array_unref);
+  g_clear_pointer (&node->news, g_array_unref);
+  g_clear_pointer (&node->relays, g_array_unref);
+  g_clear_pointer (&node->member_table, dk_member_table_unref);
 }
 
 gboolean
@@ -481,21 +868,36 @@ dk_node_peer_state (const DkNode *node, DkNodeId id)
   return member->verdict;
 }
 
+void
+dk_node_suspected_peers (const DkNode *node, GArray *ids)
+{
+  if (node->unhealthy == 0 || node->config.gossip_interval_us == 0)
+    return;
+  for (guint i = 0; i < node->n_members; i++)
+    {
+      const Member *member = &node->members[i];
+      DkNodeId id = member->id;
+      DkWireMemberState state = dk_node_peer_state (node, id);
+      if (state == DK_WIRE_MEMBER_SUSPECT || state == DK_WIRE_MEMBER_DOWN)
+        g_array_append_val (ids, id);
+    }
+}
+
 GArray *
 node_ring_members (DkNode *node)
 {
   GArray *members = g_array_new (FALSE, TRUE, sizeof (DkRingNode));
-  for (guint i = 0; i < node->members->len; i++)
+  for (guint i = 0; i < node->n_members; i++)
     {
-      const Member *member = &g_array_index (node->members, Member, i);
+      const Member *member = &node->members[i];
       if (member->claimed == DK_WIRE_MEMBER_LEAVING)
         continue;
       DkRingNode ring_node = {
         .id = member->id,
-        .name = member->name,
-        .datacenter = member->datacenter,
-        .rack = member->rack,
-        .weight = member->vnodes,
+        .name = info_of (node, member)->name,
+        .datacenter = info_of (node, member)->datacenter,
+        .rack = info_of (node, member)->rack,
+        .weight = info_of (node, member)->vnodes,
       };
       g_array_append_val (members, ring_node);
     }
@@ -522,4 +924,5 @@ node_member_claim (DkNode *node, DkWireMemberState state)
   Member *self = find_member (node, node->config.id);
   self->claimed = state;
   self->heartbeat = ++node->heartbeat;
+  news_add (node, node->config.id);
 }

@@ -92,20 +92,18 @@ typedef struct
   gboolean    forward_resent;   /* PROXY: the current coordinator was asked again */
 } Request;
 
-/* What this node knows of one member (itself included). */
+/* What this node knows of one member (itself included).  Every node keeps
+ * one for every member, so it is 20 bytes: the rest is shared
+ * (member_table.h). */
 typedef struct
 {
   DkNodeId          id;
-  char             *name;
-  char             *address;
-  char             *datacenter;
-  char             *rack;
-  guint32           vnodes;
-  guint64           heartbeat;     /* the member's own counter, as last heard */
-  guint64           incarnation;   /* bumped by the member at every start */
-  DkWireMemberState claimed;       /* the state the member gossips about itself */
-  DkWireMemberState verdict;       /* this node's failure-detector verdict */
-  gint64            heard_us;      /* local time the heartbeat last advanced */
+  guint32           info;          /* name, address, dc, rack, vnodes: member_table index */
+  guint32           heartbeat;     /* bumped by the member at every claim and refutation */
+  guint32           incarnation_low;  /* the incarnation, bumped by the member at every */
+  guint16           incarnation_high; /* start: (disk incarnation << 32) | starts (< 2^48) */
+  guint8            claimed;       /* DkWireMemberState the member gossips about itself */
+  guint8            verdict;       /* DkWireMemberState: this node's failure-detector verdict */
 } Member;
 
 /* A hint handed off and waiting for its owner's acknowledgement of every
@@ -152,12 +150,20 @@ struct _DkNode
   DkTimerId    collect_timer;   /* tombstone collection */
 
   /* membership (node_gossip.c) */
-  GArray      *members;         /* of Member, ascending id; self included */
+  Member      *members;         /* ascending id; self included (allocated to fit) */
+  guint        n_members;
+  DkMemberTable *member_table;  /* where member infos come from (a reference) */
   guint        unhealthy;       /* members (not leaving) whose verdict is not UP */
   guint        departed;        /* other members that claimed LEAVING */
-  guint64      heartbeat;
+  guint32      heartbeat;
   guint64      incarnation;
   DkTimerId    gossip_timer;
+  GArray      *suspects;        /* of Suspect: members we judge SUSPECT, since when */
+  GArray      *news;            /* of News: member entries still to piggyback */
+  GArray      *relays;          /* of Relay: probes we run for members that asked */
+  DkNodeId     probe_target;    /* probed this round and not yet answered, or DK_NODE_NONE */
+  DkTimerId    probe_timer;     /* then asks others to probe it */
+  guint        eager_left;      /* pushes of fresh news left this round */
 
   /* what our own requests tell of each peer (node_reach.c) */
   NodeReach   *reach;

@@ -61,10 +61,10 @@
  *   WRITE             u32 hinted owner (DK_NODE_NONE: no hint), key, part,
  *                     siblings
  *   WRITE_ACK         u8 status, key, part
- *   GOSSIP            u16 count + count x member: u32 node (not 0),
- *                     string name, string address, string datacenter,
- *                     string rack, u32 vnodes, u64 heartbeat,
- *                     u64 incarnation, u8 state
+ *   GOSSIP            u8 kind, u32 about (0: none), u16 count + count x
+ *                     member: u32 node (not 0), string name, string
+ *                     address, string datacenter, string rack, u32 vnodes,
+ *                     u64 heartbeat, u64 incarnation, u8 state, u8 verdict
  *   HINT_HANDOFF      u64 hint id, u32 intended owner (not 0), key, part,
  *                     siblings
  *   HINT_ACK          u64 hint id, u8 status, part
@@ -120,7 +120,8 @@
 G_BEGIN_DECLS
 
 #define DK_WIRE_MAGIC        0x444Bu  /* "DK" */
-#define DK_WIRE_VERSION      2u   /* 2: dots and contexts, client ids, stamps, parts */
+#define DK_WIRE_VERSION      3u   /* 2: dots and contexts, client ids, stamps, parts;
+                                   * 3: gossip kinds (probes) and verdicts */
 #define DK_WIRE_HEADER_BYTES 24u
 #define DK_WIRE_HMAC_BYTES   32u      /* HMAC-SHA256 */
 #define DK_WIRE_STAMP_BYTES  20u      /* timestamp, nonce, receiver */
@@ -197,6 +198,17 @@ typedef enum
   DK_WIRE_MEMBER_LEAVING,
 } DkWireMemberState;
 #define DK_WIRE_MEMBER_STATE_LAST DK_WIRE_MEMBER_LEAVING
+
+/* What a GOSSIP is for (node_gossip.c: SWIM-style probing). */
+typedef enum
+{
+  DK_WIRE_GOSSIP_PUSH = 0,     /* news; no answer wanted */
+  DK_WIRE_GOSSIP_PROBE,        /* are you alive?  Answer with an ACK */
+  DK_WIRE_GOSSIP_ACK,          /* the answer to a PROBE */
+  DK_WIRE_GOSSIP_PROBE_FOR,    /* probe ABOUT for me (I could not reach it) */
+  DK_WIRE_GOSSIP_RELAYED_ACK,  /* ABOUT answered the probe you asked me for */
+} DkWireGossipKind;
+#define DK_WIRE_GOSSIP_KIND_LAST DK_WIRE_GOSSIP_RELAYED_ACK
 
 /* ---- message bodies ------------------------------------------------------
  * Containers are never NULL in a message from dk_wire_message_new or
@@ -301,12 +313,15 @@ typedef struct
   guint32           vnodes;       /* weight: its number of virtual nodes */
   guint64           heartbeat;    /* advanced by the member itself */
   guint64           incarnation;  /* bumped on restart / to refute suspicion */
-  DkWireMemberState state;
+  DkWireMemberState state;        /* what the member claims: JOINING, UP, LEAVING */
+  DkWireMemberState verdict;      /* how the sender judges it: UP, SUSPECT, DOWN */
 } DkWireMember;
 
 typedef struct
 {
-  GArray *members;  /* of DkWireMember; the array frees their strings */
+  DkWireGossipKind kind;
+  DkNodeId         about;    /* PROBE_FOR, RELAYED_ACK: the probed member; else DK_NODE_NONE */
+  GArray          *members;  /* of DkWireMember; the array frees their strings */
 } DkWireGossip;
 
 typedef struct

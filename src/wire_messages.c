@@ -230,11 +230,14 @@ static const DkWireField member_fields[] = {
   FIELD (DkWireMember, heartbeat, U64),
   FIELD (DkWireMember, incarnation, U64),
   ENUM_FIELD (DkWireMember, state, DK_WIRE_MEMBER_UP, DK_WIRE_MEMBER_STATE_LAST),
+  ENUM_FIELD (DkWireMember, verdict, DK_WIRE_MEMBER_UP, DK_WIRE_MEMBER_DOWN),
 };
 static const DkWireLayout member_layout =
   DK_WIRE_LAYOUT (member_fields, DkWireMember, member_clear, NULL);
 
 static const DkWireField gossip_fields[] = {
+  ENUM_FIELD (DkWireGossip, kind, DK_WIRE_GOSSIP_PUSH, DK_WIRE_GOSSIP_KIND_LAST),
+  FIELD (DkWireGossip, about, U32),
   RECORD_FIELD (DkWireGossip, members, ARRAY, member_layout),
 };
 static const DkWireLayout gossip_layout = DK_WIRE_LAYOUT (gossip_fields, DkWireGossip, NULL, NULL);

@@ -36,6 +36,7 @@ main (void)
   srunner_add_suite (runner, ring_cache_suite ());
   srunner_add_suite (runner, scenario_suite ());
   srunner_add_suite (runner, membership_suite ());
+  srunner_add_suite (runner, detector_suite ());
   srunner_add_suite (runner, nemesis_suite ());
   srunner_add_suite (runner, checkers_suite ());
   srunner_add_suite (runner, injected_bugs_suite ());

@@ -310,6 +310,8 @@ random_message (Gen *gen, DkWireType type)
       message->body.write_ack.part = random_part (gen);
       break;
     case DK_WIRE_GOSSIP:
+      message->body.gossip.kind = random_below (gen, DK_WIRE_GOSSIP_KIND_LAST + 1);
+      message->body.gossip.about = random_below (gen, 8);
       for (guint i = random_count (gen, lists); i > 0; i--)
         {
           DkWireMember member = {
@@ -322,6 +324,7 @@ random_message (Gen *gen, DkWireType type)
             .heartbeat = random_u64 (gen),
             .incarnation = random_u64 (gen),
             .state = random_below (gen, DK_WIRE_MEMBER_STATE_LAST + 1),
+            .verdict = random_below (gen, DK_WIRE_MEMBER_DOWN + 1),
           };
           g_array_append_val (message->body.gossip.members, member);
         }

@@ -24,6 +24,7 @@ Suite *node_suite (void);
 Suite *ring_cache_suite (void);
 Suite *scenario_suite (void);
 Suite *membership_suite (void);
+Suite *detector_suite (void);
 Suite *nemesis_suite (void);
 Suite *checkers_suite (void);
 Suite *injected_bugs_suite (void);
