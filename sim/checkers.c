@@ -41,6 +41,8 @@ typedef struct
   double put_latency_ms[3];
   double visibility_999_ms;  /* NaN: not measured (no read after a write) */
   double k_staleness_999;    /* NaN: not measured */
+  double minority_availability; /* of ops invoked on a partition's smaller side; NaN: none */
+  double majority_availability; /* ... on its largest side */
 } MetricValues;
 
 typedef struct
@@ -89,6 +91,8 @@ static const MetricDef metric_table[] = {
   METRIC ("put_latency_p999_ms", put_latency_ms[2], FALSE),
   METRIC ("visibility_999_ms", visibility_999_ms, FALSE),
   METRIC ("k_staleness_999", k_staleness_999, FALSE),
+  METRIC ("minority_availability", minority_availability, FALSE),
+  METRIC ("majority_availability", majority_availability, FALSE),
 };
 
 
@@ -273,6 +277,7 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
   guint k;
   v->k_staleness_999 = dk_visibility_k_staleness (metrics->visibility, 0.999, &k) ? k : NAN;
 
+  double side_ops[3] = { 0, 0, 0 }, side_ok[3] = { 0, 0, 0 };   /* by DkOp.side */
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);
@@ -282,6 +287,9 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
         v->gets++;
       else
         v->puts++;
+      guint side = MIN (op->side, 2u);
+      side_ops[side]++;
+      side_ok[side] += op->outcome == DK_OUTCOME_OK;
       dk_timeseries_add (series, COL_INVOKED, op->invoke_us, 1);
       dk_timeseries_add (series, is_get ? COL_GETS : COL_PUTS, op->invoke_us, 1);
       if (op->outcome == DK_OUTCOME_PENDING)
@@ -325,6 +333,8 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
     }
 
   v->availability = ratio (v->ok_ops, v->ops, 1);
+  v->minority_availability = side_ops[1] > 0 ? side_ok[1] / side_ops[1] : NAN;
+  v->majority_availability = side_ops[2] > 0 ? side_ok[2] / side_ops[2] : NAN;
   v->get_availability = ratio (v->ok_gets, v->gets, 1);
   v->put_availability = ratio (v->ok_puts, v->puts, 1);
   v->stale_reads = ratio (v->stale_read_count, v->ok_gets, 0);

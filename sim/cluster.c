@@ -751,6 +751,27 @@ dk_sim_cluster_partition (DkSimCluster *cluster, const GPtrArray *groups)
   fault (cluster, "%s", line->str);
 }
 
+DkPartitionSide
+dk_sim_cluster_partition_side (const DkSimCluster *cluster, DkNodeId node)
+{
+  g_return_val_if_fail (node >= 1 && node <= cluster->n_nodes, DK_SIDE_NONE);
+  guint side = cluster->nodes[node].side;
+  if (side == 0)
+    return DK_SIDE_NONE;
+  /* Nodes per side (sides are numbered from 1, the rest last). */
+  guint own = 0, largest = 0;
+  g_autofree guint *sizes = g_new0 (guint, cluster->n_nodes + 2);
+  for (guint i = 1; i <= cluster->n_nodes; i++)
+    {
+      guint s = MIN (cluster->nodes[i].side, cluster->n_nodes + 1);
+      sizes[s]++;
+    }
+  for (guint s = 1; s <= cluster->n_nodes + 1; s++)
+    largest = MAX (largest, sizes[s]);
+  own = sizes[MIN (side, cluster->n_nodes + 1)];
+  return own == largest ? DK_SIDE_MAJORITY : DK_SIDE_MINORITY;
+}
+
 void
 dk_sim_cluster_drop (DkSimCluster *cluster, DkNodeId from, DkNodeId to)
 {

@@ -150,6 +150,16 @@ void dk_sim_cluster_partition (DkSimCluster *cluster, const GPtrArray *groups);
 /* Block datagrams from FROM to TO (one way). */
 void dk_sim_cluster_drop (DkSimCluster *cluster, DkNodeId from, DkNodeId to);
 
+typedef enum
+{
+  DK_SIDE_NONE,      /* no partition */
+  DK_SIDE_MINORITY,  /* a side with fewer nodes than the largest */
+  DK_SIDE_MAJORITY   /* a largest side (every side, when they tie) */
+} DkPartitionSide;
+
+/* Which side of the current partition NODE is on. */
+DkPartitionSide dk_sim_cluster_partition_side (const DkSimCluster *cluster, DkNodeId node);
+
 /* Remove every partition and one-way drop. */
 void dk_sim_cluster_heal (DkSimCluster *cluster);
 

@@ -265,7 +265,7 @@ csv_row (GString *out, guint run, const DkRunResult *result, const GPtrArray *co
  * what the scenario's mechanisms did (hints, repairs, detection, keys
  * moved), so a lesson needs no expect to show them. */
 static const char *const headline_metrics[] = {
-  "under_replicated_writes", "failovers", "hints_kept", "hints_delivered", "hints_pending",
+  "minority_availability", "majority_availability", "under_replicated_writes", "failovers", "hints_kept", "hints_delivered", "hints_pending",
   "ae_keys_repaired", "detection_time_ms", "keys_moved", "converge_ms", "visibility_999_ms",
 };
 

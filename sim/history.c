@@ -154,6 +154,14 @@ pending_op (DkHistory *history, guint64 id)
 }
 
 void
+dk_history_set_side (DkHistory *history, guint64 id, guint8 side)
+{
+  DkOp *op = pending_op (history, id);
+  g_return_if_fail (op != NULL && side <= 2);
+  op->side = side;
+}
+
+void
 dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *context, guint64 read)
 {
   DkOp *op = pending_op (history, id);

@@ -110,6 +110,8 @@ typedef struct
   DkVclock   *stored_context;  /* ... and the context stored with it; NULL without has_dot */
   GArray     *returned;        /* get ok: DkReturned, in reply order; NULL otherwise */
   guint       returned_values; /* get ok: returned siblings that are values */
+  guint8      side;            /* the client's side of a partition at invoke:
+                                * 0 none, 1 minority, 2 majority */
 } DkOp;
 
 /* Write the tag naming value ID ("op<ID>;") into BUFFER; returns its
@@ -135,6 +137,10 @@ void dk_history_free (DkHistory *history);
 
 /* Record that CLIENT invoked an operation of KIND on KEY (copied) at
  * INVOKE_US through COORDINATOR; returns its id (the previous length). */
+/* Operation ID's client was on SIDE of a partition when it invoked it
+ * (0 none, 1 minority, 2 majority; sim/cluster.h's DkPartitionSide). */
+void dk_history_set_side (DkHistory *history, guint64 id, guint8 side);
+
 guint64 dk_history_invoke (DkHistory *history, guint32 client,
                            DkNodeId coordinator, DkOpKind kind,
                            const char *key, gint64 invoke_us);

@@ -756,7 +756,7 @@ dk_run_to_text (const DkRunResult *result, gboolean settings, GString *out)
                           result->network.lost, result->network.cut + result->network.to_crashed);
   /* What the scenario's mechanisms did, whatever its expects ask. */
   static const char *const headline[] = {
-    "under_replicated_writes", "failovers", "sloppy_requests", "hints_kept", "hints_delivered",
+    "minority_availability", "majority_availability", "under_replicated_writes", "failovers", "sloppy_requests", "hints_kept", "hints_delivered",
     "hints_pending", "read_repairs", "ae_keys_repaired", "suspicions", "detection_time_ms",
     "keys_moved", "members_max", "members_final", "converge_ms", "visibility_999_ms",
     "k_staleness_999",

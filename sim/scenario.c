@@ -40,6 +40,8 @@ static const char *const metric_names[] = {
   "put_latency_p999_ms",
   "visibility_999_ms",
   "k_staleness_999",
+  "minority_availability",
+  "majority_availability",
   /* what the protocol cost and what each mechanism did (sim/run_metrics.c) */
   "messages",
   "bytes",

@@ -326,6 +326,9 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
   DkNodeId coordinator = choose_coordinator (workload, client, key);
   gint64 now = dk_eventq_now (workload->queue);
   guint64 op = dk_history_invoke (workload->history, client, coordinator, kind, key, now);
+  dk_history_set_side (workload->history, op,
+                       (guint8) dk_sim_cluster_partition_side (workload->cluster,
+                                                               dk_sim_cluster_client_home (workload->cluster, client)));
   workload->stats.invoked++;
   if (coordinator == DK_NODE_NONE)
     {

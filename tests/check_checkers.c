@@ -1234,6 +1234,40 @@ START_TEST (k_staleness_counts_versions_behind)
 }
 END_TEST
 
+/* Availability per side of a partition counts the operations whose
+ * client was on that side when it invoked them; the rest count in
+ * availability only. */
+static void
+side_get (DkHistory *h, gint64 at_us, guint8 side, gboolean ok)
+{
+  guint64 id = dk_history_invoke (h, 4, 1, DK_OP_GET, "s", at_us);
+  dk_history_set_side (h, id, side);
+  if (ok)
+    dk_history_complete_read_ok (h, id, at_us + 1000, dk_siblings_new ());
+  else
+    dk_history_complete_failed (h, id, at_us + 1000, "timeout");
+}
+
+START_TEST (availability_by_partition_side)
+{
+  g_autoptr (DkHistory) h = dk_history_new ();
+  side_get (h, 1000, 0, FALSE);
+  side_get (h, 2000, 1, TRUE);
+  side_get (h, 3000, 1, FALSE);
+  side_get (h, 4000, 1, FALSE);
+  side_get (h, 5000, 2, TRUE);
+  side_get (h, 6000, 2, TRUE);
+  g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
+  double value;
+  ck_assert (dk_metrics_get (m, "minority_availability", &value));
+  ck_assert_double_eq_tol (value, 1.0 / 3.0, 1e-12);
+  ck_assert (dk_metrics_get (m, "majority_availability", &value));
+  ck_assert_double_eq (value, 1);
+  ck_assert (dk_metrics_get (m, "availability", &value));
+  ck_assert_double_eq_tol (value, 0.5, 1e-12);
+}
+END_TEST
+
 START_TEST (timeseries_buckets_by_invoke_time_and_takes_runner_columns)
 {
   g_autoptr (DkHistory) h = dk_history_new ();
@@ -1289,7 +1323,8 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
     "failed_ops", "pending_ops", "gets", "ok_gets", "puts", "ok_puts", "get_availability",
     "put_availability", "latency_p50_ms", "latency_p99_ms", "latency_p999_ms",
     "get_latency_p50_ms", "get_latency_p99_ms", "get_latency_p999_ms", "put_latency_p50_ms",
-    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms", "k_staleness_999" };
+    "put_latency_p99_ms", "put_latency_p999_ms", "visibility_999_ms", "k_staleness_999",
+    "minority_availability", "majority_availability" };
   g_autoptr (DkHistory) h = dk_history_new ();
   guint64 p0 = put (h, "k", 0, 1500, NO_READ, dot_of (1, 1));
   get (h, "k", 2000, 2250, 1, p0);
@@ -1306,11 +1341,16 @@ START_TEST (metrics_json_names_every_metric_in_a_fixed_order)
       double value;
       ck_assert_str_eq (dk_metric_name (i), names[i]);
       ck_assert_msg (dk_metric_name_valid (names[i]), "%s", names[i]);
-      ck_assert_msg (dk_metrics_get (m, names[i], &value), "%s", names[i]);
+      /* No partition in this history: the sides are not measured, and
+       * say so (null), every other metric is. */
+      gboolean by_side = g_str_has_suffix (names[i], "ority_availability");
+      ck_assert_msg (dk_metrics_get (m, names[i], &value) == !by_side, "%s", names[i]);
       g_autofree char *member = g_strdup_printf ("\"%s\": ", names[i]);
       const char *found = strstr (at, member);
       ck_assert_msg (found != NULL, "%s out of order in %s", names[i], json->str);
       at = found + strlen (member);
+      if (by_side)
+        ck_assert_msg (g_str_has_prefix (at, "null"), "%s: %s", names[i], at);
     }
   ck_assert_msg (g_str_has_prefix (json->str, "{\"availability\": 0.6666666666666666, "
                                    "\"stale_reads\": 0, "), "%s", json->str);
@@ -2957,6 +2997,7 @@ checkers_suite (void)
   tcase_add_test (counts, visibility_buckets_time_since_latest_acked_write);
   tcase_add_test (counts, visibility_window_is_where_the_curve_stays_above_p);
   tcase_add_test (counts, k_staleness_counts_versions_behind);
+  tcase_add_test (counts, availability_by_partition_side);
   tcase_add_test (counts, timeseries_buckets_by_invoke_time_and_takes_runner_columns);
   tcase_add_test (counts, timeseries_grows_both_ways_and_floors_negative_times);
   tcase_add_test (counts, metrics_json_names_every_metric_in_a_fixed_order);
