@@ -375,6 +375,43 @@ deliver (gpointer data)
   g_free (datagram);
 }
 
+/* The distribution a datagram's delay is drawn from: a link or datacenter
+ * override's latency; otherwise, on the default model, the leg of its
+ * kind when the scenario set one (a client's request or answer, a
+ * coordinator's READ or WRITE, a replica's reply or acknowledgement: the
+ * PBS paper's W, A, R and S), else the network latency.  A datagram's
+ * type is its header's fourth byte (wire.h). */
+static const DkDist *
+message_delay (const DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
+               DkEndpoint to, const guint8 *data, gsize len)
+{
+  if (model != &cluster->network)
+    return &model->latency;
+  const DkDistOverride *legs = cluster->config.legs;
+  int leg = -1;
+  if (!dk_endpoint_is_node (from) || !dk_endpoint_is_node (to))
+    leg = DK_LEG_CLIENT;
+  else if (len > 3)
+    switch ((DkWireType) data[3])
+      {
+      case DK_WIRE_WRITE:
+        leg = DK_LEG_WRITE;
+        break;
+      case DK_WIRE_WRITE_ACK:
+        leg = DK_LEG_ACK;
+        break;
+      case DK_WIRE_READ:
+        leg = DK_LEG_READ;
+        break;
+      case DK_WIRE_READ_REPLY:
+        leg = DK_LEG_RESPONSE;
+        break;
+      default:
+        break;
+      }
+  return leg >= 0 && legs[leg].set ? &legs[leg].dist : &model->latency;
+}
+
 static void
 schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
                DkNodeId from_node, DkEndpoint to, DkNodeId to_node,
@@ -388,7 +425,8 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->to_node = to_node;
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
-  gint64 delay = dk_dist_sample_us (&model->latency, &cluster->network_rng);
+  gint64 delay = dk_dist_sample_us (message_delay (cluster, model, from, to, data, len),
+                                    &cluster->network_rng);
   if (cluster->trace != NULL)
     dk_sim_trace_send (cluster->trace, datagram, from, to, dk_eventq_now (cluster->queue),
                        dk_eventq_now (cluster->queue) + delay, DK_TRACE_IN_FLIGHT, data, len);

@@ -66,6 +66,9 @@ typedef struct
   DkNodeConfig   node;           /* every node's config (id is set per node) */
   DkStoreOptions store;          /* every node's store options */
   DkLinkModel    network;        /* the default link model */
+  DkDistOverride legs[DK_LEG_COUNT]; /* the default model's delay per kind of message
+                                  * (unset: network.latency); a link or datacenter
+                                  * override applies to every kind */
   DkDist         clock_skew;     /* how far each node's wall clock is off, drawn once per
                                   * node with a random sign (const(0ms): none) */
 } DkSimClusterConfig;

@@ -142,6 +142,26 @@ typedef struct
   DkDistPart parts[DK_DIST_MIX_MAX];
 } DkDist;
 
+/* A distribution that may be left unset, falling back to another (a
+ * message leg's delay, which defaults to the network latency). */
+typedef struct
+{
+  gboolean set;
+  DkDist   dist;
+} DkDistOverride;
+
+/* The kinds of message the PBS paper's WARS model times apart, plus the
+ * client's own legs (request and reply). */
+typedef enum
+{
+  DK_LEG_WRITE,     /* W: a coordinator's WRITE to a replica */
+  DK_LEG_ACK,       /* A: a replica's WRITE_ACK */
+  DK_LEG_READ,      /* R: a coordinator's READ to a replica */
+  DK_LEG_RESPONSE,  /* S: a replica's READ_REPLY */
+  DK_LEG_CLIENT,    /* a client's request, and the answer to it */
+  DK_LEG_COUNT
+} DkLeg;
+
 /* Parse TEXT ("exp(1ms)", spaces allowed inside the parentheses) into
  * *OUT.  On failure set ERROR to "expected a distribution such as exp(1ms),
  * got 'TEXT': <what is wrong>" and leave *OUT unchanged. */

@@ -119,6 +119,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->store.tombstone_grace_us = options->tombstone_grace_us;
   config->store.hints_max_count = options->hint_limit;
   config->network.latency = scenario->network.latency;
+  memcpy (config->legs, scenario->network.legs, sizeof config->legs);
   config->clock_skew = scenario->options.clock_skew;
   config->network.loss = scenario->network.loss;
   config->network.dup = scenario->network.dup;

@@ -188,6 +188,7 @@ typedef struct
 typedef struct
 {
   DkDist latency;     /* per-message delay, each message its own draw */
+  DkDistOverride legs[DK_LEG_COUNT]; /* per kind of message; unset: latency */
   double loss;        /* probability a message is lost */
   double dup;         /* probability a message is delivered twice */
   GPtrArray *links;   /* DkLinkSpec*, in file order (a later one wins) */

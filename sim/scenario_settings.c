@@ -22,6 +22,7 @@ typedef enum
   SETTING_FRACTION,         /* double in [0, 1] */
   SETTING_RATE,             /* double per second, N/s */
   SETTING_DIST,             /* DkDist */
+  SETTING_LEG,              /* DkDistOverride: a DkDist, or "latency" (unset) */
   SETTING_KEY_DIST,         /* DkKeyDistSpec */
   SETTING_CHOICE            /* an enum: index into the '|'-separated choices */
 } SettingType;
@@ -110,6 +111,16 @@ static const DkSettingDescriptor settings[] = {
 
   { "network", "latency", SETTING_DIST, AT (network.latency), "exp(1ms)", 0, 0, NULL,
     "one-way delay of each message" },
+  { "network", "write", SETTING_LEG, AT (network.legs[DK_LEG_WRITE]), "latency", 0, 0, NULL,
+    "delay of a coordinator's WRITE to a replica (PBS W), or the latency" },
+  { "network", "ack", SETTING_LEG, AT (network.legs[DK_LEG_ACK]), "latency", 0, 0, NULL,
+    "delay of a replica's write acknowledgement (PBS A), or the latency" },
+  { "network", "read", SETTING_LEG, AT (network.legs[DK_LEG_READ]), "latency", 0, 0, NULL,
+    "delay of a coordinator's READ to a replica (PBS R), or the latency" },
+  { "network", "response", SETTING_LEG, AT (network.legs[DK_LEG_RESPONSE]), "latency", 0, 0, NULL,
+    "delay of a replica's read reply (PBS S), or the latency" },
+  { "network", "client", SETTING_LEG, AT (network.legs[DK_LEG_CLIENT]), "latency", 0, 0, NULL,
+    "delay of a client's request and of the answer to it, or the latency" },
   { "network", "loss", SETTING_FRACTION, AT (network.loss), "0", 0, 0, NULL,
     "probability a message is lost" },
   { "network", "dup", SETTING_FRACTION, AT (network.dup), "0", 0, 0, NULL,
@@ -151,6 +162,7 @@ typedef union
   gint64 duration_us;
   double number;        /* fraction, rate */
   DkDist dist;
+  DkDistOverride leg;
   DkKeyDistSpec key_dist;
   int choice;
 } SettingValue;
@@ -352,6 +364,14 @@ parse_value (const DkSettingDescriptor *setting, const char *text, SettingValue 
       return dk_parse_rate (text, &out->number, error);
     case SETTING_DIST:
       return dk_parse_latency (text, &out->dist, error);
+    case SETTING_LEG:
+      out->leg.set = strcmp (text, "latency") != 0;
+      if (!out->leg.set)
+        {
+          memset (&out->leg.dist, 0, sizeof out->leg.dist);
+          return TRUE;
+        }
+      return dk_parse_latency (text, &out->leg.dist, error);
     case SETTING_KEY_DIST:
       return parse_key_dist (text, &out->key_dist, error);
     case SETTING_CHOICE:
@@ -424,6 +444,9 @@ store_value (DkScenario *scenario, const DkSettingDescriptor *setting, const Set
     case SETTING_DIST:
       memcpy (field, &value->dist, sizeof value->dist);
       break;
+    case SETTING_LEG:
+      memcpy (field, &value->leg, sizeof value->leg);
+      break;
     case SETTING_KEY_DIST:
       memcpy (field, &value->key_dist, sizeof value->key_dist);
       break;
@@ -471,6 +494,9 @@ format_value (const DkScenario *scenario, const DkSettingDescriptor *setting)
     case SETTING_DIST:
       memcpy (&value.dist, field, sizeof value.dist);
       return dk_dist_to_string (&value.dist);
+    case SETTING_LEG:
+      memcpy (&value.leg, field, sizeof value.leg);
+      return value.leg.set ? dk_dist_to_string (&value.leg.dist) : g_strdup ("latency");
     case SETTING_KEY_DIST:
       memcpy (&value.key_dist, field, sizeof value.key_dist);
       return dk_key_dist_spec_to_string (&value.key_dist);
@@ -562,6 +588,7 @@ append_json_member (GString *out, const DkScenario *scenario, const DkSettingDes
       append_json_double (out, value.number);
       return;
     case SETTING_DIST:
+    case SETTING_LEG:
     case SETTING_KEY_DIST:
     case SETTING_CHOICE:
       {

@@ -542,7 +542,8 @@ START_TEST (scenario_defaults_are_the_documented_ones)
                     "cache=4m "
                     "compress_above=1k autoscale=off "
                     "autoscale_target=250/s autoscale_min=3 autoscale_max=16 autoscale_cooldown=10s "
-                    "latency=exp(1ms) loss=0 dup=0 clients=10 rate=1000/s keys=1000 dist=uniform "
+                    "latency=exp(1ms) write=latency ack=latency read=latency response=latency client=latency "
+                    "loss=0 dup=0 clients=10 rate=1000/s keys=1000 dist=uniform "
                     "reads=0.5 deletes=0 value=256 context=on run=10s settle=0s");
   g_autofree char *help = dk_scenario_settings_help ();
   ck_assert (strstr (help, "sloppy_quorum=on") != NULL && strstr (help, "run (required)") != NULL);

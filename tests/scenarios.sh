@@ -259,5 +259,35 @@ for seed in 2 3 4 5 6; do
   fi
 done
 
+# 12. Per-leg delays (the PBS paper's W, A, R, S, and the client's legs):
+#     a slow WRITE leg slows puts and not gets; a slow client leg slows
+#     both; an unknown distribution is refused with FILE:LINE.
+cat > "$work/legs.scn" <<'SCN'
+seed 1
+cluster nodes=5 n=3 r=2 w=2
+network latency=exp(1ms) write=const(20ms)
+workload clients=10 rate=500/s keys=100 context=off
+run 3s settle 1s
+SCN
+legs=$("$DYNSIM" --quiet --format json "$work/legs.scn" 2>/dev/null)
+get_p50=$(echo "$legs" | sed -n 's/.*"get_latency_p50_ms": \([0-9.]*\),.*/\1/p')
+put_p50=$(echo "$legs" | sed -n 's/.*"put_latency_p50_ms": \([0-9.]*\),.*/\1/p')
+client=$("$DYNSIM" --quiet --format json --set write=latency --set "client=const(10ms)" "$work/legs.scn" 2>/dev/null \
+         | sed -n 's/.*"get_latency_p50_ms": \([0-9.]*\),.*/\1/p')
+if awk "BEGIN { exit !($put_p50 >= 20 && $get_p50 < 10 && $client >= 20) }"; then
+  pass "a 20 ms write leg: puts p50 $put_p50 ms, gets $get_p50 ms; a 10 ms client leg: gets $client ms"
+else
+  fail "per-leg delays: puts p50 '$put_p50', gets '$get_p50', gets with a client leg '$client'"
+fi
+printf 'cluster nodes=5\nnetwork latency=exp(1ms) ack=fast(1ms)\nrun 1s\n' > "$work/badleg.scn"
+"$DYNSIM" --quiet "$work/badleg.scn" 2>"$work/stderr"
+status=$?
+if [ $status -eq 2 ] && grep -q "badleg.scn:2:.*ack" "$work/stderr"; then
+  pass "a bad leg distribution is refused with FILE:LINE"
+else
+  fail "a bad leg distribution is refused with FILE:LINE (status $status)"
+  cat "$work/stderr"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
