@@ -1243,7 +1243,10 @@ side_get (DkHistory *h, gint64 at_us, guint8 side, gboolean ok)
   guint64 id = dk_history_invoke (h, 4, 1, DK_OP_GET, "s", at_us);
   dk_history_set_side (h, id, side);
   if (ok)
-    dk_history_complete_read_ok (h, id, at_us + 1000, dk_siblings_new ());
+    {
+      g_autoptr (GPtrArray) nothing = dk_siblings_new ();
+      dk_history_complete_read_ok (h, id, at_us + 1000, nothing);
+    }
   else
     dk_history_complete_failed (h, id, at_us + 1000, "timeout");
 }
