@@ -508,7 +508,7 @@ dk_node_free (DkNode *node)
     return;
   if (node->collect_timer != 0)
     node->env.timer_cancel (node->env.user_data, node->collect_timer);
-  g_hash_table_destroy (node->requests);
+  node_requests_clear (node);
   g_clear_pointer (&node->purged_keys, g_hash_table_unref);
   node_dedup_clear (node);
   g_clear_pointer (&node->replays, dk_replay_cache_free);

@@ -41,7 +41,19 @@ node_request_free (gpointer data)
   g_clear_pointer (&request->merged, g_ptr_array_unref);
   g_clear_pointer (&request->written, dk_version_free);
   g_clear_pointer (&request->written_set, g_ptr_array_unref);
-  g_free (request);
+  DkNode *node = request->node;
+  if (node->n_spare_requests < G_N_ELEMENTS (node->spare_requests))
+    node->spare_requests[node->n_spare_requests++] = request;
+  else
+    g_free (request);
+}
+
+void
+node_requests_clear (DkNode *node)
+{
+  g_hash_table_destroy (node->requests);
+  while (node->n_spare_requests > 0)
+    g_free (node->spare_requests[--node->n_spare_requests]);
 }
 
 static void request_timed_out (gpointer data);
@@ -51,7 +63,14 @@ request_new (DkNode *node, RequestRole role, DkWireType kind, DkEndpoint client,
              guint64 client_hop_id, const DkWireClientRequest *client_request,
              gint64 timeout_us)
 {
-  Request *request = g_new0 (Request, 1);
+  Request *request;
+  if (node->n_spare_requests > 0)
+    {
+      request = node->spare_requests[--node->n_spare_requests];
+      memset (request, 0, sizeof *request);
+    }
+  else
+    request = g_new0 (Request, 1);
   request->node = node;
   request->id = node->next_request_id++;
   request->role = role;

@@ -140,6 +140,8 @@ struct _DkNode
   DkNodeStats  stats;
   guint64      next_request_id;
   GHashTable  *requests;        /* guint64 id -> Request*, owns them */
+  gpointer     spare_requests[4];/* finished Requests kept for reuse (large: no malloc) */
+  guint        n_spare_requests;
 
   /* requests happen once (node_dedup.c; the replay cache in node.c) */
   GHashTable  *remembered;      /* RequestName* -> Remembered*, owns them */
@@ -238,6 +240,8 @@ guint node_siblings_that_fit (const DkWireMessage *message, const GPtrArray *set
 
 /* node_coordinator.c */
 void node_request_free (gpointer request);
+/* Free every request in flight and the spares (dk_node_free). */
+void node_requests_clear (DkNode *node);
 void node_on_client_request (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_forward (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_client_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);

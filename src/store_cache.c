@@ -76,8 +76,13 @@ entry_unlink (DkStoreCache *cache, CacheEntry *entry)
 void
 dk_store_cache_clear (DkStoreCache *cache)
 {
-  while (cache->recency.tail != NULL)
-    entry_unlink (cache, cache->recency.tail->data);
+  /* Empty the table in one pass (no lookup per entry), then free the
+   * entries, whose keys it borrowed. */
+  g_hash_table_remove_all (cache->entries);
+  GList *link;
+  while ((link = g_queue_pop_head_link (&cache->recency)) != NULL)
+    entry_free (link->data);
+  cache->used_bytes = 0;
 }
 
 void
