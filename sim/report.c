@@ -1,7 +1,7 @@
 /* report.c — report.html: the page, its header and fault log, and the
  * helpers its sections share; see report.h.  The sections are in
  * report_charts.c, report_sequence.c, report_quorum.c and
- * report_versions.c; faults.log is read in report_faults.c.
+ * report_versions.c; faults.log is read in fault_spans.c.
  *
  * Determinism: numbers go through g_ascii_formatd (C locale), lists are
  * walked in their own order (history ids, timeseries rows, fault log
@@ -340,7 +340,7 @@ dk_report_build (const DkRunResult *result, const char *faults_log, const DkSimT
                  GString *out)
 {
   const DkScenario *scenario = result->scenario;
-  g_autoptr (GArray) spans = dk__report_parse_faults (faults_log, scenario->run_us / 1e6);
+  g_autoptr (GArray) spans = dk_fault_spans_parse (faults_log, scenario->run_us / 1e6);
 
   g_autofree char *base = g_path_get_basename (scenario->name);
   g_string_append (out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -4,20 +4,11 @@
 #define DK_SIM_REPORT_PRIVATE_H
 
 #include <glib.h>
+#include "fault_spans.h"
 #include "report.h"
 #include "wire.h"
 
 G_BEGIN_DECLS
-
-/* One fault interval, or a moment (to_s < 0), from faults.log. */
-typedef struct
-{
-  double      from_s;
-  double      to_s;
-  char       *label;   /* short, drawn on the chart */
-  char       *detail;  /* the log line(s), in the tooltip */
-  const char *kind;    /* CSS class suffix: partition, crash, drop, net, event */
-} DkFaultSpan;
 
 /* Append TEXT to OUT with &, <, >, " escaped. */
 G_GNUC_INTERNAL void dk__report_escape (GString *out, const char *text);
@@ -36,14 +27,6 @@ G_GNUC_INTERNAL void dk__report_endpoint (GString *out, DkEndpoint endpoint);
 
 /* "ok", "unavailable", ... (static). */
 G_GNUC_INTERNAL const char *dk__report_status_name (DkWireStatus status);
-
-/* The fault log LOG (may be NULL) as DkFaultSpans in the order they
- * start: a partition or one-way drops until the heal (or the next
- * partition), a crash until its restart, a latency, loss or dup change
- * until the next one unless it restores the run's own setting (the one
- * the end of the run restores); everything else is a moment.  Intervals
- * still open close at RUN_END_S.  Free with g_array_unref. */
-G_GNUC_INTERNAL GArray *dk__report_parse_faults (const char *log, double run_end_s);
 
 /* The sections, in page order: the charts over time (with SPANS, of
  * DkFaultSpan, shaded) and the t-visibility curve; the sequence diagram

@@ -852,5 +852,6 @@ dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error
   g_autofree char *base = g_path_get_basename (result->scenario->name);
   g_autofree char *title = g_strdup_printf ("%s, seed %" G_GUINT64_FORMAT, base,
                                             result->scenario->seed);
-  return dk_plots_write (dir, title, NULL, error);
+  return dk_plots_write (dir, title, result->scenario->run_us / 1e6,
+                         result->scenario->settle_us / 1e6, NULL, error);
 }

@@ -91,8 +91,10 @@ gboolean dk_run_metric_known (const char *name);
 /* Append ", \"name\": value" for every runner metric (null: not measured). */
 void dk_run_metrics_append_json (const DkRunResult *result, GString *out);
 
-/* Write summary.json, history.csv, timeseries.csv, staleness.csv into DIR
- * (created when missing). */
+/* Write summary.json, summary.txt, history.csv, final.csv,
+ * timeseries.csv, staleness.csv and plots.gp (plots.h: with the faults of
+ * DIR/faults.log shaded when there is one) into DIR (created when
+ * missing). */
 gboolean dk_run_write_outputs (const DkRunResult *result, const char *dir, GError **error);
 
 /* The run as one JSON object: every metric by name at the top level, plus

@@ -1,13 +1,16 @@
-/* check_report.c — the run report (report.h) and the message trace behind
- * it (trace.h): a short simulated run with a partition and a crash,
- * traced for one key, gives a page whose charts shade exactly the logged
- * faults, whose quorum trace lists exactly the traced key's requests in
- * the window, and which says when the trace was capped; the trace keeps
- * only what concerns its key, in its window; and the page is a pure
- * function of the run. */
+/* check_report.c — the run report (report.h), the gnuplot plots
+ * (plots.h) and the message trace behind the report (trace.h): a short
+ * simulated run with a partition and a crash, traced for one key, gives a
+ * page whose charts shade exactly the logged faults, whose quorum trace
+ * lists exactly the traced key's requests in the window, and which says
+ * when the trace was capped; the plots shade the same intervals, and
+ * none for a run without faults; the trace keeps only what concerns its
+ * key, in its window; and the page is a pure function of the run. */
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
 #include "suites.h"
+#include "plots.h"
 #include "report.h"
 #include "runner.h"
 #include "scenario.h"
@@ -35,15 +38,15 @@ typedef struct
   char        *faults_log;
 } TracedRun;
 
-/* Run report_script with a trace of KEY in the window, keeping at most
- * LIMIT datagrams, and the fault log in memory. */
+/* Run SCRIPT with TRACE (may be NULL; taken) and the fault log in
+ * memory. */
 static TracedRun
-traced_run (const char *key, guint limit)
+logged_run (const char *script, DkSimTrace *trace)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (DkScenario) scenario = dk_scenario_parse (report_script, "report.scn", &error);
+  g_autoptr (DkScenario) scenario = dk_scenario_parse (script, "report.scn", &error);
   g_assert_no_error (error);
-  TracedRun run = { .trace = dk_sim_trace_new (key, WINDOW_FROM_US, WINDOW_TO_US, limit) };
+  TracedRun run = { .trace = trace };
   FILE *log = tmpfile ();
   ck_assert_ptr_nonnull (log);
   DkRunOptions options = { .fault_log = log, .trace = run.trace };
@@ -55,6 +58,14 @@ traced_run (const char *key, guint limit)
   ck_assert_uint_eq (fread (run.faults_log, 1, (size_t) size, log), (size_t) size);
   fclose (log);
   return run;
+}
+
+/* Run report_script with a trace of KEY in the window, keeping at most
+ * LIMIT datagrams, and the fault log in memory. */
+static TracedRun
+traced_run (const char *key, guint limit)
+{
+  return logged_run (report_script, dk_sim_trace_new (key, WINDOW_FROM_US, WINDOW_TO_US, limit));
 }
 
 static void
@@ -130,6 +141,69 @@ START_TEST (report_turns_the_fault_log_into_intervals)
                                             "</title>"));
   ck_assert_ptr_nonnull (strstr (page->str, "<title>3.500 s: join n6 (6 members)</title>"));
   ck_assert_ptr_null (strstr (page->str, "s: latency exp(1ms)</title>"));
+  traced_run_clear (&run);
+}
+END_TEST
+
+/* The gnuplot script shades the intervals the report does, one rectangle
+ * each, labelled; a run without faults (whose log still has the end of
+ * the run restoring the network) gets none.  With gnuplot installed, the
+ * script renders from the run's directory. */
+START_TEST (plots_shade_one_rectangle_per_fault_interval)
+{
+  TracedRun run = traced_run (TRACED_KEY, 10);
+  g_autoptr (GString) script = g_string_new (NULL);
+  dk_plots_build ("report.scn, seed 5", run.faults_log, 6, 2, script);
+  ck_assert_uint_eq (occurrences (script->str, "set object rect "), 2);
+  ck_assert_ptr_nonnull (strstr (script->str, "set object rect from 2, graph 0 to 4, graph 1 "
+                                              "fillcolor rgb '#ff9f1c' fillstyle transparent solid "
+                                              "0.15 noborder"));
+  ck_assert_ptr_nonnull (strstr (script->str, "set object rect from 3, graph 0 to 4.5, graph 1 "
+                                              "fillcolor rgb '#d62728'"));
+  ck_assert_ptr_nonnull (strstr (script->str, "set label 'partition {n1 n2} {n3 n4 n5}' at 2, "));
+  ck_assert_ptr_nonnull (strstr (script->str, "set label 'crash n4..restart' at 3, "));
+  ck_assert_ptr_nonnull (strstr (script->str, "set xrange [0:8]\n"));
+  /* The start of the settle is a moment: a dashed line, no rectangle. */
+  ck_assert_uint_eq (occurrences (script->str, "set arrow from 6, graph 0 to 6, graph 1 nohead"), 1);
+
+  TracedRun quiet = logged_run ("seed 5\n"
+                                "cluster nodes=3 n=3 r=2 w=2\n"
+                                "network latency=exp(1ms) loss=0.01\n"
+                                "workload clients=2 rate=100/s keys=10\n"
+                                "run 2s settle 1s\n", NULL);
+  ck_assert_ptr_nonnull (strstr (quiet.faults_log, "run ends"));
+  g_string_truncate (script, 0);
+  dk_plots_build ("quiet.scn, seed 5", quiet.faults_log, 2, 1, script);
+  ck_assert_uint_eq (occurrences (script->str, "set object rect "), 0);
+  ck_assert_uint_eq (occurrences (script->str, "set label "), 1);   /* "settle" */
+  g_string_truncate (script, 0);
+  dk_plots_build ("quiet.scn, seed 5", NULL, 2, 1, script);
+  ck_assert_uint_eq (occurrences (script->str, "set object rect "), 0);
+  ck_assert_uint_eq (occurrences (script->str, "set arrow "), 0);
+  ck_assert_uint_eq (occurrences (script->str, "set label "), 0);
+  traced_run_clear (&quiet);
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("dk-plots-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *log_path = g_build_filename (dir, "faults.log", NULL);
+  ck_assert (g_file_set_contents (log_path, run.faults_log, -1, NULL));
+  ck_assert (dk_run_write_outputs (run.result, dir, &error));
+  g_assert_no_error (error);
+  g_autofree char *written = NULL;
+  g_autofree char *plots_path = g_build_filename (dir, "plots.gp", NULL);
+  ck_assert (g_file_get_contents (plots_path, &written, NULL, NULL));
+  ck_assert_uint_eq (occurrences (written, "set object rect "), 2);
+  g_autofree char *gnuplot = g_find_program_in_path ("gnuplot");
+  g_autofree char *png = g_build_filename (dir, "timeseries.png", NULL);
+  ck_assert (g_file_test (png, G_FILE_TEST_EXISTS) == (gnuplot != NULL));
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  for (const char *name; listing != NULL && (name = g_dir_read_name (listing)) != NULL;)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (dir);
   traced_run_clear (&run);
 }
 END_TEST
@@ -277,6 +351,7 @@ report_suite (void)
   dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, report_shades_the_logged_faults_on_every_time_chart);
   tcase_add_test (tc, report_turns_the_fault_log_into_intervals);
+  tcase_add_test (tc, plots_shade_one_rectangle_per_fault_interval);
   tcase_add_test (tc, trace_keeps_only_the_key_in_its_window);
   tcase_add_test (tc, report_quorum_trace_lists_the_traced_keys_requests);
   tcase_add_test (tc, trace_limit_caps_the_record_and_the_report_says_so);

@@ -1,7 +1,6 @@
-/* report_faults.c — faults.log read back as intervals for the report's
- * charts and diagram; see report_private.h. */
-#include "config.h"
-#include "report_private.h"
+/* fault_spans.c — faults.log read back as intervals for the report's
+ * charts and diagram and the gnuplot plots; see fault_spans.h. */
+#include "fault_spans.h"
 
 #include <string.h>
 
@@ -70,7 +69,7 @@ read_restored (char **lines, char *restored[3])
  * dup change until the next one; everything else is a moment.  Intervals
  * still open at the end of the run close there. */
 GArray *
-dk__report_parse_faults (const char *log, double run_end_s)
+dk_fault_spans_parse (const char *log, double run_end_s)
 {
   FaultParse parse = { .partition = -1, .drops = -1, .network = { -1, -1, -1 } };
   parse.spans = g_array_new (FALSE, TRUE, sizeof (DkFaultSpan));
