@@ -59,6 +59,7 @@ typedef struct
   DkEndpoint    to;
   DkNodeId      from_node;   /* the node end of the hop (a client's home) */
   DkNodeId      to_node;
+  gint64        sent_us;     /* virtual time it left */
   gsize         len;
   guint8        bytes[];
 } Datagram;
@@ -370,7 +371,8 @@ deliver (gpointer data)
     {
       cluster->net_stats.delivered++;
       cluster->client_deliver ((guint) (datagram->to - DK_ENDPOINT_CLIENT_BASE), datagram->from,
-                               datagram->bytes, datagram->len, cluster->client_data);
+                               datagram->bytes, datagram->len, datagram->sent_us,
+                               cluster->client_data);
     }
   g_free (datagram);
 }
@@ -423,6 +425,7 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->to = to;
   datagram->from_node = from_node;
   datagram->to_node = to_node;
+  datagram->sent_us = dk_eventq_now (cluster->queue);
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
   gint64 delay = dk_dist_sample_us (message_delay (cluster, model, from, to, data, len),

@@ -87,9 +87,11 @@ typedef struct
 
 typedef struct _DkSimCluster DkSimCluster;
 
-/* A datagram for client CLIENT (0-based) from FROM. */
+/* A datagram for client CLIENT (0-based) from FROM, sent at SENT_US
+ * (virtual time; the coordinator's answer to a write leaves when its W-th
+ * acknowledgement arrived: the write's commit). */
 typedef void (*DkClientDeliverFunc) (guint client, DkEndpoint from, const guint8 *data,
-                                     gsize len, gpointer user_data);
+                                     gsize len, gint64 sent_us, gpointer user_data);
 
 /* Fills CONFIG with defaults: 5 nodes, 64 random tokens each, const(1ms)
  * links without loss, node and store defaults, seed 1. */

@@ -120,6 +120,7 @@ dk_history_invoke (DkHistory *history, guint32 client, DkNodeId coordinator,
   op->key = g_strdup (key);
   op->invoke_us = invoke_us;
   op->complete_us = -1;
+  op->commit_us = -1;
   op->outcome = DK_OUTCOME_PENDING;
   op->read = DK_VALUE_UNKNOWN;
   if (kind != DK_OP_GET)
@@ -198,11 +199,20 @@ dk_history_set_written (DkHistory *history, guint64 id, const DkVersion *version
 }
 
 void
+dk_history_set_commit (DkHistory *history, guint64 id, gint64 commit_us)
+{
+  DkOp *op = pending_op (history, id);
+  g_return_if_fail (op != NULL && op->kind != DK_OP_GET && commit_us >= op->invoke_us);
+  op->commit_us = commit_us;
+}
+
+void
 dk_history_complete_write_ok (DkHistory *history, guint64 id,
                               gint64 complete_us, const DkVersion *written)
 {
   DkOp *op = pending_op (history, id);
   g_return_if_fail (op != NULL && op->kind != DK_OP_GET);
+  g_return_if_fail (complete_us >= op->commit_us);
   op->complete_us = complete_us;
   op->outcome = DK_OUTCOME_OK;
   note_written (history, op, written);
@@ -326,6 +336,7 @@ dk_history_complete_failed (DkHistory *history, guint64 id, gint64 complete_us,
   DkOp *op = pending_op (history, id);
   g_return_if_fail (op != NULL);
   op->complete_us = complete_us;
+  op->commit_us = -1;   /* kept for a write that succeeds only */
   op->outcome = DK_OUTCOME_FAILED;
   op->reason = g_strdup (reason != NULL ? reason : "unknown");
 }
@@ -333,7 +344,7 @@ dk_history_complete_failed (DkHistory *history, guint64 id, gint64 complete_us,
 /* ---- writing CSV -------------------------------------------------------- */
 
 #define CSV_HEADER DK_HISTORY_COLUMNS
-enum { CSV_COLUMNS = 15 };
+enum { CSV_COLUMNS = 16 };
 
 /* Append FIELD to OUT, quoted when RFC 4180 requires it. */
 static void
@@ -422,6 +433,9 @@ append_csv_row (GString *out, const DkHistory *history, const DkOp *op)
   g_string_append_c (out, ',');
   if (op->kind != DK_OP_GET && op->read != DK_VALUE_UNKNOWN)
     g_string_append_printf (out, "%" G_GUINT64_FORMAT, op->read);
+  g_string_append_c (out, ',');
+  if (op->outcome == DK_OUTCOME_OK && op->commit_us >= 0)
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, op->commit_us);
   g_string_append_c (out, '\n');
 }
 
@@ -691,8 +705,11 @@ parse_op (const CsvReader *reader, char **fields, guint64 expected_id, DkOp *op,
     return FALSE;
   op->outcome = (DkOutcome) name;
   op->complete_us = -1;
+  op->commit_us = -1;
   gboolean is_get = op->kind == DK_OP_GET;
   op->read = DK_VALUE_UNKNOWN;
+  if (*fields[15] != '\0' && (is_get || op->outcome != DK_OUTCOME_OK))
+    return parse_error (reader, error, "only a successful put or delete has a commit_us");
   if (is_get ? *fields[12] != '\0' || *fields[13] != '\0' || *fields[14] != '\0'
              : *fields[9] != '\0')
     return parse_error (reader, error, is_get ? "a get has no dot, context or read"
@@ -720,7 +737,16 @@ parse_op (const CsvReader *reader, char **fields, guint64 expected_id, DkOp *op,
   if (*fields[8] != '\0')
     return parse_error (reader, error, "a successful operation has no reason");
   if (!is_get)
-    return TRUE;
+    {
+      if (*fields[15] == '\0')
+        return TRUE;
+      if (!parse_int64 (reader, "commit_us", fields[15], G_MININT64, G_MAXINT64, &op->commit_us, error))
+        return FALSE;
+      if (op->commit_us < op->invoke_us || op->commit_us > op->complete_us)
+        return parse_error (reader, error, "commit_us %s is not between invoke_us and"
+                            " complete_us", fields[15]);
+      return TRUE;
+    }
   if (!parse_returned (reader, fields[10], fields[11], op, error))
     return FALSE;
   if (!parse_int64 (reader, "values", fields[9], 0, op->returned->len, &number, error))

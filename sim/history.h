@@ -21,7 +21,7 @@
  * operation, in id order):
  *
  *   id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,
- *   values,versions,value,dot,context,read
+ *   values,versions,value,dot,context,read,commit_us
  *
  *   kind         get | put | delete
  *   coordinator  the node the client contacted, 0 when none
@@ -47,6 +47,11 @@
  *                blind write); empty otherwise
  *   read         put/delete: the id of the get whose reply gave that
  *                context (a read-modify-write); empty for a blind write
+ *   commit_us    successful put/delete: when the coordinator sent its
+ *                acknowledgement (its W-th replica acknowledgement had
+ *                arrived: the commit, from which the PBS paper's t is
+ *                counted), between invoke_us and complete_us; empty when
+ *                not recorded
  *
  * Fields are quoted as RFC 4180 says.  Writing is deterministic: the same
  * history gives the same bytes.  Clock timestamps are not saved, so a
@@ -112,6 +117,8 @@ typedef struct
   guint       returned_values; /* get ok: returned siblings that are values */
   guint8      side;            /* the client's side of a partition at invoke:
                                 * 0 none, 1 minority, 2 majority */
+  gint64      commit_us;       /* put/delete ok: when the coordinator acknowledged it
+                                * (the commit); -1 when not recorded */
 } DkOp;
 
 /* Write the tag naming value ID ("op<ID>;") into BUFFER; returns its
@@ -130,17 +137,17 @@ const char *dk_outcome_name (DkOutcome outcome);
 typedef struct _DkHistory DkHistory;
 #define DK_HISTORY_COLUMNS \
   "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions," \
-  "value,dot,context,read"
+  "value,dot,context,read,commit_us"
 
 DkHistory *dk_history_new (void);
 void dk_history_free (DkHistory *history);
 
-/* Record that CLIENT invoked an operation of KIND on KEY (copied) at
- * INVOKE_US through COORDINATOR; returns its id (the previous length). */
 /* Operation ID's client was on SIDE of a partition when it invoked it
  * (0 none, 1 minority, 2 majority; sim/cluster.h's DkPartitionSide). */
 void dk_history_set_side (DkHistory *history, guint64 id, guint8 side);
 
+/* Record that CLIENT invoked an operation of KIND on KEY (copied) at
+ * INVOKE_US through COORDINATOR; returns its id (the previous length). */
 guint64 dk_history_invoke (DkHistory *history, guint32 client,
                            DkNodeId coordinator, DkOpKind kind,
                            const char *key, gint64 invoke_us);
@@ -154,6 +161,11 @@ void dk_history_set_context (DkHistory *history, guint64 id, const DkVclock *con
 /* Record the new version VERSION (its dot and context are copied) that the
  * coordinator reported for the put or delete ID, acknowledged or not. */
 void dk_history_set_written (DkHistory *history, guint64 id, const DkVersion *version);
+
+/* The pending put or delete ID was committed at COMMIT_US (>= its invoke
+ * time): its coordinator sent the acknowledgement then.  Kept only when
+ * it completes ok (dk_history_complete_write_ok, at or after COMMIT_US). */
+void dk_history_set_commit (DkHistory *history, guint64 id, gint64 commit_us);
 
 /* Complete the pending put or delete ID as acknowledged at COMPLETE_US;
  * WRITTEN (may be NULL when the reply named none) is the new version. */

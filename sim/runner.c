@@ -113,6 +113,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.suspect_after_us = options->suspect_after_us;
   config->node.sloppy_quorum = options->sloppy_quorum;
   config->node.hinted_handoff = options->hinted_handoff;
+  config->node.failover = options->failover;
   config->node.anti_entropy_interval_us = options->anti_entropy_us;
   config->store.cache_bytes = options->cache_bytes;
   config->store.compress_threshold_bytes = options->compress_above_bytes;
@@ -120,6 +121,18 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->store.hints_max_count = options->hint_limit;
   config->network.latency = scenario->network.latency;
   memcpy (config->legs, scenario->network.legs, sizeof config->legs);
+  if (options->coordinator == DK_SCENARIO_COORDINATOR_PROXY)
+    {
+      /* The PBS paper's WARS model: a coordinator that is none of the
+       * key's replicas coordinates the request itself (no forwarding
+       * hop), and the client's legs take no time unless the scenario
+       * times them. */
+      config->node.max_forward_hops = 0;
+      if (!config->legs[DK_LEG_CLIENT].set)
+        config->legs[DK_LEG_CLIENT] = (DkDistOverride) {
+          .set = TRUE, .dist = { .kind = DK_DIST_CONST, .a_us = 0 },
+        };
+    }
   config->clock_skew = scenario->options.clock_skew;
   config->network.loss = scenario->network.loss;
   config->network.dup = scenario->network.dup;
@@ -549,6 +562,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
     [DK_SCENARIO_COORDINATOR_FIRST] = DK_COORDINATOR_REPLICA,
     [DK_SCENARIO_COORDINATOR_ANY] = DK_COORDINATOR_ANY,
     [DK_SCENARIO_COORDINATOR_REPLICA] = DK_COORDINATOR_REPLICA,
+    [DK_SCENARIO_COORDINATOR_PROXY] = DK_COORDINATOR_PROXY,
   };
   workload_config.coordinator = coordinators[scenario->options.coordinator];
   workload_config.replicas = scenario->cluster.n;

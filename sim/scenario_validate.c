@@ -74,6 +74,10 @@ validate_cluster (const DkScenario *scenario, GError **error)
   else if (cluster->ring == DK_SCENARIO_RING_PARTITIONS && cluster->partitions < cluster->nodes)
     problem = g_strdup_printf ("partitions=%u must be at least nodes=%u with ring=partitions",
                                cluster->partitions, cluster->nodes);
+  else if (scenario->options.coordinator == DK_SCENARIO_COORDINATOR_PROXY
+           && cluster->n >= cluster->nodes)
+    problem = g_strdup_printf ("coordinator=proxy needs a node that is none of a key's "
+                               "n=%u replicas: nodes=%u is too few", cluster->n, cluster->nodes);
   if (problem == NULL)
     return TRUE;
   dk_scenario_error_at (error, scenario, scenario->cluster_line, DK_SCENARIO_ERROR_INVALID,

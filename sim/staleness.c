@@ -1,11 +1,13 @@
 /* staleness.c — stale reads and the t-visibility curve; see staleness.h.
  *
  * One pass over the history's events in time order: each acknowledged
- * write updates its key's frontier (the maximal acknowledged clocks) and
- * latest write; each successful get is judged, at its invoke time, against
- * the frontier and latest write of its key as they stand then.  Events
- * sort by time, then get invokes before write acknowledgements (so "before"
- * is strict), then operation id, which makes the pass deterministic.
+ * write's commit makes it its key's latest write (for the curve), its
+ * acknowledgement puts it in the key's frontier (the maximal acknowledged
+ * clocks, for the verdict); each successful get is judged, at its invoke
+ * time, against the frontier and latest write of its key as they stand
+ * then.  Events sort by time, then get invokes before commits before
+ * acknowledgements (so "before" is strict), then operation id, which
+ * makes the pass deterministic.
  */
 #include <math.h>
 #include "dist.h"
@@ -208,6 +210,7 @@ dk_visibility_save_csv (const DkVisibility *curve, const char *path, GError **er
 typedef enum
 {
   EVENT_GET_INVOKE, /* sorts first at equal times: "before" is strict */
+  EVENT_WRITE_COMMIT,
   EVENT_WRITE_ACK
 } EventKind;
 
@@ -232,9 +235,9 @@ compare_events (gconstpointer a, gconstpointer b)
 /* What one key's acknowledged writes look like at the current time. */
 typedef struct
 {
-  GPtrArray  *frontier; /* const DkOp*: writes no other acked write knew */
-  const DkOp *latest;   /* the write acknowledged last */
-  GPtrArray  *acked;    /* const DkOp*: every acknowledged write, in order */
+  GPtrArray  *frontier;  /* const DkOp*: writes no other acked write knew */
+  const DkOp *latest;    /* the write committed last; NULL before the first */
+  GPtrArray  *committed; /* const DkOp*: every committed write, in commit order */
 } KeyWrites;
 
 static void
@@ -242,7 +245,7 @@ key_writes_free (gpointer data)
 {
   KeyWrites *writes = data;
   g_ptr_array_unref (writes->frontier);
-  g_ptr_array_unref (writes->acked);
+  g_ptr_array_unref (writes->committed);
   g_free (writes);
 }
 
@@ -280,23 +283,31 @@ frontier_add (const DkHistory *history, GPtrArray *frontier, const DkOp *write)
   g_ptr_array_add (frontier, (gpointer) write);
 }
 
+/* When WRITE (acknowledged) committed: its commit_us, else its
+ * acknowledgement (a history that did not record the commit). */
+static gint64
+commit_time (const DkOp *write)
+{
+  return write->commit_us >= 0 ? write->commit_us : write->complete_us;
+}
+
 static DkReadVerdict
 judge_get (const DkHistory *history, const DkOp *get, const KeyWrites *writes,
            DkVisibility *curve)
 {
   if (writes == NULL)
     return DK_READ_FRESH;
-  if (curve != NULL)
+  if (curve != NULL && writes->latest != NULL)
     {
       gboolean fresh = get_satisfies (history, get, writes->latest);
-      dk_visibility_record (curve, get->invoke_us - writes->latest->complete_us, fresh);
-      /* k-staleness: the newest acknowledged write it satisfies is the
-       * k-th last (counted up to the histogram's end). */
+      dk_visibility_record (curve, get->invoke_us - commit_time (writes->latest), fresh);
+      /* k-staleness: the newest committed write it satisfies is the k-th
+       * last (counted up to the histogram's end). */
       guint k = 1;
-      for (guint i = writes->acked->len - 1; !fresh && i-- > 0 && k < VERSIONS_COUNTED;)
+      for (guint i = writes->committed->len - 1; !fresh && i-- > 0 && k < VERSIONS_COUNTED;)
         {
           k++;
-          fresh = get_satisfies (history, get, g_ptr_array_index (writes->acked, i));
+          fresh = get_satisfies (history, get, g_ptr_array_index (writes->committed, i));
         }
       dk_visibility_record_versions (curve, fresh ? k : k + 1);
     }
@@ -321,7 +332,10 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
       if (op->kind == DK_OP_GET)
         g_array_append_val (events, ((Event) { op->invoke_us, EVENT_GET_INVOKE, op }));
       else if (op->has_dot)
-        g_array_append_val (events, ((Event) { op->complete_us, EVENT_WRITE_ACK, op }));
+        {
+          g_array_append_val (events, ((Event) { commit_time (op), EVENT_WRITE_COMMIT, op }));
+          g_array_append_val (events, ((Event) { op->complete_us, EVENT_WRITE_ACK, op }));
+        }
     }
   g_array_sort (events, compare_events);
 
@@ -341,12 +355,16 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
         {
           writes = g_new0 (KeyWrites, 1);
           writes->frontier = g_ptr_array_new ();
-          writes->acked = g_ptr_array_new ();
+          writes->committed = g_ptr_array_new ();
           g_hash_table_insert (by_key, event->op->key, writes);
         }
-      frontier_add (history, writes->frontier, event->op);
-      g_ptr_array_add (writes->acked, (gpointer) event->op);
-      writes->latest = event->op;
+      if (event->kind == EVENT_WRITE_ACK)
+        frontier_add (history, writes->frontier, event->op);
+      else
+        {
+          g_ptr_array_add (writes->committed, (gpointer) event->op);
+          writes->latest = event->op;
+        }
     }
   return verdicts;
 }

@@ -22,11 +22,15 @@
  *    satisfied.  Only the frontier is checked per key: the acknowledged
  *    writes no other acknowledged write knew.
  *
- * t-visibility: for each successful get with at least one write on its key
- * acknowledged before its invoke, t = invoke time - acknowledgement time of
- * the latest such write, and the read is fresh when it satisfies that
- * latest write (as above).  Unlike a stale read this looks at the latest
- * write only, as the PBS curve P(fresh | t) does.  Reads are counted in
+ * t-visibility: for each successful get with at least one acknowledged
+ * write on its key committed before its invoke, t = invoke time - commit
+ * time of the latest such write, and the read is fresh when it satisfies
+ * that latest write (as above).  A write's commit is when its coordinator
+ * acknowledged it (history.h's commit_us: its W-th replica acknowledgement
+ * had arrived, where the PBS paper counts t from), or its acknowledgement
+ * at the client when the history has no commit time.  Unlike a stale read
+ * this looks at the latest write only, as the PBS curve P(fresh | t) does;
+ * k-staleness counts versions in commit order too.  Reads are counted in
  * fixed buckets of t: 0.1 ms wide below 20 ms, 1 ms below 100 ms, 10 ms
  * below 1 s, 100 ms below 10 s, 1 s below 100 s, and one open bucket from
  * 100 s on (551 buckets).

@@ -82,10 +82,12 @@ pending_free (gpointer data)
 
 /* ---- replies ------------------------------------------------------------- */
 
-/* SIBLINGS: the whole set a get returned (every page), else the reply's. */
+/* SIBLINGS: the whole set a get returned (every page), else the reply's;
+ * SENT_US: when the reply left its node (a write's commit, when that node
+ * coordinated it). */
 static void
 complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply,
-                     const GPtrArray *siblings)
+                     const GPtrArray *siblings, gint64 sent_us)
 {
   guint64 op_id = pending->op;
   const DkOp *op = dk_history_get (workload->history, op_id);
@@ -99,7 +101,10 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
       if (op->kind == DK_OP_GET)
         dk_history_complete_read_ok (workload->history, op_id, now, siblings);
       else
-        dk_history_complete_write_ok (workload->history, op_id, now, written);
+        {
+          dk_history_set_commit (workload->history, op_id, sent_us);
+          dk_history_complete_write_ok (workload->history, op_id, now, written);
+        }
       return;
     }
   if (written != NULL)
@@ -195,7 +200,7 @@ gather_page (DkWorkload *workload, Pending *pending, const DkWireClientReply *re
 
 static void
 on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len,
-                    gpointer user_data)
+                    gint64 sent_us, gpointer user_data)
 {
   DkWorkload *workload = user_data;
   g_autoptr (GError) error = NULL;
@@ -233,7 +238,7 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
                                   "set changed while paging");
     }
   else
-    complete_from_reply (workload, pending, reply, siblings);
+    complete_from_reply (workload, pending, reply, siblings, sent_us);
   gboolean write_next = pending->then_write;
   DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
@@ -264,6 +269,40 @@ client_timed_out (gpointer data)
 
 /* ---- issuing ------------------------------------------------------------- */
 
+/* A node drawn uniformly among those HOME reaches that are none of the
+ * first N of KEY's preference list, or DK_NODE_NONE. */
+static DkNodeId
+choose_proxy (DkWorkload *workload, DkNodeId home, const char *key)
+{
+  DkSimCluster *cluster = workload->cluster;
+  DkNodeId replicas[DK_RING_MAX_REPLICAS];
+  guint n = dk_ring_preference_list (dk_sim_cluster_ring (cluster),
+                                     dk_ring_key_token (key, strlen (key)),
+                                     MIN (workload->config.replicas, DK_RING_MAX_REPLICAS),
+                                     replicas);
+  guint count = dk_sim_cluster_node_count (cluster), candidates = 0;
+  for (int pass = 0; pass < 2; pass++)
+    {
+      guint pick = pass == 0 ? 0 : (guint) dk_rng_below (&workload->rng, candidates);
+      for (DkNodeId id = 1; id <= count; id++)
+        {
+          gboolean replica = FALSE;
+          for (guint i = 0; i < n && !replica; i++)
+            replica = replicas[i] == id;
+          if (replica || !dk_sim_cluster_is_member (cluster, id)
+              || !dk_sim_cluster_reachable (cluster, home, id))
+            continue;
+          if (pass == 0)
+            candidates++;
+          else if (pick-- == 0)
+            return id;
+        }
+      if (candidates == 0)
+        return DK_NODE_NONE;
+    }
+  g_assert_not_reached ();
+}
+
 /* The node CLIENT sends KEY's request to, or DK_NODE_NONE when it can
  * reach none that qualifies. */
 static DkNodeId
@@ -271,6 +310,8 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
 {
   DkSimCluster *cluster = workload->cluster;
   DkNodeId home = dk_sim_cluster_client_home (cluster, client);
+  if (workload->config.coordinator == DK_COORDINATOR_PROXY)
+    return choose_proxy (workload, home, key);
   if (workload->config.coordinator != DK_COORDINATOR_ANY)
     {
       const DkRing *ring = dk_sim_cluster_ring (cluster);

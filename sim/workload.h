@@ -32,7 +32,11 @@
  * reaches none of the first N and the quorum is sloppy (extended_list),
  * to the first reachable node further along the ring, so a client cut off
  * from every replica still finds a node to coordinate; with
- * DK_COORDINATOR_ANY to a node drawn uniformly among those it can reach.
+ * DK_COORDINATOR_ANY to a node drawn uniformly among those it can reach;
+ * with DK_COORDINATOR_PROXY to a node drawn uniformly among those it can
+ * reach that are none of the first N of the key's preference list (the
+ * runner has such a node coordinate, not forward: every replica's copy
+ * then crosses the network, as in the PBS paper's WARS model).
  * When it can reach none, the operation fails at once ("unreachable: ...").  A client gives
  * up on an operation after client_timeout_us ("client timeout").
  */
@@ -57,7 +61,8 @@ typedef enum
 {
   DK_COORDINATOR_REPLICA,     /* the first reachable node of the key's preference list */
   DK_COORDINATOR_ANY,         /* a random reachable node */
-  DK_COORDINATOR_PREFERENCE   /* a random reachable node of the key's preference list */
+  DK_COORDINATOR_PREFERENCE,  /* a random reachable node of the key's preference list */
+  DK_COORDINATOR_PROXY        /* a random reachable node that is none of the key's N replicas */
 } DkCoordinatorChoice;
 
 typedef struct

@@ -343,6 +343,7 @@ dk_node_config_init (DkNodeConfig *config)
     .suspect_after_us = 3000000,
     .sloppy_quorum = TRUE,
     .hinted_handoff = TRUE,
+    .failover = TRUE,
     .handoff_batch = 64,
     .anti_entropy_interval_us = 10000000,
     .vnodes = 64,

@@ -144,6 +144,10 @@ typedef struct
   gint64   suspect_after_us;    /* a suspected member not heard to refute it this long is down */
   gboolean sloppy_quorum;       /* use the first N healthy nodes, not strictly the first N */
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
+  gboolean failover;            /* a request asks a replica (or coordinator) silent past its
+                                 * deadline once more, or a stand-in; off: one message per
+                                 * replica, waited for until the timeout (the PBS paper's
+                                 * WARS model) */
   guint    handoff_batch;       /* hints in flight per owner (the handoff window) */
   gint64   anti_entropy_interval_us; /* a full Merkle pass over this node's ranges; 0: off */
   guint    vnodes;              /* ring tokens per unit of weight, the same on every node */
@@ -175,9 +179,10 @@ typedef struct
 
 /* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
  * one forwarding hop, warnings logged, gossip every 1 s with suspicion
- * after 3 s, sloppy quorum and hinted handoff on (64 hints in flight per
- * owner), a full anti-entropy pass every 10 s, no authentication, and
- * the DK_NODE_*_DEFAULT bounds of requests remembered.  ID is left 0. */
+ * after 3 s, sloppy quorum, hinted handoff (64 hints in flight per
+ * owner) and per-request failover on, a full anti-entropy pass every
+ * 10 s, no authentication, and the DK_NODE_*_DEFAULT bounds of requests
+ * remembered.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 
 /* Counters a node keeps about itself (monotonic since it started). */

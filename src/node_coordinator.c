@@ -835,6 +835,9 @@ failover_next_due (Request *request)
 
 static void failover_due (gpointer data);
 
+/* Without failover (config.failover off) a request never arms one: each
+ * replica gets one message and is waited for until the timeout, as the
+ * PBS paper's WARS model has it (tests/check_pbs.c). */
 static void
 failover_arm (Request *request)
 {
@@ -842,6 +845,8 @@ failover_arm (Request *request)
   if (request->failover_timer != 0)
     node->env.timer_cancel (node->env.user_data, request->failover_timer);
   request->failover_timer = 0;
+  if (!node->config.failover)
+    return;
   gint64 due = failover_next_due (request);
   if (due != G_MAXINT64)
     request->failover_timer = node->env.timer_start (node->env.user_data,

@@ -1161,6 +1161,32 @@ START_TEST (visibility_buckets_time_since_latest_acked_write)
 }
 END_TEST
 
+/* With a commit time recorded (the coordinator's acknowledgement), t
+ * counts from it, as in the PBS paper: a get invoked after the commit but
+ * before the client heard the acknowledgement is on the curve, judged
+ * against that write, while the stale-read verdict still only counts
+ * writes acknowledged before the get. */
+START_TEST (visibility_counts_t_from_the_commit_when_recorded)
+{
+  g_autoptr (DkHistory) h = dk_history_new ();
+  guint64 p0 = put (h, "k", 0, 1000, NO_READ, dot_of (1, 1));       /* no commit: t from 1000 */
+  guint64 r1 = get (h, "k", 4000, 4500, 1, p0);                     /* t 3 ms, fresh */
+  guint64 p1 = write_invoke (h, DK_OP_PUT, "k", 5000, r1);          /* knew p0 */
+  dk_history_set_commit (h, p1, 5200);
+  ack (h, p1, 9000, dot_of (1, 2), NULL);
+  get (h, "k", 5100, 5500, 1, p0);                   /* before p1's commit: t 4.1 ms, fresh */
+  guint64 misses = get (h, "k", 5700, 6000, 1, p0);  /* t 0.5 ms from p1's commit, stale on the curve */
+  get (h, "k", 5900, 6000, 1, p1);                   /* t 0.7 ms, fresh */
+  g_autoptr (DkMetrics) m = dk_check_history (h, NULL, NULL);
+  g_autoptr (GString) csv = g_string_new (NULL);
+  dk_visibility_to_csv (dk_metrics_visibility (m), csv);
+  ck_assert_str_eq (csv->str, "t_ms,reads,stale\n0.5,1,1\n0.7,1,0\n3,1,0\n4.1,1,0\n");
+  /* p1 was not acknowledged when they were invoked: no stale read */
+  assert_listed (m, dk_metrics_stale_reads, ids (0));
+  ck_assert_uint_gt (misses, p1);
+}
+END_TEST
+
 /* The 99.9% window: the earliest bucket from which on the curve stays at
  * or above 0.999, judged on pools of at least 1,000 reads. */
 START_TEST (visibility_window_is_where_the_curve_stays_above_p)
@@ -1406,11 +1432,13 @@ awkward_history (void)
   ack (h, p0, 10, dot_of (1, 1), NULL);
   guint64 g1 = get (h, "comma,key", 20, 30, 1, p0);
   guint64 d2 = write_invoke (h, DK_OP_DELETE, "comma,key", 40, g1);
+  dk_history_set_commit (h, d2, 45);
   ack (h, d2, 50, dot_of (1, 2), NULL);
   guint64 g3 = get (h, "comma,key", 60, 70, 2, p0, d2);
   get (h, "quote\"d\nline", 80, 90, 0);
   guint64 f5 = dk_history_invoke (h, 3, 2, DK_OP_DELETE, "k", 100);
   dk_history_set_context (h, f5, NULL, NO_READ);
+  dk_history_set_commit (h, f5, 105);   /* kept only for a write that succeeds */
   dk_history_complete_failed (h, f5, 110, "unavailable: 1 of 2 \"replicas\"");
   dk_history_invoke (h, 9, 0, DK_OP_GET, "pending", 120);
   guint64 w7 = dk_history_invoke (h, 4, 3, DK_OP_PUT, "comma,key", 130);
@@ -1434,19 +1462,19 @@ START_TEST (history_csv_writes_every_column_and_round_trips_every_outcome)
   dk_history_to_csv (h, csv);
   ck_assert_str_eq (csv->str,
     "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions,"
-    "value,dot,context,read\n"
-    "0,1,1,put,\"comma,key\",0,10,ok,,,{},0,1.a0:1,{},\n"
-    "1,2,1,get,\"comma,key\",20,30,ok,,1,1.a0:1 {},0,,,\n"
-    "2,1,1,delete,\"comma,key\",40,50,ok,,,{1.a0:1},2,1.a0:2,{1.a0:1},1\n"
-    "3,2,1,get,\"comma,key\",60,70,ok,,1,1.a0:1 {}|1.a0:2 {1.a0:1},0|2,,,\n"
-    "4,2,1,get,\"quote\"\"d\nline\",80,90,ok,,0,,,,,\n"
-    "5,3,2,delete,k,100,110,failed,\"unavailable: 1 of 2 \"\"replicas\"\"\",,,5,,{},\n"
-    "6,9,0,get,pending,120,,pending,,,,,,,\n"
-    "7,4,3,put,\"comma,key\",130,,pending,,,,7,,{1.a0:1},1\n"
-    "8,1,1,put,k,140,150,ok,,,,8,,{},\n"
+    "value,dot,context,read,commit_us\n"
+    "0,1,1,put,\"comma,key\",0,10,ok,,,{},0,1.a0:1,{},,\n"
+    "1,2,1,get,\"comma,key\",20,30,ok,,1,1.a0:1 {},0,,,,\n"
+    "2,1,1,delete,\"comma,key\",40,50,ok,,,{1.a0:1},2,1.a0:2,{1.a0:1},1,45\n"
+    "3,2,1,get,\"comma,key\",60,70,ok,,1,1.a0:1 {}|1.a0:2 {1.a0:1},0|2,,,,\n"
+    "4,2,1,get,\"quote\"\"d\nline\",80,90,ok,,0,,,,,,\n"
+    "5,3,2,delete,k,100,110,failed,\"unavailable: 1 of 2 \"\"replicas\"\"\",,,5,,{},,\n"
+    "6,9,0,get,pending,120,,pending,,,,,,,,\n"
+    "7,4,3,put,\"comma,key\",130,,pending,,,,7,,{1.a0:1},1,\n"
+    "8,1,1,put,k,140,150,ok,,,,8,,{},,\n"
     "9,1,1,put,\"comma,key\",160,170,failed,timeout,,\"{1.a0:2, 3.a0:4}\",9,2.a0:1,"
-    "{1.a0:2},3\n"
-    "10,2,1,get,k,180,190,ok,,1,4.a0:1 {},?,,,\n");
+    "{1.a0:2},3,\n"
+    "10,2,1,get,k,180,190,ok,,1,4.a0:1 {},?,,,,\n");
 
   g_autoptr (GError) error = NULL;
   g_autoptr (DkHistory) back = dk_history_parse (csv->str, -1, "test", &error);
@@ -1468,6 +1496,9 @@ START_TEST (history_csv_writes_every_column_and_round_trips_every_outcome)
   ck_assert_uint_eq (dk_vclock_get (raised->stored_context, actor_of (3)), 4);
   ck_assert_uint_eq (dk_vclock_get (raised->context, actor_of (1)), 2);
   ck_assert_uint_eq (raised->read, 3);
+  ck_assert_int_eq (op_of (back, 2)->commit_us, 45);
+  ck_assert_int_eq (op_of (back, 5)->commit_us, -1);
+  ck_assert_int_eq (op_of (back, 0)->commit_us, -1);
   ck_assert (!op_of (back, 8)->has_dot);
   ck_assert_int_eq (op_of (back, 8)->outcome, DK_OUTCOME_OK);
   ck_assert_int_eq (op_of (back, 7)->complete_us, -1);
@@ -1514,46 +1545,52 @@ END_TEST
 
 #define HISTORY_HEADER \
   "id,client,coordinator,kind,key,invoke_us,complete_us,outcome,reason,values,versions," \
-  "value,dot,context,read\n"
+  "value,dot,context,read,commit_us\n"
 
 START_TEST (history_parse_rejects_malformed_rows_naming_the_line_and_column)
 {
   /* Each row follows a valid put (line 2), so it is line 3. */
   static const struct { const char *row; const char *message; } cases[] = {
-    { "2,1,1,get,k,20,30,ok,,0,,,,,", "test:3: expected operation id 1, got 2" },
-    { "1,x,1,get,k,20,30,ok,,0,,,,,", "test:3: expected an integer in column client, got 'x'" },
-    { "1,1,-3,get,k,20,30,ok,,0,,,,,", "test:3: expected an integer in column coordinator" },
-    { "1,1,1,post,k,20,30,ok,,0,,,,,", "test:3: unknown kind 'post'" },
-    { "1,1,1,get,k,soon,30,ok,,0,,,,,", "test:3: expected an integer in column invoke_us, got 'soon'" },
-    { "1,1,1,get,k,20,later,ok,,0,,,,,", "test:3: expected an integer in column complete_us" },
-    { "1,1,1,get,k,20,30,done,,0,,,,,", "test:3: unknown outcome 'done'" },
-    { "1,1,1,get,k,20,30,ok,,2,1.a0:1 {},0,,,", "test:3: expected an integer in column values, got '2'" },
-    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {},zero,,,", "test:3: expected an integer in column value, got 'zero'" },
-    { "1,1,1,get,k,20,30,ok,,1,1.a0:1,0,,,", "test:3: expected a returned version like" },
-    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {}|2.a0:1 {},0,,,", "test:3: 2 versions but 1 value ids" },
-    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {1.a0:x},0,,,", "test:3: in column versions: '{1.a0:x}' is not a clock" },
-    { "1,1,1,put,k,20,30,ok,,,{},5,1.a0:2,{},", "test:3: a put's value id is its own id 1, got 5" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0,{},", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got '1.a0'" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,0.a0:2,{},", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got '0.a0:2'" },
-    { "1,1,1,put,k,20,30,ok,,,{1.a0:1},1,,{},", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got ''" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,\"{1.a0:1,}\",", "test:3: in column context: '{1.a0:1,}' is not a clock" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,,", "test:3: in column context: '' is not a clock" },
-    { "1,1,1,put,k,20,30,ok,,,\"{2.a0:1, 1.a0:1}\",1,1.a0:2,{},", "test:3: in column versions: '{2.a0:1, 1.a0:1}' is not a clock" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},1", "test:3: expected an integer in column read, got '1'" },
-    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},x", "test:3: expected an integer in column read, got 'x'" },
-    { "1,1,1,put,k,20,30,ok,,0,{},1,1.a0:2,{},", "test:3: only a get has a values count" },
-    { "1,1,1,get,k,20,30,ok,,0,,,1.a0:1,,", "test:3: a get has no dot, context or read" },
-    { "1,1,1,get,k,20,30,ok,,0,,,,{},0", "test:3: a get has no dot, context or read" },
-    { "1,1,1,get,k,20,,pending,,0,,,,,", "test:3: a pending operation has no completion" },
-    { "1,1,1,get,k,20,30,pending,,,,,,,", "test:3: a pending operation has no completion" },
-    { "1,1,1,get,k,20,30,failed,timeout,1,1.a0:1 {},0,,,", "test:3: a failed get returned nothing" },
-    { "1,1,1,put,k,20,30,ok,why,,{},1,1.a0:2,{},", "test:3: a successful operation has no reason" },
-    { "1,1,1,get,k,20,30,ok,,0,,,,", "test:3: expected 15 fields, got 14" },
-    { "1,1,1,get,\"k\"x,20,30,ok,,0,,,,,", "test:3: text after a closing quote" },
-    { "1,1,1,get,\"k,20,30,ok,,0,,,,,", "test:3: unterminated quoted field" },
-    { "1,1,1,get,k\"q,20,30,ok,,0,,,,,", "test:3: a quote inside an unquoted field" },
+    { "2,1,1,get,k,20,30,ok,,0,,,,,,", "test:3: expected operation id 1, got 2" },
+    { "1,x,1,get,k,20,30,ok,,0,,,,,,", "test:3: expected an integer in column client, got 'x'" },
+    { "1,1,-3,get,k,20,30,ok,,0,,,,,,", "test:3: expected an integer in column coordinator" },
+    { "1,1,1,post,k,20,30,ok,,0,,,,,,", "test:3: unknown kind 'post'" },
+    { "1,1,1,get,k,soon,30,ok,,0,,,,,,", "test:3: expected an integer in column invoke_us, got 'soon'" },
+    { "1,1,1,get,k,20,later,ok,,0,,,,,,", "test:3: expected an integer in column complete_us" },
+    { "1,1,1,get,k,20,30,done,,0,,,,,,", "test:3: unknown outcome 'done'" },
+    { "1,1,1,get,k,20,30,ok,,2,1.a0:1 {},0,,,,", "test:3: expected an integer in column values, got '2'" },
+    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {},zero,,,,", "test:3: expected an integer in column value, got 'zero'" },
+    { "1,1,1,get,k,20,30,ok,,1,1.a0:1,0,,,,", "test:3: expected a returned version like" },
+    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {}|2.a0:1 {},0,,,,", "test:3: 2 versions but 1 value ids" },
+    { "1,1,1,get,k,20,30,ok,,1,1.a0:1 {1.a0:x},0,,,,", "test:3: in column versions: '{1.a0:x}' is not a clock" },
+    { "1,1,1,put,k,20,30,ok,,,{},5,1.a0:2,{},,", "test:3: a put's value id is its own id 1, got 5" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0,{},,", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got '1.a0'" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,0.a0:2,{},,", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got '0.a0:2'" },
+    { "1,1,1,put,k,20,30,ok,,,{1.a0:1},1,,{},,", "test:3: expected a dot like '3.9c1f02ab:12' in column dot, got ''" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,\"{1.a0:1,}\",,", "test:3: in column context: '{1.a0:1,}' is not a clock" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,,,", "test:3: in column context: '' is not a clock" },
+    { "1,1,1,put,k,20,30,ok,,,\"{2.a0:1, 1.a0:1}\",1,1.a0:2,{},,", "test:3: in column versions: '{2.a0:1, 1.a0:1}' is not a clock" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},1,", "test:3: expected an integer in column read, got '1'" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},x,", "test:3: expected an integer in column read, got 'x'" },
+    { "1,1,1,put,k,20,30,ok,,0,{},1,1.a0:2,{},,", "test:3: only a get has a values count" },
+    { "1,1,1,get,k,20,30,ok,,0,,,1.a0:1,,,", "test:3: a get has no dot, context or read" },
+    { "1,1,1,get,k,20,30,ok,,0,,,,{},0,", "test:3: a get has no dot, context or read" },
+    { "1,1,1,get,k,20,,pending,,0,,,,,,", "test:3: a pending operation has no completion" },
+    { "1,1,1,get,k,20,30,pending,,,,,,,,", "test:3: a pending operation has no completion" },
+    { "1,1,1,get,k,20,30,failed,timeout,1,1.a0:1 {},0,,,,", "test:3: a failed get returned nothing" },
+    { "1,1,1,put,k,20,30,ok,why,,{},1,1.a0:2,{},,", "test:3: a successful operation has no reason" },
+    { "1,1,1,get,k,20,30,ok,,0,,,,,", "test:3: expected 16 fields, got 15" },
+    { "1,1,1,get,\"k\"x,20,30,ok,,0,,,,,,", "test:3: text after a closing quote" },
+    { "1,1,1,get,\"k,20,30,ok,,0,,,,,,", "test:3: unterminated quoted field" },
+    { "1,1,1,get,k\"q,20,30,ok,,0,,,,,,", "test:3: a quote inside an unquoted field" },
+    { "1,1,1,get,k,20,30,ok,,0,,,,,,25", "test:3: only a successful put or delete has a commit_us" },
+    { "1,1,1,put,k,20,30,failed,timeout,,,1,,{},,25", "test:3: only a successful put or delete has a commit_us" },
+    { "1,1,1,put,k,20,,pending,,,,1,,{},,25", "test:3: only a successful put or delete has a commit_us" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},,soon", "test:3: expected an integer in column commit_us, got 'soon'" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},,31", "test:3: commit_us 31 is not between invoke_us and complete_us" },
+    { "1,1,1,put,k,20,30,ok,,,{},1,1.a0:2,{},,19", "test:3: commit_us 19 is not between invoke_us and complete_us" },
   };
-  const char *valid = "0,1,1,put,k,0,10,ok,,,{},0,1.a0:1,{},\n";
+  const char *valid = "0,1,1,put,k,0,10,ok,,,{},0,1.a0:1,{},,\n";
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *text = g_strconcat (HISTORY_HEADER, valid, cases[i].row, "\n", NULL);
@@ -1567,15 +1604,15 @@ START_TEST (history_parse_rejects_malformed_rows_naming_the_line_and_column)
     }
   /* the valid rows alone, and a get row, parse */
   g_autofree char *fine = g_strconcat (HISTORY_HEADER, valid,
-                                       "1,2,1,get,k,20,30,ok,,1,1.a0:1 {},0,,,\n", NULL);
+                                       "1,2,1,get,k,20,30,ok,,1,1.a0:1 {},0,,,,\n", NULL);
   g_autoptr (GError) error = NULL;
   g_autoptr (DkHistory) parsed = dk_history_parse (fine, -1, "test", &error);
   ck_assert_msg (parsed != NULL, "%s", error != NULL ? error->message : "");
   ck_assert_uint_eq (dk_history_len (parsed), 2);
 
   /* a quoted field spanning lines moves the line count on */
-  g_autofree char *multi = g_strconcat (HISTORY_HEADER, "0,1,1,get,\"two\nlines\",0,10,ok,,0,,,,,\n",
-                                        "1,1,1,get,k,soon,30,ok,,0,,,,,\n", NULL);
+  g_autofree char *multi = g_strconcat (HISTORY_HEADER, "0,1,1,get,\"two\nlines\",0,10,ok,,0,,,,,,\n",
+                                        "1,1,1,get,k,soon,30,ok,,0,,,,,,\n", NULL);
   ck_assert_ptr_null (dk_history_parse (multi, -1, "run/history.csv", &error));
   ck_assert_msg (g_str_has_prefix (error->message, "run/history.csv:4: expected an integer in"
                                    " column invoke_us"), "%s", error->message);
@@ -1872,6 +1909,7 @@ typedef struct
   gboolean   reported;        /* its dot reaches the history */
   gboolean   acked;
   gint64     ack_us;
+  gint64     commit_us;       /* when the quorum had applied it */
   guint      applied;         /* replicas that applied it, the coordinator included */
   guint64    knew[MODEL_WORDS]; /* writes its client had seen, transitively */
 } ModelOp;
@@ -2307,14 +2345,18 @@ model_event_run (gpointer data)
     case EVENT_DELIVER:
       dk_siblings_merge (*model_set (model, op->key, event->node), event->siblings, NULL);
       if (!op->done && ++op->applied == MODEL_QUORUM)
-        model_schedule (model, model_between (model, 50, 800), EVENT_WRITE_REPLY, event->op,
-                        event->client, event->node, NULL);
+        {
+          op->commit_us = model_now (model);
+          model_schedule (model, model_between (model, 50, 800), EVENT_WRITE_REPLY, event->op,
+                          event->client, event->node, NULL);
+        }
       break;
     case EVENT_WRITE_REPLY:
       if (op->done)
         break;
       op->done = op->ok = op->acked = TRUE;
       op->ack_us = model_now (model);
+      dk_history_set_commit (model->history, event->op, op->commit_us);
       dk_history_complete_write_ok (model->history, event->op, op->ack_us,
                                     op->reported ? op->version : NULL);
       model_think (model, op->client);
@@ -2998,6 +3040,7 @@ checkers_suite (void)
   tcase_add_test (counts, availability_counts_pending_as_not_ok_and_tallies_reasons);
   tcase_add_test (counts, latency_percentiles_use_nearest_rank);
   tcase_add_test (counts, visibility_buckets_time_since_latest_acked_write);
+  tcase_add_test (counts, visibility_counts_t_from_the_commit_when_recorded);
   tcase_add_test (counts, visibility_window_is_where_the_curve_stays_above_p);
   tcase_add_test (counts, k_staleness_counts_versions_behind);
   tcase_add_test (counts, availability_by_partition_side);

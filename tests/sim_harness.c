@@ -8,7 +8,8 @@
  * decodable CLIENT_REPLY (signed, when the test asked for reply_key). */
 static void
 on_client_datagram (G_GNUC_UNUSED guint client, G_GNUC_UNUSED DkEndpoint from,
-                    const guint8 *data, gsize len, gpointer user_data)
+                    const guint8 *data, gsize len, G_GNUC_UNUSED gint64 sent_us,
+                    gpointer user_data)
 {
   ThHarness *harness = user_data;
   if (harness->reply_key != NULL)

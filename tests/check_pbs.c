@@ -1,0 +1,231 @@
+/* check_pbs.c — dynsim's t-visibility curve is the PBS paper's.
+ *
+ * Bailis et al., "Probabilistically Bounded Staleness for Practical
+ * Partial Quorums" (VLDB 2012), model a Dynamo-style read and write as
+ * WARS: the coordinator sends the write to each of N replicas (delay W),
+ * each acknowledges (A); the write commits at the W-th acknowledgement; a
+ * read sent t after the commit reaches each replica after R and comes back
+ * after S, and returns the first R answers.  It is consistent when one of
+ * those replicas had the write before the read arrived.
+ *
+ * Here that model is a few lines of Monte Carlo, sharing nothing with
+ * dynsim but the random generator, and dynsim runs the real node code
+ * under coordinator=proxy (every replica's copy crosses the network),
+ * failover=off (one message per replica), no read repair or anti-entropy,
+ * client legs of zero.  dynsim's curve, P(fresh | t) in its staleness
+ * buckets, pooled until each pool holds POOL_READS reads, must lie within
+ * TOLERANCE of the model's at every pool, for exponential and for Pareto
+ * legs.  With POOL_READS = 10,000 a pool's standard error is at most
+ * sqrt(0.25 / 10,000) = 0.005, the model's (MODEL_TRIALS = 10^6) at most
+ * 0.0005, so TOLERANCE = 0.02 is four standard errors: a gap that large is
+ * the models disagreeing, not noise.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "suites.h"
+#include "rng.h"
+#include "runner.h"
+#include "staleness.h"
+
+#define TOLERANCE 0.02
+#define POOL_READS 10000
+#define MODEL_TRIALS 1000000
+
+/* ---- the WARS model --------------------------------------------------- */
+
+typedef struct
+{
+  gboolean pareto;
+  double   scale_ms;   /* exponential: the mean; Pareto: the minimum */
+  double   shape;      /* Pareto: the tail index */
+} Leg;
+
+static double
+leg_draw (const Leg *leg, DkRng *rng)
+{
+  double u = dk_rng_double (rng);   /* [0, 1): 1 - u is never 0 */
+  return leg->pareto ? leg->scale_ms * pow (1.0 - u, -1.0 / leg->shape)
+                     : -leg->scale_ms * log (1.0 - u);
+}
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The model's read, TRIALS times with every leg drawn from LEG: for each
+ * trial the least t (ms after the commit, possibly negative) from which a
+ * read is consistent, sorted; P(consistent at t) is the fraction <= t.
+ * A read at t reaches replica i at commit + t + R_i, and the write did at
+ * W_i, so it is consistent from t = W_i - commit - R_i on for the first
+ * R_QUORUM replicas to answer (by R_i + S_i). */
+static double *
+model_thresholds (const Leg *leg, guint n, guint w_quorum, guint r_quorum, guint trials,
+                  guint64 seed)
+{
+  DkRng rng;
+  dk_rng_init (&rng, seed, 0);
+  double *thresholds = g_new (double, trials);
+  for (guint trial = 0; trial < trials; trial++)
+    {
+      double write[8], acked[8], read[8], answered[8];
+      g_assert (n <= G_N_ELEMENTS (write));
+      for (guint i = 0; i < n; i++)
+        {
+          write[i] = leg_draw (leg, &rng);
+          acked[i] = write[i] + leg_draw (leg, &rng);
+          read[i] = leg_draw (leg, &rng);
+          answered[i] = read[i] + leg_draw (leg, &rng);
+        }
+      double sorted[8];
+      memcpy (sorted, acked, n * sizeof (double));
+      qsort (sorted, n, sizeof (double), compare_doubles);
+      double commit = sorted[w_quorum - 1];
+      /* The first R to answer: repeatedly the earliest not yet taken. */
+      gboolean taken[8] = { FALSE };
+      double threshold = INFINITY;
+      for (guint k = 0; k < r_quorum; k++)
+        {
+          guint first = G_MAXUINT;
+          for (guint i = 0; i < n; i++)
+            if (!taken[i] && (first == G_MAXUINT || answered[i] < answered[first]))
+              first = i;
+          taken[first] = TRUE;
+          threshold = MIN (threshold, write[first] - commit - read[first]);
+        }
+      thresholds[trial] = threshold;
+    }
+  qsort (thresholds, trials, sizeof (double), compare_doubles);
+  return thresholds;
+}
+
+/* The fraction of THRESHOLDS (sorted, TRIALS of them) at or below T_MS. */
+static double
+model_consistent (const double *thresholds, guint trials, double t_ms)
+{
+  guint low = 0, high = trials;   /* the first index above t_ms is in [low, high] */
+  while (low < high)
+    {
+      guint middle = low + (high - low) / 2;
+      if (thresholds[middle] <= t_ms)
+        low = middle + 1;
+      else
+        high = middle;
+    }
+  return (double) low / trials;
+}
+
+/* ---- dynsim ------------------------------------------------------------ */
+
+/* The WARS setting in dynsim: four nodes (a non-replica coordinates every
+ * request), N=3, R=W=1, every message's delay drawn from LATENCY.  KEYS
+ * keys, each written every KEYS / (0.05 * RATE) seconds on average (150
+ * ms for 150 keys at 20,000/s), long against the time a write takes to
+ * reach every replica, so that a read seldom has more than the one recent
+ * write to see, and short enough that a third of the reads fall where the
+ * curve is below 1. */
+static char *
+wars_scenario (const char *latency, guint keys, guint rate, guint run_s)
+{
+  return g_strdup_printf ("seed 7\n"
+                          "cluster nodes=4 vnodes=16 n=3 r=1 w=1\n"
+                          "option coordinator=proxy failover=off read_repair=off"
+                          " anti_entropy=off sloppy_quorum=off hinted_handoff=off"
+                          " request_timeout=20s\n"
+                          "network latency=%s\n"
+                          "workload clients=16 rate=%u/s keys=%u reads=0.95 value=16\n"
+                          "run %us settle 5s\n", latency, rate, keys, run_s);
+}
+
+/* Run TEXT and assert that its curve is within TOLERANCE of the model's
+ * for LEG at every pool; *POOLS_OUT: how many pools there were,
+ * *FIRST_MODEL: the model's P(consistent) over the first. */
+static void
+compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *first_model)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkScenario) scenario = dk_scenario_parse (text, "wars.scn", &error);
+  ck_assert_msg (scenario != NULL, "%s", error != NULL ? error->message : "");
+  DkRunResult *result = dk_run_scenario (scenario, NULL, &error);
+  ck_assert_msg (result != NULL, "%s", error != NULL ? error->message : "");
+  g_autoptr (DkVisibility) curve = dk_visibility_new ();
+  g_free (dk_staleness_check (result->history, curve));
+  dk_run_result_free (result);
+
+  g_autofree double *thresholds = model_thresholds (leg, 3, 1, 1, MODEL_TRIALS, 11);
+  guint pools = 0;
+  guint64 reads = 0, stale = 0;
+  double expected = 0;
+  guint n_buckets = dk_visibility_n_buckets ();
+  for (guint bucket = 0; bucket < n_buckets; bucket++)
+    {
+      guint64 bucket_reads, bucket_stale;
+      dk_visibility_counts (curve, bucket, &bucket_reads, &bucket_stale);
+      if (bucket_reads == 0)
+        continue;
+      /* The model at the bucket's middle, weighted by dynsim's reads. */
+      double start_ms = dk_visibility_bucket_start_us (bucket) / 1000.0;
+      double end_ms = bucket + 1 < n_buckets
+                      ? dk_visibility_bucket_start_us (bucket + 1) / 1000.0 : start_ms;
+      expected += bucket_reads * model_consistent (thresholds, MODEL_TRIALS,
+                                                   (start_ms + end_ms) / 2);
+      reads += bucket_reads;
+      stale += bucket_stale;
+      if (reads < POOL_READS)
+        continue;
+      double measured = 1.0 - (double) stale / reads;
+      double model = expected / reads;
+      if (pools == 0)
+        *first_model = model;
+      ck_assert_msg (fabs (measured - model) <= TOLERANCE,
+                     "pool %u ending at %.1f ms: dynsim %.4f, model %.4f (%" G_GUINT64_FORMAT
+                     " reads)", pools, end_ms, measured, model, reads);
+      pools++;
+      reads = stale = 0;
+      expected = 0;
+    }
+  *pools_out = pools;
+}
+
+/* Measured: 34 pools, the largest gap 0.004 (0.7942 against 0.7936 in
+ * the first pool, 0 to 3.8 ms). */
+START_TEST (pbs_curve_matches_the_wars_model_with_exponential_legs)
+{
+  static const Leg leg = { FALSE, 10.0, 0 };
+  g_autofree char *text = wars_scenario ("exp(10ms)", 150, 20000, 20);
+  guint pools = 0;
+  double first = 1;
+  compare_with_model (text, &leg, &pools, &first);
+  /* The comparison covers the curve where it is far from 1. */
+  ck_assert_msg (first < 0.92 && pools >= 10, "first pool %.3f, %u pools", first, pools);
+}
+END_TEST
+
+/* Heavy tails: W, A, R and S each Pareto with minimum 2 ms and index 1.2.
+ * Measured: 32 pools, the largest gap 0.007 (0.9669 against 0.9603, 15 to
+ * 23 ms). */
+START_TEST (pbs_curve_matches_the_wars_model_with_pareto_legs)
+{
+  static const Leg leg = { TRUE, 2.0, 1.2 };
+  g_autofree char *text = wars_scenario ("pareto(2ms,1.2)", 300, 20000, 20);
+  guint pools = 0;
+  double first = 1;
+  compare_with_model (text, &leg, &pools, &first);
+  ck_assert_msg (first < 0.92 && pools >= 10, "first pool %.3f, %u pools", first, pools);
+}
+END_TEST
+
+Suite *
+pbs_suite (void)
+{
+  Suite *suite = suite_create ("pbs");
+  TCase *wars = tcase_create ("wars");
+  dk_tcase_no_wall_limit (wars);
+  tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_exponential_legs);
+  tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_pareto_legs);
+  suite_add_tcase (suite, wars);
+  return suite;
+}
