@@ -53,6 +53,7 @@ dk__report_status_name (DkWireStatus status)
     [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable", [DK_WIRE_STATUS_TIMEOUT] = "timeout",
     [DK_WIRE_STATUS_INVALID] = "invalid", [DK_WIRE_STATUS_TOO_LARGE] = "too large",
     [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error", [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+    [DK_WIRE_STATUS_RETRY] = "retry",
   };
   return status <= DK_WIRE_STATUS_LAST ? names[status] : "?";
 }

@@ -118,6 +118,7 @@ complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireC
     [DK_WIRE_STATUS_TOO_LARGE] = "too large",
     [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
     [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+    [DK_WIRE_STATUS_RETRY] = "retry",
   };
   /* The reason's numbers vary from operation to operation; the status
    * name is what failures are tallied by. */

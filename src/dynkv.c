@@ -91,6 +91,7 @@ status_name (DkWireStatus status)
     [DK_WIRE_STATUS_TOO_LARGE] = "too large",
     [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
     [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+    [DK_WIRE_STATUS_RETRY] = "retry with a cookie",
   };
   return (guint) status < G_N_ELEMENTS (names) ? names[status] : "unknown status";
 }
@@ -157,9 +158,14 @@ receive_one (Client *client, gint64 wait_us)
   return dk_wire_decode (client->buffer, (gsize) len, NULL);
 }
 
+/* A node that answers RETRY (a cookie) again and again is not believed
+ * past this. */
+#define MAX_COOKIES 3
+
 /* Send REQUEST and wait for the reply EXPECT describes; NULL with an
  * error after --timeout-ms.  Datagrams that are not ours, do not decode or
- * fail authentication are ignored. */
+ * fail authentication are ignored.  A RETRY is answered by sending the
+ * request again with the cookie as its header id (REQUEST keeps it). */
 static DkWireMessage *
 exchange (Client *client, DkWireMessage *request, const Expect *expect, GError **error)
 {
@@ -171,7 +177,7 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
   gint64 deadline = start + client->timeout_us;
   gint64 interval = client->timeout_us / (client->retries + 1);
   gint64 next_send = start;
-  guint sends = 0;
+  guint sends = 0, cookies = 0;
   for (;;)
     {
       gint64 now = g_get_monotonic_time ();
@@ -186,6 +192,20 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
         }
       gint64 wake = sends <= client->retries ? MIN (next_send, deadline) : deadline;
       DkWireMessage *reply = receive_one (client, wake - now);
+      if (reply != NULL && matches (reply, expect) && reply->type == DK_WIRE_CLIENT_REPLY
+          && reply->body.client_reply.status == DK_WIRE_STATUS_RETRY && cookies < MAX_COOKIES)
+        {
+          /* The node does not know our address yet (node.h): send the
+           * request again at once, its header id the cookie it gave. */
+          request->request_id = reply->request_id;
+          dk_wire_message_free (reply);
+          g_byte_array_unref (datagram);
+          datagram = dk_wire_encode (request, error);
+          if (datagram == NULL || !send_datagram (client, datagram, error))
+            return NULL;
+          cookies++;
+          continue;
+        }
       if (reply != NULL && matches (reply, expect))
         return reply;
       g_clear_pointer (&reply, dk_wire_message_free);
@@ -616,7 +636,8 @@ main (int argc, char **argv)
     { "retries", 0, 0, G_OPTION_ARG_INT, &retries,
       "Resend an unanswered request this many times within the timeout (default 1)", "K" },
     { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
-      "The cluster key, when the nodes use one (as dynkvd --key-file)", "FILE" },
+      "The client key, when the nodes use one (dynkvd --client-key-file), or else the "
+      "cluster key (dynkvd --key-file)", "FILE" },
     { "context", 'c', 0, G_OPTION_ARG_STRING, &context_text,
       "put/delete: the context=HEX a get printed; the write then supersedes what it read",
       "HEX" },
@@ -647,7 +668,8 @@ main (int argc, char **argv)
     "  get KEY            print every sibling (value, clock, tombstone) and the context\n"
     "  delete KEY         write a tombstone (--context HEX as for put)\n"
     "  status             PING the node and print the round trip\n"
-    "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)");
+    "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
+    "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)");
   g_option_context_set_description (context,
     "Keys are 1 to 512 bytes, values at most 9216 bytes.  A value starting with '-'\n"
     "goes after '--': dynkv --node H:P put KEY -- -5\n"
@@ -676,6 +698,25 @@ main (int argc, char **argv)
         }
       g_ptr_array_add (args, argv[i]);
     }
+  if (args->len > 0 && strcmp (g_ptr_array_index (args, 0), "keygen") == 0)
+    {
+      if (args->len != 2)
+        {
+          g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "keygen takes 1 argument, got %u", args->len - 1);
+          goto usage;
+        }
+      const char *path = g_ptr_array_index (args, 1);
+      if (!dk_net_write_key_file (path, &error))
+        {
+          g_printerr ("dynkv: keygen: %s\n", error->message);
+          status = EXIT_FAILED;
+          goto out;
+        }
+      printf ("wrote a %u-byte random key to %s (mode 0600)\n", DK_NET_KEY_GENERATED_BYTES, path);
+      status = EXIT_OK;
+      goto out;
+    }
   if (replay_path != NULL && args->len == 0)
     g_ptr_array_add (args, (gpointer) "replay");
   if (args->len == 0)
@@ -697,7 +738,7 @@ main (int argc, char **argv)
   else
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "unknown command '%s' (put, get, delete, status, ring)", command);
+                   "unknown command '%s' (put, get, delete, status, ring, keygen)", command);
       goto usage;
     }
   if (args->len < want_min || args->len > want_max)

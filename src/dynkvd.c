@@ -38,6 +38,9 @@ typedef struct
   gint     request_timeout_ms;
   gint     vnodes;
   GBytes  *key;
+  GBytes  *client_key;     /* clients sign with it; NULL: they use the cluster key */
+  gint     max_weight;     /* gossip claiming a larger member weight is ignored */
+  gboolean allow_joins;    /* unkeyed: take a stranger's gossip (a join) */
   char    *log_level;
   gint64   seed;           /* -1: random */
   gint     gossip_ms;      /* -1 while unset, as the numbers above */
@@ -57,6 +60,7 @@ settings_clear (Settings *settings)
   g_free (settings->data_dir);
   g_clear_pointer (&settings->peers, g_array_unref);
   g_clear_pointer (&settings->key, g_bytes_unref);
+  g_clear_pointer (&settings->client_key, g_bytes_unref);
   g_free (settings->log_level);
 }
 
@@ -114,7 +118,7 @@ load_config_file (Settings *settings, const char *path, GError **error)
       return FALSE;
     }
   gint id = -1;
-  g_autofree char *key_hex = NULL, *key_file = NULL;
+  g_autofree char *key_hex = NULL, *key_file = NULL, *client_key_file = NULL;
   if (!file_int (file, "node", "id", &id, error)
       || !file_string (file, "node", "listen", &settings->listen)
       || !file_string (file, "node", "data", &settings->data_dir)
@@ -131,7 +135,9 @@ load_config_file (Settings *settings, const char *path, GError **error)
       || !file_int (file, "node", "dedup_requests", &settings->dedup_requests, error)
       || !file_int (file, "node", "dedup_ms", &settings->dedup_ms, error)
       || !file_string (file, "cluster", "key", &key_hex)
-      || !file_string (file, "cluster", "key_file", &key_file))
+      || !file_string (file, "cluster", "key_file", &key_file)
+      || !file_string (file, "cluster", "client_key_file", &client_key_file)
+      || !file_int (file, "cluster", "max_weight", &settings->max_weight, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
@@ -158,6 +164,18 @@ load_config_file (Settings *settings, const char *path, GError **error)
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
+    }
+  if (client_key_file != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+      g_autofree char *full = g_path_is_absolute (client_key_file) ? g_strdup (client_key_file)
+                              : g_build_filename (dir, client_key_file, NULL);
+      settings->client_key = dk_net_load_key_file (full, error);
+      if (settings->client_key == NULL)
+        {
+          g_prefix_error (error, "%s: ", path);
+          return FALSE;
+        }
     }
   g_auto (GStrv) names = g_key_file_get_keys (file, "peers", NULL, NULL);
   for (guint i = 0; names != NULL && names[i] != NULL; i++)
@@ -238,7 +256,13 @@ print_stats (const Daemon *state)
            "  keys_streamed           %" G_GUINT64_FORMAT "\n"
            "  sets_split              %" G_GUINT64_FORMAT "\n"
            "  sibling_limit_refusals  %" G_GUINT64_FORMAT "\n"
-           "  merges_refused_siblings %" G_GUINT64_FORMAT "\n",
+           "  merges_refused_siblings %" G_GUINT64_FORMAT "\n"
+           "  dropped_not_member      %" G_GUINT64_FORMAT "\n"
+           "  gossip_entries_refused  %" G_GUINT64_FORMAT "\n"
+           "  address_validations     %" G_GUINT64_FORMAT "\n"
+           "  sources_not_remembered  %" G_GUINT64_FORMAT "\n"
+           "  auth_failures           %" G_GUINT64_FORMAT "\n"
+           "  auth_failures_logged    %" G_GUINT64_FORMAT "\n",
            dk_node_id (state->node), n->datagrams_received, n->dropped_malformed,
            n->dropped_unauthenticated, n->dropped_unexpected, u->dropped_oversize,
            n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
@@ -251,7 +275,9 @@ print_stats (const Daemon *state)
            n->hints_delivered, n->hints_received, dk_node_hints_held (state->node),
            n->ae_sessions, n->ae_keys_pushed + n->ae_keys_pulled, n->ring_changes,
            n->keys_streamed, n->sets_split, n->sibling_limit_refusals,
-           n->merges_refused_siblings);
+           n->merges_refused_siblings, n->dropped_not_member, n->gossip_entries_refused,
+           n->address_validations, u->sources_not_remembered, u->auth_failures,
+           u->auth_failures_logged);
   fflush (stderr);
 }
 
@@ -341,6 +367,10 @@ run (const Settings *settings, DkLogLevel log_level)
     config.request_timeout_us = (gint64) settings->request_timeout_ms * 1000;
   if (settings->key != NULL)
     config.auth_key = g_bytes_get_data (settings->key, &config.auth_key_len);
+  if (settings->client_key != NULL)
+    config.client_key = g_bytes_get_data (settings->client_key, &config.client_key_len);
+  config.max_member_weight = (guint) settings->max_weight;
+  config.allow_joins = settings->allow_joins;
   config.vnodes = (guint) settings->vnodes;
   config.log_level = log_level;
   config.address = dk_udp_env_address (env);
@@ -378,7 +408,9 @@ run (const Settings *settings, DkLogLevel log_level)
                      "timeout %" G_GINT64_FORMAT " ms, %s, data %s",
                      PACKAGE_VERSION, config.id, dk_udp_env_address (env), settings->peers->len,
                      config.n, config.r, config.w, config.request_timeout_us / 1000,
-                     config.auth_key != NULL ? "authenticated" : "no authentication",
+                     config.auth_key == NULL ? "no authentication"
+                     : config.client_key != NULL ? "authenticated (cluster and client keys)"
+                     : "authenticated (one key for nodes and clients)",
                      settings->data_dir);
   if (config.auth_key != NULL)
     {
@@ -417,9 +449,12 @@ main (int argc, char **argv)
     .id = -1, .n = -1, .r = -1, .w = -1, .request_timeout_ms = -1, .vnodes = -1,
     .seed = -1, .peers = dk_net_peers_new (),
     .gossip_ms = -1, .suspect_ms = -1, .anti_entropy_ms = -1,
-    .replay_window_ms = -1, .dedup_requests = -1, .dedup_ms = -1,
+    .replay_window_ms = -1, .dedup_requests = -1, .dedup_ms = -1, .max_weight = -1,
   };
   char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
+  char *client_key_file = NULL;
+  gint max_weight = -1;
+  gboolean allow_joins = FALSE;
   char *log_level_text = NULL;
   char **peer_specs = NULL;
   gint64 id = -1, seed = -1;
@@ -445,7 +480,16 @@ main (int argc, char **argv)
       "A coordinator gives up after this (default 1000)", "MS" },
     { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
       "Cluster key (hex text, or raw bytes) for HMAC-SHA256 on every datagram; "
-      "clients need it too", "FILE" },
+      "clients need it too unless there is a client key", "FILE" },
+    { "client-key-file", 0, 0, G_OPTION_ARG_FILENAME, &client_key_file,
+      "With --key-file: the key clients sign with (dynkv --key-file); it verifies "
+      "client requests only, never node-to-node messages", "FILE" },
+    { "max-weight", 0, 0, G_OPTION_ARG_INT, &max_weight,
+      "Ignore gossip claiming a member weight above W (default 1, the weight of every dynkvd)",
+      "W" },
+    { "allow-joins", 0, 0, G_OPTION_ARG_NONE, &allow_joins,
+      "Without a key: accept gossip from addresses of no member (joining nodes); keyed, "
+      "the cluster key is what lets a node join", NULL },
     { "vnodes", 'v', 0, G_OPTION_ARG_INT, &vnodes,
       "Virtual nodes per member (default 64; the same on every node)", "V" },
     { "log-level", 'L', 0, G_OPTION_ARG_STRING, &log_level_text,
@@ -547,12 +591,37 @@ main (int argc, char **argv)
     settings.dedup_ms = dedup_ms;
   settings.strict_quorum = settings.strict_quorum || strict_quorum;
   settings.joining = joining;
+  if (max_weight >= 0)
+    settings.max_weight = max_weight;
+  if (settings.max_weight < 0)
+    settings.max_weight = 1;
+  settings.allow_joins = allow_joins;
+  if (client_key_file != NULL)
+    {
+      g_clear_pointer (&settings.client_key, g_bytes_unref);
+      settings.client_key = dk_net_load_key_file (client_key_file, &error);
+      if (settings.client_key == NULL)
+        goto usage;
+    }
   if (key_file != NULL)
     {
       g_clear_pointer (&settings.key, g_bytes_unref);
       settings.key = dk_net_load_key_file (key_file, &error);
       if (settings.key == NULL)
         goto usage;
+    }
+  if (settings.client_key != NULL && settings.key == NULL)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "a client key needs a cluster key (--key-file) too");
+      goto usage;
+    }
+  if (settings.client_key != NULL && g_bytes_equal (settings.client_key, settings.key))
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the client key is the cluster key: give clients a key of their own "
+                   "(dynkv keygen FILE)");
+      goto usage;
     }
   for (guint i = 0; peer_specs != NULL && peer_specs[i] != NULL; i++)
     if (!peers_set (settings.peers, peer_specs[i], &error))
@@ -592,6 +661,7 @@ main (int argc, char **argv)
   DkLogLevel log_level = DK_LOG_INFO;
   if ((settings.log_level != NULL && !dk_log_level_parse (settings.log_level, &log_level, &error))
       || !check_range ("--vnodes", settings.vnodes, 1, 65536, &error)
+      || !check_range ("--max-weight", settings.max_weight, 1, DK_RING_MAX_WEIGHT, &error)
       || (settings.n >= 0 && !check_range ("--n", settings.n, 1, DK_RING_MAX_REPLICAS, &error))
       || (settings.r >= 0 && !check_range ("--r", settings.r, 1, DK_RING_MAX_REPLICAS, &error))
       || (settings.w >= 0 && !check_range ("--w", settings.w, 1, DK_RING_MAX_REPLICAS, &error))
@@ -614,6 +684,7 @@ out:
   settings_clear (&settings);
   g_free (config_path);
   g_free (key_file);
+  g_free (client_key_file);
   g_free (listen_address);
   g_free (data);
   g_free (log_level_text);

@@ -12,7 +12,10 @@
  * endpoint is its DkNodeId; anything else (a client) gets an endpoint id
  * >= DK_ENDPOINT_CLIENT_BASE chosen by the environment, meaningful only to
  * the node that received it (a node never passes a client endpoint on:
- * forwarded requests are proxied).
+ * forwarded requests are proxied).  An environment remembers a client
+ * endpoint only once the node said its datagram was validated
+ * (dk_node_receive, node.h), so forged source addresses and junk cannot
+ * fill or churn its table.
  */
 #ifndef DK_ENV_H
 #define DK_ENV_H
@@ -83,6 +86,14 @@ typedef struct
    * itself gossips it); an environment that routes by address records it
    * unless it already knows the member.  NULL: addresses are not needed. */
   void (*learn_peer) (gpointer user_data, DkNodeId id, const char *address);
+
+  /* Optional: TRUE when client endpoint FROM is a source this environment
+   * remembers (dk_node_receive validated it before), FALSE for a source
+   * heard for the first time, whose address may be forged.  A node
+   * answers a request from a source not validated with nothing larger
+   * than the request (node.h).  NULL: every source counts as validated
+   * (a simulated network forges no addresses). */
+  gboolean (*source_validated) (gpointer user_data, DkEndpoint from);
 } DkEnv;
 
 G_END_DECLS

@@ -138,10 +138,14 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
   if (node->auth_key != NULL)
     {
       /* Stamped with our wall clock and the receiver, so that it is
-       * accepted once, recently, and only there (node.h). */
+       * accepted once, recently, and only there (node.h).  A client
+       * holds the client key, when there is one, and not the cluster's. */
       DkWireStamp stamp = { node_wall (node), node->sign_nonce++,
                             dk_endpoint_is_node (to) ? (DkNodeId) to : DK_NODE_NONE };
-      dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
+      if (!dk_endpoint_is_node (to) && node->client_key != NULL)
+        dk_wire_sign_stamped (datagram, node->client_key, node->config.client_key_len, &stamp);
+      else
+        dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
     }
   node->stats.messages_sent++;
   node->stats.bytes_sent += datagram->len;
@@ -460,6 +464,11 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   if (config->auth_key != NULL && config->auth_key_len > 0)
     node->auth_key = g_memdup2 (config->auth_key, config->auth_key_len);
   node->config.auth_key = node->auth_key;
+  if (node->auth_key != NULL && config->client_key != NULL && config->client_key_len > 0)
+    node->client_key = g_memdup2 (config->client_key, config->client_key_len);
+  node->config.client_key = node->client_key;
+  if (node->config.max_member_weight == 0 || node->config.max_member_weight > DK_RING_MAX_WEIGHT)
+    node->config.max_member_weight = DK_RING_MAX_WEIGHT;
   node->address = g_strdup (config->address);
   node->config.address = node->address;
   node->env = *env;
@@ -526,6 +535,11 @@ dk_node_free (DkNode *node)
       memset (node->auth_key, 0, node->config.auth_key_len);
       g_free (node->auth_key);
     }
+  if (node->client_key != NULL)
+    {
+      memset (node->client_key, 0, node->config.client_key_len);
+      g_free (node->client_key);
+    }
   g_free (node);
 }
 
@@ -573,26 +587,141 @@ stamp_admitted (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
   g_assert_not_reached ();
 }
 
-void
+/* Keyed: verify the datagram with the key its type needs (node.h).  A
+ * client request may carry the client key or the cluster key; anything
+ * else the cluster key only.  VALIDATED when it verified, else what to
+ * report (counted). */
+static DkNodeReceipt
+verify_credentials (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
+{
+  DkWireType type;
+  if (!dk_wire_peek_type (data, len, &type))
+    {
+      node->stats.dropped_unauthenticated++;   /* no dynkv datagram at all: not worth a log line */
+      return DK_NODE_RECEIPT_DROPPED;
+    }
+  g_autoptr (GError) error = NULL;
+  if (dk_wire_type_is_client_request (type) && node->client_key != NULL
+      && dk_wire_verify (data, len, node->client_key, node->config.client_key_len, NULL))
+    return DK_NODE_RECEIPT_VALIDATED;
+  if (dk_wire_verify (data, len, node->auth_key, node->config.auth_key_len, &error))
+    return DK_NODE_RECEIPT_VALIDATED;
+  if (g_error_matches (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNAUTHENTICATED))
+    {
+      node->stats.dropped_unauthenticated++;
+      return DK_NODE_RECEIPT_UNSIGNED;
+    }
+  if (g_error_matches (error, DK_WIRE_ERROR, DK_WIRE_ERROR_BAD_TAG))
+    {
+      node->stats.dropped_unauthenticated++;
+      node_log (node, DK_LOG_DEBUG, "dropped a %s from %" G_GUINT64_FORMAT
+                ": its tag does not verify with the %s key", dk_wire_type_name (type), from,
+                dk_wire_type_is_client_request (type) && node->client_key != NULL
+                ? "client or the cluster" : "cluster");
+      return DK_NODE_RECEIPT_BAD_TAG;
+    }
+  node->stats.dropped_unauthenticated++;   /* a header that does not add up */
+  return DK_NODE_RECEIPT_DROPPED;
+}
+
+/* Who may send what (node.h): client requests come from anyone; every
+ * other message from a member's address, naming that member as its
+ * sender, except a stranger's GOSSIP (a join) on a keyed cluster or one
+ * that allows joins.  FALSE: drop it (counted). */
+static gboolean
+source_may_send (DkNode *node, DkEndpoint from, const DkWireMessage *message)
+{
+  if (dk_wire_type_is_client_request (message->type))
+    return TRUE;
+  if (dk_endpoint_is_node (from))
+    return message->sender == (DkNodeId) from;
+  return message->type == DK_WIRE_GOSSIP
+         && (node->auth_key != NULL || node->config.allow_joins);
+}
+
+/* The cookie of client endpoint FROM for cookie period PERIOD: a MAC
+ * under this node's secret, so only a source that receives at FROM's
+ * address learns it. */
+static guint64
+cookie_for (DkNode *node, DkEndpoint from, gint64 period)
+{
+  if (!node->cookie_secret_drawn)
+    {
+      /* Drawn when first needed: an environment that forges no addresses
+       * (the simulator) never needs it, and its random streams stay as
+       * they were. */
+      for (guint i = 0; i < sizeof node->cookie_secret; i += 8)
+        {
+          guint64 bits = node_random (node);
+          memcpy (node->cookie_secret + i, &bits, 8);
+        }
+      node->cookie_secret_drawn = TRUE;
+    }
+  guint8 input[16];
+  guint64 endpoint_be = GUINT64_TO_BE (from), period_be = GUINT64_TO_BE ((guint64) period);
+  memcpy (input, &endpoint_be, 8);
+  memcpy (input + 8, &period_be, 8);
+  GHmac *hmac = g_hmac_new (G_CHECKSUM_SHA256, node->cookie_secret, sizeof node->cookie_secret);
+  g_hmac_update (hmac, input, sizeof input);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+  g_hmac_get_digest (hmac, digest, &digest_len);
+  g_hmac_unref (hmac);
+  guint64 cookie;
+  memcpy (&cookie, digest, sizeof cookie);
+  return cookie;
+}
+
+/* Unkeyed: a client request from a source the environment does not
+ * remember is handled only when it echoes its cookie (this period's or
+ * the last one's) as its header request id; otherwise it is answered with
+ * RETRY and the cookie, smaller than any request (node.h).  TRUE when the
+ * request may be handled. */
+static gboolean
+address_validated (DkNode *node, DkEndpoint from, const DkWireMessage *message)
+{
+  gint64 period = node_now (node) / DK_NODE_COOKIE_PERIOD_US;
+  guint64 cookie = cookie_for (node, from, period);
+  if (message->request_id == cookie || message->request_id == cookie_for (node, from, period - 1))
+    return TRUE;
+  node->stats.address_validations++;
+  g_autoptr (DkWireMessage) retry = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
+  retry->request_id = cookie;
+  retry->body.client_reply.client_request_id = message->body.client_request.client_request_id;
+  retry->body.client_reply.status = DK_WIRE_STATUS_RETRY;
+  retry->body.client_reply.reason = g_strdup ("");
+  node_send (node, from, retry);
+  return FALSE;
+}
+
+DkNodeReceipt
 dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
 {
   node->stats.datagrams_received++;
-  g_autoptr (GError) error = NULL;
-  if (node->auth_key != NULL
-      && !dk_wire_verify (data, len, node->auth_key, node->config.auth_key_len, &error))
+  if (node->auth_key != NULL)
     {
-      node->stats.dropped_unauthenticated++;
-      return;
+      DkNodeReceipt verified = verify_credentials (node, from, data, len);
+      if (verified != DK_NODE_RECEIPT_VALIDATED)
+        return verified;
+      if (!stamp_admitted (node, from, data, len))
+        return DK_NODE_RECEIPT_DROPPED;
     }
-  if (node->auth_key != NULL && !stamp_admitted (node, from, data, len))
-    return;
+  g_autoptr (GError) error = NULL;
   g_autoptr (DkWireMessage) message = dk_wire_decode (data, len, &error);
   if (message == NULL)
     {
       node->stats.dropped_malformed++;
       node_log (node, DK_LOG_DEBUG, "dropped a datagram from %" G_GUINT64_FORMAT ": %s",
                 from, error->message);
-      return;
+      return DK_NODE_RECEIPT_DROPPED;
+    }
+  if (!source_may_send (node, from, message))
+    {
+      node->stats.dropped_not_member++;
+      node_log (node, DK_LOG_DEBUG, "dropped a %s from %" G_GUINT64_FORMAT
+                " (sender %u): no member's address", dk_wire_type_name (message->type), from,
+                message->sender);
+      return DK_NODE_RECEIPT_DROPPED;
     }
   if (dk_endpoint_is_node (from))
     node_reach_heard (node, (DkNodeId) from);   /* it is reachable, whatever it says */
@@ -600,10 +729,23 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
   if (handler == NULL)
     {
       node->stats.dropped_unexpected++;
-      return;
+      return DK_NODE_RECEIPT_DROPPED;
+    }
+  /* Signed with a key, or remembered by the environment: validated.  A
+   * PING is answered alike (a PONG is its size) and validates nothing; an
+   * unkeyed stranger's GOSSIP (allow_joins) neither. */
+  gboolean validated = node->auth_key != NULL || dk_endpoint_is_node (from)
+                       || node->env.source_validated == NULL
+                       || node->env.source_validated (node->env.user_data, from);
+  if (!validated && message->type != DK_WIRE_PING && dk_wire_type_is_client_request (message->type))
+    {
+      if (!address_validated (node, from, message))
+        return DK_NODE_RECEIPT_HANDLED;
+      validated = TRUE;
     }
   if (node_reassemble (node, from, &message, handler))
     handler (node, from, message);
+  return validated ? DK_NODE_RECEIPT_VALIDATED : DK_NODE_RECEIPT_HANDLED;
 }
 
 DkNodeId

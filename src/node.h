@@ -75,7 +75,8 @@
  *   as fit from the GET's sibling offset, and the client fetches the rest.
  *
  * Malformed datagrams (and, when the cluster has a key, unauthenticated
- * ones) are dropped and counted, never trusted.
+ * ones) are dropped and counted, never trusted (dk_node_receive: which
+ * key verifies which message, who may send what).
  *
  *   Requests happen once (node_dedup.c).  A client request is named by
  *   (client id, client request id).  The node it reaches first (and the
@@ -158,6 +159,15 @@ typedef struct
                                  * NULL: the node keeps its own */
   const guint8 *auth_key;       /* cluster key for HMAC-SHA256, or NULL: no authentication */
   gsize    auth_key_len;
+  const guint8 *client_key;     /* keyed: the key clients sign with, which verifies client
+                                 * requests only (GET, PUT, DELETE, PING); NULL: clients use
+                                 * the cluster key */
+  gsize    client_key_len;
+  guint    max_member_weight;   /* gossip entries claiming a weight above this are ignored;
+                                 * 0: DK_RING_MAX_WEIGHT */
+  gboolean allow_joins;         /* unkeyed: take gossip from a source that is no member's
+                                 * address (a joining node).  Keyed, the cluster key is what
+                                 * lets a stranger join, and this is not needed */
   /* Requests happen once (node_dedup.c, replay.h).  0 means the default. */
   gint64   replay_window_us;    /* keyed: signed datagrams stamped further than this from our wall clock are dropped */
   guint    replay_cache_entries;/* keyed: signed datagrams remembered within the window */
@@ -250,6 +260,12 @@ typedef struct
                                    * this node's store (a push of what it held already is not) */
   guint64 writes_forwarded;       /* coordinators' writes that reached this non-replica (a stale
                                    * view) and were sent on to the key's replicas */
+  guint64 dropped_not_member;     /* node-to-node messages from a source that is no member's
+                                   * address (or a member speaking as another) */
+  guint64 gossip_entries_refused; /* gossip entries ignored: a weight over max_member_weight,
+                                   * or a leave announced by another than the member itself */
+  guint64 address_validations;    /* client requests from a new, unkeyed source answered
+                                   * RETRY with a cookie instead of being handled */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -266,8 +282,44 @@ DkNode *dk_node_new (const DkNodeConfig *config, const DkEnv *env,
  * (their clients get no answer, as after a crash).  NULL is ignored. */
 void dk_node_free (DkNode *node);
 
-/* Handle one datagram of LEN bytes from FROM. */
-void dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len);
+/* What became of a datagram (dk_node_receive), for the environment: it
+ * remembers a client source only when VALIDATED, and may report
+ * authentication failures with the source address it alone knows. */
+typedef enum
+{
+  DK_NODE_RECEIPT_DROPPED,        /* malformed, unexpected, refused or a replay */
+  DK_NODE_RECEIPT_UNSIGNED,       /* keyed: the datagram carries no tag */
+  DK_NODE_RECEIPT_BAD_TAG,        /* keyed: the tag does not verify with the key its type
+                                   * needs (a wrong key, or a client key on a node message) */
+  DK_NODE_RECEIPT_HANDLED,        /* handled; its source is not validated (an unkeyed PING,
+                                   * a RETRY sent): do not remember it */
+  DK_NODE_RECEIPT_VALIDATED,      /* handled, and its source proved itself: signed with a
+                                   * key, or (unkeyed) it echoed its cookie */
+} DkNodeReceipt;
+
+/* Handle one datagram of LEN bytes from FROM.
+ *
+ * Credentials (keyed).  A client request type (GET, PUT, DELETE, PING)
+ * must verify with the client key (or the cluster key); every other type
+ * with the cluster key only, so a client key cannot sign gossip, replica
+ * traffic, hints, anti-entropy or streams.  Node-to-node types must come
+ * from a member's address (and name that member as sender); a stranger's
+ * GOSSIP is a join, taken only when keyed or with allow_joins.  Replies
+ * (READ_REPLY, WRITE_ACK, the CLIENT_REPLY of a forwarded request) are
+ * taken only from the node the request went to.
+ *
+ * No amplification.  A source the environment does not remember
+ * (env.h, source_validated) gets no reply larger than its datagram:
+ * unkeyed, its GET, PUT or DELETE is answered with a CLIENT_REPLY of
+ * status RETRY (47 bytes, less than any request) whose header request id
+ * is a cookie, a MAC of the source endpoint under a secret of this node
+ * that changes every DK_NODE_COOKIE_PERIOD_US; the request sent again with
+ * the cookie as its header request id is handled, and its source becomes
+ * VALIDATED.  A PING is answered with a PONG of its own size. */
+DkNodeReceipt dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len);
+
+/* A cookie is good for this long, and the one before it too. */
+#define DK_NODE_COOKIE_PERIOD_US G_GINT64_CONSTANT (120000000)
 
 DkNodeId dk_node_id (const DkNode *node);
 

@@ -1115,7 +1115,12 @@ void
 node_on_client_reply (DkNode *node, DkEndpoint from, DkWireMessage *message)
 {
   Request *proxy = g_hash_table_lookup (node->requests, &message->request_id);
-  if (proxy == NULL || proxy->role != ROLE_PROXY)
+  /* Only a coordinator we forwarded to may answer (an earlier one too: it
+   * may just have been slow); anyone else guessed the hop id. */
+  gboolean asked = FALSE;
+  for (guint i = 0; proxy != NULL && i < proxy->n_tried; i++)
+    asked = asked || (dk_endpoint_is_node (from) && proxy->tried[i] == (DkNodeId) from);
+  if (proxy == NULL || proxy->role != ROLE_PROXY || !asked)
     {
       node->stats.dropped_unexpected++;
       return;

@@ -641,6 +641,32 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
   if (entry->heartbeat > G_MAXUINT32 || entry->incarnation >= INCARNATION_LIMIT)
     return FALSE;   /* no member counts that far */
   Member *member = find_member (node, entry->node);
+  /* A weight over the bound is a takeover, not a member: a node that
+   * claimed 1024 would own nearly every range (the issue's attack). */
+  if (entry->vnodes > node->config.max_member_weight)
+    {
+      node->stats.gossip_entries_refused++;
+      node_log (node, DK_LOG_WARNING, "ignored gossip from %u claiming weight %u for member %u "
+                "(the bound is %u)", sender, entry->vnodes, entry->node,
+                node->config.max_member_weight);
+      return FALSE;
+    }
+  /* Only a member announces its own leave: a leave relayed by another
+   * could be a lie that drops a live member from the ring.  Peers hear it
+   * from the leaving node itself, which gossips until one acknowledges
+   * (node_rebalance.c), and every member that still counts it in probes
+   * it in turn and reads the leave in its answer. */
+  if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->node != sender)
+    {
+      if (member != NULL && member->claimed != DK_WIRE_MEMBER_LEAVING)
+        {
+          /* Ask the member itself: its answer carries its own entry. */
+          node->stats.gossip_entries_refused++;
+          if (entry->incarnation >= incarnation_of (member) && entry->node != node->probe_target)
+            gossip_to (node, entry->node, DK_WIRE_GOSSIP_PROBE, DK_NODE_NONE);
+        }
+      return FALSE;
+    }
   gboolean ring_changed = FALSE;
   if (member == NULL)
     {

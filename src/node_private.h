@@ -127,6 +127,9 @@ struct _DkNode
 {
   DkNodeConfig config;
   guint8      *auth_key;        /* owned copy of config.auth_key */
+  guint8      *client_key;      /* owned copy of config.client_key, or NULL */
+  guint8       cookie_secret[32]; /* keys the cookies of address validation (node.c) */
+  gboolean     cookie_secret_drawn;
   char        *address;         /* owned copy of config.address */
   DkEnv        env;
   const DkRing *ring;           /* owned (or a ring cache reference) */

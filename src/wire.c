@@ -226,6 +226,27 @@ dk_wire_decode (const guint8 *data, gsize len, GError **error)
   return g_steal_pointer (&message);
 }
 
+gboolean
+dk_wire_peek_type (const guint8 *datagram, gsize len, DkWireType *type)
+{
+  if (datagram == NULL || len < DK_WIRE_HEADER_BYTES)
+    return FALSE;
+  guint16 magic = (guint16) (datagram[HEADER_MAGIC] << 8 | datagram[HEADER_MAGIC + 1]);
+  DkWireType found = datagram[HEADER_TYPE];
+  if (magic != DK_WIRE_MAGIC || datagram[HEADER_VERSION] != DK_WIRE_VERSION
+      || dk_wire_body_layout (found) == NULL)
+    return FALSE;
+  *type = found;
+  return TRUE;
+}
+
+gboolean
+dk_wire_type_is_client_request (DkWireType type)
+{
+  return type == DK_WIRE_GET || type == DK_WIRE_PUT || type == DK_WIRE_DELETE
+         || type == DK_WIRE_PING;
+}
+
 /* ---- authentication ---------------------------------------------------- */
 
 static void

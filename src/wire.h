@@ -185,8 +185,11 @@ typedef enum
   DK_WIRE_STATUS_TOO_LARGE,     /* key, value or reply over a limit */
   DK_WIRE_STATUS_STORAGE_ERROR, /* the replica's store failed */
   DK_WIRE_STATUS_OVERLOADED,    /* shed: too many requests in flight */
+  DK_WIRE_STATUS_RETRY,         /* the source address is not validated yet: send
+                                 * the request again with the reply's header
+                                 * request id (a cookie) as its own (node.h) */
 } DkWireStatus;
-#define DK_WIRE_STATUS_LAST DK_WIRE_STATUS_OVERLOADED
+#define DK_WIRE_STATUS_LAST DK_WIRE_STATUS_RETRY
 
 /* A member's state as its gossip says. */
 typedef enum
@@ -464,6 +467,16 @@ GByteArray *dk_wire_encode (const DkWireMessage *message, GError **error);
  * when the header announces them, are skipped, not checked: call
  * dk_wire_verify first when the cluster is keyed. */
 DkWireMessage *dk_wire_decode (const guint8 *data, gsize len, GError **error);
+
+/* The message type of the LEN-byte DATAGRAM as its header says, without
+ * decoding the rest: what a receiver needs to pick the key a datagram
+ * must verify with.  FALSE when the bytes are too short for a header, or
+ * the magic, version or type is not dynkv's. */
+gboolean dk_wire_peek_type (const guint8 *datagram, gsize len, DkWireType *type);
+
+/* TRUE for the types a client sends a node (GET, PUT, DELETE, PING); every
+ * other type is node to node, or a node's answer to a client. */
+gboolean dk_wire_type_is_client_request (DkWireType type);
 
 /* The stamp a signed datagram carries (layout above). */
 typedef struct

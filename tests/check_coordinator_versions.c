@@ -188,6 +188,7 @@ deliver_part (ThHarness *bench, DkNodeId from, DkNodeId to, const GPtrArray *who
 {
   g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
   write->request_id = 77;
+  write->sender = from;   /* a member speaks as itself (node.h) */
   write->body.write.key = g_bytes_new ("big", 3);
   write->body.write.part = (DkWirePart) { index, 1, dk_siblings_digest (whole) };
   for (guint i = index; i < whole->len; i += 2)

@@ -203,6 +203,7 @@ deliver_write (ThHarness *harness, DkNodeId from, DkNodeId to, guint64 request_i
 {
   g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
   write->request_id = request_id;
+  write->sender = from;   /* a member speaks as itself (node.h) */
   write->body.write.key = g_bytes_new (key, strlen (key));
   write->body.write.hinted_owner = hinted_owner;
   g_ptr_array_unref (write->body.write.siblings);   /* the empty set of a new message */

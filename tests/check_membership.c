@@ -9,6 +9,7 @@
 #include <string.h>
 #include "suites.h"
 #include "runner.h"
+#include "sim_harness.h"
 
 #define SEEDS 3
 
@@ -87,6 +88,65 @@ assert_settled (const Run *run, guint64 seed)
 
 /* The peers of a node that left take it back when it joins again (a new
  * incarnation undoes the LEAVING they remember), and it is filled. */
+/* A member entry for a GOSSIP, its strings owned by the message. */
+static DkWireMember
+forged_entry (DkNodeId id, DkWireMemberState state, guint32 weight)
+{
+  DkWireMember entry = {
+    .node = id, .name = g_strdup_printf ("n%u", id), .address = g_strdup (""),
+    .datacenter = g_strdup (""), .rack = g_strdup (""), .vnodes = weight,
+    .heartbeat = 5, .incarnation = G_GUINT64_CONSTANT (1) << 40, .state = state,
+    .verdict = DK_WIRE_MEMBER_UP,
+  };
+  return entry;
+}
+
+static void
+deliver_gossip (ThHarness *harness, DkNodeId from, DkNodeId to, const DkWireMember *entries,
+                guint count)
+{
+  g_autoptr (DkWireMessage) gossip = dk_wire_message_new (DK_WIRE_GOSSIP);
+  gossip->sender = from;
+  gossip->body.gossip.kind = DK_WIRE_GOSSIP_PUSH;
+  g_array_append_vals (gossip->body.gossip.members, entries, count);
+  g_autoptr (GByteArray) datagram = dk_wire_encode (gossip, NULL);
+  ck_assert (datagram != NULL);
+  dk_node_receive (dk_sim_cluster_node (harness->cluster, to), from, datagram->data,
+                   datagram->len);
+}
+
+/* Gossip can neither relay a leave (only the leaving member announces its
+ * own) nor bring a member heavier than max_member_weight: a member's
+ * gossip that says member 3 leaves and member 77 of weight 1024 joins
+ * changes no ring, and is counted; the same leave from member 3 itself is
+ * taken. */
+START_TEST (membership_gossip_cannot_relay_a_leave_or_claim_a_heavy_weight)
+{
+  DkSimClusterConfig config;
+  th_config_init (&config, 11);
+  config.node.max_member_weight = 4;
+  ThHarness *harness = th_new (&config);
+  th_run_ms (harness, 3000);
+  DkNode *n1 = dk_sim_cluster_node (harness->cluster, 1);
+  guint members = dk_ring_node_count (dk_node_ring (n1));
+  guint64 ring_changes = dk_node_stats (n1)->ring_changes;
+  DkWireMember forged[2] = { forged_entry (3, DK_WIRE_MEMBER_LEAVING, 1),
+                             forged_entry (77, DK_WIRE_MEMBER_UP, 1024) };
+  deliver_gossip (harness, 2, 1, forged, 2);
+  ck_assert_int_ne (dk_node_peer_state (n1, 3), DK_WIRE_MEMBER_LEAVING);
+  ck_assert_int_eq (dk_node_peer_state (n1, 77), DK_WIRE_MEMBER_DOWN);   /* no member */
+  ck_assert_uint_eq (dk_ring_node_count (dk_node_ring (n1)), members);
+  ck_assert_uint_eq (dk_node_stats (n1)->ring_changes, ring_changes);
+  ck_assert_uint_eq (dk_node_stats (n1)->gossip_entries_refused, 2);
+
+  DkWireMember own[1] = { forged_entry (3, DK_WIRE_MEMBER_LEAVING, 1) };
+  deliver_gossip (harness, 3, 1, own, 1);
+  ck_assert_int_eq (dk_node_peer_state (n1, 3), DK_WIRE_MEMBER_LEAVING);
+  ck_assert_uint_eq (dk_ring_node_count (dk_node_ring (n1)), members - 1);
+  th_free (harness);
+}
+END_TEST
+
 START_TEST (membership_a_node_that_left_joins_again)
 {
   for (guint64 seed = 1; seed <= SEEDS; seed++)
@@ -292,6 +352,7 @@ membership_suite (void)
 {
   Suite *suite = suite_create ("membership");
   TCase *changes = tcase_create ("changes");
+  tcase_add_test (changes, membership_gossip_cannot_relay_a_leave_or_claim_a_heavy_weight);
   dk_tcase_no_wall_limit (changes);
   tcase_add_test (changes, membership_a_node_that_left_joins_again);
   tcase_add_test (changes, membership_overlapping_leaves_never_bring_a_leaver_back);

@@ -279,6 +279,15 @@ request (guint node, DkWireType type, const char *key, const char *value,
   if (context != NULL)
     body->context = dk_vclock_copy (context);
   send_message_from (net.client, node, message, net.keyed);
+  DkWireMessage *reply = wait_for (DK_WIRE_CLIENT_REPLY, body->client_request_id);
+  if (reply->body.client_reply.status != DK_WIRE_STATUS_RETRY)
+    return reply;
+  /* Unkeyed, a node that does not know our address yet asks for its
+   * cookie back as the header id (node.h); dynkv does the same. */
+  ck_assert (!net.keyed);
+  message->request_id = reply->request_id;
+  dk_wire_message_free (reply);
+  send_message_from (net.client, node, message, FALSE);
   return wait_for (DK_WIRE_CLIENT_REPLY, body->client_request_id);
 }
 
@@ -453,6 +462,7 @@ START_TEST (net_client_table_is_bounded_and_evicts_the_oldest)
   config.log_level = DK_LOG_ERROR;
   config.max_clients = 2;
   net.n_nodes = 1;
+  net.keyed = TRUE;   /* a signed PING validates its source; unkeyed, only a cookie does */
   net.envs[1] = dk_udp_env_new (&config, NULL);
   ck_assert (net.envs[1] != NULL);
   net.ring = dk_ring_new_random_tokens (4);
@@ -462,6 +472,8 @@ START_TEST (net_client_table_is_bounded_and_evicts_the_oldest)
   dk_node_config_init (&node_config);
   node_config.id = 1;
   node_config.n = node_config.r = node_config.w = 1;
+  node_config.auth_key = test_key;
+  node_config.auth_key_len = sizeof test_key;
   net.nodes[1] = dk_node_new (&node_config, dk_udp_env_get (net.envs[1]), net.ring, NULL);
   dk_udp_env_set_node (net.envs[1], net.nodes[1]);
 
@@ -471,16 +483,16 @@ START_TEST (net_client_table_is_bounded_and_evicts_the_oldest)
     {
       clients[i] = loopback_socket ();
       sources[i] = watch_socket (clients[i]);
-      assert_pong (ping_from (clients[i], 1, FALSE));
+      assert_pong (ping_from (clients[i], 1, TRUE));
     }
   const DkUdpEnvStats *stats = dk_udp_env_stats (net.envs[1]);
   ck_assert_uint_eq (stats->clients_seen, 3);
   ck_assert_uint_eq (stats->clients_evicted, 1);
   ck_assert_uint_eq (dk_udp_env_client_count (net.envs[1]), 2);
-  assert_pong (ping_from (clients[0], 1, FALSE));  /* the evicted one is back */
+  assert_pong (ping_from (clients[0], 1, TRUE));  /* the evicted one is back */
   ck_assert_uint_eq (stats->clients_seen, 4);
   ck_assert_uint_eq (stats->clients_evicted, 2);
-  assert_pong (ping_from (clients[2], 1, FALSE));  /* still known */
+  assert_pong (ping_from (clients[2], 1, TRUE));  /* still known */
   ck_assert_uint_eq (stats->clients_seen, 4);
   for (int i = 0; i < 3; i++)
     {
@@ -488,6 +500,131 @@ START_TEST (net_client_table_is_bounded_and_evicts_the_oldest)
       g_source_unref (sources[i]);
       g_object_unref (clients[i]);
     }
+  net_stop ();
+}
+END_TEST
+
+/* A datagram waits on the client socket. */
+static gboolean
+something_received (gpointer data)
+{
+  return net.received.length > 0;
+}
+
+/* Node 1's environment has taken in GPOINTER_TO_UINT (DATA) datagrams. */
+static gboolean
+received_at_least (gpointer data)
+{
+  return dk_udp_env_stats (net.envs[1])->datagrams_received >= GPOINTER_TO_UINT (data);
+}
+
+/* Unkeyed, a GET from a source the node never validated is answered with
+ * RETRY and a cookie, no larger than the GET (no amplification), and the
+ * source is not remembered; the same GET carrying the cookie is served
+ * and remembers it.  Junk and forged GETs from 200 other sources leave the
+ * two-entry client table alone: the validated client is not evicted. */
+START_TEST (net_unvalidated_source_gets_no_larger_reply_and_is_not_remembered)
+{
+  net_start (1, 1, 1, 1, FALSE);
+  const DkUdpEnvStats *stats = dk_udp_env_stats (net.envs[1]);
+  g_autoptr (DkWireMessage) get = dk_wire_message_new (DK_WIRE_GET);
+  get->request_id = 5;
+  get->body.client_request.client_request_id = 6;
+  get->body.client_request.key = g_bytes_new_static ("k", 1);
+  g_autoptr (GByteArray) bytes = dk_wire_encode (get, NULL);
+  send_message_from (net.client, 1, get, FALSE);
+  ck_assert (step_until (something_received, NULL));
+  gsize reply_len = g_bytes_get_size (g_queue_peek_head (&net.received));
+  ck_assert_uint_le (reply_len, bytes->len);
+  g_autoptr (DkWireMessage) retry = wait_for (DK_WIRE_CLIENT_REPLY, 6);
+  ck_assert_int_eq (retry->body.client_reply.status, DK_WIRE_STATUS_RETRY);
+  ck_assert_uint_eq (stats->clients_seen, 0);
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->address_validations, 1);
+
+  get->request_id = retry->request_id;   /* the cookie */
+  send_message_from (net.client, 1, get, FALSE);
+  g_autoptr (DkWireMessage) served = wait_for (DK_WIRE_CLIENT_REPLY, 6);
+  ck_assert_int_eq (served->body.client_reply.status, DK_WIRE_STATUS_NOT_FOUND);
+  ck_assert_uint_eq (stats->clients_seen, 1);
+
+  /* A wrong cookie from a fresh socket is no cookie. */
+  GSocket *forger = loopback_socket ();
+  get->request_id = retry->request_id + 1;
+  send_message_from (forger, 1, get, FALSE);
+  static const guint8 junk[40] = { 0x44, 0x4B, 3, 1 };
+  for (int i = 0; i < 200; i++)
+    {
+      GSocket *source = loopback_socket ();
+      if (i % 2 == 0)
+        send_bytes_from (source, 1, junk, sizeof junk);
+      else
+        send_message_from (source, 1, get, FALSE);
+      g_object_unref (source);
+    }
+  g_object_unref (forger);
+  ck_assert (step_until (received_at_least, GUINT_TO_POINTER (203)));
+  ck_assert_uint_eq (stats->clients_seen, 1);
+  ck_assert_uint_eq (dk_udp_env_client_count (net.envs[1]), 1);
+  ck_assert_uint_ge (stats->sources_not_remembered, 201);
+  /* The validated client is still known: served at once, no RETRY. */
+  get->request_id = 99;
+  get->body.client_request.client_request_id = 7;
+  send_message_from (net.client, 1, get, FALSE);
+  g_autoptr (DkWireMessage) again = wait_for (DK_WIRE_CLIENT_REPLY, 7);
+  ck_assert_int_eq (again->body.client_reply.status, DK_WIRE_STATUS_NOT_FOUND);
+  net_stop ();
+}
+END_TEST
+
+/* With a client key, a client's requests verify with it and are answered
+ * signed with it; a node-to-node message (a WRITE) signed with it is
+ * refused as badly signed, counted by the node and the environment, and
+ * not stored. */
+START_TEST (net_client_key_cannot_sign_node_messages)
+{
+  static const guint8 client_key[32] = "client-key-client-key-client-key";
+  net_start (1, 1, 1, 1, TRUE);
+  /* Restart node 1 with a client key next to the cluster key. */
+  dk_udp_env_set_node (net.envs[1], NULL);
+  g_clear_pointer (&net.nodes[1], dk_node_free);
+  DkNodeConfig config;
+  dk_node_config_init (&config);
+  config.id = 1;
+  config.n = config.r = config.w = 1;
+  config.auth_key = test_key;
+  config.auth_key_len = sizeof test_key;
+  config.client_key = client_key;
+  config.client_key_len = sizeof client_key;
+  net.nodes[1] = dk_node_new (&config, dk_udp_env_get (net.envs[1]), net.ring, NULL);
+  ck_assert (net.nodes[1] != NULL);
+  dk_udp_env_set_node (net.envs[1], net.nodes[1]);
+
+  g_autoptr (DkWireMessage) write = dk_wire_message_new (DK_WIRE_WRITE);
+  write->request_id = 1;
+  write->body.write.key = g_bytes_new_static ("k", 1);
+  g_autoptr (GByteArray) datagram = dk_wire_encode (write, NULL);
+  DkWireStamp stamp = { g_get_real_time (), 1, DK_NODE_NONE };
+  dk_wire_sign_stamped (datagram, client_key, sizeof client_key, &stamp);
+  send_bytes_from (net.client, 1, datagram->data, datagram->len);
+
+  g_autoptr (DkWireMessage) ping = dk_wire_message_new (DK_WIRE_PING);
+  ping->request_id = 2;
+  ping->body.ping.timestamp_us = 12345;
+  g_autoptr (GByteArray) signed_ping = dk_wire_encode (ping, NULL);
+  stamp.nonce = 2;
+  dk_wire_sign_stamped (signed_ping, client_key, sizeof client_key, &stamp);
+  send_bytes_from (net.client, 1, signed_ping->data, signed_ping->len);
+  ck_assert (step_until (something_received, NULL));
+  gsize len = 0;
+  const guint8 *pong = g_bytes_get_data (g_queue_peek_head (&net.received), &len);
+  ck_assert (dk_wire_verify (pong, len, client_key, sizeof client_key, NULL));
+  ck_assert (!dk_wire_verify (pong, len, test_key, sizeof test_key, NULL));
+
+  const DkNodeStats *stats = dk_node_stats (net.nodes[1]);
+  ck_assert_uint_eq (stats->dropped_unauthenticated, 1);
+  ck_assert_uint_eq (dk_udp_env_stats (net.envs[1])->auth_failures, 1);
+  ck_assert_uint_eq (dk_udp_env_stats (net.envs[1])->auth_failures_logged, 1);
+  g_queue_clear_full (&net.received, (GDestroyNotify) g_bytes_unref);
   net_stop ();
 }
 END_TEST
@@ -822,6 +959,8 @@ net_suite (void)
   tcase_add_test (loopback, net_oversize_datagram_is_dropped_by_the_environment);
   tcase_add_test (loopback, net_unsigned_datagram_is_dropped_when_the_cluster_is_keyed);
   tcase_add_test (loopback, net_client_table_is_bounded_and_evicts_the_oldest);
+  tcase_add_test (loopback, net_unvalidated_source_gets_no_larger_reply_and_is_not_remembered);
+  tcase_add_test (loopback, net_client_key_cannot_sign_node_messages);
   tcase_add_test (loopback, net_timers_fire_in_deadline_order);
   tcase_add_test (loopback, net_random_stream_is_seeded_by_seed_and_id);
   tcase_add_test (loopback, net_env_refuses_a_taken_port_and_a_bad_data_dir);

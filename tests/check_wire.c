@@ -894,7 +894,7 @@ START_TEST (wire_out_of_range_values_are_refused_naming_the_field)
   g_autoptr (DkWireMessage) ack = dk_wire_message_new (DK_WIRE_WRITE_ACK);
   ack->body.write_ack.key = filled_bytes (1);
   ack->body.write_ack.status = DK_WIRE_STATUS_LAST + 1;
-  assert_encode_refused (ack, DK_WIRE_ERROR_INVALID, "write_ack.status: 8 is not one of 0 .. 7");
+  assert_encode_refused (ack, DK_WIRE_ERROR_INVALID, "write_ack.status: 9 is not one of 0 .. 8");
   ack->body.write_ack.status = DK_WIRE_STATUS_OK;
   g_autoptr (GByteArray) ack_bytes = encode_or_fail (ack);
   ack_bytes->data[DK_WIRE_HEADER_BYTES] = 200;

@@ -1,6 +1,11 @@
 /* net_config.c — addresses, peer lists, keys and the ring; see net_config.h. */
 #include "net_config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/random.h>
+
 #include <string.h>
 
 static void
@@ -237,6 +242,67 @@ dk_net_load_key_file (const char *path, GError **error)
   if (!key_size_ok (key, path, error))
     return NULL;
   return g_steal_pointer (&key);
+}
+
+gboolean
+dk_net_write_key_file (const char *path, GError **error)
+{
+  guint8 key[DK_NET_KEY_GENERATED_BYTES];
+  gsize got = 0;
+  while (got < sizeof key)
+    {
+      ssize_t n = getrandom (key + got, sizeof key - got, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "%s: no random bytes from the kernel: %s", path, g_strerror (saved));
+          return FALSE;
+        }
+      got += (gsize) n;
+    }
+  g_autofree char *hex = dk_net_hex_encode (key, sizeof key);
+  memset (key, 0, sizeof key);
+  g_autofree char *text = g_strconcat (hex, "\n", NULL);
+  memset (hex, 0, strlen (hex));
+  /* O_EXCL: never overwrite a key (a cluster would lose its own). */
+  int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create the key file %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  gsize len = strlen (text), written = 0;
+  while (written < len)
+    {
+      ssize_t n = write (fd, text + written, len - written);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+          close (fd);
+          unlink (path);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "cannot write the key file %s: %s", path, g_strerror (saved));
+          return FALSE;
+        }
+      written += (gsize) n;
+    }
+  memset (text, 0, len);
+  if (fsync (fd) != 0 || close (fd) != 0)
+    {
+      int saved = errno;
+      unlink (path);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot write the key file %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 DkRing *

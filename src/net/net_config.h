@@ -61,6 +61,12 @@ GBytes *dk_net_hex_decode (const char *text, GError **error);
  * Refuses keys outside DK_NET_KEY_MIN_BYTES .. DK_NET_KEY_MAX_BYTES. */
 GBytes *dk_net_load_key_file (const char *path, GError **error);
 
+/* Write a new random key (DK_NET_KEY_GENERATED_BYTES from getrandom(2),
+ * as hex and a newline) to a new file at PATH with mode 0600; an
+ * existing file is never overwritten (an error names it). */
+#define DK_NET_KEY_GENERATED_BYTES 32u
+gboolean dk_net_write_key_file (const char *path, GError **error);
+
 /* A key given as hex text (a config file's [cluster] key), same bounds. */
 GBytes *dk_net_parse_key_hex (const char *text, GError **error);
 

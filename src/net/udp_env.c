@@ -79,7 +79,17 @@ struct _DkUdpEnv
   GHashTable    *clients_by_key;    /* Address* -> Client* */
   GHashTable    *clients;           /* DkEndpoint* -> Client*, owns them */
   GQueue         client_order;
-  guint64        next_client;
+  guint8         endpoint_secret[32]; /* keys the endpoint of an address (endpoint_of) */
+  gboolean       pending;           /* a datagram from an unremembered source is being */
+  DkEndpoint     pending_endpoint;  /* delivered: its endpoint and address, which replies */
+  Address        pending_address;   /* sent meanwhile may use */
+
+  /* authentication failures are logged at most once per source per
+   * AUTH_LOG_INTERVAL_US, and AUTH_LOG_LINES lines per interval in all */
+  GHashTable    *auth_logged;       /* Address* -> gint64* when last logged; owns both */
+  gint64         auth_window_us;    /* when the current interval began */
+  guint          auth_window_lines;
+  guint64        auth_suppressed;   /* failures not logged in the current interval */
 
   GSequence     *timers;            /* Timer*, by (deadline, id); owns them */
   gint64         ready_time_us;     /* the timer source's ready time, -1: none */
@@ -211,8 +221,57 @@ client_evict_oldest (DkUdpEnv *env)
   g_hash_table_remove (env->clients, &client->endpoint);  /* frees CLIENT */
 }
 
-/* The endpoint of whoever sent from ADDRESS: a peer's node id, or a
- * client endpoint, made up on first sight. */
+/* The bytes that name ADDRESS (family, port, IP, IPv6 scope), as
+ * address_equal compares it; returns how many were written to OUT. */
+static gsize
+address_bytes (const Address *address, guint8 out[32])
+{
+  const struct sockaddr *sa = (const struct sockaddr *) &address->storage;
+  gsize n = 0;
+  out[n++] = (guint8) sa->sa_family;
+  if (sa->sa_family == AF_INET)
+    {
+      const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+      memcpy (out + n, &in->sin_port, 2);
+      memcpy (out + n + 2, &in->sin_addr, 4);
+      n += 6;
+    }
+  else if (sa->sa_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+      memcpy (out + n, &in6->sin6_port, 2);
+      memcpy (out + n + 2, &in6->sin6_addr, 16);
+      memcpy (out + n + 18, &in6->sin6_scope_id, 4);
+      n += 22;
+    }
+  return n;
+}
+
+/* The client endpoint of ADDRESS: a MAC of the address under this
+ * environment's secret, so the same address gets the same endpoint
+ * whether or not the table remembers it (the node's cookie of a source
+ * names its endpoint, node.h), and nobody can aim at another's. */
+static DkEndpoint
+endpoint_of (const DkUdpEnv *env, const Address *address)
+{
+  guint8 bytes[32];
+  gsize len = address_bytes (address, bytes);
+  GHmac *hmac = g_hmac_new (G_CHECKSUM_SHA256, env->endpoint_secret, sizeof env->endpoint_secret);
+  g_hmac_update (hmac, bytes, (gssize) len);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+  g_hmac_get_digest (hmac, digest, &digest_len);
+  g_hmac_unref (hmac);
+  guint64 endpoint;
+  memcpy (&endpoint, digest, sizeof endpoint);
+  return endpoint | (G_GUINT64_CONSTANT (1) << 63);   /* >= DK_ENDPOINT_CLIENT_BASE */
+}
+
+/* The endpoint of whoever sent from ADDRESS: a peer's node id, a client
+ * remembered (now the most recently heard), or, for a source not
+ * remembered, its endpoint_of, made pending: replies the node sends
+ * while it handles the datagram reach ADDRESS, and the source is
+ * remembered only if the node validates it (client_remember). */
 static DkEndpoint
 endpoint_for (DkUdpEnv *env, const Address *address)
 {
@@ -226,9 +285,28 @@ endpoint_for (DkUdpEnv *env, const Address *address)
       g_queue_push_tail_link (&env->client_order, &client->link);
       return client->endpoint;
     }
-  client = g_new0 (Client, 1);
-  client->endpoint = DK_ENDPOINT_CLIENT_BASE + env->next_client++;
-  client->address = *address;
+  env->pending = TRUE;
+  env->pending_endpoint = endpoint_of (env, address);
+  env->pending_address = *address;
+  return env->pending_endpoint;
+}
+
+/* The node validated the pending source: remember it, evicting the
+ * least recently heard past max_clients. */
+static void
+client_remember (DkUdpEnv *env)
+{
+  Client *same = g_hash_table_lookup (env->clients, &env->pending_endpoint);
+  if (same != NULL)
+    {
+      /* Two addresses with one endpoint (a 2^-63 chance): the newer wins. */
+      g_queue_unlink (&env->client_order, &same->link);
+      g_hash_table_remove (env->clients_by_key, &same->address);
+      g_hash_table_remove (env->clients, &same->endpoint);
+    }
+  Client *client = g_new0 (Client, 1);
+  client->endpoint = env->pending_endpoint;
+  client->address = env->pending_address;
   client->link.data = client;
   g_hash_table_insert (env->clients_by_key, &client->address, client);
   g_hash_table_insert (env->clients, &client->endpoint, client);
@@ -236,7 +314,6 @@ endpoint_for (DkUdpEnv *env, const Address *address)
   env->stats.clients_seen++;
   while (env->client_order.length > env->config.max_clients)
     client_evict_oldest (env);
-  return client->endpoint;
 }
 
 static const Address *
@@ -245,7 +322,72 @@ address_for (DkUdpEnv *env, DkEndpoint to)
   if (dk_endpoint_is_node (to))
     return g_hash_table_lookup (env->peer_addresses, GUINT_TO_POINTER ((guint) to));
   Client *client = g_hash_table_lookup (env->clients, &to);
-  return client != NULL ? &client->address : NULL;
+  if (client != NULL)
+    return &client->address;
+  return env->pending && to == env->pending_endpoint ? &env->pending_address : NULL;
+}
+
+static gboolean
+env_source_validated (gpointer user_data, DkEndpoint from)
+{
+  DkUdpEnv *env = user_data;
+  return g_hash_table_contains (env->clients, &from);
+}
+
+/* ---- authentication failures ---------------------------------------------- */
+
+#define AUTH_LOG_INTERVAL_US G_GINT64_CONSTANT (10000000)
+#define AUTH_LOG_LINES 10u
+#define AUTH_LOG_SOURCES 1024u
+
+static char *
+address_string (const Address *address)
+{
+  g_autoptr (GSocketAddress) gio = g_socket_address_new_from_native ((gpointer) &address->storage,
+                                                                     address->len);
+  if (gio == NULL || !G_IS_INET_SOCKET_ADDRESS (gio))
+    return g_strdup ("?");
+  return dk_net_address_string (G_INET_SOCKET_ADDRESS (gio));
+}
+
+/* A datagram from FROM failed authentication (RECEIPT says how): count
+ * it, and log it with the address unless FROM was logged within the
+ * interval or the interval's lines are spent (a flood of forgeries must
+ * not flood the log).  What was not logged is summed up in the next
+ * interval's first line. */
+static void
+auth_failure (DkUdpEnv *env, const Address *from, DkNodeReceipt receipt)
+{
+  env->stats.auth_failures++;
+  gint64 now = g_get_monotonic_time ();
+  if (now - env->auth_window_us >= AUTH_LOG_INTERVAL_US)
+    {
+      if (env->auth_suppressed > 0)
+        udp_log (env, DK_LOG_WARNING, "%" G_GUINT64_FORMAT " more datagrams failed "
+                 "authentication in the last %" G_GINT64_FORMAT " s (not logged one by one)",
+                 env->auth_suppressed, AUTH_LOG_INTERVAL_US / G_USEC_PER_SEC);
+      env->auth_window_us = now;
+      env->auth_window_lines = 0;
+      env->auth_suppressed = 0;
+    }
+  const gint64 *last = g_hash_table_lookup (env->auth_logged, from);
+  if ((last != NULL && now - *last < AUTH_LOG_INTERVAL_US)
+      || env->auth_window_lines >= AUTH_LOG_LINES)
+    {
+      env->auth_suppressed++;
+      return;
+    }
+  if (g_hash_table_size (env->auth_logged) >= AUTH_LOG_SOURCES)
+    g_hash_table_remove_all (env->auth_logged);   /* a bound, not a history */
+  g_hash_table_replace (env->auth_logged, g_memdup2 (from, sizeof *from),
+                        g_memdup2 (&now, sizeof now));
+  env->auth_window_lines++;
+  env->stats.auth_failures_logged++;
+  g_autofree char *text = address_string (from);
+  udp_log (env, DK_LOG_WARNING, "dropped a datagram from %s: %s", text,
+           receipt == DK_NODE_RECEIPT_UNSIGNED
+           ? "not signed, and this cluster is keyed"
+           : "its tag does not verify (a wrong key, or a client key on a node-to-node message)");
 }
 
 /* ---- the DkEnv methods ----------------------------------------------------- */
@@ -413,7 +555,17 @@ deliver (DkUdpEnv *env, const Address *from, gsize len)
   DkEndpoint endpoint = endpoint_for (env, from);
   env->stats.datagrams_received++;
   env->stats.bytes_received += len;
-  dk_node_receive (env->node, endpoint, env->buffer, len);
+  DkNodeReceipt receipt = dk_node_receive (env->node, endpoint, env->buffer, len);
+  if (receipt == DK_NODE_RECEIPT_UNSIGNED || receipt == DK_NODE_RECEIPT_BAD_TAG)
+    auth_failure (env, from, receipt);
+  if (env->pending)
+    {
+      if (receipt == DK_NODE_RECEIPT_VALIDATED)
+        client_remember (env);
+      else
+        env->stats.sources_not_remembered++;
+      env->pending = FALSE;
+    }
 }
 
 static gboolean
@@ -539,6 +691,13 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
   env->clients = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   g_queue_init (&env->client_order);
+  for (guint i = 0; i < sizeof env->endpoint_secret; i += 4)
+    {
+      guint32 bits = g_random_int ();
+      memcpy (env->endpoint_secret + i, &bits, 4);
+    }
+  env->auth_logged = g_hash_table_new_full (address_hash, address_equal, g_free, g_free);
+  env->auth_window_us = G_MININT64 / 2;
   env->timers = g_sequence_new (g_free);
   env->timer_iters = g_hash_table_new (g_int64_hash, g_int64_equal);
   env->next_timer = 1;
@@ -564,6 +723,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
 
   env->env = (DkEnv) {
     .learn_peer = env_learn_peer,
+    .source_validated = env_source_validated,
     .user_data = env,
     .send = env_send,
     .now_us = env_now,
@@ -603,6 +763,7 @@ dk_udp_env_free (DkUdpEnv *env)
   g_queue_init (&env->client_order);  /* its links live inside the clients */
   g_hash_table_destroy (env->clients_by_key);
   g_hash_table_destroy (env->clients);
+  g_hash_table_destroy (env->auth_logged);
   g_hash_table_destroy (env->peer_addresses);
   g_hash_table_destroy (env->peer_ids);
   g_main_context_unref (env->context);

@@ -9,12 +9,22 @@
  * the node's SQLite store in DIR/node.db, and log lines on stderr.
  *
  * Endpoints.  Peers' configured addresses map to their node ids (added
- * with dk_udp_env_add_peer).  Any other source address is a client: it
- * gets an endpoint id >= DK_ENDPOINT_CLIENT_BASE from a bounded table
- * (least recently heard evicted past max_clients), so a reply goes back
- * to where the request came from.  A datagram larger than
- * DK_WIRE_MAX_DATAGRAM is dropped and counted, as is a send to an endpoint
- * the table no longer knows.
+ * with dk_udp_env_add_peer).  Any other source address is a client: its
+ * endpoint id (>= DK_ENDPOINT_CLIENT_BASE) is a MAC of the address under
+ * a secret of this environment, the same every time.  A client is
+ * remembered in a bounded table (least recently heard evicted past
+ * max_clients), so a reply goes back to where the request came from, but
+ * only once the node validated one of its datagrams (dk_node_receive:
+ * signed with a key, or unkeyed, a request echoing its cookie): junk and
+ * forged source addresses never enter the table, so they cannot evict
+ * real clients.  While the node handles a datagram from a source not
+ * remembered, replies to it still go out (a PONG, a RETRY).  A datagram
+ * larger than DK_WIRE_MAX_DATAGRAM is dropped and counted, as is a send
+ * to an endpoint the table does not know.
+ *
+ * Authentication failures the node reports are counted and logged as
+ * warnings with the source address: at most one line per source per 10 s
+ * and 10 lines per 10 s in all; the rest is summed up in one line.
  *
  * Use: dk_udp_env_new, dk_udp_env_add_peer for every member, dk_node_new
  * with dk_udp_env_get, dk_udp_env_set_node, then run the context.  Free
@@ -66,8 +76,12 @@ typedef struct
   guint64 receive_errors;
   guint64 send_errors;          /* the kernel refused a datagram */
   guint64 unknown_destination;  /* no address for the endpoint (evicted client) */
-  guint64 clients_seen;         /* client endpoints handed out */
+  guint64 clients_seen;         /* client sources remembered (validated by the node) */
   guint64 clients_evicted;
+  guint64 sources_not_remembered; /* datagrams from a source not remembered that the node
+                                 * did not validate (junk, forgeries, RETRY, unkeyed PING) */
+  guint64 auth_failures;        /* datagrams the node refused as unsigned or badly signed */
+  guint64 auth_failures_logged; /* ... of which logged with the source address */
   guint64 timers_fired;
 } DkUdpEnvStats;
 
