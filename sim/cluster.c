@@ -507,8 +507,10 @@ dk_sim_cluster_config_init (DkSimClusterConfig *config)
   /* One SQLite transaction per write was a third of a run's time.  The
    * stores live in this process, which no simulated crash ends, and a
    * crash flushes the group (sim_node_stop): the store holds exactly what
-   * per-write commits would have left. */
-  config->store.writes_per_commit = 64;
+   * per-write commits would have left.  A long group also journals each
+   * page once instead of once per few writes: 1,024 runs 7% faster than
+   * 64 at 100 nodes (bench_sim), for about 5% more memory. */
+  config->store.writes_per_commit = 1024;
 }
 
 static void
