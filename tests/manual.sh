@@ -4,7 +4,8 @@
 # event, nemesis kind and key, setting and choice of a setting, every
 # member of the JSON summary, and every column and file --out writes.
 # doc/dynsim.1 must describe every option of `dynsim --help` in its
-# OPTIONS section.  A name the program grows without a line in the
+# OPTIONS section, and doc/dynkvd.1 and doc/dynkv.1 those of dynkvd and
+# dynkv (when DYNKVD and DYNKV name them, as make check does).  A name the program grows without a line in the
 # manual fails here, naming it.
 #
 # "In bold" is the manual's one convention: a name counts where it is
