@@ -25,6 +25,19 @@
  *                   caller gets its own copy of the sibling set).  Baseline:
  *                   the prepared SELECT value FROM kv WHERE key = ?, the
  *                   value copied out into a GBytes, as any caller must.
+ *
+ * And what durability costs (dynkvd --synchronous): the store against
+ * itself, on the same kind of file.
+ *
+ *   store.put.sync_full        store.put (one put per transaction) with
+ *                              DK_STORE_SYNC_FULL, an fsync of the WAL per
+ *                              commit.  Baseline: the same puts with
+ *                              DK_STORE_SYNC_NORMAL.  SYNC_PUTS puts only:
+ *                              an fsync takes milliseconds on some disks.
+ *   store.batch100.sync_full   the same, BATCH puts per transaction.
+ *
+ * The ratio is the disk's, not the store's: put the files on the file
+ * system the nodes will use with TMPDIR (a tmpfs makes fsync free).
  */
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +50,7 @@
 #define BATCH       100
 #define HOT_KEYS    100
 #define ROUNDS      3
+#define SYNC_PUTS   1000
 
 typedef struct
 {
@@ -170,11 +184,11 @@ raw_puts (const char *path, Workload *work, int batch_size)
 }
 
 static DkStore *
-store_open_or_die (const char *path)
+store_open_or_die (const char *path, DkStoreSync sync)
 {
   DkStoreOptions options;
   dk_store_options_init (&options);
-  options.sync = DK_STORE_SYNC_NORMAL;
+  options.sync = sync;
   g_autoptr(GError) error = NULL;
   DkStore *store = dk_store_open (path, &options, &error);
   if (store == NULL)
@@ -196,9 +210,9 @@ check (gboolean ok, GError *error)
 }
 
 static double
-store_puts (const char *path, Workload *work, int batch_size)
+store_puts (const char *path, Workload *work, int batch_size, DkStoreSync sync)
 {
-  DkStore *store = store_open_or_die (path);
+  DkStore *store = store_open_or_die (path, sync);
   GError *error = NULL;
   double start = bench_now ();
   for (long i = 0; i < work->puts; i++)
@@ -252,7 +266,7 @@ raw_gets (const char *path, Workload *work, long gets)
 static double
 store_gets (const char *path, Workload *work, long gets)
 {
-  DkStore *store = store_open_or_die (path);
+  DkStore *store = store_open_or_die (path, DK_STORE_SYNC_NORMAL);
   GError *error = NULL;
   for (long i = 0; i < HOT_KEYS; i++)  /* warm the cache */
     {
@@ -334,9 +348,9 @@ main (void)
       g_autofree char *raw_batch_path = g_strdup_printf ("%s/raw-batch-%d.db", dir, round);
       g_autofree char *store_batch_path = g_strdup_printf ("%s/store-batch-%d.db", dir, round);
       raw_put[round] = raw_puts (raw_path, work, 1);
-      store_put[round] = store_puts (store_path, work, 1);
+      store_put[round] = store_puts (store_path, work, 1, DK_STORE_SYNC_NORMAL);
       raw_batch[round] = raw_puts (raw_batch_path, work, BATCH);
-      store_batch[round] = store_puts (store_batch_path, work, BATCH);
+      store_batch[round] = store_puts (store_batch_path, work, BATCH, DK_STORE_SYNC_NORMAL);
       raw_get[round] = raw_gets (raw_path, work, gets);
       store_get[round] = store_gets (store_path, work, gets);
     }
@@ -347,6 +361,29 @@ main (void)
   bench_report_ratio ("store.get.hot", median (store_get, ROUNDS), median (raw_get, ROUNDS),
                       "ops/s", ">= 3");
 
+
+  /* Durability: SYNC_FULL against SYNC_NORMAL, alternating on fresh files. */
+  long sync_puts = bench_scaled (SYNC_PUTS);
+  Workload *sync_work = workload_new (sync_puts, MIN (keys, sync_puts));
+  printf ("store: %ld puts, synchronous=FULL against NORMAL, in %s\n", sync_puts, dir);
+  double normal_put[ROUNDS], full_put[ROUNDS], normal_batch[ROUNDS], full_batch[ROUNDS];
+  for (int round = 0; round < ROUNDS; round++)
+    {
+      g_autofree char *normal_path = g_strdup_printf ("%s/normal-%d.db", dir, round);
+      g_autofree char *full_path = g_strdup_printf ("%s/full-%d.db", dir, round);
+      g_autofree char *normal_batch_path = g_strdup_printf ("%s/normal-batch-%d.db", dir, round);
+      g_autofree char *full_batch_path = g_strdup_printf ("%s/full-batch-%d.db", dir, round);
+      normal_put[round] = store_puts (normal_path, sync_work, 1, DK_STORE_SYNC_NORMAL);
+      full_put[round] = store_puts (full_path, sync_work, 1, DK_STORE_SYNC_FULL);
+      normal_batch[round] = store_puts (normal_batch_path, sync_work, BATCH, DK_STORE_SYNC_NORMAL);
+      full_batch[round] = store_puts (full_batch_path, sync_work, BATCH, DK_STORE_SYNC_FULL);
+    }
+  bench_report_ratio ("store.put.sync_full", median (full_put, ROUNDS),
+                      median (normal_put, ROUNDS), "ops/s", NULL);
+  bench_report_ratio ("store.batch100.sync_full", median (full_batch, ROUNDS),
+                      median (normal_batch, ROUNDS), "ops/s", NULL);
+
+  workload_free (sync_work);
   workload_free (work);
   remove_dir (dir);
   return 0;

@@ -628,6 +628,7 @@ main (int argc, char **argv)
   char **peer_specs = NULL;
   gint timeout_ms = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES, r = 0, w = 0;
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
+  gboolean version = FALSE;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "node", 'n', 0, G_OPTION_ARG_STRING, &node, "The node to ask", "HOST:PORT" },
@@ -654,6 +655,7 @@ main (int argc, char **argv)
       "put/get/delete: the request's id (default: random); the same --client-id and "
       "--request-id as an earlier run repeat that request: the node answers it again, "
       "it does not apply it twice", "ID" },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
     { "save-datagram", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &save_path,
       "tests: write the request datagram as first sent to FILE", "FILE" },
     { "replay", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &replay_path,
@@ -687,6 +689,12 @@ main (int argc, char **argv)
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
   if (!g_option_context_parse (context, &argc, &argv, &error))
     goto usage;
+  if (version)
+    {
+      printf ("dynkv %s\n", PACKAGE_VERSION);
+      status = EXIT_OK;
+      goto out;
+    }
   /* A "--" that GOption left in place ends the options; drop it. */
   gboolean dash_dash = FALSE;
   for (int i = 1; i < argc; i++)

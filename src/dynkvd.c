@@ -6,9 +6,11 @@
  * Settings come from an optional GKeyFile (--config) and then from the
  * flags, which override it.  Every member (this node included) goes into
  * one ring built the same way on every node, so all compute the same
- * preference lists.  The node runs on the default main context until
+ * preference lists.  The settings are checked as a whole before anything
+ * starts (daemon_config.h); the data directory is locked for the process's
+ * life (data_lock.h).  The node runs on the default main context until
  * SIGINT or SIGTERM; SIGUSR1 prints the counters, which are printed again
- * on exit. */
+ * on exit; SIGHUP is logged and ignored. */
 #include "config.h"
 
 #include <locale.h>
@@ -18,6 +20,8 @@
 #include <string.h>
 #include <glib-unix.h>
 
+#include "net/daemon_config.h"
+#include "net/data_lock.h"
 #include "net/net_config.h"
 #include "net/udp_env.h"
 #include "node.h"
@@ -26,43 +30,7 @@
 #define EXIT_USAGE 2
 #define DEFAULT_VNODES 64
 
-/* Everything the daemon needs, after the file and the flags are merged.
- * Numbers are -1 while unset. */
-typedef struct
-{
-  gint64   id;
-  char    *listen;
-  char    *data_dir;
-  GArray  *peers;          /* DkNetPeer */
-  gint     n, r, w;
-  gint     request_timeout_ms;
-  gint     vnodes;
-  GBytes  *key;
-  GBytes  *client_key;     /* clients sign with it; NULL: they use the cluster key */
-  gint     max_weight;     /* gossip claiming a larger member weight is ignored */
-  gboolean allow_joins;    /* unkeyed: take a stranger's gossip (a join) */
-  char    *log_level;
-  gint64   seed;           /* -1: random */
-  gint     gossip_ms;      /* -1 while unset, as the numbers above */
-  gint     suspect_ms;
-  gint     anti_entropy_ms;
-  gint     replay_window_ms;
-  gint     dedup_requests;
-  gint     dedup_ms;
-  gboolean strict_quorum;
-  gboolean joining;
-} Settings;
-
-static void
-settings_clear (Settings *settings)
-{
-  g_free (settings->listen);
-  g_free (settings->data_dir);
-  g_clear_pointer (&settings->peers, g_array_unref);
-  g_clear_pointer (&settings->key, g_bytes_unref);
-  g_clear_pointer (&settings->client_key, g_bytes_unref);
-  g_free (settings->log_level);
-}
+typedef DkDaemonSettings Settings;
 
 /* Replace (or add) PEER's entry in PEERS: a flag overrides the file. */
 static gboolean
@@ -98,6 +66,22 @@ file_int (GKeyFile *file, const char *group, const char *name, gint *out, GError
 }
 
 static gboolean
+file_boolean (GKeyFile *file, const char *group, const char *name, gboolean *out, GError **error)
+{
+  if (!g_key_file_has_key (file, group, name, NULL))
+    return TRUE;
+  g_autoptr (GError) local = NULL;
+  gboolean value = g_key_file_get_boolean (file, group, name, &local);
+  if (local != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "[%s] %s: ", group, name);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+static gboolean
 file_string (GKeyFile *file, const char *group, const char *name, char **out)
 {
   if (!g_key_file_has_key (file, group, name, NULL))
@@ -111,18 +95,26 @@ file_string (GKeyFile *file, const char *group, const char *name, char **out)
 static gboolean
 load_config_file (Settings *settings, const char *path, GError **error)
 {
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  if (!g_file_get_contents (path, &contents, &length, error))
+    return FALSE;
+  if (!dk_daemon_config_check_text (path, contents, error))
+    return FALSE;
   g_autoptr (GKeyFile) file = g_key_file_new ();
-  if (!g_key_file_load_from_file (file, path, G_KEY_FILE_NONE, error))
+  if (!g_key_file_load_from_data (file, contents, length, G_KEY_FILE_NONE, error))
     {
       g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
-  gint id = -1;
+  gint id = DK_DAEMON_UNSET;
   g_autofree char *key_hex = NULL, *key_file = NULL, *client_key_file = NULL;
   if (!file_int (file, "node", "id", &id, error)
       || !file_string (file, "node", "listen", &settings->listen)
       || !file_string (file, "node", "data", &settings->data_dir)
       || !file_string (file, "node", "log_level", &settings->log_level)
+      || !file_string (file, "node", "synchronous", &settings->synchronous)
+      || !file_boolean (file, "cluster", "strict_quorum", &settings->strict_quorum, error)
       || !file_int (file, "cluster", "n", &settings->n, error)
       || !file_int (file, "cluster", "r", &settings->r, error)
       || !file_int (file, "cluster", "w", &settings->w, error)
@@ -142,7 +134,7 @@ load_config_file (Settings *settings, const char *path, GError **error)
       g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
-  if (id >= 0)
+  if (id != DK_DAEMON_UNSET)
     settings->id = id;
   if (key_hex != NULL && key_file != NULL)
     {
@@ -189,16 +181,6 @@ load_config_file (Settings *settings, const char *path, GError **error)
         }
     }
   return TRUE;
-}
-
-static gboolean
-check_range (const char *name, gint value, gint lo, gint hi, GError **error)
-{
-  if (value >= lo && value <= hi)
-    return TRUE;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "%s must be from %d to %d, got %d", name, lo, hi, value);
-  return FALSE;
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -289,6 +271,19 @@ on_stop_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A reload is not something dynkvd does (every node must be restarted
+ * with the same members and ring settings anyway), but a stray SIGHUP, a
+ * closed terminal or a `systemctl kill -s HUP`, must not stop a node. */
+static gboolean
+on_hangup_signal (gpointer data)
+{
+  const Daemon *state = data;
+  const DkEnv *env = dk_udp_env_get (state->env);
+  env->log (env->user_data, DK_LOG_WARNING,
+            "SIGHUP ignored: dynkvd does not reload its settings; restart it to apply changes");
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 on_stats_signal (gpointer data)
 {
@@ -330,12 +325,24 @@ run (const Settings *settings, DkLogLevel log_level)
       g_printerr ("dynkvd: %s\n", error->message);
       return EXIT_FAILURE;
     }
+  /* Before the store is opened, and held until the process ends. */
+  g_autoptr (DkDataLock) lock = dk_data_lock_acquire (settings->data_dir, &error);
+  if (lock == NULL)
+    {
+      g_printerr ("dynkvd: node %" G_GINT64_FORMAT ": %s\n", settings->id, error->message);
+      return EXIT_FAILURE;
+    }
+  DkStoreOptions store_options;
+  dk_store_options_init (&store_options);
+  if (settings->synchronous != NULL)  /* checked in main */
+    (void) dk_daemon_parse_synchronous (settings->synchronous, &store_options.sync, NULL);
   DkUdpEnvConfig env_config;
   dk_udp_env_config_init (&env_config);
   env_config.id = (DkNodeId) settings->id;
   env_config.listen = settings->listen;
   env_config.data_dir = settings->data_dir;
-  env_config.have_seed = settings->seed >= 0;
+  env_config.store_options = &store_options;
+  env_config.have_seed = settings->seed != DK_DAEMON_UNSET64;
   env_config.seed = (guint64) MAX (settings->seed, 0);
   env_config.log_level = log_level;
   g_autoptr (DkUdpEnv) env = dk_udp_env_new (&env_config, &error);
@@ -357,13 +364,13 @@ run (const Settings *settings, DkLogLevel log_level)
   DkNodeConfig config;
   dk_node_config_init (&config);
   config.id = (DkNodeId) settings->id;
-  if (settings->n >= 0)
+  if (settings->n != DK_DAEMON_UNSET)
     config.n = (guint) settings->n;
-  if (settings->r >= 0)
+  if (settings->r != DK_DAEMON_UNSET)
     config.r = (guint) settings->r;
-  if (settings->w >= 0)
+  if (settings->w != DK_DAEMON_UNSET)
     config.w = (guint) settings->w;
-  if (settings->request_timeout_ms >= 0)
+  if (settings->request_timeout_ms != DK_DAEMON_UNSET)
     config.request_timeout_us = (gint64) settings->request_timeout_ms * 1000;
   if (settings->key != NULL)
     config.auth_key = g_bytes_get_data (settings->key, &config.auth_key_len);
@@ -375,17 +382,17 @@ run (const Settings *settings, DkLogLevel log_level)
   config.log_level = log_level;
   config.address = dk_udp_env_address (env);
   config.joining = settings->joining;
-  if (settings->gossip_ms >= 0)
+  if (settings->gossip_ms != DK_DAEMON_UNSET)
     config.gossip_interval_us = (gint64) settings->gossip_ms * 1000;
-  if (settings->suspect_ms >= 0)
+  if (settings->suspect_ms != DK_DAEMON_UNSET)
     config.suspect_after_us = (gint64) settings->suspect_ms * 1000;
-  if (settings->anti_entropy_ms >= 0)
+  if (settings->anti_entropy_ms != DK_DAEMON_UNSET)
     config.anti_entropy_interval_us = (gint64) settings->anti_entropy_ms * 1000;
-  if (settings->replay_window_ms >= 0)
+  if (settings->replay_window_ms != DK_DAEMON_UNSET)
     config.replay_window_us = (gint64) settings->replay_window_ms * 1000;
-  if (settings->dedup_requests >= 0)
+  if (settings->dedup_requests != DK_DAEMON_UNSET)
     config.dedup_requests = (guint) settings->dedup_requests;
-  if (settings->dedup_ms >= 0)
+  if (settings->dedup_ms != DK_DAEMON_UNSET)
     config.dedup_age_us = (gint64) settings->dedup_ms * 1000;
   if (settings->strict_quorum)
     config.sloppy_quorum = config.hinted_handoff = FALSE;
@@ -402,16 +409,18 @@ run (const Settings *settings, DkLogLevel log_level)
   guint sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, &state);
   guint sigusr1 = g_unix_signal_add (SIGUSR1, on_stats_signal, &state);
   guint sigusr2 = g_unix_signal_add (SIGUSR2, on_leave_signal, &state);
+  guint sighup = g_unix_signal_add (SIGHUP, on_hangup_signal, &state);
 
   g_autofree char *line =
     g_strdup_printf ("dynkvd %s: node=%u listening on %s, %u members, N=%u R=%u W=%u, "
-                     "timeout %" G_GINT64_FORMAT " ms, %s, data %s",
+                     "timeout %" G_GINT64_FORMAT " ms, %s, data %s (synchronous=%s)",
                      PACKAGE_VERSION, config.id, dk_udp_env_address (env), settings->peers->len,
                      config.n, config.r, config.w, config.request_timeout_us / 1000,
                      config.auth_key == NULL ? "no authentication"
                      : config.client_key != NULL ? "authenticated (cluster and client keys)"
                      : "authenticated (one key for nodes and clients)",
-                     settings->data_dir);
+                     settings->data_dir,
+                     store_options.sync == DK_STORE_SYNC_FULL ? "full" : "normal");
   if (config.auth_key != NULL)
     {
       g_autofree char *window = g_strdup_printf ("%s; replay window %" G_GINT64_FORMAT " ms",
@@ -435,6 +444,7 @@ run (const Settings *settings, DkLogLevel log_level)
   g_source_remove (sigterm);
   g_source_remove (sigusr1);
   g_source_remove (sigusr2);
+  g_source_remove (sighup);
   g_main_loop_unref (state.loop);
   dk_udp_env_set_node (env, NULL);
   g_clear_pointer (&node, dk_node_free);
@@ -442,26 +452,41 @@ run (const Settings *settings, DkLogLevel log_level)
   return EXIT_SUCCESS;
 }
 
+/* Merge the flags over SETTINGS (the file's): a flag given wins. */
+static void
+merge_int (gint *setting, gint flag)
+{
+  if (flag != DK_DAEMON_UNSET)
+    *setting = flag;
+}
+
+static void
+merge_string (char **setting, const char *flag)
+{
+  if (flag == NULL)
+    return;
+  g_free (*setting);
+  *setting = g_strdup (flag);
+}
+
 int
 main (int argc, char **argv)
 {
-  Settings settings = {
-    .id = -1, .n = -1, .r = -1, .w = -1, .request_timeout_ms = -1, .vnodes = -1,
-    .seed = -1, .peers = dk_net_peers_new (),
-    .gossip_ms = -1, .suspect_ms = -1, .anti_entropy_ms = -1,
-    .replay_window_ms = -1, .dedup_requests = -1, .dedup_ms = -1, .max_weight = -1,
-  };
+  Settings settings;
+  dk_daemon_settings_init (&settings);
   char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
-  char *client_key_file = NULL;
-  gint max_weight = -1;
+  char *log_level_text = NULL, *synchronous = NULL, *client_key_file = NULL;
   gboolean allow_joins = FALSE;
-  char *log_level_text = NULL;
   char **peer_specs = NULL;
-  gint64 id = -1, seed = -1;
-  gint n = -1, r = -1, w = -1, timeout_ms = -1, vnodes = -1;
-  gint gossip_ms = -1, suspect_ms = -1, anti_entropy_ms = -1;
-  gint replay_window_ms = -1, dedup_requests = -1, dedup_ms = -1;
-  gboolean strict_quorum = FALSE, joining = FALSE;
+  /* Unset until given, so that a negative value reaches the checks. */
+  gint64 id = DK_DAEMON_UNSET64, seed = DK_DAEMON_UNSET64;
+  gint n = DK_DAEMON_UNSET, r = DK_DAEMON_UNSET, w = DK_DAEMON_UNSET;
+  gint timeout_ms = DK_DAEMON_UNSET, vnodes = DK_DAEMON_UNSET;
+  gint gossip_ms = DK_DAEMON_UNSET, suspect_ms = DK_DAEMON_UNSET;
+  gint anti_entropy_ms = DK_DAEMON_UNSET, replay_window_ms = DK_DAEMON_UNSET;
+  gint dedup_requests = DK_DAEMON_UNSET, dedup_ms = DK_DAEMON_UNSET;
+  gint max_weight = DK_DAEMON_UNSET;
+  gboolean strict_quorum = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -514,6 +539,12 @@ main (int argc, char **argv)
       "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
     { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,
       "A new member: list the current members as --peer; gossip announces this node", NULL },
+    { "synchronous", 0, 0, G_OPTION_ARG_STRING, &synchronous,
+      "normal (default): a commit survives a crash of the process; full: an fsync per "
+      "commit, so it survives power loss too", "MODE" },
+    { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
+      "Check the settings (file and flags), print them, and exit: 0 when they would run", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
     { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -521,14 +552,19 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Every node must be given the same members (--peer or [peers]) and --vnodes,\n"
-    "so that all compute the same ring.  SIGINT or SIGTERM stops the node and closes\n"
-    "its store; SIGUSR1 prints its counters to stderr; SIGUSR2 makes the node leave\n"
-    "the cluster: it hands every range to its new replicas, then exits.\n"
+    "so that all compute the same ring.  The settings are checked before the node\n"
+    "starts (--check-config checks them and exits); one node may use a data\n"
+    "directory at a time.  SIGINT or SIGTERM stops the node and closes its store;\n"
+    "SIGUSR1 prints its counters to stderr; SIGUSR2 makes the node leave the\n"
+    "cluster: it hands every range to its new replicas, then exits.  SIGHUP is\n"
+    "logged and ignored.\n"
     "\n"
-    "Config file example:\n"
+    "Config file example (a '#' starts a comment only at the start of a line):\n"
     "  [node]\n  id=1\n  listen=127.0.0.1:7001\n  data=/var/lib/dynkv/n1\n"
+    "  synchronous=normal\n"
     "  [cluster]\n  n=3\n  r=2\n  w=2\n  request_timeout_ms=1000\n"
-    "  key_file=cluster.key   # or key=<hex>\n"
+    "  # or key=<hex>\n"
+    "  key_file=cluster.key\n"
     "  replay_window_ms=60000\n"
     "  [peers]\n  1=127.0.0.1:7001\n  2=127.0.0.1:7002\n  3=127.0.0.1:7003\n"
     "\n"
@@ -538,6 +574,12 @@ main (int argc, char **argv)
   int status = EXIT_USAGE;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     goto usage;
+  if (version)
+    {
+      printf ("dynkvd %s\n", PACKAGE_VERSION);
+      status = EXIT_SUCCESS;
+      goto out;
+    }
   if (argc > 1)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -548,53 +590,28 @@ main (int argc, char **argv)
     goto usage;
 
   /* Flags override the file. */
-  if (id >= 0)
+  if (id != DK_DAEMON_UNSET64)
     settings.id = id;
-  if (listen_address != NULL)
-    {
-      g_free (settings.listen);
-      settings.listen = g_strdup (listen_address);
-    }
-  if (data != NULL)
-    {
-      g_free (settings.data_dir);
-      settings.data_dir = g_strdup (data);
-    }
-  if (log_level_text != NULL)
-    {
-      g_free (settings.log_level);
-      settings.log_level = g_strdup (log_level_text);
-    }
-  if (n >= 0)
-    settings.n = n;
-  if (r >= 0)
-    settings.r = r;
-  if (w >= 0)
-    settings.w = w;
-  if (timeout_ms >= 0)
-    settings.request_timeout_ms = timeout_ms;
-  if (vnodes >= 0)
-    settings.vnodes = vnodes;
-  if (seed >= 0)
+  if (seed != DK_DAEMON_UNSET64)
     settings.seed = seed;
-  if (gossip_ms >= 0)
-    settings.gossip_ms = gossip_ms;
-  if (suspect_ms >= 0)
-    settings.suspect_ms = suspect_ms;
-  if (anti_entropy_ms >= 0)
-    settings.anti_entropy_ms = anti_entropy_ms;
-  if (replay_window_ms >= 0)
-    settings.replay_window_ms = replay_window_ms;
-  if (dedup_requests >= 0)
-    settings.dedup_requests = dedup_requests;
-  if (dedup_ms >= 0)
-    settings.dedup_ms = dedup_ms;
+  merge_string (&settings.listen, listen_address);
+  merge_string (&settings.data_dir, data);
+  merge_string (&settings.log_level, log_level_text);
+  merge_string (&settings.synchronous, synchronous);
+  merge_int (&settings.n, n);
+  merge_int (&settings.r, r);
+  merge_int (&settings.w, w);
+  merge_int (&settings.request_timeout_ms, timeout_ms);
+  merge_int (&settings.vnodes, vnodes);
+  merge_int (&settings.gossip_ms, gossip_ms);
+  merge_int (&settings.suspect_ms, suspect_ms);
+  merge_int (&settings.anti_entropy_ms, anti_entropy_ms);
+  merge_int (&settings.replay_window_ms, replay_window_ms);
+  merge_int (&settings.dedup_requests, dedup_requests);
+  merge_int (&settings.dedup_ms, dedup_ms);
   settings.strict_quorum = settings.strict_quorum || strict_quorum;
   settings.joining = joining;
-  if (max_weight >= 0)
-    settings.max_weight = max_weight;
-  if (settings.max_weight < 0)
-    settings.max_weight = 1;
+  merge_int (&settings.max_weight, max_weight);
   settings.allow_joins = allow_joins;
   if (client_key_file != NULL)
     {
@@ -627,53 +644,24 @@ main (int argc, char **argv)
     if (!peers_set (settings.peers, peer_specs[i], &error))
       goto usage;
 
-  if (settings.id < 1 || settings.id > G_MAXUINT32)
-    {
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--id N (1 .. %u) is required", G_MAXUINT32);
-      goto usage;
-    }
-  if (settings.data_dir == NULL)
-    {
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--data DIR is required");
-      goto usage;
-    }
-  const DkNetPeer *self = NULL;
-  for (guint i = 0; i < settings.peers->len; i++)
-    if (g_array_index (settings.peers, DkNetPeer, i).id == settings.id)
-      self = &g_array_index (settings.peers, DkNetPeer, i);
-  if (settings.listen == NULL && self != NULL)
-    settings.listen = g_strdup (self->address);
-  if (settings.listen == NULL)
-    {
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--listen HOST:PORT is required (or list this node with --peer %"
-                   G_GINT64_FORMAT "=HOST:PORT)", settings.id);
-      goto usage;
-    }
-  if (self == NULL && !dk_net_peers_add (settings.peers, (DkNodeId) settings.id,
-                                         settings.listen, &error))
+  if (!dk_daemon_settings_complete (&settings, &error)
+      || !dk_daemon_settings_check (&settings, &error))
     goto usage;
-  dk_net_peers_sort (settings.peers);
-  if (settings.vnodes < 0)
+  if (settings.vnodes == DK_DAEMON_UNSET)
     settings.vnodes = DEFAULT_VNODES;
   DkLogLevel log_level = DK_LOG_INFO;
-  if ((settings.log_level != NULL && !dk_log_level_parse (settings.log_level, &log_level, &error))
-      || !check_range ("--vnodes", settings.vnodes, 1, 65536, &error)
-      || !check_range ("--max-weight", settings.max_weight, 1, DK_RING_MAX_WEIGHT, &error)
-      || (settings.n >= 0 && !check_range ("--n", settings.n, 1, DK_RING_MAX_REPLICAS, &error))
-      || (settings.r >= 0 && !check_range ("--r", settings.r, 1, DK_RING_MAX_REPLICAS, &error))
-      || (settings.w >= 0 && !check_range ("--w", settings.w, 1, DK_RING_MAX_REPLICAS, &error))
-      || (settings.request_timeout_ms >= 0
-          && !check_range ("--request-timeout-ms", settings.request_timeout_ms, 1, 3600000, &error))
-      || (settings.replay_window_ms >= 0
-          && !check_range ("--replay-window-ms", settings.replay_window_ms, 1, 86400000, &error))
-      || (settings.dedup_requests >= 0
-          && !check_range ("--dedup-requests", settings.dedup_requests, 1, 16777216, &error))
-      || (settings.dedup_ms >= 0
-          && !check_range ("--dedup-ms", settings.dedup_ms, 1, 86400000, &error)))
-    goto usage;
+  if (settings.log_level != NULL)  /* dk_daemon_settings_check parsed it */
+    (void) dk_log_level_parse (settings.log_level, &log_level, NULL);
+  if (settings.max_weight == DK_DAEMON_UNSET)
+    settings.max_weight = 1;   /* every dynkvd has weight 1 */
+  if (check_config)
+    {
+      printf ("%s: node %" G_GINT64_FORMAT ", %u members, data %s: settings OK\n",
+              config_path != NULL ? config_path : "flags", settings.id, settings.peers->len,
+              settings.data_dir);
+      status = EXIT_SUCCESS;
+      goto out;
+    }
 
   status = run (&settings, log_level);
   goto out;
@@ -681,13 +669,14 @@ main (int argc, char **argv)
 usage:
   g_printerr ("dynkvd: %s\nTry 'dynkvd --help'.\n", error->message);
 out:
-  settings_clear (&settings);
+  dk_daemon_settings_clear (&settings);
   g_free (config_path);
   g_free (key_file);
   g_free (client_key_file);
   g_free (listen_address);
   g_free (data);
   g_free (log_level_text);
+  g_free (synchronous);
   g_strfreev (peer_specs);
   return status;
 }

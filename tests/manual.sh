@@ -4,7 +4,8 @@
 # event, nemesis kind and key, setting and choice of a setting, every
 # member of the JSON summary, and every column and file --out writes.
 # doc/dynsim.1 must describe every option of `dynsim --help` in its
-# OPTIONS section.  A name the program grows without a line in the
+# OPTIONS section, and doc/dynkvd.1 and doc/dynkv.1 those of dynkvd and
+# dynkv (when DYNKVD and DYNKV name them, as make check does).  A name the program grows without a line in the
 # manual fails here, naming it.
 #
 # "In bold" is the manual's one convention: a name counts where it is
@@ -205,28 +206,42 @@ for csv in out/history.csv out/final.csv out/timeseries.csv out/staleness.csv sw
   fi
 done
 
-# 5. dynsim.1 has an OPTIONS section naming every option of --help.
-sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$command_page" | sed '$d' > "$work/options.roff"
-bold_words "$work/options.roff" > "$work/option-bold"
-"$DYNSIM" --help | sed -n 's/^  *\(-[A-Za-z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p' > "$work/long"
-"$DYNSIM" --help | sed -n 's/^  *\(-[A-Za-z]\), --.*/\1/p' > "$work/short"
-cat "$work/long" "$work/short" > "$work/options"
-if [ ! -s "$work/option-bold" ]; then
-  fail "doc/dynsim.1 has an OPTIONS section"
-elif [ ! -s "$work/long" ]; then
-  fail "dynsim --help names no long option (cannot check)"
-else
-  absent=$(missing "$work/options" "$work/option-bold")
-  if [ -z "$absent" ]; then
-    pass "doc/dynsim.1 OPTIONS names every option of --help ($(wc -l < "$work/options" | tr -d ' '))"
+# 5. Each program's page has an OPTIONS section naming every option of
+# its --help: dynsim always, dynkvd and dynkv when make check names them.
+# require_options PROGRAM PAGE
+require_options () {
+  name=$(basename "$2")
+  sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$2" | sed '$d' > "$work/options.roff"
+  bold_words "$work/options.roff" > "$work/option-bold"
+  "$1" --help | sed -n 's/^  *\(-[A-Za-z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p' > "$work/long"
+  "$1" --help | sed -n 's/^  *\(-[A-Za-z]\), --.*/\1/p' > "$work/short"
+  cat "$work/long" "$work/short" > "$work/options"
+  if [ ! -s "$work/option-bold" ]; then
+    fail "doc/$name has an OPTIONS section"
+  elif [ ! -s "$work/long" ]; then
+    fail "$(basename "$1") --help names no long option (cannot check)"
   else
-    fail "doc/dynsim.1 OPTIONS does not name: $absent"
+    absent=$(missing "$work/options" "$work/option-bold")
+    if [ -z "$absent" ]; then
+      pass "doc/$name OPTIONS names every option of --help ($(wc -l < "$work/options" | tr -d ' '))"
+    else
+      fail "doc/$name OPTIONS does not name: $absent"
+    fi
   fi
-fi
+}
+require_options "$DYNSIM" "$command_page"
+extra_pages=""
+for pair in "${DYNKVD:-}:$srcdir/doc/dynkvd.1" "${DYNKV:-}:$srcdir/doc/dynkv.1"; do
+  program=${pair%%:*}
+  if [ -n "$program" ] && [ -x "$program" ]; then
+    require_options "$program" "${pair#*:}"
+    extra_pages="$extra_pages ${pair#*:}"
+  fi
+done
 
 # 6. Both pages render without a warning, where groff is installed.
 if command -v groff >/dev/null 2>&1; then
-  for file in "$page" "$command_page"; do
+  for file in "$page" "$command_page" $extra_pages; do
     if groff -man -Tutf8 -ww "$file" 2>"$work/groff" >/dev/null && [ ! -s "$work/groff" ]; then
       pass "groff renders ${file#"$srcdir"/} without warnings"
     else

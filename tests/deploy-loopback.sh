@@ -1,0 +1,175 @@
+#!/bin/sh
+# deploy-loopback.sh — what running dynkvd as a service relies on.
+#
+# Without a cluster: both programs print "NAME VERSION"; the configuration
+# example of doc/dynkvd.1 (between its config-example markers), the one in
+# `dynkvd --help` and the installed sample dist/dynkvd.conf all pass
+# --check-config; bad settings exit 2 naming the field (a negative
+# interval, an unknown key with its line, n above the members, a trailing
+# comment); every shipped scenario is in Makefile.am's install list.
+# With three real daemons on loopback (one of them --synchronous full):
+# they answer; SIGHUP leaves node 1 running and answering, and is logged; a
+# second dynkvd on node 1's data directory exits 1 naming the directory
+# and node 1's pid; node 1 killed with SIGKILL restarts on the same
+# directory (the lock dies with its holder) and reads what it had.
+# Everything started is stopped on exit; the whole run is bounded by
+# timeout(1).  DYNKVD and DYNKV name the programs (make check sets them).
+set -u
+# shellcheck source=tests/loopback-lib.sh
+. "$(dirname "$0")/loopback-lib.sh"
+loopback_bound 60 "$@"
+loopback_setup deploy
+srcdir=${srcdir:-.}
+
+# stderr_has TEXT DESCRIPTION: the last command's stderr contains TEXT.
+stderr_has () {
+  if grep -F -q -- "$1" "$work/err"; then
+    ok "$2"
+  else
+    not_ok "$2: no '$1' on stderr"
+    sed 's/^/# stderr: /' "$work/err"
+  fi
+}
+
+# ---- versions -------------------------------------------------------------------
+
+for program in "$DYNKVD" "$DYNKV"; do
+  name=$(basename "$program")
+  expect 0 "$name --version" -- "$program" --version
+  if grep -E -q "^$name [0-9]+\.[0-9]+\.[0-9]+\$" "$work/out"; then
+    ok "$name --version prints '$name VERSION'"
+  else
+    not_ok "$name --version prints '$name VERSION'"
+    sed 's/^/# stdout: /' "$work/out"
+  fi
+done
+
+# ---- configuration examples load ------------------------------------------------
+# Each example names key_file=cluster.key: one is made beside it.
+
+mkdir -p "$work/conf"
+head -c 32 /dev/urandom | od -An -tx1 >"$work/conf/cluster.key" || exit 99
+
+# The manual's example, roff escapes undone (\- is '-', \e is '\').
+sed -n '/^\.\\" config-example-begin/,/^\.\\" config-example-end/p' "$srcdir/doc/dynkvd.1" \
+  | sed -e '/^\./d' -e 's/\\-/-/g' -e 's/\\e/\\/g' >"$work/conf/manual.conf"
+if grep -q '^\[node\]' "$work/conf/manual.conf" && grep -q '^\[peers\]' "$work/conf/manual.conf"; then
+  ok "doc/dynkvd.1 has a configuration example between its markers"
+else
+  not_ok "doc/dynkvd.1 has a configuration example between its markers"
+fi
+expect 0 "the manual's configuration example passes --check-config" -- \
+  "$DYNKVD" --config "$work/conf/manual.conf" --check-config
+output_has "settings OK" "--check-config says the settings are OK"
+
+# The --help example: the indented lines after "Config file example".
+"$DYNKVD" --help | sed -n '/^Config file example/,/^$/p' | sed -n 's/^  //p' >"$work/conf/help.conf"
+if grep -q '^\[node\]' "$work/conf/help.conf"; then
+  ok "dynkvd --help shows a configuration example"
+else
+  not_ok "dynkvd --help shows a configuration example"
+fi
+expect 0 "the --help configuration example passes --check-config" -- \
+  "$DYNKVD" --config "$work/conf/help.conf" --check-config
+
+expect 0 "the sample dist/dynkvd.conf passes --check-config" -- \
+  "$DYNKVD" --config "$srcdir/dist/dynkvd.conf" --check-config
+
+# ---- bad settings exit 2, naming the field ----------------------------------------
+
+three="--peer 1=127.0.0.1:7001 --peer 2=127.0.0.1:7002 --peer 3=127.0.0.1:7003"
+# shellcheck disable=SC2086
+expect 2 "--gossip-ms -5 is refused" -- "$DYNKVD" --id 1 --data "$work/none" $three --gossip-ms -5
+stderr_has "[cluster] gossip_ms (--gossip-ms) must be from 0" "the refusal names gossip_ms"
+# shellcheck disable=SC2086
+expect 2 "n above the members is refused" -- "$DYNKVD" --id 1 --data "$work/none" $three --n 4
+stderr_has "n=4 (--n) is larger than the 3 members" "the refusal names n and the member count"
+sed 's/^gossip_ms=/gosip_ms=/' "$work/conf/manual.conf" >"$work/conf/typo.conf"
+typo_line=$(grep -n '^gosip_ms=' "$work/conf/typo.conf" | cut -d: -f1)
+expect 2 "an unknown key in the file is refused" -- "$DYNKVD" --config "$work/conf/typo.conf" --check-config
+stderr_has "typo.conf:$typo_line: [cluster] gosip_ms: unknown key" "the refusal names the file, line and key"
+sed 's/^n=3$/n=3   # three replicas/' "$work/conf/manual.conf" >"$work/conf/comment.conf"
+expect 2 "a comment after a value is refused" -- "$DYNKVD" --config "$work/conf/comment.conf" --check-config
+stderr_has "[cluster] n: '#' after the value" "the refusal says why"
+if [ -d "$work/none" ]; then not_ok "a refused start created no data directory"; else ok "a refused start created no data directory"; fi
+
+# ---- every scenario is installed -------------------------------------------------------
+
+missing=""
+for scenario in $(cd "$srcdir" && find scenarios -name '*.scn' | LC_ALL=C sort); do
+  grep -q "^	$scenario\( \\\\\)\{0,1\}\$" "$srcdir/Makefile.am" || missing="$missing $scenario"
+done
+if [ -z "$missing" ]; then
+  ok "Makefile.am installs every scenario"
+else
+  not_ok "Makefile.am (nobase_dist_pkgdata_DATA) does not install:$missing"
+fi
+
+# ---- a running cluster --------------------------------------------------------------
+
+start_cluster () {
+  peers="--peer 1=127.0.0.1:$base --peer 2=127.0.0.1:$((base + 1)) --peer 3=127.0.0.1:$((base + 2))"
+  # shellcheck disable=SC2086
+  node_start 1 $peers --synchronous full --request-timeout-ms 500
+  for id in 2 3; do
+    # shellcheck disable=SC2086
+    node_start "$id" $peers --request-timeout-ms 500 --log-level warning
+  done
+  for id in 1 2 3; do
+    node_wait_ready "$id" || return 1
+  done
+}
+loopback_start start_cluster
+n1=127.0.0.1:$base
+echo "# cluster on ports $base..$((base + 2)), data in $work"
+if grep -q "synchronous=full" "$work/n1.log"; then
+  ok "node 1 runs with synchronous=full"
+else
+  not_ok "node 1 runs with synchronous=full"
+fi
+expect 0 "put through node 1 (synchronous=full)" -- "$DYNKV" --node "$n1" put colour blue
+
+# SIGHUP: logged, ignored.
+kill -HUP "$pid1"
+sleep 0.3
+if alive "$pid1"; then ok "node 1 survives SIGHUP"; else not_ok "node 1 survives SIGHUP"; fi
+expect 0 "node 1 answers after SIGHUP" -- "$DYNKV" --node "$n1" status
+expect 0 "node 1 reads after SIGHUP" -- "$DYNKV" --node "$n1" get colour
+output_has "value=blue" "the value written before SIGHUP is read"
+if grep -q "SIGHUP ignored" "$work/n1.log"; then
+  ok "SIGHUP is logged"
+else
+  not_ok "SIGHUP is logged"
+fi
+
+# A second daemon on node 1's data directory (another port, another id).
+expect 1 "a second dynkvd on node 1's data directory exits 1" -- \
+  timeout 10 "$DYNKVD" --id 4 --listen "127.0.0.1:$((base + 3))" --data "$work/n1" \
+  --peer "1=$n1" --peer "2=127.0.0.1:$((base + 1))" --peer "3=127.0.0.1:$((base + 2))" \
+  --peer "4=127.0.0.1:$((base + 3))"
+stderr_has "data directory $work/n1 is in use" "the error names the directory"
+stderr_has "pid $pid1" "the error names node 1's pid"
+if alive "$pid1"; then ok "node 1 still runs"; else not_ok "node 1 still runs"; fi
+
+# SIGKILL leaves the lock file, not the lock: node 1 restarts on its data.
+kill -9 "$pid1"
+wait "$pid1" 2>/dev/null
+if [ -f "$work/n1/lock" ]; then ok "the lock file stays after SIGKILL"; else not_ok "the lock file stays after SIGKILL"; fi
+node_start 1 $peers --request-timeout-ms 500 --log-level warning
+if node_wait_ready 1; then
+  ok "node 1 restarts on its data directory after SIGKILL"
+else
+  not_ok "node 1 restarts on its data directory after SIGKILL"
+  sed 's/^/# n1.log: /' "$work/n1.log"
+fi
+expect 0 "node 1 reads its value after the restart" -- "$DYNKV" --node "$n1" get colour
+output_has "value=blue" "the value is there"
+
+for id in 1 2 3; do
+  eval "kill -TERM \$pid$id"
+done
+for id in 1 2 3; do
+  eval "pid=\$pid$id"
+  if node_wait_exit "$pid"; then ok "node $id stops on SIGTERM"; else not_ok "node $id stops on SIGTERM"; fi
+done
+loopback_finish
