@@ -45,10 +45,12 @@ for program in "$DYNKVD" "$DYNKV"; do
 done
 
 # ---- configuration examples load ------------------------------------------------
-# Each example names key_file=cluster.key: one is made beside it.
+# Each example names key_file=cluster.key and client_key_file=client.key:
+# dynkv keygen makes them beside it.
 
 mkdir -p "$work/conf"
-head -c 32 /dev/urandom | od -An -tx1 >"$work/conf/cluster.key" || exit 99
+expect 0 "dynkv keygen makes the cluster key" -- "$DYNKV" keygen "$work/conf/cluster.key"
+expect 0 "dynkv keygen makes the client key" -- "$DYNKV" keygen "$work/conf/client.key"
 
 # The manual's example, roff escapes undone (\- is '-', \e is '\').
 sed -n '/^\.\\" config-example-begin/,/^\.\\" config-example-end/p' "$srcdir/doc/dynkvd.1" \
@@ -72,8 +74,15 @@ fi
 expect 0 "the --help configuration example passes --check-config" -- \
   "$DYNKVD" --config "$work/conf/help.conf" --check-config
 
-expect 0 "the sample dist/dynkvd.conf passes --check-config" -- \
-  "$DYNKVD" --config "$srcdir/dist/dynkvd.conf" --check-config
+# The sample is keyed: without its key files it does not start, and says which.
+cp "$srcdir/dist/dynkvd.conf" "$work/conf/sample.conf" || exit 99
+mkdir -p "$work/bare"
+cp "$srcdir/dist/dynkvd.conf" "$work/bare/sample.conf" || exit 99
+expect 0 "the sample dist/dynkvd.conf passes --check-config (its keys beside it)" -- \
+  "$DYNKVD" --config "$work/conf/sample.conf" --check-config
+expect 2 "the sample without its key files is refused" -- \
+  "$DYNKVD" --config "$work/bare/sample.conf" --check-config
+stderr_has "cluster.key" "the refusal names the missing key file"
 
 # ---- bad settings exit 2, naming the field ----------------------------------------
 
