@@ -128,6 +128,9 @@ find_member (const DkNode *node, DkNodeId id)
 {
   guint low = 0, high = node->n_members;
   const Member *members = node->members;
+  /* Ids 1..n, as a cluster starts, sit at index id - 1: no search. */
+  if (id >= 1 && id <= high && members[id - 1].id == id)
+    return (Member *) &members[id - 1];
   while (low < high)
     {
       guint middle = low + (high - low) / 2;
