@@ -9,7 +9,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-packages="gcc make pkg-config autoconf automake libglib2.0-dev libsqlite3-dev zlib1g-dev check ${DK_EXTRA_PACKAGES:-}"
+packages="gcc make pkg-config autoconf automake libglib2.0-dev libsqlite3-dev zlib1g-dev check libjemalloc-dev ${DK_EXTRA_PACKAGES:-}"
 
 missing=""
 for p in $packages; do
