@@ -4,7 +4,15 @@
  *   dynkv --node 127.0.0.1:7001 get KEY
  *   dynkv --node 127.0.0.1:7001 delete KEY [--context HEX]
  *   dynkv --node 127.0.0.1:7001 status
+ *   dynkv --node 127.0.0.1:7001 stats [--json]
  *   dynkv --peer 1=HOST:PORT --peer 2=... ring [KEY]
+ *
+ * --node may be repeated (or list several, comma-separated): a request
+ * the node asked does not answer within --timeout-ms goes, unchanged, to
+ * the next one (get, put, delete, status and stats).  `status` asks the
+ * first node that answers for its member list and then every member for
+ * its own figures (NODE_STATUS, wire.h), one line per member; `stats`
+ * prints one node's counters.
  *
  * A request is one datagram carrying a client id (random per run, or
  * --client-id) and a client request id (random, or --request-id); the
@@ -55,8 +63,11 @@ enum
 typedef struct
 {
   GSocket        *socket;
-  GSocketAddress *node;
-  const char     *node_text;
+  GSocketFamily   family;     /* of SOCKET */
+  char          **nodes;      /* every --node, in the order to try them */
+  guint           current;    /* the one asked now */
+  GSocketAddress *node;       /* where requests go now (client_aim) */
+  char           *node_text;
   DkNodeId        node_id;    /* learnt from a PONG when keyed; 0: unknown */
   GBytes         *key;        /* cluster key, or NULL */
   gint64          timeout_us; /* for the whole exchange */
@@ -103,7 +114,20 @@ matches (const DkWireMessage *reply, const Expect *expect)
     return FALSE;
   if (reply->type == DK_WIRE_CLIENT_REPLY)
     return reply->body.client_reply.client_request_id == expect->client_request_id;
+  if (reply->type == DK_WIRE_NODE_STATUS_REPLY)
+    return reply->body.node_status_reply.client_request_id == expect->client_request_id;
   return reply->request_id == expect->request_id;
+}
+
+/* A RETRY (node.h: the node does not know our address yet) of the
+ * request EXPECT describes, whatever reply that request wants. */
+static gboolean
+is_retry (const DkWireMessage *reply, const Expect *expect)
+{
+  return reply->type == DK_WIRE_CLIENT_REPLY
+         && reply->body.client_reply.status == DK_WIRE_STATUS_RETRY
+         && reply->body.client_reply.client_request_id == expect->client_request_id
+         && expect->type != DK_WIRE_PONG;
 }
 
 static gboolean
@@ -192,8 +216,7 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
         }
       gint64 wake = sends <= client->retries ? MIN (next_send, deadline) : deadline;
       DkWireMessage *reply = receive_one (client, wake - now);
-      if (reply != NULL && matches (reply, expect) && reply->type == DK_WIRE_CLIENT_REPLY
-          && reply->body.client_reply.status == DK_WIRE_STATUS_RETRY && cookies < MAX_COOKIES)
+      if (reply != NULL && is_retry (reply, expect) && cookies < MAX_COOKIES)
         {
           /* The node does not know our address yet (node.h): send the
            * request again at once, its header id the cookie it gave. */
@@ -214,6 +237,78 @@ exchange (Client *client, DkWireMessage *request, const Expect *expect, GError *
                "no answer from %s within %" G_GINT64_FORMAT " ms (%u sends)",
                client->node_text, client->timeout_us / 1000, sends);
   return NULL;
+}
+
+/* ---- nodes and failover ------------------------------------------------- */
+
+/* Send to ADDRESS ("HOST:PORT") from now on, signing for node ID when
+ * keyed (0: learn it with a PING first).  The socket is opened on first
+ * use, and again should ADDRESS be of another family. */
+static gboolean
+client_aim (Client *client, const char *address, DkNodeId id, GError **error)
+{
+  g_autoptr (GInetSocketAddress) resolved = dk_net_resolve (address, FALSE, error);
+  if (resolved == NULL)
+    return FALSE;
+  GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (resolved));
+  if (client->socket == NULL || family != client->family)
+    {
+      if (client->socket != NULL)
+        g_socket_close (client->socket, NULL);
+      g_clear_object (&client->socket);
+      client->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+      if (client->socket == NULL)
+        return FALSE;
+      g_socket_set_blocking (client->socket, FALSE);
+      g_autoptr (GInetAddress) any = g_inet_address_new_any (family);
+      g_autoptr (GSocketAddress) local = g_inet_socket_address_new (any, 0);
+      if (!g_socket_bind (client->socket, local, FALSE, error))
+        return FALSE;
+      client->family = family;
+    }
+  g_clear_object (&client->node);
+  client->node = G_SOCKET_ADDRESS (g_steal_pointer (&resolved));
+  g_free (client->node_text);
+  client->node_text = g_strdup (address);
+  client->node_id = id;
+  if (client->buffer == NULL)
+    client->buffer = g_malloc (65536);
+  return TRUE;
+}
+
+/* Failover: after ERROR (a timeout) at the node asked now, aim at the
+ * next --node and clear ERROR; FALSE (ERROR kept) when it was no timeout
+ * or no node is left.  WHAT names the request in the note printed.  (main
+ * resolved every --node once already.) */
+static gboolean
+client_fail_over (Client *client, const char *what, GError **error)
+{
+  if (!g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+      || client->nodes[client->current + 1] == NULL)
+    return FALSE;
+  const char *next = client->nodes[++client->current];
+  g_printerr ("dynkv: %s: %s; trying %s\n", what, (*error)->message, next);
+  g_clear_error (error);
+  return client_aim (client, next, DK_NODE_NONE, error);
+}
+
+/* The --node options (each repeatable, or comma-separated) as one list,
+ * in order. */
+static char **
+split_nodes (char **specs)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (guint i = 0; specs != NULL && specs[i] != NULL; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (specs[i], ",", -1);
+      for (guint k = 0; parts[k] != NULL; k++)
+        {
+          g_strstrip (parts[k]);
+          if (parts[k][0] != '\0')
+            g_strv_builder_add (builder, parts[k]);
+        }
+    }
+  return g_strv_builder_end (builder);
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -413,12 +508,6 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
       g_printerr ("dynkv: %s\n", error->message);
       return EXIT_USAGE;
     }
-  if (!learn_node_id (client, &error))
-    {
-      g_printerr ("dynkv: %s %s: %s\n", dk_wire_type_name (type), key, error->message);
-      return EXIT_FAILED;
-    }
-
   g_autoptr (DkWireMessage) request = dk_wire_message_new (type);
   request->request_id = random_id ();
   DkWireClientRequest *body = &request->body.client_request;
@@ -432,9 +521,15 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
   body->r = (guint8) MAX (options->r, 0);
   body->w = (guint8) MAX (options->w, 0);
   Expect expect = { .type = DK_WIRE_CLIENT_REPLY, .client_request_id = body->client_request_id };
-  g_autoptr (DkWireMessage) reply = type == DK_WIRE_GET
-                                    ? get_whole_set (client, request, &error)
-                                    : exchange (client, request, &expect, &error);
+  /* A node silent past the timeout: the same request (the same name, so
+   * never applied twice where it did arrive) goes to the next --node. */
+  g_autofree char *what = g_strdup_printf ("%s %s", dk_wire_type_name (type), key);
+  g_autoptr (DkWireMessage) reply = NULL;
+  do
+    if (learn_node_id (client, &error))
+      reply = type == DK_WIRE_GET ? get_whole_set (client, request, &error)
+                                  : exchange (client, request, &expect, &error);
+  while (reply == NULL && client_fail_over (client, what, &error));
   if (reply == NULL)
     {
       g_printerr ("dynkv: %s %s: %s\n", dk_wire_type_name (type), key, error->message);
@@ -476,24 +571,239 @@ client_request (Client *client, DkWireType type, const char *key, const char *va
   return answer->status == DK_WIRE_STATUS_OK ? EXIT_OK : EXIT_NOT_FOUND;
 }
 
+/* ---- status and stats ------------------------------------------------------ */
+
+/* Pages of a member list read at most (DK_WIRE_STATUS_MEMBERS_MAX each). */
+#define MAX_STATUS_PAGES 64
+
+static const char *
+state_name (DkWireMemberState state)
+{
+  static const char *const names[] = {
+    [DK_WIRE_MEMBER_UP] = "up",
+    [DK_WIRE_MEMBER_SUSPECT] = "suspect",
+    [DK_WIRE_MEMBER_DOWN] = "down",
+    [DK_WIRE_MEMBER_JOINING] = "joining",
+    [DK_WIRE_MEMBER_LEAVING] = "leaving",
+  };
+  return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+}
+
+/* One NODE_STATUS to the node aimed at: members from FIRST on, and its
+ * counters when COUNTERS. */
+static DkWireMessage *
+ask_status (Client *client, guint32 first, gboolean counters, GError **error)
+{
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  request->request_id = random_id ();
+  DkWireNodeStatus *body = &request->body.node_status;
+  body->client_request_id = random_id ();
+  body->timestamp_us = g_get_monotonic_time ();
+  body->first_member = first;
+  body->member_limit = DK_WIRE_STATUS_MEMBERS_MAX;
+  body->counters = counters;
+  Expect expect = { .type = DK_WIRE_NODE_STATUS_REPLY,
+                    .client_request_id = body->client_request_id };
+  return exchange (client, request, &expect, error);
+}
+
+/* The status of the node aimed at, its whole member list gathered from
+ * pages (at most MAX_STATUS_PAGES; should the list change between pages,
+ * what was read so far). */
+static DkWireMessage *
+ask_whole_status (Client *client, gboolean counters, GError **error)
+{
+  if (!learn_node_id (client, error))
+    return NULL;
+  g_autoptr (DkWireMessage) whole = ask_status (client, 0, counters, error);
+  if (whole == NULL)
+    return NULL;
+  DkWireNodeStatusReply *body = &whole->body.node_status_reply;
+  for (guint page = 1; page < MAX_STATUS_PAGES
+                       && body->first_member + body->members->len < body->members_total; page++)
+    {
+      guint32 next = body->first_member + body->members->len;
+      g_autoptr (DkWireMessage) more = ask_status (client, next, FALSE, error);
+      if (more == NULL)
+        return NULL;
+      GArray *members = more->body.node_status_reply.members;
+      if (more->body.node_status_reply.first_member != next || members->len == 0)
+        break;
+      for (guint i = 0; i < members->len; i++)
+        {
+          DkWireStatusMember *member = &g_array_index (members, DkWireStatusMember, i);
+          g_array_append_val (body->members, *member);
+          member->address = NULL;  /* now BODY's */
+        }
+    }
+  return g_steal_pointer (&whole);
+}
+
+/* A node's status, failing over along --node. */
+static DkWireMessage *
+ask_status_failing_over (Client *client, const char *what, gboolean counters, GError **error)
+{
+  DkWireMessage *reply;
+  do
+    reply = ask_whole_status (client, counters, error);
+  while (reply == NULL && client_fail_over (client, what, error));
+  return reply;
+}
+
+static char *
+format_age (gint64 age_us)
+{
+  if (age_us < 0)
+    return g_strdup ("never");
+  return g_strdup_printf ("%.1fs ago", (double) age_us / 1e6);
+}
+
+/* `dynkv status`: the member list of the first --node that answers, and
+ * each member's own answer (keys, bytes, streams, anti-entropy); the
+ * hints held for a member are summed over every member that answered.  A
+ * member that does not answer within the timeout is shown as such. */
 static int
 client_status (Client *client)
 {
-  g_autoptr (DkWireMessage) ping = dk_wire_message_new (DK_WIRE_PING);
-  ping->request_id = random_id ();
-  gint64 start = g_get_monotonic_time ();
-  ping->body.ping.timestamp_us = start;
-  Expect expect = { .type = DK_WIRE_PONG, .request_id = ping->request_id };
   g_autoptr (GError) error = NULL;
-  g_autoptr (DkWireMessage) pong = exchange (client, ping, &expect, &error);
-  if (pong == NULL)
+  g_autoptr (DkWireMessage) first = ask_status_failing_over (client, "status", FALSE, &error);
+  if (first == NULL)
     {
       g_printerr ("dynkv: status: %s\n", error->message);
       return EXIT_FAILED;
     }
-  gint64 rtt = g_get_monotonic_time () - pong->body.ping.timestamp_us;
-  printf ("node %u at %s: up, round trip %.3f ms\n", pong->sender, client->node_text,
-          (double) rtt / 1000.0);
+  gint64 rtt = g_get_monotonic_time () - first->body.node_status_reply.timestamp_us;
+  const DkWireNodeStatusReply *view = &first->body.node_status_reply;
+  printf ("node %u at %s answered in %.3f ms: %u members\n", first->sender, client->node_text,
+          (double) rtt / 1000.0, view->members_total);
+  g_autofree char *asked = g_strdup (client->node_text);
+  guint n = view->members->len;
+  g_autoptr (GPtrArray) answers = g_ptr_array_new_full (n, (GDestroyNotify) dk_wire_message_free);
+  for (guint i = 0; i < n; i++)
+    {
+      const DkWireStatusMember *member = &g_array_index (view->members, DkWireStatusMember, i);
+      DkWireMessage *answer = NULL;
+      g_autoptr (GError) member_error = NULL;
+      if (member->node != first->sender && member->address[0] != '\0'
+          && client_aim (client, member->address, member->node, &member_error))
+        answer = ask_whole_status (client, FALSE, &member_error);
+      g_ptr_array_add (answers, answer);
+    }
+  printf ("%-6s %-22s %-8s %7s %10s %12s %6s %8s  %s\n", "ID", "ADDRESS", "STATE", "OWNS",
+          "KEYS", "BYTES", "HINTS", "STREAMS", "LAST-AE");
+  guint up = 0, answered = 0;
+  double owned = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      const DkWireStatusMember *member = &g_array_index (view->members, DkWireStatusMember, i);
+      const DkWireMessage *answer = member->node == first->sender ? first
+                                    : g_ptr_array_index (answers, i);
+      /* Hints held for this member, wherever they are. */
+      guint64 hints = 0;
+      for (guint k = 0; k <= n; k++)
+        {
+          const DkWireMessage *holder = k == n ? first : g_ptr_array_index (answers, k);
+          if (holder == NULL || (k < n && holder == first))
+            continue;
+          GArray *seen = holder->body.node_status_reply.members;
+          for (guint j = 0; j < seen->len; j++)
+            if (g_array_index (seen, DkWireStatusMember, j).node == member->node)
+              hints += g_array_index (seen, DkWireStatusMember, j).hints_here;
+        }
+      up += member->state == DK_WIRE_MEMBER_UP;
+      owned += member->ownership_ppm / 1e4;
+      char keys[24] = "-", bytes[24] = "-", streams[16] = "-";
+      g_autofree char *age = NULL;
+      if (answer != NULL)
+        {
+          const DkWireNodeStatusReply *own = &answer->body.node_status_reply;
+          answered++;
+          g_snprintf (keys, sizeof keys, "%" G_GUINT64_FORMAT, own->keys);
+          g_snprintf (bytes, sizeof bytes, "%" G_GUINT64_FORMAT, own->stored_bytes);
+          g_snprintf (streams, sizeof streams, "%u", own->streams_pending);
+          age = format_age (own->ae_pass_age_us);
+        }
+      else
+        age = g_strdup (member->address[0] != '\0' ? "(no answer)" : "(address not known yet)");
+      printf ("%-6u %-22s %-8s %6.1f%% %10s %12s %6" G_GUINT64_FORMAT " %8s  %s\n", member->node,
+              member->address[0] != '\0' ? member->address : "?", state_name (member->state),
+              member->ownership_ppm / 1e4, keys, bytes, hints, streams, age);
+    }
+  printf ("%u of %u members up as %s sees them, %u answered; ownership sums to %.1f%%\n", up,
+          view->members_total, asked, answered, owned);
+  return EXIT_OK;
+}
+
+/* S as a JSON string, escaped. */
+static void
+print_json_string (const char *s)
+{
+  putchar ('"');
+  for (const guchar *p = (const guchar *) s; *p != '\0'; p++)
+    if (*p == '"' || *p == '\\')
+      printf ("\\%c", *p);
+    else if (*p < 0x20)
+      printf ("\\u%04x", *p);
+    else
+      putchar (*p);
+  putchar ('"');
+}
+
+/* `dynkv stats [--json]`: the counters of the first --node that answers
+ * (dk_node_counters: the same list dynkvd prints on SIGUSR1). */
+static int
+client_stats (Client *client, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkWireMessage) reply = ask_status_failing_over (client, "stats", TRUE, &error);
+  if (reply == NULL)
+    {
+      g_printerr ("dynkv: stats: %s\n", error->message);
+      return EXIT_FAILED;
+    }
+  const DkWireNodeStatusReply *body = &reply->body.node_status_reply;
+  if (!json)
+    {
+      printf ("node %u at %s: %s, up %.1f s, %" G_GUINT64_FORMAT " keys, %" G_GUINT64_FORMAT
+              " bytes\n", reply->sender, client->node_text, state_name (body->state),
+              (double) body->uptime_us / 1e6, body->keys, body->stored_bytes);
+      for (guint i = 0; i < body->counters->len; i++)
+        {
+          const DkWireCounter *counter = &g_array_index (body->counters, DkWireCounter, i);
+          printf ("%-24s %" G_GUINT64_FORMAT "\n", counter->name, counter->value);
+        }
+      return EXIT_OK;
+    }
+  printf ("{\n  \"node\": %u,\n  \"address\": ", reply->sender);
+  print_json_string (body->address);
+  printf (",\n  \"state\": \"%s\",\n  \"uptime_us\": %" G_GINT64_FORMAT ",\n"
+          "  \"keys\": %" G_GUINT64_FORMAT ",\n  \"stored_bytes\": %" G_GUINT64_FORMAT ",\n"
+          "  \"hints_held\": %u,\n  \"streams_pending\": %u,\n  \"ae_pass_age_us\": ",
+          state_name (body->state), body->uptime_us, body->keys, body->stored_bytes,
+          body->hints_held, body->streams_pending);
+  if (body->ae_pass_age_us < 0)
+    printf ("null");
+  else
+    printf ("%" G_GINT64_FORMAT, body->ae_pass_age_us);
+  printf (",\n  \"members\": [");
+  for (guint i = 0; i < body->members->len; i++)
+    {
+      const DkWireStatusMember *member = &g_array_index (body->members, DkWireStatusMember, i);
+      printf ("%s\n    {\"node\": %u, \"address\": ", i > 0 ? "," : "", member->node);
+      print_json_string (member->address);
+      /* Parts per million, an integer: no locale's decimal comma in JSON. */
+      printf (", \"state\": \"%s\", \"ownership_ppm\": %u, \"hints_here\": %u}",
+              state_name (member->state), member->ownership_ppm, member->hints_here);
+    }
+  printf ("\n  ],\n  \"counters\": {");
+  for (guint i = 0; i < body->counters->len; i++)
+    {
+      const DkWireCounter *counter = &g_array_index (body->counters, DkWireCounter, i);
+      printf ("%s\n    ", i > 0 ? "," : "");
+      print_json_string (counter->name);
+      printf (": %" G_GUINT64_FORMAT, counter->value);
+    }
+  printf ("\n  }\n}\n");
   return EXIT_OK;
 }
 
@@ -599,39 +909,20 @@ client_ring (GArray *peers, gint n, gint vnodes, const char *key)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static gboolean
-open_client (Client *client, const char *node, GError **error)
-{
-  g_autoptr (GInetSocketAddress) address = dk_net_resolve (node, FALSE, error);
-  if (address == NULL)
-    return FALSE;
-  GSocketFamily family = g_socket_address_get_family (G_SOCKET_ADDRESS (address));
-  client->socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
-  if (client->socket == NULL)
-    return FALSE;
-  g_socket_set_blocking (client->socket, FALSE);
-  g_autoptr (GInetAddress) any = g_inet_address_new_any (family);
-  g_autoptr (GSocketAddress) local = g_inet_socket_address_new (any, 0);
-  if (!g_socket_bind (client->socket, local, FALSE, error))
-    return FALSE;
-  client->node = G_SOCKET_ADDRESS (g_steal_pointer (&address));
-  client->node_text = node;
-  client->buffer = g_malloc (65536);
-  return TRUE;
-}
-
 int
 main (int argc, char **argv)
 {
-  char *node = NULL, *key_file = NULL, *context_text = NULL;
+  char **node_specs = NULL, *key_file = NULL, *context_text = NULL;
   char *client_id_text = NULL, *request_id_text = NULL, *save_path = NULL, *replay_path = NULL;
   char **peer_specs = NULL;
   gint timeout_ms = DEFAULT_TIMEOUT_MS, retries = DEFAULT_RETRIES, r = 0, w = 0;
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
-  gboolean version = FALSE;
+  gboolean version = FALSE, json = FALSE;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
-    { "node", 'n', 0, G_OPTION_ARG_STRING, &node, "The node to ask", "HOST:PORT" },
+    { "node", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &node_specs,
+      "The node to ask; repeat it (or separate with commas) for others to try in turn when "
+      "one does not answer in time", "HOST:PORT" },
     { "timeout-ms", 't', 0, G_OPTION_ARG_INT, &timeout_ms,
       "Give up after this long (default 3000)", "MS" },
     { "retries", 0, 0, G_OPTION_ARG_INT, &retries,
@@ -655,6 +946,7 @@ main (int argc, char **argv)
       "put/get/delete: the request's id (default: random); the same --client-id and "
       "--request-id as an earlier run repeat that request: the node answers it again, "
       "it does not apply it twice", "ID" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "stats: print the counters as JSON", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
     { "save-datagram", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &save_path,
       "tests: write the request datagram as first sent to FILE", "FILE" },
@@ -669,7 +961,9 @@ main (int argc, char **argv)
     "  put KEY VALUE      store VALUE under KEY (--context HEX to supersede a read)\n"
     "  get KEY            print every sibling (value, clock, tombstone) and the context\n"
     "  delete KEY         write a tombstone (--context HEX as for put)\n"
-    "  status             PING the node and print the round trip\n"
+    "  status             one line per member: state, ring share, keys, bytes, hints,\n"
+    "                     streams, last anti-entropy pass (each member asked)\n"
+    "  stats              the node's counters (--json for JSON)\n"
     "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
     "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)");
   g_option_context_set_description (context,
@@ -730,7 +1024,7 @@ main (int argc, char **argv)
   if (args->len == 0)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "a command is needed: put, get, delete, status or ring");
+                   "a command is needed: put, get, delete, status, stats or ring");
       goto usage;
     }
   const char *command = g_ptr_array_index (args, 0);
@@ -739,14 +1033,15 @@ main (int argc, char **argv)
     want_min = want_max = 3;
   else if (strcmp (command, "get") == 0 || strcmp (command, "delete") == 0)
     want_min = want_max = 2;
-  else if (strcmp (command, "status") == 0 || (replay_path != NULL && strcmp (command, "replay") == 0))
+  else if (strcmp (command, "status") == 0 || strcmp (command, "stats") == 0
+           || (replay_path != NULL && strcmp (command, "replay") == 0))
     want_min = want_max = 1;
   else if (strcmp (command, "ring") == 0)
     want_min = 1, want_max = 2;
   else
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "unknown command '%s' (put, get, delete, status, ring, keygen)", command);
+                   "unknown command '%s' (put, get, delete, status, stats, ring, keygen)", command);
       goto usage;
     }
   if (args->len < want_min || args->len > want_max)
@@ -765,7 +1060,8 @@ main (int argc, char **argv)
                             args->len > 1 ? g_ptr_array_index (args, 1) : NULL);
       goto out;
     }
-  if (node == NULL)
+  client.nodes = split_nodes (node_specs);
+  if (client.nodes[0] == NULL)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "--node HOST:PORT is required");
@@ -785,10 +1081,21 @@ main (int argc, char **argv)
       if (client.key == NULL)
         goto usage;
     }
-  if (!open_client (&client, node, &error))
+  for (guint i = 0; client.nodes[i] != NULL; i++)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+      /* Every --node must be an address: found now, not at failover. */
+      g_autoptr (GInetSocketAddress) resolved = dk_net_resolve (client.nodes[i], FALSE, &error);
+      if (resolved == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
         goto usage;
+      if (resolved == NULL)
+        {
+          g_printerr ("dynkv: %s\n", error->message);
+          status = EXIT_FAILED;
+          goto out;
+        }
+    }
+  if (!client_aim (&client, client.nodes[0], DK_NODE_NONE, &error))
+    {
       g_printerr ("dynkv: %s\n", error->message);
       status = EXIT_FAILED;
       goto out;
@@ -802,6 +1109,8 @@ main (int argc, char **argv)
     status = client_replay (&client, replay_path);
   else if (strcmp (command, "status") == 0)
     status = client_status (&client);
+  else if (strcmp (command, "stats") == 0)
+    status = client_stats (&client, json);
   else if (strcmp (command, "get") == 0)
     status = client_request (&client, DK_WIRE_GET, g_ptr_array_index (args, 1), NULL, &options);
   else if (strcmp (command, "delete") == 0)
@@ -819,9 +1128,11 @@ out:
     g_socket_close (client.socket, NULL);
   g_clear_object (&client.socket);
   g_clear_object (&client.node);
+  g_free (client.node_text);
+  g_strfreev (client.nodes);
   g_clear_pointer (&client.key, g_bytes_unref);
   g_free (client.buffer);
-  g_free (node);
+  g_strfreev (node_specs);
   g_free (key_file);
   g_free (context_text);
   g_free (client_id_text);

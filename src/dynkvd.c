@@ -195,71 +195,16 @@ typedef struct
 static void
 print_stats (const Daemon *state)
 {
-  const DkNodeStats *n = dk_node_stats (state->node);
-  const DkUdpEnvStats *u = dk_udp_env_stats (state->env);
-  fprintf (stderr,
-           "dynkvd: node %u counters:\n"
-           "  datagrams_received      %" G_GUINT64_FORMAT "\n"
-           "  dropped_malformed       %" G_GUINT64_FORMAT "\n"
-           "  dropped_unauthenticated %" G_GUINT64_FORMAT "\n"
-           "  dropped_unexpected      %" G_GUINT64_FORMAT "\n"
-           "  dropped_oversize        %" G_GUINT64_FORMAT "\n"
-           "  messages_sent           %" G_GUINT64_FORMAT "\n"
-           "  bytes_sent              %" G_GUINT64_FORMAT "\n"
-           "  send_failures           %" G_GUINT64_FORMAT "\n"
-           "  send_errors             %" G_GUINT64_FORMAT "\n"
-           "  unknown_destination     %" G_GUINT64_FORMAT "\n"
-           "  requests_coordinated    %" G_GUINT64_FORMAT "\n"
-           "  requests_forwarded      %" G_GUINT64_FORMAT "\n"
-           "  requests_succeeded      %" G_GUINT64_FORMAT "\n"
-           "  requests_failed         %" G_GUINT64_FORMAT "\n"
-           "  read_repairs_sent       %" G_GUINT64_FORMAT "\n"
-           "  store_errors            %" G_GUINT64_FORMAT "\n"
-           "  requests_deduplicated   %" G_GUINT64_FORMAT "\n"
-           "  requests_id_reused      %" G_GUINT64_FORMAT "\n"
-           "  requests_forgotten      %" G_GUINT64_FORMAT "\n"
-           "  dropped_stale_timestamp %" G_GUINT64_FORMAT "\n"
-           "  dropped_replayed        %" G_GUINT64_FORMAT "\n"
-           "  dropped_misdirected     %" G_GUINT64_FORMAT "\n"
-           "  replay_cache_overflows  %" G_GUINT64_FORMAT "\n"
-           "  clients_seen            %" G_GUINT64_FORMAT "\n"
-           "  clients_evicted         %" G_GUINT64_FORMAT "\n"
-           "  gossip_sent             %" G_GUINT64_FORMAT "\n"
-           "  suspicions              %" G_GUINT64_FORMAT "\n"
-           "  sloppy_requests         %" G_GUINT64_FORMAT "\n"
-           "  hints_kept              %" G_GUINT64_FORMAT "\n"
-           "  hints_refused           %" G_GUINT64_FORMAT "\n"
-           "  hints_delivered         %" G_GUINT64_FORMAT "\n"
-           "  hints_received          %" G_GUINT64_FORMAT "\n"
-           "  hints_held              %u\n"
-           "  ae_sessions             %" G_GUINT64_FORMAT "\n"
-           "  ae_keys_repaired        %" G_GUINT64_FORMAT "\n"
-           "  ring_changes            %" G_GUINT64_FORMAT "\n"
-           "  keys_streamed           %" G_GUINT64_FORMAT "\n"
-           "  sets_split              %" G_GUINT64_FORMAT "\n"
-           "  sibling_limit_refusals  %" G_GUINT64_FORMAT "\n"
-           "  merges_refused_siblings %" G_GUINT64_FORMAT "\n"
-           "  dropped_not_member      %" G_GUINT64_FORMAT "\n"
-           "  gossip_entries_refused  %" G_GUINT64_FORMAT "\n"
-           "  address_validations     %" G_GUINT64_FORMAT "\n"
-           "  sources_not_remembered  %" G_GUINT64_FORMAT "\n"
-           "  auth_failures           %" G_GUINT64_FORMAT "\n"
-           "  auth_failures_logged    %" G_GUINT64_FORMAT "\n",
-           dk_node_id (state->node), n->datagrams_received, n->dropped_malformed,
-           n->dropped_unauthenticated, n->dropped_unexpected, u->dropped_oversize,
-           n->messages_sent, n->bytes_sent, n->send_failures, u->send_errors,
-           u->unknown_destination, n->requests_coordinated, n->requests_forwarded,
-           n->requests_succeeded, n->requests_failed, n->read_repairs_sent,
-           n->store_errors, n->requests_deduplicated, n->requests_id_reused,
-           n->requests_forgotten, n->dropped_stale_timestamp, n->dropped_replayed,
-           n->dropped_misdirected, n->replay_cache_overflows, u->clients_seen, u->clients_evicted, n->gossip_sent,
-           n->suspicions, n->sloppy_requests, n->hints_kept, n->hints_refused,
-           n->hints_delivered, n->hints_received, dk_node_hints_held (state->node),
-           n->ae_sessions, n->ae_keys_pushed + n->ae_keys_pulled, n->ring_changes,
-           n->keys_streamed, n->sets_split, n->sibling_limit_refusals,
-           n->merges_refused_siblings, n->dropped_not_member, n->gossip_entries_refused,
-           n->address_validations, u->sources_not_remembered, u->auth_failures,
-           u->auth_failures_logged);
+  /* The node's list, with the environment's counters (dk_node_counters):
+   * the same names `dynkv stats` shows. */
+  g_autoptr (GArray) counters = g_array_new (FALSE, FALSE, sizeof (DkCounter));
+  dk_node_counters (state->node, counters);
+  fprintf (stderr, "dynkvd: node %u counters:\n", dk_node_id (state->node));
+  for (guint i = 0; i < counters->len; i++)
+    {
+      const DkCounter *counter = &g_array_index (counters, DkCounter, i);
+      fprintf (stderr, "  %-24s %" G_GUINT64_FORMAT "\n", counter->name, counter->value);
+    }
   fflush (stderr);
 }
 

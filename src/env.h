@@ -47,6 +47,14 @@ typedef enum
 
 typedef struct _DkStore DkStore;
 
+/* A named counter (DkEnv.counters, dk_node_counters); NAME is a static
+ * string. */
+typedef struct
+{
+  const char *name;
+  guint64     value;
+} DkCounter;
+
 typedef struct
 {
   gpointer user_data;
@@ -94,6 +102,11 @@ typedef struct
    * than the request (node.h).  NULL: every source counts as validated
    * (a simulated network forges no addresses). */
   gboolean (*source_validated) (gpointer user_data, DkEndpoint from);
+
+  /* Optional: append this environment's own counters (DkCounter) to OUT,
+   * GArray of DkCounter, for a NODE_STATUS reply and dynkvd's report.
+   * NULL: it has none to tell. */
+  void (*counters) (gpointer user_data, GArray *out);
 } DkEnv;
 
 G_END_DECLS

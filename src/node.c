@@ -326,6 +326,7 @@ static const NodeHandler handlers[DK_WIRE_TYPE_LAST + 1] = {
   [DK_WIRE_AE_TREE_REPLY]   = node_on_ae_tree_reply,
   [DK_WIRE_AE_KEYS_REQUEST] = node_on_ae_keys_request,
   [DK_WIRE_AE_KEYS_REPLY]   = node_on_ae_keys_reply,
+  [DK_WIRE_NODE_STATUS]     = node_on_node_status,
 };
 /* ---- public ------------------------------------------------------------- */
 
@@ -472,6 +473,7 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   node->address = g_strdup (config->address);
   node->config.address = node->address;
   node->env = *env;
+  node->started_us = node_now (node);
   node->next_request_id = 1;
   node->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, node_request_free);
   node_dedup_init (node);
@@ -687,7 +689,9 @@ address_validated (DkNode *node, DkEndpoint from, const DkWireMessage *message)
   node->stats.address_validations++;
   g_autoptr (DkWireMessage) retry = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
   retry->request_id = cookie;
-  retry->body.client_reply.client_request_id = message->body.client_request.client_request_id;
+  retry->body.client_reply.client_request_id = message->type == DK_WIRE_NODE_STATUS
+                                               ? message->body.node_status.client_request_id
+                                               : message->body.client_request.client_request_id;
   retry->body.client_reply.status = DK_WIRE_STATUS_RETRY;
   retry->body.client_reply.reason = g_strdup ("");
   node_send (node, from, retry);

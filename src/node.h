@@ -266,6 +266,7 @@ typedef struct
                                    * or a leave announced by another than the member itself */
   guint64 address_validations;    /* client requests from a new, unkeyed source answered
                                    * RETRY with a cookie instead of being handled */
+  guint64 status_requests;        /* NODE_STATUS requests answered (dynkv status, stats) */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -315,7 +316,10 @@ typedef enum
  * is a cookie, a MAC of the source endpoint under a secret of this node
  * that changes every DK_NODE_COOKIE_PERIOD_US; the request sent again with
  * the cookie as its header request id is handled, and its source becomes
- * VALIDATED.  A PING is answered with a PONG of its own size. */
+ * VALIDATED.  A PING is answered with a PONG of its own size.  A
+ * NODE_STATUS (dynkv status and stats) is a client request like GET: its
+ * reply, far larger than it, goes to a validated source only (signed, or
+ * unkeyed after the cookie). */
 DkNodeReceipt dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len);
 
 /* A cookie is good for this long, and the one before it too. */
@@ -329,6 +333,13 @@ DkActor dk_node_actor (const DkNode *node);
 /* Node ids stay below this. */
 #define DK_NODE_ID_LIMIT (1u << 20)
 const DkNodeStats *dk_node_stats (const DkNode *node);
+
+/* Append NODE's counters to OUT, a GArray of DkCounter (env.h): every
+ * DkNodeStats field by its name, the gauges ae_keys_repaired (pushed +
+ * pulled), hints_held, streams_pending and requests_in_flight, then the
+ * environment's own (DkEnv.counters).  The one list both dynkvd's SIGUSR1
+ * report and a NODE_STATUS reply carry (node_status.c). */
+void dk_node_counters (const DkNode *node, GArray *out);
 
 /* Requests this node coordinates or proxies right now. */
 guint dk_node_requests_in_flight (const DkNode *node);

@@ -146,6 +146,13 @@ next_range_and_peer (DkNode *node, DkTokenRange *range, DkNodeId *peer, guint *n
     {
       *range = g_array_index (ranges, DkTokenRange, node->ae_cursor % ranges->len);
       node->ae_cursor++;
+      if (node->ae_cursor / ranges->len > node->ae_passes)
+        {
+          /* The cursor went round every range once more: a full pass
+           * (NODE_STATUS reports its age). */
+          node->ae_passes = node->ae_cursor / ranges->len;
+          node->ae_last_pass_us = node_now (node);
+        }
       DkNodeId replicas[DK_RING_MAX_REPLICAS];
       guint n = dk_ring_preference_list (node->ring, range->hi, node->config.n, replicas);
       guint start = (guint) (node->ae_cursor / ranges->len);   /* alternate peers per pass */

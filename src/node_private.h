@@ -153,6 +153,7 @@ struct _DkNode
   struct _DkReplayCache *replays; /* keyed: signed datagrams accepted within the window */
   guint64      sign_nonce;      /* the nonce of the next datagram we sign */
   DkTimerId    collect_timer;   /* tombstone collection */
+  gint64       started_us;      /* node_now at dk_node_new (NODE_STATUS uptime) */
 
   /* membership (node_gossip.c) */
   Member      *members;         /* ascending id; self included (allocated to fit) */
@@ -193,6 +194,8 @@ struct _DkNode
   GArray      *ae_ranges;       /* DkTokenRange: what we replicate on ... */
   const DkRing *ae_ranges_ring; /* ... this ring, */
   guint64      ae_ranges_epoch; /* ... at this ring epoch (node_handover.h) */
+  guint64      ae_passes;       /* full passes over our ranges so far ... */
+  gint64       ae_last_pass_us; /* ... the last one completed at this node_now */
 };
 
 typedef void (*NodeHandler) (DkNode *node, DkEndpoint from, DkWireMessage *message);
@@ -252,6 +255,9 @@ void node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_read_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_write (DkNode *node, DkEndpoint from, DkWireMessage *message);
 void node_on_write_ack (DkNode *node, DkEndpoint from, DkWireMessage *message);
+
+/* node_status.c: NODE_STATUS (dynkv status, dynkv stats) */
+void node_on_node_status (DkNode *node, DkEndpoint from, DkWireMessage *message);
 
 /* node_dedup.c: client requests remembered, so that a retry or a replay
  * is answered, not applied again (node.h) */

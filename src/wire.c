@@ -244,7 +244,7 @@ gboolean
 dk_wire_type_is_client_request (DkWireType type)
 {
   return type == DK_WIRE_GET || type == DK_WIRE_PUT || type == DK_WIRE_DELETE
-         || type == DK_WIRE_PING;
+         || type == DK_WIRE_PING || type == DK_WIRE_NODE_STATUS;
 }
 
 /* ---- authentication ---------------------------------------------------- */

@@ -78,6 +78,20 @@
  *   PING, PONG        i64 timestamp_us (the pinger's clock; PONG echoes it)
  *   PARTITION_TABLE   u64 epoch, u32 partition count Q (>= 1), u16 count
  *                     + count x (u32 partition < Q, u32 owner node, not 0)
+ *   NODE_STATUS       u64 client request id, i64 timestamp_us (echoed),
+ *                     u32 first member, u32 member limit (1 ..
+ *                     DK_WIRE_STATUS_MEMBERS_MAX), u8 counters (0 or 1)
+ *   NODE_STATUS_REPLY u64 client request id, i64 timestamp_us (the
+ *                     request's), string address, u8 state, u64 keys,
+ *                     u64 stored bytes, u32 hints held, u32 streams
+ *                     pending, i64 last anti-entropy pass age (us; -1:
+ *                     none yet), i64 uptime (us), u32 members total, u32
+ *                     first member, u16 count + count x status member:
+ *                     u32 node (not 0), string address, u8 state, u32
+ *                     ownership (parts per million, <= 1,000,000), u32
+ *                     hints held here for it; u16 count + count x
+ *                     counter: string name (1 .. DK_WIRE_COUNTER_NAME_MAX),
+ *                     u64 value
  *
  * Merkle node indices number a binary tree heap-style: the root is 0 and
  * node i has children 2i+1 and 2i+2, so a tree of depth D has the
@@ -144,6 +158,12 @@ G_BEGIN_DECLS
 #define DK_WIRE_ADDRESS_MAX 256u   /* "host:port" or a simulated address */
 #define DK_WIRE_REASON_MAX  256u   /* CLIENT_REPLY reason */
 #define DK_WIRE_AE_MAX_DEPTH 24u   /* Merkle tree depth */
+/* NODE_STATUS_REPLY: members per reply (a longer list is paged with
+ * first_member), counters, and a counter name's bytes.  Chosen so that a
+ * reply at every limit fits one datagram (wire_messages.c asserts it). */
+#define DK_WIRE_STATUS_MEMBERS_MAX   200u
+#define DK_WIRE_STATUS_COUNTERS_MAX  128u
+#define DK_WIRE_COUNTER_NAME_MAX      48u
 
 typedef enum
 {
@@ -166,9 +186,11 @@ typedef enum
   DK_WIRE_PING,
   DK_WIRE_PONG,
   DK_WIRE_PARTITION_TABLE,
+  DK_WIRE_NODE_STATUS,        /* a client asks a node about itself and its members */
+  DK_WIRE_NODE_STATUS_REPLY,
 } DkWireType;
 #define DK_WIRE_TYPE_FIRST DK_WIRE_GET
-#define DK_WIRE_TYPE_LAST  DK_WIRE_PARTITION_TABLE
+#define DK_WIRE_TYPE_LAST  DK_WIRE_NODE_STATUS_REPLY
 
 /* Header flags. */
 #define DK_WIRE_FLAG_AUTHENTICATED 0x0001u  /* a 32-byte HMAC tag follows the body */
@@ -404,6 +426,54 @@ typedef struct
   GArray *owners;           /* of DkWirePartitionOwner */
 } DkWirePartitionTable;
 
+/* NODE_STATUS: what `dynkv status` and `dynkv stats` ask a node.  Its
+ * reply is large, so a node sends it only to a validated source (node.h);
+ * the request is never smaller than a RETRY (tests/check_wire.c,
+ * wire_node_status_is_never_smaller_than_a_retry). */
+typedef struct
+{
+  guint64  client_request_id;  /* echoed by the reply, or by a RETRY */
+  gint64   timestamp_us;       /* the client's clock, echoed: a round trip */
+  guint32  first_member;       /* the member list from this index on (paging) */
+  guint32  member_limit;       /* at most this many members (1 .. DK_WIRE_STATUS_MEMBERS_MAX) */
+  gboolean counters;           /* TRUE: include the node's counters */
+} DkWireNodeStatus;
+
+/* One member as the answering node sees it. */
+typedef struct
+{
+  DkNodeId          node;           /* never DK_NODE_NONE */
+  char             *address;        /* "" when not learnt yet */
+  DkWireMemberState state;          /* the answering node's verdict (or the member's
+                                     * JOINING / LEAVING claim) */
+  guint32           ownership_ppm;  /* its share of the ring (primary ranges), per million */
+  guint32           hints_here;     /* hints the answering node holds for it */
+} DkWireStatusMember;
+
+typedef struct
+{
+  char   *name;   /* 1 .. DK_WIRE_COUNTER_NAME_MAX bytes */
+  guint64 value;
+} DkWireCounter;
+
+typedef struct
+{
+  guint64           client_request_id;
+  gint64            timestamp_us;     /* the request's, echoed */
+  char             *address;          /* the answering node's own */
+  DkWireMemberState state;            /* what it claims: UP, JOINING or LEAVING */
+  guint64           keys;             /* keys in its store, tombstoned ones included */
+  guint64           stored_bytes;     /* keys + encoded sets, as stored */
+  guint32           hints_held;       /* hints it holds for other owners */
+  guint32           streams_pending;  /* ranges, chunks and pushes of streaming outstanding */
+  gint64            ae_pass_age_us;   /* since its last full anti-entropy pass; -1: none yet */
+  gint64            uptime_us;        /* since the node started */
+  guint32           members_total;    /* members it knows, itself included */
+  guint32           first_member;     /* index of MEMBERS[0] in its member list (by id) */
+  GArray           *members;          /* of DkWireStatusMember (first_member + len <= total) */
+  GArray           *counters;         /* of DkWireCounter (when asked; else empty) */
+} DkWireNodeStatusReply;
+
 typedef struct
 {
   DkWireType type;
@@ -428,6 +498,8 @@ typedef struct
     DkWireAeKeysReply    ae_keys_reply;
     DkWirePing           ping;            /* PING and PONG */
     DkWirePartitionTable partition_table;
+    DkWireNodeStatus     node_status;
+    DkWireNodeStatusReply node_status_reply;
   } body;
 } DkWireMessage;
 
@@ -474,7 +546,8 @@ DkWireMessage *dk_wire_decode (const guint8 *data, gsize len, GError **error);
  * the magic, version or type is not dynkv's. */
 gboolean dk_wire_peek_type (const guint8 *datagram, gsize len, DkWireType *type);
 
-/* TRUE for the types a client sends a node (GET, PUT, DELETE, PING); every
+/* TRUE for the types a client sends a node (GET, PUT, DELETE, PING,
+ * NODE_STATUS); every
  * other type is node to node, or a node's answer to a client. */
 gboolean dk_wire_type_is_client_request (DkWireType type);
 

@@ -286,6 +286,152 @@ static const DkWireField ping_fields[] = {
 };
 static const DkWireLayout ping_layout = DK_WIRE_LAYOUT (ping_fields, DkWirePing, NULL, NULL);
 
+/* ---- status: `dynkv status` and `dynkv stats` ------------------------------ */
+
+static gboolean
+check_node_status (const void *record, GError **error)
+{
+  const DkWireNodeStatus *request = record;
+  if (request->member_limit >= 1 && request->member_limit <= DK_WIRE_STATUS_MEMBERS_MAX)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+               "member_limit: %u is not one of 1 .. %u", request->member_limit,
+               DK_WIRE_STATUS_MEMBERS_MAX);
+  return FALSE;
+}
+
+static const DkWireField node_status_fields[] = {
+  FIELD (DkWireNodeStatus, client_request_id, U64),
+  FIELD (DkWireNodeStatus, timestamp_us, I64),
+  FIELD (DkWireNodeStatus, first_member, U32),
+  FIELD (DkWireNodeStatus, member_limit, U32),
+  FIELD (DkWireNodeStatus, counters, BOOL),
+};
+static const DkWireLayout node_status_layout =
+  DK_WIRE_LAYOUT (node_status_fields, DkWireNodeStatus, NULL, check_node_status);
+
+static void
+status_member_clear (gpointer element)
+{
+  g_clear_pointer (&((DkWireStatusMember *) element)->address, g_free);
+}
+
+#define PPM_WHOLE 1000000u
+
+static gboolean
+check_status_member (const void *record, GError **error)
+{
+  const DkWireStatusMember *member = record;
+  if (member->ownership_ppm <= PPM_WHOLE)
+    return TRUE;
+  g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+               "ownership_ppm: %u is more than the whole ring (%u)", member->ownership_ppm,
+               PPM_WHOLE);
+  return FALSE;
+}
+
+static const DkWireField status_member_fields[] = {
+  FIELD (DkWireStatusMember, node, NODE),
+  STRING_FIELD (DkWireStatusMember, address, DK_WIRE_ADDRESS_MAX),
+  ENUM_FIELD (DkWireStatusMember, state, DK_WIRE_MEMBER_UP, DK_WIRE_MEMBER_STATE_LAST),
+  FIELD (DkWireStatusMember, ownership_ppm, U32),
+  FIELD (DkWireStatusMember, hints_here, U32),
+};
+static const DkWireLayout status_member_layout =
+  DK_WIRE_LAYOUT (status_member_fields, DkWireStatusMember, status_member_clear,
+                  check_status_member);
+
+static void
+counter_clear (gpointer element)
+{
+  g_clear_pointer (&((DkWireCounter *) element)->name, g_free);
+}
+
+static gboolean
+check_counter (const void *record, GError **error)
+{
+  const DkWireCounter *counter = record;
+  if (counter->name != NULL && counter->name[0] != '\0')
+    return TRUE;
+  g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                       "name: a counter has a name");
+  return FALSE;
+}
+
+static const DkWireField counter_fields[] = {
+  STRING_FIELD (DkWireCounter, name, DK_WIRE_COUNTER_NAME_MAX),
+  FIELD (DkWireCounter, value, U64),
+};
+static const DkWireLayout counter_layout =
+  DK_WIRE_LAYOUT (counter_fields, DkWireCounter, counter_clear, check_counter);
+
+/* The members carried are a window of the list, and both lists are
+ * bounded so that any reply fits one datagram (below). */
+static gboolean
+check_node_status_reply (const void *record, GError **error)
+{
+  const DkWireNodeStatusReply *reply = record;
+  guint members = reply->members != NULL ? reply->members->len : 0;
+  guint counters = reply->counters != NULL ? reply->counters->len : 0;
+  if (members > DK_WIRE_STATUS_MEMBERS_MAX)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+                   "members: %u entries exceeds the %u-entry limit", members,
+                   DK_WIRE_STATUS_MEMBERS_MAX);
+      return FALSE;
+    }
+  if (counters > DK_WIRE_STATUS_COUNTERS_MAX)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_FIELD_TOO_LARGE,
+                   "counters: %u entries exceeds the %u-entry limit", counters,
+                   DK_WIRE_STATUS_COUNTERS_MAX);
+      return FALSE;
+    }
+  if ((guint64) reply->first_member + members > reply->members_total)
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                   "members: %u from %u is past the %u members in all", members,
+                   reply->first_member, reply->members_total);
+      return FALSE;
+    }
+  if (reply->ae_pass_age_us < -1 || reply->uptime_us < 0)
+    {
+      g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                           "ae_pass_age_us or uptime_us: negative (only -1: no pass yet)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const DkWireField node_status_reply_fields[] = {
+  FIELD (DkWireNodeStatusReply, client_request_id, U64),
+  FIELD (DkWireNodeStatusReply, timestamp_us, I64),
+  STRING_FIELD (DkWireNodeStatusReply, address, DK_WIRE_ADDRESS_MAX),
+  ENUM_FIELD (DkWireNodeStatusReply, state, DK_WIRE_MEMBER_UP, DK_WIRE_MEMBER_STATE_LAST),
+  FIELD (DkWireNodeStatusReply, keys, U64),
+  FIELD (DkWireNodeStatusReply, stored_bytes, U64),
+  FIELD (DkWireNodeStatusReply, hints_held, U32),
+  FIELD (DkWireNodeStatusReply, streams_pending, U32),
+  FIELD (DkWireNodeStatusReply, ae_pass_age_us, I64),
+  FIELD (DkWireNodeStatusReply, uptime_us, I64),
+  FIELD (DkWireNodeStatusReply, members_total, U32),
+  FIELD (DkWireNodeStatusReply, first_member, U32),
+  RECORD_FIELD (DkWireNodeStatusReply, members, ARRAY, status_member_layout),
+  RECORD_FIELD (DkWireNodeStatusReply, counters, ARRAY, counter_layout),
+};
+static const DkWireLayout node_status_reply_layout =
+  DK_WIRE_LAYOUT (node_status_reply_fields, DkWireNodeStatusReply, NULL,
+                  check_node_status_reply);
+
+/* A reply with every field at its limit still fits one signed datagram:
+ * header, fixed fields, the longest address, then each list full of its
+ * largest entries. */
+G_STATIC_ASSERT (DK_WIRE_HEADER_BYTES + 8 + 8 + (2 + DK_WIRE_ADDRESS_MAX) + 1 + 8 + 8 + 4 + 4
+                 + 8 + 8 + 4 + 4
+                 + 2 + DK_WIRE_STATUS_MEMBERS_MAX * (4 + 2 + DK_WIRE_ADDRESS_MAX + 1 + 4 + 4)
+                 + 2 + DK_WIRE_STATUS_COUNTERS_MAX * (2 + DK_WIRE_COUNTER_NAME_MAX + 8)
+                 + DK_WIRE_TAG_BYTES <= DK_WIRE_MAX_DATAGRAM);
+
 /* ---- anti-entropy ------------------------------------------------------------ */
 
 /* Heap numbering: a binary tree of depth D has nodes 0 .. 2^(D+1) - 2. */
@@ -423,6 +569,8 @@ static const struct
   [DK_WIRE_PING]            = { "ping", &ping_layout },
   [DK_WIRE_PONG]            = { "pong", &ping_layout },
   [DK_WIRE_PARTITION_TABLE] = { "partition_table", &partition_table_layout },
+  [DK_WIRE_NODE_STATUS]     = { "node_status", &node_status_layout },
+  [DK_WIRE_NODE_STATUS_REPLY] = { "node_status_reply", &node_status_reply_layout },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (message_kinds) == DK_WIRE_TYPE_LAST + 1);
 

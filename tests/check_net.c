@@ -576,6 +576,96 @@ START_TEST (net_unvalidated_source_gets_no_larger_reply_and_is_not_remembered)
 }
 END_TEST
 
+/* The counter named NAME in a NODE_STATUS_REPLY, or -1 when absent. */
+static gint64
+status_counter (const DkWireNodeStatusReply *reply, const char *name)
+{
+  for (guint i = 0; i < reply->counters->len; i++)
+    {
+      const DkWireCounter *counter = &g_array_index (reply->counters, DkWireCounter, i);
+      if (strcmp (counter->name, name) == 0)
+        return (gint64) counter->value;
+    }
+  return -1;
+}
+
+/* NODE_STATUS (dynkv status, stats): its reply is far larger than the
+ * request, so an unvalidated source gets only a RETRY no larger than the
+ * request; with the cookie it gets the reply: the node's members, its
+ * keys, and the counters of node and environment by name, each once.  A
+ * malformed one (member_limit 0) is dropped and counted. */
+START_TEST (net_node_status_goes_only_to_a_validated_source)
+{
+  net_start (2, 2, 1, 1, FALSE);
+  const DkUdpEnvStats *stats = dk_udp_env_stats (net.envs[1]);
+  g_autoptr (DkWireMessage) put = request (1, DK_WIRE_PUT, "k", "v", NULL);
+  ck_assert_int_eq (put->body.client_reply.status, DK_WIRE_STATUS_OK);
+
+  /* A fresh source: RETRY, no bigger than the request, and no reply. */
+  GSocket *stranger = loopback_socket ();
+  g_autoptr (DkWireMessage) ask = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  ask->request_id = 71;
+  ask->body.node_status.client_request_id = 72;
+  ask->body.node_status.member_limit = DK_WIRE_STATUS_MEMBERS_MAX;
+  ask->body.node_status.counters = TRUE;
+  g_autoptr (GByteArray) ask_bytes = dk_wire_encode (ask, NULL);
+  guint64 validations = dk_node_stats (net.nodes[1])->address_validations;
+  send_message_from (stranger, 1, ask, FALSE);
+  ck_assert (step_until (received_at_least, GUINT_TO_POINTER (stats->datagrams_received + 1)));
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->address_validations, validations + 1);
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->status_requests, 0);
+
+  /* From the test's client (validated by the put): the reply. */
+  send_message_from (net.client, 1, ask, FALSE);
+  g_autoptr (DkWireMessage) answer = wait_for (DK_WIRE_NODE_STATUS_REPLY, 71);
+  g_autoptr (GByteArray) answer_bytes = dk_wire_encode (answer, NULL);
+  ck_assert_uint_gt (answer_bytes->len, ask_bytes->len);  /* why it needs a validated source */
+  const DkWireNodeStatusReply *body = &answer->body.node_status_reply;
+  ck_assert_uint_eq (body->client_request_id, 72);
+  ck_assert_uint_eq (body->members_total, 2);
+  ck_assert_uint_eq (body->members->len, 2);
+  ck_assert_uint_eq (g_array_index (body->members, DkWireStatusMember, 0).node, 1);
+  guint32 ppm = g_array_index (body->members, DkWireStatusMember, 0).ownership_ppm
+                + g_array_index (body->members, DkWireStatusMember, 1).ownership_ppm;
+  ck_assert_uint_ge (ppm, 999998);
+  ck_assert_uint_le (ppm, 1000000);
+  ck_assert_uint_eq (body->keys, 1);
+  ck_assert_int_eq (status_counter (body, "status_requests"), 0);  /* counted after the reply */
+  ck_assert_int_ge (status_counter (body, "requests_succeeded"), 1);
+  ck_assert_int_ge (status_counter (body, "udp_datagrams_received"), 3);
+  ck_assert_int_eq (status_counter (body, "hints_held"), 0);
+  g_autoptr (GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < body->counters->len; i++)
+    ck_assert_msg (g_hash_table_add (names, g_array_index (body->counters, DkWireCounter, i).name),
+                   "counter %s twice", g_array_index (body->counters, DkWireCounter, i).name);
+
+  /* Paging: one member from the second on. */
+  ask->request_id = 73;
+  ask->body.node_status.first_member = 1;
+  ask->body.node_status.member_limit = 1;
+  ask->body.node_status.counters = FALSE;
+  send_message_from (net.client, 1, ask, FALSE);
+  g_autoptr (DkWireMessage) page = wait_for (DK_WIRE_NODE_STATUS_REPLY, 73);
+  ck_assert_uint_eq (page->body.node_status_reply.first_member, 1);
+  ck_assert_uint_eq (page->body.node_status_reply.members->len, 1);
+  ck_assert_uint_eq (g_array_index (page->body.node_status_reply.members, DkWireStatusMember, 0).node, 2);
+  ck_assert_uint_eq (page->body.node_status_reply.counters->len, 0);
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->status_requests, 2);
+
+  /* member_limit 0 (byte 24 + 8 + 8 + 4 + 3 is its low byte): malformed. */
+  g_autoptr (GByteArray) bad = dk_wire_encode (ask, NULL);
+  bad->data[DK_WIRE_HEADER_BYTES + 8 + 8 + 4 + 3] = 0;
+  guint64 malformed = dk_node_stats (net.nodes[1])->dropped_malformed;
+  guint64 received = stats->datagrams_received;
+  send_bytes_from (net.client, 1, bad->data, bad->len);
+  ck_assert (step_until (received_at_least, GUINT_TO_POINTER (received + 1)));
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->dropped_malformed, malformed + 1);
+  ck_assert_uint_eq (dk_node_stats (net.nodes[1])->status_requests, 2);
+  g_object_unref (stranger);
+  net_stop ();
+}
+END_TEST
+
 /* With a client key, a client's requests verify with it and are answered
  * signed with it; a node-to-node message (a WRITE) signed with it is
  * refused as badly signed, counted by the node and the environment, and
@@ -965,6 +1055,7 @@ net_suite (void)
   tcase_add_test (loopback, net_random_stream_is_seeded_by_seed_and_id);
   tcase_add_test (loopback, net_env_refuses_a_taken_port_and_a_bad_data_dir);
   tcase_add_test (loopback, net_store_lives_in_the_data_directory);
+  tcase_add_test (loopback, net_node_status_goes_only_to_a_validated_source);
   suite_add_tcase (suite, loopback);
 
   TCase *helpers = tcase_create ("helpers");

@@ -390,6 +390,50 @@ random_message (Gen *gen, DkWireType type)
           }
         break;
       }
+    case DK_WIRE_NODE_STATUS:
+      {
+        DkWireNodeStatus *request = &message->body.node_status;
+        request->client_request_id = random_u64 (gen);
+        request->timestamp_us = (gint64) random_u64 (gen);
+        request->first_member = g_rand_int (gen->rand);
+        request->member_limit = 1 + random_below (gen, DK_WIRE_STATUS_MEMBERS_MAX);
+        request->counters = random_below (gen, 2);
+        break;
+      }
+    case DK_WIRE_NODE_STATUS_REPLY:
+      {
+        DkWireNodeStatusReply *reply = &message->body.node_status_reply;
+        reply->client_request_id = random_u64 (gen);
+        reply->timestamp_us = (gint64) random_u64 (gen);
+        reply->address = random_text (gen, DK_WIRE_ADDRESS_MAX);
+        reply->state = random_below (gen, DK_WIRE_MEMBER_STATE_LAST + 1);
+        reply->keys = random_u64 (gen);
+        reply->stored_bytes = random_u64 (gen);
+        reply->hints_held = g_rand_int (gen->rand);
+        reply->streams_pending = g_rand_int (gen->rand);
+        reply->ae_pass_age_us = random_below (gen, 4) == 0 ? -1 : (gint64) (random_u64 (gen) >> 1);
+        reply->uptime_us = (gint64) (random_u64 (gen) >> 1);
+        for (guint i = MIN (random_count (gen, lists), DK_WIRE_STATUS_MEMBERS_MAX); i > 0; i--)
+          {
+            DkWireStatusMember member = {
+              .node = 1 + random_below (gen, G_MAXINT32),
+              .address = random_text (gen, DK_WIRE_ADDRESS_MAX),
+              .state = random_below (gen, DK_WIRE_MEMBER_STATE_LAST + 1),
+              .ownership_ppm = random_below (gen, 1000001),
+              .hints_here = g_rand_int (gen->rand),
+            };
+            g_array_append_val (reply->members, member);
+          }
+        for (guint i = MIN (random_count (gen, lists), DK_WIRE_STATUS_COUNTERS_MAX); i > 0; i--)
+          {
+            g_autofree char *tail = random_text (gen, DK_WIRE_COUNTER_NAME_MAX - 1);
+            DkWireCounter counter = { g_strconcat ("c", tail, NULL), random_u64 (gen) };
+            g_array_append_val (reply->counters, counter);
+          }
+        reply->first_member = random_below (gen, 1000);
+        reply->members_total = reply->first_member + reply->members->len + random_below (gen, 1000);
+        break;
+      }
     }
   return message;
 }
@@ -960,6 +1004,107 @@ START_TEST (wire_out_of_range_values_are_refused_naming_the_field)
 }
 END_TEST
 
+/* ---- NODE_STATUS ------------------------------------------------------------- */
+
+/* An unvalidated source asking for a status is answered with a RETRY
+ * (node.h), which must be no larger than the smallest request. */
+START_TEST (wire_node_status_is_never_smaller_than_a_retry)
+{
+  g_autoptr (DkWireMessage) ask = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  ask->body.node_status.member_limit = 1;
+  g_autoptr (DkWireMessage) retry = dk_wire_message_new (DK_WIRE_CLIENT_REPLY);
+  retry->body.client_reply.status = DK_WIRE_STATUS_RETRY;
+  g_autoptr (GByteArray) ask_bytes = encode_or_fail (ask);
+  g_autoptr (GByteArray) retry_bytes = encode_or_fail (retry);
+  ck_assert_uint_le (retry_bytes->len, ask_bytes->len);
+}
+END_TEST
+
+static DkWireMessage *
+full_status_reply (void)
+{
+  DkWireMessage *message = dk_wire_message_new (DK_WIRE_NODE_STATUS_REPLY);
+  DkWireNodeStatusReply *reply = &message->body.node_status_reply;
+  reply->address = g_strnfill (DK_WIRE_ADDRESS_MAX, 'a');
+  for (guint i = 0; i < DK_WIRE_STATUS_MEMBERS_MAX; i++)
+    {
+      DkWireStatusMember member = { i + 1, g_strnfill (DK_WIRE_ADDRESS_MAX, 'b'),
+                                    DK_WIRE_MEMBER_UP, 1000000, G_MAXUINT32 };
+      g_array_append_val (reply->members, member);
+    }
+  for (guint i = 0; i < DK_WIRE_STATUS_COUNTERS_MAX; i++)
+    {
+      DkWireCounter counter = { g_strnfill (DK_WIRE_COUNTER_NAME_MAX, 'c'), G_MAXUINT64 };
+      g_array_append_val (reply->counters, counter);
+    }
+  reply->members_total = DK_WIRE_STATUS_MEMBERS_MAX;
+  return message;
+}
+
+/* A reply at every limit fits one datagram; one entry or byte past a
+ * limit, or a window past the member list, is refused on encode and on
+ * decode, naming the field. */
+START_TEST (wire_node_status_limits_are_refused_naming_the_field)
+{
+  g_autoptr (DkWireMessage) full = full_status_reply ();
+  g_autoptr (GByteArray) bytes = encode_or_fail (full);
+  ck_assert_uint_le (bytes->len + DK_WIRE_TAG_BYTES, DK_WIRE_MAX_DATAGRAM);
+  g_autoptr (DkWireMessage) decoded = dk_wire_decode (bytes->data, bytes->len, NULL);
+  ck_assert (decoded != NULL && dk_wire_message_equal (full, decoded));
+
+  g_autoptr (GError) error = NULL;
+  DkWireNodeStatusReply *reply = &full->body.node_status_reply;
+  reply->members_total = DK_WIRE_STATUS_MEMBERS_MAX - 1;
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_INVALID, "node_status_reply.members: 200 from 0 is past");
+  g_clear_error (&error);
+  reply->members_total = G_MAXUINT32;
+  reply->first_member = G_MAXUINT32;   /* first + count overflows 32 bits: still refused */
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  g_clear_error (&error);
+  reply->first_member = 0;
+
+  g_array_index (reply->members, DkWireStatusMember, 3).ownership_ppm = 1000001;
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_INVALID, "members[3].ownership_ppm");
+  g_clear_error (&error);
+  g_array_index (reply->members, DkWireStatusMember, 3).ownership_ppm = 0;
+
+  DkWireCounter *counter = &g_array_index (reply->counters, DkWireCounter, 5);
+  g_free (counter->name);
+  counter->name = g_strdup ("");
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_INVALID, "counters[5].name");
+  g_clear_error (&error);
+  g_free (counter->name);
+  counter->name = g_strnfill (DK_WIRE_COUNTER_NAME_MAX + 1, 'c');
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_FIELD_TOO_LARGE, "counters[5].name");
+  g_clear_error (&error);
+  g_free (counter->name);
+  counter->name = g_strdup ("fine");
+
+  DkWireStatusMember extra = { 999, g_strdup ("x"), DK_WIRE_MEMBER_UP, 0, 0 };
+  g_array_append_val (reply->members, extra);
+  reply->members_total = reply->members->len;
+  ck_assert (dk_wire_encode (full, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_FIELD_TOO_LARGE, "201 entries exceeds the 200-entry limit");
+  g_clear_error (&error);
+
+  /* Decoding refuses the same: a request's member_limit of 0, patched in. */
+  g_autoptr (DkWireMessage) ask = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  ask->body.node_status.member_limit = 1;
+  g_autoptr (GByteArray) ask_bytes = encode_or_fail (ask);
+  ask_bytes->data[DK_WIRE_HEADER_BYTES + 8 + 8 + 4 + 3] = 0;
+  ck_assert (dk_wire_decode (ask_bytes->data, ask_bytes->len, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_INVALID, "node_status.member_limit: 0");
+  g_clear_error (&error);
+  ask->body.node_status.member_limit = DK_WIRE_STATUS_MEMBERS_MAX + 1;
+  ck_assert (dk_wire_encode (ask, &error) == NULL);
+  assert_error (error, DK_WIRE_ERROR_INVALID, "member_limit: 201");
+}
+END_TEST
+
 /* ---- authentication ----------------------------------------------------------- */
 
 START_TEST (wire_sign_verify_rejects_a_tampered_byte_and_a_wrong_key)
@@ -1057,6 +1202,8 @@ wire_suite (void)
   tcase_add_test (refusal, wire_header_errors_name_the_problem);
   tcase_add_test (refusal, wire_oversize_fields_are_refused_on_encode_and_decode_naming_the_field);
   tcase_add_test (refusal, wire_out_of_range_values_are_refused_naming_the_field);
+  tcase_add_test (refusal, wire_node_status_is_never_smaller_than_a_retry);
+  tcase_add_test (refusal, wire_node_status_limits_are_refused_naming_the_field);
   tcase_add_test (refusal, wire_bad_dots_and_contexts_are_refused_naming_the_sibling);
   suite_add_tcase (suite, refusal);
 

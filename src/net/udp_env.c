@@ -12,6 +12,7 @@
 #include "udp_env.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -332,6 +333,48 @@ env_source_validated (gpointer user_data, DkEndpoint from)
 {
   DkUdpEnv *env = user_data;
   return g_hash_table_contains (env->clients, &from);
+}
+
+/* Every DkUdpEnvStats field by name, for DkEnv.counters: dynkvd's
+ * report and a NODE_STATUS reply.  The traffic totals carry a udp_
+ * prefix: the node counts its own datagrams_received and bytes_sent. */
+#define UDP_COUNTER(name_, field_) { name_, offsetof (DkUdpEnvStats, field_) }
+static const struct
+{
+  const char *name;
+  gsize       offset;
+} udp_counters[] = {
+  UDP_COUNTER ("udp_datagrams_received", datagrams_received),
+  UDP_COUNTER ("udp_datagrams_sent", datagrams_sent),
+  UDP_COUNTER ("udp_bytes_received", bytes_received),
+  UDP_COUNTER ("udp_bytes_sent", bytes_sent),
+  UDP_COUNTER ("dropped_oversize", dropped_oversize),
+  UDP_COUNTER ("dropped_no_node", dropped_no_node),
+  UDP_COUNTER ("receive_errors", receive_errors),
+  UDP_COUNTER ("send_errors", send_errors),
+  UDP_COUNTER ("unknown_destination", unknown_destination),
+  UDP_COUNTER ("clients_seen", clients_seen),
+  UDP_COUNTER ("clients_evicted", clients_evicted),
+  UDP_COUNTER ("sources_not_remembered", sources_not_remembered),
+  UDP_COUNTER ("auth_failures", auth_failures),
+  UDP_COUNTER ("auth_failures_logged", auth_failures_logged),
+  UDP_COUNTER ("timers_fired", timers_fired),
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (udp_counters) == sizeof (DkUdpEnvStats) / sizeof (guint64));
+
+static void
+env_counters (gpointer user_data, GArray *out)
+{
+  DkUdpEnv *env = user_data;
+  const guint8 *stats = (const guint8 *) &env->stats;
+  for (guint i = 0; i < G_N_ELEMENTS (udp_counters); i++)
+    {
+      DkCounter counter = { udp_counters[i].name, 0 };
+      memcpy (&counter.value, stats + udp_counters[i].offset, sizeof counter.value);
+      g_array_append_val (out, counter);
+    }
+  DkCounter clients = { "clients_remembered", g_hash_table_size (env->clients) };
+  g_array_append_val (out, clients);
 }
 
 /* ---- authentication failures ---------------------------------------------- */
@@ -724,6 +767,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->env = (DkEnv) {
     .learn_peer = env_learn_peer,
     .source_validated = env_source_validated,
+    .counters = env_counters,
     .user_data = env,
     .send = env_send,
     .now_us = env_now,
