@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynkv_bench.h"
 #include "net/net_config.h"
 #include "ring.h"
 #include "version.h"
@@ -630,6 +631,9 @@ main (int argc, char **argv)
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
   gboolean version = FALSE;
   setlocale (LC_ALL, "");
+  /* bench has options of its own (dynkv_bench.h), given after it. */
+  if (argc >= 2 && strcmp (argv[1], "bench") == 0)
+    return dk_bench_main (argc - 1, argv + 1);
   GOptionEntry entries[] = {
     { "node", 'n', 0, G_OPTION_ARG_STRING, &node, "The node to ask", "HOST:PORT" },
     { "timeout-ms", 't', 0, G_OPTION_ARG_INT, &timeout_ms,
@@ -671,7 +675,9 @@ main (int argc, char **argv)
     "  delete KEY         write a tombstone (--context HEX as for put)\n"
     "  status             PING the node and print the round trip\n"
     "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
-    "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)");
+    "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)\n"
+    "  bench [OPTIONS]    load the cluster and print throughput and latency: first\n"
+    "                     on the line, with options of its own (dynkv bench --help)");
   g_option_context_set_description (context,
     "Keys are 1 to 512 bytes, values at most 9216 bytes.  A value starting with '-'\n"
     "goes after '--': dynkv --node H:P put KEY -- -5\n"
@@ -743,6 +749,12 @@ main (int argc, char **argv)
     want_min = want_max = 1;
   else if (strcmp (command, "ring") == 0)
     want_min = 1, want_max = 2;
+  else if (strcmp (command, "bench") == 0)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "bench comes first, its options after it: dynkv bench --node HOST:PORT ...");
+      goto usage;
+    }
   else
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
