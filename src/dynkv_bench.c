@@ -510,9 +510,20 @@ bench_report (Bench *bench, double seconds)
           G_GUINT64_FORMAT "  cookies %" G_GUINT64_FORMAT "  send failures %" G_GUINT64_FORMAT
           "  strays %" G_GUINT64_FORMAT "\n", errors, timeouts, bench->resends, bench->cookies,
           bench->send_failures, bench->strays);
-  for (guint s = 0; s <= DK_WIRE_STATUS_LAST; s++)
-    if (s != DK_WIRE_STATUS_OK && s != DK_WIRE_STATUS_NOT_FOUND && bench->status_counts[s] > 0)
-      printf ("status %u: %" G_GUINT64_FORMAT " answers\n", s, bench->status_counts[s]);
+  static const char *const status_names[] = {
+    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable (quorum not met)",
+    [DK_WIRE_STATUS_TIMEOUT] = "timeout at the coordinator",
+    [DK_WIRE_STATUS_INVALID] = "invalid request",
+    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
+    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
+    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+    [DK_WIRE_STATUS_RETRY] = "retry with a cookie, past the limit",
+  };
+  G_STATIC_ASSERT (G_N_ELEMENTS (status_names) == DK_WIRE_STATUS_LAST + 1);
+  for (guint s = DK_WIRE_STATUS_UNAVAILABLE; s <= DK_WIRE_STATUS_LAST; s++)
+    if (bench->status_counts[s] > 0)
+      printf ("errors answered %s: %" G_GUINT64_FORMAT "\n", status_names[s],
+              bench->status_counts[s]);
 }
 
 /* ---- options and main -------------------------------------------------------- */
