@@ -616,7 +616,7 @@ dk_bench_main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "node", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &node_texts,
       "A node to send requests to; repeat it to spread them over several", "HOST:PORT" },
-    { "concurrency", 'c', 0, G_OPTION_ARG_INT, &bench.concurrency,
+    { "concurrency", 0, 0, G_OPTION_ARG_INT, &bench.concurrency,
       "Requests in flight at once (default 50)", "C" },
     { "reads", 0, 0, G_OPTION_ARG_DOUBLE, &bench.reads,
       "The fraction of requests that are gets, the rest puts (default 0.5)", "F" },
@@ -624,7 +624,7 @@ dk_bench_main (int argc, char **argv)
       "Bytes per value put (default 100)", "B" },
     { "keys", 0, 0, G_OPTION_ARG_INT, &bench.keys,
       "Distinct keys bench-0 .. bench-K-1 (default 1000; at least C)", "K" },
-    { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &bench.duration_s,
+    { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &bench.duration_s,
       "Stop sending after this many seconds (default 10, at most 3600)", "S" },
     { "requests", 0, 0, G_OPTION_ARG_INT64, &bench.requests,
       "Stop after this many requests, if sooner (default: no limit)", "N" },
