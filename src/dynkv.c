@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynkv_bench.h"
 #include "net/net_config.h"
 #include "ring.h"
 #include "version.h"
@@ -919,6 +920,9 @@ main (int argc, char **argv)
   gint vnodes = DEFAULT_VNODES, n = DEFAULT_N;
   gboolean version = FALSE, json = FALSE;
   setlocale (LC_ALL, "");
+  /* bench has options of its own (dynkv_bench.h), given after it. */
+  if (argc >= 2 && strcmp (argv[1], "bench") == 0)
+    return dk_bench_main (argc - 1, argv + 1);
   GOptionEntry entries[] = {
     { "node", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &node_specs,
       "The node to ask; repeat it (or separate with commas) for others to try in turn when "
@@ -965,7 +969,9 @@ main (int argc, char **argv)
     "                     streams, last anti-entropy pass (each member asked)\n"
     "  stats              the node's counters (--json for JSON)\n"
     "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
-    "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)");
+    "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)\n"
+    "  bench [OPTIONS]    load the cluster and print throughput and latency: first\n"
+    "                     on the line, with options of its own (dynkv bench --help)");
   g_option_context_set_description (context,
     "Keys are 1 to 512 bytes, values at most 9216 bytes.  A value starting with '-'\n"
     "goes after '--': dynkv --node H:P put KEY -- -5\n"
@@ -1038,6 +1044,12 @@ main (int argc, char **argv)
     want_min = want_max = 1;
   else if (strcmp (command, "ring") == 0)
     want_min = 1, want_max = 2;
+  else if (strcmp (command, "bench") == 0)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "bench comes first, its options after it: dynkv bench --node HOST:PORT ...");
+      goto usage;
+    }
   else
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
