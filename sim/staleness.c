@@ -158,42 +158,72 @@ dk_visibility_k_staleness (const DkVisibility *curve, double p, guint *k)
   g_return_val_if_reached (FALSE);
 }
 
+/* One block of the monotone fit: pools merged, their reads and stale reads. */
+typedef struct
+{
+  gint64  start_us;
+  guint64 reads, stale;
+} FitBlock;
+
+static gboolean
+block_below (const FitBlock *a, const FitBlock *b)   /* a's fraction fresh > b's */
+{
+  /* (a.reads - a.stale) / a.reads > (b.reads - b.stale) / b.reads, exactly */
+  return (double) (a->reads - a->stale) * (double) b->reads
+         > (double) (b->reads - b->stale) * (double) a->reads;
+}
+
 gboolean
 dk_visibility_window_us (const DkVisibility *curve, double p, gint64 *window_us)
 {
   g_return_val_if_fail (curve != NULL && p > 0 && p < 1, FALSE);
   /* Pool buckets, left to right, until each pool holds enough reads to
-   * tell a fraction p apart from 1 (one stale read in 1/(1-p)). */
+   * tell a fraction p apart from 1 (one stale read in 1/(1-p)).  The
+   * probability that a read is fresh does not fall as t grows, so the
+   * pools' fractions are fitted by the closest non-decreasing sequence
+   * (pool-adjacent-violators, weighted by reads): a late pool below its
+   * neighbours by chance is averaged with them instead of moving the
+   * window past it, which the raw pools, a few stale reads each near p,
+   * would do almost surely.  The window is the start of the first block
+   * of the fit at or above P. */
   guint64 enough = (guint64) ceil (1.0 / (1.0 - p));
-  gint64 window = -1;          /* start of the pool after which all pass */
-  gboolean any = FALSE;
-  guint64 reads = 0, stale = 0;
-  gint64 pool_start = 0;
+  g_autoptr (GArray) fit = g_array_new (FALSE, FALSE, sizeof (FitBlock));
+  FitBlock pool = { 0, 0, 0 };
   for (guint bucket = 0; bucket < VISIBILITY_BUCKETS; bucket++)
     {
       if (curve->reads[bucket] == 0)
         continue;
-      if (reads == 0)
-        pool_start = dk_visibility_bucket_start_us (bucket);
-      reads += curve->reads[bucket];
-      stale += curve->stale[bucket];
+      if (pool.reads == 0)
+        pool.start_us = dk_visibility_bucket_start_us (bucket);
+      pool.reads += curve->reads[bucket];
+      pool.stale += curve->stale[bucket];
       gboolean last = TRUE;
       for (guint later = bucket + 1; later < VISIBILITY_BUCKETS && last; later++)
         last = curve->reads[later] == 0;
-      if (reads < enough && !last)
+      if (pool.reads < enough && !last)
         continue;
-      any = TRUE;
-      gboolean passes = (double) (reads - stale) >= p * (double) reads;
-      if (!passes)
-        window = -1;
-      else if (window < 0)
-        window = pool_start;
-      reads = stale = 0;
+      /* Merge backwards while the fit would fall. */
+      while (fit->len > 0 && block_below (&g_array_index (fit, FitBlock, fit->len - 1), &pool))
+        {
+          const FitBlock *before = &g_array_index (fit, FitBlock, fit->len - 1);
+          pool.start_us = before->start_us;
+          pool.reads += before->reads;
+          pool.stale += before->stale;
+          g_array_set_size (fit, fit->len - 1);
+        }
+      g_array_append_val (fit, pool);
+      pool = (FitBlock) { 0, 0, 0 };
     }
-  if (!any || window < 0)
-    return FALSE;
-  *window_us = window;
-  return TRUE;
+  for (guint i = 0; i < fit->len; i++)
+    {
+      const FitBlock *block = &g_array_index (fit, FitBlock, i);
+      if ((double) (block->reads - block->stale) >= p * (double) block->reads)
+        {
+          *window_us = block->start_us;
+          return TRUE;
+        }
+    }
+  return FALSE;
 }
 
 gboolean
