@@ -387,7 +387,7 @@ static const DkDist *
 message_delay (const DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
                DkEndpoint to, const guint8 *data, gsize len)
 {
-  if (model != &cluster->network)
+  if (model->own_latency)
     return &model->latency;
   const DkDistOverride *legs = cluster->config.legs;
   int leg = -1;
@@ -411,7 +411,7 @@ message_delay (const DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint
       default:
         break;
       }
-  return leg >= 0 && legs[leg].set ? &legs[leg].dist : &model->latency;
+  return leg >= 0 && legs[leg].set ? &legs[leg].dist : &cluster->network.latency;
 }
 
 static void
@@ -429,7 +429,7 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
   gint64 delay = dk_dist_sample_us (message_delay (cluster, model, from, to, data, len),
-                                    &cluster->network_rng);
+                                    &cluster->network_rng) + model->extra_us;
   if (cluster->trace != NULL)
     dk_sim_trace_send (cluster->trace, datagram, from, to, dk_eventq_now (cluster->queue),
                        dk_eventq_now (cluster->queue) + delay, DK_TRACE_IN_FLIGHT, data, len);
@@ -958,8 +958,9 @@ dk_sim_cluster_set_link (DkSimCluster *cluster, DkNodeId a, DkNodeId b, const Dk
   *key = pair_key (a, b);
   g_hash_table_replace (cluster->link_models, key, g_memdup2 (model, sizeof *model));
   g_autofree char *text = dk_dist_to_string (&model->latency);
-  fault (cluster, "link %s %s latency=%s loss=%g dup=%g", cluster->nodes[a].name,
-         cluster->nodes[b].name, text, model->loss, model->dup);
+  fault (cluster, "link %s %s latency=%s extra=%" G_GINT64_FORMAT "us loss=%g dup=%g",
+         cluster->nodes[a].name, cluster->nodes[b].name, model->own_latency ? text : "default",
+         model->extra_us, model->loss, model->dup);
 }
 
 void
@@ -974,7 +975,8 @@ dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b, const
       cluster->dc_models[cell] = g_memdup2 (model, sizeof *model);
     }
   g_autofree char *text = dk_dist_to_string (&model->latency);
-  fault (cluster, "dc dc%u dc%u latency=%s loss=%g dup=%g", dc_a, dc_b, text, model->loss, model->dup);
+  fault (cluster, "dc dc%u dc%u latency=%s extra=%" G_GINT64_FORMAT "us loss=%g dup=%g", dc_a, dc_b,
+         model->own_latency ? text : "default", model->extra_us, model->loss, model->dup);
 }
 
 /* ---- membership change --------------------------------------------------- */

@@ -48,9 +48,12 @@ G_BEGIN_DECLS
 /* How one link (or the default) behaves. */
 typedef struct
 {
-  DkDist latency;   /* per-datagram delay */
-  double loss;      /* probability a datagram is lost */
-  double dup;       /* probability a datagram is delivered twice */
+  DkDist   latency;      /* per-datagram delay */
+  gboolean own_latency;  /* LATENCY replaces the per-kind delays (legs); FALSE: the
+                          * default model's delay of each kind applies */
+  gint64   extra_us;     /* added to every datagram's delay (a WAN hop) */
+  double   loss;         /* probability a datagram is lost */
+  double   dup;          /* probability a datagram is delivered twice */
 } DkLinkModel;
 
 typedef struct
@@ -68,7 +71,7 @@ typedef struct
   DkLinkModel    network;        /* the default link model */
   DkDistOverride legs[DK_LEG_COUNT]; /* the default model's delay per kind of message
                                   * (unset: network.latency); a link or datacenter
-                                  * override applies to every kind */
+                                  * override's own latency applies to every kind */
   DkDist         clock_skew;     /* how far each node's wall clock is off, drawn once per
                                   * node with a random sign (const(0ms): none) */
 } DkSimClusterConfig;

@@ -442,7 +442,7 @@ parse_pair_override (DkScenario *scenario, const Statement *statement, GError **
       if (!dk_split_assignment (WORD (statement, i), &key, &value))
         {
           g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
-                       "expected latency=, loss= or dup=, got '%s' (as in %s)",
+                       "expected latency=, extra=, loss= or dup=, got '%s' (as in %s)",
                        WORD (statement, i), example);
           return FALSE;
         }
@@ -452,10 +452,12 @@ parse_pair_override (DkScenario *scenario, const Statement *statement, GError **
         ok = link.has_loss = dk_parse_probability (value, &link.loss, error);
       else if (strcmp (key, "dup") == 0)
         ok = link.has_dup = dk_parse_probability (value, &link.dup, error);
+      else if (strcmp (key, "extra") == 0)
+        ok = link.has_extra = dk_duration_parse (value, &link.extra_us, error);
       else
         {
           g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_SYNTAX,
-                       "unknown %s setting '%s' (known: latency, loss, dup)",
+                       "unknown %s setting '%s' (known: latency, extra, loss, dup)",
                        WORD (statement, 0), key);
           return FALSE;
         }

@@ -183,6 +183,8 @@ typedef struct
   gboolean between_dcs;  /* FALSE: `link nA nB`; TRUE: `dc dcA dcB` */
   guint a, b;            /* node ids, or datacenter numbers */
   gboolean has_latency, has_loss, has_dup;   /* which fields override */
+  gboolean has_extra;
+  gint64 extra_us;       /* extra=: added to the delay, whatever it is */
   DkDist latency;
   double loss, dup;
   guint line;

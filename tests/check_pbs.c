@@ -218,6 +218,43 @@ START_TEST (pbs_curve_matches_the_wars_model_with_pareto_legs)
 }
 END_TEST
 
+/* put_latency_p50_ms of TEXT's run. */
+static double
+put_p50 (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkScenario) scenario = dk_scenario_parse (text, "wan.scn", &error);
+  ck_assert_msg (scenario != NULL, "%s", error != NULL ? error->message : "");
+  DkRunResult *result = dk_run_scenario (scenario, NULL, &error);
+  ck_assert_msg (result != NULL, "%s", error != NULL ? error->message : "");
+  double p50 = -1;
+  ck_assert (dk_metrics_get (result->metrics, "put_latency_p50_ms", &p50));
+  dk_run_result_free (result);
+  return p50;
+}
+
+/* extra= adds to the legs instead of replacing them: two datacenters,
+ * one node each, N = W = 2, so every put waits for a WRITE and its ACK
+ * across; the WRITE leg is 20 ms and every other message 1 ms.  With
+ * dc dc1 dc2 extra=50ms a put whose client sits beside its coordinator
+ * takes 1 + (20 + 50) + (1 + 50) + 1 = 123 ms, one whose client is across
+ * 223 ms (were the legs replaced, 104 or 206 ms); latency= on the same
+ * pair replaces the legs (at most 8 ms). */
+START_TEST (pbs_extra_adds_to_the_legs_of_a_wide_area_hop)
+{
+  const char *base =
+    "seed 3\ncluster nodes=2 dcs=2 n=2 r=1 w=2\n"
+    "network latency=const(1ms) write=const(20ms)\n"
+    "workload clients=2 rate=50/s keys=20 reads=0\nrun 4s settle 1s\n";
+  g_autofree char *extra = g_strconcat (base, "dc dc1 dc2 extra=50ms\n", NULL);
+  g_autofree char *replaced = g_strconcat (base, "dc dc1 dc2 latency=const(2ms)\n", NULL);
+  double local = put_p50 (base), wan = put_p50 (extra), flat = put_p50 (replaced);
+  ck_assert_msg (local >= 22 && local < 30, "no override: p50 %.3f ms", local);
+  ck_assert_msg (fabs (wan - 123) < 1 || fabs (wan - 223) < 1, "extra=50ms: p50 %.3f ms", wan);
+  ck_assert_msg (flat < 10, "latency= replaces the legs: p50 %.3f ms", flat);
+}
+END_TEST
+
 Suite *
 pbs_suite (void)
 {
@@ -226,6 +263,7 @@ pbs_suite (void)
   dk_tcase_no_wall_limit (wars);
   tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_exponential_legs);
   tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_pareto_legs);
+  tcase_add_test (wars, pbs_extra_adds_to_the_legs_of_a_wide_area_hop);
   suite_add_tcase (suite, wars);
   return suite;
 }
