@@ -428,8 +428,10 @@ schedule_copy (DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
   datagram->sent_us = dk_eventq_now (cluster->queue);
   datagram->len = len;
   memcpy (datagram->bytes, data, len);
+  /* extra is a wide-area hop between nodes; a client takes its leg. */
+  gint64 extra_us = dk_endpoint_is_node (from) && dk_endpoint_is_node (to) ? model->extra_us : 0;
   gint64 delay = dk_dist_sample_us (message_delay (cluster, model, from, to, data, len),
-                                    &cluster->network_rng) + model->extra_us;
+                                    &cluster->network_rng) + extra_us;
   if (cluster->trace != NULL)
     dk_sim_trace_send (cluster->trace, datagram, from, to, dk_eventq_now (cluster->queue),
                        dk_eventq_now (cluster->queue) + delay, DK_TRACE_IN_FLIGHT, data, len);

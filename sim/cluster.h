@@ -51,7 +51,8 @@ typedef struct
   DkDist   latency;      /* per-datagram delay */
   gboolean own_latency;  /* LATENCY replaces the per-kind delays (legs); FALSE: the
                           * default model's delay of each kind applies */
-  gint64   extra_us;     /* added to every datagram's delay (a WAN hop) */
+  gint64   extra_us;     /* added to the delay of every datagram between two nodes
+                          * (a WAN hop; a client's legs take client=) */
   double   loss;         /* probability a datagram is lost */
   double   dup;          /* probability a datagram is delivered twice */
 } DkLinkModel;
