@@ -307,7 +307,9 @@ client_side (DkNodeId home, gpointer user_data)
   g_autofree guint *sizes = g_new0 (guint, run->nodes + 2);
   guint largest = 0;
   for (DkNodeId id = 1; id <= run->nodes; id++)
-    largest = MAX (largest, ++sizes[MIN (run->side[id], run->nodes + 1)]);
+    sizes[MIN (run->side[id], run->nodes + 1)]++;
+  for (guint side = 1; side <= run->nodes + 1; side++)
+    largest = MAX (largest, sizes[side]);
   return sizes[MIN (run->side[home], run->nodes + 1)] == largest ? 2 : 1;
 }
 
