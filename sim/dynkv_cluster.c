@@ -36,12 +36,12 @@
 #include <glib/gstdio.h>
 
 #include "checkers.h"
+#include "cluster_run.h"
 #include "final_collect.h"
 #include "net/net_config.h"
 #include "net_clients.h"
 #include "net_daemons.h"
 #include "netns.h"
-#include "plots.h"
 #include "scenario.h"
 #include "store.h"
 
@@ -87,162 +87,6 @@ typedef struct
   gboolean          interrupted;
   GError           *error;       /* why the run stopped early, or NULL */
 } Run;
-
-/* ---- what a real cluster can run ------------------------------------------ */
-
-/* Settings the nodes have no flag for: a value other than the default is
- * a warning (the nodes run with their own behaviour), never silent. */
-static const struct
-{
-  const char *key;
-  const char *why;
-} approximated[] = {
-  { "latency", "no delay is added: datagrams cross veths and a bridge (tens of µs)" },
-  { "read_repair", "dynkvd always repairs stale replicas it reads" },
-  { "failover", "dynkvd always fails over to other replicas" },
-  { "hinted_handoff", "dynkvd keeps hints whenever its quorum is sloppy" },
-  { "hint_limit", "dynkvd uses its own hint limit" },
-  { "vclock_prune", "dynkvd uses its own pruning threshold" },
-  { "tombstone_grace", "dynkvd uses its own tombstone grace" },
-  { "cache", "dynkvd uses its own cache size" },
-  { "compress_above", "dynkvd uses its own compression threshold" },
-  { "clock_skew", "the nodes share the machine's wall clock" },
-};
-
-static const char *
-setting_value (const GPtrArray *settings, const char *key)
-{
-  for (guint i = 0; i < settings->len; i++)
-    {
-      const DkSetting *setting = g_ptr_array_index (settings, i);
-      if (strcmp (setting->key, key) == 0)
-        return setting->value;
-    }
-  return NULL;
-}
-
-static gboolean
-refuse (GError **error, const DkScenario *scenario, guint line, const char *format, ...)
-  G_GNUC_PRINTF (4, 5);
-
-static gboolean
-refuse (GError **error, const DkScenario *scenario, guint line, const char *format, ...)
-{
-  va_list args;
-  va_start (args, format);
-  g_autofree char *text = g_strdup_vprintf (format, args);
-  va_end (args);
-  if (line > 0)
-    g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
-                 "%s:%u: %s (dynkv-cluster cannot run it yet)", scenario->name, line, text);
-  else
-    g_set_error (error, DK_SCENARIO_ERROR, DK_SCENARIO_ERROR_INVALID,
-                 "%s: %s (dynkv-cluster cannot run it yet)", scenario->name, text);
-  return FALSE;
-}
-
-/* FALSE with an error naming the statement when SCENARIO asks what a
- * real cluster cannot do; WARNINGS gets what it only approximates. */
-static gboolean
-check_runnable (const DkScenario *scenario, GPtrArray *warnings, GError **error)
-{
-  const DkClusterSpec *cluster = &scenario->cluster;
-  const DkOptionsSpec *options = &scenario->options;
-  if (cluster->nodes > DK_NETNS_MAX_NODES)
-    return refuse (error, scenario, scenario->cluster_line, "cluster nodes=%u: at most %u",
-                   cluster->nodes, DK_NETNS_MAX_NODES);
-  if (cluster->dcs > 1 || cluster->racks > 1)
-    return refuse (error, scenario, scenario->cluster_line,
-                   "cluster dcs=%u racks=%u: dynkvd's ring has no datacenter or rack placement",
-                   cluster->dcs, cluster->racks);
-  if (cluster->ring != DK_SCENARIO_RING_RANDOM)
-    return refuse (error, scenario, scenario->cluster_line,
-                   "cluster ring=partitions: dynkvd's ring is random tokens only");
-  if (options->versioning != DK_VERSIONING_DVV)
-    return refuse (error, scenario, 0, "option versioning=vv: dynkvd uses dotted version vectors");
-  if (options->inject_bug != 0)
-    return refuse (error, scenario, 0, "option inject_bug: bugs are injected in the simulator only");
-  if (options->autoscale)
-    return refuse (error, scenario, 0, "option autoscale=on: no autoscaler drives real nodes");
-  if (options->coordinator == DK_SCENARIO_COORDINATOR_PROXY)
-    return refuse (error, scenario, 0, "option coordinator=proxy");
-  if (scenario->network.loss > 0 || scenario->network.dup > 0)
-    return refuse (error, scenario, scenario->network_line,
-                   "network loss=%g dup=%g: the UDP environment injects no loss or duplication",
-                   scenario->network.loss, scenario->network.dup);
-  if (scenario->network.links->len > 0)
-    {
-      const DkLinkSpec *link = g_ptr_array_index (scenario->network.links, 0);
-      return refuse (error, scenario, link->line, "%s: per-link settings",
-                     link->between_dcs ? "dc" : "link");
-    }
-  if (scenario->nemesis.enabled)
-    return refuse (error, scenario, scenario->nemesis.line, "nemesis");
-  for (guint i = 0; i < scenario->events->len; i++)
-    {
-      const DkEvent *event = g_ptr_array_index (scenario->events, i);
-      switch (event->kind)
-        {
-        case DK_EVENT_PARTITION:
-        case DK_EVENT_DROP:
-        case DK_EVENT_HEAL:
-        case DK_EVENT_CRASH:
-        case DK_EVENT_RESTART:
-        case DK_EVENT_WIPE:
-        case DK_EVENT_RATE:
-          break;
-        default:
-          return refuse (error, scenario, event->line, "event '%s'",
-                         dk_event_kind_name (event->kind));
-        }
-    }
-  g_autoptr (GError) defaults_error = NULL;
-  g_autoptr (DkScenario) defaults = dk_scenario_parse ("cluster nodes=1 n=1 r=1 w=1\nrun 1s\n",
-                                                       "defaults", &defaults_error);
-  g_assert_no_error (defaults_error);
-  g_autoptr (GPtrArray) mine = dk_scenario_parameters (scenario);
-  g_autoptr (GPtrArray) theirs = dk_scenario_parameters (defaults);
-  for (gsize i = 0; i < G_N_ELEMENTS (approximated); i++)
-    {
-      const char *value = setting_value (mine, approximated[i].key);
-      const char *standard = setting_value (theirs, approximated[i].key);
-      if (value == NULL || standard == NULL || strcmp (value, standard) == 0)
-        continue;
-      if (strcmp (approximated[i].key, "hinted_handoff") == 0 && !options->sloppy_quorum)
-        continue;   /* strict quorum: no hints either way */
-      g_ptr_array_add (warnings, g_strdup_printf ("%s=%s not applied: %s", approximated[i].key,
-                                                  value, approximated[i].why));
-    }
-  return TRUE;
-}
-
-/* The flags every dynkvd gets besides its id, address, data and peers. */
-static GPtrArray *
-daemon_flags (const DkScenario *scenario, const char *key_file)
-{
-  const DkOptionsSpec *options = &scenario->options;
-  GPtrArray *flags = g_ptr_array_new_with_free_func (g_free);
-  g_ptr_array_add (flags, g_strdup_printf ("--n=%u", scenario->cluster.n));
-  g_ptr_array_add (flags, g_strdup_printf ("--r=%u", scenario->cluster.r));
-  g_ptr_array_add (flags, g_strdup_printf ("--w=%u", scenario->cluster.w));
-  g_ptr_array_add (flags, g_strdup_printf ("--vnodes=%u", scenario->cluster.vnodes));
-  g_ptr_array_add (flags, g_strdup_printf ("--request-timeout-ms=%" G_GINT64_FORMAT,
-                                           MAX (options->request_timeout_us / 1000, 1)));
-  g_ptr_array_add (flags, g_strdup_printf ("--gossip-ms=%" G_GINT64_FORMAT,
-                                           MAX (options->gossip_us / 1000, 1)));
-  g_ptr_array_add (flags, g_strdup_printf ("--suspect-ms=%" G_GINT64_FORMAT,
-                                           MAX (options->suspect_after_us / 1000, 1)));
-  g_ptr_array_add (flags, g_strdup_printf ("--anti-entropy-ms=%" G_GINT64_FORMAT,
-                                           options->anti_entropy_us / 1000));
-  if (!options->sloppy_quorum)
-    g_ptr_array_add (flags, g_strdup ("--strict-quorum"));
-  g_ptr_array_add (flags, g_strdup_printf ("--key-file=%s", key_file));
-  /* No --seed: a node seeded alike at every start would draw the same
-   * store incarnation after a wipe, and reissue its old dots. */
-  g_ptr_array_add (flags, g_strdup ("--log-level=warning"));
-  g_ptr_array_add (flags, NULL);
-  return flags;
-}
 
 /* ---- faults ------------------------------------------------------------------ */
 
@@ -509,161 +353,6 @@ collect_final_state (Run *run, const DkRing *ring, GError **error)
   return g_steal_pointer (&final);
 }
 
-static void
-append_json_string (GString *out, const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      guchar c = (guchar) *p;
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, (char) c);
-    }
-  g_string_append_c (out, '"');
-}
-
-typedef struct
-{
-  const DkScenario        *scenario;
-  const DkMetrics         *metrics;
-  const DkNetClientsStats *clients;
-  const GPtrArray         *warnings;
-  guint                    nodes;
-} Report;
-
-/* TRUE when every expect holds; appends the JSON array of the judged
- * expects to JSON and their PASS/FAIL lines to TEXT. */
-static gboolean
-judge_expects (const Report *report, GString *json, GString *text)
-{
-  gboolean all_hold = TRUE;
-  g_string_append_c (json, '[');
-  for (guint i = 0; i < report->scenario->expects->len; i++)
-    {
-      const DkExpect *expect = g_ptr_array_index (report->scenario->expects, i);
-      double actual = 0;
-      gboolean measured = dk_metrics_get (report->metrics, expect->metric, &actual);
-      gboolean holds = measured && dk_expect_holds (expect, actual);
-      all_hold = all_hold && holds;
-      g_autoptr (GString) got = g_string_new (NULL);
-      if (measured)
-        dk_append_number (got, actual);
-      else
-        g_string_append (got, "null");
-      g_autoptr (GString) wanted = g_string_new (NULL);
-      dk_append_number (wanted, expect->value);
-      g_string_append_printf (json, "%s{\"line\": %u, \"metric\": ", i > 0 ? ", " : "",
-                              expect->line);
-      append_json_string (json, expect->metric);
-      g_string_append_printf (json, ", \"op\": \"%s\", \"value\": %s, \"actual\": %s, "
-                              "\"holds\": %s}", dk_compare_op_to_string (expect->op),
-                              wanted->str, got->str, holds ? "true" : "false");
-      g_string_append_printf (text, "%s  %s:%u: expect %s %s %s (got %s)\n",
-                              holds ? "PASS" : "FAIL", report->scenario->name, expect->line,
-                              expect->metric, dk_compare_op_to_string (expect->op), wanted->str,
-                              measured ? got->str : "not measured on a real cluster");
-    }
-  g_string_append_c (json, ']');
-  return all_hold;
-}
-
-/* summary.json and summary.txt: the checkers' metrics as dynsim writes
- * them, the client counters, the expects.  TRUE when every expect holds. */
-static gboolean
-build_summaries (const Report *report, GString *json, GString *text)
-{
-  const DkScenario *scenario = report->scenario;
-  const DkWorkloadStats *w = &report->clients->workload;
-  g_string_append_printf (text, "dynkv-cluster %s  %s  seed %" G_GUINT64_FORMAT
-                          "  (%u dynkvd in network namespaces)\n", PACKAGE_VERSION,
-                          scenario->name, scenario->seed, report->nodes);
-  g_autofree char *description = dk_scenario_describe (scenario);
-  g_string_append_printf (text, "  %s\n", description);
-  for (guint i = 0; i < report->warnings->len; i++)
-    g_string_append_printf (text, "  warning: %s\n",
-                            (const char *) g_ptr_array_index (report->warnings, i));
-  dk_metrics_summary (report->metrics, text);
-  g_string_append_printf (text, "clients         %" G_GUINT64_FORMAT " invoked, %" G_GUINT64_FORMAT
-                          " replies (%" G_GUINT64_FORMAT " late), %" G_GUINT64_FORMAT
-                          " client timeouts, %" G_GUINT64_FORMAT " unreachable, %"
-                          G_GUINT64_FORMAT " send errors; arrivals at most %.1f ms late\n",
-                          w->invoked, w->replies, w->late_replies, w->client_timeouts,
-                          w->unreachable, report->clients->send_errors,
-                          report->clients->tick_late_max_us / 1000.0);
-
-  g_string_append (json, "{\"runner\": \"dynkv-cluster\", \"scenario\": ");
-  append_json_string (json, scenario->name);
-  g_string_append_printf (json, ", \"version\": \"%s\", \"seed\": %" G_GUINT64_FORMAT
-                          ", \"nodes\": %u, ", PACKAGE_VERSION, scenario->seed, report->nodes);
-  dk_metrics_append_json_members (report->metrics, json);
-  g_string_append_printf (json, ", \"clients\": {\"invoked\": %" G_GUINT64_FORMAT
-                          ", \"replies\": %" G_GUINT64_FORMAT ", \"late_replies\": %"
-                          G_GUINT64_FORMAT ", \"client_timeouts\": %" G_GUINT64_FORMAT
-                          ", \"unreachable\": %" G_GUINT64_FORMAT ", \"pages_fetched\": %"
-                          G_GUINT64_FORMAT ", \"send_errors\": %" G_GUINT64_FORMAT
-                          ", \"unauthenticated\": %" G_GUINT64_FORMAT
-                          ", \"arrival_late_max_ms\": %.3f}",
-                          w->invoked, w->replies, w->late_replies, w->client_timeouts,
-                          w->unreachable, w->pages_fetched, report->clients->send_errors,
-                          report->clients->unauthenticated,
-                          report->clients->tick_late_max_us / 1000.0);
-  g_string_append (json, ", \"parameters\": ");
-  dk_scenario_parameters_to_json (scenario, json);
-  g_string_append (json, ", \"expects\": ");
-  gboolean all_hold = judge_expects (report, json, text);
-  g_string_append_printf (json, ", \"all_expects_hold\": %s, \"warnings\": [",
-                          all_hold ? "true" : "false");
-  for (guint i = 0; i < report->warnings->len; i++)
-    {
-      if (i > 0)
-        g_string_append (json, ", ");
-      append_json_string (json, g_ptr_array_index (report->warnings, i));
-    }
-  g_string_append (json, "]}\n");
-  return all_hold;
-}
-
-static gboolean
-save_text (const char *dir, const char *file, const GString *text, GError **error)
-{
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  return g_file_set_contents (path, text->str, (gssize) text->len, error);
-}
-
-static gboolean
-write_outputs (const char *dir, const DkScenario *scenario, const DkHistory *history,
-               const DkFinalState *final, DkMetrics *metrics, const GString *json,
-               const GString *text, GError **error)
-{
-  g_autoptr (GString) csv = g_string_new (NULL);
-  dk_history_to_csv (history, csv);
-  if (!save_text (dir, "history.csv", csv, error))
-    return FALSE;
-  g_string_truncate (csv, 0);
-  dk_final_state_to_csv (final, history, csv);
-  if (!save_text (dir, "final.csv", csv, error))
-    return FALSE;
-  g_string_truncate (csv, 0);
-  dk_timeseries_to_csv (dk_metrics_timeseries (metrics), csv);
-  if (!save_text (dir, "timeseries.csv", csv, error))
-    return FALSE;
-  g_string_truncate (csv, 0);
-  dk_visibility_to_csv (dk_metrics_visibility (metrics), csv);
-  if (!save_text (dir, "staleness.csv", csv, error)
-      || !save_text (dir, "summary.json", json, error)
-      || !save_text (dir, "summary.txt", text, error))
-    return FALSE;
-  g_autofree char *base = g_path_get_basename (scenario->name);
-  g_autofree char *title = g_strdup_printf ("%s, seed %" G_GUINT64_FORMAT " (real cluster)",
-                                            base, scenario->seed);
-  return dk_plots_write (dir, title, scenario->run_us / 1e6, scenario->settle_us / 1e6, NULL,
-                         error);
-}
-
 /* ---- the command ---------------------------------------------------------------- */
 
 static DkScenario *
@@ -774,7 +463,7 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   g_autofree char *dynkvd = options->dynkvd != NULL ? g_strdup (options->dynkvd) : find_dynkvd ();
   g_autofree char *abs_key = g_canonicalize_filename (key_file, NULL);
   g_autofree char *abs_dir = g_canonicalize_filename (run->dir, NULL);
-  g_autoptr (GPtrArray) flags = daemon_flags (scenario, abs_key);
+  g_autoptr (GPtrArray) flags = dk_cluster_daemon_flags (scenario, abs_key);
   run->daemons = dk_net_daemons_new (run->netns, dynkvd, abs_dir, NODE_PORT,
                                      (const char *const *) flags->pdata);
   g_autoptr (GArray) peers = dk_net_peers_new ();
@@ -842,13 +531,13 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   dk_check_options_init (&check_options);
   g_autoptr (DkMetrics) metrics = dk_check_history (run->history, final, &check_options);
   add_sample_columns (run, metrics);
-  Report report = { scenario, metrics, dk_net_clients_stats (run->clients), warnings,
+  DkClusterReport report = { scenario, metrics, dk_net_clients_stats (run->clients), warnings,
                     run->nodes };
   g_autoptr (GString) json = g_string_new (NULL);
   g_autoptr (GString) text = g_string_new (NULL);
-  gboolean all_hold = build_summaries (&report, json, text);
+  gboolean all_hold = dk_cluster_build_summaries (&report, json, text);
   fflush (run->fault_log);
-  if (!write_outputs (run->dir, scenario, run->history, final, metrics, json, text, &error))
+  if (!dk_cluster_write_outputs (run->dir, scenario, run->history, final, metrics, json, text, &error))
     return cluster_failed ("", error);
   fputs (options->format_name != NULL && strcmp (options->format_name, "json") == 0
          ? json->str : text->str, stdout);
@@ -994,7 +683,7 @@ main (int argc, char **argv)
     {
       g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
       g_autoptr (DkScenario) scenario = load_scenario (argv[2], &options, warnings, &error);
-      if (scenario == NULL || !check_runnable (scenario, warnings, &error))
+      if (scenario == NULL || !dk_cluster_check_runnable (scenario, warnings, &error))
         {
           g_printerr ("dynkv-cluster: %s\n", error->message);
           status = EXIT_USAGE;
