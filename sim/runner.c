@@ -4,6 +4,7 @@
 #include "runner.h"
 #include "autoscale.h"
 #include "detector.h"
+#include "final_collect.h"
 #include "nemesis.h"
 #include "plots.h"
 
@@ -401,60 +402,20 @@ take_sample (gpointer data)
 
 /* ---- the end of a run ----------------------------------------------------- */
 
-typedef struct
-{
-  DkNodeId      node;
-  DkFinalState *final;
-} CollectContext;
-
-static gboolean
-collect_key (DkToken token, GBytes *key, guint64 digest, const GPtrArray *siblings,
-             gpointer user_data)
-{
-  CollectContext *context = user_data;
-  gsize len;
-  const char *bytes = g_bytes_get_data (key, &len);
-  g_autofree char *name = g_strndup (bytes, len);
-  dk_final_state_add_siblings (context->final, name, context->node, siblings);
-  return TRUE;
-}
-
-static void
-set_replicas (DkFinalState *final, const DkRing *ring, guint n, const char *key)
-{
-  DkNodeId list[DK_RING_MAX_REPLICAS];
-  guint count = dk_ring_preference_list (ring, dk_ring_key_token (key, strlen (key)), n, list);
-  dk_final_state_set_replicas (final, key, list, count);
-}
-
 static DkFinalState *
 collect_final_state (Run *run, GError **error)
 {
   g_autoptr (DkFinalState) final = dk_final_state_new ();
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
     {
-      /* One walk per store, each set read with its row. */
-      CollectContext context = { id, final };
       DkStore *store = dk_sim_cluster_store (run->cluster, id);
       if (store == NULL)
         continue;   /* never joined, or left */
-      if (!dk_store_scan_sets (store, 0, 0, collect_key, &context, error))
+      if (!dk_final_state_collect_store (final, id, store, error))
         return NULL;
     }
-  const DkRing *ring = dk_sim_cluster_ring (run->cluster);
-  guint n = run->scenario->cluster.n;
-  guint n_keys;
-  g_autofree const char **keys = dk_final_state_keys (final, &n_keys);
-  for (guint i = 0; i < n_keys; i++)
-    set_replicas (final, ring, n, keys[i]);
-  /* Keys written but held nowhere still have replicas that should agree. */
-  for (guint64 op = 0; op < dk_history_len (run->history); op++)
-    {
-      const DkOp *record = dk_history_get (run->history, op);
-      if (record->kind != DK_OP_GET && record->outcome == DK_OUTCOME_OK
-          && dk_final_state_replicas (final, record->key, &n_keys) == NULL)
-        set_replicas (final, ring, n, record->key);
-    }
+  dk_final_state_set_ring_replicas (final, dk_sim_cluster_ring (run->cluster),
+                                    run->scenario->cluster.n, run->history);
   return g_steal_pointer (&final);
 }
 

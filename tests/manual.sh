@@ -4,8 +4,9 @@
 # event, nemesis kind and key, setting and choice of a setting, every
 # member of the JSON summary, and every column and file --out writes.
 # doc/dynsim.1 must describe every option of `dynsim --help` in its
-# OPTIONS section, and doc/dynkvd.1 and doc/dynkv.1 those of dynkvd and
-# dynkv (when DYNKVD and DYNKV name them, as make check does).  A name the program grows without a line in the
+# OPTIONS section, and doc/dynkvd.1, doc/dynkv.1 and doc/dynkv-cluster.1
+# those of dynkvd, dynkv and dynkv-cluster (when DYNKVD, DYNKV and
+# DYNKV_CLUSTER name them, as make check does).  A name the program grows without a line in the
 # manual fails here, naming it.
 #
 # "In bold" is the manual's one convention: a name counts where it is
@@ -207,7 +208,8 @@ for csv in out/history.csv out/final.csv out/timeseries.csv out/staleness.csv sw
 done
 
 # 5. Each program's page has an OPTIONS section naming every option of
-# its --help: dynsim always, dynkvd and dynkv when make check names them.
+# its --help: dynsim always, dynkvd, dynkv and dynkv-cluster when make
+# check names them.
 # require_options PROGRAM PAGE
 require_options () {
   name=$(basename "$2")
@@ -231,7 +233,8 @@ require_options () {
 }
 require_options "$DYNSIM" "$command_page"
 extra_pages=""
-for pair in "${DYNKVD:-}:$srcdir/doc/dynkvd.1" "${DYNKV:-}:$srcdir/doc/dynkv.1"; do
+for pair in "${DYNKVD:-}:$srcdir/doc/dynkvd.1" "${DYNKV:-}:$srcdir/doc/dynkv.1" \
+            "${DYNKV_CLUSTER:-}:$srcdir/doc/dynkv-cluster.1"; do
   program=${pair%%:*}
   if [ -n "$program" ] && [ -x "$program" ]; then
     require_options "$program" "${pair#*:}"

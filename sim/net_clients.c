@@ -1,0 +1,572 @@
+/* net_clients.c — the workload against real nodes; see net_clients.h.
+ *
+ * A 1 ms tick issues the arrivals that are due and expires operations
+ * past their client timeout (a FIFO: every deadline is its send time plus
+ * the same timeout); one receive source per client socket matches
+ * replies to pending operations by their request id.  The reply handling
+ * follows sim/workload.c step for step, so the two histories mean the
+ * same thing. */
+#include "net_clients.h"
+
+#include <math.h>
+#include <string.h>
+#include "net/net_config.h"
+#include "wire.h"
+
+#define WORKLOAD_STREAM 2   /* as sim/workload.c: the same seed, the same draws */
+#define NONCE_STREAM 17
+#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
+#define OP_MASK DK_WORKLOAD_OP_MASK
+#define MAX_PAGE_RESTARTS 4
+#define TICK_MS 1
+/* Datagrams read per wake-up of one socket, at most. */
+#define RECEIVE_BATCH 64
+/* Arrivals issued per tick, at most (a stalled loop catches up, bounded). */
+#define ARRIVALS_PER_TICK 1000
+
+typedef struct _Client Client;
+
+typedef struct
+{
+  DkNetClients *clients;
+  guint64     op;
+  guint       client;
+  guint32     key_index;
+  gboolean    then_write;
+  DkOpKind    write_kind;
+  gint64      deadline_us;
+  DkNodeId    coordinator;
+  guint64     request_id;
+  guint       page;
+  guint       restarts;
+  GPtrArray  *gathered;
+  guint64     set_digest;
+} Pending;
+
+struct _Client
+{
+  DkNetClients *clients;
+  guint         index;
+  GSocket      *socket;
+  GSource      *source;
+};
+
+struct _DkNetClients
+{
+  DkNetClientsConfig config;
+  DkHistory         *history;
+  DkKeyDist         *key_dist;
+  DkRng              rng;
+  DkRng              nonces;
+  GPtrArray         *addresses;  /* GSocketAddress*, index ID-1 */
+  GPtrArray         *sockets;    /* Client*, index client */
+  GHashTable        *pending;    /* guint64 op -> Pending*, owned */
+  GQueue             deadlines;  /* op ids in send order (GSIZE_TO_POINTER) */
+  GSource           *tick;
+  gint64             origin_us;
+  gint64             stop_at_us;
+  gint64             next_arrival_us;  /* -1: none */
+  GBytes            *value_template;
+  guint8            *buffer;
+  DkNetClientsStats  stats;
+};
+
+static void
+pending_free (gpointer data)
+{
+  Pending *pending = data;
+  g_clear_pointer (&pending->gathered, g_ptr_array_unref);
+  g_free (pending);
+}
+
+gint64
+dk_net_clients_now (const DkNetClients *clients)
+{
+  return g_get_monotonic_time () - clients->origin_us;
+}
+
+/* ---- sending --------------------------------------------------------------- */
+
+static void
+send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMessage *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (message, &error);
+  g_assert_no_error (error);  /* sizes were validated with the scenario */
+  DkWireStamp stamp = { g_get_real_time (), dk_rng_next (&clients->nonces), to };
+  dk_wire_sign_stamped (datagram, g_bytes_get_data (clients->config.key, NULL),
+                        g_bytes_get_size (clients->config.key), &stamp);
+  Client *socket = g_ptr_array_index (clients->sockets, client);
+  if (g_socket_send_to (socket->socket, g_ptr_array_index (clients->addresses, to - 1),
+                        (const gchar *) datagram->data, datagram->len, NULL, NULL) < 0)
+    clients->stats.send_errors++;
+}
+
+static void
+send_page (DkNetClients *clients, Pending *pending, guint offset)
+{
+  char key[24];
+  g_snprintf (key, sizeof key, "k%u", pending->key_index);
+  pending->page++;
+  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
+  request->request_id = pending->request_id;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = pending->request_id;
+  body->client_id = pending->client + 1;
+  body->key = g_bytes_new (key, strlen (key));
+  body->sibling_offset = (guint8) offset;
+  clients->stats.workload.pages_fetched++;
+  send_message (clients, pending->client, pending->coordinator, request);
+}
+
+static DkNodeId
+client_home (const DkNetClients *clients, guint client)
+{
+  return client % clients->config.nodes + 1;
+}
+
+static gboolean
+reachable (DkNetClients *clients, DkNodeId home, DkNodeId node)
+{
+  return clients->config.reachable (home, node, clients->config.user_data);
+}
+
+/* As sim/workload.c's choose_coordinator, with the runner's reachability. */
+static DkNodeId
+choose_coordinator (DkNetClients *clients, guint client, const char *key)
+{
+  const DkWorkloadConfig *config = &clients->config.workload;
+  DkNodeId home = client_home (clients, client);
+  if (config->coordinator != DK_COORDINATOR_ANY)
+    {
+      DkNodeId list[DK_RING_MAX_REPLICAS];
+      guint n = dk_ring_preference_list (clients->config.ring,
+                                         dk_ring_key_token (key, strlen (key)),
+                                         MIN (config->extended_list ? clients->config.nodes
+                                                                    : config->replicas,
+                                              DK_RING_MAX_REPLICAS), list);
+      if (config->coordinator == DK_COORDINATOR_PREFERENCE)
+        {
+          guint replicas = MIN (n, config->replicas), candidates_n = 0;
+          DkNodeId candidates[DK_RING_MAX_REPLICAS];
+          for (guint i = 0; i < replicas; i++)
+            if (reachable (clients, home, list[i]))
+              candidates[candidates_n++] = list[i];
+          if (candidates_n > 0)
+            return candidates[dk_rng_below (&clients->rng, candidates_n)];
+        }
+      for (guint i = 0; i < n; i++)
+        if (reachable (clients, home, list[i]))
+          return list[i];
+      return DK_NODE_NONE;
+    }
+  guint count = 0;
+  for (DkNodeId id = 1; id <= clients->config.nodes; id++)
+    count += reachable (clients, home, id);
+  if (count == 0)
+    return DK_NODE_NONE;
+  guint pick = (guint) dk_rng_below (&clients->rng, count);
+  for (DkNodeId id = 1; id <= clients->config.nodes; id++)
+    if (reachable (clients, home, id) && pick-- == 0)
+      return id;
+  g_assert_not_reached ();
+}
+
+/* As sim/workload.c's send_operation. */
+static void
+send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind kind,
+                gboolean then_write, DkOpKind write_kind, const DkVclock *context,
+                guint64 read_op)
+{
+  char key[24];
+  g_snprintf (key, sizeof key, "k%u", key_index);
+  DkNodeId coordinator = choose_coordinator (clients, client, key);
+  gint64 now = dk_net_clients_now (clients);
+  guint64 op = dk_history_invoke (clients->history, client, coordinator, kind, key, now);
+  if (clients->config.side != NULL)
+    dk_history_set_side (clients->history, op,
+                         clients->config.side (client_home (clients, client),
+                                               clients->config.user_data));
+  clients->stats.workload.invoked++;
+  if (coordinator == DK_NODE_NONE)
+    {
+      clients->stats.workload.unreachable++;
+      dk_history_complete_failed (clients->history, op, now, "unreachable");
+      if (then_write)
+        send_operation (clients, client, key_index, write_kind, FALSE, write_kind, NULL,
+                        DK_VALUE_UNKNOWN);
+      return;
+    }
+  static const DkWireType wire_types[] = {
+    [DK_OP_GET] = DK_WIRE_GET, [DK_OP_PUT] = DK_WIRE_PUT, [DK_OP_DELETE] = DK_WIRE_DELETE,
+  };
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (wire_types[kind]);
+  request->request_id = op;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = op;
+  body->client_id = client + 1;
+  body->key = g_bytes_new (key, strlen (key));
+  if (kind != DK_OP_GET)
+    {
+      if (kind == DK_OP_PUT)
+        {
+          gsize size = clients->config.workload.value_bytes;
+          guint8 *value = g_malloc (MAX (size, 1));
+          memcpy (value, g_bytes_get_data (clients->value_template, NULL), size);
+          char tag[DK_VALUE_TAG_SIZE];
+          gsize tag_len = dk_value_tag (op, tag);
+          memcpy (value, tag, MIN (tag_len, size));
+          body->value = g_bytes_new_take (value, size);
+        }
+      if (context != NULL)
+        body->context = dk_vclock_copy (context);
+      dk_history_set_context (clients->history, op, context, read_op);
+    }
+  g_assert (op <= OP_MASK);
+  Pending *pending = g_new0 (Pending, 1);
+  pending->clients = clients;
+  pending->op = op;
+  pending->request_id = op;
+  pending->coordinator = coordinator;
+  pending->client = client;
+  pending->key_index = key_index;
+  pending->then_write = then_write;
+  pending->write_kind = write_kind;
+  pending->deadline_us = now + clients->config.workload.client_timeout_us;
+  g_hash_table_insert (clients->pending, &pending->op, pending);
+  g_queue_push_tail (&clients->deadlines, GSIZE_TO_POINTER ((gsize) op));
+  send_message (clients, client, coordinator, request);
+}
+
+static void
+issue_operation (DkNetClients *clients)
+{
+  const DkWorkloadConfig *config = &clients->config.workload;
+  guint client = (guint) dk_rng_below (&clients->rng, config->clients);
+  guint32 key_index = dk_key_dist_sample (clients->key_dist, &clients->rng);
+  double roll = dk_rng_double (&clients->rng);
+  DkOpKind kind = roll < config->read_fraction ? DK_OP_GET
+                  : roll < config->read_fraction + config->delete_fraction
+                  ? DK_OP_DELETE : DK_OP_PUT;
+  if (kind != DK_OP_GET && config->use_context)
+    send_operation (clients, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
+  else
+    send_operation (clients, client, key_index, kind, FALSE, kind, NULL, DK_VALUE_UNKNOWN);
+}
+
+/* The next arrival after FROM_US, or -1 past the stop time. */
+static void
+plan_arrival (DkNetClients *clients, gint64 from_us)
+{
+  clients->next_arrival_us = -1;
+  double rate = clients->config.workload.rate_per_s;
+  if (rate <= 0)
+    return;
+  double gap_s = -log (1.0 - dk_rng_double (&clients->rng)) / rate;
+  gint64 at = from_us + (gint64) llround (gap_s * 1e6);
+  if (at < clients->stop_at_us)
+    clients->next_arrival_us = at;
+}
+
+/* ---- replies --------------------------------------------------------------- */
+
+static void
+complete_from_reply (DkNetClients *clients, const Pending *pending,
+                     const DkWireClientReply *reply, const GPtrArray *siblings)
+{
+  guint64 op_id = pending->op;
+  const DkOp *op = dk_history_get (clients->history, op_id);
+  gint64 now = dk_net_clients_now (clients);
+  const DkVersion *written = op->kind != DK_OP_GET && reply->siblings->len == 1
+                             ? g_ptr_array_index (reply->siblings, 0) : NULL;
+  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
+    {
+      if (op->kind == DK_OP_GET)
+        dk_history_complete_read_ok (clients->history, op_id, now, siblings);
+      else
+        dk_history_complete_write_ok (clients->history, op_id, now, written);
+      return;
+    }
+  if (written != NULL)
+    dk_history_set_written (clients->history, op_id, written);
+  static const char *const status_names[] = {
+    [DK_WIRE_STATUS_OK] = "ok",
+    [DK_WIRE_STATUS_NOT_FOUND] = "not found",
+    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable",
+    [DK_WIRE_STATUS_TIMEOUT] = "timeout",
+    [DK_WIRE_STATUS_INVALID] = "invalid",
+    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
+    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
+    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
+    [DK_WIRE_STATUS_RETRY] = "retry",
+  };
+  dk_history_complete_failed (clients->history, op_id, now, status_names[reply->status]);
+}
+
+/* As sim/workload.c's gather_page. */
+static gboolean
+gather_page (DkNetClients *clients, Pending *pending, const DkWireClientReply *reply,
+             gboolean *gave_up)
+{
+  *gave_up = FALSE;
+  gboolean consistent = pending->gathered == NULL
+                        ? reply->siblings_before == 0
+                        : reply->set_digest == pending->set_digest
+                          && reply->siblings_before == pending->gathered->len;
+  if (!consistent)
+    {
+      clients->stats.workload.page_restarts++;
+      g_clear_pointer (&pending->gathered, g_ptr_array_unref);
+      if (++pending->restarts > MAX_PAGE_RESTARTS)
+        {
+          *gave_up = TRUE;
+          return FALSE;
+        }
+      send_page (clients, pending, 0);
+      return FALSE;
+    }
+  if (pending->gathered == NULL)
+    {
+      pending->gathered = dk_siblings_new ();
+      pending->set_digest = reply->set_digest;
+    }
+  for (guint i = 0; i < reply->siblings->len; i++)
+    g_ptr_array_add (pending->gathered, dk_version_copy (g_ptr_array_index (reply->siblings, i)));
+  if (reply->siblings_after == 0)
+    return TRUE;
+  send_page (clients, pending, pending->gathered->len);
+  return FALSE;
+}
+
+static void
+on_datagram (DkNetClients *clients, guint client, const guint8 *data, gsize len)
+{
+  if (!dk_wire_verify (data, len, g_bytes_get_data (clients->config.key, NULL),
+                       g_bytes_get_size (clients->config.key), NULL))
+    {
+      clients->stats.unauthenticated++;
+      return;
+    }
+  g_autoptr (DkWireMessage) message = dk_wire_decode (data, len, NULL);
+  if (message == NULL || message->type != DK_WIRE_CLIENT_REPLY)
+    {
+      clients->stats.workload.malformed_replies++;
+      return;
+    }
+  clients->stats.workload.replies++;
+  guint64 request_id = message->body.client_reply.client_request_id;
+  guint64 op_id = request_id & OP_MASK;
+  Pending *pending = g_hash_table_lookup (clients->pending, &op_id);
+  if (pending == NULL || pending->client != client || pending->request_id != request_id)
+    {
+      clients->stats.workload.late_replies++;
+      return;
+    }
+  DkWireClientReply *reply = &message->body.client_reply;
+  gboolean read_ok = reply->status == DK_WIRE_STATUS_OK
+                     || reply->status == DK_WIRE_STATUS_NOT_FOUND;
+  const GPtrArray *siblings = reply->siblings;
+  gboolean gave_up = FALSE;
+  if (read_ok && (reply->siblings_before > 0 || reply->siblings_after > 0)
+      && dk_history_get (clients->history, op_id)->kind == DK_OP_GET)
+    {
+      if (gather_page (clients, pending, reply, &gave_up))
+        siblings = pending->gathered;
+      else if (!gave_up)
+        return;
+    }
+  if (gave_up)
+    {
+      read_ok = FALSE;
+      dk_history_complete_failed (clients->history, op_id, dk_net_clients_now (clients),
+                                  "set changed while paging");
+    }
+  else
+    complete_from_reply (clients, pending, reply, siblings);
+  gboolean write_next = pending->then_write;
+  DkOpKind write_kind = pending->write_kind;
+  guint32 key_index = pending->key_index;
+  g_hash_table_remove (clients->pending, &op_id);
+  if (write_next)
+    send_operation (clients, client, key_index, write_kind, FALSE, write_kind,
+                    read_ok ? reply->context : NULL, read_ok ? op_id : DK_VALUE_UNKNOWN);
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  Client *client = user_data;
+  DkNetClients *clients = client->clients;
+  for (guint i = 0; i < RECEIVE_BATCH; i++)
+    {
+      gssize len = g_socket_receive (socket, (gchar *) clients->buffer, 65536, NULL, NULL);
+      if (len < 0)
+        break;   /* would block, or an ICMP error reported late */
+      on_datagram (clients, client->index, clients->buffer, (gsize) len);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the tick --------------------------------------------------------------- */
+
+static void
+expire (DkNetClients *clients, gint64 now)
+{
+  while (!g_queue_is_empty (&clients->deadlines))
+    {
+      guint64 op = GPOINTER_TO_SIZE (g_queue_peek_head (&clients->deadlines));
+      Pending *pending = g_hash_table_lookup (clients->pending, &op);
+      if (pending != NULL && pending->deadline_us > now)
+        return;
+      g_queue_pop_head (&clients->deadlines);
+      if (pending == NULL)
+        continue;   /* answered */
+      clients->stats.workload.client_timeouts++;
+      dk_history_complete_failed (clients->history, op, now, "client timeout");
+      gboolean write_next = pending->then_write;
+      DkOpKind write_kind = pending->write_kind;
+      guint client = pending->client;
+      guint32 key_index = pending->key_index;
+      g_hash_table_remove (clients->pending, &op);
+      if (write_next)
+        send_operation (clients, client, key_index, write_kind, FALSE, write_kind, NULL,
+                        DK_VALUE_UNKNOWN);
+    }
+}
+
+static gboolean
+on_tick (gpointer user_data)
+{
+  DkNetClients *clients = user_data;
+  gint64 now = dk_net_clients_now (clients);
+  for (guint i = 0; i < ARRIVALS_PER_TICK && clients->next_arrival_us >= 0
+                    && clients->next_arrival_us <= now; i++)
+    {
+      clients->stats.tick_late_max_us = MAX (clients->stats.tick_late_max_us,
+                                             now - clients->next_arrival_us);
+      issue_operation (clients);
+      plan_arrival (clients, clients->next_arrival_us);
+    }
+  expire (clients, dk_net_clients_now (clients));
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+DkNetClients *
+dk_net_clients_new (const DkNetClientsConfig *config, DkHistory *history, GError **error)
+{
+  g_return_val_if_fail (config->workload.clients >= 1 && config->workload.keys >= 1, NULL);
+  g_return_val_if_fail (config->workload.coordinator != DK_COORDINATOR_PROXY, NULL);
+  g_return_val_if_fail (config->key != NULL && config->reachable != NULL, NULL);
+  g_autoptr (DkNetClients) clients = g_new0 (DkNetClients, 1);
+  clients->config = *config;
+  clients->history = history;
+  clients->key_dist = dk_key_dist_new (&config->workload.key_dist, config->workload.keys);
+  dk_rng_init (&clients->rng, config->seed, WORKLOAD_STREAM);
+  dk_rng_init (&clients->nonces, config->seed ^ (guint64) g_get_real_time (), NONCE_STREAM);
+  clients->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
+  g_queue_init (&clients->deadlines);
+  clients->next_arrival_us = -1;
+  clients->buffer = g_malloc (65536);
+  guint8 *template = g_malloc (MAX (config->workload.value_bytes, 1));
+  for (guint i = 0; i < config->workload.value_bytes; i++)
+    template[i] = (guint8) ('a' + i % 26);
+  clients->value_template = g_bytes_new_take (template, config->workload.value_bytes);
+  clients->addresses = g_ptr_array_new_with_free_func (g_object_unref);
+  clients->sockets = g_ptr_array_new ();
+  for (guint id = 1; id <= config->nodes; id++)
+    {
+      GInetSocketAddress *address = dk_net_resolve (config->addresses[id - 1], FALSE, error);
+      if (address == NULL)
+        return NULL;
+      g_ptr_array_add (clients->addresses, address);
+    }
+  for (guint c = 0; c < config->workload.clients; c++)
+    {
+      Client *client = g_new0 (Client, 1);
+      client->clients = clients;
+      client->index = c;
+      g_ptr_array_add (clients->sockets, client);
+      client->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                     G_SOCKET_PROTOCOL_UDP, error);
+      if (client->socket == NULL)
+        return NULL;
+      g_socket_set_blocking (client->socket, FALSE);
+      g_autoptr (GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+      g_autoptr (GSocketAddress) local = g_inet_socket_address_new (any, 0);
+      if (!g_socket_bind (client->socket, local, FALSE, error))
+        return NULL;
+      client->source = g_socket_create_source (client->socket, G_IO_IN, NULL);
+      g_source_set_callback (client->source, G_SOURCE_FUNC (on_readable), client, NULL);
+      g_source_attach (client->source, config->context);
+    }
+  return g_steal_pointer (&clients);
+}
+
+void
+dk_net_clients_free (DkNetClients *clients)
+{
+  if (clients == NULL)
+    return;
+  if (clients->tick != NULL)
+    {
+      g_source_destroy (clients->tick);
+      g_source_unref (clients->tick);
+    }
+  for (guint i = 0; clients->sockets != NULL && i < clients->sockets->len; i++)
+    {
+      Client *client = g_ptr_array_index (clients->sockets, i);
+      if (client->source != NULL)
+        {
+          g_source_destroy (client->source);
+          g_source_unref (client->source);
+        }
+      if (client->socket != NULL)
+        g_socket_close (client->socket, NULL);
+      g_clear_object (&client->socket);
+      g_free (client);
+    }
+  g_clear_pointer (&clients->sockets, g_ptr_array_unref);
+  g_clear_pointer (&clients->addresses, g_ptr_array_unref);
+  g_clear_pointer (&clients->pending, g_hash_table_destroy);
+  g_queue_clear (&clients->deadlines);
+  g_clear_pointer (&clients->key_dist, dk_key_dist_free);
+  g_clear_pointer (&clients->value_template, g_bytes_unref);
+  g_free (clients->buffer);
+  g_free (clients);
+}
+
+void
+dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us)
+{
+  clients->origin_us = origin_us;
+  clients->stop_at_us = stop_at_us;
+  plan_arrival (clients, 0);
+  if (clients->tick == NULL)
+    {
+      clients->tick = g_timeout_source_new (TICK_MS);
+      g_source_set_callback (clients->tick, on_tick, clients, NULL);
+      g_source_attach (clients->tick, clients->config.context);
+    }
+}
+
+void
+dk_net_clients_set_rate (DkNetClients *clients, double rate_per_s)
+{
+  clients->config.workload.rate_per_s = MAX (rate_per_s, 0);
+  plan_arrival (clients, dk_net_clients_now (clients));
+}
+
+guint
+dk_net_clients_pending (const DkNetClients *clients)
+{
+  return g_hash_table_size (clients->pending);
+}
+
+const DkNetClientsStats *
+dk_net_clients_stats (const DkNetClients *clients)
+{
+  return &clients->stats;
+}

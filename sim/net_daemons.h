@@ -1,0 +1,64 @@
+/* net_daemons.h — the dynkvd processes of a namespace cluster.
+ *
+ * Node ID runs as `dynkvd --id ID --listen ADDRESS --peer ...` inside its
+ * namespace (setns(2) in the child before exec), with its data directory
+ * DIR/nodes/nID and its stdout and stderr appended to DIR/nodes/nID.log
+ * (every start of it: a restart continues the same log).  A child is
+ * killed with SIGKILL should this program die first (PR_SET_PDEATHSIG).
+ * Crash is SIGKILL, stop is SIGTERM (the node closes its store), wipe is a
+ * crash, the data directory deleted, and a start on the empty directory.
+ */
+#ifndef DK_NET_DAEMONS_H
+#define DK_NET_DAEMONS_H
+
+#include <glib.h>
+#include "netns.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DkNetDaemons DkNetDaemons;
+
+/* Daemons for every node of NETNS (borrowed), not started yet: PROGRAM is
+ * dynkvd's path, DIR the run's directory, ARGS (copied, NULL-terminated)
+ * the flags every node gets after its own --id, --listen, --data and
+ * --peer list (every member at ADDRESS:PORT). */
+DkNetDaemons *dk_net_daemons_new (const DkNetns *netns, const char *program, const char *dir,
+                                  guint16 port, const char *const *args);
+
+/* SIGKILL every daemon still running and reap it. */
+void dk_net_daemons_free (DkNetDaemons *daemons);
+
+/* "10.77.0.ID:PORT". */
+const char *dk_net_daemons_address (const DkNetDaemons *daemons, DkNodeId id);
+
+/* Start node ID (not running); FALSE with ERROR when it cannot spawn. */
+gboolean dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error);
+
+/* SIGKILL node ID and reap it (nothing when not running). */
+void dk_net_daemons_crash (DkNetDaemons *daemons, DkNodeId id);
+
+/* Crash node ID, delete its data directory, start it again. */
+gboolean dk_net_daemons_wipe (DkNetDaemons *daemons, DkNodeId id, GError **error);
+
+/* SIGTERM every running daemon and wait up to TIMEOUT_MS for them all to
+ * exit (SIGKILL after that); FALSE with ERROR naming a node that had to be
+ * killed or exited with an error. */
+gboolean dk_net_daemons_stop_all (DkNetDaemons *daemons, guint timeout_ms, GError **error);
+
+/* TRUE while node ID's process runs (as far as this program knows: a
+ * daemon that exited on its own is noticed here and reaped). */
+gboolean dk_net_daemons_running (DkNetDaemons *daemons, DkNodeId id);
+
+/* The data directory of node ID (DIR/nodes/nID). */
+const char *dk_net_daemons_data_dir (const DkNetDaemons *daemons, DkNodeId id);
+
+/* Wait until every running node answers a signed PING (KEY) from this
+ * process's namespace, up to TIMEOUT_MS; FALSE with ERROR naming the
+ * nodes that did not, and where their logs are. */
+gboolean dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
+                                    GError **error);
+
+G_END_DECLS
+
+#endif /* DK_NET_DAEMONS_H */
