@@ -155,7 +155,10 @@ compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *
   g_free (dk_staleness_check (result->history, curve));
   dk_run_result_free (result);
 
-  g_autofree double *thresholds = model_thresholds (leg, 3, 1, 1, MODEL_TRIALS, 11);
+  /* Under valgrind (DK_TEST_SCALE) a twentieth of the trials: the model's
+   * standard error is then 0.0022, still far inside TOLERANCE. */
+  guint trials = (guint) dk_test_iterations (MODEL_TRIALS);
+  g_autofree double *thresholds = model_thresholds (leg, 3, 1, 1, trials, 11);
   guint pools = 0;
   guint64 reads = 0, stale = 0;
   double expected = 0;
@@ -170,7 +173,7 @@ compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *
       double start_ms = dk_visibility_bucket_start_us (bucket) / 1000.0;
       double end_ms = bucket + 1 < n_buckets
                       ? dk_visibility_bucket_start_us (bucket + 1) / 1000.0 : start_ms;
-      expected += bucket_reads * model_consistent (thresholds, MODEL_TRIALS,
+      expected += bucket_reads * model_consistent (thresholds, trials,
                                                    (start_ms + end_ms) / 2);
       reads += bucket_reads;
       stale += bucket_stale;
@@ -195,12 +198,16 @@ compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *
 START_TEST (pbs_curve_matches_the_wars_model_with_exponential_legs)
 {
   static const Leg leg = { FALSE, 10.0, 0 };
-  g_autofree char *text = wars_scenario ("exp(10ms)", 150, 20000, 20);
+  g_autofree char *text = wars_scenario ("exp(10ms)", 150, 20000, (guint) dk_test_iterations (20));
   guint pools = 0;
   double first = 1;
   compare_with_model (text, &leg, &pools, &first);
   /* The comparison covers the curve where it is far from 1. */
-  ck_assert_msg (first < 0.92 && pools >= 10, "first pool %.3f, %u pools", first, pools);
+  /* Under valgrind's short run every pool is still compared, but a pool
+   * of 10,000 reads then spans most of the curve. */
+  gboolean full_run = dk_test_iterations (20) == 20;
+  ck_assert_msg (pools >= 1 && (!full_run || (first < 0.92 && pools >= 10)),
+                 "first pool %.3f, %u pools", first, pools);
 }
 END_TEST
 
@@ -210,11 +217,16 @@ END_TEST
 START_TEST (pbs_curve_matches_the_wars_model_with_pareto_legs)
 {
   static const Leg leg = { TRUE, 2.0, 1.2 };
-  g_autofree char *text = wars_scenario ("pareto(2ms,1.2)", 300, 20000, 20);
+  g_autofree char *text = wars_scenario ("pareto(2ms,1.2)", 300, 20000,
+                                         (guint) dk_test_iterations (20));
   guint pools = 0;
   double first = 1;
   compare_with_model (text, &leg, &pools, &first);
-  ck_assert_msg (first < 0.92 && pools >= 10, "first pool %.3f, %u pools", first, pools);
+  /* Under valgrind's short run every pool is still compared, but a pool
+   * of 10,000 reads then spans most of the curve. */
+  gboolean full_run = dk_test_iterations (20) == 20;
+  ck_assert_msg (pools >= 1 && (!full_run || (first < 0.92 && pools >= 10)),
+                 "first pool %.3f, %u pools", first, pools);
 }
 END_TEST
 
