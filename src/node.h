@@ -167,7 +167,10 @@ typedef struct
                                  * 0: DK_RING_MAX_WEIGHT */
   gboolean allow_joins;         /* unkeyed: take gossip from a source that is no member's
                                  * address (a joining node).  Keyed, the cluster key is what
-                                 * lets a stranger join, and this is not needed */
+                                 * lets a stranger speak, and this is not needed */
+  gboolean auto_admit;          /* a stranger's join is taken as it comes (the simulator's
+                                 * way).  FALSE (the default): it is held as pending until
+                                 * an operator admits it (node_admin.c, dynkv admin) */
   /* Requests happen once (node_dedup.c, replay.h).  0 means the default. */
   gint64   replay_window_us;    /* keyed: signed datagrams stamped further than this from our wall clock are dropped */
   guint    replay_cache_entries;/* keyed: signed datagrams remembered within the window */
@@ -267,6 +270,11 @@ typedef struct
   guint64 address_validations;    /* client requests from a new, unkeyed source answered
                                    * RETRY with a cookie instead of being handled */
   guint64 status_requests;        /* NODE_STATUS requests answered (dynkv status, stats) */
+  guint64 joins_held;             /* join gossip from strangers not admitted: held as pending */
+  guint64 members_admitted;       /* joins admitted here by dynkv admin commit */
+  guint64 members_removed;        /* down members dropped from the ring (dynkv admin remove,
+                                   * here or heard of) */
+  guint64 admin_requests;         /* ADMIN requests handled (dynkv admin) */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -350,6 +358,9 @@ DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
 /* Append to IDS (a GArray of DkNodeId) the members whose dk_node_peer_state
  * is SUSPECT or DOWN; cheap when there are none (the usual case). */
 void dk_node_suspected_peers (const DkNode *node, GArray *ids);
+
+/* Joins held here waiting for an operator's admission (node_admin.c). */
+guint dk_node_joins_pending (const DkNode *node);
 
 /* Hints this node holds for other owners. */
 guint dk_node_hints_held (const DkNode *node);

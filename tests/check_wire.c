@@ -400,6 +400,25 @@ random_message (Gen *gen, DkWireType type)
         request->counters = random_below (gen, 2);
         break;
       }
+    case DK_WIRE_ADMIN:
+      {
+        DkWireAdmin *admin = &message->body.admin;
+        admin->client_request_id = random_u64 (gen);
+        admin->op = random_below (gen, DK_WIRE_ADMIN_OP_LAST + 1);
+        if (admin->op <= DK_WIRE_ADMIN_REMOVE)
+          admin->node = 1 + random_below (gen, G_MAXINT32);
+        if (admin->op == DK_WIRE_ADMIN_JOIN)
+          {
+            g_free (admin->address);
+            admin->address = g_strdup_printf ("127.0.0.1:%u", 1 + random_below (gen, 65535));
+          }
+        break;
+      }
+    case DK_WIRE_ADMIN_REPLY:
+      message->body.admin_reply.client_request_id = random_u64 (gen);
+      message->body.admin_reply.status = random_status (gen);
+      message->body.admin_reply.text = random_text (gen, DK_WIRE_ADMIN_TEXT_MAX);
+      break;
     case DK_WIRE_NODE_STATUS_REPLY:
       {
         DkWireNodeStatusReply *reply = &message->body.node_status_reply;
