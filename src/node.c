@@ -142,8 +142,10 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
        * holds the client key, when there is one, and not the cluster's. */
       DkWireStamp stamp = { node_wall (node), node->sign_nonce++,
                             dk_endpoint_is_node (to) ? (DkNodeId) to : DK_NODE_NONE };
+      /* An operator holds the cluster key: what answers its ADMIN, and
+       * the PONG it learns our id with, are signed with that. */
       if (!dk_endpoint_is_node (to) && node->client_key != NULL
-          && message->type != DK_WIRE_ADMIN_REPLY)   /* an operator holds the cluster key */
+          && message->type != DK_WIRE_ADMIN_REPLY && !node->answering_cluster_key)
         dk_wire_sign_stamped (datagram, node->client_key, node->config.client_key_len, &stamp);
       else
         dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
@@ -612,7 +614,10 @@ verify_credentials (DkNode *node, DkEndpoint from, const guint8 *data, gsize len
       && dk_wire_verify (data, len, node->client_key, node->config.client_key_len, NULL))
     return DK_NODE_RECEIPT_VALIDATED;
   if (dk_wire_verify (data, len, node->auth_key, node->config.auth_key_len, &error))
-    return DK_NODE_RECEIPT_VALIDATED;
+    {
+      node->answering_cluster_key = !dk_endpoint_is_node (from) && type == DK_WIRE_PING;
+      return DK_NODE_RECEIPT_VALIDATED;
+    }
   if (g_error_matches (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNAUTHENTICATED))
     {
       node->stats.dropped_unauthenticated++;
@@ -710,6 +715,7 @@ DkNodeReceipt
 dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
 {
   node->stats.datagrams_received++;
+  node->answering_cluster_key = FALSE;
   if (node->auth_key != NULL)
     {
       DkNodeReceipt verified = verify_credentials (node, from, data, len);
@@ -757,6 +763,7 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
     }
   if (node_reassemble (node, from, &message, handler))
     handler (node, from, message);
+  node->answering_cluster_key = FALSE;
   return validated ? DK_NODE_RECEIPT_VALIDATED : DK_NODE_RECEIPT_HANDLED;
 }
 

@@ -132,6 +132,8 @@ struct _DkNode
   guint8      *client_key;      /* owned copy of config.client_key, or NULL */
   guint8       cookie_secret[32]; /* keys the cookies of address validation (node.c) */
   gboolean     cookie_secret_drawn;
+  gboolean     answering_cluster_key; /* handling a client's PING signed with the cluster
+                                       * key: its PONG is signed so too (an operator's) */
   char        *address;         /* owned copy of config.address */
   DkEnv        env;
   const DkRing *ring;           /* owned (or a ring cache reference) */
