@@ -313,7 +313,11 @@ typedef enum
  * with the cluster key only, so a client key cannot sign gossip, replica
  * traffic, hints, anti-entropy or streams.  Node-to-node types must come
  * from a member's address (and name that member as sender); a stranger's
- * GOSSIP is a join, taken only when keyed or with allow_joins.  Replies
+ * GOSSIP is a join, heard only when keyed or with allow_joins, and taken
+ * only with auto_admit or once an operator admitted it (node_admin.c).
+ * An ADMIN (an operator's) verifies with the cluster key only and comes
+ * from anywhere; an unkeyed node takes none.  A client's PING signed
+ * with the cluster key is answered signed with it, as is an ADMIN.  Replies
  * (READ_REPLY, WRITE_ACK, the CLIENT_REPLY of a forwarded request) are
  * taken only from the node the request went to.
  *
