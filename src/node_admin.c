@@ -206,7 +206,12 @@ admin_reply (DkNode *node, DkEndpoint from, const DkWireMessage *request, DkWire
   reply->body.admin_reply.client_request_id = request->body.admin.client_request_id;
   reply->body.admin_reply.status = status;
   if (strlen (text) > DK_WIRE_ADMIN_TEXT_MAX)
-    text[DK_WIRE_ADMIN_TEXT_MAX] = '\0';   /* a plan of PENDING_MAX + 2 * PLAN_MAX lines fits */
+    {
+      /* Cut at a character's start: the wire takes UTF-8 only. */
+      const gchar *end = text;
+      g_utf8_validate (text, DK_WIRE_ADMIN_TEXT_MAX, &end);
+      text[end - text] = '\0';
+    }
   reply->body.admin_reply.text = text;
   node_send (node, from, reply);
 }
