@@ -505,6 +505,8 @@ dk_sim_cluster_config_init (DkSimClusterConfig *config)
     .network = { .latency = { .kind = DK_DIST_CONST, .a_us = 1000 } },
   };
   dk_node_config_init (&config->node);
+  /* Scenario joins happen unasked: no operator admits them here. */
+  config->node.auto_admit = TRUE;
   dk_store_options_init (&config->store);
   /* One SQLite transaction per write was a third of a run's time.  The
    * stores live in this process, which no simulated crash ends, and a

@@ -117,6 +117,8 @@ matches (const DkWireMessage *reply, const Expect *expect)
     return reply->body.client_reply.client_request_id == expect->client_request_id;
   if (reply->type == DK_WIRE_NODE_STATUS_REPLY)
     return reply->body.node_status_reply.client_request_id == expect->client_request_id;
+  if (reply->type == DK_WIRE_ADMIN_REPLY)
+    return reply->body.admin_reply.client_request_id == expect->client_request_id;
   return reply->request_id == expect->request_id;
 }
 
@@ -735,6 +737,106 @@ client_status (Client *client)
   return EXIT_OK;
 }
 
+/* ---- admin ------------------------------------------------------------------ */
+
+/* The ADMIN that ARGS (after "admin") ask for; FALSE with a usage error. */
+static gboolean
+parse_admin (GPtrArray *args, DkWireAdmin *admin, GError **error)
+{
+  static const struct
+  {
+    const char   *name;
+    DkWireAdminOp op;
+    guint         arguments;
+  } ops[] = {
+    { "join", DK_WIRE_ADMIN_JOIN, 1 },
+    { "leave", DK_WIRE_ADMIN_LEAVE, 1 },
+    { "remove", DK_WIRE_ADMIN_REMOVE, 1 },
+    { "plan", DK_WIRE_ADMIN_PLAN, 0 },
+    { "commit", DK_WIRE_ADMIN_COMMIT, 0 },
+    { "clear", DK_WIRE_ADMIN_CLEAR, 0 },
+  };
+  const char *name = args->len > 1 ? g_ptr_array_index (args, 1) : "";
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++)
+    {
+      if (strcmp (name, ops[i].name) != 0)
+        continue;
+      if (args->len != 2 + ops[i].arguments)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "admin %s takes %s, got %u argument%s", name,
+                       ops[i].op == DK_WIRE_ADMIN_JOIN ? "ID=HOST:PORT"
+                       : ops[i].arguments == 1 ? "a node id" : "no argument",
+                       args->len - 2, args->len == 3 ? "" : "s");
+          return FALSE;
+        }
+      admin->op = ops[i].op;
+      if (ops[i].arguments == 0)
+        return TRUE;
+      const char *text = g_ptr_array_index (args, 2);
+      g_auto (GStrv) parts = g_strsplit (text, "=", 2);
+      guint64 id = 0;
+      gboolean join = ops[i].op == DK_WIRE_ADMIN_JOIN;
+      if (!g_ascii_string_to_unsigned (parts[0], 10, 1, G_MAXUINT32 - 1, &id, NULL)
+          || (join != (parts[1] != NULL)) || (join && strchr (parts[1], ':') == NULL)
+          || (join && strlen (parts[1]) > DK_WIRE_ADDRESS_MAX))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "admin %s: '%s' is not %s", name, text,
+                       join ? "ID=HOST:PORT (the address the node listens on)" : "a node id");
+          return FALSE;
+        }
+      admin->node = (DkNodeId) id;
+      if (join)
+        {
+          g_free (admin->address);
+          admin->address = g_strdup (parts[1]);
+        }
+      return TRUE;
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "admin needs one of join ID=HOST:PORT, leave ID, remove ID, plan, commit, clear");
+  return FALSE;
+}
+
+/* `dynkv admin ...`: one ADMIN, signed with the cluster key, to the first
+ * --node (no failover: a plan is kept by the node that was asked). */
+static int
+client_admin (Client *client, GPtrArray *args)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_ADMIN);
+  if (!parse_admin (args, &request->body.admin, &error))
+    {
+      g_printerr ("dynkv: %s\nTry 'dynkv --help'.\n", error->message);
+      return EXIT_USAGE;
+    }
+  request->request_id = random_id ();
+  request->body.admin.client_request_id = random_id ();
+  Expect expect = { .type = DK_WIRE_ADMIN_REPLY,
+                    .client_request_id = request->body.admin.client_request_id };
+  g_autoptr (DkWireMessage) reply = NULL;
+  if (learn_node_id (client, &error))
+    reply = exchange (client, request, &expect, &error);
+  if (reply == NULL)
+    {
+      g_printerr ("dynkv: admin: %s (an admin command needs the cluster key: a client key "
+                  "is refused)\n", error->message);
+      return EXIT_FAILED;
+    }
+  const DkWireAdminReply *answer = &reply->body.admin_reply;
+  const char *text = answer->text != NULL ? answer->text : "";
+  gsize len = strlen (text);
+  if (answer->status != DK_WIRE_STATUS_OK)
+    {
+      g_printerr ("dynkv: admin: node %u refused: %s%s", reply->sender, text,
+                  len > 0 && text[len - 1] == '\n' ? "" : "\n");
+      return EXIT_FAILED;
+    }
+  printf ("%s%s", text, len > 0 && text[len - 1] == '\n' ? "" : "\n");
+  return EXIT_OK;
+}
+
 /* S as a JSON string, escaped. */
 static void
 print_json_string (const char *s)
@@ -933,7 +1035,7 @@ main (int argc, char **argv)
       "Resend an unanswered request this many times within the timeout (default 1)", "K" },
     { "key-file", 'k', 0, G_OPTION_ARG_FILENAME, &key_file,
       "The client key, when the nodes use one (dynkvd --client-key-file), or else the "
-      "cluster key (dynkvd --key-file)", "FILE" },
+      "cluster key (dynkvd --key-file); admin commands need the cluster key", "FILE" },
     { "context", 'c', 0, G_OPTION_ARG_STRING, &context_text,
       "put/delete: the context=HEX a get printed; the write then supersedes what it read",
       "HEX" },
@@ -970,6 +1072,10 @@ main (int argc, char **argv)
     "  stats              the node's counters (--json for JSON)\n"
     "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
     "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)\n"
+    "  admin join ID=HOST:PORT | leave ID | remove ID | plan | commit | clear\n"
+    "                     change the membership (needs --key-file with the cluster\n"
+    "                     key): plan a join, show the plan and the joins pending,\n"
+    "                     commit it; make a member leave; remove a down member\n"
     "  bench [OPTIONS]    load the cluster and print throughput and latency: first\n"
     "                     on the line, with options of its own (dynkv bench --help)");
   g_option_context_set_description (context,
@@ -1044,6 +1150,8 @@ main (int argc, char **argv)
     want_min = want_max = 1;
   else if (strcmp (command, "ring") == 0)
     want_min = 1, want_max = 2;
+  else if (strcmp (command, "admin") == 0)
+    want_min = 2, want_max = 3;
   else if (strcmp (command, "bench") == 0)
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -1053,7 +1161,8 @@ main (int argc, char **argv)
   else
     {
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "unknown command '%s' (put, get, delete, status, stats, ring, keygen)", command);
+                   "unknown command '%s' (put, get, delete, status, stats, ring, keygen, admin)",
+                   command);
       goto usage;
     }
   if (args->len < want_min || args->len > want_max)
@@ -1106,6 +1215,12 @@ main (int argc, char **argv)
           goto out;
         }
     }
+  if (strcmp (command, "admin") == 0 && client.key == NULL)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "admin commands are signed with the cluster key: give --key-file");
+      goto usage;
+    }
   if (!client_aim (&client, client.nodes[0], DK_NODE_NONE, &error))
     {
       g_printerr ("dynkv: %s\n", error->message);
@@ -1123,6 +1238,8 @@ main (int argc, char **argv)
     status = client_status (&client);
   else if (strcmp (command, "stats") == 0)
     status = client_stats (&client, json);
+  else if (strcmp (command, "admin") == 0)
+    status = client_admin (&client, args);
   else if (strcmp (command, "get") == 0)
     status = client_request (&client, DK_WIRE_GET, g_ptr_array_index (args, 1), NULL, &options);
   else if (strcmp (command, "delete") == 0)

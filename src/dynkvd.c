@@ -115,6 +115,7 @@ load_config_file (Settings *settings, const char *path, GError **error)
       || !file_string (file, "node", "log_level", &settings->log_level)
       || !file_string (file, "node", "synchronous", &settings->synchronous)
       || !file_boolean (file, "cluster", "strict_quorum", &settings->strict_quorum, error)
+      || !file_boolean (file, "cluster", "auto_admit", &settings->auto_admit, error)
       || !file_int (file, "cluster", "n", &settings->n, error)
       || !file_int (file, "cluster", "r", &settings->r, error)
       || !file_int (file, "cluster", "w", &settings->w, error)
@@ -190,6 +191,7 @@ typedef struct
   GMainLoop *loop;
   DkNode    *node;
   DkUdpEnv  *env;
+  guint      leave_watch; /* watch_for_leave, until the node leaves */
 } Daemon;
 
 static void
@@ -249,14 +251,34 @@ check_left (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* An operator's leave (dynkv admin leave) reaches the node, not us:
+ * notice it, and stop once done as after SIGUSR2. */
+static gboolean
+watch_for_leave (gpointer data)
+{
+  Daemon *state = data;
+  if (!dk_node_is_leaving (state->node))
+    return G_SOURCE_CONTINUE;
+  const DkEnv *env = dk_udp_env_get (state->env);
+  env->log (env->user_data, DK_LOG_INFO, "leaving as an operator asked: handing every range "
+            "to its new replicas");
+  g_timeout_add (100, check_left, state);
+  state->leave_watch = 0;
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_leave_signal (gpointer data)
 {
   Daemon *state = data;
   const DkEnv *env = dk_udp_env_get (state->env);
   env->log (env->user_data, DK_LOG_INFO, "leaving: handing every range to its new replicas");
+  if (state->leave_watch != 0)
+    g_source_remove (state->leave_watch);
+  state->leave_watch = 0;
+  if (!dk_node_is_leaving (state->node))
+    g_timeout_add (100, check_left, state);
   dk_node_leave (state->node);
-  g_timeout_add (100, check_left, state);
   return G_SOURCE_CONTINUE;
 }
 
@@ -323,6 +345,10 @@ run (const Settings *settings, DkLogLevel log_level)
     config.client_key = g_bytes_get_data (settings->client_key, &config.client_key_len);
   config.max_member_weight = (guint) settings->max_weight;
   config.allow_joins = settings->allow_joins;
+  /* Keyed, a join waits for an operator (dynkv admin) unless --auto-admit;
+   * unkeyed, nobody can prove to be an operator, and --allow-joins admits
+   * every join as it always did. */
+  config.auto_admit = settings->key != NULL ? settings->auto_admit : settings->allow_joins;
   config.vnodes = (guint) settings->vnodes;
   config.log_level = log_level;
   config.address = dk_udp_env_address (env);
@@ -379,6 +405,8 @@ run (const Settings *settings, DkLogLevel log_level)
    * leaving, and stops once done, as after SIGUSR2. */
   if (dk_node_is_leaving (node))
     g_timeout_add (100, check_left, &state);
+  else
+    state.leave_watch = g_timeout_add (200, watch_for_leave, &state);
 
   g_main_loop_run (state.loop);
 
@@ -390,6 +418,8 @@ run (const Settings *settings, DkLogLevel log_level)
   g_source_remove (sigusr1);
   g_source_remove (sigusr2);
   g_source_remove (sighup);
+  if (state.leave_watch != 0)
+    g_source_remove (state.leave_watch);
   g_main_loop_unref (state.loop);
   dk_udp_env_set_node (env, NULL);
   g_clear_pointer (&node, dk_node_free);
@@ -421,7 +451,7 @@ main (int argc, char **argv)
   dk_daemon_settings_init (&settings);
   char *config_path = NULL, *key_file = NULL, *listen_address = NULL, *data = NULL;
   char *log_level_text = NULL, *synchronous = NULL, *client_key_file = NULL;
-  gboolean allow_joins = FALSE;
+  gboolean allow_joins = FALSE, auto_admit = FALSE;
   char **peer_specs = NULL;
   /* Unset until given, so that a negative value reaches the checks. */
   gint64 id = DK_DAEMON_UNSET64, seed = DK_DAEMON_UNSET64;
@@ -459,7 +489,10 @@ main (int argc, char **argv)
       "W" },
     { "allow-joins", 0, 0, G_OPTION_ARG_NONE, &allow_joins,
       "Without a key: accept gossip from addresses of no member (joining nodes); keyed, "
-      "the cluster key is what lets a node join", NULL },
+      "with a key, --auto-admit does that; this admits every join without an operator", NULL },
+    { "auto-admit", 0, 0, G_OPTION_ARG_NONE, &auto_admit,
+      "With a key: admit a joining node as it asks (the old way); by default a join is held "
+      "until an operator admits it (dynkv admin join, dynkv admin commit)", NULL },
     { "vnodes", 'v', 0, G_OPTION_ARG_INT, &vnodes,
       "Virtual nodes per member (default 64; the same on every node)", "V" },
     { "log-level", 'L', 0, G_OPTION_ARG_STRING, &log_level_text,
@@ -558,6 +591,7 @@ main (int argc, char **argv)
   settings.joining = joining;
   merge_int (&settings.max_weight, max_weight);
   settings.allow_joins = allow_joins;
+  settings.auto_admit = settings.auto_admit || auto_admit;
   if (client_key_file != NULL)
     {
       g_clear_pointer (&settings.client_key, g_bytes_unref);

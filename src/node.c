@@ -142,7 +142,10 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
        * holds the client key, when there is one, and not the cluster's. */
       DkWireStamp stamp = { node_wall (node), node->sign_nonce++,
                             dk_endpoint_is_node (to) ? (DkNodeId) to : DK_NODE_NONE };
-      if (!dk_endpoint_is_node (to) && node->client_key != NULL)
+      /* An operator holds the cluster key: what answers its ADMIN, and
+       * the PONG it learns our id with, are signed with that. */
+      if (!dk_endpoint_is_node (to) && node->client_key != NULL
+          && message->type != DK_WIRE_ADMIN_REPLY && !node->answering_cluster_key)
         dk_wire_sign_stamped (datagram, node->client_key, node->config.client_key_len, &stamp);
       else
         dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
@@ -327,6 +330,8 @@ static const NodeHandler handlers[DK_WIRE_TYPE_LAST + 1] = {
   [DK_WIRE_AE_KEYS_REQUEST] = node_on_ae_keys_request,
   [DK_WIRE_AE_KEYS_REPLY]   = node_on_ae_keys_reply,
   [DK_WIRE_NODE_STATUS]     = node_on_node_status,
+  [DK_WIRE_ADMIN]           = node_on_admin,
+  [DK_WIRE_ADMIN_REPLY]     = node_on_admin_reply,
 };
 /* ---- public ------------------------------------------------------------- */
 
@@ -488,6 +493,7 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
                                            node->config.replay_cache_entries, node_wall (node));
     }
   node_handoff_init (node);
+  node_admin_init (node);
   node_reach_init (node);
   node_reassembly_init (node);
   node_rebalance_init (node);
@@ -528,6 +534,7 @@ dk_node_free (DkNode *node)
   node_rebalance_clear (node);
   node_membership_clear (node);
   node_handoff_clear (node);
+  node_admin_clear (node);
   node_reach_clear (node);
   node_reassembly_clear (node);
   node_ring_release (node, node->ring);
@@ -607,7 +614,10 @@ verify_credentials (DkNode *node, DkEndpoint from, const guint8 *data, gsize len
       && dk_wire_verify (data, len, node->client_key, node->config.client_key_len, NULL))
     return DK_NODE_RECEIPT_VALIDATED;
   if (dk_wire_verify (data, len, node->auth_key, node->config.auth_key_len, &error))
-    return DK_NODE_RECEIPT_VALIDATED;
+    {
+      node->answering_cluster_key = !dk_endpoint_is_node (from) && type == DK_WIRE_PING;
+      return DK_NODE_RECEIPT_VALIDATED;
+    }
   if (g_error_matches (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNAUTHENTICATED))
     {
       node->stats.dropped_unauthenticated++;
@@ -629,7 +639,8 @@ verify_credentials (DkNode *node, DkEndpoint from, const guint8 *data, gsize len
 /* Who may send what (node.h): client requests come from anyone; every
  * other message from a member's address, naming that member as its
  * sender, except a stranger's GOSSIP (a join) on a keyed cluster or one
- * that allows joins.  FALSE: drop it (counted). */
+ * that allows joins, and an operator's ADMIN on a keyed cluster (it
+ * verified with the cluster key).  FALSE: drop it (counted). */
 static gboolean
 source_may_send (DkNode *node, DkEndpoint from, const DkWireMessage *message)
 {
@@ -637,6 +648,8 @@ source_may_send (DkNode *node, DkEndpoint from, const DkWireMessage *message)
     return TRUE;
   if (dk_endpoint_is_node (from))
     return message->sender == (DkNodeId) from;
+  if (message->type == DK_WIRE_ADMIN)
+    return node->auth_key != NULL;
   return message->type == DK_WIRE_GOSSIP
          && (node->auth_key != NULL || node->config.allow_joins);
 }
@@ -702,6 +715,7 @@ DkNodeReceipt
 dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
 {
   node->stats.datagrams_received++;
+  node->answering_cluster_key = FALSE;
   if (node->auth_key != NULL)
     {
       DkNodeReceipt verified = verify_credentials (node, from, data, len);
@@ -749,6 +763,7 @@ dk_node_receive (DkNode *node, DkEndpoint from, const guint8 *data, gsize len)
     }
   if (node_reassemble (node, from, &message, handler))
     handler (node, from, message);
+  node->answering_cluster_key = FALSE;
   return validated ? DK_NODE_RECEIPT_VALIDATED : DK_NODE_RECEIPT_HANDLED;
 }
 

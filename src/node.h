@@ -167,7 +167,10 @@ typedef struct
                                  * 0: DK_RING_MAX_WEIGHT */
   gboolean allow_joins;         /* unkeyed: take gossip from a source that is no member's
                                  * address (a joining node).  Keyed, the cluster key is what
-                                 * lets a stranger join, and this is not needed */
+                                 * lets a stranger speak, and this is not needed */
+  gboolean auto_admit;          /* a stranger's join is taken as it comes (the simulator's
+                                 * way).  FALSE (the default): it is held as pending until
+                                 * an operator admits it (node_admin.c, dynkv admin) */
   /* Requests happen once (node_dedup.c, replay.h).  0 means the default. */
   gint64   replay_window_us;    /* keyed: signed datagrams stamped further than this from our wall clock are dropped */
   guint    replay_cache_entries;/* keyed: signed datagrams remembered within the window */
@@ -267,6 +270,11 @@ typedef struct
   guint64 address_validations;    /* client requests from a new, unkeyed source answered
                                    * RETRY with a cookie instead of being handled */
   guint64 status_requests;        /* NODE_STATUS requests answered (dynkv status, stats) */
+  guint64 joins_held;             /* join gossip from strangers not admitted: held as pending */
+  guint64 members_admitted;       /* joins admitted here by dynkv admin commit */
+  guint64 members_removed;        /* down members dropped from the ring (dynkv admin remove,
+                                   * here or heard of) */
+  guint64 admin_requests;         /* ADMIN requests handled (dynkv admin) */
 } DkNodeStats;
 
 typedef struct _DkNode DkNode;
@@ -305,7 +313,11 @@ typedef enum
  * with the cluster key only, so a client key cannot sign gossip, replica
  * traffic, hints, anti-entropy or streams.  Node-to-node types must come
  * from a member's address (and name that member as sender); a stranger's
- * GOSSIP is a join, taken only when keyed or with allow_joins.  Replies
+ * GOSSIP is a join, heard only when keyed or with allow_joins, and taken
+ * only with auto_admit or once an operator admitted it (node_admin.c).
+ * An ADMIN (an operator's) verifies with the cluster key only and comes
+ * from anywhere; an unkeyed node takes none.  A client's PING signed
+ * with the cluster key is answered signed with it, as is an ADMIN.  Replies
  * (READ_REPLY, WRITE_ACK, the CLIENT_REPLY of a forwarded request) are
  * taken only from the node the request went to.
  *
@@ -350,6 +362,9 @@ DkWireMemberState dk_node_peer_state (const DkNode *node, DkNodeId id);
 /* Append to IDS (a GArray of DkNodeId) the members whose dk_node_peer_state
  * is SUSPECT or DOWN; cheap when there are none (the usual case). */
 void dk_node_suspected_peers (const DkNode *node, GArray *ids);
+
+/* Joins held here waiting for an operator's admission (node_admin.c). */
+guint dk_node_joins_pending (const DkNode *node);
 
 /* Hints this node holds for other owners. */
 guint dk_node_hints_held (const DkNode *node);

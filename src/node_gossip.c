@@ -263,7 +263,11 @@ append_entry (const DkNode *node, DkWireGossip *gossip, const Member *member)
     .heartbeat = member->heartbeat,
     .incarnation = incarnation_of (member),
     .state = member->claimed,
-    .verdict = member->claimed == DK_WIRE_MEMBER_LEAVING ? DK_WIRE_MEMBER_UP : member->verdict,
+    /* A leave is its member's own word (UP); a removal, an operator's
+     * verdict on a dead member (DOWN). */
+    .verdict = member->claimed != DK_WIRE_MEMBER_LEAVING ? member->verdict
+               : node_member_removed (node, member->id) ? DK_WIRE_MEMBER_DOWN
+               : DK_WIRE_MEMBER_UP,
   };
   g_array_append_val (gossip->members, entry);
 }
@@ -557,6 +561,7 @@ add_member (DkNode *node, const DkWireMember *entry)
   node->n_members++;
   const DkMemberInfo *info = info_of (node, &member);
   node_log (node, DK_LOG_INFO, "member %s joined", info->name);
+  node_admin_member_added (node, entry->node);
   if (info->address[0] != '\0' && node->env.learn_peer != NULL)
     node->env.learn_peer (node->env.user_data, entry->node, info->address);
   return &node->members[position];
@@ -583,6 +588,9 @@ static void
 rejoin (DkNode *node, Member *member, DkWireMemberState state)
 {
   node->departed--;
+  for (guint i = 0; i < node->removed->len; i++)
+    if (g_array_index (node->removed, DkNodeId, i) == member->id)
+      g_array_remove_index (node->removed, i--);
   member->claimed = state;
   member->verdict = DK_WIRE_MEMBER_UP;   /* not counted in unhealthy while departed */
   node_log (node, DK_LOG_INFO, "member %s is back (%s)", info_of (node, member)->name,
@@ -659,6 +667,22 @@ hear_entry (DkNode *node, DkNodeId sender, const DkWireMember *entry)
    * from the leaving node itself, which gossips until one acknowledges
    * (node_rebalance.c), and every member that still counts it in probes
    * it in turn and reads the leave in its answer. */
+  if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->node != sender
+      && entry->verdict == DK_WIRE_MEMBER_DOWN)
+    {
+      /* A removal (node_member_remove): an operator's word on a dead
+       * member, relayed by the members.  Stale news of one (older than
+       * what the member itself said since: it came back) is not taken. */
+      if (member == NULL || member->claimed == DK_WIRE_MEMBER_LEAVING
+          || find_member (node, sender) == NULL)
+        return FALSE;
+      guint64 known = incarnation_of (member);
+      if (entry->incarnation < known
+          || (entry->incarnation == known && entry->heartbeat < member->heartbeat))
+        return FALSE;
+      node_member_remove (node, entry->node);
+      return FALSE;   /* node_member_remove rebuilt the ring */
+    }
   if (entry->state == DK_WIRE_MEMBER_LEAVING && entry->node != sender)
     {
       if (member != NULL && member->claimed != DK_WIRE_MEMBER_LEAVING)
@@ -762,8 +786,19 @@ node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message)
       node->stats.dropped_unexpected++;
       return;
     }
-  gboolean ring_changed = FALSE;
   const DkWireGossip *gossip = &message->body.gossip;
+  if (stranger && !node->config.auto_admit)
+    {
+      /* A join waits for an operator's admission (node_admin.c): until
+       * then nothing the stranger says is taken, nor answered. */
+      const DkWireMember *own = NULL;
+      for (guint i = 0; i < gossip->members->len && own == NULL; i++)
+        if (g_array_index (gossip->members, DkWireMember, i).node == message->sender)
+          own = &g_array_index (gossip->members, DkWireMember, i);
+      if (own == NULL || (own->state != DK_WIRE_MEMBER_LEAVING && !node_admin_admits (node, own)))
+        return;
+    }
+  gboolean ring_changed = FALSE;
   for (guint i = 0; i < gossip->members->len; i++)
     {
       const DkWireMember *entry = &g_array_index (gossip->members, DkWireMember, i);
@@ -824,6 +859,7 @@ node_membership_init (DkNode *node, GError **error)
   node->suspects = g_array_new (FALSE, FALSE, sizeof (Suspect));
   node->news = g_array_new (FALSE, FALSE, sizeof (News));
   node->relays = g_array_new (FALSE, FALSE, sizeof (Relay));
+  node->removed = g_array_new (FALSE, FALSE, sizeof (DkNodeId));
   node->probe_target = DK_NODE_NONE;
   node->member_table = node->config.member_table != NULL
                        ? dk_member_table_ref (node->config.member_table) : dk_member_table_new ();
@@ -872,6 +908,7 @@ node_membership_clear (DkNode *node)
   g_clear_pointer (&node->suspects, g_array_unref);
   g_clear_pointer (&node->news, g_array_unref);
   g_clear_pointer (&node->relays, g_array_unref);
+  g_clear_pointer (&node->removed, g_array_unref);
   g_clear_pointer (&node->member_table, dk_member_table_unref);
 }
 
@@ -954,4 +991,40 @@ node_member_claim (DkNode *node, DkWireMemberState state)
   self->claimed = state;
   self->heartbeat = ++node->heartbeat;
   news_add (node, node->config.id);
+}
+
+/* ---- admission and removal (node_admin.c decides) -------------------------- */
+
+void
+node_member_admit (DkNode *node, const DkWireMember *entry)
+{
+  if (hear_entry (node, entry->node, entry))
+    node_ring_rebuild (node);
+}
+
+gboolean
+node_member_removed (const DkNode *node, DkNodeId id)
+{
+  for (guint i = 0; node->removed != NULL && i < node->removed->len; i++)
+    if (g_array_index (node->removed, DkNodeId, i) == id)
+      return TRUE;
+  return FALSE;
+}
+
+void
+node_member_remove (DkNode *node, DkNodeId id)
+{
+  Member *member = find_member (node, id);
+  g_return_if_fail (member != NULL && !is_self (node, member));
+  if (member->claimed == DK_WIRE_MEMBER_LEAVING)
+    return;
+  depart (node, member);
+  guint position = 0;
+  while (position < node->removed->len && g_array_index (node->removed, DkNodeId, position) < id)
+    position++;
+  g_array_insert_val (node->removed, position, id);
+  node->stats.members_removed++;
+  node_log (node, DK_LOG_INFO, "member %s removed from the ring", info_of (node, member)->name);
+  news_add (node, id);
+  node_ring_rebuild (node);
 }

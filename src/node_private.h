@@ -12,6 +12,8 @@
  *   node_rebalance.c    ring changes on join and leave, sweeps, the leave
  *   node_stream.c       the offer that hands keys to the replicas that should hold them
  *   node_reassembly.c   sets sent in parts are handled whole
+ *   node_admin.c        admission of members: joins held, planned and committed;
+ *                       an operator's leave and remove (dynkv admin)
  * Each file handles its own message types; node.c's table lists them. */
 #ifndef DK_NODE_PRIVATE_H
 #define DK_NODE_PRIVATE_H
@@ -130,6 +132,8 @@ struct _DkNode
   guint8      *client_key;      /* owned copy of config.client_key, or NULL */
   guint8       cookie_secret[32]; /* keys the cookies of address validation (node.c) */
   gboolean     cookie_secret_drawn;
+  gboolean     answering_cluster_key; /* handling a client's PING signed with the cluster
+                                       * key: its PONG is signed so too (an operator's) */
   char        *address;         /* owned copy of config.address */
   DkEnv        env;
   const DkRing *ring;           /* owned (or a ring cache reference) */
@@ -170,6 +174,15 @@ struct _DkNode
   DkNodeId     probe_target;    /* probed this round and not yet answered, or DK_NODE_NONE */
   DkTimerId    probe_timer;     /* then asks others to probe it */
   guint        eager_left;      /* pushes of fresh news left this round */
+
+  GArray      *removed;         /* DkNodeId, ascending: members dropped as down by an
+                                 * operator (dynkv admin remove), here or heard of */
+
+  /* admission (node_admin.c) */
+  GArray      *pending;         /* of PendingJoin: strangers' joins not admitted */
+  GArray      *plan;            /* of PlannedJoin: joins planned, not committed */
+  GArray      *admitted;        /* of PlannedJoin: committed, taken when the node speaks */
+  GArray      *admin_relays;    /* of AdminRelay: leaves carried to their member */
 
   /* what our own requests tell of each peer (node_reach.c) */
   NodeReach   *reach;
@@ -284,6 +297,29 @@ void node_membership_clear (DkNode *node);
 void node_on_gossip (DkNode *node, DkEndpoint from, DkWireMessage *message);
 /* TRUE when ID is a member this node believes up (always, without gossip). */
 gboolean node_peer_healthy (const DkNode *node, DkNodeId id);
+
+/* node_gossip.c, admission (node_admin.c decides, gossip carries) */
+/* Take ENTRY, a stranger's own entry an operator admitted, as if the
+ * member had spoken: it becomes a member and news. */
+void node_member_admit (DkNode *node, const DkWireMember *entry);
+/* Drop member ID, down, from the ring: it departs as if it had left, and
+ * the removal travels as its LEAVING entry judged DOWN, which members
+ * take from any member (a leave only from the member itself). */
+void node_member_remove (DkNode *node, DkNodeId id);
+/* TRUE when ID was removed (dynkv admin remove), here or heard of. */
+gboolean node_member_removed (const DkNode *node, DkNodeId id);
+
+/* node_admin.c */
+void node_admin_init (DkNode *node);
+void node_admin_clear (DkNode *node);
+/* ENTRY is a stranger's own entry (a join) and this node does not admit
+ * automatically: TRUE when an operator admitted it (a committed join of
+ * that id and address), FALSE when it is held as pending (counted). */
+gboolean node_admin_admits (DkNode *node, const DkWireMember *entry);
+/* ID became a member: it is no longer pending here. */
+void node_admin_member_added (DkNode *node, DkNodeId id);
+void node_on_admin (DkNode *node, DkEndpoint from, DkWireMessage *message);
+void node_on_admin_reply (DkNode *node, DkEndpoint from, DkWireMessage *message);
 
 /* node_reach.c: round trips and silences seen by this node's requests */
 void node_reach_init (DkNode *node);

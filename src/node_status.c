@@ -75,6 +75,10 @@ static const struct
   COUNTER (gossip_entries_refused),
   COUNTER (address_validations),
   COUNTER (status_requests),
+  COUNTER (joins_held),
+  COUNTER (members_admitted),
+  COUNTER (members_removed),
+  COUNTER (admin_requests),
 };
 /* A field added to DkNodeStats and not here fails to compile. */
 G_STATIC_ASSERT (G_N_ELEMENTS (node_counters) == sizeof (DkNodeStats) / sizeof (guint64));
@@ -101,6 +105,7 @@ dk_node_counters (const DkNode *node, GArray *out)
   add_counter (out, "hints_held", dk_node_hints_held (node));
   add_counter (out, "streams_pending", dk_node_streams_pending (node));
   add_counter (out, "requests_in_flight", dk_node_requests_in_flight (node));
+  add_counter (out, "joins_pending", dk_node_joins_pending (node));
   if (node->env.counters != NULL)
     node->env.counters (node->env.user_data, out);
 }
@@ -142,12 +147,16 @@ node_on_node_status (DkNode *node, DkEndpoint from, DkWireMessage *message)
   gint64 now = node_now (node);
   body->ae_pass_age_us = node->ae_passes > 0 ? MAX (now - node->ae_last_pass_us, 0) : -1;
   body->uptime_us = MAX (now - node->started_us, 0);
-  body->members_total = node->n_members;
-  body->first_member = MIN (request->first_member, node->n_members);
-  guint end = body->first_member + MIN (request->member_limit, node->n_members - body->first_member);
-  for (guint i = body->first_member; i < end; i++)
+  /* Members removed by an operator are gone: not listed, not counted. */
+  guint listed = node->n_members - node->removed->len;
+  body->members_total = listed;
+  body->first_member = MIN (request->first_member, listed);
+  guint end = body->first_member + MIN (request->member_limit, listed - body->first_member);
+  for (guint i = 0, index = 0; i < node->n_members && index < end; i++)
     {
       const Member *member = &node->members[i];
+      if (node_member_removed (node, member->id) || index++ < body->first_member)
+        continue;
       const DkMemberInfo *info = dk_member_table_info (node->member_table, member->info);
       DkWireStatusMember entry = {
         .node = member->id,

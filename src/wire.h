@@ -92,6 +92,11 @@
  *                     hints held here for it; u16 count + count x
  *                     counter: string name (1 .. DK_WIRE_COUNTER_NAME_MAX),
  *                     u64 value
+ *   ADMIN             u64 client request id, u8 op (DkWireAdminOp), u32
+ *                     node (0 for plan, commit and clear), string address
+ *                     (<= DK_WIRE_ADDRESS_MAX; empty unless a join)
+ *   ADMIN_REPLY       u64 client request id, u8 status, string text
+ *                     (<= DK_WIRE_ADMIN_TEXT_MAX)
  *
  * Merkle node indices number a binary tree heap-style: the root is 0 and
  * node i has children 2i+1 and 2i+2, so a tree of depth D has the
@@ -164,6 +169,8 @@ G_BEGIN_DECLS
 #define DK_WIRE_STATUS_MEMBERS_MAX   200u
 #define DK_WIRE_STATUS_COUNTERS_MAX  128u
 #define DK_WIRE_COUNTER_NAME_MAX      48u
+/* ADMIN_REPLY: the text an operator reads (a plan, a refusal). */
+#define DK_WIRE_ADMIN_TEXT_MAX      8192u
 
 typedef enum
 {
@@ -188,9 +195,11 @@ typedef enum
   DK_WIRE_PARTITION_TABLE,
   DK_WIRE_NODE_STATUS,        /* a client asks a node about itself and its members */
   DK_WIRE_NODE_STATUS_REPLY,
+  DK_WIRE_ADMIN,              /* an operator (cluster key) changes the membership */
+  DK_WIRE_ADMIN_REPLY,
 } DkWireType;
 #define DK_WIRE_TYPE_FIRST DK_WIRE_GET
-#define DK_WIRE_TYPE_LAST  DK_WIRE_NODE_STATUS_REPLY
+#define DK_WIRE_TYPE_LAST  DK_WIRE_ADMIN_REPLY
 
 /* Header flags. */
 #define DK_WIRE_FLAG_AUTHENTICATED 0x0001u  /* a 32-byte HMAC tag follows the body */
@@ -474,6 +483,34 @@ typedef struct
   GArray           *counters;         /* of DkWireCounter (when asked; else empty) */
 } DkWireNodeStatusReply;
 
+/* ADMIN: what `dynkv admin` asks (node_admin.c).  Signed with the
+ * cluster key only: a client key never verifies one. */
+typedef enum
+{
+  DK_WIRE_ADMIN_JOIN = 0,   /* plan admitting NODE at ADDRESS */
+  DK_WIRE_ADMIN_LEAVE,      /* member NODE is to leave (carried to it) */
+  DK_WIRE_ADMIN_REMOVE,     /* member NODE, down, is dropped from the ring */
+  DK_WIRE_ADMIN_PLAN,       /* show the planned changes and the joins held */
+  DK_WIRE_ADMIN_COMMIT,     /* apply the planned changes */
+  DK_WIRE_ADMIN_CLEAR,      /* forget the planned changes */
+} DkWireAdminOp;
+#define DK_WIRE_ADMIN_OP_LAST DK_WIRE_ADMIN_CLEAR
+
+typedef struct
+{
+  guint64       client_request_id;  /* echoed by the reply */
+  DkWireAdminOp op;
+  DkNodeId      node;               /* JOIN, LEAVE, REMOVE: the member; else 0 */
+  char         *address;            /* JOIN: "host:port"; else "" */
+} DkWireAdmin;
+
+typedef struct
+{
+  guint64      client_request_id;
+  DkWireStatus status;              /* OK, or INVALID (the text says why) */
+  char        *text;                /* what to print */
+} DkWireAdminReply;
+
 typedef struct
 {
   DkWireType type;
@@ -500,6 +537,8 @@ typedef struct
     DkWirePartitionTable partition_table;
     DkWireNodeStatus     node_status;
     DkWireNodeStatusReply node_status_reply;
+    DkWireAdmin          admin;
+    DkWireAdminReply     admin_reply;
   } body;
 } DkWireMessage;
 

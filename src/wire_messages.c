@@ -543,6 +543,49 @@ static const DkWireField keys_reply_fields[] = {
 static const DkWireLayout keys_reply_layout =
   DK_WIRE_LAYOUT (keys_reply_fields, DkWireAeKeysReply, NULL, NULL);
 
+/* ---- admin: `dynkv admin` ------------------------------------------------ */
+
+/* A join names a member and its address; leave and remove a member;
+ * plan, commit and clear nobody. */
+static gboolean
+check_admin (const void *record, GError **error)
+{
+  const DkWireAdmin *admin = record;
+  gboolean names_node = admin->op == DK_WIRE_ADMIN_JOIN || admin->op == DK_WIRE_ADMIN_LEAVE
+                        || admin->op == DK_WIRE_ADMIN_REMOVE;
+  gboolean has_address = admin->address != NULL && admin->address[0] != '\0';
+  if (names_node != (admin->node != DK_NODE_NONE))
+    {
+      g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                   "node: %u given to an op that %s a member", admin->node,
+                   names_node ? "names" : "names no");
+      return FALSE;
+    }
+  if (has_address != (admin->op == DK_WIRE_ADMIN_JOIN))
+    {
+      g_set_error_literal (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID,
+                           "address: a join, and only a join, carries one");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const DkWireField admin_fields[] = {
+  FIELD (DkWireAdmin, client_request_id, U64),
+  ENUM_FIELD (DkWireAdmin, op, DK_WIRE_ADMIN_JOIN, DK_WIRE_ADMIN_OP_LAST),
+  FIELD (DkWireAdmin, node, U32),
+  STRING_FIELD (DkWireAdmin, address, DK_WIRE_ADDRESS_MAX),
+};
+static const DkWireLayout admin_layout = DK_WIRE_LAYOUT (admin_fields, DkWireAdmin, NULL, check_admin);
+
+static const DkWireField admin_reply_fields[] = {
+  FIELD (DkWireAdminReply, client_request_id, U64),
+  STATUS_FIELD (DkWireAdminReply, status),
+  STRING_FIELD (DkWireAdminReply, text, DK_WIRE_ADMIN_TEXT_MAX),
+};
+static const DkWireLayout admin_reply_layout =
+  DK_WIRE_LAYOUT (admin_reply_fields, DkWireAdminReply, NULL, NULL);
+
 /* ---- the type table -------------------------------------------------------- */
 
 static const struct
@@ -571,6 +614,8 @@ static const struct
   [DK_WIRE_PARTITION_TABLE] = { "partition_table", &partition_table_layout },
   [DK_WIRE_NODE_STATUS]     = { "node_status", &node_status_layout },
   [DK_WIRE_NODE_STATUS_REPLY] = { "node_status_reply", &node_status_reply_layout },
+  [DK_WIRE_ADMIN]           = { "admin", &admin_layout },
+  [DK_WIRE_ADMIN_REPLY]     = { "admin_reply", &admin_reply_layout },
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (message_kinds) == DK_WIRE_TYPE_LAST + 1);
 

@@ -147,6 +147,84 @@ START_TEST (membership_gossip_cannot_relay_a_leave_or_claim_a_heavy_weight)
 }
 END_TEST
 
+/* A stranger's join (gossip from an address no member has) is held as
+ * pending, out of the ring and unanswered, unless the node admits
+ * automatically (node_admin.c); admitted, it is a member. */
+START_TEST (membership_a_stranger_joins_only_when_admitted)
+{
+  for (gboolean auto_admit = FALSE; auto_admit <= TRUE; auto_admit++)
+    {
+      DkSimClusterConfig config;
+      th_config_init (&config, 12);
+      config.node.allow_joins = TRUE;   /* unkeyed: strangers are heard at all */
+      config.node.auto_admit = auto_admit;
+      ThHarness *harness = th_new (&config);
+      th_run_ms (harness, 2000);
+      DkNode *n1 = dk_sim_cluster_node (harness->cluster, 1);
+      guint members = dk_ring_node_count (dk_node_ring (n1));
+      guint64 sent = dk_node_stats (n1)->messages_sent;
+      DkWireMember own[1] = { forged_entry (9, DK_WIRE_MEMBER_JOINING, 1) };
+      g_autoptr (DkWireMessage) gossip = dk_wire_message_new (DK_WIRE_GOSSIP);
+      gossip->sender = 9;
+      gossip->body.gossip.kind = DK_WIRE_GOSSIP_PROBE;
+      g_array_append_vals (gossip->body.gossip.members, own, 1);
+      g_autoptr (GByteArray) datagram = dk_wire_encode (gossip, NULL);
+      dk_node_receive (n1, DK_ENDPOINT_CLIENT_BASE + 5, datagram->data, datagram->len);
+      if (auto_admit)
+        {
+          ck_assert_int_ne (dk_node_peer_state (n1, 9), DK_WIRE_MEMBER_DOWN);
+          ck_assert_uint_eq (dk_ring_node_count (dk_node_ring (n1)), members + 1);
+          ck_assert_uint_eq (dk_node_joins_pending (n1), 0);
+        }
+      else
+        {
+          ck_assert_int_eq (dk_node_peer_state (n1, 9), DK_WIRE_MEMBER_DOWN);   /* no member */
+          ck_assert_uint_eq (dk_ring_node_count (dk_node_ring (n1)), members);
+          ck_assert_uint_eq (dk_node_joins_pending (n1), 1);
+          ck_assert_uint_eq (dk_node_stats (n1)->joins_held, 1);
+          ck_assert_uint_eq (dk_node_stats (n1)->messages_sent, sent);   /* not answered */
+          /* Asking again is one pending join, not two. */
+          dk_node_receive (n1, DK_ENDPOINT_CLIENT_BASE + 5, datagram->data, datagram->len);
+          ck_assert_uint_eq (dk_node_joins_pending (n1), 1);
+          ck_assert_uint_eq (dk_node_stats (n1)->joins_held, 2);
+        }
+      th_free (harness);
+    }
+}
+END_TEST
+
+/* A removal (a member's LEAVING entry judged DOWN by another: dynkv admin
+ * remove) travels from any member, where a plain leave is taken only
+ * from the member itself; a stale one (older than what the member said
+ * since) is not taken. */
+START_TEST (membership_a_removal_travels_but_not_a_stale_one)
+{
+  DkSimClusterConfig config;
+  th_config_init (&config, 13);
+  ThHarness *harness = th_new (&config);
+  th_run_ms (harness, 3000);
+  DkNode *n1 = dk_sim_cluster_node (harness->cluster, 1);
+  guint members = dk_ring_node_count (dk_node_ring (n1));
+  /* Member 4 at a newer claim than the stale removal below. */
+  DkWireMember claim[1] = { forged_entry (4, DK_WIRE_MEMBER_UP, 1) };
+  deliver_gossip (harness, 4, 1, claim, 1);
+  DkWireMember stale[1] = { forged_entry (4, DK_WIRE_MEMBER_LEAVING, 1) };
+  stale[0].verdict = DK_WIRE_MEMBER_DOWN;
+  stale[0].heartbeat = 4;
+  deliver_gossip (harness, 2, 1, stale, 1);
+  ck_assert_int_ne (dk_node_peer_state (n1, 4), DK_WIRE_MEMBER_LEAVING);
+  ck_assert_uint_eq (dk_node_stats (n1)->members_removed, 0);
+
+  DkWireMember removal[1] = { forged_entry (3, DK_WIRE_MEMBER_LEAVING, 1) };
+  removal[0].verdict = DK_WIRE_MEMBER_DOWN;
+  deliver_gossip (harness, 2, 1, removal, 1);
+  ck_assert_int_eq (dk_node_peer_state (n1, 3), DK_WIRE_MEMBER_LEAVING);
+  ck_assert_uint_eq (dk_ring_node_count (dk_node_ring (n1)), members - 1);
+  ck_assert_uint_eq (dk_node_stats (n1)->members_removed, 1);
+  th_free (harness);
+}
+END_TEST
+
 START_TEST (membership_a_node_that_left_joins_again)
 {
   for (guint64 seed = 1; seed <= SEEDS; seed++)
@@ -355,6 +433,8 @@ membership_suite (void)
   tcase_add_test (changes, membership_gossip_cannot_relay_a_leave_or_claim_a_heavy_weight);
   dk_tcase_no_wall_limit (changes);
   tcase_add_test (changes, membership_a_node_that_left_joins_again);
+  tcase_add_test (changes, membership_a_stranger_joins_only_when_admitted);
+  tcase_add_test (changes, membership_a_removal_travels_but_not_a_stale_one);
   tcase_add_test (changes, membership_overlapping_leaves_never_bring_a_leaver_back);
   tcase_add_test (changes, membership_leave_while_cut_off_waits_then_finishes);
   tcase_add_test (changes, membership_cut_off_leavers_hand_off_their_hints);

@@ -400,6 +400,25 @@ random_message (Gen *gen, DkWireType type)
         request->counters = random_below (gen, 2);
         break;
       }
+    case DK_WIRE_ADMIN:
+      {
+        DkWireAdmin *admin = &message->body.admin;
+        admin->client_request_id = random_u64 (gen);
+        admin->op = random_below (gen, DK_WIRE_ADMIN_OP_LAST + 1);
+        if (admin->op <= DK_WIRE_ADMIN_REMOVE)
+          admin->node = 1 + random_below (gen, G_MAXINT32);
+        if (admin->op == DK_WIRE_ADMIN_JOIN)
+          {
+            g_free (admin->address);
+            admin->address = g_strdup_printf ("127.0.0.1:%u", 1 + random_below (gen, 65535));
+          }
+        break;
+      }
+    case DK_WIRE_ADMIN_REPLY:
+      message->body.admin_reply.client_request_id = random_u64 (gen);
+      message->body.admin_reply.status = random_status (gen);
+      message->body.admin_reply.text = random_text (gen, DK_WIRE_ADMIN_TEXT_MAX);
+      break;
     case DK_WIRE_NODE_STATUS_REPLY:
       {
         DkWireNodeStatusReply *reply = &message->body.node_status_reply;
@@ -1105,6 +1124,54 @@ START_TEST (wire_node_status_limits_are_refused_naming_the_field)
 }
 END_TEST
 
+/* ---- ADMIN ---------------------------------------------------------------- */
+
+/* An ADMIN names a member exactly when its op needs one, and carries an
+ * address exactly for a join: anything else no encoder sends, nor does a
+ * decoder take. */
+START_TEST (wire_admin_names_a_member_and_an_address_only_where_its_op_does)
+{
+  static const struct
+  {
+    DkWireAdminOp op;
+    DkNodeId      node;
+    const char   *address;
+    gboolean      valid;
+  } cases[] = {
+    { DK_WIRE_ADMIN_JOIN, 4, "127.0.0.1:7004", TRUE },
+    { DK_WIRE_ADMIN_JOIN, 4, "", FALSE },
+    { DK_WIRE_ADMIN_JOIN, 0, "127.0.0.1:7004", FALSE },
+    { DK_WIRE_ADMIN_LEAVE, 4, "", TRUE },
+    { DK_WIRE_ADMIN_LEAVE, 0, "", FALSE },
+    { DK_WIRE_ADMIN_REMOVE, 3, "127.0.0.1:7003", FALSE },
+    { DK_WIRE_ADMIN_PLAN, 0, "", TRUE },
+    { DK_WIRE_ADMIN_PLAN, 2, "", FALSE },
+    { DK_WIRE_ADMIN_COMMIT, 0, "", TRUE },
+    { DK_WIRE_ADMIN_CLEAR, 0, "x:1", FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (DkWireMessage) admin = dk_wire_message_new (DK_WIRE_ADMIN);
+      admin->body.admin.client_request_id = 77;
+      admin->body.admin.op = cases[i].op;
+      admin->body.admin.node = cases[i].node;
+      admin->body.admin.address = g_strdup (cases[i].address);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GByteArray) datagram = dk_wire_encode (admin, &error);
+      ck_assert_msg ((datagram != NULL) == cases[i].valid, "case %u: %s", i,
+                     error != NULL ? error->message : "encoded");
+      if (datagram == NULL)
+        {
+          ck_assert (g_error_matches (error, DK_WIRE_ERROR, DK_WIRE_ERROR_INVALID));
+          continue;
+        }
+      g_autoptr (DkWireMessage) back = dk_wire_decode (datagram->data, datagram->len, &error);
+      ck_assert_msg (back != NULL && dk_wire_message_equal (admin, back), "case %u", i);
+      ck_assert (!dk_wire_type_is_client_request (DK_WIRE_ADMIN));   /* no client key signs it */
+    }
+}
+END_TEST
+
 /* ---- authentication ----------------------------------------------------------- */
 
 START_TEST (wire_sign_verify_rejects_a_tampered_byte_and_a_wrong_key)
@@ -1208,6 +1275,7 @@ wire_suite (void)
   suite_add_tcase (suite, refusal);
 
   TCase *auth = tcase_create ("authentication");
+  tcase_add_test (auth, wire_admin_names_a_member_and_an_address_only_where_its_op_does);
   tcase_add_test (auth, wire_sign_verify_rejects_a_tampered_byte_and_a_wrong_key);
   suite_add_tcase (suite, auth);
 

@@ -51,6 +51,7 @@ typedef struct
   char    *synchronous;         /* "normal" or "full"; NULL: normal */
   gboolean strict_quorum;
   gboolean joining;
+  gboolean auto_admit;          /* keyed: take a stranger's join without an operator */
 } DkDaemonSettings;
 
 /* Every number unset, no strings, an empty member list. */
