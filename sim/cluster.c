@@ -387,7 +387,7 @@ static const DkDist *
 message_delay (const DkSimCluster *cluster, const DkLinkModel *model, DkEndpoint from,
                DkEndpoint to, const guint8 *data, gsize len)
 {
-  if (model->own_latency)
+  if (model != &cluster->network && !model->use_legs)
     return &model->latency;
   const DkDistOverride *legs = cluster->config.legs;
   int leg = -1;
@@ -963,7 +963,7 @@ dk_sim_cluster_set_link (DkSimCluster *cluster, DkNodeId a, DkNodeId b, const Dk
   g_hash_table_replace (cluster->link_models, key, g_memdup2 (model, sizeof *model));
   g_autofree char *text = dk_dist_to_string (&model->latency);
   fault (cluster, "link %s %s latency=%s extra=%" G_GINT64_FORMAT "us loss=%g dup=%g",
-         cluster->nodes[a].name, cluster->nodes[b].name, model->own_latency ? text : "default",
+         cluster->nodes[a].name, cluster->nodes[b].name, !model->use_legs ? text : "default",
          model->extra_us, model->loss, model->dup);
 }
 
@@ -980,7 +980,7 @@ dk_sim_cluster_set_dc_link (DkSimCluster *cluster, guint dc_a, guint dc_b, const
     }
   g_autofree char *text = dk_dist_to_string (&model->latency);
   fault (cluster, "dc dc%u dc%u latency=%s extra=%" G_GINT64_FORMAT "us loss=%g dup=%g", dc_a, dc_b,
-         model->own_latency ? text : "default", model->extra_us, model->loss, model->dup);
+         !model->use_legs ? text : "default", model->extra_us, model->loss, model->dup);
 }
 
 /* ---- membership change --------------------------------------------------- */

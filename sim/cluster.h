@@ -48,9 +48,10 @@ G_BEGIN_DECLS
 /* How one link (or the default) behaves. */
 typedef struct
 {
-  DkDist   latency;      /* per-datagram delay */
-  gboolean own_latency;  /* LATENCY replaces the per-kind delays (legs); FALSE: the
-                          * default model's delay of each kind applies */
+  DkDist   latency;      /* per-datagram delay: on a link, it replaces the per-kind
+                          * delays (legs) of the default model */
+  gboolean use_legs;     /* a link that sets no latency of its own: the default
+                          * model's delay of each kind applies, not LATENCY */
   gint64   extra_us;     /* added to the delay of every datagram between two nodes
                           * (a WAN hop; a client's legs take client=) */
   double   loss;         /* probability a datagram is lost */

@@ -77,7 +77,7 @@ static void
 link_model_from_spec (const DkScenario *scenario, const DkLinkSpec *spec, DkLinkModel *model)
 {
   model->latency = spec->has_latency ? spec->latency : scenario->network.latency;
-  model->own_latency = spec->has_latency;
+  model->use_legs = !spec->has_latency;
   model->extra_us = spec->has_extra ? spec->extra_us : 0;
   model->loss = spec->has_loss ? spec->loss : scenario->network.loss;
   model->dup = spec->has_dup ? spec->dup : scenario->network.dup;
