@@ -164,6 +164,21 @@ void dk_store_rollback (DkStore *store);
  * its writes are lost (the error says so). */
 gboolean dk_store_flush (DkStore *store, GError **error);
 
+/* Deferred commits, for an environment that holds back every message a
+ * run of events sends until their writes are durable (udp_env.c: one
+ * transaction per receive batch instead of one per write).  Between
+ * dk_store_defer_begin and dk_store_defer_end, every write outside a batch
+ * joins one open transaction, whatever writes_per_commit says; reads on
+ * this store see those writes at once.  dk_store_defer_end commits it and
+ * returns TRUE only when every write made since dk_store_defer_begin is
+ * committed: FALSE (with an error) when the commit failed, or when an
+ * earlier failure rolled some of them back.  On FALSE the caller must
+ * treat every write since dk_store_defer_begin as lost (never acknowledge
+ * one).  A dk_store_begin or a write needing a transaction of its own may
+ * commit the deferred writes earlier, which is always safe.  Not nested. */
+void dk_store_defer_begin (DkStore *store);
+gboolean dk_store_defer_end (DkStore *store, GError **error);
+
 /* Reconcile the versions in INCOMING (a GPtrArray of DkVersion*, not
  * modified; copies are stored) with the set stored under KEY and store the
  * result; *CHANGED (may be NULL) tells whether the stored set changed.  The

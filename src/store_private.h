@@ -42,6 +42,8 @@ struct _DkStore
   gboolean       scanning;       /* the scan statement is in use */
   gboolean       group_open;     /* a transaction of grouped writes is open */
   guint          group_writes;   /* writes in it so far */
+  gboolean       deferring;      /* dk_store_defer_begin: the group stays open */
+  gboolean       deferred_lost;  /* a deferred write was rolled back since */
 
   /* kv */
   sqlite3_stmt *select_row;

@@ -9,6 +9,8 @@
  * and sendto on its descriptor with native addresses: no GObject is made
  * per datagram, which keeps the environment's cost small next to a
  * loopback round trip (see bench/bench_net.c). */
+#define _GNU_SOURCE 1   /* sendmmsg */
+#include "config.h"
 #include "udp_env.h"
 
 #include <errno.h>
@@ -98,6 +100,12 @@ struct _DkUdpEnv
   DkTimerId      next_timer;
 
   guint8        *buffer;
+
+  /* Datagrams sent while a receive batch is handled, held until its
+   * writes are committed (send_held). */
+  gboolean       holding;
+  GArray        *held;              /* HeldDatagram */
+  GByteArray    *held_bytes;        /* their payloads, back to back */
 };
 
 /* ---- logging --------------------------------------------------------------- */
@@ -359,6 +367,8 @@ static const struct
   UDP_COUNTER ("auth_failures", auth_failures),
   UDP_COUNTER ("auth_failures_logged", auth_failures_logged),
   UDP_COUNTER ("timers_fired", timers_fired),
+  UDP_COUNTER ("receive_batches", receive_batches),
+  UDP_COUNTER ("dropped_uncommitted", dropped_uncommitted),
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (udp_counters) == sizeof (DkUdpEnvStats) / sizeof (guint64));
 
@@ -433,6 +443,96 @@ auth_failure (DkUdpEnv *env, const Address *from, DkNodeReceipt receipt)
            : "its tag does not verify (a wrong key, or a client key on a node-to-node message)");
 }
 
+/* ---- sending, and holding replies until their writes commit -------------- */
+
+/* A datagram held during a receive batch: its destination, resolved when
+ * it was sent (a pending source's address is only known then), and where
+ * its bytes lie in held_bytes. */
+typedef struct
+{
+  Address address;
+  gsize   offset;
+  gsize   len;
+} HeldDatagram;
+
+/* Datagrams handed to one sendmmsg call. */
+#define SEND_BATCH 64
+
+static void
+count_sent (DkUdpEnv *env, gsize len)
+{
+  env->stats.datagrams_sent++;
+  env->stats.bytes_sent += len;
+}
+
+static void
+send_failed (DkUdpEnv *env, int saved)
+{
+  env->stats.send_errors++;
+  udp_log (env, DK_LOG_DEBUG, "send failed: %s", g_strerror (saved));
+}
+
+static void
+send_one (DkUdpEnv *env, const Address *address, const guint8 *bytes, gsize len)
+{
+  ssize_t sent;
+  do
+    sent = sendto (env->fd, bytes, len, 0, (const struct sockaddr *) &address->storage,
+                   address->len);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0)
+    send_failed (env, errno);
+  else
+    count_sent (env, len);
+}
+
+/* Send every held datagram, in the order the node sent them, SEND_BATCH
+ * to a system call where sendmmsg exists.  A datagram the kernel refuses
+ * is counted and skipped, as send_one does. */
+static void
+send_held (DkUdpEnv *env)
+{
+  const HeldDatagram *held = (const HeldDatagram *) (gpointer) env->held->data;
+  guint n = env->held->len;
+#ifdef HAVE_SENDMMSG
+  for (guint first = 0; first < n;)
+    {
+      struct mmsghdr messages[SEND_BATCH];
+      struct iovec iov[SEND_BATCH];
+      guint count = MIN (n - first, (guint) SEND_BATCH);
+      memset (messages, 0, sizeof messages[0] * count);
+      for (guint i = 0; i < count; i++)
+        {
+          const HeldDatagram *one = &held[first + i];
+          iov[i].iov_base = env->held_bytes->data + one->offset;
+          iov[i].iov_len = one->len;
+          messages[i].msg_hdr.msg_name = (gpointer) &one->address.storage;
+          messages[i].msg_hdr.msg_namelen = one->address.len;
+          messages[i].msg_hdr.msg_iov = &iov[i];
+          messages[i].msg_hdr.msg_iovlen = 1;
+        }
+      int sent = sendmmsg (env->fd, messages, count, 0);
+      if (sent < 0)
+        {
+          int saved = errno;
+          if (saved == EINTR)
+            continue;
+          send_failed (env, saved);   /* the first one failed: skip it */
+          first++;
+          continue;
+        }
+      for (int i = 0; i < sent; i++)
+        count_sent (env, held[first + (guint) i].len);
+      first += (guint) sent;
+    }
+#else
+  for (guint i = 0; i < n; i++)
+    send_one (env, &held[i].address, env->held_bytes->data + held[i].offset, held[i].len);
+#endif
+  g_array_set_size (env->held, 0);
+  g_byte_array_set_size (env->held_bytes, 0);
+}
+
 /* ---- the DkEnv methods ----------------------------------------------------- */
 
 static void
@@ -447,21 +547,14 @@ env_send (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len)
                ": %" G_GSIZE_FORMAT " bytes dropped", to, len);
       return;
     }
-  ssize_t sent;
-  do
-    sent = sendto (env->fd, bytes, len, 0, (const struct sockaddr *) &address->storage,
-                   address->len);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0)
+  if (env->holding)
     {
-      int saved = errno;
-      env->stats.send_errors++;
-      udp_log (env, DK_LOG_DEBUG, "send to endpoint %" G_GUINT64_FORMAT " failed: %s",
-               to, g_strerror (saved));
+      HeldDatagram held = { *address, env->held_bytes->len, len };
+      g_array_append_val (env->held, held);
+      g_byte_array_append (env->held_bytes, bytes, (guint) len);
       return;
     }
-  env->stats.datagrams_sent++;
-  env->stats.bytes_sent += len;
+  send_one (env, address, bytes, len);
 }
 
 static gint64
@@ -580,6 +673,8 @@ static GSourceFuncs timer_source_funcs = {
   .dispatch = timer_source_dispatch,
 };
 
+static void receive_batch (DkUdpEnv *env);
+
 static void
 deliver (DkUdpEnv *env, const Address *from, gsize len)
 {
@@ -611,10 +706,36 @@ deliver (DkUdpEnv *env, const Address *from, gsize len)
     }
 }
 
+/* Read up to RECEIVE_BATCH datagrams and hand each to the node, all
+ * inside one deferred store transaction with every datagram the node
+ * sends held; commit, then send them (udp_env.h).  A failed commit drops
+ * what was held: its writes are lost, and no acknowledgement says
+ * otherwise (tests/check_net.c: net_ack_never_precedes_its_commit). */
 static gboolean
 on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   DkUdpEnv *env = user_data;
+  env->stats.receive_batches++;
+  dk_store_defer_begin (env->store);
+  env->holding = TRUE;
+  receive_batch (env);
+  env->holding = FALSE;
+  g_autoptr (GError) error = NULL;
+  if (dk_store_defer_end (env->store, &error))
+    {
+      send_held (env);
+      return G_SOURCE_CONTINUE;
+    }
+  env->stats.dropped_uncommitted += env->held->len;
+  udp_log (env, DK_LOG_WARNING, "%u replies not sent: %s", env->held->len, error->message);
+  g_array_set_size (env->held, 0);
+  g_byte_array_set_size (env->held_bytes, 0);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+receive_batch (DkUdpEnv *env)
+{
   for (int i = 0; i < RECEIVE_BATCH; i++)
     {
       Address from;
@@ -636,7 +757,6 @@ on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
         }
       deliver (env, &from, (gsize) len);
     }
-  return G_SOURCE_CONTINUE;
 }
 
 /* ---- building ---------------------------------------------------------- */
@@ -729,6 +849,8 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->context = config->context != NULL ? g_main_context_ref (config->context)
                                          : g_main_context_ref (g_main_context_default ());
   env->buffer = g_malloc (RECEIVE_BUFFER_BYTES);
+  env->held = g_array_new (FALSE, FALSE, sizeof (HeldDatagram));
+  env->held_bytes = g_byte_array_new ();
   env->peer_ids = g_hash_table_new (address_hash, address_equal);
   env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
@@ -812,6 +934,8 @@ dk_udp_env_free (DkUdpEnv *env)
   g_hash_table_destroy (env->peer_ids);
   g_main_context_unref (env->context);
   g_free (env->buffer);
+  g_array_unref (env->held);
+  g_byte_array_unref (env->held_bytes);
   g_free (env->address);
   g_free (env);
 }
