@@ -327,6 +327,9 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
   if (!check_or_create_schema (store, error) || !set_durability (store, error)
       || !prepare_statements (store, error))
     return NULL;
+  if (store->options.checkpoint_in_background && strcmp (path, ":memory:") != 0
+      && !dk_store_checkpointer_start (store, error))
+    return NULL;
   return g_steal_pointer (&store);
 }
 
@@ -373,6 +376,7 @@ dk_store_close (DkStore *store)
   g_autoptr(GError) error = NULL;
   if (!dk_store_flush (store, &error))
     g_warning ("closing %s: %s", store->path, error->message);
+  dk_store_checkpointer_stop (store);
   for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
     sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
   sqlite3_finalize (store->scan_sets_range);

@@ -92,6 +92,12 @@ typedef struct
    * flushes (so the store holds exactly what per-write commits would), and
    * readers share the connection, so they see every write at once. */
   guint  writes_per_commit;
+  /* A file store: never checkpoint the WAL inside a commit (SQLite's
+   * default, which stalls that commit for the copy and its fsyncs); a
+   * thread of the store's checkpoints it on a second connection instead
+   * once it passes 1000 pages (store_checkpoint.c).  FALSE (the default)
+   * for stores used without threads: the simulator's. */
+  gboolean checkpoint_in_background;
   /* Test hook, SQLite style: when non-zero, the fail_at_call-th SQLite call
    * the store makes (prepare, step or exec, counted from open) reports
    * SQLITE_IOERR without running.  One-shot; 0 in production. */

@@ -644,11 +644,27 @@ env_random (gpointer user_data)
 /* Fire every timer due now, earliest first.  Timers started by a callback
  * wait for the next dispatch even when already due, so a timer re-arming
  * itself with no delay cannot starve the socket. */
+static void receive_and_reply (DkUdpEnv *env);
+
+static gboolean
+timer_due (DkUdpEnv *env, gint64 now)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
+  return !g_sequence_iter_is_end (first) && ((Timer *) g_sequence_get (first))->deadline_us <= now;
+}
+
+/* Before any timer fires, the datagrams already queued on the socket are
+ * read: a node that was not scheduled for a while (a loaded machine) must
+ * see the replies that arrived meanwhile before its failover timers call
+ * their senders silent (node_reach.c), or it marks healthy peers
+ * unreachable and fails requests that quorum would have met. */
 static gboolean
 timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   DkUdpEnv *env = ((TimerSource *) source)->env;
   gint64 now = g_get_monotonic_time ();
+  if (timer_due (env, now))
+    receive_and_reply (env);
   DkTimerId newest = env->next_timer - 1;
   for (;;)
     {
@@ -711,10 +727,9 @@ deliver (DkUdpEnv *env, const Address *from, gsize len)
  * sends held; commit, then send them (udp_env.h).  A failed commit drops
  * what was held: its writes are lost, and no acknowledgement says
  * otherwise (tests/check_net.c: net_ack_never_precedes_its_commit). */
-static gboolean
-on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+static void
+receive_and_reply (DkUdpEnv *env)
 {
-  DkUdpEnv *env = user_data;
   env->stats.receive_batches++;
   dk_store_defer_begin (env->store);
   env->holding = TRUE;
@@ -724,12 +739,18 @@ on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
   if (dk_store_defer_end (env->store, &error))
     {
       send_held (env);
-      return G_SOURCE_CONTINUE;
+      return;
     }
   env->stats.dropped_uncommitted += env->held->len;
   udp_log (env, DK_LOG_WARNING, "%u replies not sent: %s", env->held->len, error->message);
   g_array_set_size (env->held, 0);
   g_byte_array_set_size (env->held_bytes, 0);
+}
+
+static gboolean
+on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  receive_and_reply (user_data);
   return G_SOURCE_CONTINUE;
 }
 
