@@ -279,7 +279,6 @@ run (const Settings *settings, DkLogLevel log_level)
     }
   DkStoreOptions store_options;
   dk_store_options_init (&store_options);
-  store_options.checkpoint_in_background = TRUE;   /* no checkpoint stalls a reply */
   if (settings->synchronous != NULL)  /* checked in main */
     (void) dk_daemon_parse_synchronous (settings->synchronous, &store_options.sync, NULL);
   DkUdpEnvConfig env_config;

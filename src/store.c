@@ -7,6 +7,10 @@
 #include <string.h>
 #include "store_private.h"
 
+#ifndef SQLITE_DEFAULT_WAL_AUTOCHECKPOINT
+#define SQLITE_DEFAULT_WAL_AUTOCHECKPOINT 1000
+#endif
+
 G_DEFINE_QUARK (dk-store-error-quark, dk_store_error)
 
 static const char schema_sql[] =
@@ -327,9 +331,6 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
   if (!check_or_create_schema (store, error) || !set_durability (store, error)
       || !prepare_statements (store, error))
     return NULL;
-  if (store->options.checkpoint_in_background && strcmp (path, ":memory:") != 0
-      && !dk_store_checkpointer_start (store, error))
-    return NULL;
   return g_steal_pointer (&store);
 }
 
@@ -376,7 +377,6 @@ dk_store_close (DkStore *store)
   g_autoptr(GError) error = NULL;
   if (!dk_store_flush (store, &error))
     g_warning ("closing %s: %s", store->path, error->message);
-  dk_store_checkpointer_stop (store);
   for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
     sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
   sqlite3_finalize (store->scan_sets_range);
@@ -498,6 +498,37 @@ dk_store_flush (DkStore *store, GError **error)
   store->deferred_lost = store->deferred_lost || store->deferring;
   g_prefix_error (error, "%u grouped writes rolled back, they are lost: ", writes);
   return FALSE;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+static int
+log_hook (gpointer data, sqlite3 *db, const char *name, int pages)
+{
+  DkStore *store = data;
+  store->log_watch (store->log_watch_data, (guint) MAX (pages, 0));
+  return SQLITE_OK;
+}
+
+void
+dk_store_watch_log (DkStore *store, DkStoreLogWatch func, gpointer data)
+{
+  store->log_watch = func;
+  store->log_watch_data = data;
+  if (func != NULL)
+    sqlite3_wal_hook (store->db, log_hook, store);   /* replaces SQLite's own */
+  else
+    sqlite3_wal_autocheckpoint (store->db, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT);
+}
+
+gboolean
+dk_store_checkpoint (DkStore *store, GError **error)
+{
+  int rc = fault_due (store) ? SQLITE_IOERR
+           : sqlite3_wal_checkpoint_v2 (store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+    return dk_store_sql_fail (store, rc, "checkpointing the log", error);
+  return TRUE;
 }
 
 /* ---- deferred commits --------------------------------------------------------- */

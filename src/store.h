@@ -92,12 +92,6 @@ typedef struct
    * flushes (so the store holds exactly what per-write commits would), and
    * readers share the connection, so they see every write at once. */
   guint  writes_per_commit;
-  /* A file store: never checkpoint the WAL inside a commit (SQLite's
-   * default, which stalls that commit for the copy and its fsyncs); a
-   * thread of the store's checkpoints it on a second connection instead
-   * once it passes 1000 pages (store_checkpoint.c).  FALSE (the default)
-   * for stores used without threads: the simulator's. */
-  gboolean checkpoint_in_background;
   /* Test hook, SQLite style: when non-zero, the fail_at_call-th SQLite call
    * the store makes (prepare, step or exec, counted from open) reports
    * SQLITE_IOERR without running.  One-shot; 0 in production. */
@@ -184,6 +178,28 @@ gboolean dk_store_flush (DkStore *store, GError **error);
  * commit the deferred writes earlier, which is always safe.  Not nested. */
 void dk_store_defer_begin (DkStore *store);
 gboolean dk_store_defer_end (DkStore *store, GError **error);
+
+/* Called after each commit of a file store with the length of its
+ * write-ahead log in pages, on the thread that committed. */
+typedef void (*DkStoreLogWatch) (gpointer data, guint log_pages);
+
+/* Take over checkpointing: with FUNC set, STORE never checkpoints its log
+ * inside a commit (SQLite's default, past 1000 pages: that commit then
+ * copies the log into the database and syncs both, a stall of
+ * milliseconds); FUNC (DATA) hears the log's length after each commit and
+ * should have dk_store_checkpoint run on another connection to the same
+ * file (src/net/checkpointer.c does it on a thread).  NULL gives the
+ * checkpoints back to SQLite.  Durability is unchanged: a commit is as
+ * durable as the sync setting says once it is in the log. */
+void dk_store_watch_log (DkStore *store, DkStoreLogWatch func, gpointer data);
+
+/* Copy into the database every log frame no reader of it needs (SQLite's
+ * PASSIVE checkpoint): never waits for a writer or a reader, and once
+ * every frame is copied the writer starts the log over.  FALSE with an
+ * error when SQLite fails (a busy log is not a failure: it is tried on
+ * the next call).  Meant for a second store on the same file, used by
+ * its own thread, while the first one writes. */
+gboolean dk_store_checkpoint (DkStore *store, GError **error);
 
 /* Reconcile the versions in INCOMING (a GPtrArray of DkVersion*, not
  * modified; copies are stored) with the set stored under KEY and store the

@@ -10,7 +10,6 @@
 G_BEGIN_DECLS
 
 typedef struct _DkStoreCache DkStoreCache;
-typedef struct _DkStoreCheckpointer DkStoreCheckpointer;
 
 /* The ring tokens of every key written to the kv table since it was
  * created empty by this open: a key whose token is not in it has no row,
@@ -75,7 +74,8 @@ struct _DkStore
   sqlite3_stmt *rollback;
 
   DkStoreCache *cache;
-  DkStoreCheckpointer *checkpointer; /* options.checkpoint_in_background, else NULL */
+  DkStoreLogWatch log_watch;      /* dk_store_watch_log, or NULL */
+  gpointer        log_watch_data;
   /* Tokens written since the table was created empty (see above); NULL
    * for a table that held rows at open, whose misses always ask SQLite. */
   DkStoreTokenSet *written_tokens;
@@ -121,12 +121,6 @@ void dk_store_tokens_start (DkStore *store);
 void dk_store_tokens_free (DkStore *store);
 gboolean dk_store_tokens_contain (const DkStoreTokenSet *set, DkToken token);
 void dk_store_tokens_add (DkStoreTokenSet *set, DkToken token);
-
-/* WAL checkpoints on a thread of the store's (store_checkpoint.c): start
- * it (FALSE with an error when no thread could be made) and stop it,
- * waiting for a checkpoint under way; stopping none is a no-op. */
-gboolean dk_store_checkpointer_start (DkStore *store, GError **error);
-void dk_store_checkpointer_stop (DkStore *store);
 
 /* Rebuild the in-memory hint accounting from the table (store_hints.c). */
 gboolean dk_store_hints_reload (DkStore *store, GError **error);

@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "checkpointer.h"
 #include "net_config.h"
 #include "rng.h"
 #include "wire.h"
@@ -71,6 +72,7 @@ struct _DkUdpEnv
   char          *address;
   guint16        port;
   DkStore       *store;
+  DkCheckpointer *checkpointer;     /* a file store's checkpoints, off this thread */
   DkRng          rng;
   DkNode        *node;
   DkUdpEnvStats  stats;
@@ -839,7 +841,14 @@ open_store (DkUdpEnv *env, const char *data_dir, const DkStoreOptions *options,
     }
   g_autofree char *path = g_build_filename (data_dir, "node.db", NULL);
   env->store = dk_store_open (path, options, error);
-  return env->store != NULL;
+  if (env->store == NULL)
+    return FALSE;
+  DkStoreOptions checkpoint_options;
+  dk_store_options_init (&checkpoint_options);
+  if (options != NULL)
+    checkpoint_options.sync = options->sync;
+  env->checkpointer = dk_checkpointer_start (env->store, &checkpoint_options, error);
+  return env->checkpointer != NULL;
 }
 
 /* Gossip named a member's address: route to it, unless configured. */
@@ -944,6 +953,7 @@ dk_udp_env_free (DkUdpEnv *env)
       g_socket_close (env->socket, NULL);
       g_object_unref (env->socket);
     }
+  g_clear_pointer (&env->checkpointer, dk_checkpointer_stop);
   g_clear_pointer (&env->store, dk_store_close);
   g_hash_table_destroy (env->timer_iters);
   g_sequence_free (env->timers);
