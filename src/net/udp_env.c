@@ -2,7 +2,7 @@
  *
  * Three parts: the endpoint tables (peers by address and by id, clients
  * in a bounded least-recently-heard table), the timer source (one GSource
- * whose ready time is the earliest deadline, firing due timers in
+ * whose poll timeout is the earliest deadline, firing due timers in
  * (deadline, id) order so equal deadlines fire in start order), and the
  * receive source that reads every queued datagram and hands it to the
  * node.  The socket is a GSocket, but the per-datagram path uses recvfrom
@@ -97,7 +97,6 @@ struct _DkUdpEnv
   guint64        auth_suppressed;   /* failures not logged in the current interval */
 
   GSequence     *timers;            /* Timer*, by (deadline, id); owns them */
-  gint64         ready_time_us;     /* the timer source's ready time, -1: none */
   GHashTable    *timer_iters;       /* DkTimerId* -> GSequenceIter* */
   DkTimerId      next_timer;
 
@@ -583,28 +582,6 @@ timer_order (gconstpointer a, gconstpointer b, gpointer unused)
   return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Set the timer source's ready time to READY_US.  Setting it wakes the
- * context up (a write to its eventfd), so it is only ever moved when it
- * must: earlier for a new first timer, and after a dispatch. */
-static void
-timer_source_set_ready (DkUdpEnv *env, gint64 ready_us)
-{
-  if (ready_us == env->ready_time_us)
-    return;
-  env->ready_time_us = ready_us;
-  g_source_set_ready_time (env->timer_source, ready_us);
-}
-
-static void
-timer_source_update (DkUdpEnv *env)
-{
-  GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
-  gint64 ready = -1;
-  if (!g_sequence_iter_is_end (first))
-    ready = ((Timer *) g_sequence_get (first))->deadline_us;
-  timer_source_set_ready (env, ready);
-}
-
 static DkTimerId
 env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer data)
 {
@@ -616,9 +593,7 @@ env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer
   timer->data = data;
   GSequenceIter *iter = g_sequence_insert_sorted (env->timers, timer, timer_order, NULL);
   g_hash_table_insert (env->timer_iters, &timer->id, iter);
-  if (env->ready_time_us < 0 || timer->deadline_us < env->ready_time_us)
-    timer_source_set_ready (env, timer->deadline_us);
-  return timer->id;
+  return timer->id;   /* timer_source_prepare sees it before the next poll */
 }
 
 static void
@@ -630,8 +605,6 @@ env_timer_cancel (gpointer user_data, DkTimerId id)
     return;
   g_hash_table_remove (env->timer_iters, &id);
   g_sequence_remove (iter);  /* frees the timer */
-  /* The ready time stays: a dispatch that finds nothing due costs less
-   * than waking the context on every cancel (one per request). */
 }
 
 static guint64
@@ -643,31 +616,64 @@ env_random (gpointer user_data)
 
 /* ---- sources ------------------------------------------------------------- */
 
-/* Fire every timer due now, earliest first.  Timers started by a callback
- * wait for the next dispatch even when already due, so a timer re-arming
- * itself with no delay cannot starve the socket. */
 static void receive_and_reply (DkUdpEnv *env);
 
-static gboolean
-timer_due (DkUdpEnv *env, gint64 now)
+/* The earliest deadline, or G_MAXINT64 with no timer. */
+static gint64
+first_deadline (DkUdpEnv *env)
 {
   GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
-  return !g_sequence_iter_is_end (first) && ((Timer *) g_sequence_get (first))->deadline_us <= now;
+  return g_sequence_iter_is_end (first) ? G_MAXINT64
+                                        : ((Timer *) g_sequence_get (first))->deadline_us;
 }
 
-/* Before any timer fires, the datagrams already queued on the socket are
- * read: a node that was not scheduled for a while (a loaded machine) must
- * see the replies that arrived meanwhile before its failover timers call
- * their senders silent (node_reach.c), or it marks healthy peers
- * unreachable and fails requests that quorum would have met. */
+/* The timer source tells the loop its timeout itself, each time before
+ * it polls, instead of keeping a ready time: g_source_set_ready_time
+ * wakes the context (a write to its eventfd, then a read and one more
+ * loop turn), which per request cost three system calls of seven. */
+static gboolean
+timer_source_prepare (GSource *source, gint *timeout)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  gint64 deadline = first_deadline (env);
+  if (deadline == G_MAXINT64)
+    {
+      *timeout = -1;
+      return FALSE;
+    }
+  gint64 remaining = deadline - g_source_get_time (source);
+  if (remaining <= 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  *timeout = (gint) MIN ((remaining + 999) / 1000, G_MAXINT);   /* never early */
+  return FALSE;
+}
+
+static gboolean
+timer_source_check (GSource *source)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  return first_deadline (env) <= g_get_monotonic_time ();
+}
+
+/* Fire every timer due now, earliest first.  Timers started meanwhile
+ * wait for the next dispatch even when already due, so a timer re-arming
+ * itself with no delay cannot starve the socket.  Before any timer fires,
+ * the datagrams already queued on the socket are read: a node that was
+ * not scheduled for a while (a loaded machine) must see the replies that
+ * arrived meanwhile before its failover timers call their senders silent
+ * (node_reach.c), or it marks healthy peers unreachable and fails
+ * requests that quorum would have met. */
 static gboolean
 timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   DkUdpEnv *env = ((TimerSource *) source)->env;
   gint64 now = g_get_monotonic_time ();
-  if (timer_due (env, now))
-    receive_and_reply (env);
   DkTimerId newest = env->next_timer - 1;
+  if (first_deadline (env) <= now)
+    receive_and_reply (env);
   for (;;)
     {
       GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
@@ -683,11 +689,12 @@ timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data
       env->stats.timers_fired++;
       func (data);
     }
-  timer_source_update (env);
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs timer_source_funcs = {
+  .prepare = timer_source_prepare,
+  .check = timer_source_check,
   .dispatch = timer_source_dispatch,
 };
 
@@ -896,7 +903,6 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->timers = g_sequence_new (g_free);
   env->timer_iters = g_hash_table_new (g_int64_hash, g_int64_equal);
   env->next_timer = 1;
-  env->ready_time_us = -1;
 
   guint64 seed = config->have_seed ? config->seed
                                    : ((guint64) g_random_int () << 32) | g_random_int ();
@@ -914,6 +920,12 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->receive_source = g_socket_create_source (env->socket, G_IO_IN, NULL);
   g_source_set_callback (env->receive_source, G_SOURCE_FUNC (on_readable), env, NULL);
   g_source_set_name (env->receive_source, "dynkv socket");
+  /* GLib blocks a source that cannot recurse while it dispatches, which
+   * for a source with a descriptor means removing it from the poll set
+   * and adding it back, each a write to the context's eventfd, then a
+   * read and one more loop turn: three system calls per wake-up for
+   * nothing, as no loop here ever runs inside a dispatch. */
+  g_source_set_can_recurse (env->receive_source, TRUE);
   g_source_attach (env->receive_source, env->context);
 
   env->env = (DkEnv) {
