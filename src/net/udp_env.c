@@ -703,7 +703,7 @@ static GSourceFuncs timer_source_funcs = {
   .dispatch = timer_source_dispatch,
 };
 
-static void receive_batch (DkUdpEnv *env);
+static guint receive_batch (DkUdpEnv *env);
 
 static void
 deliver (DkUdpEnv *env, const Address *from, const guint8 *data, gsize len)
@@ -744,10 +744,10 @@ deliver (DkUdpEnv *env, const Address *from, const guint8 *data, gsize len)
 static void
 receive_and_reply (DkUdpEnv *env)
 {
-  env->stats.receive_batches++;
   dk_store_defer_begin (env->store);
   env->holding = TRUE;
-  receive_batch (env);
+  if (receive_batch (env) > 0)
+    env->stats.receive_batches++;
   env->holding = FALSE;
   g_autoptr (GError) error = NULL;
   if (dk_store_defer_end (env->store, &error))
@@ -769,10 +769,10 @@ on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
 }
 
 #ifdef HAVE_RECVMMSG
-/* One recvmmsg for the whole batch: a wake-up costs one system call, not
- * one per datagram plus the one that finds the socket empty.  Fewer
- * datagrams than asked for means the socket is drained. */
-static void
+/* Read and deliver up to RECEIVE_BATCH datagrams; returns how many.  One
+ * recvmmsg for the whole batch: a wake-up costs one system call, not one
+ * per datagram plus the one that finds the socket empty. */
+static guint
 receive_batch (DkUdpEnv *env)
 {
   struct mmsghdr *messages = env->receive_messages;
@@ -793,7 +793,7 @@ receive_batch (DkUdpEnv *env)
           env->stats.receive_errors++;
           udp_log (env, DK_LOG_DEBUG, "receive failed: %s", g_strerror (saved));
         }
-      return;
+      return 0;
     }
   for (int i = 0; i < n; i++)
     {
@@ -801,11 +801,13 @@ receive_batch (DkUdpEnv *env)
       from->len = messages[i].msg_hdr.msg_namelen;
       deliver (env, from, env->buffer + (gsize) i * RECEIVE_BUFFER_BYTES, messages[i].msg_len);
     }
+  return (guint) n;
 }
 #else
-static void
+static guint
 receive_batch (DkUdpEnv *env)
 {
+  guint received = 0;
   for (int i = 0; i < RECEIVE_BATCH; i++)
     {
       Address from;
@@ -826,7 +828,9 @@ receive_batch (DkUdpEnv *env)
           break;
         }
       deliver (env, &from, env->buffer, (gsize) len);
+      received++;
     }
+  return received;
 }
 #endif
 
