@@ -146,9 +146,9 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
        * the PONG it learns our id with, are signed with that. */
       if (!dk_endpoint_is_node (to) && node->client_key != NULL
           && message->type != DK_WIRE_ADMIN_REPLY && !node->answering_cluster_key)
-        dk_wire_sign_stamped (datagram, node->client_key, node->config.client_key_len, &stamp);
+        dk_wire_sign_stamped_with (datagram, node->client_signer, &stamp);
       else
-        dk_wire_sign_stamped (datagram, node->auth_key, node->config.auth_key_len, &stamp);
+        dk_wire_sign_stamped_with (datagram, node->auth_signer, &stamp);
     }
   node->stats.messages_sent++;
   node->stats.bytes_sent += datagram->len;
@@ -473,6 +473,10 @@ dk_node_new (const DkNodeConfig *config, const DkEnv *env, const DkRing *ring, G
   if (node->auth_key != NULL && config->client_key != NULL && config->client_key_len > 0)
     node->client_key = g_memdup2 (config->client_key, config->client_key_len);
   node->config.client_key = node->client_key;
+  if (node->auth_key != NULL)
+    node->auth_signer = dk_wire_key_new (node->auth_key, node->config.auth_key_len);
+  if (node->client_key != NULL)
+    node->client_signer = dk_wire_key_new (node->client_key, node->config.client_key_len);
   if (node->config.max_member_weight == 0 || node->config.max_member_weight > DK_RING_MAX_WEIGHT)
     node->config.max_member_weight = DK_RING_MAX_WEIGHT;
   node->address = g_strdup (config->address);
@@ -539,6 +543,8 @@ dk_node_free (DkNode *node)
   node_reassembly_clear (node);
   node_ring_release (node, node->ring);
   g_free (node->address);
+  dk_wire_key_free (node->auth_signer);
+  dk_wire_key_free (node->client_signer);
   if (node->auth_key != NULL)
     {
       memset (node->auth_key, 0, node->config.auth_key_len);
@@ -611,9 +617,9 @@ verify_credentials (DkNode *node, DkEndpoint from, const guint8 *data, gsize len
     }
   g_autoptr (GError) error = NULL;
   if (dk_wire_type_is_client_request (type) && node->client_key != NULL
-      && dk_wire_verify (data, len, node->client_key, node->config.client_key_len, NULL))
+      && dk_wire_verify_with (data, len, node->client_signer, NULL))
     return DK_NODE_RECEIPT_VALIDATED;
-  if (dk_wire_verify (data, len, node->auth_key, node->config.auth_key_len, &error))
+  if (dk_wire_verify_with (data, len, node->auth_signer, &error))
     {
       node->answering_cluster_key = !dk_endpoint_is_node (from) && type == DK_WIRE_PING;
       return DK_NODE_RECEIPT_VALIDATED;

@@ -130,6 +130,8 @@ struct _DkNode
   DkNodeConfig config;
   guint8      *auth_key;        /* owned copy of config.auth_key */
   guint8      *client_key;      /* owned copy of config.client_key, or NULL */
+  DkWireKey   *auth_signer;     /* auth_key prepared for signing and verifying, or NULL */
+  DkWireKey   *client_signer;   /* client_key prepared, or NULL */
   guint8       cookie_secret[32]; /* keys the cookies of address validation (node.c) */
   gboolean     cookie_secret_drawn;
   gboolean     answering_cluster_key; /* handling a client's PING signed with the cluster

@@ -7,6 +7,10 @@
 #include <string.h>
 #include "store_private.h"
 
+#ifndef SQLITE_DEFAULT_WAL_AUTOCHECKPOINT
+#define SQLITE_DEFAULT_WAL_AUTOCHECKPOINT 1000
+#endif
+
 G_DEFINE_QUARK (dk-store-error-quark, dk_store_error)
 
 static const char schema_sql[] =
@@ -149,6 +153,7 @@ dk_store_sql_fail (DkStore *store, int rc, const char *what, GError **error)
    * what the cache and the hint accounting hold. */
   if (store->group_open && store->db != NULL && sqlite3_get_autocommit (store->db))
     {
+      store->deferred_lost = store->deferred_lost || store->deferring;
       g_prefix_error (error, "the %u grouped writes before this one were rolled back: ",
                       store->group_writes);
       store->group_open = FALSE;
@@ -448,7 +453,8 @@ dk_store_commit (DkStore *store, GError **error)
 gboolean
 dk_store_group_join (DkStore *store, GError **error)
 {
-  if (store->options.writes_per_commit <= 1 || store->in_batch || store->group_open)
+  if ((store->options.writes_per_commit <= 1 && !store->deferring) || store->in_batch
+      || store->group_open)
     return TRUE;
   if (!dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
@@ -465,7 +471,8 @@ dk_store_group_count (DkStore *store, GError **error)
   store->group_writes++;
   /* Never under a scan: its statement is still stepping (scans do not
    * write, so this is a guard, not a case). */
-  if (store->group_writes < store->options.writes_per_commit || store->scanning)
+  if (store->deferring || store->group_writes < store->options.writes_per_commit
+      || store->scanning)
     return TRUE;
   return dk_store_flush (store, error);
 }
@@ -488,8 +495,65 @@ dk_store_flush (DkStore *store, GError **error)
     }
   dk_store_cache_clear (store->cache);
   dk_store_hints_reload (store, NULL);
+  store->deferred_lost = store->deferred_lost || store->deferring;
   g_prefix_error (error, "%u grouped writes rolled back, they are lost: ", writes);
   return FALSE;
+}
+
+/* ---- checkpoints ------------------------------------------------------------ */
+
+static int
+log_hook (gpointer data, sqlite3 *db, const char *name, int pages)
+{
+  DkStore *store = data;
+  store->log_watch (store->log_watch_data, (guint) MAX (pages, 0));
+  return SQLITE_OK;
+}
+
+void
+dk_store_watch_log (DkStore *store, DkStoreLogWatch func, gpointer data)
+{
+  store->log_watch = func;
+  store->log_watch_data = data;
+  if (func != NULL)
+    sqlite3_wal_hook (store->db, log_hook, store);   /* replaces SQLite's own */
+  else
+    sqlite3_wal_autocheckpoint (store->db, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT);
+}
+
+gboolean
+dk_store_checkpoint (DkStore *store, GError **error)
+{
+  int rc = fault_due (store) ? SQLITE_IOERR
+           : sqlite3_wal_checkpoint_v2 (store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+    return dk_store_sql_fail (store, rc, "checkpointing the log", error);
+  return TRUE;
+}
+
+/* ---- deferred commits --------------------------------------------------------- */
+
+void
+dk_store_defer_begin (DkStore *store)
+{
+  g_return_if_fail (!store->deferring);
+  store->deferring = TRUE;
+  store->deferred_lost = FALSE;
+}
+
+gboolean
+dk_store_defer_end (DkStore *store, GError **error)
+{
+  g_return_val_if_fail (store->deferring, FALSE);
+  gboolean committed = dk_store_flush (store, error);
+  gboolean lost = store->deferred_lost;
+  store->deferring = FALSE;
+  store->deferred_lost = FALSE;
+  if (committed && lost)
+    g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_IO,
+                 "%s: deferred writes were rolled back by an earlier failure; they are lost",
+                 store->path);
+  return committed && !lost;
 }
 
 gboolean

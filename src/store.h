@@ -164,6 +164,43 @@ void dk_store_rollback (DkStore *store);
  * its writes are lost (the error says so). */
 gboolean dk_store_flush (DkStore *store, GError **error);
 
+/* Deferred commits, for an environment that holds back every message a
+ * run of events sends until their writes are durable (udp_env.c: one
+ * transaction per receive batch instead of one per write).  Between
+ * dk_store_defer_begin and dk_store_defer_end, every write outside a batch
+ * joins one open transaction, whatever writes_per_commit says; reads on
+ * this store see those writes at once.  dk_store_defer_end commits it and
+ * returns TRUE only when every write made since dk_store_defer_begin is
+ * committed: FALSE (with an error) when the commit failed, or when an
+ * earlier failure rolled some of them back.  On FALSE the caller must
+ * treat every write since dk_store_defer_begin as lost (never acknowledge
+ * one).  A dk_store_begin or a write needing a transaction of its own may
+ * commit the deferred writes earlier, which is always safe.  Not nested. */
+void dk_store_defer_begin (DkStore *store);
+gboolean dk_store_defer_end (DkStore *store, GError **error);
+
+/* Called after each commit of a file store with the length of its
+ * write-ahead log in pages, on the thread that committed. */
+typedef void (*DkStoreLogWatch) (gpointer data, guint log_pages);
+
+/* Take over checkpointing: with FUNC set, STORE never checkpoints its log
+ * inside a commit (SQLite's default, past 1000 pages: that commit then
+ * copies the log into the database and syncs both, a stall of
+ * milliseconds); FUNC (DATA) hears the log's length after each commit and
+ * should have dk_store_checkpoint run on another connection to the same
+ * file (src/net/checkpointer.c does it on a thread).  NULL gives the
+ * checkpoints back to SQLite.  Durability is unchanged: a commit is as
+ * durable as the sync setting says once it is in the log. */
+void dk_store_watch_log (DkStore *store, DkStoreLogWatch func, gpointer data);
+
+/* Copy into the database every log frame no reader of it needs (SQLite's
+ * PASSIVE checkpoint): never waits for a writer or a reader, and once
+ * every frame is copied the writer starts the log over.  FALSE with an
+ * error when SQLite fails (a busy log is not a failure: it is tried on
+ * the next call).  Meant for a second store on the same file, used by
+ * its own thread, while the first one writes. */
+gboolean dk_store_checkpoint (DkStore *store, GError **error);
+
 /* Reconcile the versions in INCOMING (a GPtrArray of DkVersion*, not
  * modified; copies are stored) with the set stored under KEY and store the
  * result; *CHANGED (may be NULL) tells whether the stored set changed.  The

@@ -42,6 +42,8 @@ struct _DkStore
   gboolean       scanning;       /* the scan statement is in use */
   gboolean       group_open;     /* a transaction of grouped writes is open */
   guint          group_writes;   /* writes in it so far */
+  gboolean       deferring;      /* dk_store_defer_begin: the group stays open */
+  gboolean       deferred_lost;  /* a deferred write was rolled back since */
 
   /* kv */
   sqlite3_stmt *select_row;
@@ -72,6 +74,8 @@ struct _DkStore
   sqlite3_stmt *rollback;
 
   DkStoreCache *cache;
+  DkStoreLogWatch log_watch;      /* dk_store_watch_log, or NULL */
+  gpointer        log_watch_data;
   /* Tokens written since the table was created empty (see above); NULL
    * for a table that held rows at open, whose misses always ask SQLite. */
   DkStoreTokenSet *written_tokens;

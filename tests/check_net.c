@@ -898,6 +898,128 @@ START_TEST (net_env_refuses_a_taken_port_and_a_bad_data_dir)
 }
 END_TEST
 
+/* ---- acknowledgements wait for their commit --------------------------------- */
+
+static gboolean
+batch_handled (gpointer data)
+{
+  return dk_udp_env_stats (net.envs[1])->receive_batches >= 1;
+}
+
+/* One keyed node on a file store whose FAIL_AT_CALL-th SQLite call fails;
+ * FALSE when the fault made the environment or the node fail to start. */
+static gboolean
+net_start_one_on_disk (const char *data_dir, guint fail_at_call)
+{
+  memset (&net, 0, sizeof net);
+  g_queue_init (&net.received);
+  net.context = g_main_context_new ();
+  net.n_nodes = 1;
+  net.keyed = TRUE;
+  net.watchdog = g_timeout_source_new (NET_BUDGET_MS);
+  g_source_set_callback (net.watchdog, on_watchdog, NULL, NULL);
+  g_source_attach (net.watchdog, net.context);
+  net.client = loopback_socket ();
+  net.client_source = watch_socket (net.client);
+
+  DkStoreOptions store_options;
+  dk_store_options_init (&store_options);
+  store_options.fail_at_call = fail_at_call;
+  DkUdpEnvConfig config;
+  dk_udp_env_config_init (&config);
+  config.id = 1;
+  config.listen = "127.0.0.1:0";
+  config.context = net.context;
+  config.data_dir = data_dir;
+  config.store_options = &store_options;
+  static FILE *quiet;
+  if (quiet == NULL)
+    quiet = fopen ("/dev/null", "w");
+  config.log_file = quiet;   /* failures are the point */
+  net.envs[1] = dk_udp_env_new (&config, NULL);
+  if (net.envs[1] == NULL)
+    return FALSE;
+  g_autoptr (GArray) peers = dk_net_peers_new ();
+  ck_assert (dk_net_peers_add (peers, 1, dk_udp_env_address (net.envs[1]), NULL));
+  ck_assert (dk_udp_env_add_peer (net.envs[1], 1, dk_udp_env_address (net.envs[1]), NULL));
+  net.ring = dk_net_ring_new (peers, 16, NULL);
+  DkNodeConfig node_config;
+  dk_node_config_init (&node_config);
+  node_config.id = 1;
+  node_config.n = 1;
+  node_config.r = 1;
+  node_config.w = 1;
+  node_config.auth_key = test_key;
+  node_config.auth_key_len = sizeof test_key;
+  net.nodes[1] = dk_node_new (&node_config, dk_udp_env_get (net.envs[1]), net.ring, NULL);
+  if (net.nodes[1] == NULL)
+    return FALSE;
+  dk_udp_env_set_node (net.envs[1], net.nodes[1]);
+  return TRUE;
+}
+
+/* The UDP environment commits a receive batch's writes before it sends
+ * anything the node said meanwhile (udp_env.h).  SQLite style: a PUT
+ * runs with the store's k-th SQLite call failing, for every k until one
+ * run meets no fault; whenever the client got OK, the value is in the file
+ * when it is opened again afterwards, and some run had its commit fail
+ * with the acknowledgement already written, which was then not sent. */
+START_TEST (net_ack_never_precedes_its_commit)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dk-ack-XXXXXX", NULL);
+  ck_assert (dir != NULL);
+  guint acked = 0, held_back = 0;
+  gboolean clean_run = FALSE;
+  for (guint k = 1; k < 400 && !clean_run; k++)
+    {
+      g_autofree char *data_dir = g_strdup_printf ("%s/n%u", dir, k);
+      if (!net_start_one_on_disk (data_dir, k))
+        {
+          net_stop ();
+          continue;
+        }
+      g_autoptr (DkWireMessage) put = dk_wire_message_new (DK_WIRE_PUT);
+      put->request_id = next_id++;
+      put->body.client_request.client_request_id = next_id++;
+      put->body.client_request.key = g_bytes_new_static ("acked", 5);
+      put->body.client_request.value = g_bytes_new_static ("durable", 7);
+      send_message_from (net.client, 1, put, TRUE);
+      ck_assert (step_until (batch_handled, NULL));
+      /* Whatever was sent went out in that dispatch; loopback delivers it
+       * at once. */
+      while (g_main_context_iteration (net.context, FALSE))
+        ;
+      Wanted wanted = { .type = DK_WIRE_CLIENT_REPLY,
+                        .id = put->body.client_request.client_request_id };
+      gboolean ok = take_wanted (&wanted)
+                    && wanted.found->body.client_reply.status == DK_WIRE_STATUS_OK;
+      g_clear_pointer (&wanted.found, dk_wire_message_free);
+      const DkUdpEnvStats *stats = dk_udp_env_stats (net.envs[1]);
+      held_back += stats->dropped_uncommitted > 0;
+      if (ok && stats->dropped_uncommitted == 0 && stats->send_errors == 0)
+        clean_run = TRUE;   /* probably past every call a PUT makes */
+      net_stop ();
+      if (!ok)
+        continue;
+      acked++;
+      g_autofree char *db = g_build_filename (data_dir, "node.db", NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (DkStore) store = dk_store_open (db, NULL, &error);
+      ck_assert_msg (store != NULL, "k=%u: %s", k, error ? error->message : "?");
+      g_autoptr (GBytes) key = g_bytes_new_static ("acked", 5);
+      g_autoptr (GPtrArray) siblings = dk_store_get (store, key, &error);
+      ck_assert_msg (siblings != NULL, "k=%u: %s", k, error ? error->message : "?");
+      ck_assert_msg (siblings->len == 1, "k=%u: an acknowledged write is not in the store", k);
+      ck_assert_str_eq (value_of (g_ptr_array_index (siblings, 0)), "durable");
+    }
+  ck_assert_uint_ge (acked, 1);
+  ck_assert_msg (held_back >= 1, "no run had its commit fail after the reply was written");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", dir);
+  ck_assert (g_spawn_command_line_sync (command, NULL, NULL, NULL, &error));
+}
+END_TEST
+
 /* The store is DATA_DIR/node.db and survives the environment. */
 START_TEST (net_store_lives_in_the_data_directory)
 {
@@ -1055,6 +1177,7 @@ net_suite (void)
   tcase_add_test (loopback, net_random_stream_is_seeded_by_seed_and_id);
   tcase_add_test (loopback, net_env_refuses_a_taken_port_and_a_bad_data_dir);
   tcase_add_test (loopback, net_store_lives_in_the_data_directory);
+  tcase_add_test (loopback, net_ack_never_precedes_its_commit);
   tcase_add_test (loopback, net_node_status_goes_only_to_a_validated_source);
   suite_add_tcase (suite, loopback);
 

@@ -1036,6 +1036,135 @@ START_TEST (store_grouped_writes_are_committed_when_full_or_flushed)
 }
 END_TEST
 
+/* Deferred writes (dk_store_defer_begin/_end) are seen at once by the
+ * store that wrote them, reach the file only at the end, whatever
+ * writes_per_commit says; and an end after a write that failed reports
+ * the deferred writes lost, so nobody acknowledges one (udp_env.c). */
+START_TEST (store_deferred_writes_commit_at_the_end_and_report_a_loss)
+{
+  g_autofree char *path = test_path ("deferred.db");
+  DkStore *store = open_ok (path, NULL);
+  g_autoptr(GError) error = NULL;
+  dk_store_defer_begin (store);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("d%d", i);
+      ck_assert (put_one (store, key, version_new (1, 1, key, FALSE), 0, NULL, &error));
+      g_autoptr(GPtrArray) own = get_ok (store, key);
+      ck_assert_uint_eq (own->len, 1);
+    }
+  ck_assert_uint_eq (versions_elsewhere (path, "d4"), 0);
+  ck_assert_msg (dk_store_defer_end (store, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (versions_elsewhere (path, "d0"), 1);
+  ck_assert_uint_eq (versions_elsewhere (path, "d4"), 1);
+  /* Outside a deferral, each write commits on its own again. */
+  ck_assert (put_one (store, "d5", version_new (1, 1, "d5", FALSE), 0, NULL, &error));
+  ck_assert_uint_eq (versions_elsewhere (path, "d5"), 1);
+  dk_store_close (store);
+
+  /* Fail each SQLite call of a deferral in turn: an end that says TRUE
+   * means every write of it is in the file. */
+  for (guint k = 1; k < 200; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("deferred-%u.db", k);
+      g_autofree char *fpath = test_path (name);
+      DkStoreOptions options;
+      dk_store_options_init (&options);
+      options.fail_at_call = k;
+      g_autoptr(GError) open_error = NULL;
+      DkStore *faulty = dk_store_open (fpath, &options, &open_error);
+      if (faulty == NULL)
+        continue;
+      dk_store_defer_begin (faulty);
+      guint stored = 0;
+      for (int i = 0; i < 3; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("f%d", i);
+          g_autoptr(GError) put_error = NULL;
+          stored += put_one (faulty, key, version_new (1, 1, key, FALSE), 0, NULL, &put_error);
+        }
+      g_autoptr(GError) end_error = NULL;
+      gboolean ok = dk_store_defer_end (faulty, &end_error);
+      ck_assert (ok || end_error != NULL);
+      dk_store_close (faulty);
+      /* (A write that failed was refused to its caller, who acknowledges
+       * nothing of it.) */
+      if (ok && stored == 3)
+        {
+          ck_assert_uint_eq (versions_elsewhere (fpath, "f0"), 1);
+          ck_assert_uint_eq (versions_elsewhere (fpath, "f2"), 1);
+        }
+    }
+}
+END_TEST
+
+/* What the log watch of store_log_watch_... saw, and the store that
+ * checkpoints when it is told to. */
+typedef struct
+{
+  guint    max_pages;
+  DkStore *checkpointing;   /* NULL: nobody checkpoints */
+  guint    checkpoints;
+} LogWatch;
+
+static void
+on_log (gpointer data, guint log_pages)
+{
+  LogWatch *watch = data;
+  watch->max_pages = MAX (watch->max_pages, log_pages);
+  if (watch->checkpointing != NULL && log_pages >= 1000)
+    {
+      g_autoptr(GError) error = NULL;
+      ck_assert_msg (dk_store_checkpoint (watch->checkpointing, &error), "%s",
+                     error ? error->message : "");
+      watch->checkpoints++;
+    }
+}
+
+/* A watched store never checkpoints its log itself: left alone, the log
+ * grows past every threshold; checkpointed from a second store on the same file
+ * when the watch says so (as src/net/checkpointer.c does from its
+ * thread), it stays near 1000 pages.  Either way, thousands of writes are
+ * all there, intact, after a reopen. */
+START_TEST (store_log_watch_moves_checkpoints_to_another_store)
+{
+  g_autofree char *value = g_strnfill (2000, 'v');
+  for (int checkpointed = 0; checkpointed < 2; checkpointed++)
+    {
+      g_autofree char *name = g_strdup_printf ("watched-%d.db", checkpointed);
+      g_autofree char *path = test_path (name);
+      DkStore *store = open_ok (path, NULL);
+      LogWatch watch = { 0 };
+      if (checkpointed)
+        watch.checkpointing = open_ok (path, NULL);
+      dk_store_watch_log (store, on_log, &watch);
+      g_autoptr(GError) error = NULL;
+      for (int i = 0; i < 3000; i++)
+        {
+          g_autofree char *key = g_strdup_printf ("c%05d", i);
+          ck_assert (put_one (store, key, version_new (1, (guint64) i + 1, value, FALSE), 0,
+                              NULL, &error));
+        }
+      if (checkpointed)
+        {
+          ck_assert_uint_ge (watch.checkpoints, 2);
+          ck_assert_uint_lt (watch.max_pages, 1100);
+          dk_store_close (watch.checkpointing);
+        }
+      else
+        ck_assert_uint_gt (watch.max_pages, 3000);
+      dk_store_close (store);
+      DkStore *check = open_ok (path, NULL);
+      guint64 keys = 0;
+      ck_assert (dk_store_count_keys (check, &keys, &error));
+      ck_assert_uint_eq (keys, 3000);
+      ck_assert_msg (dk_store_integrity_check (check, &error), "%s",
+                     error ? error->message : "");
+      dk_store_close (check);
+    }
+}
+END_TEST
+
 /* A store copied from an empty model is a fresh store of its own: what
  * one copy holds, neither the model nor another copy sees; keys, hints,
  * scans and the integrity check work as on a store opened afresh. */
@@ -1130,6 +1259,8 @@ store_suite (void)
   dk_tcase_no_wall_limit (tc);
   tcase_add_loop_test (tc, store_reopen_returns_every_acknowledged_write, 0, 2);
   tcase_add_test (tc, store_grouped_writes_are_committed_when_full_or_flushed);
+  tcase_add_test (tc, store_deferred_writes_commit_at_the_end_and_report_a_loss);
+  tcase_add_test (tc, store_log_watch_moves_checkpoints_to_another_store);
   tcase_add_test (tc, store_open_like_gives_independent_fresh_stores);
   tcase_add_test (tc, store_put_writes_the_row_when_the_table_changed_behind_it);
   tcase_add_test (tc, store_meta_is_durable_and_last_write_wins);

@@ -1216,6 +1216,41 @@ START_TEST (wire_sign_verify_rejects_a_tampered_byte_and_a_wrong_key)
 }
 END_TEST
 
+/* A prepared key (dk_wire_key_new) signs exactly as its bytes do, for
+ * keys shorter than, as long as and longer than SHA-256's block (hashed
+ * first, RFC 2104), and each side verifies the other's tags. */
+START_TEST (wire_prepared_key_signs_as_its_bytes_do)
+{
+  static const gsize key_lengths[] = { 1, 14, 32, 63, 64, 65, 200 };
+  int seeds = dk_test_iterations (10);
+  for (int seed = 0; seed < seeds; seed++)
+    for (guint k = 0; k < G_N_ELEMENTS (key_lengths); k++)
+      {
+        Gen gen = { g_rand_new_with_seed ((guint32) (777 + seed * 31 + (int) k)), TRUE };
+        guint8 key[200];
+        for (gsize i = 0; i < key_lengths[k]; i++)
+          key[i] = (guint8) random_below (&gen, 256);
+        g_autoptr (DkWireKey) prepared = dk_wire_key_new (key, key_lengths[k]);
+        DkWireType type = DK_WIRE_TYPE_FIRST + random_below (&gen, DK_WIRE_TYPE_LAST);
+        g_autoptr (DkWireMessage) message = random_message (&gen, type);
+        g_autoptr (GByteArray) by_bytes = encode_or_fail (message);
+        g_autoptr (GByteArray) by_prepared = encode_or_fail (message);
+        DkWireStamp stamp = { 1700000000000000 + seed, (guint64) k, 3 };
+        dk_wire_sign_stamped (by_bytes, key, key_lengths[k], &stamp);
+        dk_wire_sign_stamped_with (by_prepared, prepared, &stamp);
+        ck_assert_uint_eq (by_bytes->len, by_prepared->len);
+        ck_assert_msg (memcmp (by_bytes->data, by_prepared->data, by_bytes->len) == 0,
+                       "key of %" G_GSIZE_FORMAT " bytes: the tags differ", key_lengths[k]);
+        g_autoptr (GError) error = NULL;
+        ck_assert_msg (dk_wire_verify_with (by_bytes->data, by_bytes->len, prepared, &error),
+                       "%s", error ? error->message : "");
+        by_bytes->data[by_bytes->len / 2] ^= 1;
+        ck_assert (!dk_wire_verify_with (by_bytes->data, by_bytes->len, prepared, NULL));
+        g_rand_free (gen.rand);
+      }
+}
+END_TEST
+
 /* ---- the fuzzing seed corpus ---------------------------------------------------- */
 
 START_TEST (wire_seed_corpus_has_one_decodable_message_per_type)
@@ -1277,6 +1312,7 @@ wire_suite (void)
   TCase *auth = tcase_create ("authentication");
   tcase_add_test (auth, wire_admin_names_a_member_and_an_address_only_where_its_op_does);
   tcase_add_test (auth, wire_sign_verify_rejects_a_tampered_byte_and_a_wrong_key);
+  tcase_add_test (auth, wire_prepared_key_signs_as_its_bytes_do);
   suite_add_tcase (suite, auth);
 
   TCase *corpus = tcase_create ("corpus");

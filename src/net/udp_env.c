@@ -2,13 +2,15 @@
  *
  * Three parts: the endpoint tables (peers by address and by id, clients
  * in a bounded least-recently-heard table), the timer source (one GSource
- * whose ready time is the earliest deadline, firing due timers in
+ * whose poll timeout is the earliest deadline, firing due timers in
  * (deadline, id) order so equal deadlines fire in start order), and the
  * receive source that reads every queued datagram and hands it to the
  * node.  The socket is a GSocket, but the per-datagram path uses recvfrom
  * and sendto on its descriptor with native addresses: no GObject is made
  * per datagram, which keeps the environment's cost small next to a
  * loopback round trip (see bench/bench_net.c). */
+#define _GNU_SOURCE 1   /* sendmmsg, recvmmsg */
+#include "config.h"
 #include "udp_env.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "checkpointer.h"
 #include "net_config.h"
 #include "rng.h"
 #include "wire.h"
@@ -69,6 +72,7 @@ struct _DkUdpEnv
   char          *address;
   guint16        port;
   DkStore       *store;
+  DkCheckpointer *checkpointer;     /* a file store's checkpoints, off this thread */
   DkRng          rng;
   DkNode        *node;
   DkUdpEnvStats  stats;
@@ -93,11 +97,21 @@ struct _DkUdpEnv
   guint64        auth_suppressed;   /* failures not logged in the current interval */
 
   GSequence     *timers;            /* Timer*, by (deadline, id); owns them */
-  gint64         ready_time_us;     /* the timer source's ready time, -1: none */
   GHashTable    *timer_iters;       /* DkTimerId* -> GSequenceIter* */
   DkTimerId      next_timer;
 
-  guint8        *buffer;
+  guint8        *buffer;            /* RECEIVE_BATCH buffers with recvmmsg, else one */
+#ifdef HAVE_RECVMMSG
+  struct mmsghdr *receive_messages; /* RECEIVE_BATCH, each on its buffer and address */
+  struct iovec  *receive_iov;
+  Address       *receive_from;
+#endif
+
+  /* Datagrams sent while a receive batch is handled, held until its
+   * writes are committed (send_held). */
+  gboolean       holding;
+  GArray        *held;              /* HeldDatagram */
+  GByteArray    *held_bytes;        /* their payloads, back to back */
 };
 
 /* ---- logging --------------------------------------------------------------- */
@@ -359,6 +373,8 @@ static const struct
   UDP_COUNTER ("auth_failures", auth_failures),
   UDP_COUNTER ("auth_failures_logged", auth_failures_logged),
   UDP_COUNTER ("timers_fired", timers_fired),
+  UDP_COUNTER ("receive_batches", receive_batches),
+  UDP_COUNTER ("dropped_uncommitted", dropped_uncommitted),
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (udp_counters) == sizeof (DkUdpEnvStats) / sizeof (guint64));
 
@@ -433,6 +449,96 @@ auth_failure (DkUdpEnv *env, const Address *from, DkNodeReceipt receipt)
            : "its tag does not verify (a wrong key, or a client key on a node-to-node message)");
 }
 
+/* ---- sending, and holding replies until their writes commit -------------- */
+
+/* A datagram held during a receive batch: its destination, resolved when
+ * it was sent (a pending source's address is only known then), and where
+ * its bytes lie in held_bytes. */
+typedef struct
+{
+  Address address;
+  gsize   offset;
+  gsize   len;
+} HeldDatagram;
+
+/* Datagrams handed to one sendmmsg call. */
+#define SEND_BATCH 64
+
+static void
+count_sent (DkUdpEnv *env, gsize len)
+{
+  env->stats.datagrams_sent++;
+  env->stats.bytes_sent += len;
+}
+
+static void
+send_failed (DkUdpEnv *env, int saved)
+{
+  env->stats.send_errors++;
+  udp_log (env, DK_LOG_DEBUG, "send failed: %s", g_strerror (saved));
+}
+
+static void
+send_one (DkUdpEnv *env, const Address *address, const guint8 *bytes, gsize len)
+{
+  ssize_t sent;
+  do
+    sent = sendto (env->fd, bytes, len, 0, (const struct sockaddr *) &address->storage,
+                   address->len);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0)
+    send_failed (env, errno);
+  else
+    count_sent (env, len);
+}
+
+/* Send every held datagram, in the order the node sent them, SEND_BATCH
+ * to a system call where sendmmsg exists.  A datagram the kernel refuses
+ * is counted and skipped, as send_one does. */
+static void
+send_held (DkUdpEnv *env)
+{
+  const HeldDatagram *held = (const HeldDatagram *) (gpointer) env->held->data;
+  guint n = env->held->len;
+#ifdef HAVE_SENDMMSG
+  for (guint first = 0; first < n;)
+    {
+      struct mmsghdr messages[SEND_BATCH];
+      struct iovec iov[SEND_BATCH];
+      guint count = MIN (n - first, (guint) SEND_BATCH);
+      memset (messages, 0, sizeof messages[0] * count);
+      for (guint i = 0; i < count; i++)
+        {
+          const HeldDatagram *one = &held[first + i];
+          iov[i].iov_base = env->held_bytes->data + one->offset;
+          iov[i].iov_len = one->len;
+          messages[i].msg_hdr.msg_name = (gpointer) &one->address.storage;
+          messages[i].msg_hdr.msg_namelen = one->address.len;
+          messages[i].msg_hdr.msg_iov = &iov[i];
+          messages[i].msg_hdr.msg_iovlen = 1;
+        }
+      int sent = sendmmsg (env->fd, messages, count, 0);
+      if (sent < 0)
+        {
+          int saved = errno;
+          if (saved == EINTR)
+            continue;
+          send_failed (env, saved);   /* the first one failed: skip it */
+          first++;
+          continue;
+        }
+      for (int i = 0; i < sent; i++)
+        count_sent (env, held[first + (guint) i].len);
+      first += (guint) sent;
+    }
+#else
+  for (guint i = 0; i < n; i++)
+    send_one (env, &held[i].address, env->held_bytes->data + held[i].offset, held[i].len);
+#endif
+  g_array_set_size (env->held, 0);
+  g_byte_array_set_size (env->held_bytes, 0);
+}
+
 /* ---- the DkEnv methods ----------------------------------------------------- */
 
 static void
@@ -447,21 +553,14 @@ env_send (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len)
                ": %" G_GSIZE_FORMAT " bytes dropped", to, len);
       return;
     }
-  ssize_t sent;
-  do
-    sent = sendto (env->fd, bytes, len, 0, (const struct sockaddr *) &address->storage,
-                   address->len);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0)
+  if (env->holding)
     {
-      int saved = errno;
-      env->stats.send_errors++;
-      udp_log (env, DK_LOG_DEBUG, "send to endpoint %" G_GUINT64_FORMAT " failed: %s",
-               to, g_strerror (saved));
+      HeldDatagram held = { *address, env->held_bytes->len, len };
+      g_array_append_val (env->held, held);
+      g_byte_array_append (env->held_bytes, bytes, (guint) len);
       return;
     }
-  env->stats.datagrams_sent++;
-  env->stats.bytes_sent += len;
+  send_one (env, address, bytes, len);
 }
 
 static gint64
@@ -488,28 +587,6 @@ timer_order (gconstpointer a, gconstpointer b, gpointer unused)
   return (x->id > y->id) - (x->id < y->id);
 }
 
-/* Set the timer source's ready time to READY_US.  Setting it wakes the
- * context up (a write to its eventfd), so it is only ever moved when it
- * must: earlier for a new first timer, and after a dispatch. */
-static void
-timer_source_set_ready (DkUdpEnv *env, gint64 ready_us)
-{
-  if (ready_us == env->ready_time_us)
-    return;
-  env->ready_time_us = ready_us;
-  g_source_set_ready_time (env->timer_source, ready_us);
-}
-
-static void
-timer_source_update (DkUdpEnv *env)
-{
-  GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
-  gint64 ready = -1;
-  if (!g_sequence_iter_is_end (first))
-    ready = ((Timer *) g_sequence_get (first))->deadline_us;
-  timer_source_set_ready (env, ready);
-}
-
 static DkTimerId
 env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer data)
 {
@@ -521,9 +598,7 @@ env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func, gpointer
   timer->data = data;
   GSequenceIter *iter = g_sequence_insert_sorted (env->timers, timer, timer_order, NULL);
   g_hash_table_insert (env->timer_iters, &timer->id, iter);
-  if (env->ready_time_us < 0 || timer->deadline_us < env->ready_time_us)
-    timer_source_set_ready (env, timer->deadline_us);
-  return timer->id;
+  return timer->id;   /* timer_source_prepare sees it before the next poll */
 }
 
 static void
@@ -535,8 +610,6 @@ env_timer_cancel (gpointer user_data, DkTimerId id)
     return;
   g_hash_table_remove (env->timer_iters, &id);
   g_sequence_remove (iter);  /* frees the timer */
-  /* The ready time stays: a dispatch that finds nothing due costs less
-   * than waking the context on every cancel (one per request). */
 }
 
 static guint64
@@ -548,15 +621,64 @@ env_random (gpointer user_data)
 
 /* ---- sources ------------------------------------------------------------- */
 
-/* Fire every timer due now, earliest first.  Timers started by a callback
+static void receive_and_reply (DkUdpEnv *env);
+
+/* The earliest deadline, or G_MAXINT64 with no timer. */
+static gint64
+first_deadline (DkUdpEnv *env)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
+  return g_sequence_iter_is_end (first) ? G_MAXINT64
+                                        : ((Timer *) g_sequence_get (first))->deadline_us;
+}
+
+/* The timer source tells the loop its timeout itself, each time before
+ * it polls, instead of keeping a ready time: g_source_set_ready_time
+ * wakes the context (a write to its eventfd, then a read and one more
+ * loop turn), which per request cost three system calls of seven. */
+static gboolean
+timer_source_prepare (GSource *source, gint *timeout)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  gint64 deadline = first_deadline (env);
+  if (deadline == G_MAXINT64)
+    {
+      *timeout = -1;
+      return FALSE;
+    }
+  gint64 remaining = deadline - g_source_get_time (source);
+  if (remaining <= 0)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  *timeout = (gint) MIN ((remaining + 999) / 1000, G_MAXINT);   /* never early */
+  return FALSE;
+}
+
+static gboolean
+timer_source_check (GSource *source)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  return first_deadline (env) <= g_get_monotonic_time ();
+}
+
+/* Fire every timer due now, earliest first.  Timers started meanwhile
  * wait for the next dispatch even when already due, so a timer re-arming
- * itself with no delay cannot starve the socket. */
+ * itself with no delay cannot starve the socket.  Before any timer fires,
+ * the datagrams already queued on the socket are read: a node that was
+ * not scheduled for a while (a loaded machine) must see the replies that
+ * arrived meanwhile before its failover timers call their senders silent
+ * (node_reach.c), or it marks healthy peers unreachable and fails
+ * requests that quorum would have met. */
 static gboolean
 timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   DkUdpEnv *env = ((TimerSource *) source)->env;
   gint64 now = g_get_monotonic_time ();
   DkTimerId newest = env->next_timer - 1;
+  if (first_deadline (env) <= now)
+    receive_and_reply (env);
   for (;;)
     {
       GSequenceIter *first = g_sequence_get_begin_iter (env->timers);
@@ -572,16 +694,19 @@ timer_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data
       env->stats.timers_fired++;
       func (data);
     }
-  timer_source_update (env);
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs timer_source_funcs = {
+  .prepare = timer_source_prepare,
+  .check = timer_source_check,
   .dispatch = timer_source_dispatch,
 };
 
+static guint receive_batch (DkUdpEnv *env);
+
 static void
-deliver (DkUdpEnv *env, const Address *from, gsize len)
+deliver (DkUdpEnv *env, const Address *from, const guint8 *data, gsize len)
 {
   if (len > DK_WIRE_MAX_DATAGRAM)
     {
@@ -598,7 +723,7 @@ deliver (DkUdpEnv *env, const Address *from, gsize len)
   DkEndpoint endpoint = endpoint_for (env, from);
   env->stats.datagrams_received++;
   env->stats.bytes_received += len;
-  DkNodeReceipt receipt = dk_node_receive (env->node, endpoint, env->buffer, len);
+  DkNodeReceipt receipt = dk_node_receive (env->node, endpoint, data, len);
   if (receipt == DK_NODE_RECEIPT_UNSIGNED || receipt == DK_NODE_RECEIPT_BAD_TAG)
     auth_failure (env, from, receipt);
   if (env->pending)
@@ -611,10 +736,78 @@ deliver (DkUdpEnv *env, const Address *from, gsize len)
     }
 }
 
+/* Read up to RECEIVE_BATCH datagrams and hand each to the node, all
+ * inside one deferred store transaction with every datagram the node
+ * sends held; commit, then send them (udp_env.h).  A failed commit drops
+ * what was held: its writes are lost, and no acknowledgement says
+ * otherwise (tests/check_net.c: net_ack_never_precedes_its_commit). */
+static void
+receive_and_reply (DkUdpEnv *env)
+{
+  dk_store_defer_begin (env->store);
+  env->holding = TRUE;
+  if (receive_batch (env) > 0)
+    env->stats.receive_batches++;
+  env->holding = FALSE;
+  g_autoptr (GError) error = NULL;
+  if (dk_store_defer_end (env->store, &error))
+    {
+      send_held (env);
+      return;
+    }
+  env->stats.dropped_uncommitted += env->held->len;
+  udp_log (env, DK_LOG_WARNING, "%u replies not sent: %s", env->held->len, error->message);
+  g_array_set_size (env->held, 0);
+  g_byte_array_set_size (env->held_bytes, 0);
+}
+
 static gboolean
 on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
-  DkUdpEnv *env = user_data;
+  receive_and_reply (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+#ifdef HAVE_RECVMMSG
+/* Read and deliver up to RECEIVE_BATCH datagrams; returns how many.  One
+ * recvmmsg for the whole batch: a wake-up costs one system call, not one
+ * per datagram plus the one that finds the socket empty. */
+static guint
+receive_batch (DkUdpEnv *env)
+{
+  struct mmsghdr *messages = env->receive_messages;
+  for (guint i = 0; i < RECEIVE_BATCH; i++)
+    {
+      messages[i].msg_hdr.msg_namelen = sizeof env->receive_from[i].storage;
+      messages[i].msg_hdr.msg_flags = 0;
+    }
+  int n;
+  do
+    n = recvmmsg (env->fd, messages, RECEIVE_BATCH, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      int saved = errno;
+      if (saved != EAGAIN && saved != EWOULDBLOCK)
+        {
+          env->stats.receive_errors++;
+          udp_log (env, DK_LOG_DEBUG, "receive failed: %s", g_strerror (saved));
+        }
+      return 0;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      Address *from = &env->receive_from[i];
+      from->len = messages[i].msg_hdr.msg_namelen;
+      deliver (env, from, env->buffer + (gsize) i * RECEIVE_BUFFER_BYTES, messages[i].msg_len);
+    }
+  return (guint) n;
+}
+#else
+static guint
+receive_batch (DkUdpEnv *env)
+{
+  guint received = 0;
   for (int i = 0; i < RECEIVE_BATCH; i++)
     {
       Address from;
@@ -634,10 +827,12 @@ on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
             }
           break;
         }
-      deliver (env, &from, (gsize) len);
+      deliver (env, &from, env->buffer, (gsize) len);
+      received++;
     }
-  return G_SOURCE_CONTINUE;
+  return received;
 }
+#endif
 
 /* ---- building ---------------------------------------------------------- */
 
@@ -698,7 +893,14 @@ open_store (DkUdpEnv *env, const char *data_dir, const DkStoreOptions *options,
     }
   g_autofree char *path = g_build_filename (data_dir, "node.db", NULL);
   env->store = dk_store_open (path, options, error);
-  return env->store != NULL;
+  if (env->store == NULL)
+    return FALSE;
+  DkStoreOptions checkpoint_options;
+  dk_store_options_init (&checkpoint_options);
+  if (options != NULL)
+    checkpoint_options.sync = options->sync;
+  env->checkpointer = dk_checkpointer_start (env->store, &checkpoint_options, error);
+  return env->checkpointer != NULL;
 }
 
 /* Gossip named a member's address: route to it, unless configured. */
@@ -728,7 +930,25 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->log_file = config->log_file != NULL ? config->log_file : stderr;
   env->context = config->context != NULL ? g_main_context_ref (config->context)
                                          : g_main_context_ref (g_main_context_default ());
+#ifdef HAVE_RECVMMSG
+  /* 4 MiB of address space; only the pages datagrams land on are touched. */
+  env->buffer = g_malloc ((gsize) RECEIVE_BATCH * RECEIVE_BUFFER_BYTES);
+  env->receive_messages = g_new0 (struct mmsghdr, RECEIVE_BATCH);
+  env->receive_iov = g_new0 (struct iovec, RECEIVE_BATCH);
+  env->receive_from = g_new0 (Address, RECEIVE_BATCH);
+  for (guint i = 0; i < RECEIVE_BATCH; i++)
+    {
+      env->receive_iov[i].iov_base = env->buffer + (gsize) i * RECEIVE_BUFFER_BYTES;
+      env->receive_iov[i].iov_len = RECEIVE_BUFFER_BYTES;
+      env->receive_messages[i].msg_hdr.msg_iov = &env->receive_iov[i];
+      env->receive_messages[i].msg_hdr.msg_iovlen = 1;
+      env->receive_messages[i].msg_hdr.msg_name = &env->receive_from[i].storage;
+    }
+#else
   env->buffer = g_malloc (RECEIVE_BUFFER_BYTES);
+#endif
+  env->held = g_array_new (FALSE, FALSE, sizeof (HeldDatagram));
+  env->held_bytes = g_byte_array_new ();
   env->peer_ids = g_hash_table_new (address_hash, address_equal);
   env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
@@ -744,7 +964,6 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->timers = g_sequence_new (g_free);
   env->timer_iters = g_hash_table_new (g_int64_hash, g_int64_equal);
   env->next_timer = 1;
-  env->ready_time_us = -1;
 
   guint64 seed = config->have_seed ? config->seed
                                    : ((guint64) g_random_int () << 32) | g_random_int ();
@@ -762,6 +981,12 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->receive_source = g_socket_create_source (env->socket, G_IO_IN, NULL);
   g_source_set_callback (env->receive_source, G_SOURCE_FUNC (on_readable), env, NULL);
   g_source_set_name (env->receive_source, "dynkv socket");
+  /* GLib blocks a source that cannot recurse while it dispatches, which
+   * for a source with a descriptor means removing it from the poll set
+   * and adding it back, each a write to the context's eventfd, then a
+   * read and one more loop turn: three system calls per wake-up for
+   * nothing, as no loop here ever runs inside a dispatch. */
+  g_source_set_can_recurse (env->receive_source, TRUE);
   g_source_attach (env->receive_source, env->context);
 
   env->env = (DkEnv) {
@@ -801,6 +1026,7 @@ dk_udp_env_free (DkUdpEnv *env)
       g_socket_close (env->socket, NULL);
       g_object_unref (env->socket);
     }
+  g_clear_pointer (&env->checkpointer, dk_checkpointer_stop);
   g_clear_pointer (&env->store, dk_store_close);
   g_hash_table_destroy (env->timer_iters);
   g_sequence_free (env->timers);
@@ -812,6 +1038,13 @@ dk_udp_env_free (DkUdpEnv *env)
   g_hash_table_destroy (env->peer_ids);
   g_main_context_unref (env->context);
   g_free (env->buffer);
+#ifdef HAVE_RECVMMSG
+  g_free (env->receive_messages);
+  g_free (env->receive_iov);
+  g_free (env->receive_from);
+#endif
+  g_array_unref (env->held);
+  g_byte_array_unref (env->held_bytes);
   g_free (env->address);
   g_free (env);
 }

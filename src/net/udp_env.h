@@ -22,6 +22,15 @@
  * larger than DK_WIRE_MAX_DATAGRAM is dropped and counted, as is a send
  * to an endpoint the table does not know.
  *
+ * Writes and replies.  The datagrams read in one wake-up of the receive
+ * source (up to a bound) are handled inside one store transaction
+ * (dk_store_defer_begin/_end): every datagram the node sends meanwhile is
+ * held, the transaction commits, and only then do the held datagrams go
+ * out, so no acknowledgement ever leaves before its write is committed.
+ * When the commit fails, the held datagrams are dropped (counted, and
+ * logged): the writes are lost and nobody was told otherwise.  Datagrams
+ * sent from timers go out at once (their writes commit one by one).
+ *
  * Authentication failures the node reports are counted and logged as
  * warnings with the source address: at most one line per source per 10 s
  * and 10 lines per 10 s in all; the rest is summed up in one line.
@@ -83,6 +92,8 @@ typedef struct
   guint64 auth_failures;        /* datagrams the node refused as unsigned or badly signed */
   guint64 auth_failures_logged; /* ... of which logged with the source address */
   guint64 timers_fired;
+  guint64 receive_batches;      /* wake-ups that read datagrams: one store commit each */
+  guint64 dropped_uncommitted;  /* replies not sent: their batch's commit failed */
 } DkUdpEnvStats;
 
 typedef struct _DkUdpEnv DkUdpEnv;
