@@ -13,17 +13,39 @@ failed=0
 pass () { passed=$((passed + 1)); echo "ok   $1"; }
 fail () { failed=$((failed + 1)); echo "FAIL $1"; }
 
+# Independent runs go side by side, one per CPU, and are reported in order.
+jobs=$(nproc 2>/dev/null || echo 2)
+# in_parallel DIR [ARGS...] < LIST: runs `dynsim --quiet --format json ARGS
+# FILE` for every FILE listed; each run leaves its JSON, stderr and exit
+# status in `result DIR FILE`.json, .err and .rc.
+in_parallel () {
+  dir=$1
+  shift
+  mkdir -p "$dir"
+  # shellcheck disable=SC2016
+  DK_RUN_ARGS="$*" xargs -P "$jobs" -n 1 sh -c \
+    'out="$1/$(echo "$2" | tr / _)"
+     "$0" --quiet --format json $DK_RUN_ARGS "$2" > "$out.json" 2> "$out.err"
+     echo $? > "$out.rc"' "$DYNSIM" "$dir"
+}
+result () { echo "$1/$(echo "$2" | tr / _)"; }
+
 # 1. Every scenario's expects hold (scenarios/pbs: section 13).
 for scenario in "$srcdir"/scenarios/*.scn "$srcdir"/scenarios/*/*.scn; do
   [ -f "$scenario" ] || continue
   case "$scenario" in */scenarios/pbs/*) continue ;; esac
-  if "$DYNSIM" --quiet "$scenario" 2>"$work/stderr"; then
+  echo "$scenario"
+done > "$work/all-scenarios"
+in_parallel "$work/s1" < "$work/all-scenarios"
+while read -r scenario; do
+  out=$(result "$work/s1" "$scenario")
+  if [ "$(cat "$out.rc")" = 0 ]; then
     pass "expects hold: ${scenario#"$srcdir"/}"
   else
     fail "expects hold: ${scenario#"$srcdir"/}"
-    cat "$work/stderr"
+    cat "$out.err"
   fi
-done
+done < "$work/all-scenarios"
 
 # 2. Same scenario and seed: byte-identical outputs; another seed differs.
 basic="$srcdir/scenarios/basic.scn"
@@ -114,7 +136,7 @@ if [ $? -eq 0 ]; then pass "CAP lesson shows the trade-off: $(cat "$work/cap.txt
 #    acknowledged write and converge after the settle (`make campaign`
 #    runs 1,000); one seed's faults replay exactly, another's differ.
 nemesis="$srcdir/scenarios/nemesis.scn"
-"$DYNSIM" --quiet --format csv --sweep seed=1..50 "$nemesis" > "$work/nemesis.csv" 2>/dev/null
+"$DYNSIM" --quiet --format csv --jobs "$jobs" --sweep seed=1..50 "$nemesis" > "$work/nemesis.csv" 2>/dev/null
 awk -F, '
   $1 == "run" { for (i = 1; i <= NF; i++) column[$i] = i; next }
   { runs++
@@ -141,21 +163,23 @@ fi
 #    off from its peers waits through the partition and ends after the
 #    heal; joins, leaves and restarts replay byte for byte.
 json_number () { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1"; }
-for scenario in "$srcdir"/scenarios/membership/*.scn; do
+ls "$srcdir"/scenarios/membership/*.scn > "$work/membership"
+for seed in 2 3; do in_parallel "$work/m$seed" --seed $seed < "$work/membership"; done
+while read -r scenario; do
   name=${scenario#"$srcdir"/}
   for seed in 2 3; do
-    "$DYNSIM" --quiet --format json --seed $seed "$scenario" > "$work/m.json" 2>"$work/stderr"
-    status=$?
-    if [ $status -eq 0 ] && [ "$(json_number "$work/m.json" leaves_pending)" = 0 ] \
-       && [ "$(json_number "$work/m.json" divergent_keys)" = 0 ] \
-       && [ "$(json_number "$work/m.json" lost_writes)" = 0 ]; then
+    out=$(result "$work/m$seed" "$scenario")
+    status=$(cat "$out.rc")
+    if [ "$status" -eq 0 ] && [ "$(json_number "$out.json" leaves_pending)" = 0 ] \
+       && [ "$(json_number "$out.json" divergent_keys)" = 0 ] \
+       && [ "$(json_number "$out.json" lost_writes)" = 0 ]; then
       pass "$name --seed $seed: expects hold, no leave pending"
     else
       fail "$name --seed $seed (status $status)"
-      cat "$work/stderr"
+      cat "$out.err"
     fi
   done
-done
+done < "$work/membership"
 cutoff="$srcdir/scenarios/membership/leave-cut-off.scn"
 "$DYNSIM" --quiet --format json --out "$work/cut" "$cutoff" > "$work/cut.json" 2>/dev/null
 heal=$(sed -n 's/^\([0-9.]*\) fault heal$/\1/p' "$work/cut/faults.log" | head -1)
@@ -236,8 +260,14 @@ dynsim_path=$(cd "$(dirname "$DYNSIM")" && pwd)/$(basename "$DYNSIM")
 for reference in "$srcdir"/results/classroom/*.txt; do
   [ -f "$reference" ] || continue
   lesson=$(basename "$reference" .txt)
-  if (cd "$srcdir" && "$dynsim_path" "scenarios/classroom/$lesson.scn") > "$work/$lesson.txt" 2>&1 \
-     && cmp -s "$work/$lesson.txt" "$reference"; then
+  (cd "$srcdir" && "$dynsim_path" "scenarios/classroom/$lesson.scn"; echo $? > "$work/$lesson.rc") \
+    > "$work/$lesson.txt" 2>&1 &
+done
+wait
+for reference in "$srcdir"/results/classroom/*.txt; do
+  [ -f "$reference" ] || continue
+  lesson=$(basename "$reference" .txt)
+  if [ "$(cat "$work/$lesson.rc")" = 0 ] && cmp -s "$work/$lesson.txt" "$reference"; then
     pass "results/classroom/$lesson.txt is what the lesson prints"
   else
     fail "results/classroom/$lesson.txt is what the lesson prints (make results regenerates it)"
@@ -296,16 +326,18 @@ fi
 #     wan.scn, which has no published window, of the WARS model's (a Monte
 #     Carlo in the scenario's comment).  lnkd-disk.scn is not compared: its
 #     comment says why.
-for scenario in "$srcdir"/scenarios/pbs/*.scn; do
-  [ -f "$scenario" ] || continue
+ls "$srcdir"/scenarios/pbs/*.scn > "$work/pbs"
+in_parallel "$work/pbs-runs" < "$work/pbs"
+while read -r scenario; do
   name=$(basename "$scenario" .scn)
-  json=$("$DYNSIM" --quiet --format json "$scenario" 2>"$work/stderr")
-  status=$?
-  if [ $status -eq 0 ]; then
+  out=$(result "$work/pbs-runs" "$scenario")
+  json=$(cat "$out.json")
+  status=$(cat "$out.rc")
+  if [ "$status" -eq 0 ]; then
     pass "expects hold: scenarios/pbs/$name.scn"
   else
     fail "expects hold: scenarios/pbs/$name.scn (status $status)"
-    cat "$work/stderr"
+    cat "$out.err"
   fi
   case "$name" in
     lnkd-ssd) published=1.85 source=published ;;
@@ -319,7 +351,7 @@ for scenario in "$srcdir"/scenarios/pbs/*.scn; do
   else
     fail "pbs $name: visibility_999_ms '$window' ms not within 25% of $source $published ms"
   fi
-done
+done < "$work/pbs"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
