@@ -23,6 +23,7 @@
 #include "net/daemon_config.h"
 #include "net/data_lock.h"
 #include "net/net_config.h"
+#include "net/net_faults.h"
 #include "net/udp_env.h"
 #include "node.h"
 #include "ring.h"
@@ -282,8 +283,38 @@ on_leave_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The datagram faults the flags ask for (net_faults.h), drawn from the
+ * node's seed when it has one; NULL with none; FALSE with an error naming
+ * the flag. */
+typedef struct
+{
+  char  *loss, *dup, *delay;
+  char **links;
+} FaultFlags;
+
+static gboolean
+make_faults (const FaultFlags *flags, const Settings *settings, DkNetFaults **out,
+             GError **error)
+{
+  *out = NULL;
+  if (flags->loss == NULL && flags->dup == NULL && flags->delay == NULL && flags->links == NULL)
+    return TRUE;
+  guint64 seed = settings->seed != DK_DAEMON_UNSET64
+                 ? (guint64) settings->seed : ((guint64) g_random_int () << 32) | g_random_int ();
+  g_autoptr (DkNetFaults) faults = dk_net_faults_new (seed, (DkNodeId) MAX (settings->id, 0));
+  if ((flags->loss != NULL && !dk_net_faults_set_loss (faults, flags->loss, error))
+      || (flags->dup != NULL && !dk_net_faults_set_dup (faults, flags->dup, error))
+      || (flags->delay != NULL && !dk_net_faults_set_delay (faults, flags->delay, error)))
+    return FALSE;
+  for (char **link = flags->links; link != NULL && *link != NULL; link++)
+    if (!dk_net_faults_add_link (faults, *link, error))
+      return FALSE;
+  *out = g_steal_pointer (&faults);
+  return TRUE;
+}
+
 static int
-run (const Settings *settings, DkLogLevel log_level)
+run (const Settings *settings, DkLogLevel log_level, DkNetFaults *faults)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DkRing) ring = dk_net_ring_new (settings->peers, (guint) settings->vnodes, &error);
@@ -312,6 +343,7 @@ run (const Settings *settings, DkLogLevel log_level)
   env_config.have_seed = settings->seed != DK_DAEMON_UNSET64;
   env_config.seed = (guint64) MAX (settings->seed, 0);
   env_config.log_level = log_level;
+  env_config.faults = faults;
   g_autoptr (DkUdpEnv) env = dk_udp_env_new (&env_config, &error);
   if (env == NULL)
     {
@@ -462,6 +494,8 @@ main (int argc, char **argv)
   gint dedup_requests = DK_DAEMON_UNSET, dedup_ms = DK_DAEMON_UNSET;
   gint max_weight = DK_DAEMON_UNSET;
   gboolean strict_quorum = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
+  FaultFlags fault_flags = { 0 };
+  g_autoptr (DkNetFaults) faults = NULL;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -523,6 +557,15 @@ main (int argc, char **argv)
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
       "Check the settings (file and flags), print them, and exit: 0 when they would run", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
+    { "net-loss", 0, 0, G_OPTION_ARG_STRING, &fault_flags.loss,
+      "Testing: lose each datagram this node sends with probability P", "P" },
+    { "net-dup", 0, 0, G_OPTION_ARG_STRING, &fault_flags.dup,
+      "Testing: send each datagram twice with probability P", "P" },
+    { "net-delay", 0, 0, G_OPTION_ARG_STRING, &fault_flags.delay,
+      "Testing: delay each datagram by a draw of DIST (dynsim's, e.g. exp(2ms))", "DIST" },
+    { "net-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &fault_flags.links,
+      "Testing: other faults toward one peer (repeatable)",
+      "ID:loss=P,dup=P,delay=DIST,extra=DURATION" },
     { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -633,6 +676,8 @@ main (int argc, char **argv)
     (void) dk_log_level_parse (settings.log_level, &log_level, NULL);
   if (settings.max_weight == DK_DAEMON_UNSET)
     settings.max_weight = 1;   /* every dynkvd has weight 1 */
+  if (!make_faults (&fault_flags, &settings, &faults, &error))
+    goto usage;
   if (check_config)
     {
       printf ("%s: node %" G_GINT64_FORMAT ", %u members, data %s: settings OK\n",
@@ -642,7 +687,7 @@ main (int argc, char **argv)
       goto out;
     }
 
-  status = run (&settings, log_level);
+  status = run (&settings, log_level, faults);
   goto out;
 
 usage:
@@ -657,5 +702,9 @@ out:
   g_free (log_level_text);
   g_free (synchronous);
   g_strfreev (peer_specs);
+  g_free (fault_flags.loss);
+  g_free (fault_flags.dup);
+  g_free (fault_flags.delay);
+  g_strfreev (fault_flags.links);
   return status;
 }

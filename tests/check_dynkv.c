@@ -49,6 +49,7 @@ main (void)
   srunner_add_suite (runner, handoff_suite ());
   srunner_add_suite (runner, pbs_suite ());
   srunner_add_suite (runner, daemon_config_suite ());
+  srunner_add_suite (runner, net_faults_suite ());
 
   srunner_run_all (runner, CK_ENV);
   int failed = srunner_ntests_failed (runner);
