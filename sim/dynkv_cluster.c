@@ -83,6 +83,7 @@ typedef struct
   GArray           *drops;       /* guint64 FROM << 32 | TO */
   FILE             *fault_log;
   GArray           *nodes_up;    /* guint: nodes running at the end of each second */
+  DkNetFaults      *client_faults; /* the network's model for the clients' requests */
   guint             next_event;
   gboolean          interrupted;
   GError           *error;       /* why the run stopped early, or NULL */
@@ -417,6 +418,19 @@ find_dynkvd (void)
   return found != NULL ? found : g_strdup ("dynkvd");
 }
 
+/* PROGRAM in the directory of SIBLING when it is there, else on the PATH. */
+static char *
+find_beside (const char *sibling, const char *program)
+{
+  g_autofree char *dir = g_path_get_dirname (sibling);
+  char *beside = g_build_filename (dir, program, NULL);
+  if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    return beside;
+  g_free (beside);
+  char *found = g_find_program_in_path (program);
+  return found != NULL ? found : g_strdup (program);
+}
+
 static gboolean
 directory_is_empty (const char *path)
 {
@@ -466,6 +480,12 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   g_autoptr (GPtrArray) flags = dk_cluster_daemon_flags (scenario, abs_key);
   run->daemons = dk_net_daemons_new (run->netns, dynkvd, abs_dir, NODE_PORT,
                                      (const char *const *) flags->pdata);
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    {
+      g_autoptr (GPtrArray) own = dk_cluster_node_flags (scenario, id);
+      for (guint i = 0; i < own->len; i++)
+        dk_net_daemons_add_arg (run->daemons, id, g_ptr_array_index (own, i));
+    }
   g_autoptr (GArray) peers = dk_net_peers_new ();
   g_autoptr (GPtrArray) addresses = g_ptr_array_new ();
   for (DkNodeId id = 1; id <= run->nodes; id++)
@@ -496,6 +516,7 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
     .side = client_side,
     .user_data = run,
     .seed = scenario->seed,
+    .faults = run->client_faults,
   };
   /* As sim/runner.c configures the simulator's workload. */
   dk_workload_config_init (&config.workload);
@@ -519,6 +540,15 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
                 "settle\n", run->nodes, prefix, scenario->run_us / 1e6, scenario->settle_us / 1e6);
   if (!drive (run, &error))
     return cluster_failed ("", error);
+  g_autoptr (GHashTable) counters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           g_free);
+  g_autofree char *dynkv = find_beside (dynkvd, "dynkv");
+  guint counted = dk_net_daemons_collect_stats (run->daemons, dynkv, abs_key, counters, &error);
+  if (error != NULL)
+    {
+      g_ptr_array_add (warnings, g_strdup (error->message));
+      g_clear_error (&error);
+    }
   if (!dk_net_daemons_stop_all (run->daemons, STOP_TIMEOUT_MS, &error))
     {
       g_ptr_array_add (warnings, g_strdup (error->message));
@@ -532,7 +562,7 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   g_autoptr (DkMetrics) metrics = dk_check_history (run->history, final, &check_options);
   add_sample_columns (run, metrics);
   DkClusterReport report = { scenario, metrics, dk_net_clients_stats (run->clients), warnings,
-                    run->nodes };
+                    run->nodes, counters, counted };
   g_autoptr (GString) json = g_string_new (NULL);
   g_autoptr (GString) text = g_string_new (NULL);
   gboolean all_hold = dk_cluster_build_summaries (&report, json, text);
@@ -542,6 +572,23 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   fputs (options->format_name != NULL && strcmp (options->format_name, "json") == 0
          ? json->str : text->str, stdout);
   return all_hold ? EXIT_SUCCESS : EXIT_EXPECT_FAILED;
+}
+
+/* The scenario's network model for what the clients send (the nodes
+ * apply it to what they send: dk_cluster_daemon_flags), or NULL when it
+ * does nothing. */
+static DkNetFaults *
+client_faults_new (const DkScenario *scenario)
+{
+  g_autoptr (DkNetFaults) faults = dk_net_faults_new (scenario->seed, 0);
+  g_autofree char *loss = dk_number_to_string (scenario->network.loss);
+  g_autofree char *dup = dk_number_to_string (scenario->network.dup);
+  g_autofree char *delay = dk_dist_to_string (&scenario->network.latency);
+  gboolean parsed = dk_net_faults_set_loss (faults, loss, NULL)
+                    && dk_net_faults_set_dup (faults, dup, NULL)
+                    && dk_net_faults_set_delay (faults, delay, NULL);
+  g_assert (parsed);   /* the scenario checked them */
+  return dk_net_faults_active (faults) ? g_steal_pointer (&faults) : NULL;
 }
 
 /* Build, drive, measure and tear down one run of SCENARIO into --out. */
@@ -580,6 +627,7 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
     .history = dk_history_new (),
     .fault_log = fault_log,
   };
+  run.client_faults = client_faults_new (scenario);
   guint interrupt_sources[2] = {
     g_unix_signal_add (SIGINT, on_interrupt, &run),
     g_unix_signal_add (SIGTERM, on_interrupt, &run),
@@ -590,6 +638,7 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   g_clear_pointer (&run.daemons, dk_net_daemons_free);
   g_clear_pointer (&run.netns, dk_netns_free);
   g_clear_pointer (&run.history, dk_history_free);
+  g_clear_pointer (&run.client_faults, dk_net_faults_free);
   fclose (run.fault_log);
   g_free (run.side);
   g_array_unref (run.drops);

@@ -68,6 +68,7 @@ struct _DkNetClients
   gint64             next_arrival_us;  /* -1: none */
   GBytes            *value_template;
   guint8            *buffer;
+  GQueue             delayed;    /* GSource* of requests waiting for their delay */
   DkNetClientsStats  stats;
 };
 
@@ -88,6 +89,51 @@ dk_net_clients_now (const DkNetClients *clients)
 /* ---- sending --------------------------------------------------------------- */
 
 static void
+send_now (DkNetClients *clients, guint client, DkNodeId to, const GByteArray *datagram)
+{
+  Client *socket = g_ptr_array_index (clients->sockets, client);
+  if (g_socket_send_to (socket->socket, g_ptr_array_index (clients->addresses, to - 1),
+                        (const gchar *) datagram->data, datagram->len, NULL, NULL) < 0)
+    clients->stats.send_errors++;
+}
+
+/* A request copy waiting for its delay (net_faults.h). */
+typedef struct
+{
+  DkNetClients *clients;
+  GSource      *source;
+  guint         client;
+  DkNodeId      to;
+  GByteArray   *datagram;
+} Delayed;
+
+static void
+delayed_free (gpointer data)
+{
+  Delayed *delayed = data;
+  g_byte_array_unref (delayed->datagram);
+  g_free (delayed);
+}
+
+static gboolean
+delayed_send (gpointer data)
+{
+  Delayed *delayed = data;
+  g_queue_remove (&delayed->clients->delayed, delayed->source);
+  send_now (delayed->clients, delayed->client, delayed->to, delayed->datagram);
+  g_source_unref (delayed->source);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+ready_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs ready_source_funcs = { .dispatch = ready_dispatch };
+
+static void
 send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMessage *message)
 {
   g_autoptr (GError) error = NULL;
@@ -96,10 +142,33 @@ send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMess
   DkWireStamp stamp = { g_get_real_time (), dk_rng_next (&clients->nonces), to };
   dk_wire_sign_stamped (datagram, g_bytes_get_data (clients->config.key, NULL),
                         g_bytes_get_size (clients->config.key), &stamp);
-  Client *socket = g_ptr_array_index (clients->sockets, client);
-  if (g_socket_send_to (socket->socket, g_ptr_array_index (clients->addresses, to - 1),
-                        (const gchar *) datagram->data, datagram->len, NULL, NULL) < 0)
-    clients->stats.send_errors++;
+  if (clients->config.faults == NULL)
+    {
+      send_now (clients, client, to, datagram);
+      return;
+    }
+  gint64 delays_us[2];
+  guint copies = dk_net_faults_draw (clients->config.faults, to, delays_us);
+  clients->stats.faults_lost += copies == 0;
+  clients->stats.faults_duplicated += copies == 2;
+  for (guint i = 0; i < copies; i++)
+    {
+      if (delays_us[i] <= 0)
+        {
+          send_now (clients, client, to, datagram);
+          continue;
+        }
+      Delayed *delayed = g_new0 (Delayed, 1);
+      delayed->clients = clients;
+      delayed->client = client;
+      delayed->to = to;
+      delayed->datagram = g_byte_array_ref (datagram);
+      delayed->source = g_source_new (&ready_source_funcs, sizeof (GSource));
+      g_source_set_callback (delayed->source, delayed_send, delayed, delayed_free);
+      g_source_set_ready_time (delayed->source, g_get_monotonic_time () + delays_us[i]);
+      g_source_attach (delayed->source, clients->config.context);
+      g_queue_push_tail (&clients->delayed, delayed->source);
+    }
 }
 
 static void
@@ -271,9 +340,12 @@ plan_arrival (DkNetClients *clients, gint64 from_us)
 
 /* ---- replies --------------------------------------------------------------- */
 
+/* SENT_US: when the reply left its node (its stamp: every namespace
+ * reads the machine's one wall clock), on the history's clock; a write's
+ * commit, as the simulator records it, kept within the operation. */
 static void
 complete_from_reply (DkNetClients *clients, const Pending *pending,
-                     const DkWireClientReply *reply, const GPtrArray *siblings)
+                     const DkWireClientReply *reply, const GPtrArray *siblings, gint64 sent_us)
 {
   guint64 op_id = pending->op;
   const DkOp *op = dk_history_get (clients->history, op_id);
@@ -285,7 +357,10 @@ complete_from_reply (DkNetClients *clients, const Pending *pending,
       if (op->kind == DK_OP_GET)
         dk_history_complete_read_ok (clients->history, op_id, now, siblings);
       else
-        dk_history_complete_write_ok (clients->history, op_id, now, written);
+        {
+          dk_history_set_commit (clients->history, op_id, CLAMP (sent_us, op->invoke_us, now));
+          dk_history_complete_write_ok (clients->history, op_id, now, written);
+        }
       return;
     }
   if (written != NULL)
@@ -383,7 +458,13 @@ on_datagram (DkNetClients *clients, guint client, const guint8 *data, gsize len)
                                   "set changed while paging");
     }
   else
-    complete_from_reply (clients, pending, reply, siblings);
+    {
+      DkWireStamp stamp;
+      gint64 now = dk_net_clients_now (clients);
+      gint64 sent_us = dk_wire_read_stamp (data, len, &stamp, NULL)
+                       ? now - (g_get_real_time () - stamp.timestamp_us) : now;
+      complete_from_reply (clients, pending, reply, siblings, sent_us);
+    }
   gboolean write_next = pending->then_write;
   DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
@@ -468,6 +549,7 @@ dk_net_clients_new (const DkNetClientsConfig *config, DkHistory *history, GError
   dk_rng_init (&clients->nonces, config->seed ^ (guint64) g_get_real_time (), NONCE_STREAM);
   clients->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   g_queue_init (&clients->deadlines);
+  g_queue_init (&clients->delayed);
   clients->next_arrival_us = -1;
   clients->buffer = g_malloc (65536);
   guint8 *template = g_malloc (MAX (config->workload.value_bytes, 1));
@@ -527,6 +609,11 @@ dk_net_clients_free (DkNetClients *clients)
         g_socket_close (client->socket, NULL);
       g_clear_object (&client->socket);
       g_free (client);
+    }
+  for (GSource *source; (source = g_queue_pop_head (&clients->delayed)) != NULL;)
+    {
+      g_source_destroy (source);
+      g_source_unref (source);
     }
   g_clear_pointer (&clients->sockets, g_ptr_array_unref);
   g_clear_pointer (&clients->addresses, g_ptr_array_unref);

@@ -26,6 +26,9 @@ typedef struct _DkNetDaemons DkNetDaemons;
 DkNetDaemons *dk_net_daemons_new (const DkNetns *netns, const char *program, const char *dir,
                                   guint16 port, const char *const *args);
 
+/* Give node ID one more flag, ARG (copied), from its next start on. */
+void dk_net_daemons_add_arg (DkNetDaemons *daemons, DkNodeId id, const char *arg);
+
 /* SIGKILL every daemon still running and reap it. */
 void dk_net_daemons_free (DkNetDaemons *daemons);
 
@@ -58,6 +61,13 @@ const char *dk_net_daemons_data_dir (const DkNetDaemons *daemons, DkNodeId id);
  * nodes that did not, and where their logs are. */
 gboolean dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
                                     GError **error);
+
+/* Ask every running node for its counters with DYNKV (its path) stats
+ * --json, signed with KEY_FILE; write each answer to DIR/nodes/nID.stats.json
+ * and add its counters to TOTALS (name -> guint64*, owning both).
+ * Returns how many answered; ERROR names those that did not. */
+guint dk_net_daemons_collect_stats (DkNetDaemons *daemons, const char *dynkv,
+                                    const char *key_file, GHashTable *totals, GError **error);
 
 G_END_DECLS
 
