@@ -21,6 +21,7 @@
 #include <glib-unix.h>
 
 #include "net/daemon_config.h"
+#include "net/daemon_init.h"
 #include "net/data_lock.h"
 #include "net/net_config.h"
 #include "net/net_faults.h"
@@ -459,6 +460,46 @@ run (const Settings *settings, DkLogLevel log_level, DkNetFaults *faults)
   return EXIT_SUCCESS;
 }
 
+/* dynkvd --init DIR (daemon_init.h): EXIT_SUCCESS, EXIT_FAILURE when
+ * a file cannot be written (said on stderr), EXIT_USAGE with ERROR. */
+static int
+init_data_dir (const char *dir, gint64 id, const char *listen, char **peer_specs,
+               GError **error)
+{
+  if (id == DK_DAEMON_UNSET64)
+    id = 1;
+  if (id < 1 || id >= DK_NODE_ID_LIMIT)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--init: --id must be from 1 to %u, got %" G_GINT64_FORMAT,
+                   DK_NODE_ID_LIMIT - 1, id);
+      return EXIT_USAGE;
+    }
+  g_autoptr (GArray) peers = dk_net_peers_new ();
+  for (guint i = 0; peer_specs != NULL && peer_specs[i] != NULL; i++)
+    if (!peers_set (peers, peer_specs[i], error))
+      return EXIT_USAGE;
+  const char *address = listen;
+  for (guint i = 0; address == NULL && i < peers->len; i++)
+    if (g_array_index (peers, DkNetPeer, i).id == (DkNodeId) id)
+      address = g_array_index (peers, DkNetPeer, i).address;
+  g_autoptr (GString) report = g_string_new (NULL);
+  g_autoptr (GError) local = NULL;
+  if (!dk_daemon_init_dir (dir, (DkNodeId) id, address != NULL ? address : "127.0.0.1:7001",
+                           peers, report, &local))
+    {
+      if (g_error_matches (local, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return EXIT_USAGE;
+        }
+      g_printerr ("dynkvd: %s\n", local->message);
+      return EXIT_FAILURE;
+    }
+  fputs (report->str, stdout);
+  return EXIT_SUCCESS;
+}
+
 /* Merge the flags over SETTINGS (the file's): a flag given wins. */
 static void
 merge_int (gint *setting, gint flag)
@@ -495,6 +536,7 @@ main (int argc, char **argv)
   gint max_weight = DK_DAEMON_UNSET;
   gboolean strict_quorum = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
   FaultFlags fault_flags = { 0 };
+  char *init_dir = NULL;
   g_autoptr (DkNetFaults) faults = NULL;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
@@ -557,6 +599,10 @@ main (int argc, char **argv)
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
       "Check the settings (file and flags), print them, and exit: 0 when they would run", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init_dir,
+      "Make DIR a keyed data directory (a new cluster key and client key, mode 0600, and "
+      "DIR/dynkvd.conf for --id, default 1, at --listen, default 127.0.0.1:7001, with the "
+      "--peer members, default itself), then exit; never overwrites", "DIR" },
     { "net-loss", 0, 0, G_OPTION_ARG_STRING, &fault_flags.loss,
       "Testing: lose each datagram this node sends with probability P", "P" },
     { "net-dup", 0, 0, G_OPTION_ARG_STRING, &fault_flags.dup,
@@ -599,6 +645,13 @@ main (int argc, char **argv)
     {
       printf ("dynkvd %s\n", PACKAGE_VERSION);
       status = EXIT_SUCCESS;
+      goto out;
+    }
+  if (init_dir != NULL)
+    {
+      status = init_data_dir (init_dir, id, listen_address, peer_specs, &error);
+      if (status == EXIT_USAGE)
+        goto usage;
       goto out;
     }
   if (argc > 1)
@@ -702,6 +755,7 @@ out:
   g_free (log_level_text);
   g_free (synchronous);
   g_strfreev (peer_specs);
+  g_free (init_dir);
   g_free (fault_flags.loss);
   g_free (fault_flags.dup);
   g_free (fault_flags.delay);
