@@ -62,9 +62,10 @@ dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warnings, GErr
 {
   const DkClusterSpec *cluster = &scenario->cluster;
   const DkOptionsSpec *options = &scenario->options;
-  if (cluster->nodes > DK_NETNS_MAX_NODES)
-    return refuse (error, scenario, scenario->cluster_line, "cluster nodes=%u: at most %u",
-                   cluster->nodes, DK_NETNS_MAX_NODES);
+  if (dk_scenario_max_node (scenario) > DK_NETNS_MAX_NODES)
+    return refuse (error, scenario, scenario->cluster_line,
+                   "cluster nodes=%u and its joins name n%u: at most %u nodes", cluster->nodes,
+                   dk_scenario_max_node (scenario), DK_NETNS_MAX_NODES);
   if (cluster->dcs > 1 || cluster->racks > 1)
     return refuse (error, scenario, scenario->cluster_line,
                    "cluster dcs=%u racks=%u: dynkvd's ring has no datacenter or rack placement",
@@ -117,6 +118,8 @@ dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warnings, GErr
         case DK_EVENT_RESTART:
         case DK_EVENT_WIPE:
         case DK_EVENT_RATE:
+        case DK_EVENT_JOIN:
+        case DK_EVENT_LEAVE:
           break;
         default:
           return refuse (error, scenario, event->line, "event '%s'",
@@ -164,6 +167,8 @@ dk_cluster_daemon_flags (const DkScenario *scenario, const char *key_file)
   if (!options->sloppy_quorum)
     g_ptr_array_add (flags, g_strdup ("--strict-quorum"));
   g_ptr_array_add (flags, g_strdup_printf ("--key-file=%s", key_file));
+  /* A join event's node is admitted as it asks, as in the simulator. */
+  g_ptr_array_add (flags, g_strdup ("--auto-admit"));
   /* The nodes' random streams and their datagram faults follow the
    * scenario's seed (a wiped store still draws a fresh incarnation). */
   g_ptr_array_add (flags, g_strdup_printf ("--seed=%" G_GUINT64_FORMAT, scenario->seed));

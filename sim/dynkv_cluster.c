@@ -11,10 +11,14 @@
  * (net_clients.h: the simulator's clients, over UDP) and its events at
  * their times: partition and drop become blackhole routes between node
  * namespaces, heal removes them, crash is SIGKILL, restart starts the
- * node again on its data directory, wipe deletes it first, rate changes
- * the arrivals.  At the end of the run every fault stops (heal, crashed
- * nodes restarted), the cluster settles, the nodes are stopped (SIGTERM),
- * their stores are read into the final state (final_collect.h), and the
+ * node again on its data directory, wipe deletes it first, join starts a
+ * new node with --joining (the members admit it: --auto-admit), leave
+ * sends SIGUSR2 (the node hands off and exits), rate changes the
+ * arrivals; the scenario's network loss, dup and latency are applied by
+ * the nodes (--net-*) and by the clients for their requests.  At the end
+ * of the run every fault stops (heal, crashed members restarted), the
+ * cluster settles, every node's counters are collected (dynkv stats
+ * --json), the nodes are stopped (SIGTERM), their stores are read into the final state (final_collect.h), and the
  * history and final state are judged by the same checkers as dynsim's
  * (checkers.h) and written as the same files.  What the scenario asks and
  * a real cluster cannot do yet is refused before anything starts, naming
@@ -78,11 +82,14 @@ typedef struct
   DkNetDaemons     *daemons;
   DkNetClients     *clients;
   DkHistory        *history;
-  guint             nodes;
+  guint             nodes;       /* every node the scenario ever has (joins too) */
+  guint             initial;     /* the members at the start: n1..nINITIAL */
+  DkRing           *ring;        /* the members' ring now (the clients choose on it) */
   guint            *side;        /* index ID: partition side, 0 none */
   GArray           *drops;       /* guint64 FROM << 32 | TO */
   FILE             *fault_log;
   GArray           *nodes_up;    /* guint: nodes running at the end of each second */
+  GArray           *members_up;  /* guint: members at the end of each second */
   DkNetFaults      *client_faults; /* the network's model for the clients' requests */
   guint             next_event;
   gboolean          interrupted;
@@ -170,6 +177,59 @@ group_text (const Run *run, const DkGroup *group, GArray **nodes)
   return text;
 }
 
+/* The ring of the members now, as the nodes compute it (dk_net_ring_new
+ * of the same peers); the clients choose coordinators on it from now. */
+static gboolean
+update_ring (Run *run, GError **error)
+{
+  g_autoptr (GArray) peers = dk_net_peers_new ();
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    if (dk_net_daemons_is_member (run->daemons, id)
+        && !dk_net_peers_add (peers, id, dk_net_daemons_address (run->daemons, id), error))
+      return FALSE;
+  DkRing *ring = dk_net_ring_new (peers, run->scenario->cluster.vnodes, error);
+  if (ring == NULL)
+    return FALSE;
+  if (run->clients != NULL)
+    dk_net_clients_set_ring (run->clients, ring);
+  g_clear_pointer (&run->ring, dk_ring_free);
+  run->ring = ring;
+  return TRUE;
+}
+
+/* join and leave, as the simulator's: a join starts the node with
+ * --joining (the members admit it as it asks: --auto-admit), a leave
+ * sends SIGUSR2 (the node hands its ranges off and exits). */
+static gboolean
+apply_membership (Run *run, const DkEvent *event, DkNodeId id, GError **error)
+{
+  gboolean member = dk_net_daemons_is_member (run->daemons, id);
+  if (event->kind == DK_EVENT_JOIN)
+    {
+      if (member)
+        {
+          log_fault (run, "join n%u (already a member)", id);
+          return TRUE;
+        }
+      /* A new life on an empty store, as the simulator's (a node that left
+       * and joins again, or is still handing off, loses what it had). */
+      dk_net_daemons_set_member (run->daemons, id, TRUE, TRUE);
+      if (!dk_net_daemons_wipe (run->daemons, id, error) || !update_ring (run, error))
+        return FALSE;
+      log_fault (run, "join n%u (%u members)", id, dk_ring_node_count (run->ring));
+      return TRUE;
+    }
+  if (!member)
+    {
+      log_fault (run, "leave n%u (not a member)", id);
+      return TRUE;
+    }
+  log_fault (run, "leave n%u%s", id, dk_net_daemons_running (run->daemons, id)
+                                     ? "" : " (down: nobody is told, it stays out of the ring)");
+  dk_net_daemons_leave (run->daemons, id);
+  return update_ring (run, error);
+}
+
 static gboolean
 apply_event (Run *run, const DkEvent *event, GError **error)
 {
@@ -214,6 +274,16 @@ apply_event (Run *run, const DkEvent *event, GError **error)
       g_array_set_size (run->drops, 0);
       log_fault (run, "heal");
       return apply_network (run, error);
+    case DK_EVENT_JOIN:
+    case DK_EVENT_LEAVE:
+      {
+        g_autoptr (GArray) nodes = NULL;
+        g_autoptr (GString) text = group_text (run, g_ptr_array_index (event->groups, 0), &nodes);
+        for (guint i = 0; i < nodes->len; i++)
+          if (!apply_membership (run, event, g_array_index (nodes, DkNodeId, i), error))
+            return FALSE;
+        return TRUE;
+      }
     case DK_EVENT_CRASH:
     case DK_EVENT_RESTART:
     case DK_EVENT_WIPE:
@@ -224,6 +294,11 @@ apply_event (Run *run, const DkEvent *event, GError **error)
           {
             DkNodeId id = g_array_index (nodes, DkNodeId, i);
             gboolean running = dk_net_daemons_running (run->daemons, id);
+            if (event->kind != DK_EVENT_CRASH && !dk_net_daemons_is_member (run->daemons, id))
+              {
+                log_fault (run, "%s n%u (not a member)", dk_event_kind_name (event->kind), id);
+                continue;
+              }
             log_fault (run, "%s n%u", dk_event_kind_name (event->kind), id);
             if (event->kind == DK_EVENT_CRASH)
               dk_net_daemons_crash (run->daemons, id);
@@ -260,7 +335,7 @@ end_faults (Run *run, GError **error)
   if (!apply_network (run, error))
     return FALSE;
   for (DkNodeId id = 1; id <= run->nodes; id++)
-    if (!dk_net_daemons_running (run->daemons, id))
+    if (dk_net_daemons_is_member (run->daemons, id) && !dk_net_daemons_running (run->daemons, id))
       {
         log_fault (run, "restart n%u", id);
         if (!dk_net_daemons_start (run->daemons, id, error))
@@ -313,10 +388,14 @@ drive (Run *run, GError **error)
         }
       if (now >= (gint64) (run->nodes_up->len + 1) * 1000000 && now <= end_us)
         {
-          guint up = 0;
+          guint up = 0, members = 0;
           for (DkNodeId id = 1; id <= run->nodes; id++)
-            up += dk_net_daemons_running (run->daemons, id);
+            {
+              up += dk_net_daemons_running (run->daemons, id);
+              members += dk_net_daemons_is_member (run->daemons, id);
+            }
           g_array_append_val (run->nodes_up, up);
+          g_array_append_val (run->members_up, members);
         }
       if (!faults_ended && now >= run_us)
         {
@@ -451,7 +530,7 @@ add_sample_columns (const Run *run, DkMetrics *metrics)
       /* A sample at the end of second I describes second I. */
       gint64 t = (gint64) i * 1000000;
       dk_timeseries_set (series, nodes_up, t, g_array_index (run->nodes_up, guint, i));
-      dk_timeseries_set (series, members, t, run->nodes);
+      dk_timeseries_set (series, members, t, g_array_index (run->members_up, guint, i));
     }
 }
 
@@ -486,19 +565,18 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
       for (guint i = 0; i < own->len; i++)
         dk_net_daemons_add_arg (run->daemons, id, g_ptr_array_index (own, i));
     }
-  g_autoptr (GArray) peers = dk_net_peers_new ();
   g_autoptr (GPtrArray) addresses = g_ptr_array_new ();
   for (DkNodeId id = 1; id <= run->nodes; id++)
     {
-      if (!dk_net_daemons_start (run->daemons, id, &error)
-          || !dk_net_peers_add (peers, id, dk_net_daemons_address (run->daemons, id), &error))
-        return cluster_failed ("", error);
       g_ptr_array_add (addresses, (gpointer) dk_net_daemons_address (run->daemons, id));
+      dk_net_daemons_set_member (run->daemons, id, id <= run->initial, FALSE);
     }
+  for (DkNodeId id = 1; id <= run->initial; id++)
+    if (!dk_net_daemons_start (run->daemons, id, &error))
+      return cluster_failed ("", error);
   if (!dk_net_daemons_wait_ready (run->daemons, key, READY_TIMEOUT_MS, &error))
     return cluster_failed ("the nodes did not start: ", error);
-  g_autoptr (DkRing) ring = dk_net_ring_new (peers, scenario->cluster.vnodes, &error);
-  if (ring == NULL)
+  if (!update_ring (run, &error))
     return cluster_failed ("ring: ", error);
   static const DkCoordinatorChoice coordinators[] = {
     [DK_SCENARIO_COORDINATOR_PREFERENCE] = DK_COORDINATOR_PREFERENCE,
@@ -509,8 +587,9 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   };
   DkNetClientsConfig config = {
     .nodes = run->nodes,
+    .homes = run->initial,
     .addresses = (const char *const *) addresses->pdata,
-    .ring = ring,
+    .ring = run->ring,
     .key = key,
     .reachable = client_reaches,
     .side = client_side,
@@ -554,7 +633,7 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
       g_ptr_array_add (warnings, g_strdup (error->message));
       g_clear_error (&error);
     }
-  g_autoptr (DkFinalState) final = collect_final_state (run, ring, &error);
+  g_autoptr (DkFinalState) final = collect_final_state (run, run->ring, &error);
   if (final == NULL)
     return cluster_failed ("", error);
   DkCheckOptions check_options;
@@ -620,10 +699,12 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   Run run = {
     .scenario = scenario,
     .dir = dir,
-    .nodes = scenario->cluster.nodes,
-    .side = g_new0 (guint, scenario->cluster.nodes + 1),
+    .nodes = dk_scenario_max_node (scenario),
+    .initial = scenario->cluster.nodes,
+    .side = g_new0 (guint, dk_scenario_max_node (scenario) + 1),
     .drops = g_array_new (FALSE, FALSE, sizeof (guint64)),
     .nodes_up = g_array_new (FALSE, FALSE, sizeof (guint)),
+    .members_up = g_array_new (FALSE, FALSE, sizeof (guint)),
     .history = dk_history_new (),
     .fault_log = fault_log,
   };
@@ -643,6 +724,8 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   g_free (run.side);
   g_array_unref (run.drops);
   g_array_unref (run.nodes_up);
+  g_array_unref (run.members_up);
+  g_clear_pointer (&run.ring, dk_ring_free);
   for (guint i = 0; i < G_N_ELEMENTS (interrupt_sources); i++)
     g_source_remove (interrupt_sources[i]);
   return status;
@@ -679,7 +762,8 @@ main (int argc, char **argv)
   g_option_context_set_summary (context,
     "Run a dynsim scenario on a real cluster: one dynkvd per Linux network namespace,\n"
     "the scenario's clients and faults (partition, drop, heal, crash, restart, wipe,\n"
-    "rate) applied for real, judged by dynsim's checkers.  Needs root.\n"
+    "join, leave, rate; the network's loss, dup and latency) applied for real,\n"
+    "judged by dynsim's checkers.  Needs root.\n"
     "  run SCENARIO   run it; writes the same history.csv and final.csv as dynsim --out\n"
     "  check          say whether this machine can run namespaces (exit 0) or why not (1)");
   g_option_context_set_description (context,

@@ -192,7 +192,8 @@ send_page (DkNetClients *clients, Pending *pending, guint offset)
 static DkNodeId
 client_home (const DkNetClients *clients, guint client)
 {
-  return client % clients->config.nodes + 1;
+  return client % (clients->config.homes > 0 ? clients->config.homes
+                                             : clients->config.nodes) + 1;
 }
 
 static gboolean
@@ -637,6 +638,12 @@ dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us
       g_source_set_callback (clients->tick, on_tick, clients, NULL);
       g_source_attach (clients->tick, clients->config.context);
     }
+}
+
+void
+dk_net_clients_set_ring (DkNetClients *clients, const DkRing *ring)
+{
+  clients->config.ring = ring;
 }
 
 void

@@ -56,7 +56,9 @@ typedef guint8 (*DkNetClientsSide) (DkNodeId home, gpointer user_data);
 typedef struct
 {
   DkWorkloadConfig      workload;   /* as for the simulator; coordinator not PROXY */
-  guint                 nodes;      /* node ids 1..nodes; clients' homes among them */
+  guint                 nodes;      /* node ids 1..nodes (members or not) */
+  guint                 homes;      /* clients' homes among 1..homes (the initial
+                                     * members, as in the simulator); 0: nodes */
   const char *const    *addresses;  /* node ID's "IP:PORT" at [ID-1] */
   const DkRing         *ring;       /* the nodes' ring (dk_net_ring_new), borrowed */
   GBytes               *key;        /* the cluster key every datagram is signed with */
@@ -91,6 +93,10 @@ void dk_net_clients_free (DkNetClients *clients);
 /* Start arrivals now; ORIGIN_US (g_get_monotonic_time) is time 0 of the
  * history, STOP_AT_US (from the origin) ends the arrivals. */
 void dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us);
+
+/* Choose coordinators on RING (borrowed) from now on: the members
+ * changed. */
+void dk_net_clients_set_ring (DkNetClients *clients, const DkRing *ring);
 
 /* Change the total rate from now on (0 pauses arrivals). */
 void dk_net_clients_set_rate (DkNetClients *clients, double rate_per_s);

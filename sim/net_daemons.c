@@ -27,6 +27,8 @@ typedef struct
   char  *data_dir;
   char  *log_path;
   GPtrArray *args;  /* this node's own flags (char*), after the common ones */
+  gboolean member;  /* listed as --peer to every node started */
+  gboolean joiner;  /* started with --joining (it joined after the start) */
   GPid   pid;       /* 0: not running */
 } Daemon;
 
@@ -56,6 +58,7 @@ dk_net_daemons_new (const DkNetns *netns, const char *program, const char *dir, 
       daemon->data_dir = g_strdup_printf ("%s/nodes/n%u", dir, id);
       daemon->log_path = g_strdup_printf ("%s/nodes/n%u.log", dir, id);
       daemon->args = g_ptr_array_new_with_free_func (g_free);
+      daemon->member = TRUE;
     }
   return daemons;
 }
@@ -100,6 +103,30 @@ daemon_of (const DkNetDaemons *daemons, DkNodeId id)
 {
   g_return_val_if_fail (id >= 1 && id <= daemons->nodes, NULL);
   return &daemons->daemons[id - 1];
+}
+
+void
+dk_net_daemons_set_member (DkNetDaemons *daemons, DkNodeId id, gboolean member,
+                           gboolean joiner)
+{
+  Daemon *daemon = daemon_of (daemons, id);
+  daemon->member = member;
+  daemon->joiner = joiner;
+}
+
+gboolean
+dk_net_daemons_is_member (const DkNetDaemons *daemons, DkNodeId id)
+{
+  return daemon_of (daemons, id)->member;
+}
+
+void
+dk_net_daemons_leave (DkNetDaemons *daemons, DkNodeId id)
+{
+  Daemon *daemon = daemon_of (daemons, id);
+  daemon->member = FALSE;
+  if (daemon->pid != 0)
+    kill (daemon->pid, SIGUSR2);   /* it hands its ranges off, then exits */
 }
 
 void
@@ -151,8 +178,11 @@ dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error)
   g_ptr_array_add (argv, g_strdup_printf ("--listen=%s", daemon->address));
   g_ptr_array_add (argv, g_strdup_printf ("--data=%s", daemon->data_dir));
   for (DkNodeId peer = 1; peer <= daemons->nodes; peer++)
-    g_ptr_array_add (argv, g_strdup_printf ("--peer=%u=%s", peer,
-                                            daemon_of (daemons, peer)->address));
+    if (peer == id || daemon_of (daemons, peer)->member)
+      g_ptr_array_add (argv, g_strdup_printf ("--peer=%u=%s", peer,
+                                              daemon_of (daemons, peer)->address));
+  if (daemon->joiner)
+    g_ptr_array_add (argv, g_strdup ("--joining"));
   for (char **arg = daemons->args; *arg != NULL; arg++)
     g_ptr_array_add (argv, g_strdup (*arg));
   for (guint i = 0; i < daemon->args->len; i++)
@@ -351,7 +381,7 @@ dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
     }
   g_autoptr (GString) missing = g_string_new (NULL);
   for (DkNodeId id = 1; id <= daemons->nodes; id++)
-    if (!ready[id])
+    if (!ready[id] && daemon_of (daemons, id)->member)
       g_string_append_printf (missing, "%sn%u (%s, log %s%s)", missing->len > 0 ? ", " : "", id,
                               daemon_of (daemons, id)->address, daemon_of (daemons, id)->log_path,
                               dk_net_daemons_running (daemons, id) ? "" : "; it exited");
