@@ -219,24 +219,22 @@ else
 fi
 
 # What it cannot run yet is refused before anything starts, with its line.
-printf 'cluster nodes=3 n=3 r=2 w=2\nnetwork latency=exp(1ms) write=exp(3ms)\nrun 2s\n' > "$work/leg.scn"
-"$DYNKV_CLUSTER" run "$work/leg.scn" --out "$work/leg" --prefix "$prefix" > /dev/null 2> "$work/leg.err"
-status=$?
-if [ $status -eq 2 ] && grep -q "leg.scn:2: network write=" "$work/leg.err"; then
-  ok "a per-leg delay is refused naming its line (exit 2)"
-else
-  not_ok "a per-leg delay: exit $status, $(cat "$work/leg.err")"
-fi
-
-# What the nodes cannot change while they run is refused too.
-printf 'cluster nodes=3 n=3 r=2 w=2\nrun 2s\nat 1s loss 0.1\n' > "$work/loss.scn"
-"$DYNKV_CLUSTER" run "$work/loss.scn" --out "$work/loss" --prefix "$prefix" > /dev/null 2> "$work/loss.err"
-status=$?
-if [ $status -eq 2 ] && grep -q "loss.scn:3: event 'loss'" "$work/loss.err"; then
-  ok "a loss event is refused naming its line (exit 2)"
-else
-  not_ok "a loss event: exit $status, $(cat "$work/loss.err")"
-fi
+# refused NAME SCRIPT MESSAGE WHAT: dynkv-cluster exits 2 on SCRIPT saying
+# NAME.scn:MESSAGE.
+refused () {
+  printf "$2" > "$work/$1.scn"
+  "$DYNKV_CLUSTER" run "$work/$1.scn" --out "$work/$1" --prefix "$prefix" > /dev/null 2> "$work/$1.err"
+  f_status=$?
+  if [ $f_status -eq 2 ] && grep -q "$1.scn:$3" "$work/$1.err"; then
+    ok "$4 is refused naming its line (exit 2)"
+  else
+    not_ok "$4: exit $f_status, $(cat "$work/$1.err")"
+  fi
+}
+refused leg 'cluster nodes=3 n=3 r=2 w=2\nnetwork latency=exp(1ms) write=exp(3ms)\nrun 2s\n' \
+  "2: network write=" "a per-leg delay"
+# The nodes' faults are fixed at their start: a loss event is refused too.
+refused loss 'cluster nodes=3 n=3 r=2 w=2\nrun 2s\nat 1s loss 0.1\n' "3: event 'loss'" "a loss event"
 
 left=$(ip netns list 2>/dev/null | awk -v p="$prefix-" 'index($1, p) == 1' | wc -l)
 [ "$left" -eq 0 ] && ok "no namespace left behind" || not_ok "$left namespaces left behind"
