@@ -81,6 +81,35 @@ dk_client_request_new (DkHistory *history, guint64 op, DkOpKind kind, guint clie
   return request;
 }
 
+void
+dk_client_draw_operation (const DkWorkloadConfig *config, DkKeyDist *key_dist, DkRng *rng,
+                          guint *client, guint32 *key_index, DkOpKind *kind)
+{
+  *client = (guint) dk_rng_below (rng, config->clients);
+  *key_index = dk_key_dist_sample (key_dist, rng);
+  double roll = dk_rng_double (rng);
+  *kind = roll < config->read_fraction ? DK_OP_GET
+          : roll < config->read_fraction + config->delete_fraction ? DK_OP_DELETE : DK_OP_PUT;
+}
+
+DkWireMessage *
+dk_client_page_request_new (guint64 op, guint *page, guint client, guint32 key_index,
+                            guint offset, guint64 *request_id)
+{
+  char key[24];
+  g_snprintf (key, sizeof key, "k%u", key_index);
+  (*page)++;
+  *request_id = op | ((guint64) *page << DK_WORKLOAD_PAGE_SHIFT);
+  DkWireMessage *request = dk_wire_message_new (DK_WIRE_GET);
+  request->request_id = *request_id;
+  DkWireClientRequest *body = &request->body.client_request;
+  body->client_request_id = *request_id;
+  body->client_id = client + 1;
+  body->key = g_bytes_new (key, strlen (key));
+  body->sibling_offset = (guint8) offset;
+  return request;
+}
+
 DkClientPagesStep
 dk_client_pages_add (DkClientPages *pages, const DkWireClientReply *reply)
 {

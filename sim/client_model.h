@@ -45,6 +45,18 @@ DkWireMessage *dk_client_request_new (DkHistory *history, guint64 op, DkOpKind k
                                       guint client, const char *key, const DkVclock *context,
                                       guint64 read_op, GBytes *value_template, gsize value_bytes);
 
+/* One arrival's operation, drawn from RNG: its client, its key's index
+ * (from KEY_DIST) and its kind, from CONFIG's read and delete fractions. */
+void dk_client_draw_operation (const DkWorkloadConfig *config, DkKeyDist *key_dist, DkRng *rng,
+                               guint *client, guint32 *key_index, DkOpKind *kind);
+
+/* The request for page *PAGE + 1 of operation OP's get by CLIENT of key
+ * KEY_INDEX, from sibling OFFSET on: a request of its own, whose id
+ * (OP | page << DK_WORKLOAD_PAGE_SHIFT) goes to *REQUEST_ID. */
+DkWireMessage *dk_client_page_request_new (guint64 op, guint *page, guint client,
+                                           guint32 key_index, guint offset,
+                                           guint64 *request_id);
+
 /* A paged get's set so far. */
 typedef struct
 {

@@ -16,7 +16,6 @@
 
 #define WORKLOAD_STREAM 2   /* as sim/workload.c: the same seed, the same draws */
 #define NONCE_STREAM 17
-#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
 #define OP_MASK DK_WORKLOAD_OP_MASK
 #define TICK_MS 1
 /* Datagrams read per wake-up of one socket, at most. */
@@ -172,17 +171,10 @@ send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMess
 static void
 send_page (DkNetClients *clients, Pending *pending, guint offset)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", pending->key_index);
-  pending->page++;
-  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
-  request->request_id = pending->request_id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = pending->request_id;
-  body->client_id = pending->client + 1;
-  body->key = g_bytes_new (key, strlen (key));
-  body->sibling_offset = (guint8) offset;
+  g_autoptr (DkWireMessage) request = dk_client_page_request_new (pending->op, &pending->page,
+                                                                 pending->client,
+                                                                 pending->key_index, offset,
+                                                                 &pending->request_id);
   clients->stats.workload.pages_fetched++;
   send_message (clients, pending->client, pending->coordinator, request);
 }
@@ -257,14 +249,12 @@ send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind
 static void
 issue_operation (DkNetClients *clients)
 {
-  const DkWorkloadConfig *config = &clients->config.workload;
-  guint client = (guint) dk_rng_below (&clients->rng, config->clients);
-  guint32 key_index = dk_key_dist_sample (clients->key_dist, &clients->rng);
-  double roll = dk_rng_double (&clients->rng);
-  DkOpKind kind = roll < config->read_fraction ? DK_OP_GET
-                  : roll < config->read_fraction + config->delete_fraction
-                  ? DK_OP_DELETE : DK_OP_PUT;
-  if (kind != DK_OP_GET && config->use_context)
+  guint client;
+  guint32 key_index;
+  DkOpKind kind;
+  dk_client_draw_operation (&clients->config.workload, clients->key_dist, &clients->rng, &client,
+                            &key_index, &kind);
+  if (kind != DK_OP_GET && clients->config.workload.use_context)
     send_operation (clients, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
   else
     send_operation (clients, client, key_index, kind, FALSE, kind, NULL, DK_VALUE_UNKNOWN);

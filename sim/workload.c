@@ -15,8 +15,7 @@
 #define WORKLOAD_STREAM 2
 
 /* A get of a set too large for one reply fetches the rest in pages; each
- * page is its own request (workload.h). */
-#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
+ * page is its own request (workload.h, client_model.h). */
 #define OP_MASK DK_WORKLOAD_OP_MASK
 
 typedef struct
@@ -97,17 +96,10 @@ send_datagram (DkWorkload *workload, const Pending *pending, const DkWireMessage
 static void
 send_page (DkWorkload *workload, Pending *pending, guint offset)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", pending->key_index);
-  pending->page++;
-  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
-  request->request_id = pending->request_id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = pending->request_id;
-  body->client_id = pending->client + 1;
-  body->key = g_bytes_new (key, strlen (key));
-  body->sibling_offset = (guint8) offset;
+  g_autoptr (DkWireMessage) request = dk_client_page_request_new (pending->op, &pending->page,
+                                                                 pending->client,
+                                                                 pending->key_index, offset,
+                                                                 &pending->request_id);
   workload->stats.pages_fetched++;
   send_datagram (workload, pending, request);
 }
@@ -319,12 +311,11 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
 static void
 issue_operation (DkWorkload *workload)
 {
-  guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
-  guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
-  double roll = dk_rng_double (&workload->rng);
-  DkOpKind kind = roll < workload->config.read_fraction ? DK_OP_GET
-                  : roll < workload->config.read_fraction + workload->config.delete_fraction
-                  ? DK_OP_DELETE : DK_OP_PUT;
+  guint client;
+  guint32 key_index;
+  DkOpKind kind;
+  dk_client_draw_operation (&workload->config, workload->key_dist, &workload->rng, &client,
+                            &key_index, &kind);
   if (kind != DK_OP_GET && workload->config.use_context)
     send_operation (workload, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
   else
