@@ -12,7 +12,6 @@ static const struct
   const char *key;
   const char *why;
 } approximated[] = {
-  { "latency", "no delay is added: datagrams cross veths and a bridge (tens of µs)" },
   { "read_repair", "dynkvd always repairs stale replicas it reads" },
   { "failover", "dynkvd always fails over to other replicas" },
   { "hinted_handoff", "dynkvd keeps hints whenever its quorum is sloppy" },
@@ -63,9 +62,10 @@ dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warnings, GErr
 {
   const DkClusterSpec *cluster = &scenario->cluster;
   const DkOptionsSpec *options = &scenario->options;
-  if (cluster->nodes > DK_NETNS_MAX_NODES)
-    return refuse (error, scenario, scenario->cluster_line, "cluster nodes=%u: at most %u",
-                   cluster->nodes, DK_NETNS_MAX_NODES);
+  if (dk_scenario_max_node (scenario) > DK_NETNS_MAX_NODES)
+    return refuse (error, scenario, scenario->cluster_line,
+                   "cluster nodes=%u and its joins name n%u: at most %u nodes", cluster->nodes,
+                   dk_scenario_max_node (scenario), DK_NETNS_MAX_NODES);
   if (cluster->dcs > 1 || cluster->racks > 1)
     return refuse (error, scenario, scenario->cluster_line,
                    "cluster dcs=%u racks=%u: dynkvd's ring has no datacenter or rack placement",
@@ -81,16 +81,29 @@ dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warnings, GErr
     return refuse (error, scenario, 0, "option autoscale=on: no autoscaler drives real nodes");
   if (options->coordinator == DK_SCENARIO_COORDINATOR_PROXY)
     return refuse (error, scenario, 0, "option coordinator=proxy");
-  if (scenario->network.loss > 0 || scenario->network.dup > 0)
-    return refuse (error, scenario, scenario->network_line,
-                   "network loss=%g dup=%g: the UDP environment injects no loss or duplication",
-                   scenario->network.loss, scenario->network.dup);
-  if (scenario->network.links->len > 0)
+  static const char *const leg_names[DK_LEG_COUNT] = {
+    [DK_LEG_WRITE] = "write", [DK_LEG_ACK] = "ack", [DK_LEG_READ] = "read",
+    [DK_LEG_RESPONSE] = "response", [DK_LEG_CLIENT] = "client",
+  };
+  for (guint leg = 0; leg < DK_LEG_COUNT; leg++)
+    if (scenario->network.legs[leg].set)
+      return refuse (error, scenario, scenario->network_line,
+                     "network %s=: dynkvd delays every datagram alike (--net-delay), "
+                     "not by the kind of message", leg_names[leg]);
+  for (guint i = 0; i < scenario->network.links->len; i++)
     {
-      const DkLinkSpec *link = g_ptr_array_index (scenario->network.links, 0);
-      return refuse (error, scenario, link->line, "%s: per-link settings",
-                     link->between_dcs ? "dc" : "link");
+      const DkLinkSpec *link = g_ptr_array_index (scenario->network.links, i);
+      if (link->between_dcs)
+        return refuse (error, scenario, link->line, "dc: dynkvd's ring has no datacenters");
     }
+  for (guint i = 0; i < scenario->network.links->len; i++)
+    if (!((const DkLinkSpec *) g_ptr_array_index (scenario->network.links, i))->between_dcs)
+      {
+        g_ptr_array_add (warnings, g_strdup (
+          "link lines apply between nodes (dynkvd --net-link): a client's datagrams take "
+          "the network's loss and delay, not its home node's link"));
+        break;
+      }
   if (scenario->nemesis.enabled)
     return refuse (error, scenario, scenario->nemesis.line, "nemesis");
   for (guint i = 0; i < scenario->events->len; i++)
@@ -105,6 +118,8 @@ dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warnings, GErr
         case DK_EVENT_RESTART:
         case DK_EVENT_WIPE:
         case DK_EVENT_RATE:
+        case DK_EVENT_JOIN:
+        case DK_EVENT_LEAVE:
           break;
         default:
           return refuse (error, scenario, event->line, "event '%s'",
@@ -152,9 +167,67 @@ dk_cluster_daemon_flags (const DkScenario *scenario, const char *key_file)
   if (!options->sloppy_quorum)
     g_ptr_array_add (flags, g_strdup ("--strict-quorum"));
   g_ptr_array_add (flags, g_strdup_printf ("--key-file=%s", key_file));
-  /* No --seed: a node seeded alike at every start would draw the same
-   * store incarnation after a wipe, and reissue its old dots. */
+  /* A join event's node is admitted as it asks, as in the simulator. */
+  g_ptr_array_add (flags, g_strdup ("--auto-admit"));
+  /* The nodes' random streams and their datagram faults follow the
+   * scenario's seed (a wiped store still draws a fresh incarnation). */
+  g_ptr_array_add (flags, g_strdup_printf ("--seed=%" G_GUINT64_FORMAT, scenario->seed));
+  const DkNetworkSpec *network = &scenario->network;
+  if (network->loss > 0)
+    g_ptr_array_add (flags, dk_cluster_flag ("--net-loss", network->loss));
+  if (network->dup > 0)
+    g_ptr_array_add (flags, dk_cluster_flag ("--net-dup", network->dup));
+  g_autofree char *delay = dk_dist_to_string (&network->latency);
+  g_ptr_array_add (flags, g_strdup_printf ("--net-delay=%s", delay));
   g_ptr_array_add (flags, g_strdup ("--log-level=warning"));
   g_ptr_array_add (flags, NULL);
+  return flags;
+}
+
+char *
+dk_cluster_flag (const char *name, double probability)
+{
+  g_autofree char *text = dk_number_to_string (probability);
+  return g_strdup_printf ("%s=%s", name, text);
+}
+
+GPtrArray *
+dk_cluster_node_flags (const DkScenario *scenario, DkNodeId id)
+{
+  GPtrArray *flags = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < scenario->network.links->len; i++)
+    {
+      const DkLinkSpec *link = g_ptr_array_index (scenario->network.links, i);
+      if (link->between_dcs || (link->a != id && link->b != id) || link->a == link->b)
+        continue;
+      /* Both ends delay, lose and duplicate what they send on it. */
+      g_autoptr (GString) flag = g_string_new (NULL);
+      g_string_append_printf (flag, "--net-link=%u:", link->a == id ? link->b : link->a);
+      if (link->has_latency)
+        {
+          g_autofree char *text = dk_dist_to_string (&link->latency);
+          g_string_append_printf (flag, "delay=%s,", text);
+        }
+      if (link->has_loss)
+        {
+          g_autofree char *text = dk_number_to_string (link->loss);
+          g_string_append_printf (flag, "loss=%s,", text);
+        }
+      if (link->has_dup)
+        {
+          g_autofree char *text = dk_number_to_string (link->dup);
+          g_string_append_printf (flag, "dup=%s,", text);
+        }
+      if (link->has_extra)
+        {
+          g_autofree char *text = dk_duration_to_string (link->extra_us);
+          g_string_append_printf (flag, "extra=%s,", text);
+        }
+      if (flag->str[flag->len - 1] == ',')
+        g_string_truncate (flag, flag->len - 1);
+      else
+        continue;   /* a link that sets nothing */
+      g_ptr_array_add (flags, g_string_free (g_steal_pointer (&flag), FALSE));
+    }
   return flags;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cluster_run.h"
 
+#include <string.h>
 #include "plots.h"
 
 static void
@@ -59,6 +60,39 @@ judge_expects (const DkClusterReport *report, GString *json, GString *text)
   return all_hold;
 }
 
+/* The node counters summed over the nodes (dynkv stats --json, asked at
+ * the end of the settle): all in JSON, by name; the few that tell a run's
+ * story in TEXT. */
+static void
+append_node_counters (const DkClusterReport *report, GString *json, GString *text)
+{
+  static const char *const told[] = {
+    "requests_coordinated", "requests_failed", "dot_collisions", "net_faults_lost",
+    "net_faults_duplicated", "net_faults_delayed", "hints_kept", "ae_keys_repaired",
+  };
+  g_string_append_printf (json, ", \"node_counters\": {\"nodes_counted\": %u",
+                          report->nodes_counted);
+  g_autoptr (GList) names = g_hash_table_get_keys (report->node_counters);
+  names = g_list_sort (names, (GCompareFunc) strcmp);
+  for (GList *name = names; name != NULL; name = name->next)
+    {
+      const guint64 *total = g_hash_table_lookup (report->node_counters, name->data);
+      g_string_append (json, ", ");
+      append_json_string (json, name->data);
+      g_string_append_printf (json, ": %" G_GUINT64_FORMAT, *total);
+    }
+  g_string_append_c (json, '}');
+  g_string_append_printf (text, "nodes           counters of %u (nodes/n*.stats.json):",
+                          report->nodes_counted);
+  for (gsize i = 0; i < G_N_ELEMENTS (told); i++)
+    {
+      const guint64 *total = g_hash_table_lookup (report->node_counters, told[i]);
+      g_string_append_printf (text, "%s %s %" G_GUINT64_FORMAT, i > 0 ? "," : "", told[i],
+                              total != NULL ? *total : 0);
+    }
+  g_string_append_c (text, '\n');
+}
+
 /* summary.json and summary.txt: the checkers' metrics as dynsim writes
  * them, the client counters, the expects.  TRUE when every expect holds. */
 gboolean
@@ -99,6 +133,7 @@ dk_cluster_build_summaries (const DkClusterReport *report, GString *json, GStrin
                           w->unreachable, w->pages_fetched, report->clients->send_errors,
                           report->clients->unauthenticated,
                           report->clients->tick_late_max_us / 1000.0);
+  append_node_counters (report, json, text);
   g_string_append (json, ", \"parameters\": ");
   dk_scenario_parameters_to_json (scenario, json);
   g_string_append (json, ", \"expects\": ");

@@ -25,6 +25,13 @@ gboolean dk_cluster_check_runnable (const DkScenario *scenario, GPtrArray *warni
  * and peers, NULL-terminated (owns its strings). */
 GPtrArray *dk_cluster_daemon_flags (const DkScenario *scenario, const char *key_file);
 
+/* Node ID's own flags: a --net-link for every `link` line naming it
+ * (owns its strings; not NULL-terminated). */
+GPtrArray *dk_cluster_node_flags (const DkScenario *scenario, DkNodeId id);
+
+/* "NAME=P", P in dk_number_to_string's shortest exact form. */
+char *dk_cluster_flag (const char *name, double probability);
+
 typedef struct
 {
   const DkScenario        *scenario;
@@ -32,6 +39,8 @@ typedef struct
   const DkNetClientsStats *clients;
   const GPtrArray         *warnings;   /* char* */
   guint                    nodes;
+  GHashTable              *node_counters; /* name -> guint64*: summed over the nodes */
+  guint                    nodes_counted;  /* nodes whose counters are summed */
 } DkClusterReport;
 
 /* Append summary.json's text to JSON and summary.txt's to TEXT: the

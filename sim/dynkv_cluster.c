@@ -11,10 +11,14 @@
  * (net_clients.h: the simulator's clients, over UDP) and its events at
  * their times: partition and drop become blackhole routes between node
  * namespaces, heal removes them, crash is SIGKILL, restart starts the
- * node again on its data directory, wipe deletes it first, rate changes
- * the arrivals.  At the end of the run every fault stops (heal, crashed
- * nodes restarted), the cluster settles, the nodes are stopped (SIGTERM),
- * their stores are read into the final state (final_collect.h), and the
+ * node again on its data directory, wipe deletes it first, join starts a
+ * new node with --joining (the members admit it: --auto-admit), leave
+ * sends SIGUSR2 (the node hands off and exits), rate changes the
+ * arrivals; the scenario's network loss, dup and latency are applied by
+ * the nodes (--net-*) and by the clients for their requests.  At the end
+ * of the run every fault stops (heal, crashed members restarted), the
+ * cluster settles, every node's counters are collected (dynkv stats
+ * --json), the nodes are stopped (SIGTERM), their stores are read into the final state (final_collect.h), and the
  * history and final state are judged by the same checkers as dynsim's
  * (checkers.h) and written as the same files.  What the scenario asks and
  * a real cluster cannot do yet is refused before anything starts, naming
@@ -36,6 +40,7 @@
 #include <glib/gstdio.h>
 
 #include "checkers.h"
+#include "cluster_events.h"
 #include "cluster_run.h"
 #include "final_collect.h"
 #include "net/net_config.h"
@@ -69,209 +74,11 @@ typedef struct
   gboolean version;
 } Options;
 
-/* One run in progress. */
-typedef struct
-{
-  const DkScenario *scenario;
-  const char       *dir;
-  DkNetns          *netns;
-  DkNetDaemons     *daemons;
-  DkNetClients     *clients;
-  DkHistory        *history;
-  guint             nodes;
-  guint            *side;        /* index ID: partition side, 0 none */
-  GArray           *drops;       /* guint64 FROM << 32 | TO */
-  FILE             *fault_log;
-  GArray           *nodes_up;    /* guint: nodes running at the end of each second */
-  guint             next_event;
-  gboolean          interrupted;
-  GError           *error;       /* why the run stopped early, or NULL */
-} Run;
-
-/* ---- faults ------------------------------------------------------------------ */
-
-static void
-log_fault (Run *run, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-log_fault (Run *run, const char *format, ...)
-{
-  gint64 now = run->clients != NULL ? dk_net_clients_now (run->clients) : 0;
-  va_list args;
-  va_start (args, format);
-  g_autofree char *text = g_strdup_vprintf (format, args);
-  va_end (args);
-  fprintf (run->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT " fault %s\n",
-           now / 1000000, now % 1000000, text);
-  fflush (run->fault_log);
-}
-
-static gboolean
-blocked_by_drop (const Run *run, DkNodeId from, DkNodeId to)
-{
-  guint64 pair = ((guint64) from << 32) | to;
-  for (guint i = 0; i < run->drops->len; i++)
-    if (g_array_index (run->drops, guint64, i) == pair)
-      return TRUE;
-  return FALSE;
-}
-
-/* The routes for the sides and drops now: every pair across two sides,
- * both ways, and every drop. */
-static gboolean
-apply_network (Run *run, GError **error)
-{
-  if (!dk_netns_heal (run->netns, error))
-    return FALSE;
-  for (DkNodeId from = 1; from <= run->nodes; from++)
-    for (DkNodeId to = 1; to <= run->nodes; to++)
-      if (from != to && (run->side[from] != run->side[to] || blocked_by_drop (run, from, to))
-          && !dk_netns_block (run->netns, from, to, error))
-        return FALSE;
-  return TRUE;
-}
-
-/* As sim/cluster.c: a client beside HOME reaches NODE when NODE runs, is on
- * HOME's side and HOME -> NODE is not dropped. */
-static gboolean
-client_reaches (DkNodeId home, DkNodeId node, gpointer user_data)
-{
-  Run *run = user_data;
-  return dk_net_daemons_running (run->daemons, node) && run->side[home] == run->side[node]
-         && !blocked_by_drop (run, home, node);
-}
-
-/* As dk_sim_cluster_partition_side: 0 no partition, 1 a smaller side, 2
- * a largest one. */
-static guint8
-client_side (DkNodeId home, gpointer user_data)
-{
-  Run *run = user_data;
-  if (run->side[home] == 0)
-    return 0;
-  g_autofree guint *sizes = g_new0 (guint, run->nodes + 2);
-  guint largest = 0;
-  for (DkNodeId id = 1; id <= run->nodes; id++)
-    sizes[MIN (run->side[id], run->nodes + 1)]++;
-  for (guint side = 1; side <= run->nodes + 1; side++)
-    largest = MAX (largest, sizes[side]);
-  return sizes[MIN (run->side[home], run->nodes + 1)] == largest ? 2 : 1;
-}
-
-static GString *
-group_text (const Run *run, const DkGroup *group, GArray **nodes)
-{
-  *nodes = dk_scenario_group_nodes (run->scenario, group);
-  GString *text = g_string_new (NULL);
-  for (guint i = 0; i < (*nodes)->len; i++)
-    g_string_append_printf (text, "%sn%u", i > 0 ? " " : "",
-                            g_array_index (*nodes, DkNodeId, i));
-  return text;
-}
-
-static gboolean
-apply_event (Run *run, const DkEvent *event, GError **error)
-{
-  switch (event->kind)
-    {
-    case DK_EVENT_PARTITION:
-      {
-        g_autoptr (GString) line = g_string_new ("partition");
-        for (DkNodeId id = 1; id <= run->nodes; id++)
-          run->side[id] = event->groups->len + 1;
-        for (guint g = 0; g < event->groups->len; g++)
-          {
-            g_autoptr (GArray) nodes = NULL;
-            g_autoptr (GString) text = group_text (run, g_ptr_array_index (event->groups, g),
-                                                   &nodes);
-            for (guint i = 0; i < nodes->len; i++)
-              run->side[g_array_index (nodes, DkNodeId, i)] = g + 1;
-            g_string_append_printf (line, " {%s}", text->str);
-          }
-        log_fault (run, "%s", line->str);
-        return apply_network (run, error);
-      }
-    case DK_EVENT_DROP:
-      {
-        g_autoptr (GArray) from = dk_scenario_group_nodes (run->scenario,
-                                                           g_ptr_array_index (event->groups, 0));
-        g_autoptr (GArray) to = dk_scenario_group_nodes (run->scenario,
-                                                         g_ptr_array_index (event->groups, 1));
-        for (guint i = 0; i < from->len; i++)
-          for (guint j = 0; j < to->len; j++)
-            {
-              DkNodeId a = g_array_index (from, DkNodeId, i), b = g_array_index (to, DkNodeId, j);
-              guint64 pair = ((guint64) a << 32) | b;
-              if (a != b && !blocked_by_drop (run, a, b))
-                g_array_append_val (run->drops, pair);
-              log_fault (run, "drop n%u -> n%u", a, b);
-            }
-        return apply_network (run, error);
-      }
-    case DK_EVENT_HEAL:
-      memset (run->side, 0, (run->nodes + 1) * sizeof *run->side);
-      g_array_set_size (run->drops, 0);
-      log_fault (run, "heal");
-      return apply_network (run, error);
-    case DK_EVENT_CRASH:
-    case DK_EVENT_RESTART:
-    case DK_EVENT_WIPE:
-      {
-        g_autoptr (GArray) nodes = NULL;
-        g_autoptr (GString) text = group_text (run, g_ptr_array_index (event->groups, 0), &nodes);
-        for (guint i = 0; i < nodes->len; i++)
-          {
-            DkNodeId id = g_array_index (nodes, DkNodeId, i);
-            gboolean running = dk_net_daemons_running (run->daemons, id);
-            log_fault (run, "%s n%u", dk_event_kind_name (event->kind), id);
-            if (event->kind == DK_EVENT_CRASH)
-              dk_net_daemons_crash (run->daemons, id);
-            else if (event->kind == DK_EVENT_WIPE)
-              {
-                if (!dk_net_daemons_wipe (run->daemons, id, error))
-                  return FALSE;
-              }
-            else if (!running && !dk_net_daemons_start (run->daemons, id, error))
-              return FALSE;
-          }
-        return TRUE;
-      }
-    case DK_EVENT_RATE:
-      log_fault (run, "rate %g/s", event->rate_per_s);
-      dk_net_clients_set_rate (run->clients, event->rate_per_s);
-      return TRUE;
-    default:
-      g_assert_not_reached ();   /* check_runnable refused it */
-    }
-}
-
-/* The end of the run, as the simulator's: every fault stops. */
-static gboolean
-end_faults (Run *run, GError **error)
-{
-  gint64 now = dk_net_clients_now (run->clients);
-  fprintf (run->fault_log, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT
-           " run ends: every fault stops, the cluster settles for %.3f s\n",
-           now / 1000000, now % 1000000, run->scenario->settle_us / 1e6);
-  memset (run->side, 0, (run->nodes + 1) * sizeof *run->side);
-  g_array_set_size (run->drops, 0);
-  log_fault (run, "heal");
-  if (!apply_network (run, error))
-    return FALSE;
-  for (DkNodeId id = 1; id <= run->nodes; id++)
-    if (!dk_net_daemons_running (run->daemons, id))
-      {
-        log_fault (run, "restart n%u", id);
-        if (!dk_net_daemons_start (run->daemons, id, error))
-          return FALSE;
-      }
-  return TRUE;
-}
 
 static gboolean
 on_interrupt (gpointer user_data)
 {
-  Run *run = user_data;
+  DkClusterRun *run = user_data;
   run->interrupted = TRUE;
   return G_SOURCE_CONTINUE;
 }
@@ -279,7 +86,7 @@ on_interrupt (gpointer user_data)
 /* Run the workload and the events, then settle; FALSE with ERROR when an
  * event cannot be applied or the run was interrupted. */
 static gboolean
-drive (Run *run, GError **error)
+drive (DkClusterRun *run, GError **error)
 {
   const DkScenario *scenario = run->scenario;
   gint64 run_us = scenario->run_us;
@@ -303,7 +110,7 @@ drive (Run *run, GError **error)
           if (event->at_us > now)
             break;
           run->next_event++;
-          if (!apply_event (run, event, error))
+          if (!dk_cluster_apply_event (run, event, error))
             {
               g_prefix_error (error, "%s:%u: %s: ", scenario->name, event->line,
                               dk_event_kind_name (event->kind));
@@ -312,15 +119,19 @@ drive (Run *run, GError **error)
         }
       if (now >= (gint64) (run->nodes_up->len + 1) * 1000000 && now <= end_us)
         {
-          guint up = 0;
+          guint up = 0, members = 0;
           for (DkNodeId id = 1; id <= run->nodes; id++)
-            up += dk_net_daemons_running (run->daemons, id);
+            {
+              up += dk_net_daemons_running (run->daemons, id);
+              members += dk_net_daemons_is_member (run->daemons, id);
+            }
           g_array_append_val (run->nodes_up, up);
+          g_array_append_val (run->members_up, members);
         }
       if (!faults_ended && now >= run_us)
         {
           faults_ended = TRUE;
-          if (!end_faults (run, error))
+          if (!dk_cluster_end_faults (run, error))
             return FALSE;
         }
       if ((now >= end_us && dk_net_clients_pending (run->clients) == 0) || now >= hard_end_us)
@@ -333,7 +144,7 @@ drive (Run *run, GError **error)
 /* ---- the end ------------------------------------------------------------------ */
 
 static DkFinalState *
-collect_final_state (Run *run, const DkRing *ring, GError **error)
+collect_final_state (DkClusterRun *run, const DkRing *ring, GError **error)
 {
   g_autoptr (DkFinalState) final = dk_final_state_new ();
   for (DkNodeId id = 1; id <= run->nodes; id++)
@@ -417,6 +228,19 @@ find_dynkvd (void)
   return found != NULL ? found : g_strdup ("dynkvd");
 }
 
+/* PROGRAM in the directory of SIBLING when it is there, else on the PATH. */
+static char *
+find_beside (const char *sibling, const char *program)
+{
+  g_autofree char *dir = g_path_get_dirname (sibling);
+  char *beside = g_build_filename (dir, program, NULL);
+  if (g_file_test (beside, G_FILE_TEST_IS_EXECUTABLE))
+    return beside;
+  g_free (beside);
+  char *found = g_find_program_in_path (program);
+  return found != NULL ? found : g_strdup (program);
+}
+
 static gboolean
 directory_is_empty (const char *path)
 {
@@ -427,7 +251,7 @@ directory_is_empty (const char *path)
 /* The columns of timeseries.csv the plots draw beside the checkers': the
  * nodes running (sampled each second, as dynsim does) and the members. */
 static void
-add_sample_columns (const Run *run, DkMetrics *metrics)
+add_sample_columns (const DkClusterRun *run, DkMetrics *metrics)
 {
   DkTimeseries *series = dk_metrics_timeseries (metrics);
   guint nodes_up = dk_timeseries_add_column (series, "nodes_up", DK_SERIES_SAMPLE);
@@ -437,7 +261,7 @@ add_sample_columns (const Run *run, DkMetrics *metrics)
       /* A sample at the end of second I describes second I. */
       gint64 t = (gint64) i * 1000000;
       dk_timeseries_set (series, nodes_up, t, g_array_index (run->nodes_up, guint, i));
-      dk_timeseries_set (series, members, t, run->nodes);
+      dk_timeseries_set (series, members, t, g_array_index (run->members_up, guint, i));
     }
 }
 
@@ -452,7 +276,7 @@ cluster_failed (const char *what, const GError *error)
 /* Everything of a run between making RUN's namespaces and tearing them
  * down; returns the exit status. */
 static int
-run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
+run_phases (DkClusterRun *run, const Options *options, const char *prefix, GBytes *key,
             const char *key_file, GPtrArray *warnings)
 {
   const DkScenario *scenario = run->scenario;
@@ -466,19 +290,24 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   g_autoptr (GPtrArray) flags = dk_cluster_daemon_flags (scenario, abs_key);
   run->daemons = dk_net_daemons_new (run->netns, dynkvd, abs_dir, NODE_PORT,
                                      (const char *const *) flags->pdata);
-  g_autoptr (GArray) peers = dk_net_peers_new ();
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    {
+      g_autoptr (GPtrArray) own = dk_cluster_node_flags (scenario, id);
+      for (guint i = 0; i < own->len; i++)
+        dk_net_daemons_add_arg (run->daemons, id, g_ptr_array_index (own, i));
+    }
   g_autoptr (GPtrArray) addresses = g_ptr_array_new ();
   for (DkNodeId id = 1; id <= run->nodes; id++)
     {
-      if (!dk_net_daemons_start (run->daemons, id, &error)
-          || !dk_net_peers_add (peers, id, dk_net_daemons_address (run->daemons, id), &error))
-        return cluster_failed ("", error);
       g_ptr_array_add (addresses, (gpointer) dk_net_daemons_address (run->daemons, id));
+      dk_net_daemons_set_member (run->daemons, id, id <= run->initial, FALSE);
     }
+  for (DkNodeId id = 1; id <= run->initial; id++)
+    if (!dk_net_daemons_start (run->daemons, id, &error))
+      return cluster_failed ("", error);
   if (!dk_net_daemons_wait_ready (run->daemons, key, READY_TIMEOUT_MS, &error))
     return cluster_failed ("the nodes did not start: ", error);
-  g_autoptr (DkRing) ring = dk_net_ring_new (peers, scenario->cluster.vnodes, &error);
-  if (ring == NULL)
+  if (!dk_cluster_update_ring (run, &error))
     return cluster_failed ("ring: ", error);
   static const DkCoordinatorChoice coordinators[] = {
     [DK_SCENARIO_COORDINATOR_PREFERENCE] = DK_COORDINATOR_PREFERENCE,
@@ -489,13 +318,15 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   };
   DkNetClientsConfig config = {
     .nodes = run->nodes,
+    .homes = run->initial,
     .addresses = (const char *const *) addresses->pdata,
-    .ring = ring,
+    .ring = run->ring,
     .key = key,
-    .reachable = client_reaches,
-    .side = client_side,
+    .reachable = dk_cluster_client_reaches,
+    .side = dk_cluster_client_side,
     .user_data = run,
     .seed = scenario->seed,
+    .faults = run->client_faults,
   };
   /* As sim/runner.c configures the simulator's workload. */
   dk_workload_config_init (&config.workload);
@@ -519,12 +350,21 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
                 "settle\n", run->nodes, prefix, scenario->run_us / 1e6, scenario->settle_us / 1e6);
   if (!drive (run, &error))
     return cluster_failed ("", error);
+  g_autoptr (GHashTable) counters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           g_free);
+  g_autofree char *dynkv = find_beside (dynkvd, "dynkv");
+  guint counted = dk_net_daemons_collect_stats (run->daemons, dynkv, abs_key, counters, &error);
+  if (error != NULL)
+    {
+      g_ptr_array_add (warnings, g_strdup (error->message));
+      g_clear_error (&error);
+    }
   if (!dk_net_daemons_stop_all (run->daemons, STOP_TIMEOUT_MS, &error))
     {
       g_ptr_array_add (warnings, g_strdup (error->message));
       g_clear_error (&error);
     }
-  g_autoptr (DkFinalState) final = collect_final_state (run, ring, &error);
+  g_autoptr (DkFinalState) final = collect_final_state (run, run->ring, &error);
   if (final == NULL)
     return cluster_failed ("", error);
   DkCheckOptions check_options;
@@ -532,7 +372,7 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   g_autoptr (DkMetrics) metrics = dk_check_history (run->history, final, &check_options);
   add_sample_columns (run, metrics);
   DkClusterReport report = { scenario, metrics, dk_net_clients_stats (run->clients), warnings,
-                    run->nodes };
+                    run->nodes, counters, counted };
   g_autoptr (GString) json = g_string_new (NULL);
   g_autoptr (GString) text = g_string_new (NULL);
   gboolean all_hold = dk_cluster_build_summaries (&report, json, text);
@@ -542,6 +382,23 @@ run_phases (Run *run, const Options *options, const char *prefix, GBytes *key,
   fputs (options->format_name != NULL && strcmp (options->format_name, "json") == 0
          ? json->str : text->str, stdout);
   return all_hold ? EXIT_SUCCESS : EXIT_EXPECT_FAILED;
+}
+
+/* The scenario's network model for what the clients send (the nodes
+ * apply it to what they send: dk_cluster_daemon_flags), or NULL when it
+ * does nothing. */
+static DkNetFaults *
+client_faults_new (const DkScenario *scenario)
+{
+  g_autoptr (DkNetFaults) faults = dk_net_faults_new (scenario->seed, 0);
+  g_autofree char *loss = dk_number_to_string (scenario->network.loss);
+  g_autofree char *dup = dk_number_to_string (scenario->network.dup);
+  g_autofree char *delay = dk_dist_to_string (&scenario->network.latency);
+  gboolean parsed = dk_net_faults_set_loss (faults, loss, NULL)
+                    && dk_net_faults_set_dup (faults, dup, NULL)
+                    && dk_net_faults_set_delay (faults, delay, NULL);
+  g_assert (parsed);   /* the scenario checked them */
+  return dk_net_faults_active (faults) ? g_steal_pointer (&faults) : NULL;
 }
 
 /* Build, drive, measure and tear down one run of SCENARIO into --out. */
@@ -570,16 +427,19 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
     }
   g_autofree char *prefix = options->prefix != NULL ? g_strdup (options->prefix)
                                                     : g_strdup_printf ("dk-%d", (int) getpid ());
-  Run run = {
+  DkClusterRun run = {
     .scenario = scenario,
     .dir = dir,
-    .nodes = scenario->cluster.nodes,
-    .side = g_new0 (guint, scenario->cluster.nodes + 1),
+    .nodes = dk_scenario_max_node (scenario),
+    .initial = scenario->cluster.nodes,
+    .side = g_new0 (guint, dk_scenario_max_node (scenario) + 1),
     .drops = g_array_new (FALSE, FALSE, sizeof (guint64)),
     .nodes_up = g_array_new (FALSE, FALSE, sizeof (guint)),
+    .members_up = g_array_new (FALSE, FALSE, sizeof (guint)),
     .history = dk_history_new (),
     .fault_log = fault_log,
   };
+  run.client_faults = client_faults_new (scenario);
   guint interrupt_sources[2] = {
     g_unix_signal_add (SIGINT, on_interrupt, &run),
     g_unix_signal_add (SIGTERM, on_interrupt, &run),
@@ -590,10 +450,13 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   g_clear_pointer (&run.daemons, dk_net_daemons_free);
   g_clear_pointer (&run.netns, dk_netns_free);
   g_clear_pointer (&run.history, dk_history_free);
+  g_clear_pointer (&run.client_faults, dk_net_faults_free);
   fclose (run.fault_log);
   g_free (run.side);
   g_array_unref (run.drops);
   g_array_unref (run.nodes_up);
+  g_array_unref (run.members_up);
+  g_clear_pointer (&run.ring, dk_ring_free);
   for (guint i = 0; i < G_N_ELEMENTS (interrupt_sources); i++)
     g_source_remove (interrupt_sources[i]);
   return status;
@@ -630,7 +493,8 @@ main (int argc, char **argv)
   g_option_context_set_summary (context,
     "Run a dynsim scenario on a real cluster: one dynkvd per Linux network namespace,\n"
     "the scenario's clients and faults (partition, drop, heal, crash, restart, wipe,\n"
-    "rate) applied for real, judged by dynsim's checkers.  Needs root.\n"
+    "join, leave, rate; the network's loss, dup and latency) applied for real,\n"
+    "judged by dynsim's checkers.  Needs root.\n"
     "  run SCENARIO   run it; writes the same history.csv and final.csv as dynsim --out\n"
     "  check          say whether this machine can run namespaces (exit 0) or why not (1)");
   g_option_context_set_description (context,

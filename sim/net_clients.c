@@ -10,14 +10,13 @@
 
 #include <math.h>
 #include <string.h>
+#include "client_model.h"
 #include "net/net_config.h"
 #include "wire.h"
 
 #define WORKLOAD_STREAM 2   /* as sim/workload.c: the same seed, the same draws */
 #define NONCE_STREAM 17
-#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
 #define OP_MASK DK_WORKLOAD_OP_MASK
-#define MAX_PAGE_RESTARTS 4
 #define TICK_MS 1
 /* Datagrams read per wake-up of one socket, at most. */
 #define RECEIVE_BATCH 64
@@ -38,9 +37,7 @@ typedef struct
   DkNodeId    coordinator;
   guint64     request_id;
   guint       page;
-  guint       restarts;
-  GPtrArray  *gathered;
-  guint64     set_digest;
+  DkClientPages pages;
 } Pending;
 
 struct _Client
@@ -68,6 +65,7 @@ struct _DkNetClients
   gint64             next_arrival_us;  /* -1: none */
   GBytes            *value_template;
   guint8            *buffer;
+  GQueue             delayed;    /* GSource* of requests waiting for their delay */
   DkNetClientsStats  stats;
 };
 
@@ -75,7 +73,7 @@ static void
 pending_free (gpointer data)
 {
   Pending *pending = data;
-  g_clear_pointer (&pending->gathered, g_ptr_array_unref);
+  dk_client_pages_clear (&pending->pages);
   g_free (pending);
 }
 
@@ -88,6 +86,51 @@ dk_net_clients_now (const DkNetClients *clients)
 /* ---- sending --------------------------------------------------------------- */
 
 static void
+send_now (DkNetClients *clients, guint client, DkNodeId to, const GByteArray *datagram)
+{
+  Client *socket = g_ptr_array_index (clients->sockets, client);
+  if (g_socket_send_to (socket->socket, g_ptr_array_index (clients->addresses, to - 1),
+                        (const gchar *) datagram->data, datagram->len, NULL, NULL) < 0)
+    clients->stats.send_errors++;
+}
+
+/* A request copy waiting for its delay (net_faults.h). */
+typedef struct
+{
+  DkNetClients *clients;
+  GSource      *source;
+  guint         client;
+  DkNodeId      to;
+  GByteArray   *datagram;
+} Delayed;
+
+static void
+delayed_free (gpointer data)
+{
+  Delayed *delayed = data;
+  g_byte_array_unref (delayed->datagram);
+  g_free (delayed);
+}
+
+static gboolean
+delayed_send (gpointer data)
+{
+  Delayed *delayed = data;
+  g_queue_remove (&delayed->clients->delayed, delayed->source);
+  send_now (delayed->clients, delayed->client, delayed->to, delayed->datagram);
+  g_source_unref (delayed->source);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+ready_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs ready_source_funcs = { .dispatch = ready_dispatch };
+
+static void
 send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMessage *message)
 {
   g_autoptr (GError) error = NULL;
@@ -96,26 +139,42 @@ send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMess
   DkWireStamp stamp = { g_get_real_time (), dk_rng_next (&clients->nonces), to };
   dk_wire_sign_stamped (datagram, g_bytes_get_data (clients->config.key, NULL),
                         g_bytes_get_size (clients->config.key), &stamp);
-  Client *socket = g_ptr_array_index (clients->sockets, client);
-  if (g_socket_send_to (socket->socket, g_ptr_array_index (clients->addresses, to - 1),
-                        (const gchar *) datagram->data, datagram->len, NULL, NULL) < 0)
-    clients->stats.send_errors++;
+  if (clients->config.faults == NULL)
+    {
+      send_now (clients, client, to, datagram);
+      return;
+    }
+  gint64 delays_us[2];
+  guint copies = dk_net_faults_draw (clients->config.faults, to, delays_us);
+  clients->stats.faults_lost += copies == 0;
+  clients->stats.faults_duplicated += copies == 2;
+  for (guint i = 0; i < copies; i++)
+    {
+      if (delays_us[i] <= 0)
+        {
+          send_now (clients, client, to, datagram);
+          continue;
+        }
+      Delayed *delayed = g_new0 (Delayed, 1);
+      delayed->clients = clients;
+      delayed->client = client;
+      delayed->to = to;
+      delayed->datagram = g_byte_array_ref (datagram);
+      delayed->source = g_source_new (&ready_source_funcs, sizeof (GSource));
+      g_source_set_callback (delayed->source, delayed_send, delayed, delayed_free);
+      g_source_set_ready_time (delayed->source, g_get_monotonic_time () + delays_us[i]);
+      g_source_attach (delayed->source, clients->config.context);
+      g_queue_push_tail (&clients->delayed, delayed->source);
+    }
 }
 
 static void
 send_page (DkNetClients *clients, Pending *pending, guint offset)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", pending->key_index);
-  pending->page++;
-  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
-  request->request_id = pending->request_id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = pending->request_id;
-  body->client_id = pending->client + 1;
-  body->key = g_bytes_new (key, strlen (key));
-  body->sibling_offset = (guint8) offset;
+  g_autoptr (DkWireMessage) request = dk_client_page_request_new (pending->op, &pending->page,
+                                                                 pending->client,
+                                                                 pending->key_index, offset,
+                                                                 &pending->request_id);
   clients->stats.workload.pages_fetched++;
   send_message (clients, pending->client, pending->coordinator, request);
 }
@@ -123,54 +182,23 @@ send_page (DkNetClients *clients, Pending *pending, guint offset)
 static DkNodeId
 client_home (const DkNetClients *clients, guint client)
 {
-  return client % clients->config.nodes + 1;
+  return client % (clients->config.homes > 0 ? clients->config.homes
+                                             : clients->config.nodes) + 1;
 }
 
-static gboolean
-reachable (DkNetClients *clients, DkNodeId home, DkNodeId node)
-{
-  return clients->config.reachable (home, node, clients->config.user_data);
-}
-
-/* As sim/workload.c's choose_coordinator, with the runner's reachability. */
+/* As sim/workload.c's, with the runner's reachability. */
 static DkNodeId
 choose_coordinator (DkNetClients *clients, guint client, const char *key)
 {
-  const DkWorkloadConfig *config = &clients->config.workload;
-  DkNodeId home = client_home (clients, client);
-  if (config->coordinator != DK_COORDINATOR_ANY)
-    {
-      DkNodeId list[DK_RING_MAX_REPLICAS];
-      guint n = dk_ring_preference_list (clients->config.ring,
-                                         dk_ring_key_token (key, strlen (key)),
-                                         MIN (config->extended_list ? clients->config.nodes
-                                                                    : config->replicas,
-                                              DK_RING_MAX_REPLICAS), list);
-      if (config->coordinator == DK_COORDINATOR_PREFERENCE)
-        {
-          guint replicas = MIN (n, config->replicas), candidates_n = 0;
-          DkNodeId candidates[DK_RING_MAX_REPLICAS];
-          for (guint i = 0; i < replicas; i++)
-            if (reachable (clients, home, list[i]))
-              candidates[candidates_n++] = list[i];
-          if (candidates_n > 0)
-            return candidates[dk_rng_below (&clients->rng, candidates_n)];
-        }
-      for (guint i = 0; i < n; i++)
-        if (reachable (clients, home, list[i]))
-          return list[i];
-      return DK_NODE_NONE;
-    }
-  guint count = 0;
-  for (DkNodeId id = 1; id <= clients->config.nodes; id++)
-    count += reachable (clients, home, id);
-  if (count == 0)
-    return DK_NODE_NONE;
-  guint pick = (guint) dk_rng_below (&clients->rng, count);
-  for (DkNodeId id = 1; id <= clients->config.nodes; id++)
-    if (reachable (clients, home, id) && pick-- == 0)
-      return id;
-  g_assert_not_reached ();
+  DkClientChoice choice = {
+    .config = &clients->config.workload,
+    .ring = clients->config.ring,
+    .nodes = clients->config.nodes,
+    .home = client_home (clients, client),
+    .reachable = clients->config.reachable,
+    .user_data = clients->config.user_data,
+  };
+  return dk_client_choose_coordinator (&choice, key, &clients->rng);
 }
 
 /* As sim/workload.c's send_operation. */
@@ -198,31 +226,10 @@ send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind
                         DK_VALUE_UNKNOWN);
       return;
     }
-  static const DkWireType wire_types[] = {
-    [DK_OP_GET] = DK_WIRE_GET, [DK_OP_PUT] = DK_WIRE_PUT, [DK_OP_DELETE] = DK_WIRE_DELETE,
-  };
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (wire_types[kind]);
-  request->request_id = op;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = op;
-  body->client_id = client + 1;
-  body->key = g_bytes_new (key, strlen (key));
-  if (kind != DK_OP_GET)
-    {
-      if (kind == DK_OP_PUT)
-        {
-          gsize size = clients->config.workload.value_bytes;
-          guint8 *value = g_malloc (MAX (size, 1));
-          memcpy (value, g_bytes_get_data (clients->value_template, NULL), size);
-          char tag[DK_VALUE_TAG_SIZE];
-          gsize tag_len = dk_value_tag (op, tag);
-          memcpy (value, tag, MIN (tag_len, size));
-          body->value = g_bytes_new_take (value, size);
-        }
-      if (context != NULL)
-        body->context = dk_vclock_copy (context);
-      dk_history_set_context (clients->history, op, context, read_op);
-    }
+  g_autoptr (DkWireMessage) request = dk_client_request_new (clients->history, op, kind, client,
+                                                            key, context, read_op,
+                                                            clients->value_template,
+                                                            clients->config.workload.value_bytes);
   g_assert (op <= OP_MASK);
   Pending *pending = g_new0 (Pending, 1);
   pending->clients = clients;
@@ -242,14 +249,12 @@ send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind
 static void
 issue_operation (DkNetClients *clients)
 {
-  const DkWorkloadConfig *config = &clients->config.workload;
-  guint client = (guint) dk_rng_below (&clients->rng, config->clients);
-  guint32 key_index = dk_key_dist_sample (clients->key_dist, &clients->rng);
-  double roll = dk_rng_double (&clients->rng);
-  DkOpKind kind = roll < config->read_fraction ? DK_OP_GET
-                  : roll < config->read_fraction + config->delete_fraction
-                  ? DK_OP_DELETE : DK_OP_PUT;
-  if (kind != DK_OP_GET && config->use_context)
+  guint client;
+  guint32 key_index;
+  DkOpKind kind;
+  dk_client_draw_operation (&clients->config.workload, clients->key_dist, &clients->rng, &client,
+                            &key_index, &kind);
+  if (kind != DK_OP_GET && clients->config.workload.use_context)
     send_operation (clients, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
   else
     send_operation (clients, client, key_index, kind, FALSE, kind, NULL, DK_VALUE_UNKNOWN);
@@ -271,72 +276,20 @@ plan_arrival (DkNetClients *clients, gint64 from_us)
 
 /* ---- replies --------------------------------------------------------------- */
 
-static void
-complete_from_reply (DkNetClients *clients, const Pending *pending,
-                     const DkWireClientReply *reply, const GPtrArray *siblings)
-{
-  guint64 op_id = pending->op;
-  const DkOp *op = dk_history_get (clients->history, op_id);
-  gint64 now = dk_net_clients_now (clients);
-  const DkVersion *written = op->kind != DK_OP_GET && reply->siblings->len == 1
-                             ? g_ptr_array_index (reply->siblings, 0) : NULL;
-  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
-    {
-      if (op->kind == DK_OP_GET)
-        dk_history_complete_read_ok (clients->history, op_id, now, siblings);
-      else
-        dk_history_complete_write_ok (clients->history, op_id, now, written);
-      return;
-    }
-  if (written != NULL)
-    dk_history_set_written (clients->history, op_id, written);
-  static const char *const status_names[] = {
-    [DK_WIRE_STATUS_OK] = "ok",
-    [DK_WIRE_STATUS_NOT_FOUND] = "not found",
-    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable",
-    [DK_WIRE_STATUS_TIMEOUT] = "timeout",
-    [DK_WIRE_STATUS_INVALID] = "invalid",
-    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
-    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
-    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
-    [DK_WIRE_STATUS_RETRY] = "retry",
-  };
-  dk_history_complete_failed (clients->history, op_id, now, status_names[reply->status]);
-}
-
-/* As sim/workload.c's gather_page. */
+/* As sim/workload.c's gather_page (client_model.h). */
 static gboolean
 gather_page (DkNetClients *clients, Pending *pending, const DkWireClientReply *reply,
              gboolean *gave_up)
 {
-  *gave_up = FALSE;
-  gboolean consistent = pending->gathered == NULL
-                        ? reply->siblings_before == 0
-                        : reply->set_digest == pending->set_digest
-                          && reply->siblings_before == pending->gathered->len;
-  if (!consistent)
-    {
-      clients->stats.workload.page_restarts++;
-      g_clear_pointer (&pending->gathered, g_ptr_array_unref);
-      if (++pending->restarts > MAX_PAGE_RESTARTS)
-        {
-          *gave_up = TRUE;
-          return FALSE;
-        }
-      send_page (clients, pending, 0);
-      return FALSE;
-    }
-  if (pending->gathered == NULL)
-    {
-      pending->gathered = dk_siblings_new ();
-      pending->set_digest = reply->set_digest;
-    }
-  for (guint i = 0; i < reply->siblings->len; i++)
-    g_ptr_array_add (pending->gathered, dk_version_copy (g_ptr_array_index (reply->siblings, i)));
-  if (reply->siblings_after == 0)
-    return TRUE;
-  send_page (clients, pending, pending->gathered->len);
-  return FALSE;
+  DkClientPagesStep step = dk_client_pages_add (&pending->pages, reply);
+  *gave_up = step == DK_CLIENT_PAGES_GAVE_UP;
+  if (step == DK_CLIENT_PAGES_RESTART || step == DK_CLIENT_PAGES_GAVE_UP)
+    clients->stats.workload.page_restarts++;
+  if (step == DK_CLIENT_PAGES_RESTART)
+    send_page (clients, pending, 0);
+  else if (step == DK_CLIENT_PAGES_NEXT)
+    send_page (clients, pending, pending->pages.gathered->len);
+  return step == DK_CLIENT_PAGES_DONE;
 }
 
 static void
@@ -372,7 +325,7 @@ on_datagram (DkNetClients *clients, guint client, const guint8 *data, gsize len)
       && dk_history_get (clients->history, op_id)->kind == DK_OP_GET)
     {
       if (gather_page (clients, pending, reply, &gave_up))
-        siblings = pending->gathered;
+        siblings = pending->pages.gathered;
       else if (!gave_up)
         return;
     }
@@ -383,7 +336,17 @@ on_datagram (DkNetClients *clients, guint client, const guint8 *data, gsize len)
                                   "set changed while paging");
     }
   else
-    complete_from_reply (clients, pending, reply, siblings);
+    {
+      /* A write's commit: when the reply left its node, by its stamp
+       * (every namespace reads the machine's one wall clock), kept within
+       * the operation. */
+      DkWireStamp stamp;
+      gint64 now = dk_net_clients_now (clients);
+      gint64 sent_us = dk_wire_read_stamp (data, len, &stamp, NULL)
+                       ? now - (g_get_real_time () - stamp.timestamp_us) : now;
+      sent_us = CLAMP (sent_us, dk_history_get (clients->history, op_id)->invoke_us, now);
+      dk_client_complete (clients->history, op_id, now, reply, siblings, sent_us);
+    }
   gboolean write_next = pending->then_write;
   DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
@@ -468,6 +431,7 @@ dk_net_clients_new (const DkNetClientsConfig *config, DkHistory *history, GError
   dk_rng_init (&clients->nonces, config->seed ^ (guint64) g_get_real_time (), NONCE_STREAM);
   clients->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   g_queue_init (&clients->deadlines);
+  g_queue_init (&clients->delayed);
   clients->next_arrival_us = -1;
   clients->buffer = g_malloc (65536);
   guint8 *template = g_malloc (MAX (config->workload.value_bytes, 1));
@@ -528,6 +492,11 @@ dk_net_clients_free (DkNetClients *clients)
       g_clear_object (&client->socket);
       g_free (client);
     }
+  for (GSource *source; (source = g_queue_pop_head (&clients->delayed)) != NULL;)
+    {
+      g_source_destroy (source);
+      g_source_unref (source);
+    }
   g_clear_pointer (&clients->sockets, g_ptr_array_unref);
   g_clear_pointer (&clients->addresses, g_ptr_array_unref);
   g_clear_pointer (&clients->pending, g_hash_table_destroy);
@@ -550,6 +519,12 @@ dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us
       g_source_set_callback (clients->tick, on_tick, clients, NULL);
       g_source_attach (clients->tick, clients->config.context);
     }
+}
+
+void
+dk_net_clients_set_ring (DkNetClients *clients, const DkRing *ring)
+{
+  clients->config.ring = ring;
 }
 
 void

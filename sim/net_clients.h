@@ -24,10 +24,16 @@
  * dk_net_clients_start's origin), arrivals are issued from a 1 ms tick
  * (each recorded at the time it was actually sent), every datagram is
  * signed with the cluster key and stamped for its coordinator (wire.h),
- * and a write's commit time is not known (commit_us stays empty, so the
- * t-visibility curve is not measured).  Each client has its own UDP
+ * and a write's commit time (commit_us) is when its acknowledgement left
+ * the coordinator by the reply's stamp (the nodes and this program read
+ * one wall clock), kept between the invoke and the completion.  Each client has its own UDP
  * socket; its client id is C + 1 and a request's id is its history id
  * (pages: id | page << DK_WORKLOAD_PAGE_SHIFT), as in the simulator.
+ *
+ * With FAULTS, every request goes through dk_net_faults_draw as dynkvd's
+ * datagrams do (lost, sent once or twice, each copy after its delay on a
+ * source of CONTEXT), so both legs of a client's round trip see the
+ * scenario's network, as in the simulator.
  *
  * Everything runs on CONTEXT, in its thread.
  */
@@ -36,6 +42,7 @@
 
 #include <gio/gio.h>
 #include "history.h"
+#include "net/net_faults.h"
 #include "ring.h"
 #include "workload.h"
 
@@ -49,7 +56,9 @@ typedef guint8 (*DkNetClientsSide) (DkNodeId home, gpointer user_data);
 typedef struct
 {
   DkWorkloadConfig      workload;   /* as for the simulator; coordinator not PROXY */
-  guint                 nodes;      /* node ids 1..nodes; clients' homes among them */
+  guint                 nodes;      /* node ids 1..nodes (members or not) */
+  guint                 homes;      /* clients' homes among 1..homes (the initial
+                                     * members, as in the simulator); 0: nodes */
   const char *const    *addresses;  /* node ID's "IP:PORT" at [ID-1] */
   const DkRing         *ring;       /* the nodes' ring (dk_net_ring_new), borrowed */
   GBytes               *key;        /* the cluster key every datagram is signed with */
@@ -58,6 +67,8 @@ typedef struct
   gpointer              user_data;
   guint64               seed;       /* the arrivals, keys and choices (stream 2, as dynsim) */
   GMainContext         *context;    /* NULL: the global default */
+  DkNetFaults          *faults;     /* the network's loss, dup and delay for what the
+                                     * clients send (borrowed); NULL: none */
 } DkNetClientsConfig;
 
 typedef struct
@@ -66,6 +77,8 @@ typedef struct
   guint64         send_errors;      /* the kernel refused a datagram */
   guint64         unauthenticated;  /* replies that failed verification */
   gint64          tick_late_max_us; /* the latest an arrival was sent after its time */
+  guint64         faults_lost;      /* requests the faults lost (FAULTS) */
+  guint64         faults_duplicated;/* ... sent twice */
 } DkNetClientsStats;
 
 typedef struct _DkNetClients DkNetClients;
@@ -80,6 +93,10 @@ void dk_net_clients_free (DkNetClients *clients);
 /* Start arrivals now; ORIGIN_US (g_get_monotonic_time) is time 0 of the
  * history, STOP_AT_US (from the origin) ends the arrivals. */
 void dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us);
+
+/* Choose coordinators on RING (borrowed) from now on: the members
+ * changed. */
+void dk_net_clients_set_ring (DkNetClients *clients, const DkRing *ring);
 
 /* Change the total rate from now on (0 pauses arrivals). */
 void dk_net_clients_set_rate (DkNetClients *clients, double rate_per_s);

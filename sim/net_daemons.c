@@ -26,6 +26,9 @@ typedef struct
   char  *address;   /* "10.77.0.ID:PORT" */
   char  *data_dir;
   char  *log_path;
+  GPtrArray *args;  /* this node's own flags (char*), after the common ones */
+  gboolean member;  /* listed as --peer to every node started */
+  gboolean joiner;  /* started with --joining (it joined after the start) */
   GPid   pid;       /* 0: not running */
 } Daemon;
 
@@ -54,9 +57,12 @@ dk_net_daemons_new (const DkNetns *netns, const char *program, const char *dir, 
       daemon->address = g_strdup_printf ("%s:%u", dk_netns_node_address (netns, id), port);
       daemon->data_dir = g_strdup_printf ("%s/nodes/n%u", dir, id);
       daemon->log_path = g_strdup_printf ("%s/nodes/n%u.log", dir, id);
+      daemon->args = g_ptr_array_new_with_free_func (g_free);
+      daemon->member = TRUE;
     }
   return daemons;
 }
+
 
 static void
 reap (Daemon *daemon)
@@ -84,6 +90,7 @@ dk_net_daemons_free (DkNetDaemons *daemons)
       g_free (daemon->address);
       g_free (daemon->data_dir);
       g_free (daemon->log_path);
+      g_ptr_array_unref (daemon->args);
     }
   g_free (daemons->daemons);
   g_strfreev (daemons->args);
@@ -96,6 +103,36 @@ daemon_of (const DkNetDaemons *daemons, DkNodeId id)
 {
   g_return_val_if_fail (id >= 1 && id <= daemons->nodes, NULL);
   return &daemons->daemons[id - 1];
+}
+
+void
+dk_net_daemons_set_member (DkNetDaemons *daemons, DkNodeId id, gboolean member,
+                           gboolean joiner)
+{
+  Daemon *daemon = daemon_of (daemons, id);
+  daemon->member = member;
+  daemon->joiner = joiner;
+}
+
+gboolean
+dk_net_daemons_is_member (const DkNetDaemons *daemons, DkNodeId id)
+{
+  return daemon_of (daemons, id)->member;
+}
+
+void
+dk_net_daemons_leave (DkNetDaemons *daemons, DkNodeId id)
+{
+  Daemon *daemon = daemon_of (daemons, id);
+  daemon->member = FALSE;
+  if (daemon->pid != 0)
+    kill (daemon->pid, SIGUSR2);   /* it hands its ranges off, then exits */
+}
+
+void
+dk_net_daemons_add_arg (DkNetDaemons *daemons, DkNodeId id, const char *arg)
+{
+  g_ptr_array_add (daemon_of (daemons, id)->args, g_strdup (arg));
 }
 
 const char *
@@ -141,10 +178,15 @@ dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error)
   g_ptr_array_add (argv, g_strdup_printf ("--listen=%s", daemon->address));
   g_ptr_array_add (argv, g_strdup_printf ("--data=%s", daemon->data_dir));
   for (DkNodeId peer = 1; peer <= daemons->nodes; peer++)
-    g_ptr_array_add (argv, g_strdup_printf ("--peer=%u=%s", peer,
-                                            daemon_of (daemons, peer)->address));
+    if (peer == id || daemon_of (daemons, peer)->member)
+      g_ptr_array_add (argv, g_strdup_printf ("--peer=%u=%s", peer,
+                                              daemon_of (daemons, peer)->address));
+  if (daemon->joiner)
+    g_ptr_array_add (argv, g_strdup ("--joining"));
   for (char **arg = daemons->args; *arg != NULL; arg++)
     g_ptr_array_add (argv, g_strdup (*arg));
+  for (guint i = 0; i < daemon->args->len; i++)
+    g_ptr_array_add (argv, g_strdup (g_ptr_array_index (daemon->args, i)));
   g_ptr_array_add (argv, NULL);
 
   int log_fd = open (daemon->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -339,7 +381,7 @@ dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
     }
   g_autoptr (GString) missing = g_string_new (NULL);
   for (DkNodeId id = 1; id <= daemons->nodes; id++)
-    if (!ready[id])
+    if (!ready[id] && daemon_of (daemons, id)->member)
       g_string_append_printf (missing, "%sn%u (%s, log %s%s)", missing->len > 0 ? ", " : "", id,
                               daemon_of (daemons, id)->address, daemon_of (daemons, id)->log_path,
                               dk_net_daemons_running (daemons, id) ? "" : "; it exited");
@@ -350,4 +392,73 @@ dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
       return FALSE;
     }
   return TRUE;
+}
+
+/* Add every "NAME": NUMBER of the "counters" object in TEXT (dynkv stats
+ * --json) to TOTALS. */
+static void
+add_counters (const char *text, GHashTable *totals)
+{
+  const char *p = strstr (text, "\"counters\"");
+  const char *end = p != NULL ? strchr (p, '}') : NULL;
+  if (p == NULL || end == NULL)
+    return;
+  for (p = strchr (p + 10, '"'); p != NULL && p < end; p = strchr (p, '"'))
+    {
+      const char *name_end = strchr (p + 1, '"');
+      if (name_end == NULL || name_end > end || strncmp (name_end, "\": ", 3) != 0)
+        break;
+      char *number_end = NULL;
+      guint64 value = g_ascii_strtoull (name_end + 3, &number_end, 10);
+      g_autofree char *name = g_strndup (p + 1, (gsize) (name_end - p - 1));
+      if (number_end == name_end + 3)
+        {
+          p = name_end + 1;
+          continue;
+        }
+      guint64 *total = g_hash_table_lookup (totals, name);
+      if (total == NULL)
+        {
+          total = g_new0 (guint64, 1);
+          g_hash_table_insert (totals, g_steal_pointer (&name), total);
+        }
+      *total += value;
+      p = number_end;
+    }
+}
+
+guint
+dk_net_daemons_collect_stats (DkNetDaemons *daemons, const char *dynkv, const char *key_file,
+                              GHashTable *totals, GError **error)
+{
+  guint answered = 0;
+  g_autoptr (GString) silent = g_string_new (NULL);
+  for (DkNodeId id = 1; id <= daemons->nodes; id++)
+    {
+      Daemon *daemon = daemon_of (daemons, id);
+      if (daemon->pid == 0)
+        continue;
+      g_autofree char *node = g_strdup_printf ("--node=%s", daemon->address);
+      g_autofree char *key = g_strdup_printf ("--key-file=%s", key_file);
+      char *argv[] = { (char *) dynkv, node, key, (char *) "--timeout-ms=3000", (char *) "stats",
+                       (char *) "--json", NULL };
+      g_autofree char *out = NULL;
+      gint status = 0;
+      if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                         &status, NULL)
+          || !g_spawn_check_wait_status (status, NULL))
+        {
+          g_string_append_printf (silent, " n%u", id);
+          continue;
+        }
+      g_autofree char *path = g_strdup_printf ("%s.stats.json", daemon->data_dir);
+      if (!g_file_set_contents (path, out, -1, error))
+        return answered;
+      add_counters (out, totals);
+      answered++;
+    }
+  if (silent->len > 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                 "no counters from%s (%s stats --json failed)", silent->str, dynkv);
+  return answered;
 }

@@ -26,6 +26,20 @@ typedef struct _DkNetDaemons DkNetDaemons;
 DkNetDaemons *dk_net_daemons_new (const DkNetns *netns, const char *program, const char *dir,
                                   guint16 port, const char *const *args);
 
+/* Whether node ID is a member (every node is at first): members are the
+ * --peer list of every node started; JOINER: ID starts with --joining
+ * (a member that joined after the start). */
+void dk_net_daemons_set_member (DkNetDaemons *daemons, DkNodeId id, gboolean member,
+                                gboolean joiner);
+gboolean dk_net_daemons_is_member (const DkNetDaemons *daemons, DkNodeId id);
+
+/* Node ID leaves: no longer a member, and SIGUSR2 when it runs (dynkvd
+ * hands its ranges to their new replicas, then exits on its own). */
+void dk_net_daemons_leave (DkNetDaemons *daemons, DkNodeId id);
+
+/* Give node ID one more flag, ARG (copied), from its next start on. */
+void dk_net_daemons_add_arg (DkNetDaemons *daemons, DkNodeId id, const char *arg);
+
 /* SIGKILL every daemon still running and reap it. */
 void dk_net_daemons_free (DkNetDaemons *daemons);
 
@@ -53,11 +67,19 @@ gboolean dk_net_daemons_running (DkNetDaemons *daemons, DkNodeId id);
 /* The data directory of node ID (DIR/nodes/nID). */
 const char *dk_net_daemons_data_dir (const DkNetDaemons *daemons, DkNodeId id);
 
-/* Wait until every running node answers a signed PING (KEY) from this
+/* Wait until every running node (every member: one not running fails)
+ * answers a signed PING (KEY) from this
  * process's namespace, up to TIMEOUT_MS; FALSE with ERROR naming the
  * nodes that did not, and where their logs are. */
 gboolean dk_net_daemons_wait_ready (DkNetDaemons *daemons, GBytes *key, guint timeout_ms,
                                     GError **error);
+
+/* Ask every running node for its counters with DYNKV (its path) stats
+ * --json, signed with KEY_FILE; write each answer to DIR/nodes/nID.stats.json
+ * and add its counters to TOTALS (name -> guint64*, owning both).
+ * Returns how many answered; ERROR names those that did not. */
+guint dk_net_daemons_collect_stats (DkNetDaemons *daemons, const char *dynkv,
+                                    const char *key_file, GHashTable *totals, GError **error);
 
 G_END_DECLS
 

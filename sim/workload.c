@@ -8,18 +8,15 @@
 
 #include <math.h>
 #include <string.h>
+#include "client_model.h"
 #include "ring.h"
 #include "wire.h"
 
 #define WORKLOAD_STREAM 2
 
 /* A get of a set too large for one reply fetches the rest in pages; each
- * page is its own request (workload.h). */
-#define PAGE_SHIFT DK_WORKLOAD_PAGE_SHIFT
+ * page is its own request (workload.h, client_model.h). */
 #define OP_MASK DK_WORKLOAD_OP_MASK
-/* A read whose set keeps changing between its pages gives up after this
- * many fresh starts. */
-#define MAX_PAGE_RESTARTS 4
 
 typedef struct
 {
@@ -33,9 +30,7 @@ typedef struct
   DkNodeId    coordinator;
   guint64     request_id; /* the client request id of the request in flight */
   guint       page;       /* pages asked for so far */
-  guint       restarts;
-  GPtrArray  *gathered;   /* a paged get: the set's siblings so far, in order */
-  guint64     set_digest; /* ... of the set they belong to */
+  DkClientPages pages;    /* a paged get's set so far */
 } Pending;
 
 struct _DkWorkload
@@ -76,54 +71,11 @@ pending_free (gpointer data)
   Pending *pending = data;
   if (pending->timeout != 0)
     dk_eventq_cancel (pending->workload->queue, pending->timeout);
-  g_clear_pointer (&pending->gathered, g_ptr_array_unref);
+  dk_client_pages_clear (&pending->pages);
   g_free (pending);
 }
 
 /* ---- replies ------------------------------------------------------------- */
-
-/* SIBLINGS: the whole set a get returned (every page), else the reply's;
- * SENT_US: when the reply left its node (a write's commit, when that node
- * coordinated it). */
-static void
-complete_from_reply (DkWorkload *workload, const Pending *pending, const DkWireClientReply *reply,
-                     const GPtrArray *siblings, gint64 sent_us)
-{
-  guint64 op_id = pending->op;
-  const DkOp *op = dk_history_get (workload->history, op_id);
-  gint64 now = dk_eventq_now (workload->queue);
-  /* A write's reply names the version it issued (an OK always; a
-   * failure when it came after the version was issued). */
-  const DkVersion *written = op->kind != DK_OP_GET && reply->siblings->len == 1
-                             ? g_ptr_array_index (reply->siblings, 0) : NULL;
-  if (reply->status == DK_WIRE_STATUS_OK || reply->status == DK_WIRE_STATUS_NOT_FOUND)
-    {
-      if (op->kind == DK_OP_GET)
-        dk_history_complete_read_ok (workload->history, op_id, now, siblings);
-      else
-        {
-          dk_history_set_commit (workload->history, op_id, sent_us);
-          dk_history_complete_write_ok (workload->history, op_id, now, written);
-        }
-      return;
-    }
-  if (written != NULL)
-    dk_history_set_written (workload->history, op_id, written);
-  static const char *const status_names[] = {
-    [DK_WIRE_STATUS_OK] = "ok",
-    [DK_WIRE_STATUS_NOT_FOUND] = "not found",
-    [DK_WIRE_STATUS_UNAVAILABLE] = "unavailable",
-    [DK_WIRE_STATUS_TIMEOUT] = "timeout",
-    [DK_WIRE_STATUS_INVALID] = "invalid",
-    [DK_WIRE_STATUS_TOO_LARGE] = "too large",
-    [DK_WIRE_STATUS_STORAGE_ERROR] = "storage error",
-    [DK_WIRE_STATUS_OVERLOADED] = "overloaded",
-    [DK_WIRE_STATUS_RETRY] = "retry",
-  };
-  /* The reason's numbers vary from operation to operation; the status
-   * name is what failures are tallied by. */
-  dk_history_complete_failed (workload->history, op_id, now, status_names[reply->status]);
-}
 
 static void send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind kind,
                             gboolean then_write, DkOpKind write_kind, const DkVclock *context,
@@ -144,59 +96,31 @@ send_datagram (DkWorkload *workload, const Pending *pending, const DkWireMessage
 static void
 send_page (DkWorkload *workload, Pending *pending, guint offset)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", pending->key_index);
-  pending->page++;
-  pending->request_id = pending->op | ((guint64) pending->page << PAGE_SHIFT);
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_GET);
-  request->request_id = pending->request_id;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = pending->request_id;
-  body->client_id = pending->client + 1;
-  body->key = g_bytes_new (key, strlen (key));
-  body->sibling_offset = (guint8) offset;
+  g_autoptr (DkWireMessage) request = dk_client_page_request_new (pending->op, &pending->page,
+                                                                 pending->client,
+                                                                 pending->key_index, offset,
+                                                                 &pending->request_id);
   workload->stats.pages_fetched++;
   send_datagram (workload, pending, request);
 }
 
-/* REPLY carries part of PENDING's get's set: keep its siblings and ask
- * for the rest.  TRUE once the whole set is in PENDING->gathered; FALSE
- * while pages are still to come, or when the set kept changing between
- * pages (then *GAVE_UP is set: the read failed). */
+/* REPLY carries part of PENDING's get's set (client_model.h): TRUE once
+ * the whole set is in PENDING's pages; FALSE while pages are still to
+ * come, or when the set kept changing between pages (then *GAVE_UP is
+ * set: the read failed). */
 static gboolean
 gather_page (DkWorkload *workload, Pending *pending, const DkWireClientReply *reply,
              gboolean *gave_up)
 {
-  *gave_up = FALSE;
-  gboolean consistent = pending->gathered == NULL
-                        ? reply->siblings_before == 0
-                        : reply->set_digest == pending->set_digest
-                          && reply->siblings_before == pending->gathered->len;
-  if (!consistent)
-    {
-      /* Another set than the pages so far (a write came in between):
-       * start over, so the read returns one set, whole. */
-      workload->stats.page_restarts++;
-      g_clear_pointer (&pending->gathered, g_ptr_array_unref);
-      if (++pending->restarts > MAX_PAGE_RESTARTS)
-        {
-          *gave_up = TRUE;
-          return FALSE;
-        }
-      send_page (workload, pending, 0);
-      return FALSE;
-    }
-  if (pending->gathered == NULL)
-    {
-      pending->gathered = dk_siblings_new ();
-      pending->set_digest = reply->set_digest;
-    }
-  for (guint i = 0; i < reply->siblings->len; i++)
-    g_ptr_array_add (pending->gathered, dk_version_copy (g_ptr_array_index (reply->siblings, i)));
-  if (reply->siblings_after == 0)
-    return TRUE;
-  send_page (workload, pending, pending->gathered->len);
-  return FALSE;
+  DkClientPagesStep step = dk_client_pages_add (&pending->pages, reply);
+  *gave_up = step == DK_CLIENT_PAGES_GAVE_UP;
+  if (step == DK_CLIENT_PAGES_RESTART || step == DK_CLIENT_PAGES_GAVE_UP)
+    workload->stats.page_restarts++;
+  if (step == DK_CLIENT_PAGES_RESTART)
+    send_page (workload, pending, 0);
+  else if (step == DK_CLIENT_PAGES_NEXT)
+    send_page (workload, pending, pending->pages.gathered->len);
+  return step == DK_CLIENT_PAGES_DONE;
 }
 
 static void
@@ -228,7 +152,7 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
       && dk_history_get (workload->history, op_id)->kind == DK_OP_GET)
     {
       if (gather_page (workload, pending, reply, &gave_up))
-        siblings = pending->gathered;
+        siblings = pending->pages.gathered;
       else if (!gave_up)
         return;   /* more pages to come */
     }
@@ -239,7 +163,8 @@ on_client_datagram (guint client, DkEndpoint from, const guint8 *data, gsize len
                                   "set changed while paging");
     }
   else
-    complete_from_reply (workload, pending, reply, siblings, sent_us);
+    dk_client_complete (workload->history, op_id, dk_eventq_now (workload->queue), reply,
+                        siblings, sent_us);
   gboolean write_next = pending->then_write;
   DkOpKind write_kind = pending->write_kind;
   guint32 key_index = pending->key_index;
@@ -269,6 +194,12 @@ client_timed_out (gpointer data)
 }
 
 /* ---- issuing ------------------------------------------------------------- */
+
+static gboolean
+cluster_reaches (DkNodeId home, DkNodeId node, gpointer user_data)
+{
+  return dk_sim_cluster_reachable (user_data, home, node);
+}
 
 /* A node drawn uniformly among those HOME reaches that are none of the
  * first N of KEY's preference list, or DK_NODE_NONE. */
@@ -313,45 +244,15 @@ choose_coordinator (DkWorkload *workload, guint client, const char *key)
   DkNodeId home = dk_sim_cluster_client_home (cluster, client);
   if (workload->config.coordinator == DK_COORDINATOR_PROXY)
     return choose_proxy (workload, home, key);
-  if (workload->config.coordinator != DK_COORDINATOR_ANY)
-    {
-      const DkRing *ring = dk_sim_cluster_ring (cluster);
-      DkNodeId list[DK_RING_MAX_REPLICAS];
-      guint n = dk_ring_preference_list (ring, dk_ring_key_token (key, strlen (key)),
-                                         MIN (workload->config.extended_list
-                                              ? dk_sim_cluster_node_count (cluster)
-                                              : workload->config.replicas,
-                                              DK_RING_MAX_REPLICAS), list);
-      if (workload->config.coordinator == DK_COORDINATOR_PREFERENCE)
-        {
-          /* A partition-aware client or load balancer (Dynamo §4.5):
-           * any reachable replica of the key, drawn at random. */
-          guint replicas = MIN (n, workload->config.replicas), reachable = 0;
-          DkNodeId candidates[DK_RING_MAX_REPLICAS];
-          for (guint i = 0; i < replicas; i++)
-            if (dk_sim_cluster_reachable (cluster, home, list[i]))
-              candidates[reachable++] = list[i];
-          if (reachable > 0)
-            return candidates[dk_rng_below (&workload->rng, reachable)];
-        }
-      /* The first reachable one, walking on past the first N with a
-       * sloppy quorum, so a client cut off from every replica still finds
-       * a node to coordinate. */
-      for (guint i = 0; i < n; i++)
-        if (dk_sim_cluster_reachable (cluster, home, list[i]))
-          return list[i];
-      return DK_NODE_NONE;
-    }
-  guint count = dk_sim_cluster_node_count (cluster), reachable = 0;
-  for (DkNodeId id = 1; id <= count; id++)
-    reachable += dk_sim_cluster_reachable (cluster, home, id);
-  if (reachable == 0)
-    return DK_NODE_NONE;
-  guint pick = (guint) dk_rng_below (&workload->rng, reachable);
-  for (DkNodeId id = 1; id <= count; id++)
-    if (dk_sim_cluster_reachable (cluster, home, id) && pick-- == 0)
-      return id;
-  g_assert_not_reached ();
+  DkClientChoice choice = {
+    .config = &workload->config,
+    .ring = dk_sim_cluster_ring (cluster),
+    .nodes = dk_sim_cluster_node_count (cluster),
+    .home = home,
+    .reachable = cluster_reaches,
+    .user_data = cluster,
+  };
+  return dk_client_choose_coordinator (&choice, key, &workload->rng);
 }
 
 /* Invoke one operation of KIND for CLIENT on KEY_INDEX: a get, or a put
@@ -382,35 +283,10 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
       return;
     }
 
-  static const DkWireType wire_types[] = {
-    [DK_OP_GET] = DK_WIRE_GET, [DK_OP_PUT] = DK_WIRE_PUT, [DK_OP_DELETE] = DK_WIRE_DELETE,
-  };
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (wire_types[kind]);
-  request->request_id = op;
-  DkWireClientRequest *body = &request->body.client_request;
-  body->client_request_id = op;
-  body->client_id = client + 1;  /* one simulated client, one id (0 is anonymous) */
-  body->key = g_bytes_new (key, strlen (key));
-  if (kind == DK_OP_DELETE)
-    {
-      if (context != NULL)
-        body->context = dk_vclock_copy (context);
-      dk_history_set_context (workload->history, op, context, read_op);
-    }
-  else if (kind == DK_OP_PUT)
-    {
-      /* The value names its operation so every write is distinct. */
-      gsize size = workload->config.value_bytes;
-      guint8 *value = g_malloc (MAX (size, 1));
-      memcpy (value, g_bytes_get_data (workload->value_template, NULL), size);
-      char tag[DK_VALUE_TAG_SIZE];
-      gsize tag_len = dk_value_tag (op, tag);
-      memcpy (value, tag, MIN (tag_len, size));
-      body->value = g_bytes_new_take (value, size);
-      if (context != NULL)
-        body->context = dk_vclock_copy (context);
-      dk_history_set_context (workload->history, op, context, read_op);
-    }
+  g_autoptr (DkWireMessage) request = dk_client_request_new (workload->history, op, kind, client,
+                                                            key, context, read_op,
+                                                            workload->value_template,
+                                                            workload->config.value_bytes);
   g_autoptr (GError) error = NULL;
   g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
   g_assert_no_error (error);  /* sizes were validated with the scenario */
@@ -435,12 +311,11 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
 static void
 issue_operation (DkWorkload *workload)
 {
-  guint client = (guint) dk_rng_below (&workload->rng, workload->config.clients);
-  guint32 key_index = dk_key_dist_sample (workload->key_dist, &workload->rng);
-  double roll = dk_rng_double (&workload->rng);
-  DkOpKind kind = roll < workload->config.read_fraction ? DK_OP_GET
-                  : roll < workload->config.read_fraction + workload->config.delete_fraction
-                  ? DK_OP_DELETE : DK_OP_PUT;
+  guint client;
+  guint32 key_index;
+  DkOpKind kind;
+  dk_client_draw_operation (&workload->config, workload->key_dist, &workload->rng, &client,
+                            &key_index, &kind);
   if (kind != DK_OP_GET && workload->config.use_context)
     send_operation (workload, client, key_index, DK_OP_GET, TRUE, kind, NULL, DK_VALUE_UNKNOWN);
   else

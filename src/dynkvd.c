@@ -21,8 +21,10 @@
 #include <glib-unix.h>
 
 #include "net/daemon_config.h"
+#include "net/daemon_init.h"
 #include "net/data_lock.h"
 #include "net/net_config.h"
+#include "net/net_faults.h"
 #include "net/udp_env.h"
 #include "node.h"
 #include "ring.h"
@@ -282,8 +284,38 @@ on_leave_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The datagram faults the flags ask for (net_faults.h), drawn from the
+ * node's seed when it has one; NULL with none; FALSE with an error naming
+ * the flag. */
+typedef struct
+{
+  char  *loss, *dup, *delay;
+  char **links;
+} FaultFlags;
+
+static gboolean
+make_faults (const FaultFlags *flags, const Settings *settings, DkNetFaults **out,
+             GError **error)
+{
+  *out = NULL;
+  if (flags->loss == NULL && flags->dup == NULL && flags->delay == NULL && flags->links == NULL)
+    return TRUE;
+  guint64 seed = settings->seed != DK_DAEMON_UNSET64
+                 ? (guint64) settings->seed : ((guint64) g_random_int () << 32) | g_random_int ();
+  g_autoptr (DkNetFaults) faults = dk_net_faults_new (seed, (DkNodeId) MAX (settings->id, 0));
+  if ((flags->loss != NULL && !dk_net_faults_set_loss (faults, flags->loss, error))
+      || (flags->dup != NULL && !dk_net_faults_set_dup (faults, flags->dup, error))
+      || (flags->delay != NULL && !dk_net_faults_set_delay (faults, flags->delay, error)))
+    return FALSE;
+  for (char **link = flags->links; link != NULL && *link != NULL; link++)
+    if (!dk_net_faults_add_link (faults, *link, error))
+      return FALSE;
+  *out = g_steal_pointer (&faults);
+  return TRUE;
+}
+
 static int
-run (const Settings *settings, DkLogLevel log_level)
+run (const Settings *settings, DkLogLevel log_level, DkNetFaults *faults)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DkRing) ring = dk_net_ring_new (settings->peers, (guint) settings->vnodes, &error);
@@ -312,6 +344,7 @@ run (const Settings *settings, DkLogLevel log_level)
   env_config.have_seed = settings->seed != DK_DAEMON_UNSET64;
   env_config.seed = (guint64) MAX (settings->seed, 0);
   env_config.log_level = log_level;
+  env_config.faults = faults;
   g_autoptr (DkUdpEnv) env = dk_udp_env_new (&env_config, &error);
   if (env == NULL)
     {
@@ -427,6 +460,46 @@ run (const Settings *settings, DkLogLevel log_level)
   return EXIT_SUCCESS;
 }
 
+/* dynkvd --init DIR (daemon_init.h): EXIT_SUCCESS, EXIT_FAILURE when
+ * a file cannot be written (said on stderr), EXIT_USAGE with ERROR. */
+static int
+init_data_dir (const char *dir, gint64 id, const char *listen, char **peer_specs,
+               GError **error)
+{
+  if (id == DK_DAEMON_UNSET64)
+    id = 1;
+  if (id < 1 || id >= DK_NODE_ID_LIMIT)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--init: --id must be from 1 to %u, got %" G_GINT64_FORMAT,
+                   DK_NODE_ID_LIMIT - 1, id);
+      return EXIT_USAGE;
+    }
+  g_autoptr (GArray) peers = dk_net_peers_new ();
+  for (guint i = 0; peer_specs != NULL && peer_specs[i] != NULL; i++)
+    if (!peers_set (peers, peer_specs[i], error))
+      return EXIT_USAGE;
+  const char *address = listen;
+  for (guint i = 0; address == NULL && i < peers->len; i++)
+    if (g_array_index (peers, DkNetPeer, i).id == (DkNodeId) id)
+      address = g_array_index (peers, DkNetPeer, i).address;
+  g_autoptr (GString) report = g_string_new (NULL);
+  g_autoptr (GError) local = NULL;
+  if (!dk_daemon_init_dir (dir, (DkNodeId) id, address != NULL ? address : "127.0.0.1:7001",
+                           peers, report, &local))
+    {
+      if (g_error_matches (local, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return EXIT_USAGE;
+        }
+      g_printerr ("dynkvd: %s\n", local->message);
+      return EXIT_FAILURE;
+    }
+  fputs (report->str, stdout);
+  return EXIT_SUCCESS;
+}
+
 /* Merge the flags over SETTINGS (the file's): a flag given wins. */
 static void
 merge_int (gint *setting, gint flag)
@@ -462,6 +535,9 @@ main (int argc, char **argv)
   gint dedup_requests = DK_DAEMON_UNSET, dedup_ms = DK_DAEMON_UNSET;
   gint max_weight = DK_DAEMON_UNSET;
   gboolean strict_quorum = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
+  FaultFlags fault_flags = { 0 };
+  char *init_dir = NULL;
+  g_autoptr (DkNetFaults) faults = NULL;
   setlocale (LC_ALL, "");
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
@@ -523,6 +599,19 @@ main (int argc, char **argv)
     { "check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
       "Check the settings (file and flags), print them, and exit: 0 when they would run", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version, then exit", NULL },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init_dir,
+      "Make DIR a keyed data directory (a new cluster key and client key, mode 0600, and "
+      "DIR/dynkvd.conf for --id, default 1, at --listen, default 127.0.0.1:7001, with the "
+      "--peer members, default itself), then exit; never overwrites", "DIR" },
+    { "net-loss", 0, 0, G_OPTION_ARG_STRING, &fault_flags.loss,
+      "Testing: lose each datagram this node sends with probability P", "P" },
+    { "net-dup", 0, 0, G_OPTION_ARG_STRING, &fault_flags.dup,
+      "Testing: send each datagram twice with probability P", "P" },
+    { "net-delay", 0, 0, G_OPTION_ARG_STRING, &fault_flags.delay,
+      "Testing: delay each datagram by a draw of DIST (dynsim's, e.g. exp(2ms))", "DIST" },
+    { "net-link", 0, 0, G_OPTION_ARG_STRING_ARRAY, &fault_flags.links,
+      "Testing: other faults toward one peer (repeatable)",
+      "ID:loss=P,dup=P,delay=DIST,extra=DURATION" },
     { NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new (NULL);
@@ -556,6 +645,13 @@ main (int argc, char **argv)
     {
       printf ("dynkvd %s\n", PACKAGE_VERSION);
       status = EXIT_SUCCESS;
+      goto out;
+    }
+  if (init_dir != NULL)
+    {
+      status = init_data_dir (init_dir, id, listen_address, peer_specs, &error);
+      if (status == EXIT_USAGE)
+        goto usage;
       goto out;
     }
   if (argc > 1)
@@ -633,6 +729,8 @@ main (int argc, char **argv)
     (void) dk_log_level_parse (settings.log_level, &log_level, NULL);
   if (settings.max_weight == DK_DAEMON_UNSET)
     settings.max_weight = 1;   /* every dynkvd has weight 1 */
+  if (!make_faults (&fault_flags, &settings, &faults, &error))
+    goto usage;
   if (check_config)
     {
       printf ("%s: node %" G_GINT64_FORMAT ", %u members, data %s: settings OK\n",
@@ -642,7 +740,7 @@ main (int argc, char **argv)
       goto out;
     }
 
-  status = run (&settings, log_level);
+  status = run (&settings, log_level, faults);
   goto out;
 
 usage:
@@ -657,5 +755,10 @@ out:
   g_free (log_level_text);
   g_free (synchronous);
   g_strfreev (peer_specs);
+  g_free (init_dir);
+  g_free (fault_flags.loss);
+  g_free (fault_flags.dup);
+  g_free (fault_flags.delay);
+  g_strfreev (fault_flags.links);
   return status;
 }

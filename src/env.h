@@ -80,6 +80,13 @@ typedef struct
   /* The next 64 bits of this node's deterministic random stream. */
   guint64 (*random) (gpointer user_data);
 
+  /* Optional: 64 bits from outside that stream (a daemon's system random
+   * source), mixed into what must differ between two lives of a node even
+   * when its stream is seeded alike at every start: the incarnation of a
+   * fresh store (node.c, load_actor).  NULL: the stream alone, as in the
+   * simulator, where a node's stream runs on across restarts and wipes. */
+  guint64 (*entropy) (gpointer user_data);
+
   /* One structured line: MESSAGE is complete, without a newline. */
   void (*log) (gpointer user_data, DkLogLevel level, const char *message);
 

@@ -387,7 +387,10 @@ collect_tombstones (gpointer data)
 /* The actor recorded in STORE, or a new one recorded now: this node's id
  * with a random non-zero incarnation, chosen once per store, so a wiped
  * disk or a reused id always comes back as another actor (daemon and
- * simulator alike).  Also the counter lease the store last granted, and
+ * simulator alike).  The draw mixes in the environment's entropy when it
+ * has one: a daemon seeded alike at every start (dynkvd --seed) would
+ * otherwise draw its old incarnation on a wiped store and reissue its old
+ * dots.  Also the counter lease the store last granted, and
  * whether keys were purged since the actor's epoch began (NEW_EPOCH). */
 static gboolean
 load_actor (const DkNodeConfig *config, const DkEnv *env, DkActor *actor, guint64 *leased,
@@ -413,7 +416,8 @@ load_actor (const DkNodeConfig *config, const DkEnv *env, DkActor *actor, guint6
     }
   guint32 incarnation = 0;
   while (incarnation == 0)
-    incarnation = (guint32) env->random (env->user_data);
+    incarnation = (guint32) (env->random (env->user_data)
+                             ^ (env->entropy != NULL ? env->entropy (env->user_data) : 0));
   *actor = dk_actor_make (config->id, incarnation);
   *leased = 0;
   return dk_store_meta_set (env->store, "dot_lease", 0, error)

@@ -25,7 +25,7 @@ static const SuiteFactory suites[] = {
   wedge_suite, checkers_suite, report_suite, vclock_suite, handoff_suite,
   requests_once_suite, net_suite, scenario_suite, node_suite, nemesis_suite,
   eventq_suite, failover_suite, daemon_config_suite, hash_suite,
-  coordinator_versions_suite, ring_cache_suite,
+  coordinator_versions_suite, ring_cache_suite, net_faults_suite,
 };
 enum { N_SUITES = G_N_ELEMENTS (suites), MAX_JOBS = 4 };
 

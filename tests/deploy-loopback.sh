@@ -12,6 +12,10 @@
 # second dynkvd on node 1's data directory exits 1 naming the directory
 # and node 1's pid; node 1 killed with SIGKILL restarts on the same
 # directory (the lock dies with its holder) and reads what it had.
+# dynkvd --init DIR writes a cluster key, a client key and a config naming
+# them (mode 0600), refuses a second time naming the file, and the node it
+# configures starts keyed: it answers a put signed with the client key,
+# and not an unsigned one.
 # Everything started is stopped on exit; the whole run is bounded by
 # timeout(1).  DYNKVD and DYNKV name the programs (make check sets them).
 set -u
@@ -181,4 +185,53 @@ for id in 1 2 3; do
   eval "pid=\$pid$id"
   if node_wait_exit "$pid"; then ok "node $id stops on SIGTERM"; else not_ok "node $id stops on SIGTERM"; fi
 done
+
+# ---- dynkvd --init: a keyed data directory ------------------------------------------
+
+init_at=127.0.0.1:$((base + 5))
+expect 0 "dynkvd --init makes a data directory" -- "$DYNKVD" --init "$work/init" --listen "$init_at"
+output_has "Start it:  dynkvd --config $work/init/dynkvd.conf" "--init says how to start the node"
+for file in cluster.key client.key dynkvd.conf; do
+  mode=$(stat -c %a "$work/init/$file" 2>/dev/null)
+  [ "$mode" = 600 ] && ok "--init wrote $file, mode 0600" || not_ok "--init $file: mode ${mode:-missing}"
+done
+if [ -s "$work/init/cluster.key" ] && ! cmp -s "$work/init/cluster.key" "$work/init/client.key"; then
+  ok "the cluster key and the client key differ"
+else
+  not_ok "the cluster key and the client key differ"
+fi
+grep -q '^key_file=cluster.key$' "$work/init/dynkvd.conf" \
+  && grep -q '^client_key_file=client.key$' "$work/init/dynkvd.conf" \
+  && ok "the config names both keys" || not_ok "the config names both keys"
+keys_before=$(cat "$work/init/cluster.key" "$work/init/client.key")
+expect 1 "a second --init on the directory is refused" -- "$DYNKVD" --init "$work/init"
+stderr_has "dynkvd.conf exists already; nothing was written" "the refusal names the file"
+[ "$keys_before" = "$(cat "$work/init/cluster.key" "$work/init/client.key")" ] \
+  && ok "the keys are untouched" || not_ok "a second --init changed the keys"
+expect 2 "--init with an id not among --peer is refused" -- \
+  "$DYNKVD" --init "$work/init2" --id 3 --peer "1=$init_at"
+stderr_has "node 3 is not among the --peer members" "the refusal names the node"
+expect 0 "the --init config passes --check-config" -- \
+  "$DYNKVD" --config "$work/init/dynkvd.conf" --check-config
+"$DYNKVD" --config "$work/init/dynkvd.conf" 2>>"$work/init.log" &
+init_pid=$!
+pids="$pids $init_pid"
+tries=0
+until "$DYNKV" --node "$init_at" --key-file "$work/init/client.key" --timeout-ms 100 --retries 0 \
+    status >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if ! alive "$init_pid" || [ $tries -ge 50 ]; then break; fi
+done
+expect 0 "the --init node takes a put signed with its client key" -- \
+  "$DYNKV" --node "$init_at" --key-file "$work/init/client.key" put shade teal
+expect 0 "... and reads it" -- "$DYNKV" --node "$init_at" --key-file "$work/init/client.key" get shade
+output_has "value=teal" "the value is there"
+expect 3 "an unsigned put is not answered (the node is keyed)" -- \
+  "$DYNKV" --node "$init_at" --timeout-ms 300 --retries 0 put shade red
+stderr_has "no answer from $init_at" "dynkv says the node did not answer"
+grep -q "authenticated (cluster and client keys)" "$work/init.log" \
+  && ok "the node says it runs with cluster and client keys" \
+  || not_ok "the node does not say it is keyed"
+kill -TERM "$init_pid"
+node_wait_exit "$init_pid" && ok "the --init node stops on SIGTERM" || not_ok "the --init node stops on SIGTERM"
 loopback_finish

@@ -37,6 +37,7 @@ Suite *failover_suite (void);
 Suite *handoff_suite (void);
 Suite *pbs_suite (void);
 Suite *daemon_config_suite (void);
+Suite *net_faults_suite (void);
 
 /* Property tests run this many random cases per property; smaller under
  * valgrind (DK_TEST_SCALE=valgrind) so the suite stays quick there too. */

@@ -112,6 +112,9 @@ struct _DkUdpEnv
   gboolean       holding;
   GArray        *held;              /* HeldDatagram */
   GByteArray    *held_bytes;        /* their payloads, back to back */
+
+  DkNetFaults   *faults;            /* NULL unless active */
+  GQueue         delayed;           /* Delayed, waiting for their timers */
 };
 
 /* ---- logging --------------------------------------------------------------- */
@@ -375,6 +378,9 @@ static const struct
   UDP_COUNTER ("timers_fired", timers_fired),
   UDP_COUNTER ("receive_batches", receive_batches),
   UDP_COUNTER ("dropped_uncommitted", dropped_uncommitted),
+  UDP_COUNTER ("net_faults_lost", faults_lost),
+  UDP_COUNTER ("net_faults_duplicated", faults_duplicated),
+  UDP_COUNTER ("net_faults_delayed", faults_delayed),
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (udp_counters) == sizeof (DkUdpEnvStats) / sizeof (guint64));
 
@@ -456,10 +462,21 @@ auth_failure (DkUdpEnv *env, const Address *from, DkNodeReceipt receipt)
  * its bytes lie in held_bytes. */
 typedef struct
 {
-  Address address;
-  gsize   offset;
-  gsize   len;
+  Address  address;
+  DkNodeId to_node;   /* DK_NODE_NONE: a client */
+  gsize    offset;
+  gsize    len;
 } HeldDatagram;
+
+/* A copy waiting for its delay (net_faults.h). */
+typedef struct
+{
+  DkUdpEnv *env;
+  GList     link;     /* in env->delayed */
+  Address   address;
+  gsize     len;
+  guint8    bytes[];
+} Delayed;
 
 /* Datagrams handed to one sendmmsg call. */
 #define SEND_BATCH 64
@@ -492,6 +509,50 @@ send_one (DkUdpEnv *env, const Address *address, const guint8 *bytes, gsize len)
     count_sent (env, len);
 }
 
+static DkTimerId env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func,
+                                  gpointer data);
+
+static void
+delayed_fire (gpointer data)
+{
+  Delayed *delayed = data;
+  DkUdpEnv *env = delayed->env;
+  g_queue_unlink (&env->delayed, &delayed->link);
+  send_one (env, &delayed->address, delayed->bytes, delayed->len);
+  g_free (delayed);
+}
+
+/* Send one datagram to TO_NODE through the faults: lost, once or twice,
+ * each copy now or after its delay. */
+static void
+send_faulty (DkUdpEnv *env, const Address *address, DkNodeId to_node, const guint8 *bytes,
+             gsize len)
+{
+  gint64 delays_us[2];
+  guint copies = dk_net_faults_draw (env->faults, to_node, delays_us);
+  if (copies == 0)
+    env->stats.faults_lost++;
+  else if (copies == 2)
+    env->stats.faults_duplicated++;
+  for (guint i = 0; i < copies; i++)
+    {
+      if (delays_us[i] <= 0)
+        {
+          send_one (env, address, bytes, len);
+          continue;
+        }
+      Delayed *delayed = g_malloc (sizeof (Delayed) + len);
+      delayed->env = env;
+      delayed->link = (GList) { .data = delayed };
+      delayed->address = *address;
+      delayed->len = len;
+      memcpy (delayed->bytes, bytes, len);
+      g_queue_push_tail_link (&env->delayed, &delayed->link);
+      env->stats.faults_delayed++;
+      env_timer_start (env, delays_us[i], delayed_fire, delayed);
+    }
+}
+
 /* Send every held datagram, in the order the node sent them, SEND_BATCH
  * to a system call where sendmmsg exists.  A datagram the kernel refuses
  * is counted and skipped, as send_one does. */
@@ -500,6 +561,13 @@ send_held (DkUdpEnv *env)
 {
   const HeldDatagram *held = (const HeldDatagram *) (gpointer) env->held->data;
   guint n = env->held->len;
+  if (env->faults != NULL)
+    {
+      for (guint i = 0; i < n; i++)
+        send_faulty (env, &held[i].address, held[i].to_node,
+                     env->held_bytes->data + held[i].offset, held[i].len);
+      n = 0;
+    }
 #ifdef HAVE_SENDMMSG
   for (guint first = 0; first < n;)
     {
@@ -553,14 +621,18 @@ env_send (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len)
                ": %" G_GSIZE_FORMAT " bytes dropped", to, len);
       return;
     }
+  DkNodeId to_node = dk_endpoint_is_node (to) ? (DkNodeId) to : DK_NODE_NONE;
   if (env->holding)
     {
-      HeldDatagram held = { *address, env->held_bytes->len, len };
+      HeldDatagram held = { *address, to_node, env->held_bytes->len, len };
       g_array_append_val (env->held, held);
       g_byte_array_append (env->held_bytes, bytes, (guint) len);
       return;
     }
-  send_one (env, address, bytes, len);
+  if (env->faults != NULL)
+    send_faulty (env, address, to_node, bytes, len);
+  else
+    send_one (env, address, bytes, len);
 }
 
 static gint64
@@ -617,6 +689,13 @@ env_random (gpointer user_data)
 {
   DkUdpEnv *env = user_data;
   return dk_rng_next (&env->rng);
+}
+
+/* The system's random source, whatever --seed says (env.h). */
+static guint64
+env_entropy (gpointer user_data)
+{
+  return ((guint64) g_random_int () << 32) | g_random_int ();
 }
 
 /* ---- sources ------------------------------------------------------------- */
@@ -949,6 +1028,9 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
 #endif
   env->held = g_array_new (FALSE, FALSE, sizeof (HeldDatagram));
   env->held_bytes = g_byte_array_new ();
+  if (config->faults != NULL && dk_net_faults_active (config->faults))
+    env->faults = config->faults;
+  g_queue_init (&env->delayed);
   env->peer_ids = g_hash_table_new (address_hash, address_equal);
   env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
@@ -1000,6 +1082,7 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
     .timer_start = env_timer_start,
     .timer_cancel = env_timer_cancel,
     .random = env_random,
+    .entropy = env_entropy,
     .log = env_log,
     .store = env->store,
   };
@@ -1045,6 +1128,8 @@ dk_udp_env_free (DkUdpEnv *env)
 #endif
   g_array_unref (env->held);
   g_byte_array_unref (env->held_bytes);
+  for (GList *link; (link = g_queue_pop_head_link (&env->delayed)) != NULL;)
+    g_free (link->data);   /* copies whose delay had not passed: lost */
   g_free (env->address);
   g_free (env);
 }

@@ -31,6 +31,12 @@
  * logged): the writes are lost and nobody was told otherwise.  Datagrams
  * sent from timers go out at once (their writes commit one by one).
  *
+ * Faults.  With config.faults active (dynkvd --net-loss and the rest),
+ * every datagram that leaves, held or not, goes through
+ * dk_net_faults_draw when it would be sent: lost, sent, or sent twice,
+ * each copy after its delay (a timer of this environment: the loop goes
+ * on meanwhile).  A held reply is judged only after its batch committed.
+ *
  * Authentication failures the node reports are counted and logged as
  * warnings with the source address: at most one line per source per 10 s
  * and 10 lines per 10 s in all; the rest is summed up in one line.
@@ -46,6 +52,7 @@
 #include <stdio.h>
 #include <gio/gio.h>
 #include "env.h"
+#include "net/net_faults.h"
 #include "node.h"
 #include "store.h"
 
@@ -67,6 +74,7 @@ typedef struct
   FILE         *log_file;      /* NULL: stderr */
   guint         max_clients;   /* client endpoints remembered; 0: the default */
   gint64        wall_offset_us;/* added to the wall clock (g_get_real_time); tests only */
+  DkNetFaults  *faults;        /* borrowed, outlives the environment; NULL: none */
 } DkUdpEnvConfig;
 
 /* Defaults: id 0, listen NULL, in-memory store, default context, random
@@ -94,6 +102,9 @@ typedef struct
   guint64 timers_fired;
   guint64 receive_batches;      /* wake-ups that read datagrams: one store commit each */
   guint64 dropped_uncommitted;  /* replies not sent: their batch's commit failed */
+  guint64 faults_lost;          /* datagrams the faults (net_faults.h) dropped */
+  guint64 faults_duplicated;    /* ... sent twice */
+  guint64 faults_delayed;       /* copies held back for a delay */
 } DkUdpEnvStats;
 
 typedef struct _DkUdpEnv DkUdpEnv;
