@@ -69,7 +69,7 @@ worker (int queue)
   while ((got = read (queue, &index, 1)) == 1 || (got < 0 && errno == EINTR))
     if (got == 1 && index < N_SUITES)
       failed += run_suite (suites[index]);
-  _exit (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+  exit (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);  /* exit, not _exit: LeakSanitizer checks at exit */
 }
 
 static int
