@@ -39,14 +39,27 @@ typedef struct
   gboolean pareto;
   double   scale_ms;   /* exponential: the mean; Pareto: the minimum */
   double   shape;      /* Pareto: the tail index */
+} Part;
+
+/* A leg's delay: FIRST, or with probability 1 - P_FIRST the SECOND (the
+ * paper's fits are such two-part mixtures). */
+typedef struct
+{
+  Part   first;
+  double p_first;
+  Part   second;
 } Leg;
+
+#define SINGLE(pareto, scale_ms, shape) { { pareto, scale_ms, shape }, 1.0, { FALSE, 0, 0 } }
 
 static double
 leg_draw (const Leg *leg, DkRng *rng)
 {
+  const Part *part = leg->p_first < 1 && dk_rng_double (rng) >= leg->p_first
+                     ? &leg->second : &leg->first;
   double u = dk_rng_double (rng);   /* [0, 1): 1 - u is never 0 */
-  return leg->pareto ? leg->scale_ms * pow (1.0 - u, -1.0 / leg->shape)
-                     : -leg->scale_ms * log (1.0 - u);
+  return part->pareto ? part->scale_ms * pow (1.0 - u, -1.0 / part->shape)
+                      : -part->scale_ms * log (1.0 - u);
 }
 
 static int
@@ -56,14 +69,15 @@ compare_doubles (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* The model's read, TRIALS times with every leg drawn from LEG: for each
+/* The model's read, TRIALS times with W drawn from WRITE_LEG and A, R, S
+ * from LEG: for each
  * trial the least t (ms after the commit, possibly negative) from which a
  * read is consistent, sorted; P(consistent at t) is the fraction <= t.
  * A read at t reaches replica i at commit + t + R_i, and the write did at
  * W_i, so it is consistent from t = W_i - commit - R_i on for the first
  * R_QUORUM replicas to answer (by R_i + S_i). */
 static double *
-model_thresholds (const Leg *leg, guint n, guint w_quorum, guint r_quorum, guint trials,
+model_thresholds (const Leg *write_leg, const Leg *leg, guint n, guint w_quorum, guint r_quorum, guint trials,
                   guint64 seed)
 {
   DkRng rng;
@@ -75,7 +89,7 @@ model_thresholds (const Leg *leg, guint n, guint w_quorum, guint r_quorum, guint
       g_assert (n <= G_N_ELEMENTS (write));
       for (guint i = 0; i < n; i++)
         {
-          write[i] = leg_draw (leg, &rng);
+          write[i] = leg_draw (write_leg, &rng);
           acked[i] = write[i] + leg_draw (leg, &rng);
           read[i] = leg_draw (leg, &rng);
           answered[i] = read[i] + leg_draw (leg, &rng);
@@ -146,12 +160,21 @@ wars_scenario (const char *latency, guint keys, guint rate, guint run_s)
   return wars_scenario_rw (latency, keys, rate, run_s, 1, 1);
 }
 
+/* Reads from FROM_MS to TO_MS after the commit: dynsim's and its stale
+ * ones, and the stale reads the model expects of as many reads. */
+typedef struct
+{
+  double  from_ms, to_ms;
+  guint64 reads, stale;
+  double  expected_stale;
+} Tail;
+
 /* Run TEXT and assert that its curve is within TOLERANCE of the model's
  * for LEG at every pool; *POOLS_OUT: how many pools there were,
  * *FIRST_MODEL: the model's P(consistent) over the first. */
 static void
-compare_with_model_rw (const char *text, const Leg *leg, guint r_quorum, guint w_quorum,
-                       guint *pools_out, double *first_model)
+compare_with_model_legs (const char *text, const Leg *write_leg, const Leg *leg, guint r_quorum,
+                         guint w_quorum, guint *pools_out, double *first_model, Tail *tail)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (DkScenario) scenario = dk_scenario_parse (text, "wars.scn", &error);
@@ -165,7 +188,8 @@ compare_with_model_rw (const char *text, const Leg *leg, guint r_quorum, guint w
   /* Under valgrind (DK_TEST_SCALE) a twentieth of the trials: the model's
    * standard error is then 0.0022, still far inside TOLERANCE. */
   guint trials = (guint) dk_test_iterations (MODEL_TRIALS);
-  g_autofree double *thresholds = model_thresholds (leg, 3, w_quorum, r_quorum, trials, 11);
+  g_autofree double *thresholds = model_thresholds (write_leg, leg, 3, w_quorum, r_quorum,
+                                                          trials, 11);
   guint pools = 0;
   guint64 reads = 0, stale = 0;
   double expected = 0;
@@ -180,8 +204,14 @@ compare_with_model_rw (const char *text, const Leg *leg, guint r_quorum, guint w
       double start_ms = dk_visibility_bucket_start_us (bucket) / 1000.0;
       double end_ms = bucket + 1 < n_buckets
                       ? dk_visibility_bucket_start_us (bucket + 1) / 1000.0 : start_ms;
-      expected += bucket_reads * model_consistent (thresholds, trials,
-                                                   (start_ms + end_ms) / 2);
+      double model_here = model_consistent (thresholds, trials, (start_ms + end_ms) / 2);
+      expected += bucket_reads * model_here;
+      if (tail != NULL && start_ms >= tail->from_ms && start_ms < tail->to_ms)
+        {
+          tail->reads += bucket_reads;
+          tail->stale += bucket_stale;
+          tail->expected_stale += bucket_reads * (1.0 - model_here);
+        }
       reads += bucket_reads;
       stale += bucket_stale;
       if (reads < POOL_READS)
@@ -201,6 +231,13 @@ compare_with_model_rw (const char *text, const Leg *leg, guint r_quorum, guint w
 }
 
 static void
+compare_with_model_rw (const char *text, const Leg *leg, guint r_quorum, guint w_quorum,
+                       guint *pools_out, double *first_model)
+{
+  compare_with_model_legs (text, leg, leg, r_quorum, w_quorum, pools_out, first_model, NULL);
+}
+
+static void
 compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *first_model)
 {
   compare_with_model_rw (text, leg, 1, 1, pools_out, first_model);
@@ -210,7 +247,7 @@ compare_with_model (const char *text, const Leg *leg, guint *pools_out, double *
  * the first pool, 0 to 3.8 ms). */
 START_TEST (pbs_curve_matches_the_wars_model_with_exponential_legs)
 {
-  static const Leg leg = { FALSE, 10.0, 0 };
+  static const Leg leg = SINGLE (FALSE, 10.0, 0);
   g_autofree char *text = wars_scenario ("exp(10ms)", 150, 20000, (guint) dk_test_iterations (20));
   guint pools = 0;
   double first = 1;
@@ -229,7 +266,7 @@ END_TEST
  * 23 ms). */
 START_TEST (pbs_curve_matches_the_wars_model_with_pareto_legs)
 {
-  static const Leg leg = { TRUE, 2.0, 1.2 };
+  static const Leg leg = SINGLE (TRUE, 2.0, 1.2);
   g_autofree char *text = wars_scenario ("pareto(2ms,1.2)", 300, 20000,
                                          (guint) dk_test_iterations (20));
   guint pools = 0;
@@ -247,7 +284,7 @@ END_TEST
  * sooner than with one; the model and dynsim must agree there too. */
 START_TEST (pbs_curve_matches_the_wars_model_with_two_reads)
 {
-  static const Leg leg = { FALSE, 10.0, 0 };
+  static const Leg leg = SINGLE (FALSE, 10.0, 0);
   g_autofree char *text = wars_scenario_rw ("exp(10ms)", 150, 20000,
                                             (guint) dk_test_iterations (20), 2, 1);
   guint pools = 0;
@@ -256,6 +293,46 @@ START_TEST (pbs_curve_matches_the_wars_model_with_two_reads)
   gboolean full_run = dk_test_iterations (20) == 20;
   ck_assert_msg (pools >= 1 && (!full_run || (first < 0.98 && pools >= 10)),
                  "first pool %.3f, %u pools", first, pools);
+}
+END_TEST
+
+/* The paper's LNKD-DISK fit (scenarios/pbs/lnkd-disk.scn): two-part
+ * mixtures, W heavier than A, R and S (Pareto index 1.51), a tail that
+ * stays near 99.9% for tens of ms.  The curve within TOLERANCE at every
+ * pool, and from 40 to 80 ms, where the 99.9% window is (the model's:
+ * 52 ms), dynsim's stale reads within TAIL_TOLERANCE of the model's count
+ * (about 80 there, a standard error of 11%; the model's, 3.4%), which a
+ * pool of 10,000 reads could not tell.  Measured: 48 pools, the largest
+ * gap 0.006; 40-80 ms: 89 stale of 88,621 reads, the model 76.0.  With
+ * dynsim's Pareto draws capped at 60 ms (a bug injected on purpose) every
+ * pool still passes (largest gap 0.004) and the tail fails: 112 stale. */
+#define TAIL_TOLERANCE 0.35
+START_TEST (pbs_curve_matches_the_wars_model_with_lnkd_disk_mixtures)
+{
+  static const Leg write_leg = { { TRUE, 1.05, 1.51 }, 0.38, { FALSE, 1 / 0.183, 0 } };
+  static const Leg leg = { { TRUE, 0.235, 10 }, 0.9122, { FALSE, 0.602, 0 } };
+  guint run_s = (guint) dk_test_iterations (30);
+  g_autofree char *text = g_strdup_printf (
+      "seed 7\n"
+      "cluster nodes=4 vnodes=16 n=3 r=1 w=1\n"
+      "option coordinator=proxy failover=off read_repair=off anti_entropy=off"
+      " sloppy_quorum=off hinted_handoff=off request_timeout=20s\n"
+      "network latency=mix(0.9122:pareto(235us,10);0.0878:exp(602us))"
+      " write=mix(0.38:pareto(1050us,1.51);0.62:exp(5464us))\n"
+      "workload clients=16 rate=20000/s keys=800 reads=0.8 value=16\n"
+      "run %us settle 5s\n", run_s);
+  guint pools = 0;
+  double first = 1;
+  Tail tail = { 40, 80, 0, 0, 0 };
+  compare_with_model_legs (text, &write_leg, &leg, 1, 1, &pools, &first, &tail);
+  gboolean full_run = run_s == 30;
+  ck_assert_msg (pools >= 1 && (!full_run || pools >= 10), "%u pools", pools);
+  if (full_run)
+    ck_assert_msg (tail.expected_stale > 50
+                   && fabs ((double) tail.stale - tail.expected_stale)
+                      <= TAIL_TOLERANCE * tail.expected_stale,
+                   "40-80 ms: dynsim %" G_GUINT64_FORMAT " stale of %" G_GUINT64_FORMAT
+                   ", the model %.1f", tail.stale, tail.reads, tail.expected_stale);
 }
 END_TEST
 
@@ -305,6 +382,7 @@ pbs_suite (void)
   tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_exponential_legs);
   tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_pareto_legs);
   tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_two_reads);
+  tcase_add_test (wars, pbs_curve_matches_the_wars_model_with_lnkd_disk_mixtures);
   tcase_add_test (wars, pbs_extra_adds_to_the_legs_of_a_wide_area_hop);
   suite_add_tcase (suite, wars);
   return suite;
