@@ -357,6 +357,105 @@ START_TEST (failover_proxy_coordinates_when_every_replica_is_silent)
 }
 END_TEST
 
+/* A harness whose gets ask R replicas (dynkvd's way), or all N; no gossip
+ * (every peer counts as up), so every datagram a replica receives is one
+ * a request sent it. */
+static ThHarness *
+read_harness_new (gboolean read_all, gboolean sloppy)
+{
+  DkSimClusterConfig config;
+  th_config_init (&config, 9);
+  config.node.read_all_replicas = read_all;
+  config.node.sloppy_quorum = config.node.hinted_handoff = sloppy;
+  config.node.gossip_interval_us = 0;
+  config.node.anti_entropy_interval_us = 0;
+  ThHarness *harness = th_new (&config);
+  harness->client_id = CLIENT_ID;
+  return harness;
+}
+
+/* Datagrams the replicas list[1] and list[2] received. */
+static guint64
+replica_datagrams (ThHarness *harness, const DkNodeId list[3])
+{
+  return th_node_stats (harness, list[1])->datagrams_received
+         + th_node_stats (harness, list[2])->datagrams_received;
+}
+
+/* A get (R=2) coordinated by a replica asks one other replica, not two,
+ * when it reads from R; it still answers in one round trip with the
+ * value a W=2 put left on the first two replicas, and is finished then
+ * (nothing waits for the third).  R=3 asks both.  Reading from all N asks
+ * both every time. */
+START_TEST (failover_get_reading_from_r_asks_r_replicas)
+{
+  for (int read_all = 0; read_all <= 1; read_all++)
+    {
+      ThHarness *harness = read_harness_new (read_all, TRUE);
+      const char *KEY = test_key (harness);
+      DkNodeId list[3];
+      th_preference (harness, KEY, list);
+      th_send_request (harness, list[0], DK_WIRE_PUT, 1, KEY, "orange", NULL, 3);
+      ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
+      th_run_ms (harness, 10);
+      DkNode *coordinator = dk_sim_cluster_node (harness->cluster, list[0]);
+      ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+
+      guint64 before = replica_datagrams (harness, list);
+      th_send_request (harness, list[0], DK_WIRE_GET, 2, KEY, NULL, NULL, 2);
+      ck_assert_int_le (ms_until_reply (harness, 2, 100), 5);
+      ck_assert (th_holds_value (th_reply_to (harness, 2), "orange"));
+      ck_assert_uint_eq (replica_datagrams (harness, list) - before, read_all ? 2 : 1);
+      if (!read_all)
+        ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+
+      before = replica_datagrams (harness, list);
+      th_send_request (harness, list[0], DK_WIRE_GET, 3, KEY, NULL, NULL, 3);
+      ck_assert_int_le (ms_until_reply (harness, 3, 100), 5);
+      ck_assert (th_holds_value (th_reply_to (harness, 3), "orange"));
+      ck_assert_uint_eq (replica_datagrams (harness, list) - before, 2);
+      th_run_ms (harness, 10);
+      ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 0);
+      th_free (harness);
+    }
+}
+END_TEST
+
+/* Reading from R, the replica asked is crashed: past its deadline the
+ * get asks the replica it had not asked (a speculative read, counted as
+ * a failover) and is answered long before its timeout, with a strict
+ * quorum too (the spare is an intended replica, no stand-in). */
+START_TEST (failover_get_reading_from_r_asks_a_spare_past_the_deadline)
+{
+  for (int sloppy = 0; sloppy <= 1; sloppy++)
+    {
+      ThHarness *harness = read_harness_new (FALSE, sloppy);
+      const char *KEY = test_key (harness);
+      DkNodeId list[3];
+      th_preference (harness, KEY, list);
+      warm_up (harness, list[0]);
+      th_send_request (harness, list[0], DK_WIRE_PUT, 1, KEY, "orange", NULL, 3);
+      ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
+      /* The replica a get asks first (the next on the list) is down. */
+      dk_sim_cluster_crash (harness->cluster, list[1]);
+      th_send_request (harness, list[0], DK_WIRE_GET, 2, KEY, NULL, NULL, 2);
+      gint64 took = ms_until_reply (harness, 2, 300);
+      DkWireClientReply *reply = th_reply_to (harness, 2);
+      ck_assert_ptr_nonnull (reply);
+      ck_assert_int_eq (reply->status, DK_WIRE_STATUS_OK);
+      ck_assert (th_holds_value (reply, "orange"));
+      /* client 1, deadline (5 ms floor), spare's round trip 2, client 1:
+       * well within the 200 ms timeout */
+      ck_assert_int_ge (took, 8);
+      ck_assert_int_le (took, 10);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 1);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failover_resends, 1);
+      th_free (harness);
+    }
+}
+END_TEST
+
 Suite *
 failover_suite (void)
 {
@@ -370,6 +469,8 @@ failover_suite (void)
   tcase_add_test (tc, failover_proxy_retries_the_next_coordinator);
   tcase_add_test (tc, failover_proxy_write_is_asked_again_not_applied_twice);
   tcase_add_test (tc, failover_proxy_coordinates_when_every_replica_is_silent);
+  tcase_add_test (tc, failover_get_reading_from_r_asks_r_replicas);
+  tcase_add_test (tc, failover_get_reading_from_r_asks_a_spare_past_the_deadline);
   suite_add_tcase (suite, tc);
   return suite;
 }
