@@ -254,6 +254,37 @@ START_TEST (failover_silent_peer_is_marked_skipped_and_cleared)
 }
 END_TEST
 
+/* One silence is one strike, however many requests wait through it:
+ * list[1] answers after 8 ms (past the 5 ms deadline, within two), and
+ * three gets in flight pass its deadline together.  It is asked once
+ * more by each, never marked, and used by the next put; a peer silent
+ * for two deadlines is still marked (the test above). */
+START_TEST (failover_requests_in_one_silence_count_one_strike)
+{
+  ThHarness *harness = harness_new (TRUE);
+  const char *KEY = test_key (harness);
+  DkNodeId list[3];
+  th_preference (harness, KEY, list);
+  warm_up (harness, list[0]);
+  const DkNodeStats *stats = th_node_stats (harness, list[0]);
+  DkLinkModel slow = { .latency = { .kind = DK_DIST_CONST, .a_us = 4000 } };
+  dk_sim_cluster_set_link (harness->cluster, list[0], list[1], &slow);
+  for (guint64 id = 1; id <= 3; id++)
+    th_send_request (harness, list[0], DK_WIRE_GET, id, KEY, NULL, NULL, 2);
+  th_run_ms (harness, 20);
+  for (guint64 id = 1; id <= 3; id++)
+    ck_assert_int_eq (th_reply_to (harness, id)->status, DK_WIRE_STATUS_NOT_FOUND);
+  ck_assert_uint_eq (stats->failover_resends, 3);
+  ck_assert_uint_eq (stats->peers_marked_unreachable, 0);
+  guint64 sloppy_before = stats->sloppy_requests;
+  th_send_request (harness, list[0], DK_WIRE_PUT, 4, KEY, "orange", NULL, 3);
+  ck_assert_int_ge (ms_until_reply (harness, 4, 100), 0);
+  ck_assert_int_eq (th_reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
+  ck_assert_uint_eq (stats->sloppy_requests, sloppy_before);
+  th_free (harness);
+}
+END_TEST
+
 /* A proxy whose coordinator crashed forwards to the next replica after a
  * few deadlines, long before the request times out. */
 START_TEST (failover_proxy_retries_the_next_coordinator)
@@ -466,6 +497,7 @@ failover_suite (void)
   tcase_add_test (tc, failover_deadline_follows_observed_latency);
   tcase_add_test (tc, failover_strict_quorum_asks_a_silent_replica_once_more);
   tcase_add_test (tc, failover_silent_peer_is_marked_skipped_and_cleared);
+  tcase_add_test (tc, failover_requests_in_one_silence_count_one_strike);
   tcase_add_test (tc, failover_proxy_retries_the_next_coordinator);
   tcase_add_test (tc, failover_proxy_write_is_asked_again_not_applied_twice);
   tcase_add_test (tc, failover_proxy_coordinates_when_every_replica_is_silent);
