@@ -388,11 +388,12 @@ START_TEST (failover_proxy_coordinates_when_every_replica_is_silent)
 }
 END_TEST
 
-/* A harness whose gets ask R replicas (dynkvd's way), or all N; no gossip
- * (every peer counts as up), so every datagram a replica receives is one
- * a request sent it. */
+/* A harness whose gets ask R replicas (dynkvd's way), or all N, with no
+ * gossip (every peer counts as up, so every datagram a replica receives
+ * is one a request sent it), and "orange" put on all three replicas of
+ * *KEY (LIST). */
 static ThHarness *
-read_harness_new (gboolean read_all, gboolean sloppy)
+read_harness_new (gboolean read_all, gboolean sloppy, const char **key, DkNodeId list[3])
 {
   DkSimClusterConfig config;
   th_config_init (&config, 9);
@@ -402,49 +403,48 @@ read_harness_new (gboolean read_all, gboolean sloppy)
   config.node.anti_entropy_interval_us = 0;
   ThHarness *harness = th_new (&config);
   harness->client_id = CLIENT_ID;
+  *key = test_key (harness);
+  th_preference (harness, *key, list);
+  warm_up (harness, list[0]);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, *key, "orange", NULL, 3);
+  ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
+  th_run_ms (harness, 10);
   return harness;
 }
 
-/* Datagrams the replicas list[1] and list[2] received. */
+/* Get KEY through list[0] with quorum R as request ID: it answers
+ * "orange" within 5 ms; returns how many datagrams list[1] and list[2]
+ * received meanwhile. */
 static guint64
-replica_datagrams (ThHarness *harness, const DkNodeId list[3])
+datagrams_for_get (ThHarness *harness, const char *key, const DkNodeId list[3], guint64 id,
+                   guint8 r)
 {
+  guint64 before = th_node_stats (harness, list[1])->datagrams_received
+                   + th_node_stats (harness, list[2])->datagrams_received;
+  th_send_request (harness, list[0], DK_WIRE_GET, id, key, NULL, NULL, r);
+  ck_assert_int_le (ms_until_reply (harness, id, 100), 5);
+  ck_assert (th_holds_value (th_reply_to (harness, id), "orange"));
   return th_node_stats (harness, list[1])->datagrams_received
-         + th_node_stats (harness, list[2])->datagrams_received;
+         + th_node_stats (harness, list[2])->datagrams_received - before;
 }
 
 /* A get (R=2) coordinated by a replica asks one other replica, not two,
- * when it reads from R; it still answers in one round trip with the
- * value a W=2 put left on the first two replicas, and is finished then
+ * when it reads from R, answers in one round trip and is finished then
  * (nothing waits for the third).  R=3 asks both.  Reading from all N asks
  * both every time. */
 START_TEST (failover_get_reading_from_r_asks_r_replicas)
 {
   for (int read_all = 0; read_all <= 1; read_all++)
     {
-      ThHarness *harness = read_harness_new (read_all, TRUE);
-      const char *KEY = test_key (harness);
+      const char *key;
       DkNodeId list[3];
-      th_preference (harness, KEY, list);
-      th_send_request (harness, list[0], DK_WIRE_PUT, 1, KEY, "orange", NULL, 3);
-      ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
-      th_run_ms (harness, 10);
+      ThHarness *harness = read_harness_new (read_all, TRUE, &key, list);
       DkNode *coordinator = dk_sim_cluster_node (harness->cluster, list[0]);
       ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
-
-      guint64 before = replica_datagrams (harness, list);
-      th_send_request (harness, list[0], DK_WIRE_GET, 2, KEY, NULL, NULL, 2);
-      ck_assert_int_le (ms_until_reply (harness, 2, 100), 5);
-      ck_assert (th_holds_value (th_reply_to (harness, 2), "orange"));
-      ck_assert_uint_eq (replica_datagrams (harness, list) - before, read_all ? 2 : 1);
+      ck_assert_uint_eq (datagrams_for_get (harness, key, list, 2, 2), read_all ? 2 : 1);
       if (!read_all)
         ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
-
-      before = replica_datagrams (harness, list);
-      th_send_request (harness, list[0], DK_WIRE_GET, 3, KEY, NULL, NULL, 3);
-      ck_assert_int_le (ms_until_reply (harness, 3, 100), 5);
-      ck_assert (th_holds_value (th_reply_to (harness, 3), "orange"));
-      ck_assert_uint_eq (replica_datagrams (harness, list) - before, 2);
+      ck_assert_uint_eq (datagrams_for_get (harness, key, list, 3, 3), 2);
       th_run_ms (harness, 10);
       ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
       ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 0);
@@ -461,16 +461,12 @@ START_TEST (failover_get_reading_from_r_asks_a_spare_past_the_deadline)
 {
   for (int sloppy = 0; sloppy <= 1; sloppy++)
     {
-      ThHarness *harness = read_harness_new (FALSE, sloppy);
-      const char *KEY = test_key (harness);
+      const char *key;
       DkNodeId list[3];
-      th_preference (harness, KEY, list);
-      warm_up (harness, list[0]);
-      th_send_request (harness, list[0], DK_WIRE_PUT, 1, KEY, "orange", NULL, 3);
-      ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
+      ThHarness *harness = read_harness_new (FALSE, sloppy, &key, list);
       /* The replica a get asks first (the next on the list) is down. */
       dk_sim_cluster_crash (harness->cluster, list[1]);
-      th_send_request (harness, list[0], DK_WIRE_GET, 2, KEY, NULL, NULL, 2);
+      th_send_request (harness, list[0], DK_WIRE_GET, 2, key, NULL, NULL, 2);
       gint64 took = ms_until_reply (harness, 2, 300);
       DkWireClientReply *reply = th_reply_to (harness, 2);
       ck_assert_ptr_nonnull (reply);
