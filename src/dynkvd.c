@@ -400,6 +400,7 @@ run (const Settings *settings, DkLogLevel log_level, DkNetFaults *faults)
     config.dedup_age_us = (gint64) settings->dedup_ms * 1000;
   if (settings->strict_quorum)
     config.sloppy_quorum = config.hinted_handoff = FALSE;
+  config.read_all_replicas = FALSE;   /* R replicas, then more as needed (dynkvd.1) */
   g_autoptr (DkNode) node = dk_node_new (&config, dk_udp_env_get (env), ring, &error);
   if (node == NULL)
     {

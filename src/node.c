@@ -346,6 +346,7 @@ dk_node_config_init (DkNodeConfig *config)
     .w = 2,
     .request_timeout_us = 1000000,
     .read_repair = TRUE,
+    .read_all_replicas = TRUE,
     .vclock_prune_entries = DK_VCLOCK_PRUNE_ENTRIES,
     .max_forward_hops = 1,
     .log_level = DK_LOG_WARNING,

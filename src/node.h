@@ -135,6 +135,11 @@ typedef struct
   guint    w;                   /* default write quorum (1..n) */
   gint64   request_timeout_us;  /* a coordinator gives up after this */
   gboolean read_repair;         /* repair stale replicas seen by a read */
+  gboolean read_all_replicas;   /* a get asks all N replicas and answers with the first R
+                                 * (Dynamo; the PBS paper's WARS model).  FALSE: it asks R
+                                 * of them (this node's copy first), and one more for each
+                                 * that fails or passes its failover deadline unheard:
+                                 * fewer datagrams and wake-ups per read (dynkvd) */
   guint    vclock_prune_entries;/* prune clocks past this size (0: never) */
   guint    max_forward_hops;    /* a forwarded request is coordinated here after this many hops */
   guint    incarnation;         /* 0..4095: the high half of the gossip incarnation (disks lost) */
@@ -190,12 +195,12 @@ typedef struct
 #define DK_NODE_DEDUP_AGE_US_DEFAULT         G_GINT64_CONSTANT (60000000)
 #define DK_NODE_DEDUP_BYTES_DEFAULT          ((gsize) 16 << 20)
 
-/* Defaults: N=3, R=2, W=2, 1 s timeout, read repair on, prune at 10,
- * one forwarding hop, warnings logged, gossip every 1 s with suspicion
- * after 3 s, sloppy quorum, hinted handoff (64 hints in flight per
- * owner) and per-request failover on, a full anti-entropy pass every
- * 10 s, no authentication, and the DK_NODE_*_DEFAULT bounds of requests
- * remembered.  ID is left 0. */
+/* Defaults: N=3, R=2, W=2, 1 s timeout, reads from all N, read repair
+ * on, prune at 10, one forwarding hop, warnings logged, gossip every 1 s
+ * with suspicion after 3 s, sloppy quorum, hinted handoff (64 hints in
+ * flight per owner) and per-request failover on, a full anti-entropy
+ * pass every 10 s, no authentication, and the DK_NODE_*_DEFAULT bounds
+ * of requests remembered.  ID is left 0. */
 void dk_node_config_init (DkNodeConfig *config);
 
 /* Counters a node keeps about itself (monotonic since it started). */

@@ -282,11 +282,72 @@ written_as_siblings (const Request *request)
   return issued;
 }
 
+/* ---- reads from R replicas (config.read_all_replicas off) -------------- */
+
+static void send_to_replica (Request *request, guint i);
+static void serve_locally (Request *request, guint i);
+
+/* TRUE when REQUEST is a get that asks R of its replicas, not all. */
+static gboolean
+reads_from_quorum (const Request *request)
+{
+  return request->kind == DK_WIRE_GET && !request->node->config.read_all_replicas;
+}
+
+/* How many replicas REQUEST hears from before it is finished: each one
+ * it asked (every one, unless it reads from R). */
+static guint
+replicas_awaited (const Request *request)
+{
+  if (!reads_from_quorum (request))
+    return request->n_replicas;
+  guint asked = 0;
+  for (guint i = 0; i < request->n_replicas; i++)
+    asked += request->asked[i];
+  return asked;
+}
+
+/* A get reading from R replicas: ask the next replicas not yet asked, in
+ * preference-list order, until those asked that have neither failed nor
+ * passed a failover deadline unheard could make its quorum.  Returns how
+ * many it asked. */
+static guint
+ask_more (Request *request)
+{
+  guint hopeful = 0;
+  for (guint i = 0; i < request->n_replicas; i++)
+    if (request->asked[i])
+      hopeful += request->replied[i] ? request->succeeded[i] : !request->late[i];
+  guint asked = 0;
+  for (guint i = 0; i < request->n_replicas && hopeful < request->needed; i++)
+    {
+      if (request->asked[i])
+        continue;
+      asked++;
+      if (request->replicas[i] == request->node->config.id)
+        {
+          serve_locally (request, i);
+          hopeful += request->succeeded[i];
+        }
+      else
+        {
+          send_to_replica (request, i);
+          hopeful++;
+        }
+    }
+  return asked;
+}
+
+/* ---- the quorum, continued ---------------------------------------------- */
+
 /* Decide what the replies so far allow: answer when the quorum is met or
- * can no longer be; finish once every replica has spoken. */
+ * can no longer be; finish once every replica asked has spoken.  A get
+ * reading from R first asks another replica for each one that failed. */
 static void
 quorum_check (Request *request)
 {
+  if (!request->client_answered && reads_from_quorum (request))
+    ask_more (request);
   guint heard = request->successes + request->failures;
   if (!request->client_answered)
     {
@@ -302,7 +363,7 @@ quorum_check (Request *request)
           answer_client (request, request->failure_status, reason, issued, NULL);
         }
     }
-  if (heard == request->n_replicas)
+  if (heard == replicas_awaited (request))
     {
       if (request->kind == DK_WIRE_GET)
         read_repair (request);
@@ -428,6 +489,7 @@ send_to_replica (Request *request, guint i)
       node_parts_expect (&request->replica_parts[i], sending);
     }
   request->sent_us[i] = MAX (node_now (node), 1);
+  request->asked[i] = TRUE;
 }
 
 /* Replica slot I is this node: read, or store as that slot, here and now. */
@@ -436,6 +498,7 @@ serve_locally (Request *request, guint i)
 {
   DkNode *node = request->node;
   g_autoptr (GError) error = NULL;
+  request->asked[i] = TRUE;
   if (request->kind == DK_WIRE_GET)
     {
       GPtrArray *set = dk_store_get (node->env.store, request->key, &error);
@@ -458,9 +521,12 @@ coordinate_get (DkNode *node, Request *request)
   for (guint i = 0; i < request->n_replicas; i++)
     if (request->replicas[i] == node->config.id)
       serve_locally (request, i);
-  for (guint i = 0; i < request->n_replicas; i++)
-    if (request->replicas[i] != node->config.id)
-      send_to_replica (request, i);
+  if (reads_from_quorum (request))
+    ask_more (request);
+  else
+    for (guint i = 0; i < request->n_replicas; i++)
+      if (request->replicas[i] != node->config.id)
+        send_to_replica (request, i);
   failover_arm (request);
   quorum_check (request);
 }
@@ -959,7 +1025,9 @@ proxy_retry (Request *proxy)
  * dead) is silent in this request: while the quorum is still open, with a
  * sloppy quorum, it gets a stand-in.  A strict quorum uses no stand-in; it
  * asks the same replica once more, as does a sloppy one with no node left
- * to ask. */
+ * to ask.  A get reading from R replicas first asks replicas of its own
+ * list it had not asked, one for each late one; only owners still
+ * uncovered then get stand-ins. */
 static void
 failover_due (gpointer data)
 {
@@ -984,6 +1052,7 @@ failover_due (gpointer data)
       if (request->sent_us[i] == 0 || request->silent[i]
           || now < request->sent_us[i] + node_reach_deadline (node, request->replicas[i]))
         continue;
+      request->late[i] = TRUE;
       if (!node_reach_silent (node, request->replicas[i]))
         {
           /* Slow, not gone: wait another deadline, asking once more. */
@@ -1001,9 +1070,15 @@ failover_due (gpointer data)
       covers[n_covers++] = slot_owner (request, i);
     }
   guint before = request->n_replicas;
-  guint covered = 0;
-  if (n_covers > 0 && !request->client_answered && node->config.sloppy_quorum)
-    covered = add_stand_ins (request, covers, n_covers);
+  /* A get reading from R asks a replica it has not asked yet for each
+   * late one (a speculative read): the first to answer counts. */
+  guint spares = 0;
+  if (!request->client_answered && reads_from_quorum (request))
+    spares = ask_more (request);
+  node->stats.failovers += spares;
+  guint covered = MIN (spares, n_covers);
+  if (covered < n_covers && !request->client_answered && node->config.sloppy_quorum)
+    covered += add_stand_ins (request, covers + covered, n_covers - covered);
   /* Silent ones nobody can stand in for (a strict quorum, or no node
    * left): asked once more, in case a datagram was lost. */
   for (guint k = covered; k < n_covers && !request->client_answered; k++)
@@ -1015,7 +1090,7 @@ failover_due (gpointer data)
         send_to_replica (request, slots[k]);
       }
   failover_arm (request);
-  if (request->n_replicas > before)
+  if (request->n_replicas > before || spares > 0)
     quorum_check (request);   /* last: it may finish REQUEST */
 }
 

@@ -68,6 +68,7 @@ typedef struct
   DkNodeId    hinted_for[DK_RING_MAX_REPLICAS]; /* sloppy stand-ins: whom they cover */
   DkNodeId    uncovered[DK_RING_MAX_REPLICAS];  /* down replicas no stand-in covers */
   guint       n_uncovered;
+  gboolean    asked[DK_RING_MAX_REPLICAS];   /* its READ or WRITE was sent, or served here */
   gboolean    replied[DK_RING_MAX_REPLICAS];
   gboolean    succeeded[DK_RING_MAX_REPLICAS]; /* replied OK (or NOT_FOUND) */
   GPtrArray  *replica_sets[DK_RING_MAX_REPLICAS]; /* GET: what each returned (parts so far) */
@@ -86,6 +87,7 @@ typedef struct
   gint64      sent_us[DK_RING_MAX_REPLICAS]; /* node_now the READ/WRITE left; 0: heard, or local */
   gboolean    silent[DK_RING_MAX_REPLICAS];  /* passed its deadline unheard */
   gboolean    resent[DK_RING_MAX_REPLICAS];  /* asked again after a silence */
+  gboolean    late[DK_RING_MAX_REPLICAS];    /* passed a failover deadline unheard */
   DkTimerId   failover_timer;
   DkWireMessage *forward;       /* PROXY: the FORWARD, to send again elsewhere */
   DkNodeId    tried[DK_RING_MAX_REPLICAS];   /* PROXY: coordinators tried, the last one current */

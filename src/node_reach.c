@@ -10,7 +10,11 @@
  * strike with no word from the peer in between marks it
  * unreachable here for a hold that doubles while it stays silent, so new
  * requests skip it at once instead of waiting for gossip to call it down.
- * Anything heard from the peer clears the strikes and the mark.
+ * A strike is a deadline's worth of silence, not a request's: requests
+ * that pass their deadlines within one deadline of the last strike add
+ * none (fifty requests in flight to a peer stalled by one fsync are one
+ * silence, not fifty).  Anything heard from the peer clears the strikes
+ * and the mark.
  *
  * node_peer_usable combines the two views: a peer is usable unless marked
  * here, when gossip believes it up or when it spoke to us directly within
@@ -41,6 +45,7 @@ typedef struct
 {
   RttEstimate rtt;
   guint       strikes;        /* silences since the peer was last heard */
+  gint64      struck_us;      /* node_now of the last strike counted */
   gint64      heard_us;       /* node_now a datagram from it last came; 0: never */
   gint64      marked_until;   /* node_now before which it is skipped; 0: never marked */
   gint64      hold_us;        /* the next mark's hold */
@@ -185,10 +190,14 @@ node_reach_silent (DkNode *node, DkNodeId peer)
   if (peer == node->config.id)
     return FALSE;
   PeerReach *reach = peer_get (node, peer);
+  gint64 now = node_now (node);
+  /* The silence the last strike counted, seen by another request. */
+  if (reach->strikes > 0 && now - reach->struck_us < node_reach_deadline (node, peer))
+    return reach->marked_until > now;
+  reach->struck_us = now;
   /* A peer silent again after a hold is marked again at once. */
   if (++reach->strikes < STRIKES_TO_MARK && reach->hold_us == 0)
     return FALSE;
-  gint64 now = node_now (node);
   if (reach->marked_until > now)
     return TRUE;   /* already marked: requests sent before the mark */
   if (reach->hold_us == 0)

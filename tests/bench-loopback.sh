@@ -6,8 +6,8 @@
 # three nodes) and checks that it answered every one (exit 0, ops > 0,
 # zero errors and timeouts), that --json prints one valid JSON object
 # with the same figures, that a put-only run leaves no key with siblings
-# (puts carry the key's last context), and that bad options are usage
-# errors.  Everything it started is stopped on exit (trap); the whole run
+# (puts carry the key's last context), that a get asks R replicas (not
+# all N), and that bad options are usage errors.  Everything it started is stopped on exit (trap); the whole run
 # is bounded by `timeout` (DK_LOOPBACK_TIMEOUT seconds, default 60).
 #
 # make check sets DYNKVD and DYNKV (AM_TESTS_ENVIRONMENT); by hand:
@@ -86,6 +86,32 @@ expect 0 "bench: 200 puts only on 20 keys" -- \
   --timeout-ms 3000
 expect 0 "get bench-3 after ten puts to it" -- "$DYNKV" --node "$n2" get bench-3
 output_has "siblings 1" "a key put ten times by bench has one version, not ten siblings"
+
+# ---- a get asks R replicas, not all N ------------------------------------------
+
+# 300 gets (R=2) one at a time through node 1, which replicates every key:
+# it asks one of nodes 2 and 3 per get (its own copy is the other read),
+# so the two receive about 300 datagrams between them (and a few gossip
+# rounds), where asking both would be 600.
+received_23 () {
+  total=0
+  for node in "$n2" "$n3"; do
+    count=$("$DYNKV" --node "$node" stats 2>/dev/null | awk '$1 == "datagrams_received" { print $2 }')
+    total=$((total + ${count:-0}))
+  done
+  echo "$total"
+}
+before=$(received_23)
+expect 0 "bench: 300 gets one at a time through node 1" -- \
+  "$DYNKV" bench --node "$n1" --concurrency 1 --keys 20 --reads 1 --requests 300 \
+  --duration 20 --timeout-ms 3000
+after=$(received_23)
+reads=$((after - before))
+if [ "$reads" -ge 300 ] && [ "$reads" -lt 450 ]; then
+  ok "300 gets sent nodes 2 and 3 $reads datagrams: one replica asked per get"
+else
+  not_ok "300 gets sent nodes 2 and 3 $reads datagrams (one replica per get: 300 to 450)"
+fi
 
 # ---- usage errors -------------------------------------------------------------
 

@@ -254,6 +254,37 @@ START_TEST (failover_silent_peer_is_marked_skipped_and_cleared)
 }
 END_TEST
 
+/* One silence is one strike, however many requests wait through it:
+ * list[1] answers after 8 ms (past the 5 ms deadline, within two), and
+ * three gets in flight pass its deadline together.  It is asked once
+ * more by each, never marked, and used by the next put; a peer silent
+ * for two deadlines is still marked (the test above). */
+START_TEST (failover_requests_in_one_silence_count_one_strike)
+{
+  ThHarness *harness = harness_new (TRUE);
+  const char *KEY = test_key (harness);
+  DkNodeId list[3];
+  th_preference (harness, KEY, list);
+  warm_up (harness, list[0]);
+  const DkNodeStats *stats = th_node_stats (harness, list[0]);
+  DkLinkModel slow = { .latency = { .kind = DK_DIST_CONST, .a_us = 4000 } };
+  dk_sim_cluster_set_link (harness->cluster, list[0], list[1], &slow);
+  for (guint64 id = 1; id <= 3; id++)
+    th_send_request (harness, list[0], DK_WIRE_GET, id, KEY, NULL, NULL, 2);
+  th_run_ms (harness, 20);
+  for (guint64 id = 1; id <= 3; id++)
+    ck_assert_int_eq (th_reply_to (harness, id)->status, DK_WIRE_STATUS_NOT_FOUND);
+  ck_assert_uint_eq (stats->failover_resends, 3);
+  ck_assert_uint_eq (stats->peers_marked_unreachable, 0);
+  guint64 sloppy_before = stats->sloppy_requests;
+  th_send_request (harness, list[0], DK_WIRE_PUT, 4, KEY, "orange", NULL, 3);
+  ck_assert_int_ge (ms_until_reply (harness, 4, 100), 0);
+  ck_assert_int_eq (th_reply_to (harness, 4)->status, DK_WIRE_STATUS_OK);
+  ck_assert_uint_eq (stats->sloppy_requests, sloppy_before);
+  th_free (harness);
+}
+END_TEST
+
 /* A proxy whose coordinator crashed forwards to the next replica after a
  * few deadlines, long before the request times out. */
 START_TEST (failover_proxy_retries_the_next_coordinator)
@@ -357,6 +388,101 @@ START_TEST (failover_proxy_coordinates_when_every_replica_is_silent)
 }
 END_TEST
 
+/* A harness whose gets ask R replicas (dynkvd's way), or all N, with no
+ * gossip (every peer counts as up, so every datagram a replica receives
+ * is one a request sent it), and "orange" put on all three replicas of
+ * *KEY (LIST). */
+static ThHarness *
+read_harness_new (gboolean read_all, gboolean sloppy, const char **key, DkNodeId list[3])
+{
+  DkSimClusterConfig config;
+  th_config_init (&config, 9);
+  config.node.read_all_replicas = read_all;
+  config.node.sloppy_quorum = config.node.hinted_handoff = sloppy;
+  config.node.gossip_interval_us = 0;
+  config.node.anti_entropy_interval_us = 0;
+  ThHarness *harness = th_new (&config);
+  harness->client_id = CLIENT_ID;
+  *key = test_key (harness);
+  th_preference (harness, *key, list);
+  warm_up (harness, list[0]);
+  th_send_request (harness, list[0], DK_WIRE_PUT, 1, *key, "orange", NULL, 3);
+  ck_assert_int_ge (ms_until_reply (harness, 1, 100), 0);
+  th_run_ms (harness, 10);
+  return harness;
+}
+
+/* Get KEY through list[0] with quorum R as request ID: it answers
+ * "orange" within 5 ms; returns how many datagrams list[1] and list[2]
+ * received meanwhile. */
+static guint64
+datagrams_for_get (ThHarness *harness, const char *key, const DkNodeId list[3], guint64 id,
+                   guint8 r)
+{
+  guint64 before = th_node_stats (harness, list[1])->datagrams_received
+                   + th_node_stats (harness, list[2])->datagrams_received;
+  th_send_request (harness, list[0], DK_WIRE_GET, id, key, NULL, NULL, r);
+  ck_assert_int_le (ms_until_reply (harness, id, 100), 5);
+  ck_assert (th_holds_value (th_reply_to (harness, id), "orange"));
+  return th_node_stats (harness, list[1])->datagrams_received
+         + th_node_stats (harness, list[2])->datagrams_received - before;
+}
+
+/* A get (R=2) coordinated by a replica asks one other replica, not two,
+ * when it reads from R, answers in one round trip and is finished then
+ * (nothing waits for the third).  R=3 asks both.  Reading from all N asks
+ * both every time. */
+START_TEST (failover_get_reading_from_r_asks_r_replicas)
+{
+  for (int read_all = 0; read_all <= 1; read_all++)
+    {
+      const char *key;
+      DkNodeId list[3];
+      ThHarness *harness = read_harness_new (read_all, TRUE, &key, list);
+      DkNode *coordinator = dk_sim_cluster_node (harness->cluster, list[0]);
+      ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+      ck_assert_uint_eq (datagrams_for_get (harness, key, list, 2, 2), read_all ? 2 : 1);
+      if (!read_all)
+        ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+      ck_assert_uint_eq (datagrams_for_get (harness, key, list, 3, 3), 2);
+      th_run_ms (harness, 10);
+      ck_assert_uint_eq (dk_node_requests_in_flight (coordinator), 0);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 0);
+      th_free (harness);
+    }
+}
+END_TEST
+
+/* Reading from R, the replica asked is crashed: past its deadline the
+ * get asks the replica it had not asked (a speculative read, counted as
+ * a failover) and is answered long before its timeout, with a strict
+ * quorum too (the spare is an intended replica, no stand-in). */
+START_TEST (failover_get_reading_from_r_asks_a_spare_past_the_deadline)
+{
+  for (int sloppy = 0; sloppy <= 1; sloppy++)
+    {
+      const char *key;
+      DkNodeId list[3];
+      ThHarness *harness = read_harness_new (FALSE, sloppy, &key, list);
+      /* The replica a get asks first (the next on the list) is down. */
+      dk_sim_cluster_crash (harness->cluster, list[1]);
+      th_send_request (harness, list[0], DK_WIRE_GET, 2, key, NULL, NULL, 2);
+      gint64 took = ms_until_reply (harness, 2, 300);
+      DkWireClientReply *reply = th_reply_to (harness, 2);
+      ck_assert_ptr_nonnull (reply);
+      ck_assert_int_eq (reply->status, DK_WIRE_STATUS_OK);
+      ck_assert (th_holds_value (reply, "orange"));
+      /* client 1, deadline (5 ms floor), spare's round trip 2, client 1:
+       * well within the 200 ms timeout */
+      ck_assert_int_ge (took, 8);
+      ck_assert_int_le (took, 10);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failovers, 1);
+      ck_assert_uint_eq (th_node_stats (harness, list[0])->failover_resends, 1);
+      th_free (harness);
+    }
+}
+END_TEST
+
 Suite *
 failover_suite (void)
 {
@@ -367,9 +493,12 @@ failover_suite (void)
   tcase_add_test (tc, failover_deadline_follows_observed_latency);
   tcase_add_test (tc, failover_strict_quorum_asks_a_silent_replica_once_more);
   tcase_add_test (tc, failover_silent_peer_is_marked_skipped_and_cleared);
+  tcase_add_test (tc, failover_requests_in_one_silence_count_one_strike);
   tcase_add_test (tc, failover_proxy_retries_the_next_coordinator);
   tcase_add_test (tc, failover_proxy_write_is_asked_again_not_applied_twice);
   tcase_add_test (tc, failover_proxy_coordinates_when_every_replica_is_silent);
+  tcase_add_test (tc, failover_get_reading_from_r_asks_r_replicas);
+  tcase_add_test (tc, failover_get_reading_from_r_asks_a_spare_past_the_deadline);
   suite_add_tcase (suite, tc);
   return suite;
 }
