@@ -166,6 +166,8 @@ dk_cluster_daemon_flags (const DkScenario *scenario, const char *key_file)
                                            options->anti_entropy_us / 1000));
   if (!options->sloppy_quorum)
     g_ptr_array_add (flags, g_strdup ("--strict-quorum"));
+  if (options->read_all)
+    g_ptr_array_add (flags, g_strdup ("--read-all"));
   g_ptr_array_add (flags, g_strdup_printf ("--key-file=%s", key_file));
   /* A join event's node is admitted as it asks, as in the simulator. */
   g_ptr_array_add (flags, g_strdup ("--auto-admit"));

@@ -109,6 +109,7 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->node.w = spec->w;
   config->node.request_timeout_us = options->request_timeout_us;
   config->node.read_repair = options->read_repair;
+  config->node.read_all_replicas = options->read_all;
   config->node.vclock_prune_entries = options->vclock_prune;
   config->node.versioning = options->versioning;
   config->node.bug = (DkNodeBug) options->inject_bug;

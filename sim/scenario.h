@@ -44,7 +44,7 @@
  *   seed=1
  *   cluster: nodes=5 vnodes=64 n=3 r=2 w=2 dcs=1 racks=1 ring=random
  *            partitions=256 (only used with ring=partitions)
- *   option:  sloppy_quorum=on hinted_handoff=on read_repair=on failover=on
+ *   option:  sloppy_quorum=on hinted_handoff=on read_repair=on read_all=on failover=on
  *            anti_entropy=30s gossip=1s request_timeout=500ms
  *            coordinator=preference suspect_after=5s hint_limit=10000
  *            vclock_prune=10 versioning=dvv clock_skew=const(0ms)
@@ -157,6 +157,7 @@ typedef struct
   gboolean sloppy_quorum;       /* first N healthy nodes instead of the first N */
   gboolean hinted_handoff;      /* stand-ins keep hints and hand them back */
   gboolean read_repair;         /* a read fixes the stale replicas it saw */
+  gboolean read_all;            /* a get asks all N replicas (off: R, then more as needed) */
   gboolean failover;            /* per-request failover: silent replicas asked again, stand-ins */
   gint64 anti_entropy_us;       /* Merkle exchange interval; 0 = off */
   gint64 gossip_us;             /* gossip round interval */

@@ -69,6 +69,8 @@ static const DkSettingDescriptor settings[] = {
     "stand-in replicas keep hints and hand them back" },
   { "option", "read_repair", SETTING_BOOL, AT (options.read_repair), "on", 0, 0, NULL,
     "a read writes the newest version back to stale replicas" },
+  { "option", "read_all", SETTING_BOOL, AT (options.read_all), "on", 0, 0, NULL,
+    "a get asks all N replicas and takes the first R (off: R, more only on failure)" },
   { "option", "anti_entropy", SETTING_DURATION_OR_OFF, AT (options.anti_entropy_us), "30s", 1, 0,
     NULL, "Merkle anti-entropy: a full pass over every range this often, or off" },
   { "option", "failover", SETTING_BOOL, AT (options.failover), "on", 0, 0, NULL,

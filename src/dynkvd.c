@@ -117,6 +117,7 @@ load_config_file (Settings *settings, const char *path, GError **error)
       || !file_string (file, "node", "log_level", &settings->log_level)
       || !file_string (file, "node", "synchronous", &settings->synchronous)
       || !file_boolean (file, "cluster", "strict_quorum", &settings->strict_quorum, error)
+      || !file_boolean (file, "cluster", "read_all", &settings->read_all, error)
       || !file_boolean (file, "cluster", "auto_admit", &settings->auto_admit, error)
       || !file_int (file, "cluster", "n", &settings->n, error)
       || !file_int (file, "cluster", "r", &settings->r, error)
@@ -400,7 +401,7 @@ run (const Settings *settings, DkLogLevel log_level, DkNetFaults *faults)
     config.dedup_age_us = (gint64) settings->dedup_ms * 1000;
   if (settings->strict_quorum)
     config.sloppy_quorum = config.hinted_handoff = FALSE;
-  config.read_all_replicas = FALSE;   /* R replicas, then more as needed (dynkvd.1) */
+  config.read_all_replicas = settings->read_all;   /* default: R replicas, then more (dynkvd.1) */
   g_autoptr (DkNode) node = dk_node_new (&config, dk_udp_env_get (env), ring, &error);
   if (node == NULL)
     {
@@ -535,7 +536,7 @@ main (int argc, char **argv)
   gint anti_entropy_ms = DK_DAEMON_UNSET, replay_window_ms = DK_DAEMON_UNSET;
   gint dedup_requests = DK_DAEMON_UNSET, dedup_ms = DK_DAEMON_UNSET;
   gint max_weight = DK_DAEMON_UNSET;
-  gboolean strict_quorum = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
+  gboolean strict_quorum = FALSE, read_all = FALSE, joining = FALSE, check_config = FALSE, version = FALSE;
   FaultFlags fault_flags = { 0 };
   char *init_dir = NULL;
   g_autoptr (DkNetFaults) faults = NULL;
@@ -592,6 +593,9 @@ main (int argc, char **argv)
       "How long a client request is remembered at most (default 60000)", "MS" },
     { "strict-quorum", 0, 0, G_OPTION_ARG_NONE, &strict_quorum,
       "Strict quorums: no sloppy quorum, no hinted handoff", NULL },
+    { "read-all", 0, 0, G_OPTION_ARG_NONE, &read_all,
+      "A get asks all N replicas and answers with the first R, as the simulator does "
+      "(default: it asks R, and one more for each that fails or stays silent)", NULL },
     { "joining", 0, 0, G_OPTION_ARG_NONE, &joining,
       "A new member: list the current members as --peer; gossip announces this node", NULL },
     { "synchronous", 0, 0, G_OPTION_ARG_STRING, &synchronous,
@@ -685,6 +689,7 @@ main (int argc, char **argv)
   merge_int (&settings.dedup_requests, dedup_requests);
   merge_int (&settings.dedup_ms, dedup_ms);
   settings.strict_quorum = settings.strict_quorum || strict_quorum;
+  settings.read_all = settings.read_all || read_all;
   settings.joining = joining;
   merge_int (&settings.max_weight, max_weight);
   settings.allow_joins = allow_joins;

@@ -311,7 +311,7 @@ START_TEST (daemon_config_text_accepts_every_key_dynkvd_reads)
                             "[cluster]\nn=3\nr=2\nw=2\nrequest_timeout_ms=1000\nvnodes=64\n"
                             "gossip_ms=1000\nsuspect_ms=3000\nanti_entropy_ms=10000\n"
                             "replay_window_ms=60000\nkey_file=keys/cluster#1.key\n"
-                            "strict_quorum=false\n"
+                            "strict_quorum=false\nread_all=true\n"
                             "[peers]\n1=127.0.0.1:7001\n2 = 127.0.0.1:7002\r\n3=127.0.0.1:7003\n",
                             NULL));
 }

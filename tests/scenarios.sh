@@ -290,6 +290,18 @@ for seed in 2 3 4 5 6; do
   fi
 done
 
+# 11b. read_all=off (dynkvd's default read) asks only R replicas: at R=1 a
+#     get repairs nothing, where the default (all N asked) repairs.
+repairs () { sed -n 's/.*"read_repairs": \([0-9]*\).*/\1/p'; }
+all=$("$DYNSIM" --quiet --format json "$srcdir/scenarios/defaults/stale-reads-r1w1.scn" 2>/dev/null | repairs)
+some=$("$DYNSIM" --quiet --format json --set read_all=off "$srcdir/scenarios/defaults/stale-reads-r1w1.scn" \
+       2>/dev/null | repairs)
+if [ "${all:-0}" -gt 0 ] && [ "$some" = 0 ]; then
+  pass "read_all: $all read repairs asking all N at R=1, $some asking R"
+else
+  fail "read_all: read repairs '$all' asking all N (want > 0), '$some' asking R (want 0)"
+fi
+
 # 12. Per-leg delays (the PBS paper's W, A, R, S, and the client's legs):
 #     a slow WRITE leg slows puts and not gets; a slow client leg slows
 #     both; an unknown distribution is refused with FILE:LINE.

@@ -19,7 +19,7 @@ static const char *const node_keys[] = {
 static const char *const cluster_keys[] = {
   "n", "r", "w", "request_timeout_ms", "vnodes", "gossip_ms", "suspect_ms",
   "anti_entropy_ms", "replay_window_ms", "key", "key_file", "client_key_file", "max_weight",
-  "strict_quorum", "auto_admit", NULL
+  "strict_quorum", "read_all", "auto_admit", NULL
 };
 
 typedef struct

@@ -50,6 +50,7 @@ typedef struct
   gint     dedup_ms;
   char    *synchronous;         /* "normal" or "full"; NULL: normal */
   gboolean strict_quorum;
+  gboolean read_all;            /* a get asks all N replicas (FALSE: R, then more as needed) */
   gboolean joining;
   gboolean auto_admit;          /* keyed: take a stranger's join without an operator */
 } DkDaemonSettings;
