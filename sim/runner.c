@@ -124,19 +124,12 @@ cluster_config_from_scenario (const DkScenario *scenario, DkSimClusterConfig *co
   config->store.tombstone_grace_us = options->tombstone_grace_us;
   config->store.hints_max_count = options->hint_limit;
   config->network.latency = scenario->network.latency;
-  memcpy (config->legs, scenario->network.legs, sizeof config->legs);
+  for (int leg = 0; leg < DK_LEG_COUNT; leg++)
+    config->legs[leg] = dk_scenario_leg (scenario, leg);
+  /* The PBS paper's WARS model: a coordinator that is none of the key's
+   * replicas coordinates the request itself, with no forwarding hop. */
   if (options->coordinator == DK_SCENARIO_COORDINATOR_PROXY)
-    {
-      /* The PBS paper's WARS model: a coordinator that is none of the
-       * key's replicas coordinates the request itself (no forwarding
-       * hop), and the client's legs take no time unless the scenario
-       * times them. */
-      config->node.max_forward_hops = 0;
-      if (!config->legs[DK_LEG_CLIENT].set)
-        config->legs[DK_LEG_CLIENT] = (DkDistOverride) {
-          .set = TRUE, .dist = { .kind = DK_DIST_CONST, .a_us = 0 },
-        };
-    }
+    config->node.max_forward_hops = 0;
   config->clock_skew = scenario->options.clock_skew;
   config->network.loss = scenario->network.loss;
   config->network.dup = scenario->network.dup;

@@ -391,6 +391,11 @@ GPtrArray *dk_scenario_parameters (const DkScenario *scenario);
  * distributions and choices as their text ("latency": "exp(1ms)"). */
 void dk_scenario_parameters_to_json (const DkScenario *scenario, GString *out);
 
+/* The delay a run gives messages of kind LEG: the scenario's own, or
+ * under coordinator=proxy (the PBS model) no time for the client's legs
+ * the scenario leaves to `latency`; unset: the latency model's. */
+DkDistOverride dk_scenario_leg (const DkScenario *scenario, DkLeg leg);
+
 /* The parameters as one line "seed=42 nodes=5 ...", for run headers;
  * with a nemesis, its line follows after "; ". */
 char *dk_scenario_describe (const DkScenario *scenario);

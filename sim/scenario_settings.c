@@ -591,8 +591,20 @@ append_json_member (GString *out, const DkScenario *scenario, const DkSettingDes
       memcpy (&value.number, field, sizeof value.number);
       append_json_double (out, value.number);
       return;
-    case SETTING_DIST:
     case SETTING_LEG:
+      {
+        /* What the run uses (dk_scenario_leg), not only what was written. */
+        DkDistOverride leg;
+        memcpy (&leg, field, sizeof leg);
+        gsize first = offsetof (DkScenario, network.legs);
+        gsize index = (setting->offset - first) / sizeof (DkDistOverride);
+        if (setting->offset >= first && index < DK_LEG_COUNT)
+          leg = dk_scenario_leg (scenario, (DkLeg) index);
+        g_autofree char *text = leg.set ? dk_dist_to_string (&leg.dist) : g_strdup ("latency");
+        append_json_text (out, text);
+        return;
+      }
+    case SETTING_DIST:
     case SETTING_KEY_DIST:
     case SETTING_CHOICE:
       {
@@ -601,6 +613,17 @@ append_json_member (GString *out, const DkScenario *scenario, const DkSettingDes
         return;
       }
     }
+}
+
+DkDistOverride
+dk_scenario_leg (const DkScenario *scenario, DkLeg leg)
+{
+  g_return_val_if_fail (leg < DK_LEG_COUNT, (DkDistOverride) { 0 });
+  DkDistOverride chosen = scenario->network.legs[leg];
+  if (leg == DK_LEG_CLIENT && !chosen.set
+      && scenario->options.coordinator == DK_SCENARIO_COORDINATOR_PROXY)
+    chosen = (DkDistOverride) { .set = TRUE, .dist = { .kind = DK_DIST_CONST, .a_us = 0 } };
+  return chosen;
 }
 
 void

@@ -254,6 +254,15 @@ else
   fail "summary parameters are typed, with units in their names"
 fi
 
+printf 'cluster nodes=5\nnetwork latency=exp(1ms)\noption coordinator=proxy\nrun 1s\n' > "$work/proxy.scn"
+if "$DYNSIM" --quiet --format json "$work/proxy.scn" 2>/dev/null | grep -q '"client": "const(0s)"' \
+   && "$DYNSIM" --quiet --format json --set 'client=exp(2ms)' "$work/proxy.scn" 2>/dev/null \
+      | grep -q '"client": "exp(2ms)"'; then
+  pass "summary parameters name the client legs a proxy run uses (const(0s) unless set)"
+else
+  fail "summary parameters name the client legs a proxy run uses (const(0s) unless set)"
+fi
+
 # 10. The classroom lessons' reference outputs (results/classroom, made by
 #     `make results`) are what the lessons print now.
 dynsim_path=$(cd "$(dirname "$DYNSIM")" && pwd)/$(basename "$DYNSIM")
