@@ -536,7 +536,7 @@ START_TEST (scenario_defaults_are_the_documented_ones)
   g_autofree char *described = dk_scenario_describe (s);
   ck_assert_str_eq (described,
                     "seed=1 nodes=5 vnodes=64 n=3 r=2 w=2 dcs=1 racks=1 ring=random partitions=256 "
-                    "sloppy_quorum=on hinted_handoff=on read_repair=on anti_entropy=30s failover=on gossip=1s "
+                    "sloppy_quorum=on hinted_handoff=on read_repair=on read_all=on anti_entropy=30s failover=on gossip=1s "
                     "request_timeout=500ms coordinator=preference suspect_after=5s hint_limit=10000 "
                     "vclock_prune=10 versioning=dvv clock_skew=const(0s) inject_bug=none tombstone_grace=60s "
                     "cache=4m "
