@@ -16,8 +16,10 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 
 #include "checkpointer.h"
 #include "net_config.h"
@@ -114,7 +116,14 @@ struct _DkUdpEnv
   GByteArray    *held_bytes;        /* their payloads, back to back */
 
   DkNetFaults   *faults;            /* NULL unless active */
-  GQueue         delayed;           /* Delayed, waiting for their timers */
+  /* Delayed copies (net_faults.h) wait on their own timer, a timerfd with
+   * microsecond precision, not on the timer source's millisecond poll
+   * timeout; only an environment with faults has one. */
+  GSequence     *delayed;           /* Delayed*, by (due, seq); owns them */
+  guint64        delayed_seq;
+  int            delayed_fd;        /* the timerfd, -1 without faults */
+  gint64         delayed_armed_us;  /* the due time it is armed for, G_MAXINT64: none */
+  GSource       *delayed_source;
 };
 
 /* ---- logging --------------------------------------------------------------- */
@@ -468,11 +477,12 @@ typedef struct
   gsize    len;
 } HeldDatagram;
 
-/* A copy waiting for its delay (net_faults.h). */
+/* A copy waiting for its delay (net_faults.h) until DUE_US; SEQ keeps
+ * copies due at the same microsecond in the order they were sent. */
 typedef struct
 {
-  DkUdpEnv *env;
-  GList     link;     /* in env->delayed */
+  gint64    due_us;
+  guint64   seq;
   Address   address;
   gsize     len;
   guint8    bytes[];
@@ -509,17 +519,87 @@ send_one (DkUdpEnv *env, const Address *address, const guint8 *bytes, gsize len)
     count_sent (env, len);
 }
 
-static DkTimerId env_timer_start (gpointer user_data, gint64 after_us, DkTimerFunc func,
-                                  gpointer data);
-
-static void
-delayed_fire (gpointer data)
+static gint
+delayed_order (gconstpointer a, gconstpointer b, gpointer unused)
 {
-  Delayed *delayed = data;
-  DkUdpEnv *env = delayed->env;
-  g_queue_unlink (&env->delayed, &delayed->link);
-  send_one (env, &delayed->address, delayed->bytes, delayed->len);
-  g_free (delayed);
+  const Delayed *x = a, *y = b;
+  if (x->due_us != y->due_us)
+    return x->due_us < y->due_us ? -1 : 1;
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Arm the timerfd for the earliest delayed copy (disarm with none), when
+ * that is not what it is armed for already: one timerfd_settime per
+ * change of the earliest copy, nothing otherwise.  The timerfd counts
+ * CLOCK_MONOTONIC, as g_get_monotonic_time; re-arming also clears its
+ * expirations, so the dispatch need not read it. */
+static void
+delayed_arm (DkUdpEnv *env)
+{
+  GSequenceIter *first = g_sequence_get_begin_iter (env->delayed);
+  gint64 due = g_sequence_iter_is_end (first) ? G_MAXINT64
+                                              : ((Delayed *) g_sequence_get (first))->due_us;
+  if (due == env->delayed_armed_us)
+    return;
+  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
+  if (due != G_MAXINT64)
+    {
+      gint64 at = MAX (due, 1);   /* 0 would disarm it */
+      spec.it_value.tv_sec = at / G_USEC_PER_SEC;
+      spec.it_value.tv_nsec = (long) (at % G_USEC_PER_SEC) * 1000;
+    }
+  if (timerfd_settime (env->delayed_fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
+    udp_log (env, DK_LOG_WARNING, "cannot arm the delay timer: %s", g_strerror (errno));
+  env->delayed_armed_us = due;
+}
+
+/* The timerfd is readable: send every copy now due, earliest first, and
+ * arm it for the next. */
+static gboolean
+delayed_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  DkUdpEnv *env = ((TimerSource *) source)->env;
+  env->delayed_armed_us = G_MAXINT64 - 1;   /* it expired: re-arm whatever comes next */
+  gint64 now = g_get_monotonic_time ();
+  for (;;)
+    {
+      GSequenceIter *first = g_sequence_get_begin_iter (env->delayed);
+      if (g_sequence_iter_is_end (first))
+        break;
+      Delayed *delayed = g_sequence_get (first);
+      if (delayed->due_us > now)
+        break;
+      send_one (env, &delayed->address, delayed->bytes, delayed->len);
+      g_sequence_remove (first);   /* frees it */
+    }
+  delayed_arm (env);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs delayed_source_funcs = {
+  .dispatch = delayed_dispatch,   /* ready when its descriptor is */
+};
+
+/* The delayed copies' timerfd and its source, for an environment with
+ * faults. */
+static gboolean
+delayed_open (DkUdpEnv *env, GError **error)
+{
+  env->delayed_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (env->delayed_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create the timer of delayed datagrams: %s", g_strerror (saved));
+      return FALSE;
+    }
+  env->delayed_source = g_source_new (&delayed_source_funcs, sizeof (TimerSource));
+  ((TimerSource *) env->delayed_source)->env = env;
+  g_source_set_name (env->delayed_source, "dynkv delayed datagrams");
+  g_source_add_unix_fd (env->delayed_source, env->delayed_fd, G_IO_IN);
+  g_source_set_can_recurse (env->delayed_source, TRUE);   /* as the socket's, below */
+  g_source_attach (env->delayed_source, env->context);
+  return TRUE;
 }
 
 /* Send one datagram to TO_NODE through the faults: lost, once or twice,
@@ -542,14 +622,15 @@ send_faulty (DkUdpEnv *env, const Address *address, DkNodeId to_node, const guin
           continue;
         }
       Delayed *delayed = g_malloc (sizeof (Delayed) + len);
-      delayed->env = env;
-      delayed->link = (GList) { .data = delayed };
+      delayed->due_us = g_get_monotonic_time () + delays_us[i];
+      delayed->seq = env->delayed_seq++;
       delayed->address = *address;
       delayed->len = len;
       memcpy (delayed->bytes, bytes, len);
-      g_queue_push_tail_link (&env->delayed, &delayed->link);
+      g_sequence_insert_sorted (env->delayed, delayed, delayed_order, NULL);
       env->stats.faults_delayed++;
-      env_timer_start (env, delays_us[i], delayed_fire, delayed);
+      if (delayed->due_us < env->delayed_armed_us)
+        delayed_arm (env);
     }
 }
 
@@ -1030,7 +1111,9 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   env->held_bytes = g_byte_array_new ();
   if (config->faults != NULL && dk_net_faults_active (config->faults))
     env->faults = config->faults;
-  g_queue_init (&env->delayed);
+  env->delayed = g_sequence_new (g_free);
+  env->delayed_fd = -1;
+  env->delayed_armed_us = G_MAXINT64;
   env->peer_ids = g_hash_table_new (address_hash, address_equal);
   env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
@@ -1059,6 +1142,8 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   ((TimerSource *) env->timer_source)->env = env;
   g_source_set_name (env->timer_source, "dynkv timers");
   g_source_attach (env->timer_source, env->context);
+  if (env->faults != NULL && !delayed_open (env, error))
+    return NULL;
 
   env->receive_source = g_socket_create_source (env->socket, G_IO_IN, NULL);
   g_source_set_callback (env->receive_source, G_SOURCE_FUNC (on_readable), env, NULL);
@@ -1104,6 +1189,13 @@ dk_udp_env_free (DkUdpEnv *env)
       g_source_destroy (env->timer_source);
       g_source_unref (env->timer_source);
     }
+  if (env->delayed_source != NULL)
+    {
+      g_source_destroy (env->delayed_source);
+      g_source_unref (env->delayed_source);
+    }
+  if (env->delayed_fd >= 0)
+    close (env->delayed_fd);
   if (env->socket != NULL)
     {
       g_socket_close (env->socket, NULL);
@@ -1128,8 +1220,7 @@ dk_udp_env_free (DkUdpEnv *env)
 #endif
   g_array_unref (env->held);
   g_byte_array_unref (env->held_bytes);
-  for (GList *link; (link = g_queue_pop_head_link (&env->delayed)) != NULL;)
-    g_free (link->data);   /* copies whose delay had not passed: lost */
+  g_sequence_free (env->delayed);   /* copies whose delay had not passed: lost */
   g_free (env->address);
   g_free (env);
 }
@@ -1190,7 +1281,8 @@ dk_udp_env_stats (const DkUdpEnv *env)
 guint
 dk_udp_env_timers_pending (const DkUdpEnv *env)
 {
-  return (guint) g_sequence_get_length (env->timers);
+  /* delayed copies wait on a timer of their own, and count as timers */
+  return (guint) (g_sequence_get_length (env->timers) + g_sequence_get_length (env->delayed));
 }
 
 guint
