@@ -184,11 +184,12 @@ END_TEST
 
 /* A delay is kept to the microsecond, not rounded up to the loop's
  * millisecond poll timeout: a const(300us) copy never arrives early, and
- * the quickest of HOPS arrives within a millisecond of its send (each
+ * one of at most HOPS arrives within a millisecond of its send (each
  * took >= 1 ms when the copies waited on the timer source: dynkv-cluster's
- * p50 ran 14 ms against the simulator's 6 ms).  The quickest, not every
- * one: a loaded machine may deschedule the loop for any single hop. */
-#define HOPS 20
+ * p50 ran 14 ms against the simulator's 6 ms).  One, not every one: a
+ * loaded machine may deschedule the loop for a hop, or for a good many
+ * (each took over 1 ms in 20 tries once under make -j2). */
+#define HOPS 500
 START_TEST (net_faults_delay_is_kept_to_the_microsecond)
 {
   g_autoptr (GMainContext) context = g_main_context_new ();
@@ -200,7 +201,8 @@ START_TEST (net_faults_delay_is_kept_to_the_microsecond)
   const guint8 bytes[8] = "delayed";
   gint64 quickest = G_MAXINT64;
   gint64 deadline = g_get_monotonic_time () + FAULTS_BUDGET_US;
-  for (guint hop = 0; hop < HOPS; hop++)
+  guint hops = 0;
+  while (hops < HOPS && quickest >= 1000)
     {
       gint64 sent_us = g_get_monotonic_time ();
       e->send (e->user_data, 2, bytes, sizeof bytes);
@@ -214,10 +216,11 @@ START_TEST (net_faults_delay_is_kept_to_the_microsecond)
       ck_assert_uint_eq (arrived, 1);
       ck_assert_int_ge (took, 300);
       quickest = MIN (quickest, took);
+      hops++;
     }
-  ck_assert_msg (quickest < 1000, "the quickest of %d const(300us) hops took %" G_GINT64_FORMAT
-                 " us", HOPS, quickest);
-  ck_assert_uint_eq (dk_udp_env_stats (env)->faults_delayed, HOPS);
+  ck_assert_msg (quickest < 1000, "the quickest of %u const(300us) hops took %" G_GINT64_FORMAT
+                 " us", hops, quickest);
+  ck_assert_uint_eq (dk_udp_env_stats (env)->faults_delayed, hops);
   ck_assert_uint_eq (dk_udp_env_timers_pending (env), 0);
 }
 END_TEST
