@@ -30,6 +30,13 @@ typedef struct
   gboolean member;  /* listed as --peer to every node started */
   gboolean joiner;  /* started with --joining (it joined after the start) */
   GPid   pid;       /* 0: not running */
+  /* A crash or wipe does not wait for the killed process: it is reaped
+   * from the loop (DYING_WATCH), and a start meanwhile (START_PENDING)
+   * spawns once it is, when its port is free.  PID is 0 while DYING is
+   * not. */
+  GPid   dying;     /* killed, not reaped yet: 0 none */
+  guint  dying_watch;
+  gboolean start_pending;
 } Daemon;
 
 struct _DkNetDaemons
@@ -39,6 +46,7 @@ struct _DkNetDaemons
   GStrv          args;
   guint          nodes;
   Daemon        *daemons;  /* index ID-1 */
+  GError        *deferred; /* the first start after a reap that failed */
 };
 
 DkNetDaemons *
@@ -74,14 +82,32 @@ reap (Daemon *daemon)
   daemon->pid = 0;
 }
 
+/* Reap DAEMON's killed process now, whatever its watch: the end of a
+ * run. */
+static void
+reap_dying (Daemon *daemon)
+{
+  if (daemon->dying == 0)
+    return;
+  g_source_remove (daemon->dying_watch);   /* GLib may have reaped it already: ECHILD */
+  daemon->dying_watch = 0;
+  int status;
+  while (waitpid (daemon->dying, &status, 0) < 0 && errno == EINTR)
+    ;
+  g_spawn_close_pid (daemon->dying);
+  daemon->dying = 0;
+}
+
 void
 dk_net_daemons_free (DkNetDaemons *daemons)
 {
   if (daemons == NULL)
     return;
+  g_clear_error (&daemons->deferred);
   for (guint i = 0; i < daemons->nodes; i++)
     {
       Daemon *daemon = &daemons->daemons[i];
+      reap_dying (daemon);
       if (daemon->pid != 0)
         {
           kill (daemon->pid, SIGKILL);
@@ -160,11 +186,11 @@ child_setup (gpointer user_data)
     _exit (126);   /* the parent died before the line above */
 }
 
-gboolean
-dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error)
+static gboolean
+spawn (DkNetDaemons *daemons, DkNodeId id, GError **error)
 {
   Daemon *daemon = daemon_of (daemons, id);
-  g_return_val_if_fail (daemon->pid == 0, FALSE);
+  g_return_val_if_fail (daemon->pid == 0 && daemon->dying == 0, FALSE);
   if (g_mkdir_with_parents (daemon->data_dir, 0700) != 0)
     {
       int saved = errno;
@@ -217,14 +243,67 @@ dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error)
   return spawned;
 }
 
+/* A start that waited for its node's reap, and failed: kept for the next
+ * call that can say so (start, wipe, stop_all). */
+static gboolean
+take_deferred (DkNetDaemons *daemons, GError **error)
+{
+  if (daemons->deferred == NULL)
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&daemons->deferred));
+  return FALSE;
+}
+
+typedef struct
+{
+  DkNetDaemons *daemons;
+  DkNodeId      id;
+} Reaping;
+
+/* The loop reaped a killed node (GLib has waited for it): start it if a
+ * start waits. */
+static void
+on_reaped (GPid pid, gint status, gpointer user_data)
+{
+  const Reaping *reaping = user_data;
+  Daemon *daemon = daemon_of (reaping->daemons, reaping->id);
+  g_spawn_close_pid (pid);
+  daemon->dying = 0;
+  daemon->dying_watch = 0;
+  if (!daemon->start_pending)
+    return;
+  daemon->start_pending = FALSE;
+  g_autoptr (GError) error = NULL;
+  if (!spawn (reaping->daemons, reaping->id, &error) && reaping->daemons->deferred == NULL)
+    reaping->daemons->deferred = g_steal_pointer (&error);
+}
+
+gboolean
+dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error)
+{
+  Daemon *daemon = daemon_of (daemons, id);
+  if (!take_deferred (daemons, error))
+    return FALSE;
+  if (daemon->dying == 0)
+    return spawn (daemons, id, error);
+  daemon->start_pending = TRUE;   /* on_reaped starts it */
+  return TRUE;
+}
+
 void
 dk_net_daemons_crash (DkNetDaemons *daemons, DkNodeId id)
 {
   Daemon *daemon = daemon_of (daemons, id);
+  daemon->start_pending = FALSE;
   if (daemon->pid == 0)
     return;
   kill (daemon->pid, SIGKILL);
-  reap (daemon);
+  Reaping *reaping = g_new (Reaping, 1);
+  *reaping = (Reaping) { daemons, id };
+  daemon->dying = daemon->pid;
+  daemon->pid = 0;
+  daemon->dying_watch = g_child_watch_add_full (G_PRIORITY_DEFAULT, daemon->dying, on_reaped,
+                                                reaping, g_free);
 }
 
 /* Delete DIR and what it holds (a data directory: files only). */
@@ -255,6 +334,8 @@ gboolean
 dk_net_daemons_running (DkNetDaemons *daemons, DkNodeId id)
 {
   Daemon *daemon = daemon_of (daemons, id);
+  if (daemon->start_pending)
+    return TRUE;   /* it starts as soon as its killed process is reaped */
   if (daemon->pid == 0)
     return FALSE;
   int status;
@@ -271,11 +352,29 @@ dk_net_daemons_running (DkNetDaemons *daemons, DkNodeId id)
 gboolean
 dk_net_daemons_stop_all (DkNetDaemons *daemons, guint timeout_ms, GError **error)
 {
+  g_autoptr (GString) trouble = g_string_new (NULL);
+  /* A node still dying is reaped now, and started if it was to be (then
+   * stopped with the others), as if the loop had got to it. */
+  for (guint i = 0; i < daemons->nodes; i++)
+    {
+      Daemon *daemon = &daemons->daemons[i];
+      reap_dying (daemon);
+      g_autoptr (GError) spawn_error = NULL;
+      if (daemon->start_pending && !spawn (daemons, i + 1, &spawn_error))
+        g_string_append_printf (trouble, "%s%s", trouble->len > 0 ? "; " : "",
+                                spawn_error->message);
+      daemon->start_pending = FALSE;
+    }
+  if (daemons->deferred != NULL)
+    {
+      g_string_append_printf (trouble, "%s%s", trouble->len > 0 ? "; " : "",
+                              daemons->deferred->message);
+      g_clear_error (&daemons->deferred);
+    }
   for (guint i = 0; i < daemons->nodes; i++)
     if (daemons->daemons[i].pid != 0)
       kill (daemons->daemons[i].pid, SIGTERM);
   gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  g_autoptr (GString) trouble = g_string_new (NULL);
   for (guint i = 0; i < daemons->nodes; i++)
     {
       Daemon *daemon = &daemons->daemons[i];

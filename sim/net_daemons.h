@@ -46,10 +46,15 @@ void dk_net_daemons_free (DkNetDaemons *daemons);
 /* "10.77.0.ID:PORT". */
 const char *dk_net_daemons_address (const DkNetDaemons *daemons, DkNodeId id);
 
-/* Start node ID (not running); FALSE with ERROR when it cannot spawn. */
+/* Start node ID (not running); FALSE with ERROR when it cannot spawn.
+ * A node killed and not reaped yet (its port may still be bound) starts
+ * as soon as the default main context reaps it; should that spawn fail,
+ * the next start, wipe or stop_all says so. */
 gboolean dk_net_daemons_start (DkNetDaemons *daemons, DkNodeId id, GError **error);
 
-/* SIGKILL node ID and reap it (nothing when not running). */
+/* SIGKILL node ID (nothing when not running) without waiting for it: the
+ * default main context reaps it (a child watch), so the caller's loop
+ * goes on meanwhile. */
 void dk_net_daemons_crash (DkNetDaemons *daemons, DkNodeId id);
 
 /* Crash node ID, delete its data directory, start it again. */
@@ -60,8 +65,9 @@ gboolean dk_net_daemons_wipe (DkNetDaemons *daemons, DkNodeId id, GError **error
  * killed or exited with an error. */
 gboolean dk_net_daemons_stop_all (DkNetDaemons *daemons, guint timeout_ms, GError **error);
 
-/* TRUE while node ID's process runs (as far as this program knows: a
- * daemon that exited on its own is noticed here and reaped). */
+/* TRUE while node ID's process runs or is to start once its killed one is
+ * reaped (as far as this program knows: a daemon that exited on its own
+ * is noticed here and reaped). */
 gboolean dk_net_daemons_running (DkNetDaemons *daemons, DkNodeId id);
 
 /* The data directory of node ID (DIR/nodes/nID). */
