@@ -141,16 +141,18 @@ send_bytes (Client *client, const guint8 *data, gsize len, GError **error)
   return sent >= 0;
 }
 
-/* Send the encoded MESSAGE, signed afresh when keyed: a resend carries a
- * new stamp, since the node drops a stamp it has already accepted. */
+/* Send the encoded MESSAGE to TO, signed afresh for node TO_ID when
+ * keyed: a resend carries a new stamp, since the node drops a stamp it has
+ * already accepted. */
 static gboolean
-send_datagram (Client *client, const GByteArray *message, GError **error)
+send_datagram_to (Client *client, GSocketAddress *to, DkNodeId to_id, const GByteArray *message,
+                  GError **error)
 {
   g_autoptr (GByteArray) datagram = g_byte_array_sized_new (message->len + DK_WIRE_TAG_BYTES);
   g_byte_array_append (datagram, message->data, message->len);
   if (client->key != NULL)
     {
-      DkWireStamp stamp = { g_get_real_time (), random_id (), client->node_id };
+      DkWireStamp stamp = { g_get_real_time (), random_id (), to_id };
       dk_wire_sign_stamped (datagram, g_bytes_get_data (client->key, NULL),
                             g_bytes_get_size (client->key), &stamp);
     }
@@ -161,7 +163,15 @@ send_datagram (Client *client, const GByteArray *message, GError **error)
         return FALSE;
       client->save_path = NULL;  /* the first send only */
     }
-  return send_bytes (client, datagram->data, datagram->len, error);
+  return g_socket_send_to (client->socket, to, (const gchar *) datagram->data, datagram->len,
+                           NULL, error) >= 0;
+}
+
+/* send_datagram_to the node aimed at. */
+static gboolean
+send_datagram (Client *client, const GByteArray *message, GError **error)
+{
+  return send_datagram_to (client, client->node, client->node_id, message, error);
 }
 
 /* The next datagram from the node within WAIT_US that decodes (and
@@ -592,12 +602,12 @@ state_name (DkWireMemberState state)
   return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
-/* One NODE_STATUS to the node aimed at: members from FIRST on, and its
- * counters when COUNTERS. */
+/* A NODE_STATUS asking for members from FIRST on, and the counters when
+ * COUNTERS; its reply is the NODE_STATUS_REPLY with its client request id. */
 static DkWireMessage *
-ask_status (Client *client, guint32 first, gboolean counters, GError **error)
+status_request_new (guint32 first, gboolean counters)
 {
-  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  DkWireMessage *request = dk_wire_message_new (DK_WIRE_NODE_STATUS);
   request->request_id = random_id ();
   DkWireNodeStatus *body = &request->body.node_status;
   body->client_request_id = random_id ();
@@ -605,9 +615,45 @@ ask_status (Client *client, guint32 first, gboolean counters, GError **error)
   body->first_member = first;
   body->member_limit = DK_WIRE_STATUS_MEMBERS_MAX;
   body->counters = counters;
+  return request;
+}
+
+/* One NODE_STATUS to the node aimed at: members from FIRST on, and its
+ * counters when COUNTERS. */
+static DkWireMessage *
+ask_status (Client *client, guint32 first, gboolean counters, GError **error)
+{
+  g_autoptr (DkWireMessage) request = status_request_new (first, counters);
   Expect expect = { .type = DK_WIRE_NODE_STATUS_REPLY,
-                    .client_request_id = body->client_request_id };
+                    .client_request_id = request->body.node_status.client_request_id };
   return exchange (client, request, &expect, error);
+}
+
+/* The first member WHOLE (a status reply) still lacks, or 0 when it holds
+ * them all. */
+static guint32
+status_next_page (const DkWireMessage *whole)
+{
+  const DkWireNodeStatusReply *body = &whole->body.node_status_reply;
+  guint32 next = body->first_member + body->members->len;
+  return next < body->members_total ? next : 0;
+}
+
+/* Append the members of MORE, the page from NEXT on, to WHOLE; FALSE
+ * (nothing appended) when MORE is no such page, e.g. the list changed. */
+static gboolean
+status_append_page (DkWireMessage *whole, DkWireMessage *more, guint32 next)
+{
+  GArray *members = more->body.node_status_reply.members;
+  if (more->body.node_status_reply.first_member != next || members->len == 0)
+    return FALSE;
+  for (guint i = 0; i < members->len; i++)
+    {
+      DkWireStatusMember *member = &g_array_index (members, DkWireStatusMember, i);
+      g_array_append_val (whole->body.node_status_reply.members, *member);
+      member->address = NULL;  /* now WHOLE's */
+    }
+  return TRUE;
 }
 
 /* The status of the node aimed at, its whole member list gathered from
@@ -621,23 +667,14 @@ ask_whole_status (Client *client, gboolean counters, GError **error)
   g_autoptr (DkWireMessage) whole = ask_status (client, 0, counters, error);
   if (whole == NULL)
     return NULL;
-  DkWireNodeStatusReply *body = &whole->body.node_status_reply;
-  for (guint page = 1; page < MAX_STATUS_PAGES
-                       && body->first_member + body->members->len < body->members_total; page++)
+  guint32 next;
+  for (guint page = 1; page < MAX_STATUS_PAGES && (next = status_next_page (whole)) != 0; page++)
     {
-      guint32 next = body->first_member + body->members->len;
       g_autoptr (DkWireMessage) more = ask_status (client, next, FALSE, error);
       if (more == NULL)
         return NULL;
-      GArray *members = more->body.node_status_reply.members;
-      if (more->body.node_status_reply.first_member != next || members->len == 0)
+      if (!status_append_page (whole, more, next))
         break;
-      for (guint i = 0; i < members->len; i++)
-        {
-          DkWireStatusMember *member = &g_array_index (members, DkWireStatusMember, i);
-          g_array_append_val (body->members, *member);
-          member->address = NULL;  /* now BODY's */
-        }
     }
   return g_steal_pointer (&whole);
 }
@@ -661,6 +698,196 @@ format_age (gint64 age_us)
   return g_strdup_printf ("%.1fs ago", (double) age_us / 1e6);
 }
 
+/* ---- every member at once ---- */
+
+/* A member asked for its status by status_ask_all: the page asked for now
+ * is a request of its own, sent and resent on its own deadline. */
+typedef struct
+{
+  GSocketAddress *address;   /* NULL: not to be asked */
+  const char     *text;      /* ADDRESS as gossiped */
+  GSocketFamily   family;
+  DkNodeId        node;
+  DkWireMessage  *request;   /* the page asked for now */
+  GByteArray     *datagram;  /* REQUEST encoded */
+  gint64          start, deadline, next_send;
+  guint           sends, cookies, pages;
+  DkWireMessage  *whole;     /* the answer so far: pages appended to the first */
+  gboolean        done;      /* WHOLE is the answer (NULL: none) */
+} Asked;
+
+static void
+asked_clear (Asked *asked)
+{
+  g_clear_object (&asked->address);
+  g_clear_pointer (&asked->request, dk_wire_message_free);
+  g_clear_pointer (&asked->datagram, g_byte_array_unref);
+  g_clear_pointer (&asked->whole, dk_wire_message_free);
+}
+
+/* Ask ASKED for its members from FIRST on, from NOW on; FALSE (ASKED done,
+ * no answer) when the request does not encode. */
+static gboolean
+asked_page (Client *client, Asked *asked, guint32 first, gint64 now)
+{
+  g_clear_pointer (&asked->request, dk_wire_message_free);
+  g_clear_pointer (&asked->datagram, g_byte_array_unref);
+  asked->request = status_request_new (first, FALSE);
+  asked->datagram = dk_wire_encode (asked->request, NULL);
+  asked->start = asked->next_send = now;
+  asked->deadline = now + client->timeout_us;
+  asked->sends = asked->cookies = 0;
+  asked->pages++;
+  return asked->datagram != NULL;
+}
+
+static void
+asked_fail (Asked *asked)
+{
+  g_clear_pointer (&asked->whole, dk_wire_message_free);
+  asked->done = TRUE;
+}
+
+/* REPLY (now ASKED's), a reply to ASKED's request: a RETRY is answered at once with the
+ * cookie as the header id, as exchange does; a page is kept and the next
+ * one asked for while the list is incomplete. */
+static void
+asked_reply (Client *client, Asked *asked, DkWireMessage *reply, gint64 now)
+{
+  if (reply->type == DK_WIRE_CLIENT_REPLY)
+    {
+      guint64 cookie = reply->request_id;
+      dk_wire_message_free (reply);
+      if (asked->cookies++ >= MAX_COOKIES)
+        return;
+      asked->request->request_id = cookie;
+      g_byte_array_unref (asked->datagram);
+      asked->datagram = dk_wire_encode (asked->request, NULL);
+      if (asked->datagram == NULL
+          || !send_datagram_to (client, asked->address, asked->node, asked->datagram, NULL))
+        asked_fail (asked);
+      return;
+    }
+  guint32 next = asked->request->body.node_status.first_member;
+  if (asked->whole == NULL)
+    asked->whole = reply;
+  else if (!status_append_page (asked->whole, reply, next))
+    {
+      dk_wire_message_free (reply);
+      asked->done = TRUE;  /* the list changed: what was read so far */
+      return;
+    }
+  else
+    dk_wire_message_free (reply);
+  next = status_next_page (asked->whole);
+  if (next == 0 || asked->pages >= MAX_STATUS_PAGES)
+    asked->done = TRUE;
+  else if (!asked_page (client, asked, next, now))
+    asked_fail (asked);
+}
+
+/* The member of ASKED (N of them) REPLY answers, or NULL. */
+static Asked *
+asked_find (Asked *asked, guint n, const DkWireMessage *reply)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      if (asked[i].done || asked[i].request == NULL)
+        continue;
+      Expect expect = { .type = DK_WIRE_NODE_STATUS_REPLY,
+                        .client_request_id = asked[i].request->body.node_status.client_request_id };
+      if (matches (reply, &expect) || is_retry (reply, &expect))
+        return &asked[i];
+    }
+  return NULL;
+}
+
+/* Send what is due to the members of ASKED (N) still waiting at NOW and
+ * return the time the next thing is due, G_MAXINT64 when none waits: a
+ * member past its deadline is done, without an answer. */
+static gint64
+asked_send_due (Client *client, Asked *asked, guint n, gint64 now)
+{
+  gint64 interval = client->timeout_us / (client->retries + 1);
+  gint64 wake = G_MAXINT64;
+  for (guint i = 0; i < n; i++)
+    {
+      Asked *a = &asked[i];
+      if (a->done || a->request == NULL)
+        continue;
+      if (now >= a->deadline)
+        {
+          asked_fail (a);
+          continue;
+        }
+      if (now >= a->next_send && a->sends <= client->retries)
+        {
+          if (!send_datagram_to (client, a->address, a->node, a->datagram, NULL))
+            {
+              asked_fail (a);
+              continue;
+            }
+          a->sends++;
+          a->next_send = a->start + interval * a->sends;
+        }
+      wake = MIN (wake, a->sends <= client->retries ? MIN (a->next_send, a->deadline)
+                                                    : a->deadline);
+    }
+  return wake;
+}
+
+/* Ask the members of ASKED (N) not done yet whose address is of the family
+ * of the client's socket for their whole status, all at once from that one
+ * socket: each request has its own deadline and resends (as exchange), the
+ * replies are told apart by their client request ids.  Returns when every
+ * one is done, answered or not: about one --timeout-ms however many are
+ * silent. */
+static void
+status_ask_round (Client *client, Asked *asked, guint n)
+{
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < n; i++)
+    if (!asked[i].done && asked[i].family == client->family
+        && !asked_page (client, &asked[i], 0, now))
+      asked_fail (&asked[i]);
+  for (;;)
+    {
+      now = g_get_monotonic_time ();
+      gint64 wake = asked_send_due (client, asked, n, now);
+      if (wake == G_MAXINT64)
+        return;
+      DkWireMessage *reply = receive_one (client, wake - now);
+      if (reply == NULL)
+        continue;
+      Asked *from = asked_find (asked, n, reply);
+      if (from != NULL)
+        asked_reply (client, from, reply, g_get_monotonic_time ());
+      else
+        dk_wire_message_free (reply);
+    }
+}
+
+/* Each of the N members of ASKED with an address, asked at once: one round
+ * per address family (the client's socket is of one). */
+static void
+status_ask_all (Client *client, Asked *asked, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      if (asked[i].done)
+        continue;
+      if (asked[i].family != client->family)
+        {
+          if (!client_aim (client, asked[i].text, asked[i].node, NULL))
+            {
+              asked_fail (&asked[i]);
+              continue;
+            }
+        }
+      status_ask_round (client, asked, n);
+    }
+}
+
 /* `dynkv status`: the member list of the first --node that answers, and
  * each member's own answer (keys, bytes, streams, anti-entropy); the
  * hints held for a member are summed over every member that answered.  A
@@ -681,16 +908,24 @@ client_status (Client *client)
           (double) rtt / 1000.0, view->members_total);
   g_autofree char *asked = g_strdup (client->node_text);
   guint n = view->members->len;
-  g_autoptr (GPtrArray) answers = g_ptr_array_new_full (n, (GDestroyNotify) dk_wire_message_free);
+  g_autofree Asked *ask = g_new0 (Asked, n);
   for (guint i = 0; i < n; i++)
     {
       const DkWireStatusMember *member = &g_array_index (view->members, DkWireStatusMember, i);
-      DkWireMessage *answer = NULL;
-      g_autoptr (GError) member_error = NULL;
-      if (member->node != first->sender && member->address[0] != '\0'
-          && client_aim (client, member->address, member->node, &member_error))
-        answer = ask_whole_status (client, FALSE, &member_error);
-      g_ptr_array_add (answers, answer);
+      ask[i].node = member->node;
+      ask[i].text = member->address;
+      if (member->node != first->sender && member->address[0] != '\0')
+        ask[i].address = G_SOCKET_ADDRESS (dk_net_resolve (member->address, FALSE, NULL));
+      ask[i].done = ask[i].address == NULL;
+      if (ask[i].address != NULL)
+        ask[i].family = g_socket_address_get_family (ask[i].address);
+    }
+  status_ask_all (client, ask, n);
+  g_autoptr (GPtrArray) answers = g_ptr_array_new_full (n, (GDestroyNotify) dk_wire_message_free);
+  for (guint i = 0; i < n; i++)
+    {
+      g_ptr_array_add (answers, g_steal_pointer (&ask[i].whole));
+      asked_clear (&ask[i]);
     }
   printf ("%-6s %-22s %-8s %7s %10s %12s %6s %8s  %s\n", "ID", "ADDRESS", "STATE", "OWNS",
           "KEYS", "BYTES", "HINTS", "STREAMS", "LAST-AE");

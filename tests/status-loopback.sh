@@ -9,7 +9,9 @@
 # of 3 nodes: each holds every key); that stats --json parses and a
 # counter moves after a put; that after kill -9 of node 3 the survivors'
 # status shows it down or suspect within a bounded wait, and that a client
-# given a dead node first fails over to a live one.  Bounded by `timeout`
+# given a dead node first fails over to a live one.  With node 2 killed
+# too, status must take under 1.8 times --timeout-ms: the members are
+# asked at once, so two silent ones cost one timeout, not two.  Bounded by `timeout`
 # (DK_LOOPBACK_TIMEOUT seconds, default 60); everything started is
 # stopped on exit.
 #
@@ -164,10 +166,34 @@ expect 3 "only dead nodes: failure (exit 3)" -- \
 expect 2 "a --node that is no address is a usage error" -- \
   "$DYNKV" --node "$n1,nonsense" get key4
 
-kill -TERM "$pid1" "$pid2"
-for pid in "$pid1" "$pid2"; do
-  node_wait_exit "$pid"
-done
+# ---- two members silent: asked at once --------------------------------------------
+
+# status asks every member at once, each with its own deadline, so two
+# silent members cost one --timeout-ms, not two: asked one after another
+# they would take at least 2*T.  T is generous, so that the live node's
+# answer is never late on a loaded machine; the check is < 1.8*T.
+kill -9 "$pid2"
+wait "$pid2" 2>/dev/null
+echo "# node 2 killed too"
+T=1500
+started=$(date +%s%N)
+expect 0 "status with two members silent" -- "$DYNKV" --node "$n1" --timeout-ms $T status
+took=$(( ($(date +%s%N) - started) / 1000000 ))
+silent=$(grep -c "(no answer)" "$work/out")
+if [ "$silent" -eq 2 ]; then
+  ok "both killed members are shown as not answering"
+else
+  not_ok "both killed members are shown as not answering: $silent such lines"
+  sed 's/^/# stdout: /' "$work/out"
+fi
+if [ "$took" -lt $((T * 18 / 10)) ]; then
+  ok "two silent members took $took ms, under 1.8 * $T ms: asked at once"
+else
+  not_ok "two silent members took $took ms, not under 1.8 * $T ms: asked one after another?"
+fi
+
+kill -TERM "$pid1"
+node_wait_exit "$pid1"
 pids=""
 
 loopback_finish
