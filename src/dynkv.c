@@ -11,8 +11,8 @@
  * the node asked does not answer within --timeout-ms goes, unchanged, to
  * the next one (get, put, delete, status and stats).  `status` asks the
  * first node that answers for its member list and then every member for
- * its own figures (NODE_STATUS, wire.h), one line per member; `stats`
- * prints one node's counters.
+ * its own figures (NODE_STATUS, wire.h), all at once (status_ask_all), one
+ * line per member; `stats` prints one node's counters.
  *
  * A request is one datagram carrying a client id (random per run, or
  * --client-id) and a client request id (random, or --request-id); the
@@ -1303,7 +1303,7 @@ main (int argc, char **argv)
     "  get KEY            print every sibling (value, clock, tombstone) and the context\n"
     "  delete KEY         write a tombstone (--context HEX as for put)\n"
     "  status             one line per member: state, ring share, keys, bytes, hints,\n"
-    "                     streams, last anti-entropy pass (each member asked)\n"
+    "                     streams, last anti-entropy pass (members asked at once)\n"
     "  stats              the node's counters (--json for JSON)\n"
     "  ring [KEY]         print the ring computed from --peer (and KEY's preference list)\n"
     "  keygen FILE        write a new random key to FILE (mode 0600; never overwrites)\n"
