@@ -698,7 +698,7 @@ format_age (gint64 age_us)
   return g_strdup_printf ("%.1fs ago", (double) age_us / 1e6);
 }
 
-/* ---- every member at once ---- */
+/* ---- every member at once (status) ------------------------------------------ */
 
 /* A member asked for its status by status_ask_all: the page asked for now
  * is a request of its own, sent and resent on its own deadline. */
@@ -748,9 +748,9 @@ asked_fail (Asked *asked)
   asked->done = TRUE;
 }
 
-/* REPLY (now ASKED's), a reply to ASKED's request: a RETRY is answered at once with the
- * cookie as the header id, as exchange does; a page is kept and the next
- * one asked for while the list is incomplete. */
+/* REPLY (now ASKED's), a reply to ASKED's request: a RETRY is answered at
+ * once with the cookie as the header id, as exchange does; a page is kept
+ * and the next one asked for while the list is incomplete. */
 static void
 asked_reply (Client *client, Asked *asked, DkWireMessage *reply, gint64 now)
 {
@@ -771,14 +771,16 @@ asked_reply (Client *client, Asked *asked, DkWireMessage *reply, gint64 now)
   guint32 next = asked->request->body.node_status.first_member;
   if (asked->whole == NULL)
     asked->whole = reply;
-  else if (!status_append_page (asked->whole, reply, next))
-    {
-      dk_wire_message_free (reply);
-      asked->done = TRUE;  /* the list changed: what was read so far */
-      return;
-    }
   else
-    dk_wire_message_free (reply);
+    {
+      gboolean appended = status_append_page (asked->whole, reply, next);
+      dk_wire_message_free (reply);
+      if (!appended)
+        {
+          asked->done = TRUE;  /* the list changed: what was read so far */
+          return;
+        }
+    }
   next = status_next_page (asked->whole);
   if (next == 0 || asked->pages >= MAX_STATUS_PAGES)
     asked->done = TRUE;
