@@ -135,6 +135,11 @@ drive_loop (DkClusterRun *run, GSource *wake, GError **error)
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
           return FALSE;
         }
+      if (run->error != NULL)   /* a joiner's probe could not update the rings */
+        {
+          g_propagate_error (error, g_steal_pointer (&run->error));
+          return FALSE;
+        }
       gint64 now = dk_net_clients_now (run->clients);
       while (run->next_event < scenario->events->len)
         {
@@ -366,7 +371,7 @@ run_phases (DkClusterRun *run, const Options *options, const char *prefix, GByte
     .nodes = run->nodes,
     .homes = run->initial,
     .addresses = (const char *const *) addresses->pdata,
-    .ring = run->ring,
+    .ring = run->client_ring,
     .key = key,
     .reachable = dk_cluster_client_reaches,
     .side = dk_cluster_client_side,
@@ -484,6 +489,8 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
     .members_up = g_array_new (FALSE, FALSE, sizeof (guint)),
     .history = dk_history_new (),
     .fault_log = fault_log,
+    .key = key,
+    .awaited = g_new0 (gboolean, dk_scenario_max_node (scenario) + 1),
   };
   run.client_faults = client_faults_new (scenario);
   guint interrupt_sources[2] = {
@@ -492,6 +499,7 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   };
   int status = run_phases (&run, options, prefix, key, key_file, warnings);
   /* Whatever happened: no process, namespace or link is left behind. */
+  dk_cluster_probe_clear (&run);
   g_clear_pointer (&run.clients, dk_net_clients_free);
   g_clear_pointer (&run.daemons, dk_net_daemons_free);
   g_clear_pointer (&run.netns, dk_netns_free);
@@ -503,6 +511,8 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   g_array_unref (run.nodes_up);
   g_array_unref (run.members_up);
   g_clear_pointer (&run.ring, dk_ring_free);
+  g_clear_pointer (&run.client_ring, dk_ring_free);
+  g_free (run.awaited);
   for (guint i = 0; i < G_N_ELEMENTS (interrupt_sources); i++)
     g_source_remove (interrupt_sources[i]);
   return status;
