@@ -228,6 +228,7 @@ probe_tick (gpointer user_data)
         if (dk_net_daemons_is_member (run->daemons, id) && dk_net_daemons_running (run->daemons, id)
             && !g_hash_table_contains (run->probe_seen, &(guint64) { probe_pair (joiner, id) }))
           probe_send (run, joiner, id);
+  probe_settle (run);   /* a joiner that left meanwhile, or a member down */
   return G_SOURCE_CONTINUE;
 }
 
