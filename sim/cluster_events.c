@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include "net/net_config.h"
+#include "wire.h"
 
 static void
 log_fault (DkClusterRun *run, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -85,23 +86,197 @@ group_text (const DkClusterRun *run, const DkGroup *group, GArray **nodes)
 }
 
 /* The ring of the members now, as the nodes compute it (dk_net_ring_new
- * of the same peers); the clients choose coordinators on it from now. */
-gboolean
-dk_cluster_update_ring (DkClusterRun *run, GError **error)
+ * of the same peers), leaving out the awaited joiners when BUT_AWAITED. */
+static DkRing *
+members_ring (DkClusterRun *run, gboolean but_awaited, GError **error)
 {
   g_autoptr (GArray) peers = dk_net_peers_new ();
   for (DkNodeId id = 1; id <= run->nodes; id++)
-    if (dk_net_daemons_is_member (run->daemons, id)
+    if (dk_net_daemons_is_member (run->daemons, id) && !(but_awaited && run->awaited[id])
         && !dk_net_peers_add (peers, id, dk_net_daemons_address (run->daemons, id), error))
-      return FALSE;
-  DkRing *ring = dk_net_ring_new (peers, run->scenario->cluster.vnodes, error);
+      return NULL;
+  return dk_net_ring_new (peers, run->scenario->cluster.vnodes, error);
+}
+
+/* The members' ring, and the clients': they choose coordinators on the
+ * members but a joiner not every member lists yet (probe_answered). */
+gboolean
+dk_cluster_update_ring (DkClusterRun *run, GError **error)
+{
+  DkRing *ring = members_ring (run, FALSE, error);
   if (ring == NULL)
     return FALSE;
+  DkRing *client_ring = members_ring (run, TRUE, error);
+  if (client_ring == NULL)
+    {
+      dk_ring_free (ring);
+      return FALSE;
+    }
   if (run->clients != NULL)
-    dk_net_clients_set_ring (run->clients, ring);
+    dk_net_clients_set_ring (run->clients, client_ring);
   g_clear_pointer (&run->ring, dk_ring_free);
+  g_clear_pointer (&run->client_ring, dk_ring_free);
   run->ring = ring;
+  run->client_ring = client_ring;
   return TRUE;
+}
+
+/* ---- joiners: the clients use one once every member lists it ------------- */
+
+#define PROBE_INTERVAL_MS 10
+
+static guint64
+probe_pair (DkNodeId joiner, DkNodeId node)
+{
+  return ((guint64) joiner << 32) | node;
+}
+
+/* Ask node ID (NODE_STATUS, signed) for its member list about JOINER. */
+static void
+probe_send (DkClusterRun *run, DkNodeId joiner, DkNodeId id)
+{
+  g_autoptr (DkWireMessage) request = dk_wire_message_new (DK_WIRE_NODE_STATUS);
+  request->request_id = probe_pair (joiner, id);
+  request->body.node_status.client_request_id = request->request_id;
+  request->body.node_status.timestamp_us = g_get_monotonic_time ();
+  request->body.node_status.member_limit = DK_WIRE_STATUS_MEMBERS_MAX;
+  g_autoptr (GByteArray) datagram = dk_wire_encode (request, NULL);
+  if (datagram == NULL)
+    return;
+  DkWireStamp stamp = { g_get_real_time (), g_random_int () | ((guint64) g_random_int () << 32),
+                        id };
+  dk_wire_sign_stamped (datagram, g_bytes_get_data (run->key, NULL),
+                        g_bytes_get_size (run->key), &stamp);
+  g_autoptr (GInetSocketAddress) to = dk_net_resolve (dk_net_daemons_address (run->daemons, id),
+                                                      FALSE, NULL);
+  if (to != NULL)
+    g_socket_send_to (run->probe, G_SOCKET_ADDRESS (to), (const gchar *) datagram->data,
+                      datagram->len, NULL, NULL);
+}
+
+/* Every running member, JOINER too, lists JOINER. */
+static gboolean
+probe_answered (const DkClusterRun *run, DkNodeId joiner)
+{
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    if (dk_net_daemons_is_member (run->daemons, id) && dk_net_daemons_running (run->daemons, id)
+        && !g_hash_table_contains (run->probe_seen, &(guint64) { probe_pair (joiner, id) }))
+      return FALSE;
+  return TRUE;
+}
+
+/* Every awaited joiner every member lists now joins the clients' ring;
+ * the probes stop when none is awaited. */
+static void
+probe_settle (DkClusterRun *run)
+{
+  gboolean changed = FALSE, waiting = FALSE;
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    if (run->awaited[id])
+      {
+        if (!dk_net_daemons_is_member (run->daemons, id) || probe_answered (run, id))
+          {
+            run->awaited[id] = FALSE;
+            changed = TRUE;
+            if (dk_net_daemons_is_member (run->daemons, id))
+              log_fault (run, "clients use n%u (every member lists it)", id);
+          }
+        else
+          waiting = TRUE;
+      }
+  if (changed && run->error == NULL && !dk_cluster_update_ring (run, &run->error))
+    g_prefix_error (&run->error, "ring: ");
+  if (!waiting)
+    dk_cluster_probe_clear (run);
+}
+
+static gboolean
+probe_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  DkClusterRun *run = user_data;
+  (void) condition;
+  guint8 buffer[65536];
+  for (;;)
+    {
+      gssize len = g_socket_receive (socket, (gchar *) buffer, sizeof buffer, NULL, NULL);
+      if (len < 0)
+        break;
+      if (!dk_wire_verify (buffer, (gsize) len, g_bytes_get_data (run->key, NULL),
+                           g_bytes_get_size (run->key), NULL))
+        continue;
+      g_autoptr (DkWireMessage) reply = dk_wire_decode (buffer, (gsize) len, NULL);
+      if (reply == NULL || reply->type != DK_WIRE_NODE_STATUS_REPLY)
+        continue;
+      DkNodeId joiner = (DkNodeId) (reply->request_id >> 32);
+      GArray *members = reply->body.node_status_reply.members;
+      for (guint i = 0; i < members->len; i++)
+        if (g_array_index (members, DkWireStatusMember, i).node == joiner)
+          g_hash_table_add (run->probe_seen, g_memdup2 (&reply->request_id, sizeof (guint64)));
+    }
+  if (run->probe_seen != NULL)
+    probe_settle (run);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+probe_tick (gpointer user_data)
+{
+  DkClusterRun *run = user_data;
+  for (DkNodeId joiner = 1; joiner <= run->nodes; joiner++)
+    if (run->awaited[joiner])
+      for (DkNodeId id = 1; id <= run->nodes; id++)
+        if (dk_net_daemons_is_member (run->daemons, id) && dk_net_daemons_running (run->daemons, id)
+            && !g_hash_table_contains (run->probe_seen, &(guint64) { probe_pair (joiner, id) }))
+          probe_send (run, joiner, id);
+  probe_settle (run);   /* a joiner that left meanwhile, or a member down */
+  return G_SOURCE_CONTINUE;
+}
+
+/* Await JOINER: the clients leave it out of their ring until every
+ * member lists it. */
+static gboolean
+probe_start (DkClusterRun *run, DkNodeId joiner, GError **error)
+{
+  run->awaited[joiner] = TRUE;
+  if (run->probe == NULL)
+    {
+      run->probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_UDP, error);
+      if (run->probe == NULL)
+        return FALSE;
+      g_socket_set_blocking (run->probe, FALSE);
+      g_autoptr (GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+      g_autoptr (GSocketAddress) local = g_inet_socket_address_new (any, 0);
+      if (!g_socket_bind (run->probe, local, FALSE, error))
+        return FALSE;
+      run->probe_seen = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      run->probe_source = g_socket_create_source (run->probe, G_IO_IN, NULL);
+      g_source_set_callback (run->probe_source, G_SOURCE_FUNC (probe_readable), run, NULL);
+      g_source_attach (run->probe_source, NULL);
+      run->probe_timer = g_timeout_source_new (PROBE_INTERVAL_MS);
+      g_source_set_callback (run->probe_timer, probe_tick, run, NULL);
+      g_source_attach (run->probe_timer, NULL);
+    }
+  /* A joiner that joins again is asked about afresh. */
+  for (DkNodeId id = 1; id <= run->nodes; id++)
+    g_hash_table_remove (run->probe_seen, &(guint64) { probe_pair (joiner, id) });
+  probe_tick (run);
+  return TRUE;
+}
+
+void
+dk_cluster_probe_clear (DkClusterRun *run)
+{
+  if (run->probe_source != NULL)
+    g_source_destroy (run->probe_source);
+  if (run->probe_timer != NULL)
+    g_source_destroy (run->probe_timer);
+  g_clear_pointer (&run->probe_source, g_source_unref);
+  g_clear_pointer (&run->probe_timer, g_source_unref);
+  g_clear_pointer (&run->probe_seen, g_hash_table_destroy);
+  if (run->probe != NULL)
+    g_socket_close (run->probe, NULL);
+  g_clear_object (&run->probe);
 }
 
 /* join and leave, as the simulator's: a join starts the node with
@@ -121,7 +296,8 @@ apply_membership (DkClusterRun *run, const DkEvent *event, DkNodeId id, GError *
       /* A new life on an empty store, as the simulator's (a node that left
        * and joins again, or is still handing off, loses what it had). */
       dk_net_daemons_set_member (run->daemons, id, TRUE, TRUE);
-      if (!dk_net_daemons_wipe (run->daemons, id, error) || !dk_cluster_update_ring (run, error))
+      if (!dk_net_daemons_wipe (run->daemons, id, error) || !probe_start (run, id, error)
+          || !dk_cluster_update_ring (run, error))
         return FALSE;
       log_fault (run, "join n%u (%u members)", id, dk_ring_node_count (run->ring));
       return TRUE;

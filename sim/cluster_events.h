@@ -29,7 +29,14 @@ typedef struct
   DkHistory        *history;
   guint             nodes;       /* every node the scenario ever has (joins too) */
   guint             initial;     /* the members at the start: n1..nINITIAL */
-  DkRing           *ring;        /* the members' ring now (the clients choose on it) */
+  DkRing           *ring;        /* the members' ring now */
+  DkRing           *client_ring; /* the clients choose on it: the members but the awaited */
+  GBytes           *key;         /* signs the joiners' probes */
+  gboolean         *awaited;     /* index ID: joined, not yet listed by every member */
+  GSocket          *probe;       /* asks the members for their lists (NODE_STATUS) */
+  GSource          *probe_source; /* PROBE readable */
+  GSource          *probe_timer; /* asks again while a joiner is awaited */
+  GHashTable       *probe_seen;  /* guint64 JOINER << 32 | NODE: NODE listed JOINER */
   guint            *side;        /* index ID: partition side, 0 none */
   GArray           *drops;       /* guint64 FROM << 32 | TO */
   FILE             *fault_log;
@@ -51,6 +58,9 @@ gboolean dk_cluster_end_faults (DkClusterRun *run, GError **error);
 /* The members' ring now (dk_net_ring_new of the same peers as the nodes);
  * the clients, once made, choose coordinators on it. */
 gboolean dk_cluster_update_ring (DkClusterRun *run, GError **error);
+
+/* Stop probing for joiners and free what the probes hold. */
+void dk_cluster_probe_clear (DkClusterRun *run);
 
 /* DkNetClientsReachable and DkNetClientsSide for the clients (USER_DATA
  * the run), as sim/cluster.c judges them. */

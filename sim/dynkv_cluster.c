@@ -85,8 +85,39 @@ on_interrupt (gpointer user_data)
 
 /* Run the workload and the events, then settle; FALSE with ERROR when an
  * event cannot be applied or the run was interrupted. */
+/* The drive loop's own wake-up, at the next thing it has to do (an
+ * event, a sample, the end): the clients' timer wakes the loop only for
+ * theirs. */
 static gboolean
-drive (DkClusterRun *run, GError **error)
+wake_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  (void) callback;
+  (void) user_data;
+  g_source_set_ready_time (source, -1);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs wake_source_funcs = { .dispatch = wake_dispatch };
+
+/* The run time of the next thing drive does by itself. */
+static gint64
+drive_next_us (const DkClusterRun *run, gboolean faults_ended, gint64 end_us,
+               gint64 hard_end_us)
+{
+  const DkScenario *scenario = run->scenario;
+  gint64 next = hard_end_us;
+  if (run->next_event < scenario->events->len)
+    next = MIN (next, ((const DkEvent *) g_ptr_array_index (scenario->events,
+                                                            run->next_event))->at_us);
+  if ((gint64) (run->nodes_up->len + 1) * 1000000 <= end_us)
+    next = MIN (next, (gint64) (run->nodes_up->len + 1) * 1000000);
+  if (!faults_ended)
+    next = MIN (next, scenario->run_us);
+  return MIN (next, end_us);
+}
+
+static gboolean
+drive_loop (DkClusterRun *run, GSource *wake, GError **error)
 {
   const DkScenario *scenario = run->scenario;
   gint64 run_us = scenario->run_us;
@@ -94,13 +125,19 @@ drive (DkClusterRun *run, GError **error)
   /* Operations still out at the end get their client timeout to finish. */
   gint64 hard_end_us = end_us + 2 * scenario->options.request_timeout_us + 1500000;
   gboolean faults_ended = FALSE;
-  dk_net_clients_start (run->clients, g_get_monotonic_time (), run_us);
+  gint64 origin_us = g_get_monotonic_time ();
+  dk_net_clients_start (run->clients, origin_us, run_us);
   for (;;)
     {
       g_main_context_iteration (NULL, FALSE);
       if (run->interrupted)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "interrupted");
+          return FALSE;
+        }
+      if (run->error != NULL)   /* a joiner's probe could not update the rings */
+        {
+          g_propagate_error (error, g_steal_pointer (&run->error));
           return FALSE;
         }
       gint64 now = dk_net_clients_now (run->clients);
@@ -136,9 +173,23 @@ drive (DkClusterRun *run, GError **error)
         }
       if ((now >= end_us && dk_net_clients_pending (run->clients) == 0) || now >= hard_end_us)
         return TRUE;
-      /* Sleep until something is due: the clients' 1 ms tick, a reply. */
+      /* Sleep until something is due: the clients' timer, a reply, a
+       * child's exit, or the next thing here. */
+      g_source_set_ready_time (wake, origin_us + drive_next_us (run, faults_ended, end_us,
+                                                                hard_end_us));
       g_main_context_iteration (NULL, TRUE);
     }
+}
+
+static gboolean
+drive (DkClusterRun *run, GError **error)
+{
+  GSource *wake = g_source_new (&wake_source_funcs, sizeof (GSource));
+  g_source_attach (wake, NULL);
+  gboolean ok = drive_loop (run, wake, error);
+  g_source_destroy (wake);
+  g_source_unref (wake);
+  return ok;
 }
 
 /* ---- the end ------------------------------------------------------------------ */
@@ -320,7 +371,7 @@ run_phases (DkClusterRun *run, const Options *options, const char *prefix, GByte
     .nodes = run->nodes,
     .homes = run->initial,
     .addresses = (const char *const *) addresses->pdata,
-    .ring = run->ring,
+    .ring = run->client_ring,
     .key = key,
     .reachable = dk_cluster_client_reaches,
     .side = dk_cluster_client_side,
@@ -438,6 +489,8 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
     .members_up = g_array_new (FALSE, FALSE, sizeof (guint)),
     .history = dk_history_new (),
     .fault_log = fault_log,
+    .key = key,
+    .awaited = g_new0 (gboolean, dk_scenario_max_node (scenario) + 1),
   };
   run.client_faults = client_faults_new (scenario);
   guint interrupt_sources[2] = {
@@ -446,6 +499,7 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   };
   int status = run_phases (&run, options, prefix, key, key_file, warnings);
   /* Whatever happened: no process, namespace or link is left behind. */
+  dk_cluster_probe_clear (&run);
   g_clear_pointer (&run.clients, dk_net_clients_free);
   g_clear_pointer (&run.daemons, dk_net_daemons_free);
   g_clear_pointer (&run.netns, dk_netns_free);
@@ -457,6 +511,8 @@ run_cluster (const DkScenario *scenario, const Options *options, GPtrArray *warn
   g_array_unref (run.nodes_up);
   g_array_unref (run.members_up);
   g_clear_pointer (&run.ring, dk_ring_free);
+  g_clear_pointer (&run.client_ring, dk_ring_free);
+  g_free (run.awaited);
   for (guint i = 0; i < G_N_ELEMENTS (interrupt_sources); i++)
     g_source_remove (interrupt_sources[i]);
   return status;

@@ -1,15 +1,21 @@
 /* net_clients.c — the workload against real nodes; see net_clients.h.
  *
- * A 1 ms tick issues the arrivals that are due and expires operations
- * past their client timeout (a FIFO: every deadline is its send time plus
- * the same timeout); one receive source per client socket matches
+ * One timer, a timerfd kept to the microsecond (as dynkvd's delayed
+ * datagrams, src/net/udp_env.c; a GLib timeout's poll rounds up to whole
+ * ms), wakes the loop when the next thing is due: an arrival, a request
+ * copy held for its delay, or the earliest client timeout (a FIFO: every
+ * deadline is its send time plus the same timeout).  One receive source
+ * per client socket matches
  * replies to pending operations by their request id.  The reply handling
  * follows sim/workload.c step for step, so the two histories mean the
  * same thing. */
 #include "net_clients.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include "client_model.h"
 #include "net/net_config.h"
 #include "wire.h"
@@ -17,10 +23,9 @@
 #define WORKLOAD_STREAM 2   /* as sim/workload.c: the same seed, the same draws */
 #define NONCE_STREAM 17
 #define OP_MASK DK_WORKLOAD_OP_MASK
-#define TICK_MS 1
 /* Datagrams read per wake-up of one socket, at most. */
 #define RECEIVE_BATCH 64
-/* Arrivals issued per tick, at most (a stalled loop catches up, bounded). */
+/* Arrivals issued per wake-up, at most (a stalled loop catches up, bounded). */
 #define ARRIVALS_PER_TICK 1000
 
 typedef struct _Client Client;
@@ -59,13 +64,17 @@ struct _DkNetClients
   GPtrArray         *sockets;    /* Client*, index client */
   GHashTable        *pending;    /* guint64 op -> Pending*, owned */
   GQueue             deadlines;  /* op ids in send order (GSIZE_TO_POINTER) */
-  GSource           *tick;
+  GSource           *timer;      /* on timer_fd */
+  int                timer_fd;
+  gboolean           started;
+  gint64             armed_us;   /* monotonic time timer_fd is armed for; G_MAXINT64 none */
   gint64             origin_us;
   gint64             stop_at_us;
   gint64             next_arrival_us;  /* -1: none */
   GBytes            *value_template;
   guint8            *buffer;
-  GQueue             delayed;    /* GSource* of requests waiting for their delay */
+  GSequence         *delayed;    /* Delayed*, by due time then seq */
+  guint64            delayed_seq;
   DkNetClientsStats  stats;
 };
 
@@ -97,11 +106,11 @@ send_now (DkNetClients *clients, guint client, DkNodeId to, const GByteArray *da
 /* A request copy waiting for its delay (net_faults.h). */
 typedef struct
 {
-  DkNetClients *clients;
-  GSource      *source;
-  guint         client;
-  DkNodeId      to;
-  GByteArray   *datagram;
+  gint64      due_us;   /* monotonic */
+  guint64     seq;      /* ties: in the order drawn */
+  guint       client;
+  DkNodeId    to;
+  GByteArray *datagram;
 } Delayed;
 
 static void
@@ -112,23 +121,22 @@ delayed_free (gpointer data)
   g_free (delayed);
 }
 
-static gboolean
-delayed_send (gpointer data)
+static gint
+delayed_compare (gconstpointer a, gconstpointer b, gpointer user_data)
 {
-  Delayed *delayed = data;
-  g_queue_remove (&delayed->clients->delayed, delayed->source);
-  send_now (delayed->clients, delayed->client, delayed->to, delayed->datagram);
-  g_source_unref (delayed->source);
-  return G_SOURCE_REMOVE;
+  const Delayed *x = a, *y = b;
+  if (x->due_us != y->due_us)
+    return x->due_us < y->due_us ? -1 : 1;
+  return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static gboolean
-ready_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  return callback (user_data);
-}
+static void timer_arm (DkNetClients *clients);
 
-static GSourceFuncs ready_source_funcs = { .dispatch = ready_dispatch };
+typedef struct
+{
+  GSource       base;
+  DkNetClients *clients;
+} TimerSource;
 
 static void
 send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMessage *message)
@@ -156,16 +164,14 @@ send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMess
           continue;
         }
       Delayed *delayed = g_new0 (Delayed, 1);
-      delayed->clients = clients;
+      delayed->due_us = g_get_monotonic_time () + delays_us[i];
+      delayed->seq = clients->delayed_seq++;
       delayed->client = client;
       delayed->to = to;
       delayed->datagram = g_byte_array_ref (datagram);
-      delayed->source = g_source_new (&ready_source_funcs, sizeof (GSource));
-      g_source_set_callback (delayed->source, delayed_send, delayed, delayed_free);
-      g_source_set_ready_time (delayed->source, g_get_monotonic_time () + delays_us[i]);
-      g_source_attach (delayed->source, clients->config.context);
-      g_queue_push_tail (&clients->delayed, delayed->source);
+      g_sequence_insert_sorted (clients->delayed, delayed, delayed_compare, NULL);
     }
+  timer_arm (clients);
 }
 
 static void
@@ -244,6 +250,7 @@ send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind
   g_hash_table_insert (clients->pending, &pending->op, pending);
   g_queue_push_tail (&clients->deadlines, GSIZE_TO_POINTER ((gsize) op));
   send_message (clients, client, coordinator, request);
+  timer_arm (clients);
 }
 
 static void
@@ -371,7 +378,7 @@ on_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* ---- the tick --------------------------------------------------------------- */
+/* ---- the timer -------------------------------------------------------------- */
 
 static void
 expire (DkNetClients *clients, gint64 now)
@@ -398,10 +405,78 @@ expire (DkNetClients *clients, gint64 now)
     }
 }
 
-static gboolean
-on_tick (gpointer user_data)
+/* Send every delayed copy due by NOW_MONO, earliest first. */
+static void
+send_delayed (DkNetClients *clients, gint64 now_mono)
 {
-  DkNetClients *clients = user_data;
+  for (;;)
+    {
+      GSequenceIter *first = g_sequence_get_begin_iter (clients->delayed);
+      if (g_sequence_iter_is_end (first))
+        return;
+      Delayed *delayed = g_sequence_get (first);
+      if (delayed->due_us > now_mono)
+        return;
+      send_now (clients, delayed->client, delayed->to, delayed->datagram);
+      g_sequence_remove (first);   /* frees it */
+    }
+}
+
+/* The monotonic time the timer is next due: the next arrival, the
+ * earliest delayed copy or the earliest deadline of an operation still
+ * pending (the answered ones ahead of it are dropped), G_MAXINT64 for
+ * none. */
+static gint64
+timer_due (DkNetClients *clients)
+{
+  gint64 due = G_MAXINT64;
+  if (clients->next_arrival_us >= 0)
+    due = clients->origin_us + clients->next_arrival_us;
+  GSequenceIter *first = g_sequence_get_begin_iter (clients->delayed);
+  if (!g_sequence_iter_is_end (first))
+    due = MIN (due, ((Delayed *) g_sequence_get (first))->due_us);
+  while (!g_queue_is_empty (&clients->deadlines))
+    {
+      guint64 op = GPOINTER_TO_SIZE (g_queue_peek_head (&clients->deadlines));
+      const Pending *pending = g_hash_table_lookup (clients->pending, &op);
+      if (pending != NULL)
+        return MIN (due, clients->origin_us + pending->deadline_us);
+      g_queue_pop_head (&clients->deadlines);   /* answered */
+    }
+  return due;
+}
+
+/* Arm the timerfd for timer_due when that changed: one timerfd_settime
+ * per change (re-arming also clears its expirations), none before the
+ * clients start. */
+static void
+timer_arm (DkNetClients *clients)
+{
+  if (!clients->started)
+    return;
+  gint64 due = timer_due (clients);
+  if (due == clients->armed_us)
+    return;
+  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
+  if (due != G_MAXINT64)
+    {
+      gint64 at = MAX (due, 1);   /* 0 would disarm it */
+      spec.it_value.tv_sec = at / G_USEC_PER_SEC;
+      spec.it_value.tv_nsec = (long) (at % G_USEC_PER_SEC) * 1000;
+    }
+  if (timerfd_settime (clients->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
+    g_warning ("cannot arm the clients' timer: %s", g_strerror (errno));
+  clients->armed_us = due;
+}
+
+static gboolean
+on_timer (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  (void) callback;
+  (void) user_data;
+  DkNetClients *clients = ((TimerSource *) source)->clients;
+  clients->armed_us = G_MAXINT64 - 1;   /* it expired: re-arm whatever comes next */
+  send_delayed (clients, g_get_monotonic_time ());
   gint64 now = dk_net_clients_now (clients);
   for (guint i = 0; i < ARRIVALS_PER_TICK && clients->next_arrival_us >= 0
                     && clients->next_arrival_us <= now; i++)
@@ -412,8 +487,13 @@ on_tick (gpointer user_data)
       plan_arrival (clients, clients->next_arrival_us);
     }
   expire (clients, dk_net_clients_now (clients));
+  timer_arm (clients);
   return G_SOURCE_CONTINUE;
 }
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = on_timer,   /* ready when its descriptor is */
+};
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -431,13 +511,28 @@ dk_net_clients_new (const DkNetClientsConfig *config, DkHistory *history, GError
   dk_rng_init (&clients->nonces, config->seed ^ (guint64) g_get_real_time (), NONCE_STREAM);
   clients->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   g_queue_init (&clients->deadlines);
-  g_queue_init (&clients->delayed);
+  clients->delayed = g_sequence_new (delayed_free);
+  clients->timer_fd = -1;
+  clients->armed_us = G_MAXINT64;
   clients->next_arrival_us = -1;
   clients->buffer = g_malloc (65536);
   guint8 *template = g_malloc (MAX (config->workload.value_bytes, 1));
   for (guint i = 0; i < config->workload.value_bytes; i++)
     template[i] = (guint8) ('a' + i % 26);
   clients->value_template = g_bytes_new_take (template, config->workload.value_bytes);
+  clients->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (clients->timer_fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "cannot create the clients' timer: %s", g_strerror (saved));
+      return NULL;
+    }
+  clients->timer = g_source_new (&timer_source_funcs, sizeof (TimerSource));
+  ((TimerSource *) clients->timer)->clients = clients;
+  g_source_set_name (clients->timer, "dynkv-cluster clients' timer");
+  g_source_add_unix_fd (clients->timer, clients->timer_fd, G_IO_IN);
+  g_source_attach (clients->timer, config->context);
   clients->addresses = g_ptr_array_new_with_free_func (g_object_unref);
   clients->sockets = g_ptr_array_new ();
   for (guint id = 1; id <= config->nodes; id++)
@@ -474,11 +569,13 @@ dk_net_clients_free (DkNetClients *clients)
 {
   if (clients == NULL)
     return;
-  if (clients->tick != NULL)
+  if (clients->timer != NULL)
     {
-      g_source_destroy (clients->tick);
-      g_source_unref (clients->tick);
+      g_source_destroy (clients->timer);
+      g_source_unref (clients->timer);
     }
+  if (clients->timer_fd >= 0)
+    close (clients->timer_fd);
   for (guint i = 0; clients->sockets != NULL && i < clients->sockets->len; i++)
     {
       Client *client = g_ptr_array_index (clients->sockets, i);
@@ -492,11 +589,7 @@ dk_net_clients_free (DkNetClients *clients)
       g_clear_object (&client->socket);
       g_free (client);
     }
-  for (GSource *source; (source = g_queue_pop_head (&clients->delayed)) != NULL;)
-    {
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
+  g_clear_pointer (&clients->delayed, g_sequence_free);
   g_clear_pointer (&clients->sockets, g_ptr_array_unref);
   g_clear_pointer (&clients->addresses, g_ptr_array_unref);
   g_clear_pointer (&clients->pending, g_hash_table_destroy);
@@ -513,12 +606,8 @@ dk_net_clients_start (DkNetClients *clients, gint64 origin_us, gint64 stop_at_us
   clients->origin_us = origin_us;
   clients->stop_at_us = stop_at_us;
   plan_arrival (clients, 0);
-  if (clients->tick == NULL)
-    {
-      clients->tick = g_timeout_source_new (TICK_MS);
-      g_source_set_callback (clients->tick, on_tick, clients, NULL);
-      g_source_attach (clients->tick, clients->config.context);
-    }
+  clients->started = TRUE;
+  timer_arm (clients);
 }
 
 void
@@ -532,6 +621,7 @@ dk_net_clients_set_rate (DkNetClients *clients, double rate_per_s)
 {
   clients->config.workload.rate_per_s = MAX (rate_per_s, 0);
   plan_arrival (clients, dk_net_clients_now (clients));
+  timer_arm (clients);
 }
 
 guint

@@ -27,7 +27,8 @@
 # tolerance; the nodes' counters (node_counters) lose and duplicate 1%..3%
 # of their datagrams and delay them; no dot collision and no lost write
 # (a wiped node drawing its old incarnation fails this); every successful
-# put has its commit_us; the members go 5, 6, 5.  Scenarios asking what
+# put has its commit_us; the members go 5, 6, 5, and the clients take n6
+# only once every member lists it.  Scenarios asking what
 # dynkv-cluster cannot do (a per-leg delay, a loss event) are refused with
 # exit 2 naming their line; and no namespace is left behind.
 #
@@ -47,7 +48,7 @@ DYNSIM=${DYNSIM:-./dynsim}
 scenario="$srcdir/tests/cluster-netns.scn"
 AVAILABILITY_TOLERANCE=0.05
 STALE_TOLERANCE=0.08
-P50_TOLERANCE_MS=2
+P50_TOLERANCE_MS=1.5
 
 for program in "$DYNKV_CLUSTER" "$DYNKVD" "$DYNSIM"; do
   if [ ! -x "$program" ]; then
@@ -174,7 +175,8 @@ fi
 # Latency: the nodes hold each datagram for its exp(2ms) draw on a timer
 # kept to the microsecond (udp_env.c), so the real get p50 stays within
 # P50_TOLERANCE_MS above the simulator's; what is left is the veth's
-# ~0.1 ms per hop, the clients' 1 ms tick and the loop's wake-ups.  Held
+# ~0.1 ms per hop and the loop's wake-ups (the clients time their requests
+# on a timerfd too, no longer on a 1 ms tick: 7.00 -> 6.53..6.69 ms).  Held
 # on the loop's millisecond poll timeout instead, every delayed hop took up
 # to 1 ms more: 8.64 ms against 5.93 here (+2.7 ms; +1.0 ms now) on a quiet
 # machine, 14 against 6 on a loaded one.
@@ -207,8 +209,23 @@ members=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "members") c = 
                    { if ($c != last) printf "%s ", $c; last = $c }' "$work/calm/timeseries.csv")
 grep -q 'fault join n6 (6 members)' "$work/calm/faults.log" \
   && grep -q 'fault leave n1$' "$work/calm/faults.log" && [ "$members" = "5 6 5 " ] \
-  && ok "n6 joins and n1 leaves: members $members" \
+  && grep -q 'fault clients use n6 (every member lists it)' "$work/calm/faults.log" \
+  && ok "n6 joins (the clients use it once every member lists it) and n1 leaves: members $members" \
   || not_ok "join and leave: members '$members', faults: $(grep -E 'join|leave' "$work/calm/faults.log" | tr '\n' ';')"
+# The second after the join fails hardly more operations than the others
+# (2% loss fails ~20 a second): with the clients sending to n6 before the
+# members listed it, 51 and 65 failed in it against a median of ~23
+# (the simulator: 20).
+join_failures=$(awk -F, 'NR > 1 && $8 != "ok" && $8 != "not_found" && $6 < 20000000 { c[int($6 / 1000000)]++ }
+  END { n = 0; for (s = 0; s < 20; s++) if (s != 4) v[n++] = c[s] + 0
+        for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        printf "%d %d", c[4] + 0, v[int(n / 2)] }' "$work/calm/history.csv")
+set -- $join_failures
+if [ $# -eq 2 ] && awk -v j="$1" -v m="$2" 'BEGIN { exit !(j <= 1.8 * m + 4) }'; then
+  ok "failures in the second after the join: $1, median second $2"
+else
+  not_ok "failures in the second after the join: ${1:-missing}, median second ${2:-missing} (more than 1.8 x + 4)"
+fi
 # Of the datagrams the nodes meant to send (sent + lost - duplicated), 2%
 # lost and 2% of the rest sent twice: 1%..3% each, on thousands.
 if [ -n "$lost" ] && [ -n "$sent" ] && [ -n "$duplicated" ] \
