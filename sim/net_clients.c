@@ -14,10 +14,10 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 #include "client_model.h"
 #include "net/net_config.h"
+#include "net/precise_timer.h"
 #include "wire.h"
 
 #define WORKLOAD_STREAM 2   /* as sim/workload.c: the same seed, the same draws */
@@ -64,10 +64,8 @@ struct _DkNetClients
   GPtrArray         *sockets;    /* Client*, index client */
   GHashTable        *pending;    /* guint64 op -> Pending*, owned */
   GQueue             deadlines;  /* op ids in send order (GSIZE_TO_POINTER) */
-  GSource           *timer;      /* on timer_fd */
-  int                timer_fd;
+  DkPreciseTimer    *timer;
   gboolean           started;
-  gint64             armed_us;   /* monotonic time timer_fd is armed for; G_MAXINT64 none */
   gint64             origin_us;
   gint64             stop_at_us;
   gint64             next_arrival_us;  /* -1: none */
@@ -131,12 +129,6 @@ delayed_compare (gconstpointer a, gconstpointer b, gpointer user_data)
 }
 
 static void timer_arm (DkNetClients *clients);
-
-typedef struct
-{
-  GSource       base;
-  DkNetClients *clients;
-} TimerSource;
 
 static void
 send_message (DkNetClients *clients, guint client, DkNodeId to, const DkWireMessage *message)
@@ -446,36 +438,19 @@ timer_due (DkNetClients *clients)
   return due;
 }
 
-/* Arm the timerfd for timer_due when that changed: one timerfd_settime
- * per change (re-arming also clears its expirations), none before the
- * clients start. */
+/* Arm the timer for timer_due (a system call only when that changed),
+ * not before the clients start. */
 static void
 timer_arm (DkNetClients *clients)
 {
-  if (!clients->started)
-    return;
-  gint64 due = timer_due (clients);
-  if (due == clients->armed_us)
-    return;
-  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
-  if (due != G_MAXINT64)
-    {
-      gint64 at = MAX (due, 1);   /* 0 would disarm it */
-      spec.it_value.tv_sec = at / G_USEC_PER_SEC;
-      spec.it_value.tv_nsec = (long) (at % G_USEC_PER_SEC) * 1000;
-    }
-  if (timerfd_settime (clients->timer_fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
-    g_warning ("cannot arm the clients' timer: %s", g_strerror (errno));
-  clients->armed_us = due;
+  if (clients->started)
+    dk_precise_timer_arm (clients->timer, timer_due (clients));
 }
 
 static gboolean
-on_timer (GSource *source, GSourceFunc callback, gpointer user_data)
+on_timer (gpointer data)
 {
-  (void) callback;
-  (void) user_data;
-  DkNetClients *clients = ((TimerSource *) source)->clients;
-  clients->armed_us = G_MAXINT64 - 1;   /* it expired: re-arm whatever comes next */
+  DkNetClients *clients = data;
   send_delayed (clients, g_get_monotonic_time ());
   gint64 now = dk_net_clients_now (clients);
   for (guint i = 0; i < ARRIVALS_PER_TICK && clients->next_arrival_us >= 0
@@ -490,10 +465,6 @@ on_timer (GSource *source, GSourceFunc callback, gpointer user_data)
   timer_arm (clients);
   return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs timer_source_funcs = {
-  .dispatch = on_timer,   /* ready when its descriptor is */
-};
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -512,27 +483,16 @@ dk_net_clients_new (const DkNetClientsConfig *config, DkHistory *history, GError
   clients->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, pending_free);
   g_queue_init (&clients->deadlines);
   clients->delayed = g_sequence_new (delayed_free);
-  clients->timer_fd = -1;
-  clients->armed_us = G_MAXINT64;
   clients->next_arrival_us = -1;
   clients->buffer = g_malloc (65536);
   guint8 *template = g_malloc (MAX (config->workload.value_bytes, 1));
   for (guint i = 0; i < config->workload.value_bytes; i++)
     template[i] = (guint8) ('a' + i % 26);
   clients->value_template = g_bytes_new_take (template, config->workload.value_bytes);
-  clients->timer_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (clients->timer_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "cannot create the clients' timer: %s", g_strerror (saved));
-      return NULL;
-    }
-  clients->timer = g_source_new (&timer_source_funcs, sizeof (TimerSource));
-  ((TimerSource *) clients->timer)->clients = clients;
-  g_source_set_name (clients->timer, "dynkv-cluster clients' timer");
-  g_source_add_unix_fd (clients->timer, clients->timer_fd, G_IO_IN);
-  g_source_attach (clients->timer, config->context);
+  clients->timer = dk_precise_timer_new (config->context, "dynkv-cluster clients'",
+                                         on_timer, clients, error);
+  if (clients->timer == NULL)
+    return NULL;
   clients->addresses = g_ptr_array_new_with_free_func (g_object_unref);
   clients->sockets = g_ptr_array_new ();
   for (guint id = 1; id <= config->nodes; id++)
@@ -569,13 +529,7 @@ dk_net_clients_free (DkNetClients *clients)
 {
   if (clients == NULL)
     return;
-  if (clients->timer != NULL)
-    {
-      g_source_destroy (clients->timer);
-      g_source_unref (clients->timer);
-    }
-  if (clients->timer_fd >= 0)
-    close (clients->timer_fd);
+  dk_precise_timer_free (clients->timer);
   for (guint i = 0; clients->sockets != NULL && i < clients->sockets->len; i++)
     {
       Client *client = g_ptr_array_index (clients->sockets, i);

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1   /* sendmmsg, recvmmsg */
 #include "config.h"
 #include "udp_env.h"
+#include "precise_timer.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 
 #include "checkpointer.h"
 #include "net_config.h"
@@ -121,9 +121,7 @@ struct _DkUdpEnv
    * timeout; only an environment with faults has one. */
   GSequence     *delayed;           /* Delayed*, by (due, seq); owns them */
   guint64        delayed_seq;
-  int            delayed_fd;        /* the timerfd, -1 without faults */
-  gint64         delayed_armed_us;  /* the due time it is armed for, G_MAXINT64: none */
-  GSource       *delayed_source;
+  DkPreciseTimer *delayed_timer;    /* NULL without faults */
 };
 
 /* ---- logging --------------------------------------------------------------- */
@@ -528,38 +526,23 @@ delayed_order (gconstpointer a, gconstpointer b, gpointer unused)
   return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Arm the timerfd for the earliest delayed copy (disarm with none), when
- * that is not what it is armed for already: one timerfd_settime per
- * change of the earliest copy, nothing otherwise.  The timerfd counts
- * CLOCK_MONOTONIC, as g_get_monotonic_time; re-arming also clears its
- * expirations, so the dispatch need not read it. */
+/* Arm the timer for the earliest delayed copy (disarm with none); no
+ * system call unless that changed (precise_timer.h). */
 static void
 delayed_arm (DkUdpEnv *env)
 {
   GSequenceIter *first = g_sequence_get_begin_iter (env->delayed);
-  gint64 due = g_sequence_iter_is_end (first) ? G_MAXINT64
-                                              : ((Delayed *) g_sequence_get (first))->due_us;
-  if (due == env->delayed_armed_us)
-    return;
-  struct itimerspec spec = { { 0, 0 }, { 0, 0 } };
-  if (due != G_MAXINT64)
-    {
-      gint64 at = MAX (due, 1);   /* 0 would disarm it */
-      spec.it_value.tv_sec = at / G_USEC_PER_SEC;
-      spec.it_value.tv_nsec = (long) (at % G_USEC_PER_SEC) * 1000;
-    }
-  if (timerfd_settime (env->delayed_fd, TFD_TIMER_ABSTIME, &spec, NULL) < 0)
-    udp_log (env, DK_LOG_WARNING, "cannot arm the delay timer: %s", g_strerror (errno));
-  env->delayed_armed_us = due;
+  dk_precise_timer_arm (env->delayed_timer,
+                        g_sequence_iter_is_end (first)
+                          ? G_MAXINT64 : ((Delayed *) g_sequence_get (first))->due_us);
 }
 
-/* The timerfd is readable: send every copy now due, earliest first, and
- * arm it for the next. */
+/* The timer fired: send every copy now due, earliest first, and arm it
+ * for the next. */
 static gboolean
-delayed_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+delayed_fire_due (gpointer data)
 {
-  DkUdpEnv *env = ((TimerSource *) source)->env;
-  env->delayed_armed_us = G_MAXINT64 - 1;   /* it expired: re-arm whatever comes next */
+  DkUdpEnv *env = data;
   gint64 now = g_get_monotonic_time ();
   for (;;)
     {
@@ -576,30 +559,13 @@ delayed_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs delayed_source_funcs = {
-  .dispatch = delayed_dispatch,   /* ready when its descriptor is */
-};
-
-/* The delayed copies' timerfd and its source, for an environment with
- * faults. */
+/* The delayed copies' timer, for an environment with faults. */
 static gboolean
 delayed_open (DkUdpEnv *env, GError **error)
 {
-  env->delayed_fd = timerfd_create (CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (env->delayed_fd < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "cannot create the timer of delayed datagrams: %s", g_strerror (saved));
-      return FALSE;
-    }
-  env->delayed_source = g_source_new (&delayed_source_funcs, sizeof (TimerSource));
-  ((TimerSource *) env->delayed_source)->env = env;
-  g_source_set_name (env->delayed_source, "dynkv delayed datagrams");
-  g_source_add_unix_fd (env->delayed_source, env->delayed_fd, G_IO_IN);
-  g_source_set_can_recurse (env->delayed_source, TRUE);   /* as the socket's, below */
-  g_source_attach (env->delayed_source, env->context);
-  return TRUE;
+  env->delayed_timer = dk_precise_timer_new (env->context, "delayed datagrams",
+                                             delayed_fire_due, env, error);
+  return env->delayed_timer != NULL;
 }
 
 /* Send one datagram to TO_NODE through the faults: lost, once or twice,
@@ -629,8 +595,7 @@ send_faulty (DkUdpEnv *env, const Address *address, DkNodeId to_node, const guin
       memcpy (delayed->bytes, bytes, len);
       g_sequence_insert_sorted (env->delayed, delayed, delayed_order, NULL);
       env->stats.faults_delayed++;
-      if (delayed->due_us < env->delayed_armed_us)
-        delayed_arm (env);
+      delayed_arm (env);
     }
 }
 
@@ -1112,8 +1077,6 @@ dk_udp_env_new (const DkUdpEnvConfig *config, GError **error)
   if (config->faults != NULL && dk_net_faults_active (config->faults))
     env->faults = config->faults;
   env->delayed = g_sequence_new (g_free);
-  env->delayed_fd = -1;
-  env->delayed_armed_us = G_MAXINT64;
   env->peer_ids = g_hash_table_new (address_hash, address_equal);
   env->peer_addresses = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   env->clients_by_key = g_hash_table_new (address_hash, address_equal);
@@ -1189,13 +1152,7 @@ dk_udp_env_free (DkUdpEnv *env)
       g_source_destroy (env->timer_source);
       g_source_unref (env->timer_source);
     }
-  if (env->delayed_source != NULL)
-    {
-      g_source_destroy (env->delayed_source);
-      g_source_unref (env->delayed_source);
-    }
-  if (env->delayed_fd >= 0)
-    close (env->delayed_fd);
+  dk_precise_timer_free (env->delayed_timer);
   if (env->socket != NULL)
     {
       g_socket_close (env->socket, NULL);
