@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "store_private.h"
+#include "store_vfs.h"
 
 #ifndef SQLITE_DEFAULT_WAL_AUTOCHECKPOINT
 #define SQLITE_DEFAULT_WAL_AUTOCHECKPOINT 1000
@@ -319,9 +320,11 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   g_autoptr(DkStore) store = store_new (path, options);
 
+  /* A file store writes each transaction's log frames at once (store_vfs.h). */
+  const char *vfs = strcmp (path, ":memory:") == 0 ? NULL : dk_store_vfs_name ();
   int rc = sqlite3_open_v2 (path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            NULL);
+                            vfs);
   if (rc != SQLITE_OK)
     {
       dk_store_sql_fail (store, rc, "opening", error);

@@ -797,6 +797,98 @@ START_TEST (store_sigkill_mid_stream_keeps_every_committed_write)
 }
 END_TEST
 
+/* What a SIGKILL leaves of PATH: its file and log as they are in the
+ * kernel now (no -shm: opening the copy recovers from the log), copied to
+ * COPY. */
+static void
+copy_as_a_crash_leaves_it (const char *path, const char *copy)
+{
+  static const char *suffixes[] = { "", "-wal" };
+  remove_db (copy);
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *from = g_strconcat (path, suffixes[i], NULL);
+      g_autofree char *to = g_strconcat (copy, suffixes[i], NULL);
+      g_autofree char *bytes = NULL;
+      gsize len = 0;
+      g_autoptr(GError) error = NULL;
+      if (!g_file_get_contents (from, &bytes, &len, NULL))
+        continue;   /* no log yet */
+      ck_assert_msg (g_file_set_contents (to, bytes, (gssize) len, &error), "%s",
+                     error ? error->message : "");
+    }
+}
+
+static void
+checkpoint_elsewhere (gpointer data, guint log_pages)
+{
+}
+
+/* A file store writes a transaction's log frames together (store_vfs.c):
+ * when a commit returns, all of it must be in the log file with valid
+ * checksums, whatever its size: one page, more than one write's worth
+ * (128 KiB), more than SQLite's page cache (pages spilled to the log
+ * mid-transaction, then written again in place, their checksums redone
+ * at the commit).  A copy of the files taken after each commit, as a
+ * kill -9 would leave them, holds every write committed so far.  No
+ * checkpoint runs on the writing store, as in dynkvd (checkpointer.h):
+ * its reads of the log would write out what a commit left behind. */
+START_TEST (store_a_commit_is_whole_in_the_log_file_when_it_returns)
+{
+  g_autofree char *path = test_path ("frames.db");
+  g_autofree char *copy = test_path ("frames-copy.db");
+  DkStore *store = open_ok (path, NULL);
+  dk_store_watch_log (store, checkpoint_elsewhere, NULL);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  static const guint sizes[] = { 1, 5, 90, 1, 1800, 3 };
+  guint written[1800] = { 0 };   /* per key: the round of its last write, 0: none */
+  for (guint round = 1; round <= G_N_ELEMENTS (sizes); round++)
+    {
+      g_autoptr(GError) error = NULL;
+      dk_store_defer_begin (store);
+      /* The big round writes every key twice: the second pass rewrites
+       * pages the first one spilled. */
+      guint passes = sizes[round - 1] > 1000 ? 2 : 1;
+      for (guint pass = 0; pass < passes; pass++)
+        for (guint i = 0; i < sizes[round - 1]; i++)
+          {
+            guint index = (i * 7u + round) % G_N_ELEMENTS (written);
+            g_autofree char *key = g_strdup_printf ("frame-%u", index);
+            GString *value = g_string_new (NULL);
+            g_string_printf (value, "r%u-p%u-", round, pass);
+            for (guint c = 0; c < 3000; c++)
+              g_string_append_c (value, (char) g_rand_int_range (rand, 'a', 'z' + 1));
+            guint counter = 2 * round + pass;
+            ck_assert_msg (put_one (store, key, version_new (1, counter, value->str, FALSE), 0,
+                                    NULL, &error), "%s", error ? error->message : "");
+            g_string_free (value, TRUE);
+            written[index] = round;
+          }
+      ck_assert_msg (dk_store_defer_end (store, &error), "%s", error ? error->message : "");
+
+      copy_as_a_crash_leaves_it (path, copy);
+      DkStore *crashed = open_ok (copy, NULL);
+      ck_assert_msg (dk_store_integrity_check (crashed, &error), "%s",
+                     error ? error->message : "");
+      for (guint index = 0; index < G_N_ELEMENTS (written); index++)
+        {
+          if (written[index] == 0)
+            continue;
+          g_autofree char *key = g_strdup_printf ("frame-%u", index);
+          g_autoptr(GPtrArray) siblings = get_ok (crashed, key);
+          ck_assert_msg (siblings->len == 1, "round %u: %s committed but lost", round, key);
+          g_autofree char *prefix = g_strdup_printf ("r%u-p%u-", written[index],
+                                                     sizes[written[index] - 1] > 1000 ? 1 : 0);
+          const char *text = version_text (g_ptr_array_index (siblings, 0));
+          ck_assert_msg (g_str_has_prefix (text, prefix), "round %u: %s reads %.12s, not %s",
+                         round, key, text, prefix);
+        }
+      dk_store_close (crashed);
+    }
+  dk_store_close (store);
+}
+END_TEST
+
 START_TEST (store_refuses_corrupted_and_foreign_files_naming_the_path)
 {
   g_autofree char *path = test_path ("damaged.db");
@@ -1273,6 +1365,7 @@ store_suite (void)
   tcase_add_test (tc, store_refuses_input_over_the_limits_and_stores_nothing);
   tcase_add_test (tc, store_scan_covers_exactly_the_range_including_wraparound);
   tcase_add_test (tc, store_sigkill_mid_stream_keeps_every_committed_write);
+  tcase_add_test (tc, store_a_commit_is_whole_in_the_log_file_when_it_returns);
   tcase_add_test (tc, store_refuses_corrupted_and_foreign_files_naming_the_path);
   tcase_add_test (tc, store_reports_a_row_that_does_not_decode_as_corrupt);
   tcase_add_test (tc, store_fault_at_each_sqlite_call_fails_cleanly_and_keeps_commits);
