@@ -179,10 +179,86 @@ nearest_rank_ms (const LatencySample *sorted, guint n, guint permille)
   return sorted[MAX (rank, 1) - 1].latency_us / 1000.0;
 }
 
+/* Sort the N SAMPLES by latency: a stable least-significant-digit radix
+ * sort, 11 bits a pass and only as many passes as the largest latency
+ * needs (a run's latencies fit two or three), instead of a comparison
+ * sort calling back per pair: the checkers sort every operation's
+ * latency four times.  Falls back to the comparison sort for a negative
+ * latency (a loaded history may hold anything). */
+#define RADIX_BITS 11
+static void
+sort_by_latency (GArray *samples)
+{
+  LatencySample *a = (LatencySample *) samples->data;
+  guint n = samples->len;
+  gint64 max = 0;
+  for (guint i = 0; i < n; i++)
+    {
+      if (a[i].latency_us < 0)
+        {
+          g_array_sort (samples, compare_latencies);
+          return;
+        }
+      max = MAX (max, a[i].latency_us);
+    }
+  g_autofree LatencySample *buffer = g_new (LatencySample, MAX (n, 1));
+  LatencySample *from = a, *to = buffer;
+  for (guint shift = 0; shift < 64 && (max >> shift) > 0; shift += RADIX_BITS)
+    {
+      guint count[(1 << RADIX_BITS) + 1] = { 0 };
+      for (guint i = 0; i < n; i++)
+        count[((from[i].latency_us >> shift) & ((1 << RADIX_BITS) - 1)) + 1]++;
+      for (guint d = 1; d <= (1 << RADIX_BITS); d++)
+        count[d] += count[d - 1];
+      for (guint i = 0; i < n; i++)
+        to[count[(from[i].latency_us >> shift) & ((1 << RADIX_BITS) - 1)]++] = from[i];
+      LatencySample *swap = from;
+      from = to;
+      to = swap;
+    }
+  if (from != a)
+    memcpy (a, from, n * sizeof *a);
+}
+
+/* Sort the samples by bucket, then latency: by latency, then a stable
+ * counting pass over the buckets (comparison sort when their range is
+ * far wider than the samples). */
+static void
+sort_by_bucket_then_latency (GArray *samples)
+{
+  LatencySample *a = (LatencySample *) samples->data;
+  guint n = samples->len;
+  if (n == 0)
+    return;
+  gint64 low = a[0].bucket, high = a[0].bucket;
+  for (guint i = 1; i < n; i++)
+    {
+      low = MIN (low, a[i].bucket);
+      high = MAX (high, a[i].bucket);
+    }
+  if ((guint64) (high - low) > 4 * (guint64) n + 65536)
+    {
+      g_array_sort (samples, compare_buckets_then_latencies);
+      return;
+    }
+  sort_by_latency (samples);
+  a = (LatencySample *) samples->data;
+  gsize range = (gsize) (high - low) + 1;
+  g_autofree guint *start = g_new0 (guint, range + 1);
+  for (guint i = 0; i < n; i++)
+    start[a[i].bucket - low + 1]++;
+  for (gsize b = 1; b <= range; b++)
+    start[b] += start[b - 1];
+  g_autofree LatencySample *sorted = g_new (LatencySample, n);
+  for (guint i = 0; i < n; i++)
+    sorted[start[a[i].bucket - low]++] = a[i];
+  memcpy (a, sorted, n * sizeof *a);
+}
+
 static void
 fill_percentiles (GArray *samples, double out_ms[3])
 {
-  g_array_sort (samples, compare_latencies);
+  sort_by_latency (samples);
   for (guint i = 0; i < 3; i++)
     out_ms[i] = nearest_rank_ms ((LatencySample *) samples->data, samples->len,
                                  percentile_permille[i]);
@@ -193,7 +269,7 @@ static void
 fill_bucket_percentiles (GArray *samples, DkTimeseries *series, guint p50_column,
                          guint p99_column)
 {
-  g_array_sort (samples, compare_buckets_then_latencies);
+  sort_by_bucket_then_latency (samples);
   const LatencySample *all = (const LatencySample *) samples->data;
   for (guint start = 0, end; start < samples->len; start = end)
     {
@@ -348,24 +424,97 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
 
 /* ---- end-of-run checks -------------------------------------------------- */
 
-/* The writes of one key, and what its replicas hold at the end. */
+/* What the end-of-run checks know of each operation, for the key being
+ * checked: one record per operation id, valid while its KEY stamp is the
+ * key's generation (a new key starts afresh without clearing the array;
+ * sets of pointers in hash tables, made and destroyed for every key,
+ * cost more than the checks themselves). */
+enum
+{
+  MARK_HELD = 1 << 0,       /* a preference-list replica holds its version */
+  MARK_ACCOUNTED = 1 << 1,  /* held, or knowingly replaced by an accounted write */
+  MARK_EXPLAINED = 1 << 2,  /* accounted before issued deletes counted */
+};
+
+typedef struct
+{
+  guint32 key;       /* the key generation this record is valid for */
+  guint32 replica;   /* the replica generation that last accounted for it */
+  guint32 holding;   /* how many of the key's replicas account for it */
+  guint8  flags;     /* MARK_* */
+} OpMarks;
+
+typedef struct
+{
+  OpMarks *ops;      /* indexed by operation id */
+  guint64  n_ops;
+  guint32  key_generation;
+  guint32  replica_generation;
+} Marks;
+
+static void
+marks_init (Marks *marks, guint64 n_ops)
+{
+  marks->ops = g_new0 (OpMarks, MAX (n_ops, 1));
+  marks->n_ops = n_ops;
+  marks->key_generation = marks->replica_generation = 0;
+}
+
+/* Every record stale: a generation about to wrap starts the array anew. */
+static void
+marks_wrap (Marks *marks)
+{
+  memset (marks->ops, 0, MAX (marks->n_ops, 1) * sizeof (OpMarks));
+  marks->key_generation = marks->replica_generation = 0;
+}
+
+static void
+marks_next_key (Marks *marks)
+{
+  if (marks->key_generation == G_MAXUINT32 || marks->replica_generation == G_MAXUINT32)
+    marks_wrap (marks);
+  marks->key_generation++;
+}
+
+static void
+marks_next_replica (Marks *marks)
+{
+  if (marks->replica_generation == G_MAXUINT32)
+    {
+      /* Keeps the key's records: only replica stamps must never repeat. */
+      for (guint64 i = 0; i < MAX (marks->n_ops, 1); i++)
+        marks->ops[i].replica = 0;
+      marks->replica_generation = 0;
+    }
+  marks->replica_generation++;
+}
+
+/* OP's record for the key being checked. */
+static OpMarks *
+marks_of (Marks *marks, const DkOp *op)
+{
+  OpMarks *mark = &marks->ops[op->id];
+  if (mark->key != marks->key_generation)
+    *mark = (OpMarks) { .key = marks->key_generation };
+  return mark;
+}
+
+static gboolean
+marked (Marks *marks, const DkOp *op, guint8 flag)
+{
+  return (marks_of (marks, op)->flags & flag) != 0;
+}
+
+/* The writes of one key, and what its replicas hold at the end.  A
+ * replica's state (REPLICA) accounts into the replica generation, and
+ * counts each write it accounts for in the write's HOLDING. */
 typedef struct
 {
   const char *key;
   GPtrArray  *writes;     /* const DkOp*: puts and deletes, any outcome, by id */
-  GHashTable *held;       /* write op -> itself: versions a preference-list replica holds */
-  GHashTable *accounted;  /* write op -> itself: held, or knowingly replaced by an accounted write */
-  GHashTable *explained;  /* the same before issued deletes count as accounted for */
+  Marks      *marks;
+  gboolean    replica;
 } KeyState;
-
-static void
-key_state_clear (KeyState *state)
-{
-  g_clear_pointer (&state->writes, g_ptr_array_unref);
-  g_clear_pointer (&state->held, g_hash_table_unref);
-  g_clear_pointer (&state->accounted, g_hash_table_unref);
-  g_clear_pointer (&state->explained, g_hash_table_unref);
-}
 
 /* The write that wrote HELD: by its value id, else by its dot. */
 static const DkOp *
@@ -383,9 +532,20 @@ writer_of_held (const DkHistory *history, const DkHeld *held)
 static void
 account (KeyState *state, GPtrArray *queue, const DkOp *write)
 {
-  if (g_hash_table_contains (state->accounted, write))
-    return;
-  g_hash_table_add (state->accounted, (gpointer) write);
+  OpMarks *mark = marks_of (state->marks, write);
+  if (state->replica)
+    {
+      if (mark->replica == state->marks->replica_generation)
+        return;
+      mark->replica = state->marks->replica_generation;
+      mark->holding++;
+    }
+  else
+    {
+      if (mark->flags & MARK_ACCOUNTED)
+        return;
+      mark->flags |= MARK_ACCOUNTED;
+    }
   g_ptr_array_add (queue, (gpointer) write);
 }
 
@@ -438,8 +598,6 @@ account_known (KeyState *state, const DkHistory *history, GPtrArray *queue)
 static void
 account_key (KeyState *state, const DkHistory *history, const DkFinalState *final)
 {
-  state->held = g_hash_table_new (NULL, NULL);
-  state->accounted = g_hash_table_new (NULL, NULL);
   g_autoptr (GPtrArray) queue = g_ptr_array_new ();
   guint n_holdings;
   const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
@@ -456,20 +614,20 @@ account_key (KeyState *state, const DkHistory *history, const DkFinalState *fina
               account_covered (state, queue, held->context);
               continue;
             }
-          g_hash_table_add (state->held, (gpointer) writer);
+          marks_of (state->marks, writer)->flags |= MARK_HELD;
           account (state, queue, writer);
         }
     }
   account_known (state, history, queue);
   /* What the held writes explain, before deletes are taken at their word:
    * a delete no held write knew, replaced on nobody's knowledge, is a
-   * lost update too. */
-  state->explained = g_hash_table_new (NULL, NULL);
-  GHashTableIter iter;
-  gpointer explained;
-  g_hash_table_iter_init (&iter, state->accounted);
-  while (g_hash_table_iter_next (&iter, &explained, NULL))
-    g_hash_table_add (state->explained, explained);   /* a set copy: no order escapes */
+   * lost update too.  (Asked of the key's own writes only.) */
+  for (guint i = 0; i < state->writes->len; i++)
+    {
+      OpMarks *mark = marks_of (state->marks, g_ptr_array_index (state->writes, i));
+      if (mark->flags & MARK_ACCOUNTED)
+        mark->flags |= MARK_EXPLAINED;
+    }
   /* A delete's effect is absence, which collecting its tombstone keeps
    * (resurrected_deletes checks that it holds): an issued delete is
    * accounted for whether or not a replica still holds its tombstone. */
@@ -500,24 +658,22 @@ replaced_unknowingly (const KeyState *state, const DkHistory *history, const DkO
 
 /* For each of the key's preference-list replicas that holds anything,
  * what it accounts for: the writes it holds and everything they knew
- * (account_known, seeded with this replica's holdings only).  A GPtrArray
- * of GHashTable*; *N_REPLICAS receives the list's length (the holders'
- * count when no list was recorded). */
-static GPtrArray *
-replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFinalState *final,
-                    guint *n_replicas)
+ * (account_known, seeded with this replica's holdings only), counted in
+ * each write's HOLDING.  Returns the list's length (the holders' count
+ * when no list was recorded). */
+static guint
+replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFinalState *final)
 {
   guint n_holdings, n_list;
   const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
   const DkNodeId *list = dk_final_state_replicas (final, state->key, &n_list);
-  *n_replicas = list != NULL ? n_list : n_holdings;
-  GPtrArray *knowledge = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
   for (guint h = 0; h < n_holdings; h++)
     {
       if (!dk_final_state_is_replica (final, state->key, holdings[h].node))
         continue;
-      KeyState replica = { state->key, state->writes, NULL, g_hash_table_new (NULL, NULL), NULL };
-      g_autoptr (GPtrArray) queue = g_ptr_array_new ();
+      KeyState replica = { state->key, state->writes, state->marks, TRUE };
+      marks_next_replica (state->marks);
       for (guint v = 0; v < holdings[h].versions->len; v++)
         {
           const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
@@ -528,19 +684,8 @@ replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFin
             account_covered (&replica, queue, held->context);
         }
       account_known (&replica, history, queue);
-      g_ptr_array_add (knowledge, replica.accounted);
     }
-  return knowledge;
-}
-
-/* How many of the replicas in KNOWLEDGE account for WRITE. */
-static guint
-replicas_holding (const GPtrArray *knowledge, const DkOp *write)
-{
-  guint holding = 0;
-  for (guint r = 0; r < knowledge->len; r++)
-    holding += g_hash_table_contains (g_ptr_array_index ((GPtrArray *) knowledge, r), write);
-  return holding;
+  return list != NULL ? n_list : n_holdings;
 }
 
 /* A delete whose knowingly replaced values a replica holds again. */
@@ -551,7 +696,7 @@ delete_resurrected (const KeyState *state, const DkHistory *history, const DkOp 
     {
       const DkOp *write = g_ptr_array_index (state->writes, i);
       if (write->kind == DK_OP_PUT && dk_history_knew (history, delete, write)
-          && g_hash_table_contains (state->held, write))
+          && marked (state->marks, write, MARK_HELD))
         return TRUE;
     }
   return FALSE;
@@ -591,32 +736,33 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
   guint n_keys = 0;
   g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (by_key, &n_keys);
   qsort (keys, n_keys, sizeof *keys, compare_key_names);
+  Marks marks;
+  marks_init (&marks, dk_history_len (history));
   for (guint k = 0; k < n_keys; k++)
     {
-      KeyState state = { keys[k], g_ptr_array_ref (g_hash_table_lookup (by_key, keys[k])),
-                         NULL, NULL, NULL };
+      KeyState state = { keys[k], g_hash_table_lookup (by_key, keys[k]), &marks, FALSE };
+      marks_next_key (&marks);
       account_key (&state, history, final);
-      guint n_replicas;
-      g_autoptr (GPtrArray) knowledge = replicas_knowledge (&state, history, final, &n_replicas);
+      guint n_replicas = replicas_knowledge (&state, history, final);
       for (guint i = 0; i < state.writes->len; i++)
         {
           const DkOp *write = g_ptr_array_index (state.writes, i);
           if (write->outcome != DK_OUTCOME_OK || !write->has_dot)
             continue;
-          gboolean accounted = g_hash_table_contains (state.accounted, write);
+          gboolean accounted = marked (&marks, write, MARK_ACCOUNTED);
           if (!accounted && write->kind == DK_OP_PUT)
             g_array_append_val (metrics->lost_writes, write->id);
-          if (!g_hash_table_contains (state.explained, write)
+          if (!marked (&marks, write, MARK_EXPLAINED)
               && replaced_unknowingly (&state, history, write))
             g_array_append_val (metrics->lost_updates, write->id);
           if (write->kind == DK_OP_DELETE && delete_resurrected (&state, history, write))
             v->resurrected_deletes++;
           if (accounted && write->kind == DK_OP_PUT
-              && replicas_holding (knowledge, write) < n_replicas)
+              && marks_of (&marks, write)->holding < n_replicas)
             v->under_replicated_writes++;
         }
-      key_state_clear (&state);
     }
+  g_free (marks.ops);
   g_array_sort (metrics->lost_writes, compare_ids);
   g_array_sort (metrics->lost_updates, compare_ids);
   v->lost_writes = metrics->lost_writes->len;

@@ -24,6 +24,12 @@
  * keeps resending reaches the same answer through the first of them. */
 #define MAX_WAITERS 8
 
+/* What a record counts as costing in remembered_bytes besides its answer
+ * (the size records had when their waiters were inline; the waiters' own
+ * room, rare, is not counted): a constant, so that the byte bound forgets
+ * the same records whatever the layout below. */
+#define RECORD_BYTES (248 + 64)
+
 typedef struct
 {
   guint64    client_id;
@@ -39,20 +45,26 @@ typedef struct
   guint64    hop_id;
 } Waiter;
 
+/* Every write a node coordinates is remembered until the end of a short
+ * run, so a record is kept to 128 bytes: the waiters, while in flight and
+ * only when a duplicate joins, are a block of their own. */
 struct _Remembered
 {
   RequestName    name;
   DkWireType     kind;
+  guint          n_waiters;
   guint64        fingerprint;  /* of key, value and context */
   gint64         seen_us;      /* node_now when first seen */
   guint64        request;      /* hop id of the Request handling it; 0: none */
   Waiter         first;        /* who sent it first */
-  Waiter         waiters[MAX_WAITERS];  /* duplicates from elsewhere, while in flight */
-  guint          n_waiters;
+  Waiter        *waiters;      /* duplicates from elsewhere, while in flight: room for
+                                * MAX_WAITERS, made when the first joins; or NULL */
   DkWireMessage *answer;       /* the CLIENT_REPLY, once a write was answered */
   gsize          bytes;        /* what this record costs, as counted in remembered_bytes */
   GList          link;         /* in node->remembered_order */
 };
+
+G_STATIC_ASSERT (sizeof (Remembered) <= 128);
 
 static guint
 name_hash (gconstpointer data)
@@ -80,6 +92,7 @@ remembered_free (gpointer data)
 {
   Remembered *entry = data;
   g_clear_pointer (&entry->answer, dk_wire_message_free);
+  g_free (entry->waiters);
   g_free (entry);
 }
 
@@ -209,6 +222,8 @@ join (Remembered *entry, DkEndpoint from, guint64 hop_id)
   for (guint i = 0; i < entry->n_waiters; i++)
     if (entry->waiters[i].endpoint == from && entry->waiters[i].hop_id == hop_id)
       return;
+  if (entry->waiters == NULL)
+    entry->waiters = g_new (Waiter, MAX_WAITERS);
   if (entry->n_waiters < MAX_WAITERS)
     entry->waiters[entry->n_waiters++] = waiter;
 }
@@ -254,7 +269,7 @@ node_dedup_admit (DkNode *node, DkEndpoint from, guint64 hop_id, DkWireType kind
   fresh->fingerprint = fingerprint;
   fresh->seen_us = now;
   fresh->first = (Waiter) { from, hop_id };
-  fresh->bytes = sizeof (Remembered) + 64;  /* and its hash table slot */
+  fresh->bytes = RECORD_BYTES;  /* and its hash table slot */
   fresh->link.data = fresh;
   g_hash_table_insert (node->remembered, &fresh->name, fresh);
   g_queue_push_tail_link (&node->remembered_order, &fresh->link);
@@ -285,6 +300,7 @@ node_dedup_answered (DkNode *node, const Request *request, DkWireMessage *reply)
   for (guint i = 0; i < entry->n_waiters; i++)
     send_answer (node, entry->waiters[i].endpoint, entry->waiters[i].hop_id, reply);
   entry->n_waiters = 0;
+  g_clear_pointer (&entry->waiters, g_free);
   if (request->kind == DK_WIRE_GET)
     {
       /* Reads change nothing: one asked again later reads again. */

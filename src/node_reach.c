@@ -36,38 +36,45 @@
 
 typedef struct
 {
-  gboolean sampled;
-  gint64   srtt_us;
-  gint64   rttvar_us;
+  gint64 srtt_us;
+  gint64 rttvar_us;
 } RttEstimate;
+
+/* PEERS is an open-addressing table (linear probing, at most half full)
+ * in two parallel arrays: a node consults it for every datagram it
+ * receives, and at 1,000 nodes the tables are far larger than any cache,
+ * so the fields every datagram and every replica choice read sit in a
+ * 16-byte HOT slot (four to a cache line) and the rest, read on replies
+ * and silences only, in the COLD slot of the same index.  Peers are
+ * never removed. */
+typedef struct
+{
+  DkNodeId id;
+  guint8   used;
+  guint8   rtt_sampled;       /* COLD's rtt holds an estimate */
+  guint8   troubled;          /* COLD's strikes, marked_until or hold_us may be non-zero */
+  gint64   heard_us;          /* node_now a datagram from it last came; 0: never */
+} PeerHot;
 
 typedef struct
 {
   RttEstimate rtt;
   guint       strikes;        /* silences since the peer was last heard */
   gint64      struck_us;      /* node_now of the last strike counted */
-  gint64      heard_us;       /* node_now a datagram from it last came; 0: never */
   gint64      marked_until;   /* node_now before which it is skipped; 0: never marked */
   gint64      hold_us;        /* the next mark's hold */
-} PeerReach;
+} PeerCold;
 
-/* PEERS is an open-addressing table (linear probing, at most half full)
- * with each PeerReach inline: a node consults it for every datagram it
- * receives, and one cache line per look-up is what keeps a 1,000-node
- * simulation fast.  Peers are never removed. */
-typedef struct
-{
-  DkNodeId  id;
-  gboolean  used;
-  PeerReach reach;
-} PeerSlot;
+G_STATIC_ASSERT (sizeof (PeerHot) == 16);
 
 struct _NodeReach
 {
-  PeerSlot   *peers;
+  PeerHot    *hot;
+  PeerCold   *cold;
   guint       capacity;       /* a power of two, or 0 */
   guint       n_peers;
   RttEstimate all;            /* every peer's samples together */
+  gboolean    all_sampled;
 };
 
 void
@@ -81,66 +88,90 @@ node_reach_clear (DkNode *node)
 {
   if (node->reach == NULL)
     return;
-  g_free (node->reach->peers);
+  g_free (node->reach->hot);
+  g_free (node->reach->cold);
   g_clear_pointer (&node->reach, g_free);
 }
 
-/* The slot for PEER: its own, or the empty one where it belongs. */
-static PeerSlot *
+/* The slot index for PEER: its own, or the empty one where it belongs. */
+static guint
 peer_slot (const NodeReach *reach, DkNodeId peer)
 {
   guint mask = reach->capacity - 1;
   for (guint i = (guint) ((peer * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15)) >> 32) & mask;;
        i = (i + 1) & mask)
-    if (!reach->peers[i].used || reach->peers[i].id == peer)
-      return &reach->peers[i];
+    if (!reach->hot[i].used || reach->hot[i].id == peer)
+      return i;
 }
 
-static const PeerReach *
+/* PEER's hot slot, or NULL when never heard of. */
+static const PeerHot *
 peer_lookup (const DkNode *node, DkNodeId peer)
 {
   const NodeReach *reach = node->reach;
   if (reach->capacity == 0)
     return NULL;
-  const PeerSlot *slot = peer_slot (reach, peer);
-  return slot->used ? &slot->reach : NULL;
+  const PeerHot *hot = &reach->hot[peer_slot (reach, peer)];
+  return hot->used ? hot : NULL;
+}
+
+/* The cold slot beside HOT. */
+static PeerCold *
+cold_of (const NodeReach *reach, const PeerHot *hot)
+{
+  return &reach->cold[hot - reach->hot];
+}
+
+/* HOT's mark: until when it is skipped; 0 when never marked. */
+static gint64
+marked_until (const NodeReach *reach, const PeerHot *hot)
+{
+  return hot->troubled ? cold_of (reach, hot)->marked_until : 0;
 }
 
 static void
 peers_grow (NodeReach *reach)
 {
-  PeerSlot *old = reach->peers;
+  PeerHot *old_hot = reach->hot;
+  PeerCold *old_cold = reach->cold;
   guint old_capacity = reach->capacity;
   reach->capacity = MAX (16u, 2 * old_capacity);
-  reach->peers = g_new0 (PeerSlot, reach->capacity);
+  reach->hot = g_new0 (PeerHot, reach->capacity);
+  reach->cold = g_new0 (PeerCold, reach->capacity);
   for (guint i = 0; i < old_capacity; i++)
-    if (old[i].used)
-      *peer_slot (reach, old[i].id) = old[i];
-  g_free (old);
+    if (old_hot[i].used)
+      {
+        guint slot = peer_slot (reach, old_hot[i].id);
+        reach->hot[slot] = old_hot[i];
+        reach->cold[slot] = old_cold[i];
+      }
+  g_free (old_hot);
+  g_free (old_cold);
 }
 
-static PeerReach *
+/* PEER's hot slot, added when new. */
+static PeerHot *
 peer_get (DkNode *node, DkNodeId peer)
 {
   NodeReach *reach = node->reach;
   if (2 * (reach->n_peers + 1) > reach->capacity)
     peers_grow (reach);
-  PeerSlot *slot = peer_slot (reach, peer);
-  if (!slot->used)
+  PeerHot *hot = &reach->hot[peer_slot (reach, peer)];
+  if (!hot->used)
     {
-      *slot = (PeerSlot) { .id = peer, .used = TRUE };
+      *hot = (PeerHot) { .id = peer, .used = TRUE };
       reach->n_peers++;
     }
-  return &slot->reach;
+  return hot;
 }
 
 /* RFC 6298, 2.2-2.3: gains 1/8 and 1/4. */
 static void
-estimate_add (RttEstimate *estimate, gint64 sample_us)
+estimate_add (RttEstimate *estimate, gboolean *sampled, gint64 sample_us)
 {
-  if (!estimate->sampled)
+  if (!*sampled)
     {
-      estimate->sampled = TRUE;
+      *sampled = TRUE;
       estimate->srtt_us = sample_us;
       estimate->rttvar_us = sample_us / 2;
       return;
@@ -155,8 +186,11 @@ node_reach_sample (DkNode *node, DkNodeId peer, gint64 rtt_us)
 {
   if (peer == node->config.id || rtt_us < 0)
     return;
-  estimate_add (&peer_get (node, peer)->rtt, rtt_us);
-  estimate_add (&node->reach->all, rtt_us);
+  PeerHot *hot = peer_get (node, peer);
+  gboolean sampled = hot->rtt_sampled;
+  estimate_add (&cold_of (node->reach, hot)->rtt, &sampled, rtt_us);
+  hot->rtt_sampled = (guint8) sampled;
+  estimate_add (&node->reach->all, &node->reach->all_sampled, rtt_us);
   node_reach_heard (node, peer);
 }
 
@@ -165,21 +199,26 @@ node_reach_heard (DkNode *node, DkNodeId peer)
 {
   if (peer == node->config.id)
     return;
-  PeerReach *reach = peer_get (node, peer);
-  reach->heard_us = MAX (node_now (node), 1);
-  reach->strikes = 0;
-  reach->marked_until = 0;
-  reach->hold_us = 0;
+  PeerHot *hot = peer_get (node, peer);
+  hot->heard_us = MAX (node_now (node), 1);
+  if (hot->troubled)
+    {
+      PeerCold *cold = cold_of (node->reach, hot);
+      cold->strikes = 0;
+      cold->marked_until = 0;
+      cold->hold_us = 0;
+      hot->troubled = FALSE;
+    }
 }
 
 gint64
 node_reach_deadline (const DkNode *node, DkNodeId peer)
 {
   gint64 cap = MAX (node->config.request_timeout_us / 4, FLOOR_US);
-  const PeerReach *reach = peer_lookup (node, peer);
-  const RttEstimate *estimate = reach != NULL && reach->rtt.sampled ? &reach->rtt
-                                : &node->reach->all;
-  if (!estimate->sampled)
+  const PeerHot *hot = peer_lookup (node, peer);
+  gboolean own = hot != NULL && hot->rtt_sampled;
+  const RttEstimate *estimate = own ? &cold_of (node->reach, hot)->rtt : &node->reach->all;
+  if (!own && !node->reach->all_sampled)
     return cap;   /* nothing observed yet: patient, but well within the request */
   return CLAMP (estimate->srtt_us + 4 * estimate->rttvar_us, FLOOR_US, cap);
 }
@@ -189,12 +228,14 @@ node_reach_silent (DkNode *node, DkNodeId peer)
 {
   if (peer == node->config.id)
     return FALSE;
-  PeerReach *reach = peer_get (node, peer);
+  PeerHot *hot = peer_get (node, peer);
+  PeerCold *reach = cold_of (node->reach, hot);
   gint64 now = node_now (node);
   /* The silence the last strike counted, seen by another request. */
   if (reach->strikes > 0 && now - reach->struck_us < node_reach_deadline (node, peer))
     return reach->marked_until > now;
   reach->struck_us = now;
+  hot->troubled = TRUE;   /* strikes is about to be non-zero */
   /* A peer silent again after a hold is marked again at once. */
   if (++reach->strikes < STRIKES_TO_MARK && reach->hold_us == 0)
     return FALSE;
@@ -213,8 +254,8 @@ node_reach_silent (DkNode *node, DkNodeId peer)
 gboolean
 node_reach_marked (DkNode *node, DkNodeId peer)
 {
-  const PeerReach *reach = peer_lookup (node, peer);
-  return reach != NULL && reach->marked_until > node_now (node);
+  const PeerHot *hot = peer_lookup (node, peer);
+  return hot != NULL && marked_until (node->reach, hot) > node_now (node);
 }
 
 gboolean
@@ -228,10 +269,10 @@ node_peer_usable_at (const DkNode *node, DkNodeId id, gint64 now)
 {
   if (id == node->config.id)
     return TRUE;
-  const PeerReach *reach = peer_lookup (node, id);
-  if (reach != NULL && reach->marked_until > now)
+  const PeerHot *hot = peer_lookup (node, id);
+  if (hot != NULL && marked_until (node->reach, hot) > now)
     return FALSE;
   return node_peer_healthy (node, id)
-         || (reach != NULL && reach->heard_us > 0
-             && now - reach->heard_us < node->config.suspect_after_us);
+         || (hot != NULL && hot->heard_us > 0
+             && now - hot->heard_us < node->config.suspect_after_us);
 }

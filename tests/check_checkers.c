@@ -1671,6 +1671,44 @@ END_TEST
 /* Two writes reporting one dot (a collision): the dot names the earlier
  * one whatever order the reports came in, as in a loaded history, so a
  * round trip keeps every verdict on a replica holding that dot. */
+/* A history far longer than one block of its storage: every operation
+ * keeps its id, its fields and its address as the history grows, and the
+ * CSV round trip keeps them all. */
+START_TEST (history_keeps_every_operation_of_a_long_history)
+{
+  enum { N_OPS = 5000 };
+  g_autoptr (DkHistory) h = dk_history_new ();
+  const DkOp *first = NULL;
+  for (guint i = 0; i < N_OPS; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("k%u", i);
+      guint64 id = dk_history_invoke (h, i, 1, i % 2 ? DK_OP_PUT : DK_OP_GET, key, i);
+      ck_assert_uint_eq (id, i);
+      if (i == 0)
+        first = dk_history_get (h, 0);
+    }
+  ck_assert_ptr_eq (dk_history_get (h, 0), first);
+  ck_assert_uint_eq (dk_history_len (h), N_OPS);
+  g_autoptr (GString) csv = g_string_new (NULL);
+  dk_history_to_csv (h, csv);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DkHistory) loaded = dk_history_parse (csv->str, (gssize) csv->len, "long", &error);
+  ck_assert_msg (loaded != NULL, "%s", error != NULL ? error->message : "");
+  ck_assert_uint_eq (dk_history_len (loaded), N_OPS);
+  for (guint i = 0; i < N_OPS; i++)
+    for (guint copy = 0; copy < 2; copy++)
+      {
+        const DkOp *op = dk_history_get (copy == 0 ? h : loaded, i);
+        g_autofree char *key = g_strdup_printf ("k%u", i);
+        ck_assert_uint_eq (op->id, i);
+        ck_assert_uint_eq (op->client, i);
+        ck_assert_int_eq (op->invoke_us, i);
+        ck_assert_str_eq (op->key, key);
+        ck_assert_int_eq (op->kind, i % 2 ? DK_OP_PUT : DK_OP_GET);
+      }
+}
+END_TEST
+
 START_TEST (history_csv_round_trip_keeps_a_reused_dot_naming_its_earliest_write)
 {
   g_autoptr (DkHistory) h = dk_history_new ();
@@ -3097,6 +3135,7 @@ checkers_suite (void)
   tcase_add_test (csv, history_parse_rejects_malformed_rows_naming_the_line_and_column);
   tcase_add_test (csv, final_csv_lists_every_held_version_and_round_trips);
   tcase_add_test (csv, history_csv_round_trip_keeps_a_reused_dot_naming_its_earliest_write);
+  tcase_add_test (csv, history_keeps_every_operation_of_a_long_history);
   suite_add_tcase (suite, csv);
 
   TCase *properties = tcase_create ("properties");
