@@ -295,6 +295,8 @@ store_new (const char *path, const DkStoreOptions *options)
   else
     dk_store_options_init (&store->options);
   store->cache = dk_store_cache_new (store->options.cache_bytes);
+  if (store->options.kv_in_memory)
+    store->mem = dk_store_mem_new ();
   store->hint_usage_by_owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return store;
 }
@@ -318,6 +320,12 @@ dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   g_autoptr(DkStore) store = store_new (path, options);
+  if (store->mem != NULL && strcmp (path, ":memory:") != 0)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                   "%s: kv_in_memory is only for a \":memory:\" store", path);
+      return NULL;
+    }
 
   int rc = sqlite3_open_v2 (path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -383,6 +391,7 @@ dk_store_close (DkStore *store)
   if (store->db != NULL)
     sqlite3_close (store->db);
   dk_store_cache_free (store->cache);
+  dk_store_mem_free (store->mem);
   dk_store_tokens_free (store);
   g_clear_pointer (&store->row_buffer, g_byte_array_unref);
   g_clear_pointer (&store->hint_usage_by_owner, g_hash_table_destroy);
@@ -402,6 +411,12 @@ gboolean
 dk_store_begin (DkStore *store, GError **error)
 {
   g_return_val_if_fail (!store->in_batch, FALSE);
+  if (store->mem != NULL)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                   "%s: no batches on a store whose kv table is in memory", store->path);
+      return FALSE;
+    }
   if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   store->in_batch = TRUE;

@@ -95,6 +95,26 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
   return TRUE;
 }
 
+/* Decode the blob of KEY's row; NULL with an error naming the key. */
+static GPtrArray *
+decode_row (DkStore *store, GBytes *key, const guint8 *blob, gsize len, GError **error)
+{
+  GPtrArray *siblings = dk_store_decode_siblings (blob, len, error);
+  if (siblings == NULL)
+    {
+      g_autofree char *shown = dk_store_key_display (key);
+      g_prefix_error (error, "%s: key '%s': ", store->path, shown);
+    }
+  return siblings;
+}
+
+static GPtrArray *
+read_mem_row (DkStore *store, DkToken token, GBytes *key, GError **error)
+{
+  const DkStoreMemRow *row = dk_store_mem_lookup (store->mem, token, key);
+  return row == NULL ? dk_siblings_new () : decode_row (store, key, row->blob, row->blob_len, error);
+}
+
 /* The set stored in the table for KEY, decoded (empty when absent), or
  * NULL with an error.  The caller owns it.  A key never written since the
  * table was created empty has no row: no need to ask SQLite. */
@@ -104,6 +124,8 @@ read_row (DkStore *store, GBytes *key, GError **error)
   DkToken token = key_token (key);
   if (store->written_tokens != NULL && !dk_store_tokens_contain (store->written_tokens, token))
     return dk_siblings_new ();
+  if (store->mem != NULL)
+    return read_mem_row (store, token, key, error);
   bind_token_and_key (store->select_row, 1, token, key);
   int rc = dk_store_sql_step (store, store->select_row);
   GPtrArray *siblings = NULL;
@@ -111,12 +133,7 @@ read_row (DkStore *store, GBytes *key, GError **error)
     {
       const guint8 *blob = sqlite3_column_blob (store->select_row, 0);
       gsize len = (gsize) sqlite3_column_bytes (store->select_row, 0);
-      siblings = dk_store_decode_siblings (blob, len, error);
-      if (siblings == NULL)
-        {
-          g_autofree char *shown = dk_store_key_display (key);
-          g_prefix_error (error, "%s: key '%s': ", store->path, shown);
-        }
+      siblings = decode_row (store, key, blob, len, error);
     }
   else if (rc == SQLITE_DONE)
     siblings = dk_siblings_new ();
@@ -161,10 +178,19 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
     if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
       all_tombstones = FALSE;
 
-  if (!dk_store_group_join (store, error))
-    return FALSE;
   DkToken token = key_token (key);
   guint64 digest = dk_siblings_digest (siblings);
+  if (store->mem != NULL)
+    {
+      if (store->written_tokens != NULL)
+        dk_store_tokens_add (store->written_tokens, token);
+      dk_store_mem_write (store->mem, token, key, digest, blob, all_tombstones, now_us, saved);
+      if (blob->len > 65536)
+        g_clear_pointer (&store->row_buffer, g_byte_array_unref);
+      return TRUE;
+    }
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   /* Noted before the write: the set may hold tokens without rows, never
    * the reverse. */
   if (store->written_tokens != NULL)
@@ -253,6 +279,12 @@ gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, FALSE);
+  if (store->mem != NULL)
+    {
+      dk_store_mem_delete (store->mem, key_token (key), key);
+      dk_store_cache_remove (store->cache, key);
+      return TRUE;
+    }
   if (!dk_store_group_join (store, error))
     return FALSE;
   bind_key (store->delete_row, 1, key);
@@ -284,6 +316,14 @@ dk_store_collect_tombstones (DkStore *store, gint64 now_us, guint *collected,
   if (collected != NULL)
     *collected = 0;
   gint64 changed_before_us = now_us - store->options.tombstone_grace_us;
+  if (store->mem != NULL)
+    {
+      guint removed = dk_store_mem_collect (store->mem, changed_before_us, store->cache);
+      store->tombstones_collected += removed;
+      if (collected != NULL)
+        *collected = removed;
+      return TRUE;
+    }
   g_autoptr(GArray) dead = g_array_new (FALSE, FALSE, sizeof (DeadKey));
   g_array_set_clear_func (dead, dead_key_clear);
 
@@ -343,12 +383,12 @@ typedef struct
   gpointer           user_data;
 } ScanVisitor;
 
-/* Hand the set of the current row of STMT (column 3) to VISITOR->sets:
- * the cached one when the cache holds KEY, else the row decoded.  FALSE
- * with *KEEP_GOING untouched and an error when the row does not decode. */
+/* Hand KEY's set to VISITOR->sets: the cached one when the cache holds
+ * KEY, else BLOB (the row's) decoded.  FALSE with *KEEP_GOING untouched
+ * and an error when the row does not decode. */
 static gboolean
-visit_set (DkStore *store, sqlite3_stmt *stmt, const ScanVisitor *visitor, DkToken token,
-           GBytes *key, guint64 digest, gboolean *keep_going, GError **error)
+visit_set (DkStore *store, const guint8 *blob, gsize len, const ScanVisitor *visitor,
+           DkToken token, GBytes *key, guint64 digest, gboolean *keep_going, GError **error)
 {
   const GPtrArray *cached = dk_store_cache_peek (store->cache, key);
   if (cached != NULL)
@@ -356,17 +396,33 @@ visit_set (DkStore *store, sqlite3_stmt *stmt, const ScanVisitor *visitor, DkTok
       *keep_going = visitor->sets (token, key, digest, cached, visitor->user_data);
       return TRUE;
     }
-  g_autoptr(GPtrArray) decoded =
-    dk_store_decode_siblings (sqlite3_column_blob (stmt, 3),
-                              (gsize) sqlite3_column_bytes (stmt, 3), error);
+  g_autoptr(GPtrArray) decoded = decode_row (store, key, blob, len, error);
   if (decoded == NULL)
-    {
-      g_autofree char *shown = dk_store_key_display (key);
-      g_prefix_error (error, "%s: key '%s': ", store->path, shown);
-      return FALSE;
-    }
+    return FALSE;
   *keep_going = visitor->sets (token, key, digest, decoded, visitor->user_data);
   return TRUE;
+}
+
+/* A scan of the memory table: the visitor, and where a failure goes. */
+typedef struct
+{
+  DkStore           *store;
+  const ScanVisitor *visitor;
+  GError           **error;
+  gboolean           failed;
+} MemScan;
+
+static gboolean
+visit_mem_row (const DkStoreMemRow *row, gpointer user_data)
+{
+  MemScan *scan = user_data;
+  const ScanVisitor *visitor = scan->visitor;
+  if (visitor->sets == NULL)
+    return visitor->keys (row->token, row->key, row->digest, visitor->user_data);
+  gboolean keep_going = FALSE;
+  scan->failed = !visit_set (scan->store, row->blob, row->blob_len, visitor, row->token,
+                             row->key, row->digest, &keep_going, scan->error);
+  return !scan->failed && keep_going;
 }
 
 /* Visit the tokens in [FIRST, LAST] (inclusive, unsigned) with STMT (one
@@ -375,6 +431,12 @@ static gboolean
 scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
                const ScanVisitor *visitor, gboolean *stopped, GError **error)
 {
+  if (store->mem != NULL)
+    {
+      MemScan scan = { store, visitor, error, FALSE };
+      *stopped = !dk_store_mem_scan (store->mem, first, last, visit_mem_row, &scan);
+      return !scan.failed;
+    }
   sqlite3_bind_int64 (stmt, 1, token_to_column (first));
   sqlite3_bind_int64 (stmt, 2, token_to_column (last));
   int rc;
@@ -387,7 +449,9 @@ scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
       gboolean keep_going;
       if (visitor->sets == NULL)
         keep_going = visitor->keys (token, key, digest, visitor->user_data);
-      else if (!visit_set (store, stmt, visitor, token, key, digest, &keep_going, error))
+      else if (!visit_set (store, sqlite3_column_blob (stmt, 3),
+                           (gsize) sqlite3_column_bytes (stmt, 3), visitor, token, key,
+                           digest, &keep_going, error))
         {
           dk_store_sql_done (stmt);
           return FALSE;
@@ -440,7 +504,7 @@ dk_store_scan_sets (DkStore *store, DkToken lo, DkToken hi, DkStoreSetScanFunc f
                     gpointer user_data, GError **error)
 {
   g_return_val_if_fail (store != NULL && func != NULL, FALSE);
-  if (store->scan_sets_range == NULL)
+  if (store->scan_sets_range == NULL && store->mem == NULL)
     {
       const char *sql = "SELECT token, key, digest, siblings FROM kv"
                         " WHERE token >= ?1 AND token <= ?2 ORDER BY token, key";
@@ -486,6 +550,11 @@ dk_store_range_digest (DkStore *store, DkToken lo, DkToken hi, guint64 *digest,
 static gboolean
 read_totals (DkStore *store, guint64 *keys, guint64 *bytes, guint64 *saved, GError **error)
 {
+  if (store->mem != NULL)
+    {
+      dk_store_mem_totals (store->mem, keys, bytes, saved);
+      return TRUE;
+    }
   int rc = dk_store_sql_step (store, store->totals);
   if (rc == SQLITE_ROW)
     {

@@ -10,6 +10,7 @@
 G_BEGIN_DECLS
 
 typedef struct _DkStoreCache DkStoreCache;
+typedef struct _DkStoreMemTable DkStoreMemTable;
 
 /* The ring tokens of every key written to the kv table since it was
  * created empty by this open: a key whose token is not in it has no row,
@@ -74,6 +75,7 @@ struct _DkStore
   sqlite3_stmt *rollback;
 
   DkStoreCache *cache;
+  DkStoreMemTable *mem;        /* options.kv_in_memory: the kv rows; else NULL */
   DkStoreLogWatch log_watch;      /* dk_store_watch_log, or NULL */
   gpointer        log_watch_data;
   /* Tokens written since the table was created empty (see above); NULL
@@ -173,6 +175,42 @@ void dk_store_cache_remove (DkStoreCache *cache, GBytes *key);
 void dk_store_cache_clear (DkStoreCache *cache);
 void dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *misses,
                               guint64 *bytes, guint64 *entries);
+
+/* ---- the kv table in memory (store_memkv.c, options.kv_in_memory) ------- */
+
+/* A row as the SQLite table has it; the blob is the encoded set. */
+typedef struct
+{
+  DkToken  token;
+  GBytes  *key;
+  guint64  digest;
+  gboolean all_tombstones;   /* tombstoned_us is not NULL */
+  gint64   tombstoned_us;
+  guint64  saved;            /* saved_bytes */
+  guint32  blob_len;
+  guint8  *blob;
+} DkStoreMemRow;
+
+DkStoreMemTable *dk_store_mem_new (void);
+void dk_store_mem_free (DkStoreMemTable *table);
+/* KEY's row (owned by the table, valid until it changes), or NULL. */
+const DkStoreMemRow *dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key);
+/* Insert or replace KEY's row (the key and blob are copied). */
+void dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 digest,
+                         const GByteArray *blob, gboolean all_tombstones, gint64 now_us,
+                         guint64 saved);
+void dk_store_mem_delete (DkStoreMemTable *table, DkToken token, GBytes *key);
+/* Called for each row of a scan, in order; FALSE stops it. */
+typedef gboolean (*DkStoreMemVisit) (const DkStoreMemRow *row, gpointer user_data);
+/* Visit the rows whose tokens are in [FIRST, LAST]; FALSE when VISIT stopped. */
+gboolean dk_store_mem_scan (DkStoreMemTable *table, DkToken first, DkToken last,
+                            DkStoreMemVisit visit, gpointer user_data);
+/* Remove the all-tombstone rows tombstoned before CHANGED_BEFORE_US (and
+ * their entries in CACHE); how many went. */
+guint dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us,
+                            DkStoreCache *cache);
+void dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes,
+                          guint64 *saved);
 
 G_END_DECLS
 
