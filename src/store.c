@@ -346,9 +346,13 @@ DkStore *
 dk_store_open_like (const DkStore *model, GError **error)
 {
   g_return_val_if_fail (model != NULL && strcmp (model->path, ":memory:") == 0, NULL);
-  g_return_val_if_fail (model->written_tokens != NULL && model->written_tokens->used == 0
-                        && !model->written_tokens->has_zero
-                        && model->hint_usage_total.count == 0, NULL);
+  guint64 model_rows = 0, bytes = 0, saved = 0;
+  if (model->mem != NULL)
+    dk_store_mem_totals (model->mem, &model_rows, &bytes, &saved);
+  g_return_val_if_fail (model->mem != NULL
+                        || (model->written_tokens != NULL && model->written_tokens->used == 0
+                            && !model->written_tokens->has_zero), NULL);
+  g_return_val_if_fail (model_rows == 0 && model->hint_usage_total.count == 0, NULL);
   g_autoptr(DkStore) store = store_new (model->path, &model->options);
   int rc = sqlite3_open_v2 (store->path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

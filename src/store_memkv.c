@@ -1,28 +1,134 @@
 /* store_memkv.c — the kv table kept in process memory instead of SQLite,
  * for stores that live and die with their process (options.kv_in_memory:
  * the simulator's nodes).  Same rows, same order, same totals as the
- * SQLite table, without a B-tree of pages per store: a write is a tree
- * search and a copy of the encoded set, a scan a walk of the tree.
+ * SQLite table, without a B-tree of pages per store: a write is an index
+ * probe and a copy of the encoded set, a scan a walk of a tree.
  *
- * Rows are kept in a GTree ordered as the SQLite primary key orders them:
- * token (unsigned, the ring's order), then key bytes (memcmp, a shorter
- * key first on a common prefix).  Totals are kept as rows change, so
+ * Scans see rows in the SQLite primary key's order: token (unsigned, the
+ * ring's order), then key bytes (memcmp, a shorter key first on a common
+ * prefix).  A GTree keyed by the token itself (held in the pointer, so a
+ * comparison reads no row; on a 32-bit build by its top half) holds, per
+ * key, the chain of rows with that tree key in that order; chains have
+ * one row but for token collisions.  Totals are kept as rows change, so
  * counting is free; all-tombstone rows are counted so that collection
  * skips the walk when there are none.
+ *
+ * Point lookups (every put, every read the hot-key cache misses) go
+ * through an index beside the tree: open addressing with linear probing
+ * on the token, whose slots hold the token and the row, so a lookup
+ * touches one slot and the row it finds instead of a dozen tree nodes.
+ * Tokens may collide: a probe checks the key too and goes on.
  */
 #include <string.h>
 #include "store_private.h"
 
 struct _DkStoreMemTable
 {
-  GTree  *rows;            /* DkStoreMemRow* -> the same row */
+  GTree  *chains;          /* tree_key (token) -> first DkStoreMemRow of its chain */
+  guint64 n_rows;
   guint64 stored_bytes;    /* sum of key and blob lengths */
   guint64 saved_bytes;
   guint64 all_tombstone_rows;
+  /* the index: INDEX_CAPACITY slots, a power of two, at most half full */
+  guint64        *index_tokens;
+  DkStoreMemRow **index_rows;    /* NULL: an empty slot */
+  gsize           index_capacity;
 };
 
+#define INDEX_MIN_CAPACITY 64
+
+/* The tree key of TOKEN: all of it where a pointer holds 64 bits. */
+#define TREE_KEY_SHIFT (64 - 8 * GLIB_SIZEOF_VOID_P)
+static gpointer tree_key (DkToken token) { return (gpointer) (guintptr) (token >> TREE_KEY_SHIFT); }
+
 static int
-compare_rows (gconstpointer a, gconstpointer b, gpointer unused)
+compare_tree_keys (gconstpointer a, gconstpointer b)
+{
+  guintptr x = (guintptr) a, y = (guintptr) b;
+  return x < y ? -1 : x > y;
+}
+
+static gboolean
+row_has_key (const DkStoreMemRow *row, GBytes *key)
+{
+  return g_bytes_equal (row->key, key);
+}
+
+/* The slot holding KEY's row, or the empty slot where the probe ended. */
+static gsize
+index_find (const DkStoreMemTable *table, DkToken token, GBytes *key)
+{
+  gsize mask = table->index_capacity - 1;
+  gsize slot = token & mask;
+  while (table->index_rows[slot] != NULL
+         && (table->index_tokens[slot] != token || !row_has_key (table->index_rows[slot], key)))
+    slot = (slot + 1) & mask;
+  return slot;
+}
+
+static void
+index_place (guint64 *tokens, DkStoreMemRow **rows, gsize capacity, DkStoreMemRow *row)
+{
+  gsize mask = capacity - 1;
+  gsize slot = row->token & mask;
+  while (rows[slot] != NULL)
+    slot = (slot + 1) & mask;
+  tokens[slot] = row->token;
+  rows[slot] = row;
+}
+
+/* Make room for one more row. */
+static void
+index_reserve (DkStoreMemTable *table)
+{
+  gsize used = (gsize) table->n_rows;
+  if (2 * (used + 1) <= table->index_capacity)
+    return;
+  gsize capacity = MAX (INDEX_MIN_CAPACITY, 2 * table->index_capacity);
+  guint64 *tokens = g_new (guint64, capacity);
+  DkStoreMemRow **rows = g_new0 (DkStoreMemRow *, capacity);
+  for (gsize i = 0; i < table->index_capacity; i++)
+    if (table->index_rows[i] != NULL)
+      index_place (tokens, rows, capacity, table->index_rows[i]);
+  g_free (table->index_tokens);
+  g_free (table->index_rows);
+  table->index_tokens = tokens;
+  table->index_rows = rows;
+  table->index_capacity = capacity;
+}
+
+/* Empty SLOT, moving later rows of its probe run back so that every
+ * probe still finds them (no deletion marks). */
+static void
+index_remove_slot (DkStoreMemTable *table, gsize slot)
+{
+  gsize mask = table->index_capacity - 1;
+  gsize hole = slot;
+  for (gsize next = (hole + 1) & mask; table->index_rows[next] != NULL; next = (next + 1) & mask)
+    {
+      gsize home = table->index_tokens[next] & mask;
+      /* NEXT may fill the hole unless its home lies in (hole, next]. */
+      gboolean home_after_hole = hole <= next ? (hole < home && home <= next)
+                                              : (hole < home || home <= next);
+      if (home_after_hole)
+        continue;
+      table->index_tokens[hole] = table->index_tokens[next];
+      table->index_rows[hole] = table->index_rows[next];
+      hole = next;
+    }
+  table->index_rows[hole] = NULL;
+}
+
+static DkStoreMemRow *
+index_lookup (const DkStoreMemTable *table, DkToken token, GBytes *key)
+{
+  if (table->index_capacity == 0)
+    return NULL;
+  return table->index_rows[index_find (table, token, key)];
+}
+
+static int
+compare_rows (const DkStoreMemRow *a, const DkStoreMemRow *b)
 {
   const DkStoreMemRow *x = a, *y = b;
   if (x->token != y->token)
@@ -37,9 +143,8 @@ compare_rows (gconstpointer a, gconstpointer b, gpointer unused)
 }
 
 static void
-row_free (gpointer data)
+row_free (DkStoreMemRow *row)
 {
-  DkStoreMemRow *row = data;
   g_bytes_unref (row->key);
   g_free (row->blob);
   g_free (row);
@@ -49,7 +154,7 @@ DkStoreMemTable *
 dk_store_mem_new (void)
 {
   DkStoreMemTable *table = g_new0 (DkStoreMemTable, 1);
-  table->rows = g_tree_new_full (compare_rows, NULL, NULL, row_free);
+  table->chains = g_tree_new (compare_tree_keys);
   return table;
 }
 
@@ -58,15 +163,67 @@ dk_store_mem_free (DkStoreMemTable *table)
 {
   if (table == NULL)
     return;
-  g_tree_destroy (table->rows);
+  g_tree_destroy (table->chains);
+  for (gsize i = 0; i < table->index_capacity; i++)
+    if (table->index_rows[i] != NULL)
+      row_free (table->index_rows[i]);
+  g_free (table->index_tokens);
+  g_free (table->index_rows);
   g_free (table);
 }
 
 const DkStoreMemRow *
 dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key)
 {
-  DkStoreMemRow probe = { .token = token, .key = key };
-  return g_tree_lookup (table->rows, &probe);
+  return index_lookup (table, token, key);
+}
+
+/* Put ROW into its chain, in order. */
+static void
+chain_insert (DkStoreMemTable *table, DkStoreMemRow *row)
+{
+  gpointer key = tree_key (row->token);
+  DkStoreMemRow *head = g_tree_lookup (table->chains, key);
+  if (head == NULL || compare_rows (row, head) < 0)
+    {
+      row->next = head;
+      g_tree_insert (table->chains, key, row);   /* replaces the chain's head */
+      return;
+    }
+  DkStoreMemRow *before = head;
+  while (before->next != NULL && compare_rows (before->next, row) < 0)
+    before = before->next;
+  row->next = before->next;
+  before->next = row;
+}
+
+static void
+chain_remove (DkStoreMemTable *table, DkStoreMemRow *row)
+{
+  gpointer key = tree_key (row->token);
+  DkStoreMemRow *head = g_tree_lookup (table->chains, key);
+  if (head == row)
+    {
+      if (row->next != NULL)
+        g_tree_insert (table->chains, key, row->next);
+      else
+        g_tree_remove (table->chains, key);
+      return;
+    }
+  DkStoreMemRow *before = head;
+  while (before->next != row)
+    before = before->next;
+  before->next = row->next;
+}
+
+/* Take ROW out of the index and the tree, and free it. */
+static void
+remove_row (DkStoreMemTable *table, DkStoreMemRow *row)
+{
+  index_remove_slot (table, index_find (table, row->token, row->key));
+  chain_remove (table, row);
+  table->n_rows--;
+  row_free (row);
 }
 
 /* Take ROW's contribution to the totals out (SIGN -1) or put it in (+1). */
@@ -85,17 +242,19 @@ dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 
                     const GByteArray *blob, gboolean all_tombstones, gint64 now_us,
                     guint64 saved)
 {
-  DkStoreMemRow probe = { .token = token, .key = key };
-  DkStoreMemRow *row = g_tree_lookup (table->rows, &probe);
+  DkStoreMemRow *row = index_lookup (table, token, key);
   if (row == NULL)
     {
+      index_reserve (table);
       gsize len = 0;
       const void *data = g_bytes_get_data (key, &len);
       row = g_new0 (DkStoreMemRow, 1);
       row->token = token;
       /* A copy: KEY may be a slice of a whole message. */
       row->key = g_bytes_new (data, len);
-      g_tree_insert (table->rows, row, row);
+      chain_insert (table, row);
+      table->n_rows++;
+      index_place (table->index_tokens, table->index_rows, table->index_capacity, row);
     }
   else
     account (table, row, -1);
@@ -113,30 +272,28 @@ dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 
 void
 dk_store_mem_delete (DkStoreMemTable *table, DkToken token, GBytes *key)
 {
-  DkStoreMemRow probe = { .token = token, .key = key };
-  DkStoreMemRow *row = g_tree_lookup (table->rows, &probe);
+  DkStoreMemRow *row = index_lookup (table, token, key);
   if (row == NULL)
     return;
   account (table, row, -1);
-  g_tree_remove (table->rows, row);
+  remove_row (table, row);
 }
 
 gboolean
 dk_store_mem_scan (DkStoreMemTable *table, DkToken first, DkToken last,
                    DkStoreMemVisit visit, gpointer user_data)
 {
-  /* No key is empty: the empty one sorts before every row of FIRST. */
-  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
-  DkStoreMemRow probe = { .token = first, .key = empty };
-  for (GTreeNode *node = g_tree_lower_bound (table->rows, &probe); node != NULL;
+  for (GTreeNode *node = g_tree_lower_bound (table->chains, tree_key (first)); node != NULL;
        node = g_tree_node_next (node))
-    {
-      const DkStoreMemRow *row = g_tree_node_value (node);
-      if (row->token > last)
-        break;
-      if (!visit (row, user_data))
-        return FALSE;
-    }
+    for (const DkStoreMemRow *row = g_tree_node_value (node); row != NULL; row = row->next)
+      {
+        if (row->token < first)   /* a 32-bit tree key's chain may start lower */
+          continue;
+        if (row->token > last)
+          return TRUE;
+        if (!visit (row, user_data))
+          return FALSE;
+      }
   return TRUE;
 }
 
@@ -146,11 +303,10 @@ dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us, DkStoreC
   if (table->all_tombstone_rows == 0)
     return 0;
   g_autoptr(GPtrArray) dead = g_ptr_array_new ();
-  for (GTreeNode *node = g_tree_node_first (table->rows); node != NULL;
-       node = g_tree_node_next (node))
+  for (gsize i = 0; i < table->index_capacity; i++)
     {
-      DkStoreMemRow *row = g_tree_node_value (node);
-      if (row->all_tombstones && row->tombstoned_us < changed_before_us)
+      DkStoreMemRow *row = table->index_rows[i];
+      if (row != NULL && row->all_tombstones && row->tombstoned_us < changed_before_us)
         g_ptr_array_add (dead, row);
     }
   for (guint i = 0; i < dead->len; i++)
@@ -158,7 +314,7 @@ dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us, DkStoreC
       DkStoreMemRow *row = g_ptr_array_index (dead, i);
       dk_store_cache_remove (cache, row->key);
       account (table, row, -1);
-      g_tree_remove (table->rows, row);
+      remove_row (table, row);
     }
   return dead->len;
 }
@@ -167,7 +323,7 @@ void
 dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes,
                      guint64 *saved)
 {
-  *keys = (guint64) g_tree_nnodes (table->rows);
+  *keys = table->n_rows;
   *bytes = table->stored_bytes;
   *saved = table->saved_bytes;
 }

@@ -179,7 +179,7 @@ void dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 
 /* ---- the kv table in memory (store_memkv.c, options.kv_in_memory) ------- */
 
 /* A row as the SQLite table has it; the blob is the encoded set. */
-typedef struct
+typedef struct _DkStoreMemRow
 {
   DkToken  token;
   GBytes  *key;
@@ -189,6 +189,7 @@ typedef struct
   guint64  saved;            /* saved_bytes */
   guint32  blob_len;
   guint8  *blob;
+  struct _DkStoreMemRow *next;  /* the next row of its chain in the tree (store_memkv.c) */
 } DkStoreMemRow;
 
 DkStoreMemTable *dk_store_mem_new (void);
