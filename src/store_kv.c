@@ -108,13 +108,6 @@ decode_row (DkStore *store, GBytes *key, const guint8 *blob, gsize len, GError *
   return siblings;
 }
 
-static GPtrArray *
-read_mem_row (DkStore *store, DkToken token, GBytes *key, GError **error)
-{
-  const DkStoreMemRow *row = dk_store_mem_lookup (store->mem, token, key);
-  return row == NULL ? dk_siblings_new () : decode_row (store, key, row->blob, row->blob_len, error);
-}
-
 /* The set stored in the table for KEY, decoded (empty when absent), or
  * NULL with an error.  The caller owns it.  A key never written since the
  * table was created empty has no row: no need to ask SQLite. */
@@ -124,8 +117,6 @@ read_row (DkStore *store, GBytes *key, GError **error)
   DkToken token = key_token (key);
   if (store->written_tokens != NULL && !dk_store_tokens_contain (store->written_tokens, token))
     return dk_siblings_new ();
-  if (store->mem != NULL)
-    return read_mem_row (store, token, key, error);
   bind_token_and_key (store->select_row, 1, token, key);
   int rc = dk_store_sql_step (store, store->select_row);
   GPtrArray *siblings = NULL;
@@ -143,15 +134,24 @@ read_row (DkStore *store, GBytes *key, GError **error)
   return siblings;
 }
 
+static gboolean
+all_tombstones (const GPtrArray *siblings)
+{
+  for (guint i = 0; i < siblings->len; i++)
+    if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
+      return FALSE;
+  return TRUE;
+}
+
 /* Bind a row's six columns (upsert_row's parameters) to STMT and step it. */
 static int
 step_row (DkStore *store, sqlite3_stmt *stmt, DkToken token, GBytes *key, guint64 digest,
-          const GByteArray *blob, gboolean all_tombstones, gint64 now_us, gsize saved)
+          const GByteArray *blob, gboolean tombstoned, gint64 now_us, gsize saved)
 {
   bind_token_and_key (stmt, 1, token, key);
   sqlite3_bind_int64 (stmt, 3, (gint64) digest);
   sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
-  if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
+  if (tombstoned)  /* only tombstones age; NULL keeps live rows short */
     sqlite3_bind_int64 (stmt, 5, now_us);
   sqlite3_bind_int64 (stmt, 6, (gint64) saved);
   int rc = dk_store_sql_step (store, stmt);
@@ -173,22 +173,10 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
   g_byte_array_set_size (blob, 0);
   gsize saved = 0;
   dk_store_encode_siblings (siblings, store->options.compress_threshold_bytes, blob, &saved);
-  gboolean all_tombstones = TRUE;
-  for (guint i = 0; i < siblings->len; i++)
-    if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
-      all_tombstones = FALSE;
+  gboolean only_tombstones = all_tombstones (siblings);
 
   DkToken token = key_token (key);
   guint64 digest = dk_siblings_digest (siblings);
-  if (store->mem != NULL)
-    {
-      if (store->written_tokens != NULL)
-        dk_store_tokens_add (store->written_tokens, token);
-      dk_store_mem_write (store->mem, token, key, digest, blob, all_tombstones, now_us, saved);
-      if (blob->len > 65536)
-        g_clear_pointer (&store->row_buffer, g_byte_array_unref);
-      return TRUE;
-    }
   if (!dk_store_group_join (store, error))
     return FALSE;
   /* Noted before the write: the set may hold tokens without rows, never
@@ -196,10 +184,10 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
   if (store->written_tokens != NULL)
     dk_store_tokens_add (store->written_tokens, token);
   int rc = step_row (store, had_row ? store->update_row : store->insert_row, token, key,
-                     digest, blob, all_tombstones, now_us, saved);
+                     digest, blob, only_tombstones, now_us, saved);
   if ((rc == SQLITE_DONE && had_row && sqlite3_changes (store->db) == 0)
       || (rc == SQLITE_CONSTRAINT_PRIMARYKEY && !had_row))
-    rc = step_row (store, store->upsert_row, token, key, digest, blob, all_tombstones,
+    rc = step_row (store, store->upsert_row, token, key, digest, blob, only_tombstones,
                    now_us, saved);
   if (blob->len > 65536)  /* do not keep a rare large row's buffer */
     g_clear_pointer (&store->row_buffer, g_byte_array_unref);
@@ -212,6 +200,46 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
   return dk_store_group_count (store, error);
 }
 
+/* dk_store_put on a table in memory: the row's set is reconciled in
+ * place, unless the result might pass the hard cap, whose refusal must
+ * leave the row as it was: then a copy is. */
+static gboolean
+put_in_memory (DkStore *store, GBytes *key, const GPtrArray *incoming, gint64 now_us,
+               gboolean *changed, GError **error)
+{
+  DkToken token = key_token (key);
+  DkStoreMemRow *row = dk_store_mem_lookup (store->mem, token, key);
+  gboolean in_place = row != NULL && row->siblings->len + incoming->len <= DK_SIBLINGS_HARD_MAX;
+  g_autoptr(GPtrArray) copy = NULL;
+  if (!in_place)
+    copy = row != NULL ? dk_siblings_copy (row->siblings) : dk_siblings_new ();
+  GPtrArray *siblings = in_place ? row->siblings : copy;
+  gboolean set_changed = FALSE;
+  for (guint i = 0; i < incoming->len; i++)
+    set_changed |= dk_siblings_add (siblings,
+                                    dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)),
+                                    &store->dot_collisions);
+  if (!set_changed)
+    return TRUE;
+  if (siblings->len > DK_SIBLINGS_HARD_MAX)
+    return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
+                   " over the limit of %u siblings (DK_SIBLINGS_HARD_MAX); nothing stored",
+                   siblings->len, DK_SIBLINGS_HARD_MAX);
+  if (store->row_buffer == NULL)
+    store->row_buffer = g_byte_array_sized_new (1024);
+  gsize saved = 0;
+  gsize stored_len = dk_store_encoded_size (siblings, store->options.compress_threshold_bytes,
+                                            store->row_buffer, &saved);
+  if (store->row_buffer->len > 65536)  /* do not keep a rare large row's buffer */
+    g_clear_pointer (&store->row_buffer, g_byte_array_unref);
+  dk_store_mem_write (store->mem, token, key, dk_siblings_digest (siblings),
+                      g_steal_pointer (&copy), stored_len, all_tombstones (siblings), now_us,
+                      saved);
+  if (changed != NULL)
+    *changed = TRUE;
+  return TRUE;
+}
+
 gboolean
 dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
               gint64 now_us, gboolean *changed, GError **error)
@@ -221,6 +249,8 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
     *changed = FALSE;
   if (!dk_store_check_limits (key, incoming, error))
     return FALSE;
+  if (store->mem != NULL)
+    return put_in_memory (store, key, incoming, now_us, changed, error);
   /* A cached set is reconciled in place; one read from the table is
    * cached once written.  Either way a failure leaves the key uncached. */
   GPtrArray *cached = dk_store_cache_lookup_for_put (store->cache, key);
@@ -266,6 +296,11 @@ GPtrArray *
 dk_store_get (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, NULL);
+  if (store->mem != NULL)
+    {
+      const DkStoreMemRow *row = dk_store_mem_lookup (store->mem, key_token (key), key);
+      return row != NULL ? dk_siblings_copy (row->siblings) : dk_siblings_new ();
+    }
   const GPtrArray *cached = dk_store_cache_lookup (store->cache, key);
   if (cached != NULL)
     return dk_siblings_copy (cached);
@@ -403,26 +438,13 @@ visit_set (DkStore *store, const guint8 *blob, gsize len, const ScanVisitor *vis
   return TRUE;
 }
 
-/* A scan of the memory table: the visitor, and where a failure goes. */
-typedef struct
-{
-  DkStore           *store;
-  const ScanVisitor *visitor;
-  GError           **error;
-  gboolean           failed;
-} MemScan;
-
 static gboolean
 visit_mem_row (const DkStoreMemRow *row, gpointer user_data)
 {
-  MemScan *scan = user_data;
-  const ScanVisitor *visitor = scan->visitor;
+  const ScanVisitor *visitor = user_data;
   if (visitor->sets == NULL)
     return visitor->keys (row->token, row->key, row->digest, visitor->user_data);
-  gboolean keep_going = FALSE;
-  scan->failed = !visit_set (scan->store, row->blob, row->blob_len, visitor, row->token,
-                             row->key, row->digest, &keep_going, scan->error);
-  return !scan->failed && keep_going;
+  return visitor->sets (row->token, row->key, row->digest, row->siblings, visitor->user_data);
 }
 
 /* Visit the tokens in [FIRST, LAST] (inclusive, unsigned) with STMT (one
@@ -433,9 +455,9 @@ scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
 {
   if (store->mem != NULL)
     {
-      MemScan scan = { store, visitor, error, FALSE };
-      *stopped = !dk_store_mem_scan (store->mem, first, last, visit_mem_row, &scan);
-      return !scan.failed;
+      *stopped = !dk_store_mem_scan (store->mem, first, last, visit_mem_row,
+                                     (gpointer) visitor);
+      return TRUE;
     }
   sqlite3_bind_int64 (stmt, 1, token_to_column (first));
   sqlite3_bind_int64 (stmt, 2, token_to_column (last));

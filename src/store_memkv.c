@@ -2,7 +2,9 @@
  * for stores that live and die with their process (options.kv_in_memory:
  * the simulator's nodes).  Same rows, same order, same totals as the
  * SQLite table, without a B-tree of pages per store: a write is an index
- * probe and a copy of the encoded set, a scan a walk of a tree.
+ * probe and a set reconciled in place, a scan a walk of a tree.  Rows
+ * hold their sets decoded, so nothing is encoded or decoded and the
+ * store's hot-key cache is not used (it would only hold copies).
  *
  * Scans see rows in the SQLite primary key's order: token (unsigned, the
  * ring's order), then key bytes (memcmp, a shorter key first on a common
@@ -26,7 +28,7 @@ struct _DkStoreMemTable
 {
   GTree  *chains;          /* tree_key (token) -> first DkStoreMemRow of its chain */
   guint64 n_rows;
-  guint64 stored_bytes;    /* sum of key and blob lengths */
+  guint64 stored_bytes;    /* sum of key and encoded set lengths */
   guint64 saved_bytes;
   guint64 all_tombstone_rows;
   /* the index: INDEX_CAPACITY slots, a power of two, at most half full */
@@ -51,7 +53,9 @@ compare_tree_keys (gconstpointer a, gconstpointer b)
 static gboolean
 row_has_key (const DkStoreMemRow *row, GBytes *key)
 {
-  return g_bytes_equal (row->key, key);
+  gsize len = 0;
+  const void *data = g_bytes_get_data (key, &len);
+  return row->key_len == len && memcmp (row->key_bytes, data, len) == 0;
 }
 
 /* The slot holding KEY's row, or the empty slot where the probe ended. */
@@ -128,25 +132,21 @@ index_lookup (const DkStoreMemTable *table, DkToken token, GBytes *key)
 }
 
 static int
-compare_rows (const DkStoreMemRow *a, const DkStoreMemRow *b)
+compare_rows (const DkStoreMemRow *x, const DkStoreMemRow *y)
 {
-  const DkStoreMemRow *x = a, *y = b;
   if (x->token != y->token)
     return x->token < y->token ? -1 : 1;
-  gsize x_len = 0, y_len = 0;
-  const void *x_data = g_bytes_get_data (x->key, &x_len);
-  const void *y_data = g_bytes_get_data (y->key, &y_len);
-  int order = memcmp (x_data, y_data, MIN (x_len, y_len));
-  if (order != 0 || x_len == y_len)
+  int order = memcmp (x->key_bytes, y->key_bytes, MIN (x->key_len, y->key_len));
+  if (order != 0 || x->key_len == y->key_len)
     return order;
-  return x_len < y_len ? -1 : 1;
+  return x->key_len < y->key_len ? -1 : 1;
 }
 
 static void
 row_free (DkStoreMemRow *row)
 {
   g_bytes_unref (row->key);
-  g_free (row->blob);
+  g_ptr_array_unref (row->siblings);
   g_free (row);
 }
 
@@ -172,7 +172,7 @@ dk_store_mem_free (DkStoreMemTable *table)
   g_free (table);
 }
 
-const DkStoreMemRow *
+DkStoreMemRow *
 dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key)
 {
   return index_lookup (table, token, key);
@@ -230,7 +230,7 @@ remove_row (DkStoreMemTable *table, DkStoreMemRow *row)
 static void
 account (DkStoreMemTable *table, const DkStoreMemRow *row, int sign)
 {
-  guint64 bytes = g_bytes_get_size (row->key) + row->blob_len;
+  guint64 bytes = g_bytes_get_size (row->key) + row->stored_len;
   table->stored_bytes += sign > 0 ? bytes : -bytes;
   table->saved_bytes += sign > 0 ? row->saved : -row->saved;
   if (row->all_tombstones)
@@ -239,8 +239,8 @@ account (DkStoreMemTable *table, const DkStoreMemRow *row, int sign)
 
 void
 dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 digest,
-                    const GByteArray *blob, gboolean all_tombstones, gint64 now_us,
-                    guint64 saved)
+                    GPtrArray *siblings, gsize stored_len, gboolean all_tombstones,
+                    gint64 now_us, guint64 saved)
 {
   DkStoreMemRow *row = index_lookup (table, token, key);
   if (row == NULL)
@@ -248,8 +248,10 @@ dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 
       index_reserve (table);
       gsize len = 0;
       const void *data = g_bytes_get_data (key, &len);
-      row = g_new0 (DkStoreMemRow, 1);
+      row = g_malloc0 (sizeof *row + len);
       row->token = token;
+      row->key_len = (guint32) len;
+      memcpy (row->key_bytes, data, len);
       /* A copy: KEY may be a slice of a whole message. */
       row->key = g_bytes_new (data, len);
       chain_insert (table, row);
@@ -258,10 +260,13 @@ dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 
     }
   else
     account (table, row, -1);
-  if (row->blob_len != blob->len)
-    row->blob = g_realloc (row->blob, blob->len);
-  memcpy (row->blob, blob->data, blob->len);
-  row->blob_len = blob->len;
+  if (siblings != NULL)
+    {
+      g_clear_pointer (&row->siblings, g_ptr_array_unref);
+      row->siblings = siblings;
+    }
+  g_return_if_fail (row->siblings != NULL);
+  row->stored_len = (guint32) stored_len;   /* under 255 values of DK_VALUE_MAX_BYTES */
   row->digest = digest;
   row->all_tombstones = all_tombstones;
   row->tombstoned_us = all_tombstones ? now_us : 0;

@@ -134,6 +134,11 @@ gboolean dk_store_hints_reload (DkStore *store, GError **error);
 void dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                                GByteArray *out, gsize *saved);
 
+/* The length dk_store_encode_siblings would give SIBLINGS, and *SAVED;
+ * encodes into SCRATCH only when a value is long enough to be deflated. */
+gsize dk_store_encoded_size (const GPtrArray *siblings, gsize threshold, GByteArray *scratch,
+                             gsize *saved);
+
 /* Decode a siblings BLOB; NULL with a DK_STORE_ERROR_CORRUPT message that
  * says what is wrong (the caller adds the path and key). */
 GPtrArray *dk_store_decode_siblings (const guint8 *data, gsize len, GError **error);
@@ -178,28 +183,33 @@ void dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 
 
 /* ---- the kv table in memory (store_memkv.c, options.kv_in_memory) ------- */
 
-/* A row as the SQLite table has it; the blob is the encoded set. */
+/* A row as the SQLite table has it, but for the set: decoded, with the
+ * length of its encoding (what the SQLite row would store). */
 typedef struct _DkStoreMemRow
 {
-  DkToken  token;
-  GBytes  *key;
-  guint64  digest;
-  gboolean all_tombstones;   /* tombstoned_us is not NULL */
-  gint64   tombstoned_us;
-  guint64  saved;            /* saved_bytes */
-  guint32  blob_len;
-  guint8  *blob;
-  struct _DkStoreMemRow *next;  /* the next row of its chain in the tree (store_memkv.c) */
+  DkToken    token;
+  GPtrArray *siblings;         /* never empty */
+  GBytes    *key;              /* for callers; lookups compare key_bytes */
+  guint64    digest;
+  gint64     tombstoned_us;
+  guint64    saved;            /* saved_bytes */
+  struct _DkStoreMemRow *next; /* the next row of its chain in the tree (store_memkv.c) */
+  guint32    stored_len;       /* length of the encoded set */
+  gboolean   all_tombstones;   /* tombstoned_us is not NULL */
+  guint32    key_len;
+  guint8     key_bytes[];      /* the key again, inline: a lookup reads the row only */
 } DkStoreMemRow;
 
 DkStoreMemTable *dk_store_mem_new (void);
 void dk_store_mem_free (DkStoreMemTable *table);
-/* KEY's row (owned by the table, valid until it changes), or NULL. */
-const DkStoreMemRow *dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key);
-/* Insert or replace KEY's row (the key and blob are copied). */
+/* KEY's row (owned by the table, valid until it changes), or NULL.  Its
+ * set may be changed in place when dk_store_mem_write follows. */
+DkStoreMemRow *dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key);
+/* Insert or replace KEY's row (the key is copied): with SIBLINGS
+ * (ownership taken), or NULL when the row's own set was changed in place. */
 void dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 digest,
-                         const GByteArray *blob, gboolean all_tombstones, gint64 now_us,
-                         guint64 saved);
+                         GPtrArray *siblings, gsize stored_len, gboolean all_tombstones,
+                         gint64 now_us, guint64 saved);
 void dk_store_mem_delete (DkStoreMemTable *table, DkToken token, GBytes *key);
 /* Called for each row of a scan, in order; FALSE stops it. */
 typedef gboolean (*DkStoreMemVisit) (const DkStoreMemRow *row, gpointer user_data);
