@@ -2,23 +2,19 @@
  * for stores that live and die with their process (options.kv_in_memory:
  * the simulator's nodes).  Same rows, same order, same totals as the
  * SQLite table, without a B-tree of pages per store: a write is an index
- * probe and a set reconciled in place, a scan a walk of a tree.  Rows
+ * probe and a set reconciled in place, a scan a walk of an array.  Rows
  * hold their sets decoded, so nothing is encoded or decoded and the
  * store's hot-key cache is not used (it would only hold copies).
  *
- * Scans see rows in the SQLite primary key's order: token (unsigned, the
- * ring's order), then key bytes (memcmp, a shorter key first on a common
- * prefix).  A GTree keyed by the token itself (held in the pointer, so a
- * comparison reads no row; on a 32-bit build by its top half) holds, per
- * key, the chain of rows with that tree key in that order; chains have
- * one row but for token collisions.  Totals are kept as rows change, so
- * counting is free; all-tombstone rows are counted so that collection
- * skips the walk when there are none.
+ * Scans see rows in the SQLite primary key's order, kept by
+ * store_memorder.c.  Totals are kept as rows change, so counting is free;
+ * all-tombstone rows are counted so that collection skips the walk when
+ * there are none.
  *
  * Point lookups (every put, every read the hot-key cache misses) go
- * through an index beside the tree: open addressing with linear probing
+ * through an index beside the order: open addressing with linear probing
  * on the token, whose slots hold the token and the row, so a lookup
- * touches one slot and the row it finds instead of a dozen tree nodes.
+ * touches one slot and the row it finds.
  * Tokens may collide: a probe checks the key too and goes on.
  */
 #include <string.h>
@@ -26,7 +22,7 @@
 
 struct _DkStoreMemTable
 {
-  GTree  *chains;          /* tree_key (token) -> first DkStoreMemRow of its chain */
+  DkStoreMemOrder *order;  /* every row, in primary-key order */
   guint64 n_rows;
   guint64 stored_bytes;    /* sum of key and encoded set lengths */
   guint64 saved_bytes;
@@ -38,17 +34,6 @@ struct _DkStoreMemTable
 };
 
 #define INDEX_MIN_CAPACITY 64
-
-/* The tree key of TOKEN: all of it where a pointer holds 64 bits. */
-#define TREE_KEY_SHIFT (64 - 8 * GLIB_SIZEOF_VOID_P)
-static gpointer tree_key (DkToken token) { return (gpointer) (guintptr) (token >> TREE_KEY_SHIFT); }
-
-static int
-compare_tree_keys (gconstpointer a, gconstpointer b)
-{
-  guintptr x = (guintptr) a, y = (guintptr) b;
-  return x < y ? -1 : x > y;
-}
 
 static gboolean
 row_has_key (const DkStoreMemRow *row, GBytes *key)
@@ -131,17 +116,6 @@ index_lookup (const DkStoreMemTable *table, DkToken token, GBytes *key)
   return table->index_rows[index_find (table, token, key)];
 }
 
-static int
-compare_rows (const DkStoreMemRow *x, const DkStoreMemRow *y)
-{
-  if (x->token != y->token)
-    return x->token < y->token ? -1 : 1;
-  int order = memcmp (x->key_bytes, y->key_bytes, MIN (x->key_len, y->key_len));
-  if (order != 0 || x->key_len == y->key_len)
-    return order;
-  return x->key_len < y->key_len ? -1 : 1;
-}
-
 static void
 row_free (DkStoreMemRow *row)
 {
@@ -154,7 +128,7 @@ DkStoreMemTable *
 dk_store_mem_new (void)
 {
   DkStoreMemTable *table = g_new0 (DkStoreMemTable, 1);
-  table->chains = g_tree_new (compare_tree_keys);
+  table->order = dk_store_order_new ();
   return table;
 }
 
@@ -163,7 +137,7 @@ dk_store_mem_free (DkStoreMemTable *table)
 {
   if (table == NULL)
     return;
-  g_tree_destroy (table->chains);
+  dk_store_order_free (table->order);
   for (gsize i = 0; i < table->index_capacity; i++)
     if (table->index_rows[i] != NULL)
       row_free (table->index_rows[i]);
@@ -178,50 +152,12 @@ dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key)
   return index_lookup (table, token, key);
 }
 
-/* Put ROW into its chain, in order. */
-static void
-chain_insert (DkStoreMemTable *table, DkStoreMemRow *row)
-{
-  gpointer key = tree_key (row->token);
-  DkStoreMemRow *head = g_tree_lookup (table->chains, key);
-  if (head == NULL || compare_rows (row, head) < 0)
-    {
-      row->next = head;
-      g_tree_insert (table->chains, key, row);   /* replaces the chain's head */
-      return;
-    }
-  DkStoreMemRow *before = head;
-  while (before->next != NULL && compare_rows (before->next, row) < 0)
-    before = before->next;
-  row->next = before->next;
-  before->next = row;
-}
-
-static void
-chain_remove (DkStoreMemTable *table, DkStoreMemRow *row)
-{
-  gpointer key = tree_key (row->token);
-  DkStoreMemRow *head = g_tree_lookup (table->chains, key);
-  if (head == row)
-    {
-      if (row->next != NULL)
-        g_tree_insert (table->chains, key, row->next);
-      else
-        g_tree_remove (table->chains, key);
-      return;
-    }
-  DkStoreMemRow *before = head;
-  while (before->next != row)
-    before = before->next;
-  before->next = row->next;
-}
-
-/* Take ROW out of the index and the tree, and free it. */
+/* Take ROW out of the index and the order, and free it. */
 static void
 remove_row (DkStoreMemTable *table, DkStoreMemRow *row)
 {
   index_remove_slot (table, index_find (table, row->token, row->key));
-  chain_remove (table, row);
+  dk_store_order_remove (table->order, row);
   table->n_rows--;
   row_free (row);
 }
@@ -254,7 +190,7 @@ dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 
       memcpy (row->key_bytes, data, len);
       /* A copy: KEY may be a slice of a whole message. */
       row->key = g_bytes_new (data, len);
-      chain_insert (table, row);
+      dk_store_order_insert (table->order, row);
       table->n_rows++;
       index_place (table->index_tokens, table->index_rows, table->index_capacity, row);
     }
@@ -288,18 +224,7 @@ gboolean
 dk_store_mem_scan (DkStoreMemTable *table, DkToken first, DkToken last,
                    DkStoreMemVisit visit, gpointer user_data)
 {
-  for (GTreeNode *node = g_tree_lower_bound (table->chains, tree_key (first)); node != NULL;
-       node = g_tree_node_next (node))
-    for (const DkStoreMemRow *row = g_tree_node_value (node); row != NULL; row = row->next)
-      {
-        if (row->token < first)   /* a 32-bit tree key's chain may start lower */
-          continue;
-        if (row->token > last)
-          return TRUE;
-        if (!visit (row, user_data))
-          return FALSE;
-      }
-  return TRUE;
+  return dk_store_order_scan (table->order, first, last, visit, user_data);
 }
 
 guint

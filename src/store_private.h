@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 
 typedef struct _DkStoreCache DkStoreCache;
 typedef struct _DkStoreMemTable DkStoreMemTable;
+typedef struct _DkStoreMemOrder DkStoreMemOrder;
 
 /* The ring tokens of every key written to the kv table since it was
  * created empty by this open: a key whose token is not in it has no row,
@@ -193,7 +194,6 @@ typedef struct _DkStoreMemRow
   guint64    digest;
   gint64     tombstoned_us;
   guint64    saved;            /* saved_bytes */
-  struct _DkStoreMemRow *next; /* the next row of its chain in the tree (store_memkv.c) */
   guint32    stored_len;       /* length of the encoded set */
   gboolean   all_tombstones;   /* tombstoned_us is not NULL */
   guint32    key_len;
@@ -222,6 +222,17 @@ guint dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us,
                             DkStoreCache *cache);
 void dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes,
                           guint64 *saved);
+
+/* The rows in primary-key order (store_memorder.c); rows are borrowed. */
+DkStoreMemOrder *dk_store_order_new (void);
+void dk_store_order_free (DkStoreMemOrder *order);
+void dk_store_order_insert (DkStoreMemOrder *order, DkStoreMemRow *row);
+void dk_store_order_remove (DkStoreMemOrder *order, DkStoreMemRow *row);
+/* Visit the rows whose tokens are in [FIRST, LAST]; FALSE when VISIT stopped. */
+gboolean dk_store_order_scan (const DkStoreMemOrder *order, DkToken first, DkToken last,
+                              DkStoreMemVisit visit, gpointer user_data);
+/* The primary key's order: token, then key bytes. */
+int dk_store_mem_compare_rows (const DkStoreMemRow *x, const DkStoreMemRow *y);
 
 G_END_DECLS
 

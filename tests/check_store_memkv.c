@@ -9,7 +9,7 @@
 #include "hash.h"
 #include "store.h"
 
-#define KEY_POOL 120
+#define KEY_POOL 400
 
 static DkStore *
 open_ok (gboolean kv_in_memory)
@@ -150,7 +150,7 @@ START_TEST (store_memkv_answers_as_the_sqlite_table_does)
   guint counters[4] = { 0 };
   guint refused = 0;
   gint64 now_us = 0;
-  int steps = dk_test_iterations (3000);
+  int steps = dk_test_iterations (4000);
   for (int step = 0; step < steps; step++)
     {
       g_autoptr(GBytes) key = pool_key ((guint) g_rand_int_range (rand, 0, KEY_POOL));
