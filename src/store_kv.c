@@ -624,6 +624,8 @@ dk_store_dot_collisions (const DkStore *store)
 gboolean
 dk_store_integrity_check (DkStore *store, GError **error)
 {
+  if (!dk_store_sql_ready (store, error))
+    return FALSE;
   sqlite3_stmt *stmt = NULL;
   int rc = dk_store_sql_prepare (store, "PRAGMA integrity_check", &stmt);
   g_autofree char *first = NULL;

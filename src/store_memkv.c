@@ -23,6 +23,7 @@
 struct _DkStoreMemTable
 {
   DkStoreMemOrder *order;  /* every row, in primary-key order */
+  GHashTable *meta;        /* name -> gint64*: the node's metadata */
   guint64 n_rows;
   guint64 stored_bytes;    /* sum of key and encoded set lengths */
   guint64 saved_bytes;
@@ -129,6 +130,7 @@ dk_store_mem_new (void)
 {
   DkStoreMemTable *table = g_new0 (DkStoreMemTable, 1);
   table->order = dk_store_order_new ();
+  table->meta = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return table;
 }
 
@@ -138,6 +140,7 @@ dk_store_mem_free (DkStoreMemTable *table)
   if (table == NULL)
     return;
   dk_store_order_free (table->order);
+  g_hash_table_destroy (table->meta);
   for (gsize i = 0; i < table->index_capacity; i++)
     if (table->index_rows[i] != NULL)
       row_free (table->index_rows[i]);
@@ -256,4 +259,19 @@ dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes
   *keys = table->n_rows;
   *bytes = table->stored_bytes;
   *saved = table->saved_bytes;
+}
+
+gboolean
+dk_store_mem_meta_get (const DkStoreMemTable *table, const char *name, gint64 *value)
+{
+  const gint64 *stored = g_hash_table_lookup (table->meta, name);
+  if (stored != NULL)
+    *value = *stored;
+  return stored != NULL;
+}
+
+void
+dk_store_mem_meta_set (DkStoreMemTable *table, const char *name, gint64 value)
+{
+  g_hash_table_insert (table->meta, g_strdup (name), g_memdup2 (&value, sizeof value));
 }

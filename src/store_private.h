@@ -114,6 +114,10 @@ gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError *
 gboolean dk_store_group_join (DkStore *store, GError **error);
 gboolean dk_store_group_count (DkStore *store, GError **error);
 
+/* Open the SQLite side of a store whose kv table is in memory, which
+ * waits for its first hint (store.c); TRUE at once when it is open. */
+gboolean dk_store_sql_ready (DkStore *store, GError **error);
+
 /* Run an explicit transaction unless a batch is open (store.c). */
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);
 gboolean dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error);
@@ -222,6 +226,9 @@ guint dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us,
                             DkStoreCache *cache);
 void dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes,
                           guint64 *saved);
+/* The node metadata of such a store (dk_store_meta_*), in memory too. */
+gboolean dk_store_mem_meta_get (const DkStoreMemTable *table, const char *name, gint64 *value);
+void dk_store_mem_meta_set (DkStoreMemTable *table, const char *name, gint64 value);
 
 /* The rows in primary-key order (store_memorder.c); rows are borrowed. */
 DkStoreMemOrder *dk_store_order_new (void);

@@ -258,6 +258,60 @@ START_TEST (store_memkv_is_only_for_memory_stores_without_batches)
 }
 END_TEST
 
+/* Metadata lives in memory too, and the SQLite side opens with the
+ * first hint: before it, hint reads see none; after it, hints behave. */
+START_TEST (store_memkv_keeps_meta_and_opens_sqlite_for_hints)
+{
+  g_autoptr(DkStore) model = open_ok (TRUE);
+  g_autoptr(DkStore) store = dk_store_open_like (model, NULL);
+  gint64 value = 0;
+  gboolean found = TRUE;
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, NULL));
+  ck_assert (!found);
+  ck_assert (dk_store_meta_set (store, "actor", 41, NULL));
+  ck_assert (dk_store_meta_set (store, "actor", 42, NULL));
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, NULL));
+  ck_assert (found);
+  ck_assert_int_eq (value, 42);
+
+  g_autoptr(GPtrArray) none = dk_store_hints_for_owner (store, 3, 0, NULL);
+  ck_assert (none != NULL);
+  ck_assert_uint_eq (none->len, 0);
+  g_autoptr(GError) error = NULL;
+  ck_assert (dk_store_hint_get (store, 1, &error) == NULL);
+  ck_assert (error == NULL);
+  ck_assert (dk_store_hint_remove (store, 1, NULL));
+  ck_assert_uint_eq (dk_store_hint_count (store, DK_NODE_NONE), 0);
+
+  guint counters[4] = { 0 };
+  GRand *rand = g_rand_new_with_seed (9);
+  g_autoptr(GPtrArray) siblings = dk_siblings_new ();
+  g_ptr_array_add (siblings, random_version (rand, counters));
+  g_autoptr(GBytes) key = pool_key (5);
+  gint64 id = 0;
+  ck_assert (dk_store_hint_add (store, 3, key, siblings, 10, &id, NULL));
+  ck_assert (dk_store_hint_add (store, 4, key, siblings, 11, NULL, NULL));
+  ck_assert_uint_eq (dk_store_hint_count (store, 3), 1);
+  ck_assert_uint_eq (dk_store_hint_count (store, DK_NODE_NONE), 2);
+  g_autoptr(GPtrArray) held = dk_store_hints_for_owner (store, 3, 0, NULL);
+  ck_assert_uint_eq (held->len, 1);
+  DkStoreHint *hint = g_ptr_array_index (held, 0);
+  ck_assert (g_bytes_equal (hint->key, key));
+  ck_assert (dk_siblings_equal (hint->siblings, siblings));
+  ck_assert (dk_store_hint_remove (store, id, NULL));
+  ck_assert_uint_eq (dk_store_hint_count (store, 3), 0);
+  ck_assert (dk_store_integrity_check (store, NULL));
+  /* The metadata did not move when SQLite opened. */
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, NULL));
+  ck_assert_int_eq (value, 42);
+  /* Nor did the template get any of it. */
+  ck_assert_uint_eq (dk_store_hint_count (model, DK_NODE_NONE), 0);
+  ck_assert (dk_store_meta_get (model, "actor", &value, &found, NULL));
+  ck_assert (!found);
+  g_rand_free (rand);
+}
+END_TEST
+
 Suite *
 store_memkv_suite (void)
 {
@@ -266,6 +320,7 @@ store_memkv_suite (void)
   dk_tcase_no_wall_limit (tc);
   tcase_add_test (tc, store_memkv_answers_as_the_sqlite_table_does);
   tcase_add_test (tc, store_memkv_is_only_for_memory_stores_without_batches);
+  tcase_add_test (tc, store_memkv_keeps_meta_and_opens_sqlite_for_hints);
   suite_add_tcase (suite, tc);
   return suite;
 }
