@@ -38,6 +38,19 @@
  *
  * The ratio is the disk's, not the store's: put the files on the file
  * system the nodes will use with TMPDIR (a tmpfs makes fsync free).
+ *
+ * And the simulator's stores (sim/cluster.c's options: ":memory:",
+ * writes_per_commit 1024, a 4 MiB cache, copies of one template), puts
+ * spread at random over SPREAD_STORES of them, each key always in the
+ * same store, SPREAD_KEYS keys per store (a 1,000-node run's share):
+ *
+ *   store.put.spread        the kv table in SQLite (kv_in_memory off).
+ *                           Baseline: as many puts into one such store
+ *                           over SPREAD_KEYS keys.  The ratio is what
+ *                           cold caches cost: each put walks another
+ *                           connection's pages.
+ *   store.put.spread.memkv  the same with kv_in_memory, as dynsim runs.
+ *                           Baseline: store.put.spread.
  */
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +64,8 @@
 #define HOT_KEYS    100
 #define ROUNDS      3
 #define SYNC_PUTS   1000
+#define SPREAD_STORES 1000
+#define SPREAD_KEYS   300
 
 typedef struct
 {
@@ -229,6 +244,38 @@ store_puts (const char *path, Workload *work, int batch_size, DkStoreSync sync)
   return rate;
 }
 
+/* The puts of WORK spread over N_STORES stores opened as the simulator
+ * opens its nodes' (the key picks the store); puts per second. */
+static double
+spread_puts (Workload *work, guint n_stores, gboolean kv_in_memory)
+{
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.cache_bytes = 4u << 20;
+  options.writes_per_commit = 1024;
+  options.kv_in_memory = kv_in_memory;
+  GError *error = NULL;
+  DkStore *model = dk_store_open (":memory:", &options, &error);
+  check (model != NULL, error);
+  DkStore **stores = g_new0 (DkStore *, n_stores);
+  for (guint i = 0; i < n_stores; i++)
+    check ((stores[i] = dk_store_open_like (model, &error)) != NULL, error);
+  double start = bench_now ();
+  for (long i = 0; i < work->puts; i++)
+    {
+      GBytes *key = g_ptr_array_index (work->key_of_put, i);
+      DkStore *store = stores[g_bytes_hash (key) % n_stores];
+      check (dk_store_put (store, key, g_ptr_array_index (work->incoming, i), i, NULL, &error),
+             error);
+    }
+  double rate = (double) work->puts / (bench_now () - start);
+  for (guint i = 0; i < n_stores; i++)
+    dk_store_close (stores[i]);
+  g_free (stores);
+  dk_store_close (model);
+  return rate;
+}
+
 /* Hot reads: the first HOT_KEYS keys of the workload, read round-robin. */
 static double
 raw_gets (const char *path, Workload *work, long gets)
@@ -383,6 +430,26 @@ main (void)
   bench_report_ratio ("store.batch100.sync_full", median (full_batch, ROUNDS),
                       median (normal_batch, ROUNDS), "ops/s", NULL);
 
+  /* The simulator's stores. */
+  long spread_puts_n = bench_scaled (300000);
+  Workload *spread_work = workload_new (spread_puts_n, SPREAD_STORES * SPREAD_KEYS);
+  printf ("store: %ld puts over %d in-memory stores of %d keys each, as dynsim opens them\n",
+          spread_puts_n, SPREAD_STORES, SPREAD_KEYS);
+  Workload *one_work = workload_new (spread_puts_n, SPREAD_KEYS);
+  double one[ROUNDS], spread[ROUNDS], spread_memkv[ROUNDS];
+  for (int round = 0; round < ROUNDS; round++)
+    {
+      one[round] = spread_puts (one_work, 1, FALSE);
+      spread[round] = spread_puts (spread_work, SPREAD_STORES, FALSE);
+      spread_memkv[round] = spread_puts (spread_work, SPREAD_STORES, TRUE);
+    }
+  bench_report_ratio ("store.put.spread", median (spread, ROUNDS), median (one, ROUNDS),
+                      "ops/s", NULL);
+  bench_report_ratio ("store.put.spread.memkv", median (spread_memkv, ROUNDS),
+                      median (spread, ROUNDS), "ops/s", NULL);
+
+  workload_free (one_work);
+  workload_free (spread_work);
   workload_free (sync_work);
   workload_free (work);
   remove_dir (dir);

@@ -296,6 +296,8 @@ store_new (const char *path, const DkStoreOptions *options)
   else
     dk_store_options_init (&store->options);
   store->cache = dk_store_cache_new (store->options.cache_bytes);
+  if (store->options.kv_in_memory)
+    store->mem = dk_store_mem_new ();
   store->hint_usage_by_owner = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return store;
 }
@@ -314,11 +316,55 @@ prepare_statements (DkStore *store, GError **error)
   return dk_store_hints_reload (store, error);
 }
 
+/* Open STORE's database at its path, create or check the schema, set
+ * the durability and prepare the statements. */
+static gboolean
+open_sqlite (DkStore *store, GError **error)
+{
+  int rc = sqlite3_open_v2 (store->path, &store->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+  if (rc != SQLITE_OK)
+    return dk_store_sql_fail (store, rc, "opening", error);
+  sqlite3_extended_result_codes (store->db, 1);
+  return check_or_create_schema (store, error) && set_durability (store, error)
+         && prepare_statements (store, error);
+}
+
+static void
+close_sqlite (DkStore *store)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
+    g_clear_pointer (&G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset),
+                     sqlite3_finalize);
+  g_clear_pointer (&store->scan_sets_range, sqlite3_finalize);
+  g_clear_pointer (&store->db, sqlite3_close);
+}
+
+gboolean
+dk_store_sql_ready (DkStore *store, GError **error)
+{
+  if (store->db != NULL)
+    return TRUE;
+  if (open_sqlite (store, error))
+    return TRUE;
+  close_sqlite (store);
+  return FALSE;
+}
+
 DkStore *
 dk_store_open (const char *path, const DkStoreOptions *options, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
   g_autoptr(DkStore) store = store_new (path, options);
+  if (store->mem != NULL && strcmp (path, ":memory:") != 0)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                   "%s: kv_in_memory is only for a \":memory:\" store", path);
+      return NULL;
+    }
+  if (store->mem != NULL)   /* SQLite (hints only) opens with the first hint */
+    return g_steal_pointer (&store);
 
   /* A file store writes each transaction's log frames at once (store_vfs.h). */
   const char *vfs = strcmp (path, ":memory:") == 0 ? NULL : dk_store_vfs_name ();
@@ -341,10 +387,16 @@ DkStore *
 dk_store_open_like (const DkStore *model, GError **error)
 {
   g_return_val_if_fail (model != NULL && strcmp (model->path, ":memory:") == 0, NULL);
-  g_return_val_if_fail (model->written_tokens != NULL && model->written_tokens->used == 0
-                        && !model->written_tokens->has_zero
-                        && model->hint_usage_total.count == 0, NULL);
+  guint64 model_rows = 0, bytes = 0, saved = 0;
+  if (model->mem != NULL)
+    dk_store_mem_totals (model->mem, &model_rows, &bytes, &saved);
+  g_return_val_if_fail (model->mem != NULL
+                        || (model->written_tokens != NULL && model->written_tokens->used == 0
+                            && !model->written_tokens->has_zero), NULL);
+  g_return_val_if_fail (model_rows == 0 && model->hint_usage_total.count == 0, NULL);
   g_autoptr(DkStore) store = store_new (model->path, &model->options);
+  if (store->mem != NULL)   /* SQLite (hints only) opens with the first hint */
+    return g_steal_pointer (&store);
   int rc = sqlite3_open_v2 (store->path, &store->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                             NULL);
@@ -380,12 +432,9 @@ dk_store_close (DkStore *store)
   g_autoptr(GError) error = NULL;
   if (!dk_store_flush (store, &error))
     g_warning ("closing %s: %s", store->path, error->message);
-  for (gsize i = 0; i < G_N_ELEMENTS (statements); i++)
-    sqlite3_finalize (G_STRUCT_MEMBER (sqlite3_stmt *, store, statements[i].offset));
-  sqlite3_finalize (store->scan_sets_range);
-  if (store->db != NULL)
-    sqlite3_close (store->db);
+  close_sqlite (store);
   dk_store_cache_free (store->cache);
+  dk_store_mem_free (store->mem);
   dk_store_tokens_free (store);
   g_clear_pointer (&store->row_buffer, g_byte_array_unref);
   g_clear_pointer (&store->hint_usage_by_owner, g_hash_table_destroy);
@@ -405,6 +454,12 @@ gboolean
 dk_store_begin (DkStore *store, GError **error)
 {
   g_return_val_if_fail (!store->in_batch, FALSE);
+  if (store->mem != NULL)
+    {
+      g_set_error (error, DK_STORE_ERROR, DK_STORE_ERROR_INVALID,
+                   "%s: no batches on a store whose kv table is in memory", store->path);
+      return FALSE;
+    }
   if (!dk_store_flush (store, error) || !dk_store_sql_run (store, store->begin, "BEGIN", error))
     return FALSE;
   store->in_batch = TRUE;
@@ -417,7 +472,7 @@ dk_store_begin (DkStore *store, GError **error)
 void
 dk_store_rollback (DkStore *store)
 {
-  if (!sqlite3_get_autocommit (store->db))
+  if (store->db != NULL && !sqlite3_get_autocommit (store->db))
     {
       sqlite3_step (store->rollback);
       dk_store_sql_done (store->rollback);
@@ -594,8 +649,13 @@ gboolean
 dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *found,
                    GError **error)
 {
-  sqlite3_stmt *stmt = store->meta_select;
   *found = FALSE;
+  if (store->mem != NULL)
+    {
+      *found = dk_store_mem_meta_get (store->mem, name, value);
+      return TRUE;
+    }
+  sqlite3_stmt *stmt = store->meta_select;
   sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
   int rc = dk_store_sql_step (store, stmt);
   if (rc == SQLITE_ROW)
@@ -613,6 +673,11 @@ dk_store_meta_get (DkStore *store, const char *name, gint64 *value, gboolean *fo
 gboolean
 dk_store_meta_set (DkStore *store, const char *name, gint64 value, GError **error)
 {
+  if (store->mem != NULL)
+    {
+      dk_store_mem_meta_set (store->mem, name, value);
+      return TRUE;
+    }
   sqlite3_stmt *stmt = store->meta_upsert;
   sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, value);

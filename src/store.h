@@ -92,6 +92,15 @@ typedef struct
    * flushes (so the store holds exactly what per-write commits would), and
    * readers share the connection, so they see every write at once. */
   guint  writes_per_commit;
+  /* Keep the kv table (keys and sibling sets) in this process's memory
+   * instead of SQLite: only for a ":memory:" store, whose rows die with it
+   * anyway (the simulator's nodes).  The same rows, order, scans and
+   * totals; a write or a scan costs a fraction of SQLite's, and the
+   * store no memory pages.  Hints and metadata stay in SQLite.  Such a
+   * store refuses batches (dk_store_begin): its kv writes cannot be rolled
+   * back; they never fail for lack of space or I/O, and fail_at_call
+   * never applies to them. */
+  gboolean kv_in_memory;
   /* Test hook, SQLite style: when non-zero, the fail_at_call-th SQLite call
    * the store makes (prepare, step or exec, counted from open) reports
    * SQLITE_IOERR without running.  One-shot; 0 in production. */

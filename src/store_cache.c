@@ -197,7 +197,8 @@ dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *miss
 void
 dk_store_tokens_start (DkStore *store)
 {
-  if (store->written_tokens == NULL)
+  /* A table in memory answers "no row" with one probe of its index. */
+  if (store->written_tokens == NULL && store->mem == NULL)
     store->written_tokens = g_new0 (DkStoreTokenSet, 1);
 }
 

@@ -93,6 +93,28 @@ dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
     *saved = total_saved;
 }
 
+gsize
+dk_store_encoded_size (const GPtrArray *siblings, gsize threshold, GByteArray *scratch,
+                       gsize *saved)
+{
+  gsize size = 2;
+  for (guint i = 0; i < siblings->len; i++)
+    {
+      const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
+      gsize len = g_bytes_get_size (version->value);
+      if (len > threshold)
+        {
+          /* Deflating decides the size: encode for real. */
+          g_byte_array_set_size (scratch, 0);
+          dk_store_encode_siblings (siblings, threshold, scratch, saved);
+          return scratch->len;
+        }
+      size += 1 + dk_version_header_size (version) + 4 + len;
+    }
+  *saved = 0;
+  return size;
+}
+
 static gboolean
 corrupt (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 

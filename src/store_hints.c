@@ -49,6 +49,8 @@ dk_store_hints_reload (DkStore *store, GError **error)
 {
   g_hash_table_remove_all (store->hint_usage_by_owner);
   store->hint_usage_total = (DkHintUsage) { 0, 0 };
+  if (store->db == NULL)   /* not opened yet: no hints */
+    return TRUE;
   sqlite3_stmt *stmt = store->hint_usage;
   int rc;
   while ((rc = dk_store_sql_step (store, stmt)) == SQLITE_ROW)
@@ -138,6 +140,8 @@ dk_store_hint_add (DkStore *store, DkNodeId owner, GBytes *key, const GPtrArray 
                    "%s: a hint for node %u with no versions", store->path, owner);
       return FALSE;
     }
+  if (!dk_store_sql_ready (store, error))
+    return FALSE;
   gint64 existing_id = 0, existing_bytes = 0;
   g_autoptr(GPtrArray) merged = NULL;
   if (!find_hint (store, owner, key, &existing_id, &merged, &existing_bytes, error))
@@ -200,6 +204,8 @@ dk_store_hints_for_owner (DkStore *store, DkNodeId owner, guint limit, GError **
 {
   g_return_val_if_fail (store != NULL, NULL);
   g_autoptr(GPtrArray) hints = g_ptr_array_new_with_free_func ((GDestroyNotify) dk_store_hint_free);
+  if (store->db == NULL)   /* not opened yet: no hints */
+    return g_steal_pointer (&hints);
   sqlite3_stmt *stmt = store->hint_list;
   sqlite3_bind_int64 (stmt, 1, owner);
   sqlite3_bind_int64 (stmt, 2, limit == 0 ? -1 : (gint64) limit);
@@ -256,6 +262,8 @@ gboolean
 dk_store_hint_remove (DkStore *store, gint64 id, GError **error)
 {
   g_return_val_if_fail (store != NULL, FALSE);
+  if (store->db == NULL)   /* not opened yet: no hints */
+    return TRUE;
   sqlite3_stmt *lookup = store->hint_lookup_id;
   sqlite3_bind_int64 (lookup, 1, id);
   int rc = dk_store_sql_step (store, lookup);
@@ -294,6 +302,8 @@ DkStoreHint *
 dk_store_hint_get (DkStore *store, gint64 id, GError **error)
 {
   g_return_val_if_fail (store != NULL, NULL);
+  if (store->db == NULL)   /* not opened yet: no hints */
+    return NULL;
   sqlite3_stmt *stmt = store->hint_by_id;
   sqlite3_bind_int64 (stmt, 1, id);
   int rc = dk_store_sql_step (store, stmt);

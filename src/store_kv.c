@@ -95,6 +95,19 @@ dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError **error)
   return TRUE;
 }
 
+/* Decode the blob of KEY's row; NULL with an error naming the key. */
+static GPtrArray *
+decode_row (DkStore *store, GBytes *key, const guint8 *blob, gsize len, GError **error)
+{
+  GPtrArray *siblings = dk_store_decode_siblings (blob, len, error);
+  if (siblings == NULL)
+    {
+      g_autofree char *shown = dk_store_key_display (key);
+      g_prefix_error (error, "%s: key '%s': ", store->path, shown);
+    }
+  return siblings;
+}
+
 /* The set stored in the table for KEY, decoded (empty when absent), or
  * NULL with an error.  The caller owns it.  A key never written since the
  * table was created empty has no row: no need to ask SQLite. */
@@ -111,12 +124,7 @@ read_row (DkStore *store, GBytes *key, GError **error)
     {
       const guint8 *blob = sqlite3_column_blob (store->select_row, 0);
       gsize len = (gsize) sqlite3_column_bytes (store->select_row, 0);
-      siblings = dk_store_decode_siblings (blob, len, error);
-      if (siblings == NULL)
-        {
-          g_autofree char *shown = dk_store_key_display (key);
-          g_prefix_error (error, "%s: key '%s': ", store->path, shown);
-        }
+      siblings = decode_row (store, key, blob, len, error);
     }
   else if (rc == SQLITE_DONE)
     siblings = dk_siblings_new ();
@@ -126,15 +134,24 @@ read_row (DkStore *store, GBytes *key, GError **error)
   return siblings;
 }
 
+static gboolean
+all_tombstones (const GPtrArray *siblings)
+{
+  for (guint i = 0; i < siblings->len; i++)
+    if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
+      return FALSE;
+  return TRUE;
+}
+
 /* Bind a row's six columns (upsert_row's parameters) to STMT and step it. */
 static int
 step_row (DkStore *store, sqlite3_stmt *stmt, DkToken token, GBytes *key, guint64 digest,
-          const GByteArray *blob, gboolean all_tombstones, gint64 now_us, gsize saved)
+          const GByteArray *blob, gboolean tombstoned, gint64 now_us, gsize saved)
 {
   bind_token_and_key (stmt, 1, token, key);
   sqlite3_bind_int64 (stmt, 3, (gint64) digest);
   sqlite3_bind_blob (stmt, 4, blob->data, (int) blob->len, SQLITE_STATIC);
-  if (all_tombstones)  /* only tombstones age; NULL keeps live rows short */
+  if (tombstoned)  /* only tombstones age; NULL keeps live rows short */
     sqlite3_bind_int64 (stmt, 5, now_us);
   sqlite3_bind_int64 (stmt, 6, (gint64) saved);
   int rc = dk_store_sql_step (store, stmt);
@@ -156,24 +173,21 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
   g_byte_array_set_size (blob, 0);
   gsize saved = 0;
   dk_store_encode_siblings (siblings, store->options.compress_threshold_bytes, blob, &saved);
-  gboolean all_tombstones = TRUE;
-  for (guint i = 0; i < siblings->len; i++)
-    if (!((const DkVersion *) g_ptr_array_index ((GPtrArray *) siblings, i))->tombstone)
-      all_tombstones = FALSE;
+  gboolean only_tombstones = all_tombstones (siblings);
 
-  if (!dk_store_group_join (store, error))
-    return FALSE;
   DkToken token = key_token (key);
   guint64 digest = dk_siblings_digest (siblings);
+  if (!dk_store_group_join (store, error))
+    return FALSE;
   /* Noted before the write: the set may hold tokens without rows, never
    * the reverse. */
   if (store->written_tokens != NULL)
     dk_store_tokens_add (store->written_tokens, token);
   int rc = step_row (store, had_row ? store->update_row : store->insert_row, token, key,
-                     digest, blob, all_tombstones, now_us, saved);
+                     digest, blob, only_tombstones, now_us, saved);
   if ((rc == SQLITE_DONE && had_row && sqlite3_changes (store->db) == 0)
       || (rc == SQLITE_CONSTRAINT_PRIMARYKEY && !had_row))
-    rc = step_row (store, store->upsert_row, token, key, digest, blob, all_tombstones,
+    rc = step_row (store, store->upsert_row, token, key, digest, blob, only_tombstones,
                    now_us, saved);
   if (blob->len > 65536)  /* do not keep a rare large row's buffer */
     g_clear_pointer (&store->row_buffer, g_byte_array_unref);
@@ -186,6 +200,46 @@ write_row (DkStore *store, GBytes *key, const GPtrArray *siblings, gboolean had_
   return dk_store_group_count (store, error);
 }
 
+/* dk_store_put on a table in memory: the row's set is reconciled in
+ * place, unless the result might pass the hard cap, whose refusal must
+ * leave the row as it was: then a copy is. */
+static gboolean
+put_in_memory (DkStore *store, GBytes *key, const GPtrArray *incoming, gint64 now_us,
+               gboolean *changed, GError **error)
+{
+  DkToken token = key_token (key);
+  DkStoreMemRow *row = dk_store_mem_lookup (store->mem, token, key);
+  gboolean in_place = row != NULL && row->siblings->len + incoming->len <= DK_SIBLINGS_HARD_MAX;
+  g_autoptr(GPtrArray) copy = NULL;
+  if (!in_place)
+    copy = row != NULL ? dk_siblings_copy (row->siblings) : dk_siblings_new ();
+  GPtrArray *siblings = in_place ? row->siblings : copy;
+  gboolean set_changed = FALSE;
+  for (guint i = 0; i < incoming->len; i++)
+    set_changed |= dk_siblings_add (siblings,
+                                    dk_version_copy (g_ptr_array_index ((GPtrArray *) incoming, i)),
+                                    &store->dot_collisions);
+  if (!set_changed)
+    return TRUE;
+  if (siblings->len > DK_SIBLINGS_HARD_MAX)
+    return refuse (error, DK_STORE_ERROR_TOO_LARGE, key, "%u concurrent versions are"
+                   " over the limit of %u siblings (DK_SIBLINGS_HARD_MAX); nothing stored",
+                   siblings->len, DK_SIBLINGS_HARD_MAX);
+  if (store->row_buffer == NULL)
+    store->row_buffer = g_byte_array_sized_new (1024);
+  gsize saved = 0;
+  gsize stored_len = dk_store_encoded_size (siblings, store->options.compress_threshold_bytes,
+                                            store->row_buffer, &saved);
+  if (store->row_buffer->len > 65536)  /* do not keep a rare large row's buffer */
+    g_clear_pointer (&store->row_buffer, g_byte_array_unref);
+  dk_store_mem_write (store->mem, token, key, dk_siblings_digest (siblings),
+                      g_steal_pointer (&copy), stored_len, all_tombstones (siblings), now_us,
+                      saved);
+  if (changed != NULL)
+    *changed = TRUE;
+  return TRUE;
+}
+
 gboolean
 dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
               gint64 now_us, gboolean *changed, GError **error)
@@ -195,6 +249,8 @@ dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
     *changed = FALSE;
   if (!dk_store_check_limits (key, incoming, error))
     return FALSE;
+  if (store->mem != NULL)
+    return put_in_memory (store, key, incoming, now_us, changed, error);
   /* A cached set is reconciled in place; one read from the table is
    * cached once written.  Either way a failure leaves the key uncached. */
   GPtrArray *cached = dk_store_cache_lookup_for_put (store->cache, key);
@@ -240,6 +296,11 @@ GPtrArray *
 dk_store_get (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, NULL);
+  if (store->mem != NULL)
+    {
+      const DkStoreMemRow *row = dk_store_mem_lookup (store->mem, key_token (key), key);
+      return row != NULL ? dk_siblings_copy (row->siblings) : dk_siblings_new ();
+    }
   const GPtrArray *cached = dk_store_cache_lookup (store->cache, key);
   if (cached != NULL)
     return dk_siblings_copy (cached);
@@ -253,6 +314,12 @@ gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {
   g_return_val_if_fail (store != NULL && key != NULL, FALSE);
+  if (store->mem != NULL)
+    {
+      dk_store_mem_delete (store->mem, key_token (key), key);
+      dk_store_cache_remove (store->cache, key);
+      return TRUE;
+    }
   if (!dk_store_group_join (store, error))
     return FALSE;
   bind_key (store->delete_row, 1, key);
@@ -284,6 +351,14 @@ dk_store_collect_tombstones (DkStore *store, gint64 now_us, guint *collected,
   if (collected != NULL)
     *collected = 0;
   gint64 changed_before_us = now_us - store->options.tombstone_grace_us;
+  if (store->mem != NULL)
+    {
+      guint removed = dk_store_mem_collect (store->mem, changed_before_us, store->cache);
+      store->tombstones_collected += removed;
+      if (collected != NULL)
+        *collected = removed;
+      return TRUE;
+    }
   g_autoptr(GArray) dead = g_array_new (FALSE, FALSE, sizeof (DeadKey));
   g_array_set_clear_func (dead, dead_key_clear);
 
@@ -343,12 +418,12 @@ typedef struct
   gpointer           user_data;
 } ScanVisitor;
 
-/* Hand the set of the current row of STMT (column 3) to VISITOR->sets:
- * the cached one when the cache holds KEY, else the row decoded.  FALSE
- * with *KEEP_GOING untouched and an error when the row does not decode. */
+/* Hand KEY's set to VISITOR->sets: the cached one when the cache holds
+ * KEY, else BLOB (the row's) decoded.  FALSE with *KEEP_GOING untouched
+ * and an error when the row does not decode. */
 static gboolean
-visit_set (DkStore *store, sqlite3_stmt *stmt, const ScanVisitor *visitor, DkToken token,
-           GBytes *key, guint64 digest, gboolean *keep_going, GError **error)
+visit_set (DkStore *store, const guint8 *blob, gsize len, const ScanVisitor *visitor,
+           DkToken token, GBytes *key, guint64 digest, gboolean *keep_going, GError **error)
 {
   const GPtrArray *cached = dk_store_cache_peek (store->cache, key);
   if (cached != NULL)
@@ -356,17 +431,20 @@ visit_set (DkStore *store, sqlite3_stmt *stmt, const ScanVisitor *visitor, DkTok
       *keep_going = visitor->sets (token, key, digest, cached, visitor->user_data);
       return TRUE;
     }
-  g_autoptr(GPtrArray) decoded =
-    dk_store_decode_siblings (sqlite3_column_blob (stmt, 3),
-                              (gsize) sqlite3_column_bytes (stmt, 3), error);
+  g_autoptr(GPtrArray) decoded = decode_row (store, key, blob, len, error);
   if (decoded == NULL)
-    {
-      g_autofree char *shown = dk_store_key_display (key);
-      g_prefix_error (error, "%s: key '%s': ", store->path, shown);
-      return FALSE;
-    }
+    return FALSE;
   *keep_going = visitor->sets (token, key, digest, decoded, visitor->user_data);
   return TRUE;
+}
+
+static gboolean
+visit_mem_row (const DkStoreMemRow *row, gpointer user_data)
+{
+  const ScanVisitor *visitor = user_data;
+  if (visitor->sets == NULL)
+    return visitor->keys (row->token, row->key, row->digest, visitor->user_data);
+  return visitor->sets (row->token, row->key, row->digest, row->siblings, visitor->user_data);
 }
 
 /* Visit the tokens in [FIRST, LAST] (inclusive, unsigned) with STMT (one
@@ -375,6 +453,12 @@ static gboolean
 scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
                const ScanVisitor *visitor, gboolean *stopped, GError **error)
 {
+  if (store->mem != NULL)
+    {
+      *stopped = !dk_store_mem_scan (store->mem, first, last, visit_mem_row,
+                                     (gpointer) visitor);
+      return TRUE;
+    }
   sqlite3_bind_int64 (stmt, 1, token_to_column (first));
   sqlite3_bind_int64 (stmt, 2, token_to_column (last));
   int rc;
@@ -387,7 +471,9 @@ scan_interval (DkStore *store, sqlite3_stmt *stmt, DkToken first, DkToken last,
       gboolean keep_going;
       if (visitor->sets == NULL)
         keep_going = visitor->keys (token, key, digest, visitor->user_data);
-      else if (!visit_set (store, stmt, visitor, token, key, digest, &keep_going, error))
+      else if (!visit_set (store, sqlite3_column_blob (stmt, 3),
+                           (gsize) sqlite3_column_bytes (stmt, 3), visitor, token, key,
+                           digest, &keep_going, error))
         {
           dk_store_sql_done (stmt);
           return FALSE;
@@ -440,7 +526,7 @@ dk_store_scan_sets (DkStore *store, DkToken lo, DkToken hi, DkStoreSetScanFunc f
                     gpointer user_data, GError **error)
 {
   g_return_val_if_fail (store != NULL && func != NULL, FALSE);
-  if (store->scan_sets_range == NULL)
+  if (store->scan_sets_range == NULL && store->mem == NULL)
     {
       const char *sql = "SELECT token, key, digest, siblings FROM kv"
                         " WHERE token >= ?1 AND token <= ?2 ORDER BY token, key";
@@ -486,6 +572,11 @@ dk_store_range_digest (DkStore *store, DkToken lo, DkToken hi, guint64 *digest,
 static gboolean
 read_totals (DkStore *store, guint64 *keys, guint64 *bytes, guint64 *saved, GError **error)
 {
+  if (store->mem != NULL)
+    {
+      dk_store_mem_totals (store->mem, keys, bytes, saved);
+      return TRUE;
+    }
   int rc = dk_store_sql_step (store, store->totals);
   if (rc == SQLITE_ROW)
     {
@@ -533,6 +624,8 @@ dk_store_dot_collisions (const DkStore *store)
 gboolean
 dk_store_integrity_check (DkStore *store, GError **error)
 {
+  if (!dk_store_sql_ready (store, error))
+    return FALSE;
   sqlite3_stmt *stmt = NULL;
   int rc = dk_store_sql_prepare (store, "PRAGMA integrity_check", &stmt);
   g_autofree char *first = NULL;

@@ -10,6 +10,8 @@
 G_BEGIN_DECLS
 
 typedef struct _DkStoreCache DkStoreCache;
+typedef struct _DkStoreMemTable DkStoreMemTable;
+typedef struct _DkStoreMemOrder DkStoreMemOrder;
 
 /* The ring tokens of every key written to the kv table since it was
  * created empty by this open: a key whose token is not in it has no row,
@@ -74,6 +76,7 @@ struct _DkStore
   sqlite3_stmt *rollback;
 
   DkStoreCache *cache;
+  DkStoreMemTable *mem;        /* options.kv_in_memory: the kv rows; else NULL */
   DkStoreLogWatch log_watch;      /* dk_store_watch_log, or NULL */
   gpointer        log_watch_data;
   /* Tokens written since the table was created empty (see above); NULL
@@ -111,6 +114,10 @@ gboolean dk_store_check_limits (GBytes *key, const GPtrArray *siblings, GError *
 gboolean dk_store_group_join (DkStore *store, GError **error);
 gboolean dk_store_group_count (DkStore *store, GError **error);
 
+/* Open the SQLite side of a store whose kv table is in memory, which
+ * waits for its first hint (store.c); TRUE at once when it is open. */
+gboolean dk_store_sql_ready (DkStore *store, GError **error);
+
 /* Run an explicit transaction unless a batch is open (store.c). */
 gboolean dk_store_write_begin (DkStore *store, gboolean *started, GError **error);
 gboolean dk_store_write_end (DkStore *store, gboolean started, gboolean ok, GError **error);
@@ -131,6 +138,11 @@ gboolean dk_store_hints_reload (DkStore *store, GError **error);
  * THRESHOLD when that makes them shorter; *SAVED receives the bytes saved. */
 void dk_store_encode_siblings (const GPtrArray *siblings, gsize threshold,
                                GByteArray *out, gsize *saved);
+
+/* The length dk_store_encode_siblings would give SIBLINGS, and *SAVED;
+ * encodes into SCRATCH only when a value is long enough to be deflated. */
+gsize dk_store_encoded_size (const GPtrArray *siblings, gsize threshold, GByteArray *scratch,
+                             gsize *saved);
 
 /* Decode a siblings BLOB; NULL with a DK_STORE_ERROR_CORRUPT message that
  * says what is wrong (the caller adds the path and key). */
@@ -173,6 +185,61 @@ void dk_store_cache_remove (DkStoreCache *cache, GBytes *key);
 void dk_store_cache_clear (DkStoreCache *cache);
 void dk_store_cache_counters (const DkStoreCache *cache, guint64 *hits, guint64 *misses,
                               guint64 *bytes, guint64 *entries);
+
+/* ---- the kv table in memory (store_memkv.c, options.kv_in_memory) ------- */
+
+/* A row as the SQLite table has it, but for the set: decoded, with the
+ * length of its encoding (what the SQLite row would store). */
+typedef struct _DkStoreMemRow
+{
+  DkToken    token;
+  GPtrArray *siblings;         /* never empty */
+  GBytes    *key;              /* for callers; lookups compare key_bytes */
+  guint64    digest;
+  gint64     tombstoned_us;
+  guint64    saved;            /* saved_bytes */
+  guint32    stored_len;       /* length of the encoded set */
+  gboolean   all_tombstones;   /* tombstoned_us is not NULL */
+  guint32    key_len;
+  guint8     key_bytes[];      /* the key again, inline: a lookup reads the row only */
+} DkStoreMemRow;
+
+DkStoreMemTable *dk_store_mem_new (void);
+void dk_store_mem_free (DkStoreMemTable *table);
+/* KEY's row (owned by the table, valid until it changes), or NULL.  Its
+ * set may be changed in place when dk_store_mem_write follows. */
+DkStoreMemRow *dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key);
+/* Insert or replace KEY's row (the key is copied): with SIBLINGS
+ * (ownership taken), or NULL when the row's own set was changed in place. */
+void dk_store_mem_write (DkStoreMemTable *table, DkToken token, GBytes *key, guint64 digest,
+                         GPtrArray *siblings, gsize stored_len, gboolean all_tombstones,
+                         gint64 now_us, guint64 saved);
+void dk_store_mem_delete (DkStoreMemTable *table, DkToken token, GBytes *key);
+/* Called for each row of a scan, in order; FALSE stops it. */
+typedef gboolean (*DkStoreMemVisit) (const DkStoreMemRow *row, gpointer user_data);
+/* Visit the rows whose tokens are in [FIRST, LAST]; FALSE when VISIT stopped. */
+gboolean dk_store_mem_scan (DkStoreMemTable *table, DkToken first, DkToken last,
+                            DkStoreMemVisit visit, gpointer user_data);
+/* Remove the all-tombstone rows tombstoned before CHANGED_BEFORE_US (and
+ * their entries in CACHE); how many went. */
+guint dk_store_mem_collect (DkStoreMemTable *table, gint64 changed_before_us,
+                            DkStoreCache *cache);
+void dk_store_mem_totals (const DkStoreMemTable *table, guint64 *keys, guint64 *bytes,
+                          guint64 *saved);
+/* The node metadata of such a store (dk_store_meta_*), in memory too. */
+gboolean dk_store_mem_meta_get (const DkStoreMemTable *table, const char *name, gint64 *value);
+void dk_store_mem_meta_set (DkStoreMemTable *table, const char *name, gint64 value);
+
+/* The rows in primary-key order (store_memorder.c); rows are borrowed. */
+DkStoreMemOrder *dk_store_order_new (void);
+void dk_store_order_free (DkStoreMemOrder *order);
+void dk_store_order_insert (DkStoreMemOrder *order, DkStoreMemRow *row);
+void dk_store_order_remove (DkStoreMemOrder *order, DkStoreMemRow *row);
+/* Visit the rows whose tokens are in [FIRST, LAST]; FALSE when VISIT stopped. */
+gboolean dk_store_order_scan (const DkStoreMemOrder *order, DkToken first, DkToken last,
+                              DkStoreMemVisit visit, gpointer user_data);
+/* The primary key's order: token, then key bytes. */
+int dk_store_mem_compare_rows (const DkStoreMemRow *x, const DkStoreMemRow *y);
 
 G_END_DECLS
 

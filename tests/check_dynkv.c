@@ -20,7 +20,7 @@ typedef Suite *(*SuiteFactory) (void);
 
 /* Heaviest first (measured with CK_XML_LOG_FILE_NAME's durations). */
 static const SuiteFactory suites[] = {
-  pbs_suite, store_suite, merkle_suite, ring_suite, membership_suite,
+  pbs_suite, store_suite, store_memkv_suite, merkle_suite, ring_suite, membership_suite,
   wire_suite, version_suite, rng_suite, detector_suite, injected_bugs_suite,
   wedge_suite, checkers_suite, report_suite, vclock_suite, handoff_suite,
   requests_once_suite, net_suite, scenario_suite, node_suite, nemesis_suite,

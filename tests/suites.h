@@ -18,6 +18,7 @@ Suite *ring_suite (void);
 Suite *merkle_suite (void);
 Suite *wire_suite (void);
 Suite *store_suite (void);
+Suite *store_memkv_suite (void);
 Suite *rng_suite (void);
 Suite *eventq_suite (void);
 Suite *node_suite (void);
