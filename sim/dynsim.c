@@ -48,6 +48,7 @@ typedef struct
   gboolean version;
   gboolean no_expect;
   gboolean force;
+  gboolean sqlite_stores;
   gint     jobs;
   OutputFormat format;
 } Options;
@@ -139,6 +140,9 @@ parse_command_line (int *argc, char ***argv, Options *options, GError **error)
       "Explore: ignore the script's expect lines (exit 0 unless something is wrong)", NULL },
     { "force", 0, 0, G_OPTION_ARG_NONE, &options->force,
       "Let --out write into a directory that is not empty", NULL },
+    { "sqlite-stores", 0, 0, G_OPTION_ARG_NONE, &options->sqlite_stores,
+      "Keep the nodes' keys in SQLite databases, as dynkvd does, instead of in memory: "
+      "slower, byte-identical output (a cross-check of the two)", NULL },
     { "list-settings", 0, 0, G_OPTION_ARG_NONE, &options->list_settings,
       "List every setting with its default, then exit", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options->version, "Print the version, then exit", NULL },
@@ -460,6 +464,7 @@ typedef struct
   char        *label;      /* "run 2/9" in a sweep */
   FILE        *progress;   /* a terminal for the progress line, or NULL */
   gboolean     verbose;
+  gboolean     sqlite_stores;
   DkSimTrace  *trace;      /* the datagrams --trace records, or NULL */
   DkRunResult *result;     /* when done: the run, or NULL and error */
   GError      *error;
@@ -500,6 +505,7 @@ job_run (gpointer data, gpointer unused)
         .progress = job->progress,
         .progress_label = job->label,
         .trace = job->trace,
+        .sqlite_stores = job->sqlite_stores,
       };
       job->result = dk_run_scenario (job->scenario, &run_options, &job->error);
     }
@@ -637,6 +643,7 @@ run_dynsim (int argc, char **argv, Options *opts)
                                                     &job->error);
       job->dir = options.out_dir != NULL ? run_dir (options.out_dir, run, runs) : NULL;
       job->verbose = options.verbose;
+      job->sqlite_stores = options.sqlite_stores;
       if (options.trace_key != NULL || options.trace_window != NULL)
         job->trace = dk_sim_trace_new (options.trace_key, options.trace_from_us, options.trace_to_us,
                                        (guint) options.trace_limit);

@@ -471,6 +471,8 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
 
   DkSimClusterConfig cluster_config;
   cluster_config_from_scenario (scenario, &cluster_config, result->warnings);
+  if (options->sqlite_stores)
+    cluster_config.store.kv_in_memory = FALSE;
 
   Run run = {
     .scenario = result->scenario,

@@ -32,6 +32,7 @@ typedef struct
   FILE       *progress;       /* a terminal for the progress line; NULL: none */
   const char *progress_label; /* e.g. "run 2/9", or NULL */
   DkSimTrace *trace;          /* records the datagrams it selects (report.h); NULL: none */
+  gboolean    sqlite_stores;  /* the nodes' kv rows in SQLite, not in memory: same results */
 } DkRunOptions;
 
 /* One expectation and what the run measured for it. */
