@@ -872,6 +872,15 @@ DkMetrics *
 dk_check_history (const DkHistory *history, const DkFinalState *final,
                   const DkCheckOptions *options)
 {
+  DkMetrics *metrics = dk_check_history_start (history, options);
+  if (metrics != NULL)
+    dk_check_history_finish (metrics, history, final);
+  return metrics;
+}
+
+DkMetrics *
+dk_check_history_start (const DkHistory *history, const DkCheckOptions *options)
+{
   g_return_val_if_fail (history != NULL, NULL);
   DkCheckOptions defaults;
   dk_check_options_init (&defaults);
@@ -887,6 +896,14 @@ dk_check_history (const DkHistory *history, const DkFinalState *final,
   metrics->timeseries = standard_timeseries (options);
   metrics->visibility = dk_visibility_new ();
   check_operations (metrics, history);
+  return metrics;
+}
+
+void
+dk_check_history_finish (DkMetrics *metrics, const DkHistory *history,
+                         const DkFinalState *final)
+{
+  g_return_if_fail (metrics != NULL && history != NULL);
   check_dot_collisions (&metrics->values, history, final);
   if (final != NULL)
     {
@@ -895,7 +912,6 @@ dk_check_history (const DkHistory *history, const DkFinalState *final,
       check_divergence (metrics, final);
     }
   g_ptr_array_add (metrics->divergent_keys, NULL);
-  return metrics;
 }
 
 /* ---- lookup and output -------------------------------------------------- */

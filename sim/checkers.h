@@ -98,6 +98,15 @@ DkMetrics *dk_check_history (const DkHistory *history, const DkFinalState *final
                              const DkCheckOptions *options);
 void dk_metrics_free (DkMetrics *metrics);
 
+/* dk_check_history in two steps, so that a caller can measure what does
+ * not need the final state while it collects that state: _start measures
+ * the operations alone, _finish (FINAL may be NULL, as above) the rest.
+ * dk_check_history_finish (dk_check_history_start (h, o), h, f) gives
+ * what dk_check_history (h, f, o) gives. */
+DkMetrics *dk_check_history_start (const DkHistory *history, const DkCheckOptions *options);
+void dk_check_history_finish (DkMetrics *metrics, const DkHistory *history,
+                              const DkFinalState *final);
+
 /* TRUE when NAME is a metric name (whether or not measured in a run). */
 gboolean dk_metric_name_valid (const char *name);
 

@@ -453,6 +453,46 @@ judge_expects (DkRunResult *result)
     }
 }
 
+/* The checks of the operations alone (dk_check_history_start). */
+typedef struct
+{
+  const DkHistory      *history;
+  const DkCheckOptions *options;
+  DkMetrics            *metrics;   /* out */
+} CheckStart;
+
+static gpointer
+check_start_run (gpointer data)
+{
+  CheckStart *start = data;
+  start->metrics = dk_check_history_start (start->history, start->options);
+  return NULL;
+}
+
+/* What a finished run frees, in dependency order: the workload uses the
+ * cluster, both the queue. */
+typedef struct
+{
+  DkAutoscaler    *autoscaler;
+  DkWorkload      *workload;
+  DkDetectorWatch *detector;
+  DkSimCluster    *cluster;
+  DkEventQueue    *queue;
+} Teardown;
+
+static gpointer
+teardown_run (gpointer data)
+{
+  Teardown *teardown = data;
+  g_clear_pointer (&teardown->autoscaler, dk_autoscaler_free);
+  g_clear_pointer (&teardown->workload, dk_workload_free);
+  g_clear_pointer (&teardown->detector, dk_detector_watch_free);
+  g_clear_pointer (&teardown->cluster, dk_sim_cluster_free);
+  g_clear_pointer (&teardown->queue, dk_eventq_free);
+  g_free (teardown);
+  return NULL;
+}
+
 /* ---- running --------------------------------------------------------------- */
 
 DkRunResult *
@@ -585,21 +625,27 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
     }
   result->leaves_pending = dk_sim_cluster_leaving (cluster);
 
+  /* The operations are checked on another thread while this one collects
+   * the final state from the stores: both only read the history. */
+  DkCheckOptions check_options;
+  dk_check_options_init (&check_options);
+  CheckStart start = { result->history, &check_options, NULL };
+  GThread *checking = g_thread_try_new ("dynsim-check", check_start_run, &start, NULL);
+  if (checking == NULL)
+    check_start_run (&start);
   DkFinalState *final = result->final = collect_final_state (&run, error);
+  if (checking != NULL)
+    g_thread_join (checking);
+  result->metrics = start.metrics;
   if (final == NULL)
     {
       g_array_unref (run.samples);
       g_array_unref (run.scheduled);
       return NULL;
     }
-  DkCheckOptions check_options;
-  dk_check_options_init (&check_options);
-  result->metrics = dk_check_history (result->history, final, &check_options);
-  add_sample_columns (&run, result->metrics);
   result->network = *dk_sim_cluster_net_stats (cluster);
   dk_sim_cluster_node_stats (cluster, &result->nodes);
   result->clients = *dk_workload_stats (workload);
-  result->false_suspicion_samples = run.false_suspicion_total;
   result->false_suspicions_sampled = TRUE;   /* at every size (detector.h) */
   result->keys_moved_ideal = run.keys_moved_ideal;
   result->members_max = MAX (run.members_max, dk_sim_cluster_members (cluster));
@@ -622,13 +668,25 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (cluster); id++)
     if (dk_sim_cluster_node (cluster, id) != NULL)
       result->hints_pending += dk_node_hints_held (dk_sim_cluster_node (cluster, id));
-  judge_expects (result);
 
-  /* Free in dependency order: the workload uses the cluster, both the queue. */
-  g_clear_pointer (&autoscaler, dk_autoscaler_free);
-  g_clear_pointer (&workload, dk_workload_free);
-  g_clear_pointer (&detector, dk_detector_watch_free);
-  g_clear_pointer (&cluster, dk_sim_cluster_free);
+  /* Everything the result needs from the cluster is taken: it is freed on
+   * another thread while this one checks the history against the final
+   * state (neither touches what the other uses, so the result is the
+   * same). */
+  Teardown *teardown = g_new (Teardown, 1);
+  *teardown = (Teardown) {
+    g_steal_pointer (&autoscaler), g_steal_pointer (&workload), g_steal_pointer (&detector),
+    g_steal_pointer (&cluster), g_steal_pointer (&queue),
+  };
+  GThread *freeing = g_thread_try_new ("dynsim-free", teardown_run, teardown, NULL);
+  if (freeing == NULL)
+    teardown_run (teardown);
+  dk_check_history_finish (result->metrics, result->history, final);
+  add_sample_columns (&run, result->metrics);
+  result->false_suspicion_samples = run.false_suspicion_total;
+  judge_expects (result);
+  if (freeing != NULL)
+    g_thread_join (freeing);
   g_array_unref (run.samples);
   g_array_unref (run.scheduled);
   return g_steal_pointer (&result);
