@@ -128,11 +128,15 @@ dk_cluster_build_summaries (const DkClusterReport *report, GString *json, GStrin
                           ", \"unreachable\": %" G_GUINT64_FORMAT ", \"pages_fetched\": %"
                           G_GUINT64_FORMAT ", \"send_errors\": %" G_GUINT64_FORMAT
                           ", \"unauthenticated\": %" G_GUINT64_FORMAT
-                          ", \"arrival_late_max_ms\": %.3f}",
+                          ", \"arrival_late_max_ms\": %.3f"
+                          ", \"arrival_late_mean_ms\": %.3f}",
                           w->invoked, w->replies, w->late_replies, w->client_timeouts,
                           w->unreachable, w->pages_fetched, report->clients->send_errors,
                           report->clients->unauthenticated,
-                          report->clients->tick_late_max_us / 1000.0);
+                          report->clients->tick_late_max_us / 1000.0,
+                          report->clients->arrivals == 0 ? 0.0
+                          : report->clients->tick_late_sum_us / 1000.0
+                            / (double) report->clients->arrivals);
   append_node_counters (report, json, text);
   g_string_append (json, ", \"parameters\": ");
   dk_scenario_parameters_to_json (scenario, json);

@@ -458,6 +458,8 @@ on_timer (gpointer data)
     {
       clients->stats.tick_late_max_us = MAX (clients->stats.tick_late_max_us,
                                              now - clients->next_arrival_us);
+      clients->stats.tick_late_sum_us += now - clients->next_arrival_us;
+      clients->stats.arrivals++;
       issue_operation (clients);
       plan_arrival (clients, clients->next_arrival_us);
     }

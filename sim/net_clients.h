@@ -77,6 +77,8 @@ typedef struct
   guint64         send_errors;      /* the kernel refused a datagram */
   guint64         unauthenticated;  /* replies that failed verification */
   gint64          tick_late_max_us; /* the latest an arrival was sent after its time */
+  gint64          tick_late_sum_us; /* ... all arrivals' lateness added up */
+  guint64         arrivals;         /* arrivals sent on the timer */
   guint64         faults_lost;      /* requests the faults lost (FAULTS) */
   guint64         faults_duplicated;/* ... sent twice */
 } DkNetClientsStats;

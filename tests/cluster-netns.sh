@@ -183,12 +183,20 @@ fi
 calm_p50=$(json_number "$work/calm.json" get_latency_p50_ms)
 calm_sim_p50=$(json_number "$work/calm.sim.json" get_latency_p50_ms)
 calm_late=$(json_number "$work/calm.json" arrival_late_max_ms)
-echo "# lossy, join, wipe, leave: get p50 real $calm_p50 ms sim $calm_sim_p50 ms; arrivals at most $calm_late ms late"
+calm_late_mean=$(json_number "$work/calm.json" arrival_late_mean_ms)
+echo "# lossy, join, wipe, leave: get p50 real $calm_p50 ms sim $calm_sim_p50 ms; arrivals at most $calm_late ms late, $calm_late_mean ms on average"
+# A loaded machine wakes every process late, the clients' timer as well as
+# each node's on the four hops of a get: the clients' average lateness,
+# four times over, is added to the tolerance.  On a quiet machine it is a
+# few hundredths of a millisecond, so the check still catches the
+# millisecond-tick bug above; on one running other builds beside this
+# test it keeps the check from failing for the load alone.
+p50_limit=$(awk -v t="$P50_TOLERANCE_MS" -v l="${calm_late_mean:-0}" 'BEGIN { printf "%.3f", t + 4 * l }')
 if [ -n "$calm_p50" ] && [ -n "$calm_sim_p50" ] \
-   && awk -v r="$calm_p50" -v s="$calm_sim_p50" -v t="$P50_TOLERANCE_MS" 'BEGIN { exit !(r - s <= t) }'; then
-  ok "get p50 real $calm_p50 ms, sim $calm_sim_p50 ms (real at most $P50_TOLERANCE_MS ms more)"
+   && awk -v r="$calm_p50" -v s="$calm_sim_p50" -v t="$p50_limit" 'BEGIN { exit !(r - s <= t) }'; then
+  ok "get p50 real $calm_p50 ms, sim $calm_sim_p50 ms (real at most $p50_limit ms more)"
 else
-  not_ok "get p50 real ${calm_p50:-missing} ms, sim ${calm_sim_p50:-missing} ms (real more than $P50_TOLERANCE_MS ms more)"
+  not_ok "get p50 real ${calm_p50:-missing} ms, sim ${calm_sim_p50:-missing} ms (real more than $p50_limit ms more)"
 fi
 # The nodes' summed counters (node_counters) apart from the checkers'
 # metrics: both have a dot_collisions.
