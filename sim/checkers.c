@@ -191,6 +191,8 @@ sort_by_latency (GArray *samples)
 {
   LatencySample *a = (LatencySample *) samples->data;
   guint n = samples->len;
+  if (n < 2)
+    return;   /* sorted; and no data pointer to copy into when empty */
   gint64 max = 0;
   for (guint i = 0; i < n; i++)
     {

@@ -275,6 +275,8 @@ sort_events (GArray *events)
 {
   Event *a = (Event *) events->data;
   guint n = events->len;
+  if (n < 2)
+    return;   /* sorted; and no data pointer to copy into when empty */
   gint64 max = 0;
   for (guint i = 0; i < n; i++)
     {
