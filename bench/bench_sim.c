@@ -17,7 +17,9 @@
  *
  *   /usr/bin/time -f '%e s %M KB' ./dynsim --quiet bench/thousand.scn
  *
- * DK_BENCH_SCALE scales the work of both (the run length of the second). */
+ * DK_BENCH_SCALE scales the work of both (the run length of the second).
+ * Arguments choose the figures: `bench_sim hundred` runs figure 1 alone,
+ * `bench_sim thousand` figure 2; none runs both. */
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -193,11 +195,26 @@ bench_thousand_nodes (void)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  gboolean hundred = argc == 1, thousand = argc == 1;
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "hundred") == 0)
+        hundred = TRUE;
+      else if (strcmp (argv[i], "thousand") == 0)
+        thousand = TRUE;
+      else
+        {
+          fprintf (stderr, "bench_sim: unknown figure '%s' (hundred, thousand)\n", argv[i]);
+          return 2;
+        }
+    }
   /* As dynsim does; the baseline gets the same SQLite. */
   dk_store_use_from_one_thread ();
-  bench_hundred_nodes ();
-  bench_thousand_nodes ();
+  if (hundred)
+    bench_hundred_nodes ();
+  if (thousand)
+    bench_thousand_nodes ();
   return 0;
 }
