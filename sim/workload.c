@@ -46,6 +46,7 @@ struct _DkWorkload
   GHashTable      *pending;   /* guint64 op -> Pending*, owned */
   DkWorkloadStats  stats;
   GBytes          *value_template;
+  GByteArray      *datagram;  /* each request is encoded here in turn */
 };
 
 void
@@ -85,10 +86,10 @@ static void
 send_datagram (DkWorkload *workload, const Pending *pending, const DkWireMessage *request)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
+  dk_wire_encode_into (request, workload->datagram, &error);
   g_assert_no_error (error);  /* sizes were validated with the scenario */
   dk_sim_cluster_client_send (workload->cluster, pending->client, pending->coordinator,
-                              datagram->data, datagram->len);
+                              workload->datagram->data, workload->datagram->len);
 }
 
 /* Ask PENDING's coordinator for its get's set from sibling OFFSET on, as a
@@ -288,7 +289,7 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
                                                             workload->value_template,
                                                             workload->config.value_bytes);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GByteArray) datagram = dk_wire_encode (request, &error);
+  dk_wire_encode_into (request, workload->datagram, &error);
   g_assert_no_error (error);  /* sizes were validated with the scenario */
 
   Pending *pending = g_new0 (Pending, 1);
@@ -304,8 +305,8 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
   pending->timeout = dk_eventq_schedule (workload->queue, workload->config.client_timeout_us,
                                          client_timed_out, pending);
   g_hash_table_insert (workload->pending, &pending->op, pending);
-  dk_sim_cluster_client_send (workload->cluster, client, coordinator, datagram->data,
-                              datagram->len);
+  dk_sim_cluster_client_send (workload->cluster, client, coordinator, workload->datagram->data,
+                              workload->datagram->len);
 }
 
 static void
@@ -367,6 +368,7 @@ dk_workload_new (const DkWorkloadConfig *config, DkSimCluster *cluster, DkEventQ
   for (guint i = 0; i < config->value_bytes; i++)
     template[i] = (guint8) ('a' + i % 26);
   workload->value_template = g_bytes_new_take (template, config->value_bytes);
+  workload->datagram = g_byte_array_new ();
   dk_sim_cluster_set_client_handler (cluster, on_client_datagram, workload);
   return workload;
 }
@@ -382,6 +384,7 @@ dk_workload_free (DkWorkload *workload)
   g_hash_table_destroy (workload->pending);
   dk_key_dist_free (workload->key_dist);
   g_bytes_unref (workload->value_template);
+  g_byte_array_unref (workload->datagram);
   g_free (workload);
 }
 

@@ -59,7 +59,8 @@ typedef struct
 {
   gpointer user_data;
 
-  /* Fire-and-forget datagram of LEN bytes to TO; the bytes are copied. */
+  /* Fire-and-forget datagram of LEN bytes to TO; the bytes are copied
+   * before it returns (the node reuses them), and it never calls the node. */
   void (*send) (gpointer user_data, DkEndpoint to, const guint8 *bytes, gsize len);
 
   /* Monotonic microseconds. */

@@ -120,15 +120,23 @@ node_key_needs_new_epoch (const DkNode *node, GBytes *key)
   return node->purged_overflow || g_hash_table_contains (node->purged_keys, key);
 }
 
+/* The room node_send keeps for encoding between sends: a datagram larger
+ * than this (rare: most carry one value) gets a buffer of its own. */
+#define SEND_BUFFER_KEPT 2048
+
 /* Encode, sign when keyed, and send.  A message that cannot be encoded
- * (a reply over the datagram limit) is counted and reported to the caller. */
+ * (a reply over the datagram limit) is counted and reported to the caller.
+ * The datagram is built in the node's one buffer: the environment's send
+ * copies it (env.h). */
 gboolean
 node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
 {
   message->sender = node->config.id;
   g_autoptr (GError) error = NULL;
-  GByteArray *datagram = dk_wire_encode (message, &error);
-  if (datagram == NULL)
+  if (node->send_buffer == NULL)
+    node->send_buffer = g_byte_array_sized_new (SEND_BUFFER_KEPT);
+  GByteArray *datagram = node->send_buffer;
+  if (!dk_wire_encode_into (message, datagram, &error))
     {
       node->stats.send_failures++;
       node_log (node, DK_LOG_WARNING, "cannot encode %s: %s",
@@ -153,7 +161,8 @@ node_send (DkNode *node, DkEndpoint to, DkWireMessage *message)
   node->stats.messages_sent++;
   node->stats.bytes_sent += datagram->len;
   node->env.send (node->env.user_data, to, datagram->data, datagram->len);
-  g_byte_array_unref (datagram);
+  if (datagram->len > SEND_BUFFER_KEPT)  /* do not keep a rare large datagram's room */
+    g_clear_pointer (&node->send_buffer, g_byte_array_unref);
   return TRUE;
 }
 
@@ -238,12 +247,21 @@ gboolean
 node_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message, const GPtrArray *set,
                DkWirePart *sending)
 {
+  return node_send_set_digested (node, to, message, set, dk_siblings_digest (set), sending);
+}
+
+gboolean
+node_send_set_digested (DkNode *node, DkEndpoint to, DkWireMessage *message,
+                        const GPtrArray *set, guint64 digest, DkWirePart *sending)
+{
   GPtrArray **siblings;
   DkWirePart *part;
   node_set_fields (message, &siblings, &part);
-  g_ptr_array_unref (*siblings);
-  *siblings = g_ptr_array_new ();   /* borrows SET's versions while sending */
-  *part = (DkWirePart) { 0, 0, dk_siblings_digest (set) };
+  /* Borrows SET's versions while sending: emptied, and made not to free
+   * what it holds. */
+  g_ptr_array_set_size (*siblings, 0);
+  g_ptr_array_set_free_func (*siblings, NULL);
+  *part = (DkWirePart) { 0, 0, digest };
   if (sending != NULL)
     *sending = *part;
   /* Where each part starts, planned before the first is sent: every part
@@ -548,6 +566,7 @@ dk_node_free (DkNode *node)
   node_reassembly_clear (node);
   node_ring_release (node, node->ring);
   g_free (node->address);
+  g_clear_pointer (&node->send_buffer, g_byte_array_unref);
   dk_wire_key_free (node->auth_signer);
   dk_wire_key_free (node->client_signer);
   if (node->auth_key != NULL)

@@ -485,7 +485,8 @@ send_to_replica (Request *request, guint i)
       write->body.write.hinted_owner = request->hinted_for[i];
       write->body.write.key = g_bytes_ref (request->key);
       DkWirePart sending;
-      node_send_set (node, request->replicas[i], write, request->written_set, &sending);
+      node_send_set_digested (node, request->replicas[i], write, request->written_set,
+                              request->written_digest, &sending);
       node_parts_expect (&request->replica_parts[i], sending);
     }
   request->sent_us[i] = MAX (node_now (node), 1);
@@ -712,6 +713,7 @@ coordinate_write (DkNode *node, Request *request, const DkWireClientRequest *cli
   request->written = dk_version_copy (version);
   dk_siblings_add (set, version, &node->stats.dot_collisions);
   request->written_set = g_ptr_array_ref (set);
+  request->written_digest = dk_siblings_digest (set);
 
   if (self == G_MAXUINT)
     node_note_purged (node, request->key);   /* our dot, not in our copy */
@@ -1242,16 +1244,19 @@ node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
   DkWireReadReply *body = &reply->body.read_reply;
   body->key = g_bytes_ref (message->body.read.key);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) set = dk_store_get (node->env.store, body->key, &error);
+  guint64 digest;
+  g_autoptr (GPtrArray) set = dk_store_get_digested (node->env.store, body->key, &digest,
+                                                     &error);
   body->status = DK_WIRE_STATUS_OK;
   if (set == NULL)
     {
       node->stats.store_errors++;
       body->status = DK_WIRE_STATUS_STORAGE_ERROR;
       set = dk_siblings_new ();
+      digest = dk_siblings_digest (set);
     }
   /* One snapshot, in as many parts as it takes (wire.h). */
-  node_send_set (node, from, reply, set, NULL);
+  node_send_set_digested (node, from, reply, set, digest, NULL);
 }
 
 void

@@ -79,6 +79,7 @@ typedef struct
   GPtrArray  *merged;           /* GET: reconciled set of all replies */
   DkVersion  *written;          /* PUT/DELETE: the new version */
   GPtrArray  *written_set;      /* PUT/DELETE: the reconciled set sent to replicas */
+  guint64     written_digest;   /* PUT/DELETE: dk_siblings_digest of written_set */
   DkWireStatus failure_status;  /* the worst replica status seen */
   gboolean    client_answered;
   DkTimerId   timer;
@@ -130,6 +131,7 @@ typedef struct _DkMerkle DkMerkle;
 struct _DkNode
 {
   DkNodeConfig config;
+  GByteArray  *send_buffer;     /* node_send encodes here, every datagram in turn */
   guint8      *auth_key;        /* owned copy of config.auth_key */
   guint8      *client_key;      /* owned copy of config.client_key, or NULL */
   DkWireKey   *auth_signer;     /* auth_key prepared for signing and verifying, or NULL */
@@ -256,6 +258,10 @@ gboolean node_send (DkNode *node, DkEndpoint to, DkWireMessage *message);
  * FALSE when a part could not be sent (counted by node_send). */
 gboolean node_send_set (DkNode *node, DkEndpoint to, DkWireMessage *message,
                         const GPtrArray *set, DkWirePart *sending);
+/* node_send_set of a set whose digest (dk_siblings_digest) the caller
+ * already has. */
+gboolean node_send_set_digested (DkNode *node, DkEndpoint to, DkWireMessage *message,
+                                 const GPtrArray *set, guint64 digest, DkWirePart *sending);
 /* How many versions of SET, from FIRST on, MESSAGE can carry in its
  * (empty) siblings field within one datagram: at least one while any
  * remain, at most DK_SIBLINGS_HARD_MAX. */

@@ -229,6 +229,12 @@ gboolean dk_store_put (DkStore *store, GBytes *key, const GPtrArray *incoming,
  * (DK_STORE_ERROR_CORRUPT when the row does not decode). */
 GPtrArray *dk_store_get (DkStore *store, GBytes *key, GError **error);
 
+/* dk_store_get that also gives *DIGEST, the set's dk_siblings_digest:
+ * the one kept with the row when the store holds its rows in memory
+ * (kv_in_memory), else computed. */
+GPtrArray *dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest,
+                                  GError **error);
+
 /* Remove KEY and its whole set outright (not a tombstone): for a key
  * handed off to its new owner.  Removing an absent key succeeds. */
 gboolean dk_store_purge (DkStore *store, GBytes *key, GError **error);

@@ -310,6 +310,25 @@ dk_store_get (DkStore *store, GBytes *key, GError **error)
   return siblings;
 }
 
+GPtrArray *
+dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest, GError **error)
+{
+  g_return_val_if_fail (store != NULL && key != NULL && digest != NULL, NULL);
+  if (store->mem != NULL)
+    {
+      const DkStoreMemRow *row = dk_store_mem_lookup (store->mem, key_token (key), key);
+      if (row != NULL)
+        {
+          *digest = row->digest;
+          return dk_siblings_copy (row->siblings);
+        }
+    }
+  GPtrArray *siblings = dk_store_get (store, key, error);
+  if (siblings != NULL)
+    *digest = dk_siblings_digest (siblings);
+  return siblings;
+}
+
 gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {

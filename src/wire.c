@@ -88,12 +88,22 @@ GByteArray *
 dk_wire_encode (const DkWireMessage *message, GError **error)
 {
   g_return_val_if_fail (message != NULL, NULL);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  if (!dk_wire_encode_into (message, out, error))
+    return NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+dk_wire_encode_into (const DkWireMessage *message, GByteArray *out, GError **error)
+{
+  g_return_val_if_fail (message != NULL && out != NULL, FALSE);
   const DkWireLayout *layout = dk_wire_body_layout (message->type);
   if (layout == NULL)
     {
       g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_UNKNOWN_TYPE,
                    "header.type: %d is not a known message type", (int) message->type);
-      return NULL;
+      return FALSE;
     }
   /* Sized first, allocated once, then written in place. */
   gsize size = DK_WIRE_HEADER_BYTES + dk_wire_layout_size (layout, &message->body);
@@ -102,9 +112,9 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
       g_set_error (error, DK_WIRE_ERROR, DK_WIRE_ERROR_MESSAGE_TOO_LARGE,
                    "%s: %" G_GSIZE_FORMAT " bytes exceeds the %u-byte datagram limit",
                    dk_wire_type_name (message->type), size, DK_WIRE_MAX_DATAGRAM);
-      return NULL;
+      return FALSE;
     }
-  g_autoptr (GByteArray) out = g_byte_array_new_take (g_malloc (size), size);
+  g_byte_array_set_size (out, (guint) size);
   DkWireWriter writer = { out->data, size, 0 };
   dk_wire_put_u16 (&writer, DK_WIRE_MAGIC);
   dk_wire_put_u8 (&writer, DK_WIRE_VERSION);
@@ -119,7 +129,7 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
   if (!dk_wire_layout_encode (layout, &message->body, &writer, error))
     {
       g_prefix_error (error, "%s.", dk_wire_type_name (message->type));
-      return NULL;
+      return FALSE;
     }
   g_assert (writer.pos == size);
   gsize with_tag = out->len + DK_WIRE_TAG_BYTES;
@@ -129,11 +139,11 @@ dk_wire_encode (const DkWireMessage *message, GError **error)
                    "%s: %" G_GSIZE_FORMAT " bytes (with the %u-byte stamp and tag) exceeds the %u-byte datagram limit",
                    dk_wire_type_name (message->type), with_tag, DK_WIRE_TAG_BYTES,
                    DK_WIRE_MAX_DATAGRAM);
-      return NULL;
+      return FALSE;
     }
   guint32 body_length_be = GUINT32_TO_BE (out->len - DK_WIRE_HEADER_BYTES);
   memcpy (out->data + HEADER_BODY_LENGTH, &body_length_be, sizeof body_length_be);
-  return g_steal_pointer (&out);
+  return TRUE;
 }
 
 /* ---- decoding -------------------------------------------------------------- */

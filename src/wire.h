@@ -573,6 +573,11 @@ gsize dk_wire_version_size (const DkVersion *version);
  * message would not fit DK_WIRE_MAX_DATAGRAM with a tag. */
 GByteArray *dk_wire_encode (const DkWireMessage *message, GError **error);
 
+/* dk_wire_encode into OUT, an array the caller keeps and reuses: its
+ * bytes are replaced by the datagram (OUT's contents are unspecified when
+ * this fails). */
+gboolean dk_wire_encode_into (const DkWireMessage *message, GByteArray *out, GError **error);
+
 /* Decode the LEN bytes of one datagram into a new message, or NULL with a
  * DK_WIRE_ERROR.  Never reads outside DATA .. DATA+LEN.  A stamp and tag,
  * when the header announces them, are skipped, not checked: call

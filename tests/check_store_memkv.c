@@ -202,6 +202,13 @@ START_TEST (store_memkv_answers_as_the_sqlite_table_does)
           g_ptr_array_set_size (got_mem, 0);
           g_autoptr(GPtrArray) again = dk_store_get (mem, key, NULL);
           ck_assert (dk_siblings_equal (again, got_sql));
+          /* The digest kept with the row is the set's, as computed. */
+          guint64 digest_sql = 0, digest_mem = 0;
+          g_autoptr(GPtrArray) digested_sql = dk_store_get_digested (sql, key, &digest_sql, NULL);
+          g_autoptr(GPtrArray) digested_mem = dk_store_get_digested (mem, key, &digest_mem, NULL);
+          ck_assert (dk_siblings_equal (digested_mem, got_sql));
+          ck_assert_uint_eq (digest_sql, dk_siblings_digest (got_sql));
+          ck_assert_uint_eq (digest_mem, digest_sql);
         }
       else
         {

@@ -539,6 +539,44 @@ START_TEST (wire_every_message_type_round_trips_over_many_seeds)
 }
 END_TEST
 
+/* One buffer reused for every message, as node_send reuses its own: each
+ * encoding gives exactly the bytes of a fresh one, whatever the buffer
+ * held before (longer or shorter), and a failed encoding does not spoil
+ * the next. */
+START_TEST (wire_encoding_into_a_reused_buffer_gives_a_fresh_encodings_bytes)
+{
+  int seeds = dk_test_iterations (100);
+  g_autoptr (GByteArray) reused = g_byte_array_new ();
+  for (int seed = 0; seed < seeds; seed++)
+    for (DkWireType type = DK_WIRE_TYPE_FIRST; type <= DK_WIRE_TYPE_LAST; type++)
+      {
+        Gen gen = { g_rand_new_with_seed ((guint32) (type * 7919 + seed)), FALSE };
+        g_autoptr (DkWireMessage) message = random_message (&gen, type);
+        g_autoptr (GByteArray) fresh = encode_or_fail (message);
+        g_autoptr (GError) error = NULL;
+        ck_assert_msg (dk_wire_encode_into (message, reused, &error), "%s seed %d: %s",
+                       dk_wire_type_name (type), seed, error ? error->message : "?");
+        ck_assert_msg (reused->len == fresh->len
+                       && memcmp (reused->data, fresh->data, fresh->len) == 0,
+                       "%s seed %d: %u bytes into a reused buffer, %u fresh",
+                       dk_wire_type_name (type), seed, reused->len, fresh->len);
+        if (seed % 10 == 0)
+          {
+            /* A message over the datagram limit fails, and the next
+             * encoding into the same buffer is whole again. */
+            g_autoptr (DkWireMessage) huge = dk_wire_message_new (DK_WIRE_PUT);
+            huge->body.client_request.key = g_bytes_new ("k", 1);
+            g_autofree guint8 *big = g_malloc0 (DK_WIRE_MAX_DATAGRAM);
+            huge->body.client_request.value = g_bytes_new (big, DK_WIRE_MAX_DATAGRAM);
+            g_autoptr (GError) refused = NULL;
+            ck_assert (!dk_wire_encode_into (huge, reused, &refused));
+            ck_assert (refused != NULL);
+          }
+        g_rand_free (gen.rand);
+      }
+}
+END_TEST
+
 /* Equality is not vacuous: changing one field makes messages differ. */
 START_TEST (wire_message_equal_notices_a_changed_field)
 {
@@ -1291,6 +1329,7 @@ wire_suite (void)
   TCase *round_trip = tcase_create ("round_trip");
   dk_tcase_no_wall_limit (round_trip);
   tcase_add_test (round_trip, wire_every_message_type_round_trips_over_many_seeds);
+  tcase_add_test (round_trip, wire_encoding_into_a_reused_buffer_gives_a_fresh_encodings_bytes);
   tcase_add_test (round_trip, wire_message_equal_notices_a_changed_field);
   tcase_add_test (round_trip, wire_encoding_matches_the_documented_layout);
   tcase_add_test (round_trip, wire_sibling_dot_and_context_follow_the_documented_layout);
