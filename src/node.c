@@ -257,10 +257,6 @@ node_send_set_digested (DkNode *node, DkEndpoint to, DkWireMessage *message,
   GPtrArray **siblings;
   DkWirePart *part;
   node_set_fields (message, &siblings, &part);
-  /* Borrows SET's versions while sending: emptied, and made not to free
-   * what it holds. */
-  g_ptr_array_set_size (*siblings, 0);
-  g_ptr_array_set_free_func (*siblings, NULL);
   *part = (DkWirePart) { 0, 0, digest };
   if (sending != NULL)
     *sending = *part;
@@ -285,16 +281,31 @@ node_send_set_digested (DkNode *node, DkEndpoint to, DkWireMessage *message,
   if (n_parts > 1)
     node->stats.sets_split++;
   gboolean sent = TRUE;
-  for (guint i = 0; i < n_parts && sent; i++)
+  if (n_parts == 1)
     {
-      guint end = i + 1 < n_parts ? starts[i + 1] : set->len;
-      g_ptr_array_set_size (*siblings, 0);
-      for (guint k = starts[i]; k < end; k++)
-        g_ptr_array_add (*siblings, g_ptr_array_index ((GPtrArray *) set, k));
-      part->index = (guint8) i;
+      /* Whole: the message carries SET itself while it is encoded. */
+      GPtrArray *own = *siblings;
+      *siblings = (GPtrArray *) set;
       sent = node_send (node, to, message);
+      *siblings = own;
     }
-  g_ptr_array_set_size (*siblings, 0);
+  else
+    {
+      /* In parts: the message's own array borrows SET's versions, so it
+       * is emptied and made not to free what it holds. */
+      g_ptr_array_set_size (*siblings, 0);
+      g_ptr_array_set_free_func (*siblings, NULL);
+      for (guint i = 0; i < n_parts && sent; i++)
+        {
+          guint end = i + 1 < n_parts ? starts[i + 1] : set->len;
+          g_ptr_array_set_size (*siblings, 0);
+          for (guint k = starts[i]; k < end; k++)
+            g_ptr_array_add (*siblings, g_ptr_array_index ((GPtrArray *) set, k));
+          part->index = (guint8) i;
+          sent = node_send (node, to, message);
+        }
+      g_ptr_array_set_size (*siblings, 0);
+    }
   if (sending != NULL)
     *sending = *part;
   return sent;

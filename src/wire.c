@@ -40,14 +40,36 @@ dk_wire_type_name (DkWireType type)
   return dk_wire_body_name (type);
 }
 
+/* Each type's owned fields (dk_wire_layout_owned), listed on first use:
+ * every message is created and freed by these lists. */
+typedef struct
+{
+  DkWireOwned fields[DK_WIRE_OWNED_MAX];
+  guint       n;
+} OwnedFields;
+
+static const OwnedFields *
+owned_fields (DkWireType type)
+{
+  static OwnedFields by_type[DK_WIRE_TYPE_LAST + 1];
+  static gsize listed = 0;
+  if (g_once_init_enter (&listed))
+    {
+      for (guint t = DK_WIRE_TYPE_FIRST; t <= DK_WIRE_TYPE_LAST; t++)
+        by_type[t].n = dk_wire_layout_owned (dk_wire_body_layout (t), by_type[t].fields);
+      g_once_init_leave (&listed, 1);
+    }
+  return &by_type[type];
+}
+
 DkWireMessage *
 dk_wire_message_new (DkWireType type)
 {
-  const DkWireLayout *layout = dk_wire_body_layout (type);
-  g_return_val_if_fail (layout != NULL, NULL);
-  DkWireMessage *message = g_new0 (DkWireMessage, 1);
-  message->type = type;
-  dk_wire_layout_init (layout, &message->body);
+  g_return_val_if_fail (dk_wire_body_layout (type) != NULL, NULL);
+  DkWireMessage *message = g_new (DkWireMessage, 1);
+  *message = (DkWireMessage) { .type = type };
+  const OwnedFields *owned = owned_fields (type);
+  dk_wire_owned_init (owned->fields, owned->n, &message->body);
   return message;
 }
 
@@ -56,9 +78,11 @@ dk_wire_message_free (DkWireMessage *message)
 {
   if (message == NULL)
     return;
-  const DkWireLayout *layout = dk_wire_body_layout (message->type);
-  if (layout != NULL)
-    dk_wire_layout_clear (layout, &message->body);
+  if (dk_wire_body_layout (message->type) != NULL)
+    {
+      const OwnedFields *owned = owned_fields (message->type);
+      dk_wire_owned_clear (owned->fields, owned->n, &message->body);
+    }
   g_free (message);
 }
 

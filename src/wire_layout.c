@@ -340,6 +340,88 @@ dk_wire_layout_clear (const DkWireLayout *layout, void *record)
     }
 }
 
+static void
+owned_add (const DkWireLayout *layout, gsize base, DkWireOwned *out, guint *n)
+{
+  for (guint i = 0; i < layout->n_fields; i++)
+    {
+      const DkWireField *field = &layout->fields[i];
+      switch (field->kind)
+        {
+        case DK_FIELD_NESTED:
+          owned_add (field->element, base + field->offset, out, n);
+          break;
+        case DK_FIELD_KEY:
+        case DK_FIELD_VALUE:
+        case DK_FIELD_STRING:
+        case DK_FIELD_OPT_CLOCK:
+        case DK_FIELD_SIBLINGS:
+        case DK_FIELD_ARRAY:
+          g_assert (*n < DK_WIRE_OWNED_MAX);
+          out[(*n)++] = (DkWireOwned) { base + field->offset, field->kind, field->element };
+          break;
+        default:
+          break;
+        }
+    }
+}
+
+guint
+dk_wire_layout_owned (const DkWireLayout *layout, DkWireOwned *out)
+{
+  guint n = 0;
+  owned_add (layout, 0, out, &n);
+  return n;
+}
+
+void
+dk_wire_owned_init (const DkWireOwned *owned, guint n, void *record)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      void *at = (guint8 *) record + owned[i].offset;
+      if (owned[i].kind == DK_FIELD_SIBLINGS)
+        *(GPtrArray **) at = dk_siblings_new ();
+      else if (owned[i].kind == DK_FIELD_ARRAY)
+        {
+          GArray *array = g_array_new (FALSE, TRUE, (guint) owned[i].element->record_size);
+          if (owned[i].element->element_clear != NULL)
+            g_array_set_clear_func (array, owned[i].element->element_clear);
+          *(GArray **) at = array;
+        }
+    }
+}
+
+void
+dk_wire_owned_clear (const DkWireOwned *owned, guint n, void *record)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      void *at = (guint8 *) record + owned[i].offset;
+      switch (owned[i].kind)
+        {
+        case DK_FIELD_KEY:
+        case DK_FIELD_VALUE:
+          g_clear_pointer ((GBytes **) at, g_bytes_unref);
+          break;
+        case DK_FIELD_STRING:
+          g_clear_pointer ((char **) at, g_free);
+          break;
+        case DK_FIELD_OPT_CLOCK:
+          g_clear_pointer ((DkVclock **) at, dk_vclock_free);
+          break;
+        case DK_FIELD_SIBLINGS:
+          g_clear_pointer ((GPtrArray **) at, g_ptr_array_unref);
+          break;
+        case DK_FIELD_ARRAY:
+          g_clear_pointer ((GArray **) at, g_array_unref);
+          break;
+        default:
+          break;
+        }
+    }
+}
+
 /* ---- equality ---------------------------------------------------------------- */
 
 static gboolean

@@ -244,6 +244,27 @@ gboolean dk_wire_siblings_identical (const GPtrArray *a, const GPtrArray *b);
  * failure too). */
 void dk_wire_layout_init (const DkWireLayout *layout, void *record);
 void dk_wire_layout_clear (const DkWireLayout *layout, void *record);
+
+/* The fields of a record that own memory (keys, values, strings, clocks,
+ * sibling sets, arrays), nested records flattened to offsets from the
+ * outer one: what init and clear must visit, listed once per layout so
+ * that creating and freeing a message skips its plain numbers. */
+typedef struct
+{
+  gsize               offset;
+  DkWireFieldKind     kind;
+  const DkWireLayout *element;   /* ARRAY */
+} DkWireOwned;
+
+#define DK_WIRE_OWNED_MAX 16
+
+/* LAYOUT's owned fields into OUT (room for DK_WIRE_OWNED_MAX; more is a
+ * programmer error); returns how many. */
+guint dk_wire_layout_owned (const DkWireLayout *layout, DkWireOwned *out);
+/* dk_wire_layout_init and _clear of a record whose owned fields are
+ * OWNED (N of them); init expects the record zeroed. */
+void dk_wire_owned_init (const DkWireOwned *owned, guint n, void *record);
+void dk_wire_owned_clear (const DkWireOwned *owned, guint n, void *record);
 gsize dk_wire_layout_size (const DkWireLayout *layout, const void *record);
 gboolean dk_wire_layout_encode (const DkWireLayout *layout, const void *record,
                                 DkWireWriter *out, GError **error);
