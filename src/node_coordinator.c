@@ -1245,8 +1245,8 @@ node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
   body->key = g_bytes_ref (message->body.read.key);
   g_autoptr (GError) error = NULL;
   guint64 digest;
-  g_autoptr (GPtrArray) set = dk_store_get_digested (node->env.store, body->key, &digest,
-                                                     &error);
+  gboolean lent;
+  GPtrArray *set = dk_store_read (node->env.store, body->key, &digest, &lent, &error);
   body->status = DK_WIRE_STATUS_OK;
   if (set == NULL)
     {
@@ -1255,8 +1255,11 @@ node_on_read (DkNode *node, DkEndpoint from, DkWireMessage *message)
       set = dk_siblings_new ();
       digest = dk_siblings_digest (set);
     }
-  /* One snapshot, in as many parts as it takes (wire.h). */
+  /* One snapshot, in as many parts as it takes (wire.h); sending does
+   * not touch the store, so a lent set stays as it is meanwhile. */
   node_send_set_digested (node, from, reply, set, digest, NULL);
+  if (!lent)
+    g_ptr_array_unref (set);
 }
 
 void

@@ -235,6 +235,14 @@ GPtrArray *dk_store_get (DkStore *store, GBytes *key, GError **error);
 GPtrArray *dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest,
                                   GError **error);
 
+/* dk_store_get_digested for a caller that only reads the set before the
+ * store next changes: when the store holds its rows in memory the row's
+ * own set is lent (*LENT TRUE: not to be modified or freed), else a new
+ * array is the caller's to free (*LENT FALSE).  Absent keys give an
+ * empty new array; NULL with an error as dk_store_get. */
+GPtrArray *dk_store_read (DkStore *store, GBytes *key, guint64 *digest, gboolean *lent,
+                          GError **error);
+
 /* Remove KEY and its whole set outright (not a tombstone): for a key
  * handed off to its new owner.  Removing an absent key succeeds. */
 gboolean dk_store_purge (DkStore *store, GBytes *key, GError **error);

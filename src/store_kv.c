@@ -329,6 +329,24 @@ dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest, GError **er
   return siblings;
 }
 
+GPtrArray *
+dk_store_read (DkStore *store, GBytes *key, guint64 *digest, gboolean *lent, GError **error)
+{
+  g_return_val_if_fail (store != NULL && key != NULL && digest != NULL && lent != NULL, NULL);
+  *lent = FALSE;
+  if (store->mem != NULL)
+    {
+      DkStoreMemRow *row = dk_store_mem_lookup (store->mem, key_token (key), key);
+      if (row != NULL)
+        {
+          *lent = TRUE;
+          *digest = row->digest;
+          return row->siblings;
+        }
+    }
+  return dk_store_get_digested (store, key, digest, error);
+}
+
 gboolean
 dk_store_purge (DkStore *store, GBytes *key, GError **error)
 {

@@ -209,6 +209,19 @@ START_TEST (store_memkv_answers_as_the_sqlite_table_does)
           ck_assert (dk_siblings_equal (digested_mem, got_sql));
           ck_assert_uint_eq (digest_sql, dk_siblings_digest (got_sql));
           ck_assert_uint_eq (digest_mem, digest_sql);
+          /* A read lends the memory table's own set, with its digest. */
+          gboolean lent_sql = TRUE, lent_mem = FALSE;
+          guint64 read_digest_sql = 0, read_digest_mem = 0;
+          GPtrArray *read_sql = dk_store_read (sql, key, &read_digest_sql, &lent_sql, NULL);
+          GPtrArray *read_mem = dk_store_read (mem, key, &read_digest_mem, &lent_mem, NULL);
+          ck_assert (!lent_sql);
+          ck_assert_int_eq (lent_mem, got_sql->len > 0);
+          ck_assert (dk_siblings_equal (read_mem, got_sql) && dk_siblings_equal (read_sql, got_sql));
+          ck_assert_uint_eq (read_digest_mem, digest_sql);
+          ck_assert_uint_eq (read_digest_sql, digest_sql);
+          g_ptr_array_unref (read_sql);
+          if (!lent_mem)
+            g_ptr_array_unref (read_mem);
         }
       else
         {
