@@ -235,6 +235,8 @@ compare_payloads (const DkVersion *a, const DkVersion *b)
     return (guint64) a->dot.wall_us < (guint64) b->dot.wall_us ? -1 : 1;
   if (a->tombstone != b->tombstone)
     return a->tombstone ? 1 : -1;
+  if (a->value == b->value)   /* one value shared by copies of a version */
+    return 0;
   return g_bytes_compare (a->value, b->value);
 }
 
@@ -248,6 +250,12 @@ fold_same_dot (const DkVersion *member, DkVersion *incoming, guint64 *collisions
   int payload = compare_payloads (member, incoming);
   if (payload != 0 && collisions != NULL)
     (*collisions)++;
+  if (payload >= 0 && compare_encoded_clocks (member->context, incoming->context) == 0)
+    {
+      /* The same version again (a copy of it): nothing to merge. */
+      dk_version_free (incoming);
+      return NULL;
+    }
   const DkVersion *winner = payload >= 0 ? member : incoming;
   DkVclock *context = dk_vclock_copy (member->context);
   dk_vclock_merge (context, incoming->context);
