@@ -229,6 +229,8 @@ node_set_fields (DkWireMessage *message, GPtrArray ***siblings, DkWirePart **par
 guint
 node_siblings_that_fit (const DkWireMessage *message, const GPtrArray *set, guint first)
 {
+  if (first + 1 >= set->len)
+    return set->len - MIN (first, set->len);   /* none or one left: one always fits */
   gsize base = dk_wire_encoded_size (message);
   gsize room = base < DK_WIRE_MAX_DATAGRAM ? DK_WIRE_MAX_DATAGRAM - base : 0;
   guint n = 0;

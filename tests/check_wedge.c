@@ -13,6 +13,7 @@
 #include "suites.h"
 #include "sim_harness.h"
 #include "store.h"
+#include "node_private.h"
 
 #define SIBLINGS 8u   /* = DK_SIBLINGS_MAX: the most a client may create */
 
@@ -770,6 +771,56 @@ START_TEST (wedge_store_merges_past_the_client_limit_up_to_the_hard_cap)
 }
 END_TEST
 
+/* node_siblings_that_fit against its definition, on random sets of values
+ * from empty to the largest: at least one version while any remain; the
+ * versions it counts fit one datagram with the message (unless it is one
+ * alone); one more would not, or the count is at its cap. */
+START_TEST (wedge_siblings_that_fit_are_as_many_as_fit_one_datagram)
+{
+  GRand *rand = g_rand_new_with_seed (11);
+  int rounds = dk_test_iterations (300);
+  for (int round = 0; round < rounds; round++)
+    {
+      g_autoptr (GPtrArray) set = dk_siblings_new ();
+      guint n = (guint) g_rand_int_range (rand, 0, 14);
+      for (guint i = 0; i < n; i++)
+        {
+          /* Mostly near the limit, so that the cut falls anywhere. */
+          gsize len = g_rand_int_range (rand, 0, 5) == 0
+                      ? (gsize) g_rand_int_range (rand, 0, 64)
+                      : DK_VALUE_MAX_BYTES - (gsize) g_rand_int_range (rand, 0, 2048);
+          g_autoptr (GBytes) value = g_bytes_new_take (g_malloc0 (MAX (len, 1)), len);
+          DkDot dot = { i + 1, 1, 0 };
+          g_ptr_array_add (set, dk_version_new (dot, dk_vclock_new (), value, FALSE));
+        }
+      g_autoptr (DkWireMessage) message = dk_wire_message_new (DK_WIRE_READ_REPLY);
+      message->body.read_reply.key = g_bytes_new ("k", 1);
+      guint first = n == 0 ? 0 : (guint) g_rand_int_range (rand, 0, (gint32) n + 1);
+      guint fit = node_siblings_that_fit (message, set, first);
+      ck_assert_uint_le (first + fit, n);
+      if (first < n)
+        ck_assert_uint_ge (fit, 1);
+      GPtrArray *own = message->body.read_reply.siblings;
+      g_autoptr (GPtrArray) carried = g_ptr_array_new ();
+      message->body.read_reply.siblings = carried;
+      for (guint k = first; k < first + fit; k++)
+        g_ptr_array_add (carried, g_ptr_array_index (set, k));
+      if (fit > 1)
+        ck_assert_msg (dk_wire_encoded_size (message) <= DK_WIRE_MAX_DATAGRAM,
+                       "round %d: %u versions counted from %u do not fit", round, fit, first);
+      if (first + fit < n && fit < DK_SIBLINGS_HARD_MAX)
+        {
+          g_ptr_array_add (carried, g_ptr_array_index (set, first + fit));
+          ck_assert_msg (dk_wire_encoded_size (message) > DK_WIRE_MAX_DATAGRAM,
+                         "round %d: %u versions from %u would fit, %u counted", round,
+                         fit + 1, first, fit);
+        }
+      message->body.read_reply.siblings = own;
+    }
+  g_rand_free (rand);
+}
+END_TEST
+
 Suite *
 wedge_suite (void)
 {
@@ -796,6 +847,7 @@ wedge_suite (void)
   tcase_add_test (pieces, wedge_wire_parts_and_offsets_round_trip);
   tcase_add_test (pieces, wedge_wire_refuses_bad_parts_and_offsets_naming_the_field);
   tcase_add_test (pieces, wedge_store_merges_past_the_client_limit_up_to_the_hard_cap);
+  tcase_add_test (pieces, wedge_siblings_that_fit_are_as_many_as_fit_one_datagram);
   suite_add_tcase (suite, pieces);
   return suite;
 }
