@@ -10,6 +10,9 @@ typedef struct
   DkFinalState *final;
 } CollectContext;
 
+/* Keys up to this long are looked up from the stack, without a copy. */
+enum { KEY_ON_STACK = 256 };
+
 static gboolean
 collect_key (DkToken token, GBytes *key, guint64 digest, const GPtrArray *siblings,
              gpointer user_data)
@@ -19,7 +22,11 @@ collect_key (DkToken token, GBytes *key, guint64 digest, const GPtrArray *siblin
   CollectContext *context = user_data;
   gsize len;
   const char *bytes = g_bytes_get_data (key, &len);
-  g_autofree char *name = g_strndup (bytes, len);
+  char stack[KEY_ON_STACK];
+  g_autofree char *heap = len < sizeof stack ? NULL : g_malloc (len + 1);
+  char *name = heap != NULL ? heap : stack;
+  memcpy (name, bytes, len);
+  name[len] = '\0';
   dk_final_state_add_siblings (context->final, name, context->node, siblings);
   return TRUE;
 }
@@ -31,6 +38,69 @@ dk_final_state_collect_store (DkFinalState *final, DkNodeId node, DkStore *store
   /* One walk per store, each set read with its row. */
   CollectContext context = { node, final };
   return dk_store_scan_sets (store, 0, 0, collect_key, &context, error);
+}
+
+struct _DkCollectShare
+{
+  GMutex    lock;
+  DkStore **stores;   /* [node - 1] */
+  guint     low;      /* the next node from below */
+  guint     high;     /* the next node from above; none left when low > high */
+  gboolean  failed;
+};
+
+DkCollectShare *
+dk_collect_share_new (DkStore *const *stores, guint n)
+{
+  g_return_val_if_fail (stores != NULL || n == 0, NULL);
+  DkCollectShare *share = g_new0 (DkCollectShare, 1);
+  g_mutex_init (&share->lock);
+  share->stores = g_memdup2 (stores, n * sizeof *stores);
+  share->low = 1;
+  share->high = n;
+  return share;
+}
+
+void
+dk_collect_share_free (DkCollectShare *share)
+{
+  if (share == NULL)
+    return;
+  g_mutex_clear (&share->lock);
+  g_free (share->stores);
+  g_free (share);
+}
+
+/* The next node to collect from its end, or DK_NODE_NONE when done. */
+static DkNodeId
+take_node (DkCollectShare *share, gboolean from_top)
+{
+  g_mutex_lock (&share->lock);
+  DkNodeId node = DK_NODE_NONE;
+  if (!share->failed && share->low <= share->high)
+    node = from_top ? share->high-- : share->low++;
+  g_mutex_unlock (&share->lock);
+  return node;
+}
+
+gboolean
+dk_final_state_collect_shared (DkFinalState *final, DkCollectShare *share,
+                               gboolean from_top, GError **error)
+{
+  g_return_val_if_fail (final != NULL && share != NULL, FALSE);
+  DkNodeId node;
+  while ((node = take_node (share, from_top)) != DK_NODE_NONE)
+    {
+      DkStore *store = share->stores[node - 1];
+      if (store != NULL && !dk_final_state_collect_store (final, node, store, error))
+        {
+          g_mutex_lock (&share->lock);
+          share->failed = TRUE;
+          g_mutex_unlock (&share->lock);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static void
@@ -47,7 +117,8 @@ dk_final_state_set_ring_replicas (DkFinalState *final, const DkRing *ring, guint
                                   const DkHistory *history)
 {
   guint n_keys;
-  g_autofree const char **keys = dk_final_state_keys (final, &n_keys);
+  /* Each key's list is its own: the order they are set in cannot matter. */
+  g_autofree const char **keys = dk_final_state_keys_unordered (final, &n_keys);
   for (guint i = 0; i < n_keys; i++)
     set_replicas (final, ring, n, keys[i]);
   /* Keys written but held nowhere still have replicas that should agree. */
