@@ -110,7 +110,10 @@ struct _DkMetrics
   GPtrArray    *divergent_keys; /* char*, sorted, NULL-terminated */
   DkTimeseries *timeseries;
   DkVisibility *visibility;
+  struct _Written *written;     /* from _start to _finish */
 };
+
+static void written_free (struct _Written *written);
 
 void
 dk_check_options_init (DkCheckOptions *options)
@@ -131,13 +134,14 @@ dk_metrics_free (DkMetrics *metrics)
 {
   if (metrics == NULL)
     return;
-  g_array_unref (metrics->reasons);
+  g_clear_pointer (&metrics->reasons, g_array_unref);   /* NULL until measured */
   g_array_unref (metrics->stale_reads);
   g_array_unref (metrics->lost_writes);
   g_array_unref (metrics->lost_updates);
   g_ptr_array_unref (metrics->divergent_keys);
   dk_timeseries_free (metrics->timeseries);
   dk_visibility_free (metrics->visibility);
+  written_free (metrics->written);
   g_free (metrics);
 }
 
@@ -345,9 +349,15 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
   MetricValues *v = &metrics->values;
   DkTimeseries *series = metrics->timeseries;
   g_autoptr (GHashTable) reason_counts = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GArray) all = g_array_new (FALSE, FALSE, sizeof (LatencySample));
-  g_autoptr (GArray) gets = g_array_new (FALSE, FALSE, sizeof (LatencySample));
-  g_autoptr (GArray) puts = g_array_new (FALSE, FALSE, sizeof (LatencySample));
+  /* Sized for every operation up front, filled in place, cut to size after. */
+  guint64 n_ops = dk_history_len (history);
+  g_autoptr (GArray) all = g_array_sized_new (FALSE, FALSE, sizeof (LatencySample), n_ops);
+  g_autoptr (GArray) gets = g_array_sized_new (FALSE, FALSE, sizeof (LatencySample), n_ops);
+  g_autoptr (GArray) puts = g_array_sized_new (FALSE, FALSE, sizeof (LatencySample), n_ops);
+  g_array_set_size (all, n_ops);
+  g_array_set_size (gets, n_ops);
+  g_array_set_size (puts, n_ops);
+  guint n_all = 0, n_gets = 0, n_puts = 0;
   g_autofree DkReadVerdict *verdicts = dk_staleness_check (history, metrics->visibility);
   gint64 window_us;
   v->visibility_999_ms = dk_visibility_window_us (metrics->visibility, 0.999, &window_us)
@@ -356,7 +366,7 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
   v->k_staleness_999 = dk_visibility_k_staleness (metrics->visibility, 0.999, &k) ? k : NAN;
 
   double side_ops[3] = { 0, 0, 0 }, side_ok[3] = { 0, 0, 0 };   /* by DkOp.side */
-  for (guint64 id = 0; id < dk_history_len (history); id++)
+  for (guint64 id = 0; id < n_ops; id++)
     {
       const DkOp *op = dk_history_get (history, id);
       gboolean is_get = op->kind == DK_OP_GET;
@@ -387,8 +397,11 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
       dk_timeseries_add (series, COL_OK, op->invoke_us, 1);
       LatencySample sample = { dk_timeseries_bucket_of (series, op->invoke_us),
                                op->complete_us - op->invoke_us, op->invoke_us };
-      g_array_append_val (all, sample);
-      g_array_append_val (is_get ? gets : puts, sample);
+      g_array_index (all, LatencySample, n_all++) = sample;
+      if (is_get)
+        g_array_index (gets, LatencySample, n_gets++) = sample;
+      else
+        g_array_index (puts, LatencySample, n_puts++) = sample;
       if (!is_get)
         {
           v->ok_puts++;
@@ -410,6 +423,9 @@ check_operations (DkMetrics *metrics, const DkHistory *history)
         }
     }
 
+  g_array_set_size (all, n_all);
+  g_array_set_size (gets, n_gets);
+  g_array_set_size (puts, n_puts);
   v->availability = ratio (v->ok_ops, v->ops, 1);
   v->minority_availability = side_ops[1] > 0 ? side_ok[1] / side_ops[1] : NAN;
   v->majority_availability = side_ops[2] > 0 ? side_ok[2] / side_ops[2] : NAN;
@@ -512,10 +528,11 @@ marked (Marks *marks, const DkOp *op, guint8 flag)
  * counts each write it accounts for in the write's HOLDING. */
 typedef struct
 {
-  const char *key;
-  GPtrArray  *writes;     /* const DkOp*: puts and deletes, any outcome, by id */
-  Marks      *marks;
-  gboolean    replica;
+  const char       *key;
+  GPtrArray        *writes;   /* const DkOp*: puts and deletes, any outcome, by id */
+  Marks            *marks;
+  gboolean          replica;
+  const DkFinalKey *final;    /* what the final state recorded of the key */
 } KeyState;
 
 /* The write that wrote HELD: by its value id, else by its dot. */
@@ -598,18 +615,16 @@ account_known (KeyState *state, const DkHistory *history, GPtrArray *queue)
  * held writes, and every write an accounted write knew (history.h's
  * dk_history_knew, walked forward: what its read returned, and on). */
 static void
-account_key (KeyState *state, const DkHistory *history, const DkFinalState *final)
+account_key (KeyState *state, const DkHistory *history, GPtrArray *queue)
 {
-  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
-  guint n_holdings;
-  const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
-  for (guint h = 0; h < n_holdings; h++)
+  const DkHolding *holdings = state->final->holdings;
+  for (guint h = 0; h < state->final->n_holdings; h++)
     {
-      if (!dk_final_state_is_replica (final, state->key, holdings[h].node))
+      if (!dk_final_key_is_replica (state->final, holdings[h].node))
         continue;
-      for (guint v = 0; v < holdings[h].versions->len; v++)
+      for (guint v = 0; v < holdings[h].n_versions; v++)
         {
-          const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+          const DkHeld *held = &holdings[h].versions[v];
           const DkOp *writer = writer_of_held (history, held);
           if (writer == NULL)
             {
@@ -664,21 +679,19 @@ replaced_unknowingly (const KeyState *state, const DkHistory *history, const DkO
  * each write's HOLDING.  Returns the list's length (the holders' count
  * when no list was recorded). */
 static guint
-replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFinalState *final)
+replicas_knowledge (const KeyState *state, const DkHistory *history, GPtrArray *queue)
 {
-  guint n_holdings, n_list;
-  const DkHolding *holdings = dk_final_state_holdings (final, state->key, &n_holdings);
-  const DkNodeId *list = dk_final_state_replicas (final, state->key, &n_list);
-  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
+  const DkHolding *holdings = state->final->holdings;
+  guint n_holdings = state->final->n_holdings;
   for (guint h = 0; h < n_holdings; h++)
     {
-      if (!dk_final_state_is_replica (final, state->key, holdings[h].node))
+      if (!dk_final_key_is_replica (state->final, holdings[h].node))
         continue;
-      KeyState replica = { state->key, state->writes, state->marks, TRUE };
+      KeyState replica = { state->key, state->writes, state->marks, TRUE, state->final };
       marks_next_replica (state->marks);
-      for (guint v = 0; v < holdings[h].versions->len; v++)
+      for (guint v = 0; v < holdings[h].n_versions; v++)
         {
-          const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+          const DkHeld *held = &holdings[h].versions[v];
           const DkOp *writer = writer_of_held (history, held);
           if (writer != NULL)
             account (&replica, queue, writer);
@@ -687,7 +700,7 @@ replicas_knowledge (const KeyState *state, const DkHistory *history, const DkFin
         }
       account_known (&replica, history, queue);
     }
-  return list != NULL ? n_list : n_holdings;
+  return state->final->replicas != NULL ? state->final->n_replicas : n_holdings;
 }
 
 /* A delete whose knowingly replaced values a replica holds again. */
@@ -717,35 +730,91 @@ compare_ids (gconstpointer a, gconstpointer b)
   return (x > y) - (x < y);
 }
 
+/* What the end-of-run checks need of the operations alone: _start
+ * gathers it, so that _finish, which waits for the final state, does
+ * less. */
+typedef struct _Written
+{
+  GHashTable  *writes;    /* key -> GPtrArray of its writes (const DkOp*), by id */
+  const char **keys;      /* the written keys, sorted (strcmp) */
+  guint        n_keys;
+  GHashTable  *dots;      /* const DkDot* -> value id + 1 (observe_dot) */
+  GHashTable  *collided;  /* const DkDot*: seen with two values */
+} Written;
+
+static void
+written_free (Written *written)
+{
+  if (written == NULL)
+    return;
+  g_hash_table_unref (written->writes);
+  g_free (written->keys);
+  g_hash_table_unref (written->dots);
+  g_hash_table_unref (written->collided);
+  g_free (written);
+}
+
+static void observe_operation_dots (Written *written, const DkHistory *history);
+
+/* A dot's hash, mixing every bit of both fields: dk_dot_hash's XOR of
+ * actor and counter gives many dots of a run one value, and a table of
+ * all a run's dots then spends its time walking collisions.  (Never
+ * iterated: only the number of collided dots is read.) */
+static guint
+dot_hash (gconstpointer key)
+{
+  const DkDot *dot = key;
+  guint64 x = dot->actor * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15) ^ dot->counter;
+  x ^= x >> 31;
+  x *= G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+  x ^= x >> 29;
+  return (guint) x;
+}
+
+static Written *
+written_new (const DkHistory *history)
+{
+  Written *written = g_new0 (Written, 1);
+  written->writes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                           (GDestroyNotify) g_ptr_array_unref);
+  for (guint64 id = 0; id < dk_history_len (history); id++)
+    {
+      const DkOp *op = dk_history_get (history, id);
+      if (op->kind == DK_OP_GET)
+        continue;
+      GPtrArray *writes = g_hash_table_lookup (written->writes, op->key);
+      if (writes == NULL)
+        g_hash_table_insert (written->writes, op->key, writes = g_ptr_array_new ());
+      g_ptr_array_add (writes, (gpointer) op);
+    }
+  written->keys = (const char **) g_hash_table_get_keys_as_array (written->writes,
+                                                                  &written->n_keys);
+  qsort (written->keys, written->n_keys, sizeof *written->keys, compare_key_names);
+  written->dots = g_hash_table_new (dot_hash, dk_dot_equal);
+  written->collided = g_hash_table_new (dot_hash, dk_dot_equal);
+  observe_operation_dots (written, history);
+  return written;
+}
+
 /* Lost writes, lost updates, under-replicated writes and resurrected
  * deletes, key by key (keys in strcmp order). */
 static void
 check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalState *final)
 {
   MetricValues *v = &metrics->values;
-  g_autoptr (GHashTable) by_key = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                                         (GDestroyNotify) g_ptr_array_unref);
-  for (guint64 id = 0; id < dk_history_len (history); id++)
-    {
-      const DkOp *op = dk_history_get (history, id);
-      if (op->kind == DK_OP_GET)
-        continue;
-      GPtrArray *writes = g_hash_table_lookup (by_key, op->key);
-      if (writes == NULL)
-        g_hash_table_insert (by_key, op->key, writes = g_ptr_array_new ());
-      g_ptr_array_add (writes, (gpointer) op);
-    }
-  guint n_keys = 0;
-  g_autofree const char **keys = (const char **) g_hash_table_get_keys_as_array (by_key, &n_keys);
-  qsort (keys, n_keys, sizeof *keys, compare_key_names);
+  const Written *written = metrics->written;
+  g_autoptr (GPtrArray) queue = g_ptr_array_new ();
   Marks marks;
   marks_init (&marks, dk_history_len (history));
-  for (guint k = 0; k < n_keys; k++)
+  for (guint k = 0; k < written->n_keys; k++)
     {
-      KeyState state = { keys[k], g_hash_table_lookup (by_key, keys[k]), &marks, FALSE };
+      DkFinalKey record;
+      dk_final_state_lookup (final, written->keys[k], &record);
+      KeyState state = { written->keys[k], g_hash_table_lookup (written->writes, written->keys[k]),
+                         &marks, FALSE, &record };
       marks_next_key (&marks);
-      account_key (&state, history, final);
-      guint n_replicas = replicas_knowledge (&state, history, final);
+      account_key (&state, history, queue);
+      guint n_replicas = replicas_knowledge (&state, history, queue);
       for (guint i = 0; i < state.writes->len; i++)
         {
           const DkOp *write = g_ptr_array_index (state.writes, i);
@@ -774,13 +843,13 @@ check_final_state (DkMetrics *metrics, const DkHistory *history, const DkFinalSt
 /* TRUE when KEY's replicas (its holders when no list was recorded) hold
  * different sets, a tombstone-only set counting as not holding the key. */
 static gboolean
-key_diverges (const DkFinalState *final, const char *key)
+key_diverges (const DkFinalKey *key)
 {
-  guint n_holdings, n_replicas;
-  const DkHolding *holdings = dk_final_state_holdings (final, key, &n_holdings);
-  const DkNodeId *replicas = dk_final_state_replicas (final, key, &n_replicas);
+  const DkHolding *holdings = key->holdings;
+  const DkNodeId *replicas = key->replicas;
+  guint n_holdings = key->n_holdings;
   gboolean have_list = replicas != NULL;
-  guint n = have_list ? n_replicas : n_holdings;
+  guint n = have_list ? key->n_replicas : n_holdings;
   gboolean seen_first = FALSE, first_has_values = FALSE;
   guint64 first_digest = 0;
   for (guint i = 0; i < n; i++)
@@ -805,17 +874,6 @@ key_diverges (const DkFinalState *final, const char *key)
   return FALSE;
 }
 
-static void
-check_divergence (DkMetrics *metrics, const DkFinalState *final)
-{
-  guint n_keys;
-  g_autofree const char **keys = dk_final_state_keys (final, &n_keys);
-  for (guint i = 0; i < n_keys; i++)
-    if (key_diverges (final, keys[i]))
-      g_ptr_array_add (metrics->divergent_keys, g_strdup (keys[i]));
-  metrics->values.divergent_keys = metrics->divergent_keys->len;
-}
-
 /* ---- dot collisions --------------------------------------------------- */
 
 /* Note that DOT was seen carrying VALUE (a value id, unknown ignored);
@@ -835,39 +893,47 @@ observe_dot (GHashTable *values, GHashTable *collided, const DkDot *dot, guint64
 /* Dots seen with two values: two writes reporting one dot, or a get or a
  * replica holding under a write's dot a value that write did not write
  * (an old value under a new clock).  Values are told by their bytes here,
- * never through the dot itself. */
+ * never through the dot itself.  The operations' dots first (_start),
+ * then the held ones (check_holdings). */
 static void
-check_dot_collisions (MetricValues *v, const DkHistory *history, const DkFinalState *final)
+observe_operation_dots (Written *written, const DkHistory *history)
 {
-  g_autoptr (GHashTable) values = g_hash_table_new (dk_dot_hash, dk_dot_equal);
-  g_autoptr (GHashTable) collided = g_hash_table_new (dk_dot_hash, dk_dot_equal);
   for (guint64 id = 0; id < dk_history_len (history); id++)
     {
       const DkOp *op = dk_history_get (history, id);
       if (op->has_dot)
-        observe_dot (values, collided, &op->dot, op->id);
+        observe_dot (written->dots, written->collided, &op->dot, op->id);
       for (guint i = 0; op->returned != NULL && i < op->returned->len; i++)
         {
           const DkReturned *returned = &g_array_index (op->returned, DkReturned, i);
           if (!returned->tombstone)
-            observe_dot (values, collided, &returned->dot, returned->value);
+            observe_dot (written->dots, written->collided, &returned->dot, returned->value);
         }
     }
-  guint n_keys = 0;
-  g_autofree const char **keys = final != NULL ? dk_final_state_keys (final, &n_keys) : NULL;
+}
+
+/* The held dots (for dot collisions) and the divergent keys, in one pass
+ * over the keys in strcmp order. */
+static void
+check_holdings (DkMetrics *metrics, const DkFinalState *final)
+{
+  Written *written = metrics->written;
+  guint n_keys;
+  g_autofree DkFinalKey *keys = dk_final_state_sorted (final, &n_keys);
   for (guint k = 0; k < n_keys; k++)
     {
-      guint n_holdings;
-      const DkHolding *holdings = dk_final_state_holdings (final, keys[k], &n_holdings);
-      for (guint h = 0; h < n_holdings; h++)
-        for (guint i = 0; i < holdings[h].versions->len; i++)
-          {
-            const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, i);
-            if (!held->tombstone)
-              observe_dot (values, collided, &held->dot, held->value);
-          }
+      for (guint h = 0; h < keys[k].n_holdings; h++)
+        {
+          const DkHolding *holding = &keys[k].holdings[h];
+          for (guint i = 0; i < holding->n_versions; i++)
+            if (!holding->versions[i].tombstone)
+              observe_dot (written->dots, written->collided, &holding->versions[i].dot,
+                           holding->versions[i].value);
+        }
+      if (key_diverges (&keys[k]))
+        g_ptr_array_add (metrics->divergent_keys, g_strdup (keys[k].key));
     }
-  v->dot_collisions = g_hash_table_size (collided);
+  metrics->values.divergent_keys = metrics->divergent_keys->len;
 }
 
 DkMetrics *
@@ -881,9 +947,8 @@ dk_check_history (const DkHistory *history, const DkFinalState *final,
 }
 
 DkMetrics *
-dk_check_history_start (const DkHistory *history, const DkCheckOptions *options)
+dk_check_history_new (const DkCheckOptions *options)
 {
-  g_return_val_if_fail (history != NULL, NULL);
   DkCheckOptions defaults;
   dk_check_options_init (&defaults);
   if (options == NULL)
@@ -897,7 +962,33 @@ dk_check_history_start (const DkHistory *history, const DkCheckOptions *options)
   metrics->divergent_keys = g_ptr_array_new_with_free_func (g_free);
   metrics->timeseries = standard_timeseries (options);
   metrics->visibility = dk_visibility_new ();
+  return metrics;
+}
+
+void
+dk_check_history_operations (DkMetrics *metrics, const DkHistory *history)
+{
+  g_return_if_fail (metrics != NULL && history != NULL && metrics->reasons == NULL);
   check_operations (metrics, history);
+}
+
+void
+dk_check_history_prepare (DkMetrics *metrics, const DkHistory *history)
+{
+  g_return_if_fail (metrics != NULL && history != NULL && metrics->written == NULL);
+  metrics->written = written_new (history);
+}
+
+DkMetrics *
+dk_check_history_start (const DkHistory *history, const DkCheckOptions *options)
+{
+  g_return_val_if_fail (history != NULL, NULL);
+  DkMetrics *metrics = dk_check_history_new (options);
+  if (metrics != NULL)
+    {
+      dk_check_history_operations (metrics, history);
+      dk_check_history_prepare (metrics, history);
+    }
   return metrics;
 }
 
@@ -905,14 +996,15 @@ void
 dk_check_history_finish (DkMetrics *metrics, const DkHistory *history,
                          const DkFinalState *final)
 {
-  g_return_if_fail (metrics != NULL && history != NULL);
-  check_dot_collisions (&metrics->values, history, final);
+  g_return_if_fail (metrics != NULL && history != NULL && metrics->written != NULL);
   if (final != NULL)
     {
       metrics->final_checked = TRUE;
+      check_holdings (metrics, final);
       check_final_state (metrics, history, final);
-      check_divergence (metrics, final);
     }
+  metrics->values.dot_collisions = g_hash_table_size (metrics->written->collided);
+  g_clear_pointer (&metrics->written, written_free);
   g_ptr_array_add (metrics->divergent_keys, NULL);
 }
 

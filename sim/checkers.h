@@ -107,6 +107,14 @@ DkMetrics *dk_check_history_start (const DkHistory *history, const DkCheckOption
 void dk_check_history_finish (DkMetrics *metrics, const DkHistory *history,
                               const DkFinalState *final);
 
+/* _start in halves that two threads may run at once (each writes only its
+ * own part of the metrics): _new makes the metrics (NULL for invalid
+ * OPTIONS), _operations measures the operations, _prepare gathers what
+ * _finish needs of them.  _start is _new, then the two, once each. */
+DkMetrics *dk_check_history_new (const DkCheckOptions *options);
+void dk_check_history_operations (DkMetrics *metrics, const DkHistory *history);
+void dk_check_history_prepare (DkMetrics *metrics, const DkHistory *history);
+
 /* TRUE when NAME is a metric name (whether or not measured in a run). */
 gboolean dk_metric_name_valid (const char *name);
 

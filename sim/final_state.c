@@ -1,8 +1,12 @@
 /* final_state.c — what every replica holds after settle; see final_state.h.
  *
- * A hash table maps each key to its record: the holdings kept sorted by
- * node (few per key, so insertion is a short linear walk) and the
- * preference list.  Listings sort the keys, never exposing hash order.
+ * A hash table maps each key to its record (the key's bytes at its end):
+ * the holdings kept sorted by node (few per key, and nodes mostly come in
+ * ascending order, so insertion is a short walk from the end) and the
+ * preference list.  Every version held lies in blocks shared by all keys
+ * (a holding's versions side by side in one block), so recording a
+ * holding allocates nothing most of the time.  Listings sort the keys,
+ * never exposing hash order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,43 +15,55 @@
 
 typedef struct
 {
-  GArray *holdings; /* DkHolding, ascending node */
-  GArray *replicas; /* DkNodeId; NULL until set */
+  DkHolding *holdings;     /* N_HOLDINGS, ascending node */
+  guint      n_holdings;
+  guint      holdings_size;
+  DkNodeId  *replicas;     /* N_REPLICAS; NULL until set */
+  guint      n_replicas;
+  char       key[];        /* NUL-terminated */
 } KeyRecord;
+
+/* Versions held, in blocks that never move (holdings point into them). */
+typedef struct
+{
+  DkHeld *held;
+  guint   used;
+  guint   size;
+} HeldBlock;
+
+enum { HELD_BLOCK_SIZE = 4096 };
 
 struct _DkFinalState
 {
-  GHashTable *keys; /* char* -> KeyRecord* */
+  GHashTable *keys;        /* KeyRecord.key -> KeyRecord* (owning) */
+  GArray     *blocks;      /* HeldBlock, the last one being filled */
 };
-
-static void
-held_clear (gpointer data)
-{
-  g_clear_pointer (&((DkHeld *) data)->context, dk_vclock_free);
-}
-
-static void
-holding_clear (gpointer data)
-{
-  DkHolding *holding = data;
-  g_clear_pointer (&holding->versions, g_array_unref);
-}
 
 static void
 key_record_free (gpointer data)
 {
   KeyRecord *record = data;
-  g_array_unref (record->holdings);
-  g_clear_pointer (&record->replicas, g_array_unref);
+  g_free (record->holdings);
+  g_free (record->replicas);
   g_free (record);
+}
+
+static void
+held_block_clear (gpointer data)
+{
+  HeldBlock *block = data;
+  for (guint i = 0; i < block->used; i++)
+    g_clear_pointer (&block->held[i].context, dk_vclock_free);
+  g_free (block->held);
 }
 
 DkFinalState *
 dk_final_state_new (void)
 {
   DkFinalState *state = g_new0 (DkFinalState, 1);
-  state->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       key_record_free);
+  state->keys = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, key_record_free);
+  state->blocks = g_array_new (FALSE, FALSE, sizeof (HeldBlock));
+  g_array_set_clear_func (state->blocks, held_block_clear);
   return state;
 }
 
@@ -57,6 +73,7 @@ dk_final_state_free (DkFinalState *state)
   if (state == NULL)
     return;
   g_hash_table_unref (state->keys);
+  g_array_unref (state->blocks);
   g_free (state);
 }
 
@@ -66,12 +83,62 @@ key_record (DkFinalState *state, const char *key)
   KeyRecord *record = g_hash_table_lookup (state->keys, key);
   if (record == NULL)
     {
-      record = g_new0 (KeyRecord, 1);
-      record->holdings = g_array_new (FALSE, TRUE, sizeof (DkHolding));
-      g_array_set_clear_func (record->holdings, holding_clear);
-      g_hash_table_insert (state->keys, g_strdup (key), record);
+      gsize len = strlen (key);
+      record = g_malloc0 (sizeof (KeyRecord) + len + 1);
+      memcpy (record->key, key, len + 1);
+      g_hash_table_insert (state->keys, record->key, record);
     }
   return record;
+}
+
+/* Room for N versions side by side. */
+static DkHeld *
+held_alloc (DkFinalState *state, guint n)
+{
+  HeldBlock *last = state->blocks->len > 0
+                    ? &g_array_index (state->blocks, HeldBlock, state->blocks->len - 1) : NULL;
+  if (last == NULL || last->size - last->used < n)
+    {
+      HeldBlock block = { NULL, 0, MAX (n, (guint) HELD_BLOCK_SIZE) };
+      block.held = g_new (DkHeld, block.size);
+      g_array_append_val (state->blocks, block);
+      last = &g_array_index (state->blocks, HeldBlock, state->blocks->len - 1);
+    }
+  DkHeld *held = last->held + last->used;
+  last->used += n;
+  return held;
+}
+
+/* A replaced holding's versions stay in their block, their contexts freed. */
+static void
+holding_clear (DkHolding *holding)
+{
+  for (guint v = 0; v < holding->n_versions; v++)
+    g_clear_pointer (&((DkHeld *) holding->versions)[v].context, dk_vclock_free);
+}
+
+/* Put HOLDING in RECORD at its node's place, replacing that node's. */
+static void
+insert_holding (KeyRecord *record, const DkHolding *holding)
+{
+  guint at = record->n_holdings;
+  while (at > 0 && record->holdings[at - 1].node > holding->node)
+    at--;
+  if (at > 0 && record->holdings[at - 1].node == holding->node)
+    {
+      holding_clear (&record->holdings[at - 1]);
+      record->holdings[at - 1] = *holding;
+      return;
+    }
+  if (record->n_holdings == record->holdings_size)
+    {
+      record->holdings_size = MAX (4, 2 * record->holdings_size);
+      record->holdings = g_renew (DkHolding, record->holdings, record->holdings_size);
+    }
+  memmove (record->holdings + at + 1, record->holdings + at,
+           (record->n_holdings - at) * sizeof (DkHolding));
+  record->holdings[at] = *holding;
+  record->n_holdings++;
 }
 
 void
@@ -80,29 +147,20 @@ dk_final_state_add_siblings (DkFinalState *state, const char *key, DkNodeId node
 {
   g_return_if_fail (state != NULL && key != NULL && node != DK_NODE_NONE && siblings != NULL);
   KeyRecord *record = key_record (state, key);
-  DkHolding holding = { node, g_array_sized_new (FALSE, TRUE, sizeof (DkHeld), siblings->len),
-                        0, dk_siblings_digest (siblings) };
-  g_array_set_clear_func (holding.versions, held_clear);
+  DkHeld *versions = siblings->len > 0 ? held_alloc (state, siblings->len) : NULL;
+  DkHolding holding = { node, versions, siblings->len, 0, dk_siblings_digest (siblings) };
   for (guint i = 0; i < siblings->len; i++)
     {
       const DkVersion *version = g_ptr_array_index ((GPtrArray *) siblings, i);
-      DkHeld held = {
+      versions[i] = (DkHeld) {
         .value = version->tombstone ? DK_VALUE_UNKNOWN : dk_value_id (version->value),
         .dot = version->dot,
         .context = dk_vclock_copy (version->context),
         .tombstone = version->tombstone,
       };
-      g_array_append_val (holding.versions, held);
       holding.n_values += !version->tombstone;
     }
-  guint at = 0;
-  while (at < record->holdings->len
-         && g_array_index (record->holdings, DkHolding, at).node < node)
-    at++;
-  if (at < record->holdings->len
-      && g_array_index (record->holdings, DkHolding, at).node == node)
-    g_array_remove_index (record->holdings, at);
-  g_array_insert_val (record->holdings, at, holding);
+  insert_holding (record, &holding);
 }
 
 void
@@ -111,9 +169,43 @@ dk_final_state_set_replicas (DkFinalState *state, const char *key,
 {
   g_return_if_fail (state != NULL && key != NULL && (nodes != NULL || n == 0));
   KeyRecord *record = key_record (state, key);
-  g_clear_pointer (&record->replicas, g_array_unref);
-  record->replicas = g_array_sized_new (FALSE, FALSE, sizeof (DkNodeId), n);
-  g_array_append_vals (record->replicas, nodes, n);
+  /* An empty list reads as none recorded (every node a replica). */
+  g_free (record->replicas);
+  record->replicas = n > 0 ? g_memdup2 (nodes, n * sizeof (DkNodeId)) : NULL;
+  record->n_replicas = n;
+}
+
+void
+dk_final_state_merge (DkFinalState *state, DkFinalState *from)
+{
+  g_return_if_fail (state != NULL && from != NULL);
+  /* The blocks change hands: the holdings moved keep pointing into them. */
+  g_array_append_vals (state->blocks, from->blocks->data, from->blocks->len);
+  g_array_set_clear_func (from->blocks, NULL);
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, from->keys);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      KeyRecord *moved = value;
+      KeyRecord *record = g_hash_table_lookup (state->keys, moved->key);
+      if (record == NULL)
+        {
+          g_hash_table_iter_steal (&iter);
+          g_hash_table_insert (state->keys, moved->key, moved);
+          continue;
+        }
+      for (guint h = 0; h < moved->n_holdings; h++)
+        insert_holding (record, &moved->holdings[h]);
+      moved->n_holdings = 0;
+      if (moved->replicas != NULL)
+        {
+          g_free (record->replicas);
+          record->replicas = g_steal_pointer (&moved->replicas);
+          record->n_replicas = moved->n_replicas;
+        }
+    }
+  dk_final_state_free (from);
 }
 
 static int
@@ -134,14 +226,74 @@ dk_final_state_keys (const DkFinalState *state, guint *n_keys)
   return keys;
 }
 
+const char **
+dk_final_state_keys_unordered (const DkFinalState *state, guint *n_keys)
+{
+  g_return_val_if_fail (state != NULL, NULL);
+  guint n = 0;
+  const char **keys = (const char **) g_hash_table_get_keys_as_array (state->keys, &n);
+  if (n_keys != NULL)
+    *n_keys = n;
+  return keys;
+}
+
+static void
+record_view (const KeyRecord *record, DkFinalKey *out)
+{
+  *out = (DkFinalKey) {
+    .key = record->key,
+    .holdings = record->n_holdings > 0 ? record->holdings : NULL,
+    .n_holdings = record->n_holdings,
+    .replicas = record->replicas,
+    .n_replicas = record->replicas != NULL ? record->n_replicas : 0,
+  };
+}
+
+gboolean
+dk_final_state_lookup (const DkFinalState *state, const char *key, DkFinalKey *out)
+{
+  g_return_val_if_fail (state != NULL && key != NULL && out != NULL, FALSE);
+  const KeyRecord *record = g_hash_table_lookup (state->keys, key);
+  if (record == NULL)
+    {
+      *out = (DkFinalKey) { .key = key };
+      return FALSE;
+    }
+  record_view (record, out);
+  return TRUE;
+}
+
+static int
+compare_views (gconstpointer a, gconstpointer b)
+{
+  return strcmp (((const DkFinalKey *) a)->key, ((const DkFinalKey *) b)->key);
+}
+
+DkFinalKey *
+dk_final_state_sorted (const DkFinalState *state, guint *n_keys)
+{
+  g_return_val_if_fail (state != NULL && n_keys != NULL, NULL);
+  guint n = g_hash_table_size (state->keys), i = 0;
+  DkFinalKey *views = g_new (DkFinalKey, MAX (n, 1));
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, state->keys);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    record_view (value, &views[i++]);
+  qsort (views, n, sizeof *views, compare_views);
+  *n_keys = n;
+  return views;
+}
+
 const DkHolding *
 dk_final_state_holdings (const DkFinalState *state, const char *key,
                          guint *n_holdings)
 {
   g_return_val_if_fail (state != NULL && key != NULL && n_holdings != NULL, NULL);
-  const KeyRecord *record = g_hash_table_lookup (state->keys, key);
-  *n_holdings = record != NULL ? record->holdings->len : 0;
-  return *n_holdings > 0 ? (const DkHolding *) record->holdings->data : NULL;
+  DkFinalKey view;
+  dk_final_state_lookup (state, key, &view);
+  *n_holdings = view.n_holdings;
+  return view.holdings;
 }
 
 const DkNodeId *
@@ -149,14 +301,10 @@ dk_final_state_replicas (const DkFinalState *state, const char *key,
                          guint *n_replicas)
 {
   g_return_val_if_fail (state != NULL && key != NULL && n_replicas != NULL, NULL);
-  const KeyRecord *record = g_hash_table_lookup (state->keys, key);
-  if (record == NULL || record->replicas == NULL)
-    {
-      *n_replicas = 0;
-      return NULL;
-    }
-  *n_replicas = record->replicas->len;
-  return (const DkNodeId *) record->replicas->data;
+  DkFinalKey view;
+  dk_final_state_lookup (state, key, &view);
+  *n_replicas = view.n_replicas;
+  return view.replicas;
 }
 
 /* TRUE when NODE is on LIST (N entries); every node is when LIST is NULL. */
@@ -172,11 +320,18 @@ on_list (const DkNodeId *list, guint n, DkNodeId node)
 }
 
 gboolean
+dk_final_key_is_replica (const DkFinalKey *key, DkNodeId node)
+{
+  g_return_val_if_fail (key != NULL, FALSE);
+  return on_list (key->replicas, key->n_replicas, node);
+}
+
+gboolean
 dk_final_state_is_replica (const DkFinalState *state, const char *key, DkNodeId node)
 {
-  guint n_list;
-  const DkNodeId *list = dk_final_state_replicas (state, key, &n_list);
-  return on_list (list, n_list, node);
+  DkFinalKey view;
+  dk_final_state_lookup (state, key, &view);
+  return dk_final_key_is_replica (&view, node);
 }
 
 void
@@ -185,16 +340,17 @@ dk_final_state_to_csv (const DkFinalState *state, const DkHistory *history, GStr
   g_return_if_fail (state != NULL && out != NULL);
   g_string_append (out, "node,key,dot,context,value,tombstone,replica\n");
   guint n_keys;
-  g_autofree const char **keys = dk_final_state_keys (state, &n_keys);
+  g_autofree DkFinalKey *sorted = dk_final_state_sorted (state, &n_keys);
   for (guint k = 0; k < n_keys; k++)
     {
-      guint n_holdings, n_list;
-      const DkHolding *holdings = dk_final_state_holdings (state, keys[k], &n_holdings);
-      const DkNodeId *list = dk_final_state_replicas (state, keys[k], &n_list);
+      const char *key = sorted[k].key;
+      guint n_holdings = sorted[k].n_holdings, n_list = sorted[k].n_replicas;
+      const DkHolding *holdings = sorted[k].holdings;
+      const DkNodeId *list = sorted[k].replicas;
       g_autofree char *key_field = NULL;
-      if (strpbrk (keys[k], ",\"\r\n") != NULL)
+      if (strpbrk (key, ",\"\r\n") != NULL)
         {
-          g_auto (GStrv) parts = g_strsplit (keys[k], "\"", -1);
+          g_auto (GStrv) parts = g_strsplit (key, "\"", -1);
           g_autofree char *doubled = g_strjoinv ("\"\"", parts);
           key_field = g_strdup_printf ("\"%s\"", doubled);
         }
@@ -204,18 +360,18 @@ dk_final_state_to_csv (const DkFinalState *state, const DkHistory *history, GStr
         {
           gboolean holds = FALSE;
           for (guint h = 0; h < n_holdings && !holds; h++)
-            holds = holdings[h].node == list[r] && holdings[h].versions->len > 0;
+            holds = holdings[h].node == list[r] && holdings[h].n_versions > 0;
           if (!holds)
             g_string_append_printf (out, "%u,%s,,,,,1\n", list[r],
-                                    key_field != NULL ? key_field : keys[k]);
+                                    key_field != NULL ? key_field : key);
         }
       for (guint h = 0; h < n_holdings; h++)
-        for (guint v = 0; v < holdings[h].versions->len; v++)
+        for (guint v = 0; v < holdings[h].n_versions; v++)
           {
-            const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+            const DkHeld *held = &holdings[h].versions[v];
             char dot[DK_DOT_STRING_SIZE];
             g_string_append_printf (out, "%u,%s,%s,\"", holdings[h].node,
-                                    key_field != NULL ? key_field : keys[k],
+                                    key_field != NULL ? key_field : key,
                                     dk_dot_format (held->dot, dot));
             dk_vclock_append_string (held->context, out);
             g_string_append (out, "\",");

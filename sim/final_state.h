@@ -46,16 +46,22 @@ void dk_final_state_set_replicas (DkFinalState *state, const char *key,
 /* What one node holds of one key. */
 typedef struct
 {
-  DkNodeId   node;
-  GArray    *versions; /* DkHeld, in the set's canonical order, tombstones included */
-  guint      n_values; /* of which values (not tombstones) */
-  guint64    digest;   /* dk_siblings_digest of the set */
+  DkNodeId      node;
+  const DkHeld *versions;   /* N_VERSIONS, in the set's canonical order, tombstones included */
+  guint         n_versions;
+  guint         n_values;   /* of which values (not tombstones) */
+  guint64       digest;     /* dk_siblings_digest of the set */
 } DkHolding;
 
 /* Every key recorded (held by some node or given replicas), sorted by
  * strcmp, as a NULL-terminated array.  Free the array with g_free; the
  * strings belong to the state. */
 const char **dk_final_state_keys (const DkFinalState *state, guint *n_keys);
+
+/* The same keys in no particular order, for work whose result cannot
+ * depend on it (setting each key's preference list); cheaper than
+ * sorting.  Free the array with g_free. */
+const char **dk_final_state_keys_unordered (const DkFinalState *state, guint *n_keys);
 
 /* KEY's holdings in ascending node order; NULL (*N_HOLDINGS 0) when none.
  * Valid until the state is next modified. */
@@ -69,6 +75,35 @@ const DkNodeId *dk_final_state_replicas (const DkFinalState *state,
 /* TRUE when NODE is on KEY's recorded preference list; every node is when
  * no list was recorded. */
 gboolean dk_final_state_is_replica (const DkFinalState *state, const char *key, DkNodeId node);
+
+/* Everything recorded of one key, as dk_final_state_holdings and
+ * dk_final_state_replicas give it (pointers into the state, valid until
+ * it is next modified). */
+typedef struct
+{
+  const char      *key;
+  const DkHolding *holdings;   /* ascending node; NULL when none */
+  guint            n_holdings;
+  const DkNodeId  *replicas;   /* NULL when never set */
+  guint            n_replicas;
+} DkFinalKey;
+
+/* KEY's record into *OUT; FALSE (and *OUT empty but for the key) when
+ * nothing was recorded of KEY. */
+gboolean dk_final_state_lookup (const DkFinalState *state, const char *key, DkFinalKey *out);
+
+/* Every key's record, sorted by key (strcmp); free the array with g_free. */
+DkFinalKey *dk_final_state_sorted (const DkFinalState *state, guint *n_keys);
+
+/* TRUE when NODE is on the recorded preference list of KEY (every node is
+ * when none was recorded). */
+gboolean dk_final_key_is_replica (const DkFinalKey *key, DkNodeId node);
+
+/* Move everything FROM records into STATE, as if each of FROM's records
+ * had been added to STATE after STATE's own (a holding of a node STATE
+ * also has replaces it, a preference list set in FROM replaces STATE's);
+ * frees FROM.  Lets two threads each collect part of the nodes. */
+void dk_final_state_merge (DkFinalState *state, DkFinalState *from);
 
 struct _DkHistory;
 

@@ -285,23 +285,85 @@ read_of (const DkHistory *history, const DkOp *writer)
   return read->kind == DK_OP_GET && read->returned != NULL ? read : NULL;
 }
 
+/* The writers a walk (dk_history_knew) still has to look at, and those it
+ * has queued: the first few inline, the rest on the heap.  Most walks end
+ * within a step or two, and a stack and a hash table allocated for each
+ * cost more than the walk itself. */
+typedef struct
+{
+  const DkOp **pending;            /* a stack: FEW_PENDING until it outgrows it */
+  guint        n_pending;
+  guint        size;
+  const DkOp  *few_pending[16];
+  const DkOp  *few_seen[16];       /* the first writers queued */
+  guint        n_seen;
+  GHashTable  *seen;               /* every writer queued, once past FEW_SEEN */
+} Walk;
+
+static void
+walk_init (Walk *walk)
+{
+  walk->pending = walk->few_pending;
+  walk->n_pending = 0;
+  walk->size = G_N_ELEMENTS (walk->few_pending);
+  walk->n_seen = 0;
+  walk->seen = NULL;
+}
+
+static void
+walk_clear (Walk *walk)
+{
+  if (walk->pending != walk->few_pending)
+    g_free (walk->pending);
+  g_clear_pointer (&walk->seen, g_hash_table_unref);
+}
+
+static void
+walk_push (Walk *walk, const DkOp *op)
+{
+  if (walk->n_pending == walk->size)
+    {
+      const DkOp **bigger = g_new (const DkOp *, 2 * walk->size);
+      memcpy (bigger, walk->pending, walk->n_pending * sizeof *bigger);
+      if (walk->pending != walk->few_pending)
+        g_free (walk->pending);
+      walk->pending = bigger;
+      walk->size *= 2;
+    }
+  walk->pending[walk->n_pending++] = op;
+}
+
+/* TRUE the first time OP is asked about. */
+static gboolean
+walk_first_visit (Walk *walk, const DkOp *op)
+{
+  if (walk->seen != NULL)
+    return g_hash_table_add (walk->seen, (gpointer) op);
+  for (guint i = 0; i < walk->n_seen; i++)
+    if (walk->few_seen[i] == op)
+      return FALSE;
+  if (walk->n_seen < G_N_ELEMENTS (walk->few_seen))
+    {
+      walk->few_seen[walk->n_seen++] = op;
+      return TRUE;
+    }
+  walk->seen = g_hash_table_new (NULL, NULL);
+  for (guint i = 0; i < walk->n_seen; i++)
+    g_hash_table_add (walk->seen, (gpointer) walk->few_seen[i]);
+  return g_hash_table_add (walk->seen, (gpointer) op);
+}
+
 /* A walk back through reads: from WRITER to the writers of the values its
  * read returned and its context replaced, and on.  Only writes invoked
  * after WRITE can have known it, which bounds the walk.  (Contexts do not
  * only grow along the walk: pruning drops old entries, so a later writer
  * may know WRITE through a chain of reads without still covering it.) */
-gboolean
-dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write)
+static gboolean
+walk_knew (const DkHistory *history, Walk *walk, const DkOp *write)
 {
-  g_return_val_if_fail (history != NULL && writer != NULL && write != NULL, FALSE);
-  if (!write->has_dot || writer == write)
-    return FALSE;
-  g_autoptr (GPtrArray) stack = g_ptr_array_new ();
-  g_autoptr (GHashTable) visited = g_hash_table_new (NULL, NULL);
-  g_ptr_array_add (stack, (gpointer) writer);
-  while (stack->len > 0)
+  while (walk->n_pending > 0)
     {
-      const DkOp *current = g_ptr_array_steal_index_fast (stack, stack->len - 1);
+      const DkOp *current = walk->pending[--walk->n_pending];
       const DkOp *read = read_of (history, current);
       if (read == NULL)
         {
@@ -329,14 +391,25 @@ dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write
             }
           const DkOp *seen = op_at (history, value);
           if (seen->kind != DK_OP_GET && seen->invoke_us >= write->invoke_us
-              && !g_hash_table_contains (visited, seen))
-            {
-              g_hash_table_add (visited, (gpointer) seen);
-              g_ptr_array_add (stack, (gpointer) seen);
-            }
+              && walk_first_visit (walk, seen))
+            walk_push (walk, seen);
         }
     }
   return FALSE;
+}
+
+gboolean
+dk_history_knew (const DkHistory *history, const DkOp *writer, const DkOp *write)
+{
+  g_return_val_if_fail (history != NULL && writer != NULL && write != NULL, FALSE);
+  if (!write->has_dot || writer == write)
+    return FALSE;
+  Walk walk;
+  walk_init (&walk);
+  walk_push (&walk, writer);
+  gboolean knew = walk_knew (history, &walk, write);
+  walk_clear (&walk);
+  return knew;
 }
 
 guint64

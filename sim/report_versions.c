@@ -78,9 +78,9 @@ dk__report_versions_section (GString *out, const DkRunResult *result, const char
         {
           if (!dk_final_state_is_replica (result->final, key, holdings[h].node))
             continue;
-          for (guint v = 0; v < holdings[h].versions->len; v++)
+          for (guint v = 0; v < holdings[h].n_versions; v++)
             {
-              const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+              const DkHeld *held = &holdings[h].versions[v];
               if (held->dot.actor == op->dot.actor && held->dot.counter == op->dot.counter)
                 {
                   node.held = TRUE;
@@ -325,9 +325,9 @@ dk__report_versions_section (GString *out, const DkRunResult *result, const char
           gboolean replica = dk_final_state_is_replica (result->final, key, holdings[h].node);
           g_string_append_printf (out, "<tr><td>n%u%s</td><td>", holdings[h].node,
                                   replica ? "" : " (not a replica)");
-          for (guint v = 0; v < holdings[h].versions->len; v++)
+          for (guint v = 0; v < holdings[h].n_versions; v++)
             {
-              const DkHeld *held = &g_array_index (holdings[h].versions, DkHeld, v);
+              const DkHeld *held = &holdings[h].versions[v];
               char dot[DK_DOT_STRING_SIZE];
               guint64 writer = dk_history_write_of_dot (history, held->dot);
               g_string_append (out, "<span class=\"b\">");

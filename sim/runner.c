@@ -396,20 +396,37 @@ take_sample (gpointer data)
 
 /* ---- the end of a run ----------------------------------------------------- */
 
+/* The stores of the cluster's nodes, for two threads to collect. */
+static DkCollectShare *
+share_stores (Run *run)
+{
+  guint n = dk_sim_cluster_node_count (run->cluster);
+  g_autofree DkStore **stores = g_new0 (DkStore *, MAX (n, 1));
+  for (DkNodeId id = 1; id <= n; id++)
+    stores[id - 1] = dk_sim_cluster_store (run->cluster, id);   /* NULL: never joined, or left */
+  return dk_collect_share_new (stores, n);
+}
+
+/* The final state from this thread's part of SHARE and the part OTHER
+ * (collected from the top by the other thread, NULL when it failed with
+ * OTHER_ERROR, taken); the preference lists are set later. */
 static DkFinalState *
-collect_final_state (Run *run, GError **error)
+collect_final_state (Run *run, DkCollectShare *share, GThread *other_thread,
+                     DkFinalState **other, GError **other_error, GError **error)
 {
   g_autoptr (DkFinalState) final = dk_final_state_new ();
-  for (DkNodeId id = 1; id <= dk_sim_cluster_node_count (run->cluster); id++)
+  gboolean ok = dk_final_state_collect_shared (final, share, FALSE, error);
+  if (other_thread != NULL)
+    g_thread_join (other_thread);
+  if (ok && *other_error != NULL)
     {
-      DkStore *store = dk_sim_cluster_store (run->cluster, id);
-      if (store == NULL)
-        continue;   /* never joined, or left */
-      if (!dk_final_state_collect_store (final, id, store, error))
-        return NULL;
+      g_propagate_error (error, g_steal_pointer (other_error));
+      ok = FALSE;
     }
-  dk_final_state_set_ring_replicas (final, dk_sim_cluster_ring (run->cluster),
-                                    run->scenario->cluster.n, run->history);
+  g_clear_error (other_error);
+  if (!ok)
+    return NULL;
+  dk_final_state_merge (final, g_steal_pointer (other));
   return g_steal_pointer (&final);
 }
 
@@ -453,19 +470,25 @@ judge_expects (DkRunResult *result)
     }
 }
 
-/* The checks of the operations alone (dk_check_history_start). */
+/* The operations' checks (dk_check_history_operations), then a share of
+ * the final state's collection, from the top. */
 typedef struct
 {
-  const DkHistory      *history;
-  const DkCheckOptions *options;
-  DkMetrics            *metrics;   /* out */
+  const DkHistory *history;
+  DkMetrics       *metrics;
+  DkCollectShare  *share;
+  DkFinalState    *final;     /* out: the stores collected; NULL on an error */
+  GError          *error;     /* out */
 } CheckStart;
 
 static gpointer
 check_start_run (gpointer data)
 {
   CheckStart *start = data;
-  start->metrics = dk_check_history_start (start->history, start->options);
+  dk_check_history_operations (start->metrics, start->history);
+  start->final = dk_final_state_new ();
+  if (!dk_final_state_collect_shared (start->final, start->share, TRUE, &start->error))
+    g_clear_pointer (&start->final, dk_final_state_free);
   return NULL;
 }
 
@@ -625,18 +648,24 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
     }
   result->leaves_pending = dk_sim_cluster_leaving (cluster);
 
-  /* The operations are checked on another thread while this one collects
-   * the final state from the stores: both only read the history. */
+  /* The operations are checked on another thread while this one gathers
+   * what the end-of-run checks need of them, then collects the final state
+   * from the stores, node 1 up; once done checking, the other thread
+   * collects too, from the top node down, until they meet.  (The checks
+   * only read the history, each writing its own part of the metrics; the
+   * collection only reads the stores.) */
   DkCheckOptions check_options;
   dk_check_options_init (&check_options);
-  CheckStart start = { result->history, &check_options, NULL };
+  g_autoptr (DkCollectShare) share = share_stores (&run);
+  result->metrics = dk_check_history_new (&check_options);
+  CheckStart start = { result->history, result->metrics, share, NULL, NULL };
   GThread *checking = g_thread_try_new ("dynsim-check", check_start_run, &start, NULL);
   if (checking == NULL)
     check_start_run (&start);
-  DkFinalState *final = result->final = collect_final_state (&run, error);
-  if (checking != NULL)
-    g_thread_join (checking);
-  result->metrics = start.metrics;
+  dk_check_history_prepare (result->metrics, result->history);
+  DkFinalState *final = result->final
+    = collect_final_state (&run, share, checking, &start.final, &start.error, error);
+  g_clear_pointer (&start.final, dk_final_state_free);
   if (final == NULL)
     {
       g_array_unref (run.samples);
@@ -669,10 +698,11 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
     if (dk_sim_cluster_node (cluster, id) != NULL)
       result->hints_pending += dk_node_hints_held (dk_sim_cluster_node (cluster, id));
 
-  /* Everything the result needs from the cluster is taken: it is freed on
-   * another thread while this one checks the history against the final
-   * state (neither touches what the other uses, so the result is the
-   * same). */
+  /* Everything the result needs from the cluster is taken (the ring as a
+   * copy, for the preference lists): it is freed on another thread while
+   * this one checks the history against the final state (neither touches
+   * what the other uses, so the result is the same). */
+  g_autoptr (DkRing) ring = dk_ring_copy (dk_sim_cluster_ring (cluster));
   Teardown *teardown = g_new (Teardown, 1);
   *teardown = (Teardown) {
     g_steal_pointer (&autoscaler), g_steal_pointer (&workload), g_steal_pointer (&detector),
@@ -681,6 +711,7 @@ dk_run_scenario (const DkScenario *scenario, const DkRunOptions *options, GError
   GThread *freeing = g_thread_try_new ("dynsim-free", teardown_run, teardown, NULL);
   if (freeing == NULL)
     teardown_run (teardown);
+  dk_final_state_set_ring_replicas (final, ring, result->scenario->cluster.n, result->history);
   dk_check_history_finish (result->metrics, result->history, final);
   add_sample_columns (&run, result->metrics);
   result->false_suspicion_samples = run.false_suspicion_total;

@@ -404,20 +404,25 @@ dk_staleness_check (const DkHistory *history, DkVisibility *curve)
   g_return_val_if_fail (history != NULL, NULL);
   guint64 n_ops = dk_history_len (history);
   DkReadVerdict *verdicts = g_new0 (DkReadVerdict, MAX (n_ops, 1));
-  g_autoptr (GArray) events = g_array_new (FALSE, FALSE, sizeof (Event));
+  /* At most two events an operation: room for all, filled in place. */
+  g_autoptr (GArray) events = g_array_sized_new (FALSE, FALSE, sizeof (Event), 2 * n_ops);
+  g_array_set_size (events, 2 * n_ops);
+  Event *event_at = (Event *) events->data;
+  guint n_events = 0;
   for (guint64 id = 0; id < n_ops; id++)
     {
       const DkOp *op = dk_history_get (history, id);
       if (op->outcome != DK_OUTCOME_OK)
         continue;
       if (op->kind == DK_OP_GET)
-        g_array_append_val (events, ((Event) { op->invoke_us, EVENT_GET_INVOKE, op }));
+        event_at[n_events++] = (Event) { op->invoke_us, EVENT_GET_INVOKE, op };
       else if (op->has_dot)
         {
-          g_array_append_val (events, ((Event) { commit_time (op), EVENT_WRITE_COMMIT, op }));
-          g_array_append_val (events, ((Event) { op->complete_us, EVENT_WRITE_ACK, op }));
+          event_at[n_events++] = (Event) { commit_time (op), EVENT_WRITE_COMMIT, op };
+          event_at[n_events++] = (Event) { op->complete_us, EVENT_WRITE_ACK, op };
         }
     }
+  g_array_set_size (events, n_events);
   sort_events (events);
 
   /* Looked up by key only, never iterated: no hash order reaches output. */

@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include "suites.h"
 #include "checkers.h"
+#include "final_collect.h"
 #include "eventq.h"
 #include "rng.h"
 
@@ -1008,10 +1009,10 @@ START_TEST (final_state_records_held_versions_sorted_by_key_and_node)
   ck_assert_uint_eq (n, 2);
   ck_assert_uint_eq (holdings[0].node, 1);
   ck_assert_uint_eq (holdings[1].node, 3);
-  ck_assert_uint_eq (holdings[1].versions->len, 2);
+  ck_assert_uint_eq (holdings[1].n_versions, 2);
   ck_assert_uint_eq (holdings[1].n_values, 1);
-  const DkHeld *value = &g_array_index (holdings[1].versions, DkHeld, 0);
-  const DkHeld *tombstone = &g_array_index (holdings[1].versions, DkHeld, 1);
+  const DkHeld *value = &holdings[1].versions[0];
+  const DkHeld *tombstone = &holdings[1].versions[1];
   ck_assert_uint_eq (value->value, p0);
   ck_assert (!value->tombstone);
   ck_assert_uint_eq (value->dot.counter, 1);
@@ -3075,6 +3076,157 @@ START_TEST (property_history_and_final_csv_round_trips_keep_checker_results)
 }
 END_TEST
 
+/* FINAL as final.csv text, for comparing two states. */
+static char *
+final_csv (const DkFinalState *final)
+{
+  GString *csv = g_string_new (NULL);
+  dk_final_state_to_csv (final, NULL, csv);
+  return g_string_free (csv, FALSE);
+}
+
+/* GOT is EXPECTED; else fail naming the first line that differs (whole
+ * texts are too long for Check's messages). */
+static void
+assert_same_csv (const char *got, const char *expected)
+{
+  gsize at = 0, line = 1;
+  while (got[at] != '\0' && got[at] == expected[at])
+    line += got[at++] == '\n';
+  if (got[at] == expected[at])
+    return;
+  gsize start = at;
+  while (start > 0 && got[start - 1] != '\n')
+    start--;
+  ck_abort_msg ("final.csv line %" G_GSIZE_FORMAT " differs: got \"%.60s\", expected \"%.60s\"",
+                line, got + start, expected + start);
+}
+
+START_TEST (final_state_merge_is_adding_the_second_states_records_after_the_first)
+{
+  g_autoptr (DkHistory) h = dk_history_new ();
+  guint64 p0 = put (h, "k", 0, 10, NO_READ, dot_of (1, 1));
+  guint64 p1 = put (h, "j", 0, 10, NO_READ, dot_of (2, 1));
+  guint64 p2 = put (h, "m", 0, 10, NO_READ, dot_of (3, 1));
+  guint64 d3 = del (h, "j", 20, 30, NO_READ, dot_of (2, 2));
+  static const DkNodeId list_j[] = { 4, 2 };
+  /* One state given everything, in this order ... */
+  g_autoptr (DkFinalState) whole = dk_final_state_new ();
+  hold (whole, h, "k", 1, 1, p0);
+  hold (whole, h, "k", 3, 1, p0);
+  hold (whole, h, "j", 2, 1, p1);
+  replicas_123 (whole, "k");
+  hold (whole, h, "k", 2, 1, p0);
+  hold (whole, h, "m", 4, 1, p2);
+  hold (whole, h, "j", 2, 2, p1, d3);      /* replaces node 2's set of j */
+  dk_final_state_set_replicas (whole, "j", list_j, G_N_ELEMENTS (list_j));
+  /* ... and the same split in two, the second merged into the first. */
+  g_autoptr (DkFinalState) low = dk_final_state_new ();
+  hold (low, h, "k", 1, 1, p0);
+  hold (low, h, "k", 3, 1, p0);
+  hold (low, h, "j", 2, 1, p1);
+  replicas_123 (low, "k");
+  DkFinalState *high = dk_final_state_new ();
+  hold (high, h, "k", 2, 1, p0);
+  hold (high, h, "m", 4, 1, p2);
+  hold (high, h, "j", 2, 2, p1, d3);
+  dk_final_state_set_replicas (high, "j", list_j, G_N_ELEMENTS (list_j));
+  dk_final_state_merge (low, high);
+  g_autofree char *expected = final_csv (whole);
+  g_autofree char *merged = final_csv (low);
+  assert_same_csv (merged, expected);
+  DkFinalKey k;
+  ck_assert (dk_final_state_lookup (low, "k", &k));
+  ck_assert_uint_eq (k.n_holdings, 3);
+  for (guint i = 0; i < 3; i++)
+    ck_assert_uint_eq (k.holdings[i].node, i + 1);
+  ck_assert_uint_eq (k.n_replicas, 3);
+  DkFinalKey j;
+  ck_assert (dk_final_state_lookup (low, "j", &j));
+  ck_assert_uint_eq (j.n_holdings, 1);
+  ck_assert_uint_eq (j.holdings[0].n_versions, 2);
+  ck_assert_uint_eq (j.holdings[0].n_values, 1);
+  ck_assert_uint_eq (j.n_replicas, 2);
+  ck_assert_uint_eq (j.replicas[0], 4);
+  ck_assert (!dk_final_key_is_replica (&j, 1));
+  ck_assert (dk_final_key_is_replica (&j, 2));
+  guint n;
+  g_autofree DkFinalKey *sorted = dk_final_state_sorted (low, &n);
+  ck_assert_uint_eq (n, 3);
+  ck_assert_str_eq (sorted[0].key, "j");
+  ck_assert_str_eq (sorted[1].key, "k");
+  ck_assert_str_eq (sorted[2].key, "m");
+  ck_assert (!dk_final_state_lookup (low, "absent", &j));
+  ck_assert_uint_eq (j.n_holdings, 0);
+  ck_assert_ptr_null (j.replicas);
+}
+END_TEST
+
+typedef struct
+{
+  DkCollectShare *share;
+  DkFinalState   *final;
+  gboolean        ok;
+} TopCollector;
+
+static gpointer
+collect_from_top (gpointer data)
+{
+  TopCollector *top = data;
+  top->ok = dk_final_state_collect_shared (top->final, top->share, TRUE, NULL);
+  return NULL;
+}
+
+START_TEST (final_state_collected_by_two_threads_is_the_one_collected_in_node_order)
+{
+  enum { NODES = 12, KEYS = 300 };
+  g_autoptr (DkHistory) h = dk_history_new ();
+  DkStore *stores[NODES] = { NULL };
+  DkStoreOptions options;
+  dk_store_options_init (&options);
+  options.kv_in_memory = TRUE;
+  for (guint node = 0; node < NODES; node++)
+    if (node % 5 != 3)   /* some nodes have no store (never joined, or left) */
+      {
+        stores[node] = dk_store_open (":memory:", &options, NULL);
+        ck_assert_ptr_nonnull (stores[node]);
+      }
+  for (guint i = 0; i < KEYS; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key%u", i);
+      guint64 id = put (h, key, 0, 10, NO_READ, dot_of (1 + i % 7, 1 + i));
+      g_autoptr (GPtrArray) versions = just (version_of (h, id));
+      g_autoptr (GBytes) name = g_bytes_new (key, strlen (key));
+      for (guint r = 0; r < 3; r++)
+        {
+          DkStore *store = stores[(i * 7 + r * 5) % NODES];
+          if (store != NULL)
+            ck_assert (dk_store_put (store, name, versions, 0, NULL, NULL));
+        }
+    }
+  g_autoptr (DkFinalState) serial = dk_final_state_new ();
+  for (guint node = 0; node < NODES; node++)
+    if (stores[node] != NULL)
+      ck_assert (dk_final_state_collect_store (serial, node + 1, stores[node], NULL));
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autoptr (DkCollectShare) share = dk_collect_share_new (stores, NODES);
+      TopCollector top = { share, dk_final_state_new (), FALSE };
+      GThread *thread = g_thread_new ("collect-top", collect_from_top, &top);
+      g_autoptr (DkFinalState) final = dk_final_state_new ();
+      ck_assert (dk_final_state_collect_shared (final, share, FALSE, NULL));
+      g_thread_join (thread);
+      ck_assert (top.ok);
+      dk_final_state_merge (final, top.final);
+      g_autofree char *expected = final_csv (serial);
+      g_autofree char *got = final_csv (final);
+      assert_same_csv (got, expected);
+    }
+  for (guint node = 0; node < NODES; node++)
+    g_clear_pointer (&stores[node], dk_store_close);
+}
+END_TEST
+
 Suite *
 checkers_suite (void)
 {
@@ -3110,6 +3262,8 @@ checkers_suite (void)
   tcase_add_test (final, divergent_keys_compare_preference_list_replicas);
   tcase_add_test (final, final_state_metrics_are_unknown_without_a_final_state);
   tcase_add_test (final, final_state_records_held_versions_sorted_by_key_and_node);
+  tcase_add_test (final, final_state_merge_is_adding_the_second_states_records_after_the_first);
+  tcase_add_test (final, final_state_collected_by_two_threads_is_the_one_collected_in_node_order);
   suite_add_tcase (suite, final);
 
   TCase *counts = tcase_create ("counts");

@@ -163,6 +163,33 @@ START_TEST (dvv_keeps_concurrent_updates_that_vv_loses)
 }
 END_TEST
 
+/* The runner checks on two threads (the operations on one while the other
+ * gathers what the end-of-run checks need, then both collecting the final
+ * state): what it measures is what the one-thread checker measures of the
+ * same history and final state, violations included. */
+START_TEST (runner_checks_on_two_threads_as_the_one_thread_checker_does)
+{
+  static const struct { const char *scenario, *bug; } runs[] = {
+    { healthy_scn, "drop_sibling" }, { deletes_scn, "resurrect" },
+    { healthy_scn, "old_value" }, { six_nodes_scn, "none" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      g_autoptr (DkRunResult) result = run_with_bug (runs[i].scenario, runs[i].bug, 0);
+      g_autoptr (DkMetrics) alone = dk_check_history (result->history, result->final, NULL);
+      g_autoptr (GString) expected = g_string_new (NULL);
+      g_autoptr (GString) got = g_string_new (NULL);
+      dk_metrics_to_json (alone, expected);
+      dk_metrics_to_json (result->metrics, got);
+      ck_assert_str_eq (got->str, expected->str);
+      double violations = metric (result, "lost_writes") + metric (result, "lost_updates")
+                          + metric (result, "resurrected_deletes") + metric (result, "stale_read_count");
+      ck_assert_msg (violations > 0 || strcmp (runs[i].bug, "none") == 0,
+                     "%s: the bug left no trace to compare", runs[i].bug);
+    }
+}
+END_TEST
+
 Suite *
 injected_bugs_suite (void)
 {
@@ -171,6 +198,7 @@ injected_bugs_suite (void)
   dk_tcase_no_wall_limit (bugs);
   tcase_add_test (bugs, checkers_catch_every_injected_bug);
   tcase_add_test (bugs, dvv_keeps_concurrent_updates_that_vv_loses);
+  tcase_add_test (bugs, runner_checks_on_two_threads_as_the_one_thread_checker_does);
   suite_add_tcase (suite, bugs);
   return suite;
 }
