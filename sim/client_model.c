@@ -92,12 +92,30 @@ dk_client_draw_operation (const DkWorkloadConfig *config, DkKeyDist *key_dist, D
           : roll < config->read_fraction + config->delete_fraction ? DK_OP_DELETE : DK_OP_PUT;
 }
 
+gsize
+dk_client_key_name (guint32 key_index, char name[DK_CLIENT_KEY_NAME_SIZE])
+{
+  char digits[10];
+  gsize n = 0;
+  do
+    {
+      digits[n++] = (char) ('0' + key_index % 10);
+      key_index /= 10;
+    }
+  while (key_index > 0);
+  name[0] = 'k';
+  for (gsize i = 0; i < n; i++)
+    name[1 + i] = digits[n - 1 - i];
+  name[1 + n] = '\0';
+  return 1 + n;
+}
+
 DkWireMessage *
 dk_client_page_request_new (guint64 op, guint *page, guint client, guint32 key_index,
                             guint offset, guint64 *request_id)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", key_index);
+  char key[DK_CLIENT_KEY_NAME_SIZE];
+  dk_client_key_name (key_index, key);
   (*page)++;
   *request_id = op | ((guint64) *page << DK_WORKLOAD_PAGE_SHIFT);
   DkWireMessage *request = dk_wire_message_new (DK_WIRE_GET);

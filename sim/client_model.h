@@ -20,6 +20,12 @@ G_BEGIN_DECLS
  * many fresh starts. */
 #define DK_CLIENT_MAX_PAGE_RESTARTS 4
 
+/* The name of the workload's key KEY_INDEX: "k" and the index in decimal
+ * ("k0", "k17", ...), NUL-terminated in NAME; returns its length.  Every
+ * operation names its key, so this does without printf. */
+#define DK_CLIENT_KEY_NAME_SIZE 12
+gsize dk_client_key_name (guint32 key_index, char name[DK_CLIENT_KEY_NAME_SIZE]);
+
 /* Where a client stands when it chooses a coordinator. */
 typedef struct
 {

@@ -205,8 +205,8 @@ send_operation (DkNetClients *clients, guint client, guint32 key_index, DkOpKind
                 gboolean then_write, DkOpKind write_kind, const DkVclock *context,
                 guint64 read_op)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", key_index);
+  char key[DK_CLIENT_KEY_NAME_SIZE];
+  dk_client_key_name (key_index, key);
   DkNodeId coordinator = choose_coordinator (clients, client, key);
   gint64 now = dk_net_clients_now (clients);
   guint64 op = dk_history_invoke (clients->history, client, coordinator, kind, key, now);

@@ -265,8 +265,8 @@ send_operation (DkWorkload *workload, guint client, guint32 key_index, DkOpKind 
                 gboolean then_write, DkOpKind write_kind, const DkVclock *context,
                 guint64 read_op)
 {
-  char key[24];
-  g_snprintf (key, sizeof key, "k%u", key_index);
+  char key[DK_CLIENT_KEY_NAME_SIZE];
+  dk_client_key_name (key_index, key);
   DkNodeId coordinator = choose_coordinator (workload, client, key);
   gint64 now = dk_eventq_now (workload->queue);
   guint64 op = dk_history_invoke (workload->history, client, coordinator, kind, key, now);

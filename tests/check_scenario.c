@@ -11,6 +11,7 @@
 #include "dist.h"
 #include "scenario.h"
 #include "runner.h"
+#include "client_model.h"
 
 /* The example of SCENARIOS.md, verbatim. */
 static const char example_script[] =
@@ -996,6 +997,28 @@ START_TEST (scenario_mutated_scripts_parse_or_fail_with_location)
 }
 END_TEST
 
+/* The workload's key names are "k" and the index in decimal, as printf
+ * writes it: the edges of each digit count, the largest index, and many
+ * random ones. */
+START_TEST (key_dist_key_names_are_k_and_the_decimal_index)
+{
+  GRand *rand = g_rand_new_with_seed (3);
+  int rounds = dk_test_iterations (20000);
+  for (int round = 0; round < rounds + 22; round++)
+    {
+      guint32 index = round < 11 ? (round == 10 ? G_MAXUINT32 : (guint32) round * 7)
+                      : round < 22 ? (guint32) (1ull << (3 * (round - 11))) - 1
+                      : g_rand_int (rand) >> g_rand_int_range (rand, 0, 32);
+      char name[DK_CLIENT_KEY_NAME_SIZE];
+      gsize len = dk_client_key_name (index, name);
+      g_autofree char *expected = g_strdup_printf ("k%u", index);
+      ck_assert_str_eq (name, expected);
+      ck_assert_uint_eq (len, strlen (expected));
+    }
+  g_rand_free (rand);
+}
+END_TEST
+
 Suite *
 scenario_suite (void)
 {
@@ -1011,6 +1034,7 @@ scenario_suite (void)
   tcase_add_test (dist, key_dist_zipf_ranks_are_monotone_with_ratio_of_theory);
   tcase_add_test (dist, key_dist_hotspot_share_is_close_to_p);
   tcase_add_test (dist, key_dist_same_seed_same_keys_and_uniform_covers_all);
+  tcase_add_test (dist, key_dist_key_names_are_k_and_the_decimal_index);
   suite_add_tcase (suite, dist);
 
   TCase *language = tcase_create ("language");
