@@ -46,6 +46,7 @@ dk_final_state_collect_store (DkFinalState *final, DkNodeId node, DkStore *store
 struct _DkCollectShare
 {
   DkStore **stores;   /* [node - 1] */
+  gboolean  discard;  /* free each store's rows once collected */
   guint64   next;     /* the next node from below in the low 32 bits, from
                        * above in the high ones; none left when low > high */
   gint      failed;
@@ -58,12 +59,13 @@ pack_ends (guint32 low, guint32 high)
 }
 
 DkCollectShare *
-dk_collect_share_new (DkStore *const *stores, guint n)
+dk_collect_share_new (DkStore *const *stores, guint n, gboolean discard)
 {
   g_return_val_if_fail (stores != NULL || n == 0, NULL);
   DkCollectShare *share = g_new0 (DkCollectShare, 1);
   share->stores = g_memdup2 (stores, n * sizeof *stores);
   share->next = pack_ends (1, n);
+  share->discard = discard;
   return share;
 }
 
@@ -103,11 +105,15 @@ dk_final_state_collect_shared (DkFinalState *final, DkCollectShare *share,
   while ((node = take_node (share, from_top)) != DK_NODE_NONE)
     {
       DkStore *store = share->stores[node - 1];
-      if (store != NULL && !dk_final_state_collect_store (final, node, store, error))
+      if (store == NULL)
+        continue;
+      if (!dk_final_state_collect_store (final, node, store, error))
         {
           g_atomic_int_set (&share->failed, TRUE);
           return FALSE;
         }
+      if (share->discard)
+        dk_store_discard_memory_rows (store);
     }
   return TRUE;
 }

@@ -29,8 +29,10 @@ gboolean dk_final_state_collect_store (DkFinalState *final, DkNodeId node, DkSto
 typedef struct _DkCollectShare DkCollectShare;
 
 /* STORES[i] is node i + 1's store (NULL: skipped); the array is copied,
- * the stores are not (they must stay open until both threads are done). */
-DkCollectShare *dk_collect_share_new (DkStore *const *stores, guint n);
+ * the stores are not (they must stay open until both threads are done).
+ * With DISCARD, each store's rows in memory are freed once collected
+ * (dk_store_discard_memory_rows), by the thread that collected it. */
+DkCollectShare *dk_collect_share_new (DkStore *const *stores, guint n, gboolean discard);
 void dk_collect_share_free (DkCollectShare *share);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DkCollectShare, dk_collect_share_free)
 

@@ -243,6 +243,13 @@ GPtrArray *dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest,
 GPtrArray *dk_store_read (DkStore *store, GBytes *key, guint64 *digest, gboolean *lent,
                           GError **error);
 
+/* Free every kv row of a store that keeps them in memory (kv_in_memory),
+ * which is then empty; nothing else of it changes (hints, metadata,
+ * counters).  For the simulator, once a finished run's stores are read:
+ * their rows are freed on the thread that read them, and closing them
+ * later is quick.  Does nothing to a store whose rows are in SQLite. */
+void dk_store_discard_memory_rows (DkStore *store);
+
 /* Remove KEY and its whole set outright (not a tombstone): for a key
  * handed off to its new owner.  Removing an absent key succeeds. */
 gboolean dk_store_purge (DkStore *store, GBytes *key, GError **error);

@@ -329,6 +329,14 @@ dk_store_get_digested (DkStore *store, GBytes *key, guint64 *digest, GError **er
   return siblings;
 }
 
+void
+dk_store_discard_memory_rows (DkStore *store)
+{
+  g_return_if_fail (store != NULL && !store->scanning);
+  if (store->mem != NULL)
+    dk_store_mem_clear (store->mem);
+}
+
 GPtrArray *
 dk_store_read (DkStore *store, GBytes *key, guint64 *digest, gboolean *lent, GError **error)
 {

@@ -149,6 +149,23 @@ dk_store_mem_free (DkStoreMemTable *table)
   g_free (table);
 }
 
+void
+dk_store_mem_clear (DkStoreMemTable *table)
+{
+  dk_store_order_free (table->order);
+  table->order = dk_store_order_new ();
+  for (gsize i = 0; i < table->index_capacity; i++)
+    if (table->index_rows[i] != NULL)
+      row_free (table->index_rows[i]);
+  g_clear_pointer (&table->index_tokens, g_free);
+  g_clear_pointer (&table->index_rows, g_free);
+  table->index_capacity = 0;
+  table->n_rows = 0;
+  table->stored_bytes = 0;
+  table->saved_bytes = 0;
+  table->all_tombstone_rows = 0;
+}
+
 DkStoreMemRow *
 dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key)
 {

@@ -206,6 +206,8 @@ typedef struct _DkStoreMemRow
 
 DkStoreMemTable *dk_store_mem_new (void);
 void dk_store_mem_free (DkStoreMemTable *table);
+/* Free every row, leaving TABLE empty (its metadata stays). */
+void dk_store_mem_clear (DkStoreMemTable *table);
 /* KEY's row (owned by the table, valid until it changes), or NULL.  Its
  * set may be changed in place when dk_store_mem_write follows. */
 DkStoreMemRow *dk_store_mem_lookup (DkStoreMemTable *table, DkToken token, GBytes *key);

@@ -331,6 +331,31 @@ START_TEST (store_memkv_keeps_meta_and_opens_sqlite_for_hints)
   ck_assert_uint_eq (dk_store_hint_count (model, DK_NODE_NONE), 0);
   ck_assert (dk_store_meta_get (model, "actor", &value, &found, NULL));
   ck_assert (!found);
+
+  /* Discarding the rows (as a finished run does once it read them)
+   * empties the kv table and its totals, and nothing else: a hint and the
+   * metadata stay, and the store still takes writes. */
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autoptr(GBytes) other = pool_key (i);
+      ck_assert (dk_store_put (store, other, siblings, 0, NULL, NULL));
+    }
+  ck_assert (dk_store_hint_add (store, 6, key, siblings, 12, NULL, NULL));
+  dk_store_discard_memory_rows (store);
+  DkStoreStats stats;
+  ck_assert (dk_store_get_stats (store, &stats, NULL));
+  ck_assert_uint_eq (stats.keys, 0);
+  ck_assert_uint_eq (stats.stored_bytes, 0);
+  ck_assert_uint_eq (dk_store_hint_count (store, 6), 1);
+  ck_assert (dk_store_meta_get (store, "actor", &value, &found, NULL));
+  ck_assert_int_eq (value, 42);
+  g_autoptr(GPtrArray) gone = dk_store_get (store, key, NULL);
+  ck_assert_uint_eq (gone->len, 0);
+  ck_assert (dk_store_put (store, key, siblings, 0, NULL, NULL));
+  g_autoptr(GPtrArray) back = dk_store_get (store, key, NULL);
+  ck_assert (dk_siblings_equal (back, siblings));
+  ck_assert (dk_store_get_stats (store, &stats, NULL));
+  ck_assert_uint_eq (stats.keys, 1);
   g_rand_free (rand);
 }
 END_TEST
