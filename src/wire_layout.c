@@ -285,24 +285,62 @@ dk_wire_layout_decode (const DkWireLayout *layout, void *record,
   return layout->check == NULL || layout->check (record, error);
 }
 
+/* Create the empty container a field of KIND holds at AT (ELEMENT: its
+ * nested record's or array element's layout); one walker's step for
+ * init and for the owned-field lists alike. */
+static inline void
+init_field (DkWireFieldKind kind, const DkWireLayout *element, void *at)
+{
+  if (kind == DK_FIELD_SIBLINGS)
+    *(GPtrArray **) at = dk_siblings_new ();
+  else if (kind == DK_FIELD_ARRAY)
+    {
+      GArray *array = g_array_new (FALSE, TRUE, (guint) element->record_size);
+      if (element->element_clear != NULL)
+        g_array_set_clear_func (array, element->element_clear);
+      *(GArray **) at = array;
+    }
+  else if (kind == DK_FIELD_NESTED)
+    dk_wire_layout_init (element, at);
+}
+
+/* Free what a field of KIND owns at AT; as init_field. */
+static inline void
+clear_field (DkWireFieldKind kind, const DkWireLayout *element, void *at)
+{
+  switch (kind)
+    {
+    case DK_FIELD_KEY:
+    case DK_FIELD_VALUE:
+      g_clear_pointer ((GBytes **) at, g_bytes_unref);
+      break;
+    case DK_FIELD_STRING:
+      g_clear_pointer ((char **) at, g_free);
+      break;
+    case DK_FIELD_OPT_CLOCK:
+      g_clear_pointer ((DkVclock **) at, dk_vclock_free);
+      break;
+    case DK_FIELD_SIBLINGS:
+      g_clear_pointer ((GPtrArray **) at, g_ptr_array_unref);
+      break;
+    case DK_FIELD_ARRAY:
+      g_clear_pointer ((GArray **) at, g_array_unref);
+      break;
+    case DK_FIELD_NESTED:
+      dk_wire_layout_clear (element, at);
+      break;
+    default:
+      break;
+    }
+}
+
 void
 dk_wire_layout_init (const DkWireLayout *layout, void *record)
 {
   for (guint i = 0; i < layout->n_fields; i++)
     {
       const DkWireField *field = &layout->fields[i];
-      void *at = FIELD_AT (record, field);
-      if (field->kind == DK_FIELD_SIBLINGS)
-        *(GPtrArray **) at = dk_siblings_new ();
-      else if (field->kind == DK_FIELD_ARRAY)
-        {
-          GArray *array = g_array_new (FALSE, TRUE, (guint) field->element->record_size);
-          if (field->element->element_clear != NULL)
-            g_array_set_clear_func (array, field->element->element_clear);
-          *(GArray **) at = array;
-        }
-      else if (field->kind == DK_FIELD_NESTED)
-        dk_wire_layout_init (field->element, at);
+      init_field (field->kind, field->element, FIELD_AT (record, field));
     }
 }
 
@@ -312,31 +350,7 @@ dk_wire_layout_clear (const DkWireLayout *layout, void *record)
   for (guint i = 0; i < layout->n_fields; i++)
     {
       const DkWireField *field = &layout->fields[i];
-      void *at = FIELD_AT (record, field);
-      switch (field->kind)
-        {
-        case DK_FIELD_KEY:
-        case DK_FIELD_VALUE:
-          g_clear_pointer ((GBytes **) at, g_bytes_unref);
-          break;
-        case DK_FIELD_STRING:
-          g_clear_pointer ((char **) at, g_free);
-          break;
-        case DK_FIELD_OPT_CLOCK:
-          g_clear_pointer ((DkVclock **) at, dk_vclock_free);
-          break;
-        case DK_FIELD_SIBLINGS:
-          g_clear_pointer ((GPtrArray **) at, g_ptr_array_unref);
-          break;
-        case DK_FIELD_ARRAY:
-          g_clear_pointer ((GArray **) at, g_array_unref);
-          break;
-        case DK_FIELD_NESTED:
-          dk_wire_layout_clear (field->element, at);
-          break;
-        default:
-          break;
-        }
+      clear_field (field->kind, field->element, FIELD_AT (record, field));
     }
 }
 
@@ -378,48 +392,14 @@ void
 dk_wire_owned_init (const DkWireOwned *owned, guint n, void *record)
 {
   for (guint i = 0; i < n; i++)
-    {
-      void *at = (guint8 *) record + owned[i].offset;
-      if (owned[i].kind == DK_FIELD_SIBLINGS)
-        *(GPtrArray **) at = dk_siblings_new ();
-      else if (owned[i].kind == DK_FIELD_ARRAY)
-        {
-          GArray *array = g_array_new (FALSE, TRUE, (guint) owned[i].element->record_size);
-          if (owned[i].element->element_clear != NULL)
-            g_array_set_clear_func (array, owned[i].element->element_clear);
-          *(GArray **) at = array;
-        }
-    }
+    init_field (owned[i].kind, owned[i].element, (guint8 *) record + owned[i].offset);
 }
 
 void
 dk_wire_owned_clear (const DkWireOwned *owned, guint n, void *record)
 {
   for (guint i = 0; i < n; i++)
-    {
-      void *at = (guint8 *) record + owned[i].offset;
-      switch (owned[i].kind)
-        {
-        case DK_FIELD_KEY:
-        case DK_FIELD_VALUE:
-          g_clear_pointer ((GBytes **) at, g_bytes_unref);
-          break;
-        case DK_FIELD_STRING:
-          g_clear_pointer ((char **) at, g_free);
-          break;
-        case DK_FIELD_OPT_CLOCK:
-          g_clear_pointer ((DkVclock **) at, dk_vclock_free);
-          break;
-        case DK_FIELD_SIBLINGS:
-          g_clear_pointer ((GPtrArray **) at, g_ptr_array_unref);
-          break;
-        case DK_FIELD_ARRAY:
-          g_clear_pointer ((GArray **) at, g_array_unref);
-          break;
-        default:
-          break;
-        }
-    }
+    clear_field (owned[i].kind, owned[i].element, (guint8 *) record + owned[i].offset);
 }
 
 /* ---- equality ---------------------------------------------------------------- */
